@@ -1,0 +1,33 @@
+# Two commands matter: `make run` and `make test`. Everything else is what they need.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench bench-web venv clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m app
+
+test: $(STAMP)
+	$(BIN)/python tests/run.py $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app.py domain controllers
+
+bench: $(STAMP)
+	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.sync_bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) data test-output

@@ -1,0 +1,161 @@
+"""`litestar sync | activate | demo-bucket | create-admin`: the operator's command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from click import Group
+from litestar import Litestar
+from litestar.plugins import CLIPluginProtocol
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from domain import activation, runs
+from domain.demo import fill_bucket
+from domain.runtime import Runtime
+from domain.settings import Settings, SettingsError
+from domain.sync import confirm, run_sync
+
+T = TypeVar("T")
+STAT_ROWS = ("models", "posts", "media")
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], **start: Any) -> T:
+    """Start the services for one command, run it, and turn known failures into one line."""
+    settings: Settings = app.state["settings"]
+
+    async def main() -> T:
+        runtime = Runtime(settings)
+        try:
+            await runtime.start(**start)
+            return await body(runtime)
+        finally:
+            await runtime.stop()
+
+    try:
+        return asyncio.run(main())
+    except (SettingsError, LookupError, runs.SyncBusy, ValueError) as exc:
+        fail(str(exc))
+    except RuntimeError as exc:  # DatabaseUnavailable, S3Error and friends
+        fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+def stats_table(run: dict[str, Any]) -> Table:
+    table = Table(title=f"Sync run #{run['id']}: {run['status']}")
+    table.add_column("")
+    for col in ("inserted", "updated", "deleted"):
+        table.add_column(col, justify="right")
+    for row in STAT_ROWS:
+        table.add_row(row, *(str(run[f"{row}_{c}"]) for c in ("inserted", "updated", "deleted")))
+    table.caption = (f"{run['keys_listed']} keys listed, {run['keys_ignored']} ignored, "
+                     f"{run['duration_s'] or 0:.2f} s")
+    return table
+
+
+def run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "scope", "status", "dry_run", "keys_listed", "keys_ignored", "models_total",
+            "models_done", "duration_s", "error")
+    out = {k: run[k] for k in keys}
+    for row in STAT_ROWS:
+        for col in ("inserted", "updated", "deleted"):
+            out[f"{row}_{col}"] = run[f"{row}_{col}"]
+    if run.get("plan"):
+        out["would_delete"] = run["plan"]["summary"]
+    return out
+
+
+async def _sync_with_progress(runtime: Runtime, options: Any, quiet: bool) -> dict[str, Any]:
+    handle = await runs.begin(options.model or "all", "cli", options.dry_run)
+    task = asyncio.create_task(run_sync(runtime.s3, options, handle))
+    if not quiet:
+        console = Console(stderr=True)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[keys]} keys"), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            tid = bar.add_task("listing", total=None, keys=0)
+            async for row in runs.subscribe(handle.id, interval=0.2):
+                bar.update(tid, description=row["phase"], completed=row["models_done"],
+                           total=row["models_total"] or None, keys=row["keys_listed"])
+    return await task
+
+
+class CreatorFlixCLI(CLIPluginProtocol):
+    def on_cli_init(self, cli: Group) -> None:
+        @cli.command(name="sync", help="Sync the bucket into the staged tables.")
+        @click.option("--model", default=None, help="Sync one model folder only.")
+        @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+        @click.option("--allow-mass-delete", is_flag=True,
+                      help="Apply deletions even above SYNC_MAX_DELETE_FRACTION.")
+        @click.option("--confirm", "confirm_run", type=int, default=None,
+                      help="Apply the held-back deletions of a needs_confirmation run.")
+        @click.option("--json", "as_json", is_flag=True, help="Print the stats as one JSON object.")
+        def sync_command(app: Litestar, model: str | None, dry_run: bool,
+                         allow_mass_delete: bool, confirm_run: int | None,
+                         as_json: bool) -> None:
+            async def body(rt: Runtime) -> dict[str, Any]:
+                if confirm_run is not None:
+                    return await confirm(confirm_run, "cli")
+                options = rt.sync_options(model, dry_run=dry_run,
+                                          allow_mass_delete=allow_mass_delete)
+                return await _sync_with_progress(rt, options, quiet=as_json)
+
+            run = with_runtime(app, body)
+            if as_json:
+                click.echo(json.dumps(run_summary(run), default=str))
+            else:
+                Console().print(stats_table(run))
+            if run["status"] == "needs_confirmation":
+                fail(f"{run['error']} Run `litestar sync --confirm {run['id']}` to apply.", 3)
+            if run["status"] != "succeeded":
+                fail(run["error"] or f"sync ended {run['status']}")
+            if run.get("error"):
+                click.echo(f"note: {run['error']}", err=True)
+
+        @cli.command(name="activate", help="Activate staged models into production.")
+        @click.option("--all-new", is_flag=True, help="Activate every staged model still new.")
+        @click.argument("names", nargs=-1)
+        def activate_command(app: Litestar, all_new: bool, names: tuple[str, ...]) -> None:
+            if all_new == bool(names):
+                fail("give either --all-new or one or more model names, not both or neither.", 2)
+
+            async def body(rt: Runtime) -> activation.ActivationResult:
+                if all_new:
+                    return await activation.activate_all_new()
+                return await activation.activate(list(names))
+
+            result = with_runtime(app, body, demo_content=False)
+            click.echo(f"activated {result.processed} model(s): {result.models_created} new, "
+                       f"{result.posts_created} posts created, {result.posts_updated} updated, "
+                       f"{result.posts_unpublished} unpublished")
+
+        @cli.command(name="demo-bucket", help="Fill the configured bucket with a demo catalogue.")
+        def demo_bucket_command(app: Litestar) -> None:
+            async def body(rt: Runtime) -> int:
+                return await fill_bucket(rt.s3)
+
+            count = with_runtime(app, body, demo_content=False)
+            click.echo(f"uploaded {count} demo objects")
+
+        @cli.command(name="create-admin", help="Create (or reactivate) an admin account.")
+        @click.option("--username", required=True)
+        @click.option("--email", required=True)
+        @click.password_option("--password")
+        def create_admin_command(app: Litestar, username: str, email: str, password: str) -> None:
+            from domain.accounts import upsert_admin
+
+            async def body(rt: Runtime) -> str:
+                return await upsert_admin(username, email, password)
+
+            click.echo(with_runtime(app, body, demo_content=False))

@@ -1,0 +1,174 @@
+"""Piccolo tables. Table names are a contract with the dashboard and operators' SQL."""
+
+from __future__ import annotations
+
+import enum
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Bytea,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class StagedStatus(str, enum.Enum):
+    new = "new"
+    active = "active"
+
+
+class MediaType(str, enum.Enum):
+    image = "image"
+    video = "video"
+
+
+class RunStatus(str, enum.Enum):
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    needs_confirmation = "needs_confirmation"
+
+
+class WhitelabelModel(Table, tablename="whitelabel_models"):
+    folder_name = Text(unique=True)
+    thumbnail_key = Text(null=True, default=None)
+    icon_key = Text(null=True, default=None)
+    banner_key = Text(null=True, default=None)
+    # Model-level and profile images other than icon/banner, in key order.
+    extra_image_keys = JSON(default=[])
+    post_count = Integer(default=0)
+    image_count = Integer(default=0)
+    video_count = Integer(default=0)
+    status = Varchar(length=16, default=StagedStatus.new, choices=StagedStatus, index=True)
+    # Fingerprint of the model's last applied listing: an equal listing is skipped.
+    listing_hash = Varchar(length=64, null=True, default=None)
+    ignored_keys = Integer(default=0)
+    last_synced_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WhitelabelPost(Table, tablename="whitelabel_posts"):
+    whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
+    folder_name = Text()
+    title = Text()
+    media_cdns = JSON(default={"images": [], "videos": []})
+    image_count = Integer(default=0)
+    video_count = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WhitelabelMedia(Table, tablename="whitelabel_media"):
+    whitelabel_post = ForeignKey(WhitelabelPost, on_delete=OnDelete.cascade, index=True)
+    s3_key = Text(unique=True)
+    url = Text()
+    type = Varchar(length=8, choices=MediaType)
+    size = BigInt(default=0)
+    etag = Varchar(length=128, default="")
+    last_modified = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SyncRun(Table, tablename="sync_runs"):
+    scope = Text(default="all")  # "all", or one model's folder name
+    status = Varchar(length=24, default=RunStatus.running, choices=RunStatus, index=True)
+    phase = Varchar(length=32, default="starting")
+    dry_run = Boolean(default=False)
+    started_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+    heartbeat_at = Timestamptz(default=TimestamptzNow())
+    keys_listed = Integer(default=0)
+    keys_ignored = Integer(default=0)
+    models_total = Integer(default=0)
+    models_done = Integer(default=0)
+    models_inserted = Integer(default=0)
+    models_updated = Integer(default=0)
+    models_deleted = Integer(default=0)
+    posts_inserted = Integer(default=0)
+    posts_updated = Integer(default=0)
+    posts_deleted = Integer(default=0)
+    media_inserted = Integer(default=0)
+    media_updated = Integer(default=0)
+    media_deleted = Integer(default=0)
+    error = Text(null=True, default=None)
+    triggered_by = Varchar(length=150, default="cli")
+    cancel_requested = Boolean(default=False)
+    # For needs_confirmation: the deletions this run would apply, applied as-is on confirm.
+    plan = JSON(null=True, default=None)
+
+
+class SyncLock(Table, tablename="sync_locks"):
+    """Single-flight row for SQLite (PostgreSQL uses an advisory lock as well)."""
+
+    name = Varchar(length=32, unique=True)
+    run_id = Integer(null=True, default=None)
+    heartbeat_at = Timestamptz(null=True, default=None)
+
+
+class Model(Table, tablename="models"):
+    name = Text(unique=True)
+    slug = Varchar(length=255, unique=True)
+    description = Text(default="")
+    icon_key = Text(null=True, default=None)
+    banner_key = Text(null=True, default=None)
+    thumbnail_key = Text(null=True, default=None)
+    is_featured = Boolean(default=False)
+    is_advertiser = Boolean(default=False)
+    is_published = Boolean(default=True, index=True)
+    post_count = Integer(default=0)
+    whitelabel_model = ForeignKey(
+        WhitelabelModel, null=True, default=None, on_delete=OnDelete.set_null, index=True
+    )
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Post(Table, tablename="posts"):
+    model = ForeignKey(Model, on_delete=OnDelete.cascade, index=True)
+    # "<staged model folder>/<post folder>": stable across re-syncs and re-activations.
+    source_key = Text(unique=True)
+    title = Text()
+    content_key = Text()
+    thumbnail_key = Text(null=True, default=None)
+    type = Varchar(length=8, choices=MediaType)
+    is_published = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditEntry(Table, tablename="audit_log"):
+    actor = Varchar(length=150, default="")
+    action = Varchar(length=64, index=True)
+    target = Text(default="")
+    detail = Text(default="")
+    ip = Varchar(length=64, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class SessionRow(Table, tablename="admin_sessions"):
+    """Server-side sessions, so they survive restarts and span app processes."""
+
+    key = Varchar(length=128, unique=True)
+    data = Bytea()
+    expires_at = Timestamptz(index=True)
+
+
+TABLES: tuple[type[Table], ...] = (
+    WhitelabelModel,
+    WhitelabelPost,
+    WhitelabelMedia,
+    SyncRun,
+    SyncLock,
+    Model,
+    Post,
+    AuditEntry,
+    SessionRow,
+)

@@ -1,0 +1,100 @@
+"""Test runner: installs what is missing, starts a throwaway PostgreSQL, runs a command, stops it.
+
+Usage: python tests/run.py [pytest args...]
+       python tests/run.py --only-db -- COMMAND...   (any command, with DATABASE_URL set)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APT_PACKAGES = {"postgresql": "/usr/lib/postgresql/*/bin/initdb", "chromium": "/usr/bin/chromium"}
+
+
+def log(message: str) -> None:
+    print(f"[tests/run] {message}", flush=True)
+
+
+def ensure_packages(names: list[str]) -> None:
+    missing = [n for n in names if not glob.glob(APT_PACKAGES[n])]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        sys.exit(f"missing Debian packages {missing}: run `sudo apt-get install {' '.join(missing)}`")
+    log(f"installing {' '.join(missing)} with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Postgres:
+    """A throwaway cluster owned by the `postgres` user on a free loopback port."""
+
+    def __init__(self) -> None:
+        self.bindir = Path(sorted(glob.glob(APT_PACKAGES["postgresql"]))[-1]).parent
+        self.dir = Path(tempfile.mkdtemp(prefix="creatorflix-pg-"))
+        self.port = free_port()
+        self.as_postgres = os.geteuid() == 0
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(a) for a in args]
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+    def start(self) -> str:
+        if self.as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+        data = self.dir / "data"
+        self._run(self.bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--locale=C.UTF-8")
+        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.dir}"
+                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run(self.bindir / "pg_ctl", "-D", data, "-l", self.dir / "log", "-o", opts, "-w", "start")
+        self._run(self.bindir / "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                  "creatorflix")
+        log(f"PostgreSQL running on 127.0.0.1:{self.port}")
+        return f"postgresql://postgres@127.0.0.1:{self.port}/creatorflix"
+
+    def stop(self) -> None:
+        try:
+            self._run(self.bindir / "pg_ctl", "-D", self.dir / "data", "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        log("PostgreSQL stopped")
+
+
+def main(argv: list[str]) -> int:
+    only_db = "--only-db" in argv
+    argv = [a for a in argv if a != "--only-db"]
+    if only_db:
+        command = argv[argv.index("--") + 1 :] if "--" in argv else argv
+        ensure_packages(["postgresql"])
+    else:
+        command = [sys.executable, "-m", "pytest", *argv]
+        ensure_packages(["postgresql", "chromium"])
+    pg = Postgres()
+    url = pg.start()
+    try:
+        env = {**os.environ, "DATABASE_URL": url, "TEST_DATABASE_URL": url}
+        return subprocess.run(command, cwd=ROOT, env=env).returncode
+    finally:
+        pg.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

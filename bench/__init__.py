@@ -1,0 +1,1 @@
+"""Benchmarks. Run with `make bench` (a throwaway PostgreSQL is started for them)."""

@@ -1,0 +1,134 @@
+"""Fixtures: a real PostgreSQL (started by tests/run.py) and moto's real S3 server over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.server import ThreadedMotoServer
+from piccolo.engine import Engine
+
+from domain import db
+from domain.s3 import S3Service
+from domain.settings import S3Settings, Settings
+from domain.sync import SyncOptions, run_sync
+from domain.tables import TABLES
+
+TEST_DB = os.environ.get("TEST_DATABASE_URL")
+_bucket_ids = itertools.count(1)
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not TEST_DB:
+        raise pytest.UsageError(
+            "TEST_DATABASE_URL is not set: run the suite with `make test`, which starts a "
+            "throwaway PostgreSQL and sets it."
+        )
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    s3 = S3Settings(endpoint=moto_endpoint, region="us-east-1", key="test", secret="test",
+                    bucket="unused", cdn_url="https://cdn.example.test/media")
+    return Settings(database_url=TEST_DB, s3=s3, demo=False,
+                    sqlite_path=tmp_path_factory.mktemp("sqlite") / "test.sqlite",
+                    secret_key="t" * 64)
+
+
+@pytest.fixture(scope="session")
+async def pg_engine(settings: Settings) -> AsyncIterator[Engine]:
+    engine = db.make_engine(settings)
+    db.install_engine(engine)
+    await db.start(engine, settings)
+    await db.migrate()
+    yield engine
+    await db.stop(engine)
+
+
+async def wipe(engine: Engine) -> None:
+    names = [t._meta.tablename for t in TABLES if t._meta.tablename != "sync_locks"]
+    if engine.engine_type == "postgres":
+        await engine.run_ddl(f"TRUNCATE {', '.join(names)}, piccolo_user RESTART IDENTITY CASCADE")
+    else:
+        for name in [*reversed(names), "piccolo_user"]:
+            await engine.run_ddl(f"DELETE FROM {name}")
+    await engine.run_ddl("UPDATE sync_locks SET run_id = NULL, heartbeat_at = NULL")
+
+
+@pytest.fixture
+async def database(pg_engine: Engine) -> AsyncIterator[Engine]:
+    """A clean PostgreSQL database for one test."""
+    db.install_engine(pg_engine)
+    await wipe(pg_engine)
+    yield pg_engine
+
+
+@pytest.fixture
+async def sqlite_database(settings: Settings, pg_engine: Engine,
+                          tmp_path: Path) -> AsyncIterator[Engine]:
+    """A fresh SQLite file for one test; PostgreSQL is put back afterwards."""
+    sqlite_settings = replace(settings, database_url=None, sqlite_path=tmp_path / "t.sqlite")
+    engine = db.make_engine(sqlite_settings)
+    db.install_engine(engine)
+    await db.start(engine, sqlite_settings)
+    await db.migrate()
+    try:
+        yield engine
+    finally:
+        db.install_engine(pg_engine)
+
+
+class Bucket:
+    """A fresh bucket on moto's server, driven through our own S3Service."""
+
+    def __init__(self, service: S3Service) -> None:
+        self.s3 = service
+
+    @property
+    def public_base(self) -> str:
+        return self.s3.settings.public_base
+
+    async def put(self, *keys: str, body: bytes = b"data") -> None:
+        for key in keys:
+            await self.s3.upload(key, body)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            await self.s3.delete(key)
+
+    async def sync(self, **options: Any) -> dict[str, Any]:
+        opts = SyncOptions(public_base=self.public_base, **options)
+        return await run_sync(self.s3, opts)
+
+
+@pytest.fixture
+async def bucket(settings: Settings) -> AsyncIterator[Bucket]:
+    assert settings.s3 is not None
+    s3_settings = replace(settings.s3, bucket=f"test-bucket-{next(_bucket_ids)}")
+    async with S3Service(s3_settings, ttl=600, max_attempts=2, timeout=5) as service:
+        await service.create_bucket()
+        yield Bucket(service)
+
+
+async def rows(sql: str, *args: Any) -> list[dict[str, Any]]:
+    return await db.fetch(sql, *args)
+
+
+async def count(table: str) -> int:
+    return int((await db.fetch(f"SELECT COUNT(*) AS n FROM {table}"))[0]["n"])

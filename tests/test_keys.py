@@ -1,0 +1,82 @@
+"""The key parser follows key-spec.md row by row, including the original's defects 4, 5, 8."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.keys import KeyKind, ParsedKey, media_url, parse_key
+
+K = KeyKind
+CASES: list[tuple[str, ParsedKey]] = [
+    # empty, folder markers
+    ("", ParsedKey(K.IGNORED)),
+    ("Model/", ParsedKey(K.IGNORED)),
+    ("Model/Post/", ParsedKey(K.IGNORED)),
+    # fewer than 2 segments
+    ("file.jpg", ParsedKey(K.IGNORED)),
+    # any empty segment
+    ("/a.jpg", ParsedKey(K.IGNORED)),
+    ("Model//a.jpg", ParsedKey(K.IGNORED)),
+    # any segment starting with a dot (defect 4: .DS_Store was an "image")
+    ("Model/.DS_Store", ParsedKey(K.IGNORED)),
+    ("Model/Post/.DS_Store", ParsedKey(K.IGNORED)),
+    ("Model/Post/._a.jpg", ParsedKey(K.IGNORED)),
+    ("Model/.hidden/a.jpg", ParsedKey(K.IGNORED)),
+    (".Model/Post/a.jpg", ParsedKey(K.IGNORED)),
+    ("Model/Post/../a.jpg", ParsedKey(K.IGNORED)),
+    # reserved first segment
+    ("_thumbs/Model/a.jpg", ParsedKey(K.IGNORED)),
+    ("_x/a.jpg", ParsedKey(K.IGNORED)),
+    # model-level files
+    ("Model/file.jpg", ParsedKey(K.MODEL_IMAGE, "Model")),
+    ("Model/file.JPEG", ParsedKey(K.MODEL_IMAGE, "Model")),
+    ("Model/file.avif", ParsedKey(K.MODEL_IMAGE, "Model")),
+    ("Model/file.gif", ParsedKey(K.MODEL_IMAGE, "Model")),
+    ("Model/file.mp4", ParsedKey(K.IGNORED)),
+    ("Model/notes.txt", ParsedKey(K.IGNORED)),
+    ("Model/noext", ParsedKey(K.IGNORED)),
+    # profile folder (defect 5: only icon.webp / banner.webp were recognised)
+    ("Model/profile/icon.webp", ParsedKey(K.ICON, "Model")),
+    ("Model/profile/icon.jpg", ParsedKey(K.ICON, "Model")),
+    ("Model/profile/avatar.PNG", ParsedKey(K.ICON, "Model")),
+    ("Model/profile/banner.webp", ParsedKey(K.BANNER, "Model")),
+    ("Model/profile/cover.jpeg", ParsedKey(K.BANNER, "Model")),
+    ("Model/profile/sub/icon.jpg", ParsedKey(K.ICON, "Model")),
+    ("Model/profile/me.jpg", ParsedKey(K.PROFILE_IMAGE, "Model")),
+    ("Model/profile/Icon.jpg", ParsedKey(K.PROFILE_IMAGE, "Model")),  # stems compare exactly
+    ("Model/profile/icon.v2.jpg", ParsedKey(K.PROFILE_IMAGE, "Model")),
+    ("Model/profile/intro.mp4", ParsedKey(K.IGNORED)),
+    ("Model/profile/bio.txt", ParsedKey(K.IGNORED)),
+    # post media
+    ("Model/Post/a.jpg", ParsedKey(K.POST_IMAGE, "Model", "Post")),
+    ("Model/Post/a.WEBP", ParsedKey(K.POST_IMAGE, "Model", "Post")),
+    ("Model/Post/b.mp4", ParsedKey(K.POST_VIDEO, "Model", "Post")),
+    *[(f"Model/Post/v.{ext}", ParsedKey(K.POST_VIDEO, "Model", "Post"))
+      for ext in ("mov", "webm", "m4v", "mkv", "avi", "wmv", "FLV")],
+    ("Model/Post/sub/dir/c.jpg", ParsedKey(K.POST_IMAGE, "Model", "Post")),
+    # defect 4: non-media under a post is ignored, not an "image"
+    ("Model/Post/readme.txt", ParsedKey(K.IGNORED)),
+    ("Model/Post/meta.json", ParsedKey(K.IGNORED)),
+    ("Model/Post/noext", ParsedKey(K.IGNORED)),
+    # names kept exactly: case, spaces, Unicode, never trimmed or normalised
+    (" Spaced Model /Post 1 /a.jpg", ParsedKey(K.POST_IMAGE, " Spaced Model ", "Post 1 ")),
+    ("Zoë/Été 2024/photo.jpg", ParsedKey(K.POST_IMAGE, "Zoë", "Été 2024")),
+    ("Zoe\u0308/p/photo.jpg", ParsedKey(K.POST_IMAGE, "Zoe\u0308", "p")),
+    ("model/Post/a.jpg", ParsedKey(K.POST_IMAGE, "model", "Post")),
+    ("Model/post_1/a.jpg", ParsedKey(K.POST_IMAGE, "Model", "post_1")),
+    ("Model/Profile/a.jpg", ParsedKey(K.POST_IMAGE, "Model", "Profile")),  # only exact "profile"
+]
+
+
+@pytest.mark.parametrize(("key", "expected"), CASES, ids=[repr(c[0]) for c in CASES])
+def test_parse_key(key: str, expected: ParsedKey) -> None:
+    assert parse_key(key) == expected
+
+
+def test_profile_is_never_a_post() -> None:
+    assert parse_key("Model/profile/a.jpg").post is None
+
+
+def test_media_url_encodes_each_segment_rfc3986() -> None:
+    url = media_url("https://cdn.example.com/", "Zoë K/Post #1/a b+c~d.jpg")
+    assert url == "https://cdn.example.com/Zo%C3%AB%20K/Post%20%231/a%20b%2Bc~d.jpg"

@@ -11,7 +11,7 @@ from litestar import Litestar, get
 
 from controllers.cli import CreatorFlixCLI
 from domain.runtime import Runtime
-from domain.settings import Settings
+from domain.settings import Settings, SettingsError
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
@@ -20,7 +20,11 @@ def healthz() -> dict[str, str]:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or Settings.from_env()
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except SettingsError as exc:
+            raise SystemExit(f"error: {exc}") from None
     runtime = Runtime(settings)
 
     @asynccontextmanager

@@ -36,8 +36,9 @@ class Catalogue:
             post = f"Post {p:0{width}d}/"
             for k in range(1, self.media + 1):
                 video = k == self.media and self.media > 1
-                suffixes.append(f"{post}{'vid' if video else 'img'}_{k:0{width}d}."
-                                f"{'mp4' if video else 'jpg'}")
+                suffixes.append(
+                    f"{post}{'vid' if video else 'img'}_{k:0{width}d}.{'mp4' if video else 'jpg'}"
+                )
         suffixes.sort()  # S3 lists keys in UTF-8 byte order; these are ASCII
         sized = tuple((s, 40_000 + 7_919 * i) for i, s in enumerate(suffixes))
         object.__setattr__(self, "_suffixes", sized)

@@ -123,10 +123,13 @@ async def writes_since(conn: asyncpg.Connection, mark: WriteMark) -> dict[str, T
         row = await conn.fetchrow(
             f"SELECT count(*) FILTER (WHERE id > $1) AS ins, count(*) FILTER (WHERE id <= $1 "
             f"AND xmin::text::bigint > $2) AS upd, count(*) AS n FROM {table}",
-            before.max_id, mark.xid)
+            before.max_id,
+            mark.xid,
+        )
         inserted = int(row["ins"])
-        result[table] = TableWrites(inserted, int(row["upd"]),
-                                    before.rows - (int(row["n"]) - inserted))
+        result[table] = TableWrites(
+            inserted, int(row["upd"]), before.rows - (int(row["n"]) - inserted)
+        )
     return result
 
 

@@ -44,8 +44,13 @@ def moto_server() -> Iterator[S3Settings]:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield S3Settings(endpoint=f"http://{host}:{port}", region=REGION, key="bench",
-                         secret="bench-secret", bucket=BUCKET)
+        yield S3Settings(
+            endpoint=f"http://{host}:{port}",
+            region=REGION,
+            key="bench",
+            secret="bench-secret",
+            bucket=BUCKET,
+        )
     finally:
         server.stop()
 

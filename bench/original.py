@@ -71,8 +71,11 @@ def parse_original(key: str) -> OriginalKey:
 
 
 def cdn_url(public_base: str, key: str) -> str:
-    return public_base.rstrip("/") + "/" + "/".join(
-        quote(s, safe=URI_COMPONENT_SAFE) for s in key.split("/"))
+    return (
+        public_base.rstrip("/")
+        + "/"
+        + "/".join(quote(s, safe=URI_COMPONENT_SAFE) for s in key.split("/"))
+    )
 
 
 @dataclass
@@ -89,23 +92,28 @@ class OriginalStats:
 
 INSERT_MODELS = (
     "INSERT INTO whitelabel_models (folder_name, status) SELECT f, 'new' FROM unnest($1::text[]) "
-    "AS t(f) ON CONFLICT DO NOTHING RETURNING id, folder_name")
+    "AS t(f) ON CONFLICT DO NOTHING RETURNING id, folder_name"
+)
 INSERT_POSTS = (
     "INSERT INTO whitelabel_posts (whitelabel_model, folder_name, title) SELECT m, f, f FROM "
     "unnest($1::int[], $2::text[]) AS t(m, f) ON CONFLICT DO NOTHING "
-    "RETURNING id, whitelabel_model, folder_name")
+    "RETURNING id, whitelabel_model, folder_name"
+)
 UPSERT_MEDIA = (
     "INSERT INTO whitelabel_media (whitelabel_post, s3_key, url, type) SELECT * FROM "
     "unnest($1::int[], $2::text[], $3::text[], $4::text[]) "
-    "ON CONFLICT (s3_key) DO UPDATE SET url = EXCLUDED.url")
+    "ON CONFLICT (s3_key) DO UPDATE SET url = EXCLUDED.url"
+)
 POST_COUNTS = (
     "UPDATE whitelabel_models m SET post_count = "
-    "(SELECT count(*) FROM whitelabel_posts p WHERE p.whitelabel_model = m.id)")
+    "(SELECT count(*) FROM whitelabel_posts p WHERE p.whitelabel_model = m.id)"
+)
 MEDIA_CDNS = (
     "UPDATE whitelabel_posts p SET media_cdns = (SELECT json_build_object("
     "'images', coalesce(json_agg(x.url ORDER BY x.id) FILTER (WHERE x.type = 'image'), '[]'), "
     "'videos', coalesce(json_agg(x.url ORDER BY x.id) FILTER (WHERE x.type = 'video'), '[]')) "
-    "FROM whitelabel_media x WHERE x.whitelabel_post = p.id)")
+    "FROM whitelabel_media x WHERE x.whitelabel_post = p.id)"
+)
 
 
 class OriginalSync:
@@ -132,7 +140,8 @@ class OriginalSync:
         for r in await self._fetch("SELECT id, folder_name FROM whitelabel_models"):
             self.models[r["folder_name"]] = r["id"]
         for r in await self._fetch(
-                "SELECT id, whitelabel_model, folder_name FROM whitelabel_posts"):
+            "SELECT id, whitelabel_model, folder_name FROM whitelabel_posts"
+        ):
             self.posts[f"{r['whitelabel_model']}:{r['folder_name']}"] = r["id"]
         known_models, known_posts = set(self.models.values()), set(self.posts.values())
         async for page in source.list_pages(""):
@@ -141,11 +150,13 @@ class OriginalSync:
         gone_models = sorted(known_models - self.seen_models)
         gone_posts = sorted(known_posts - self.seen_posts)
         if gone_models:
-            await self._execute("DELETE FROM whitelabel_models WHERE id = ANY($1::int[])",
-                                gone_models)
+            await self._execute(
+                "DELETE FROM whitelabel_models WHERE id = ANY($1::int[])", gone_models
+            )
         if gone_posts:
-            await self._execute("DELETE FROM whitelabel_posts WHERE id = ANY($1::int[])",
-                                gone_posts)
+            await self._execute(
+                "DELETE FROM whitelabel_posts WHERE id = ANY($1::int[])", gone_posts
+            )
         self.stats.deleted_models, self.stats.deleted_posts = len(gone_models), len(gone_posts)
         await self._execute(POST_COUNTS)
         await self._execute(MEDIA_CDNS)
@@ -153,8 +164,11 @@ class OriginalSync:
 
     async def _page(self, parsed: list[tuple[str, OriginalKey]]) -> None:
         # Pass 1: models.
-        new_models = list(dict.fromkeys(
-            p.model for _, p in parsed if p.kind != "unknown" and p.model not in self.models))
+        new_models = list(
+            dict.fromkeys(
+                p.model for _, p in parsed if p.kind != "unknown" and p.model not in self.models
+            )
+        )
         if new_models:
             for r in await self._fetch(INSERT_MODELS, new_models):
                 self.models[r["folder_name"]] = r["id"]
@@ -171,8 +185,9 @@ class OriginalSync:
             elif p.kind != "unknown":
                 self.seen_models.add(self.models[p.model])
         if new_posts:
-            rows = await self._fetch(INSERT_POSTS, [m for m, _ in new_posts.values()],
-                                     [f for _, f in new_posts.values()])
+            rows = await self._fetch(
+                INSERT_POSTS, [m for m, _ in new_posts.values()], [f for _, f in new_posts.values()]
+            )
             for r in rows:
                 self.posts[f"{r['whitelabel_model']}:{r['folder_name']}"] = r["id"]
             self.stats.posts += len(new_posts)
@@ -192,7 +207,9 @@ class OriginalSync:
             elif p.kind == "profile_media" and p.file in PROFILE_UPDATES:
                 await self._execute(
                     f"UPDATE whitelabel_models SET {PROFILE_UPDATES[p.file]} = $2 WHERE id = $1",
-                    self.models[p.model], key)
+                    self.models[p.model],
+                    key,
+                )
                 self.stats.profile_updates += 1
         if keys:
             await self._execute(UPSERT_MEDIA, post_ids, keys, urls, types)

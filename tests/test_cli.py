@@ -1,0 +1,54 @@
+"""The operator's command line, run as a real process against PostgreSQL and moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Bucket, count
+
+ROOT = Path(__file__).resolve().parent.parent
+LITESTAR = str(Path(sys.executable).parent / "litestar")
+
+
+def cli(bucket: Bucket, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    s3 = bucket.s3.settings
+    environ = {**os.environ, "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
+               "DO_SPACES_ENDPOINT": s3.endpoint, "DO_SPACES_KEY": s3.key,
+               "DO_SPACES_SECRET": s3.secret, "DO_SPACES_BUCKET": s3.bucket, **env}
+    return subprocess.run([LITESTAR, *args], cwd=ROOT, env=environ, capture_output=True,
+                          text=True, timeout=120)
+
+
+async def test_sync_json_then_activate(database: Any, bucket: Bucket) -> None:
+    await bucket.put("Cli Model/Post/a.jpg", "Cli Model/Post/b.mp4", "Other/P/c.jpg")
+    done = cli(bucket, "sync", "--json")
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (stats["status"], stats["models_inserted"], stats["media_inserted"]) == (
+        "succeeded", 2, 3)
+    table = cli(bucket, "sync")
+    assert table.returncode == 0 and "succeeded" in table.stdout and "media" in table.stdout
+    act = cli(bucket, "activate", "Cli Model")
+    assert act.returncode == 0, act.stderr
+    assert "1 posts created" in act.stdout
+    assert await count("posts") == 1
+
+
+async def test_failures_exit_non_zero_with_one_line(database: Any, bucket: Bucket) -> None:
+    missing = cli(bucket, "sync", "--model", "Nope")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1] == (
+        "error: model folder 'Nope' is not in the bucket; no model was created.")
+    bad = cli(bucket, "sync", SIGNED_URL_TTL="soon")
+    assert bad.returncode != 0 and "SIGNED_URL_TTL='soon'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    nobucket = cli(bucket, "sync", DO_SPACES_BUCKET="no-such-bucket")
+    assert nobucket.returncode == 1 and "no-such-bucket" in nobucket.stderr
+    assert "DO_SPACES_BUCKET" in nobucket.stderr and "Traceback" not in nobucket.stderr
+    unknown = cli(bucket, "activate", "Ghost")
+    assert unknown.returncode == 1 and "Ghost" in unknown.stderr

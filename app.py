@@ -4,19 +4,48 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
+from controllers.audit import AuditController
+from controllers.auth import AuthController
 from controllers.cli import CreatorFlixCLI
+from controllers.dashboard import DashboardController
+from controllers.errors import exception_handlers
+from controllers.production import ProductionController
+from controllers.public_api import PublicApiController
+from controllers.security import AdminGate, DatabaseStore, SecurityHeaders, session_config
+from controllers.sync import SyncController
+from controllers.templating import register_filters
+from controllers.whitelabel import WhitelabelController
 from domain.runtime import Runtime
-from domain.settings import Settings, SettingsError
+from domain.settings import ROOT, Settings, SettingsError
+
+log = logging.getLogger("creatorflix")
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    env = Environment(loader=FileSystemLoader(ROOT / "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    register_filters(env)
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -29,16 +58,40 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await runtime.start()
+        try:
+            await runtime.start()
+        except Exception as exc:
+            log.error("startup failed: %s", exc)
+            raise
+        if runtime.demo_login:
+            user, password = runtime.demo_login
+            print(f"\n  CreatorFlix Admin demo: sign in as {user!r} with password "
+                  f"{password!r}\n", file=sys.stderr, flush=True)
         try:
             yield
         finally:
             await runtime.stop()
 
+    templates = template_config()
+    sessions = session_config(settings.session_idle_seconds, settings.secure_cookies)
     return Litestar(
-        route_handlers=[healthz],
+        route_handlers=[
+            healthz, AuthController, DashboardController, SyncController, WhitelabelController,
+            ProductionController, AuditController, PublicApiController,
+            create_static_files_router(path="/static", directories=[ROOT / "static"],
+                                       include_in_schema=False),
+        ],
         lifespan=[lifespan],
-        plugins=[CreatorFlixCLI()],
+        plugins=[CreatorFlixCLI(), HTMXPlugin(), FlashPlugin(FlashConfig(template_config=templates))],
+        template_config=templates,
+        middleware=[SecurityHeaders(), sessions.middleware, AdminGate()],
+        stores={"sessions": DatabaseStore()},
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_name="cfx_csrf",
+                               cookie_secure=settings.secure_cookies, cookie_samesite="lax",
+                               cookie_httponly=False, exclude=["/api/", "/healthz"]),
+        exception_handlers=exception_handlers(),
+        openapi_config=OpenAPIConfig(title="CreatorFlix public API", version="1.0.0",
+                                     path="/schema"),
         state={"settings": settings, "runtime": runtime},
     )
 
@@ -47,6 +100,7 @@ def main() -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.chdir(Path(__file__).resolve().parent)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
     uvicorn.run("app:create_app", factory=True, host=host, port=port)

@@ -8,7 +8,7 @@ from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
 
-from domain import db, runs
+from domain import audit, db, runs
 from domain.demo import fill_bucket
 from domain.embedded_s3 import EmbeddedS3
 from domain.s3 import S3Service
@@ -83,10 +83,15 @@ class Runtime:
         """Start a sync in the background; raises SyncBusy naming the run already going."""
         options = self.sync_options(model, triggered_by=triggered_by)
         handle = await runs.begin(model or "all", triggered_by)
-        task = asyncio.create_task(run_sync(self.s3, options, handle))
+        task = asyncio.create_task(self._run_and_audit(options, handle))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return handle.id
+
+    async def _run_and_audit(self, options: SyncOptions, handle: runs.RunHandle) -> None:
+        run = await run_sync(self.s3, options, handle)
+        await audit.record(options.triggered_by, "sync_finished", run["scope"],
+                           f"run #{run['id']}: {run['status']}")
 
 
 async def ensure_demo_admin() -> tuple[str, str]:

@@ -1,0 +1,28 @@
+"""Dashboard: catalogue cards, last sync, top creators, recent runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.plugins.htmx import HTMXTemplate
+
+from controllers.templating import render
+from domain import queries, runs
+from domain.runtime import Runtime
+
+
+class DashboardController(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def index(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
+        runtime: Runtime = request.app.state["runtime"]
+        recent = await runs.recent(8)
+        current = next((r for r in recent if r["status"] == "running"), None)
+        last = next((r for r in recent if r["status"] != "running"), None)
+        return render(
+            request, "dashboard/index.html", "dashboard/_cards.html",
+            stats=await queries.catalogue_stats(),
+            top=await queries.top_creators(runtime.s3.sign, limit=8),
+            recent=recent, current=current, last=last, nav="dashboard")

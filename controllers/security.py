@@ -1,0 +1,165 @@
+"""Sign-in protection: database sessions (rotated at sign-in), the admin gate, security headers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
+from litestar.stores.base import Store
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+
+from domain import db
+from domain.accounts import is_active_admin
+from domain.sync_store import now
+
+PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
+       "media-src 'self' http: https:; connect-src 'self'; frame-ancestors 'none'; "
+       "base-uri 'self'; form-action 'self'; object-src 'none'")
+
+
+class DatabaseStore(Store):
+    """Sessions in the `admin_sessions` table: they survive restarts and span processes."""
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+                  ) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else (
+            expires_in or 86400)
+        expires = now() + timedelta(seconds=seconds)
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM admin_sessions WHERE key = $1 OR expires_at < $2",
+                             key, now())
+            await tx.execute("INSERT INTO admin_sessions (key, data, expires_at) VALUES "
+                             "($1, $2, $3)", key, data, expires)
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        rows = await db.fetch("SELECT data FROM admin_sessions WHERE key = $1 AND "
+                              "expires_at > $2", key, now())
+        if not rows:
+            return None
+        if renew_for:
+            seconds = renew_for.total_seconds() if isinstance(renew_for, timedelta) else renew_for
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE admin_sessions SET expires_at = $2 WHERE key = $1",
+                                 key, now() + timedelta(seconds=seconds))
+        return bytes(rows[0]["data"])
+
+    async def delete(self, key: str) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM admin_sessions WHERE key = $1", key)
+
+    async def delete_all(self) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM admin_sessions")
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        rows = await db.fetch("SELECT expires_at FROM admin_sessions WHERE key = $1", key)
+        return int((rows[0]["expires_at"] - now()).total_seconds()) if rows else None
+
+
+ROTATE = "_rotate"
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Gives the session a new id when the handler asks (at sign-in), dropping the old one."""
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        fresh = connection.scope.get("_fresh_session_id")  # type: ignore[typeddict-item]
+        return str(fresh) if fresh else super().get_session_id(connection)
+
+    async def store_in_message(self, scope_session: Any, message: Message,
+                               connection: ASGIConnection) -> None:
+        if not scope_session or scope_session is Empty:
+            # Anonymous requests store nothing; an emptied session is deleted server-side.
+            if connection.cookies.get(self.config.key) not in (None, "null"):
+                await super().store_in_message(Empty, message, connection)
+            return
+        if isinstance(scope_session, dict) and scope_session.pop(ROTATE, False):
+            old = connection.cookies.get(self.config.key)
+            if old:
+                await self.delete(old, store=self.config.get_store_from_app(connection.scope["app"]))
+            connection.scope["_fresh_session_id"] = self.generate_session_id()  # type: ignore
+        await super().store_in_message(scope_session, message, connection)
+
+
+class DatabaseSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend  # type: ignore[assignment]
+
+
+def session_config(idle_seconds: int, secure: bool) -> DatabaseSessionConfig:
+    return DatabaseSessionConfig(store="sessions", max_age=idle_seconds, renew_on_access=True,
+                                 key="cfx_session", httponly=True, samesite="lax", secure=secure)
+
+
+def is_public(path: str) -> bool:
+    return path == "/login" or path.startswith(PUBLIC_PREFIXES)
+
+
+class AdminGate(ASGIMiddleware):
+    """Every route but the public ones needs a signed-in, still active admin."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path = scope["path"]
+        if is_public(path):
+            await next_app(scope, receive, send)
+            return
+        session = scope.get("session") or {}
+        user_id = session.get("uid") if isinstance(session, dict) else None
+        if user_id is not None and await is_active_admin(int(user_id)):
+            scope.setdefault("state", {})["user"] = {"id": user_id,
+                                                     "username": session.get("username", "")}
+            await next_app(scope, receive, send)
+            return
+        if user_id is not None:  # deactivated or demoted since sign-in: end the session
+            scope["session"] = {}
+        await _to_login(scope, send)
+
+
+async def _to_login(scope: Scope, send: Send) -> None:
+    query = scope.get("query_string", b"").decode()
+    target = scope["path"] + (f"?{query}" if query else "")
+    location = f"/login?next={quote(target, safe='')}"
+    headers = dict(scope.get("headers", []))
+    if headers.get(b"hx-request") == b"true":
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"hx-redirect", location.encode()),
+                                (b"content-type", b"text/plain; charset=utf-8")]})
+        await send({"type": "http.response.body", "body": b"Sign in again."})
+        return
+    await send({"type": "http.response.start", "status": 303,
+                "headers": [(b"location", location.encode()),
+                            (b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": b"See /login"})
+
+
+class SecurityHeaders(ASGIMiddleware):
+    """CSP without inline scripts, no framing, no sniffing, a strict referrer policy."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                headers["Content-Security-Policy"] = CSP
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "same-origin"
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)

@@ -1,0 +1,174 @@
+/*
+ * CreatorFlix Admin — app.js: small progressive enhancements for a server-rendered htmx app.
+ * Plain ES2020, no dependencies; loaded with `defer` after htmx. Written for a strict CSP
+ * (script-src 'self'): no eval, no inline handlers, no style attributes — only classes.
+ *
+ * 1. Toasts: window.showToast(level, message) builds `.toast.toast-<level>` in #toasts (created
+ *    on demand). Server responses raise them through the `toast` event (HX-Trigger header,
+ *    detail = {level, message}); server-rendered flash toasts are auto-dismissed too.
+ *    Messages are user content, so they are only ever set with textContent.
+ * 2. htmx failures become error toasts, so a failed request never fails silently.
+ * 3. Staged-models selection: select-all checkbox, "#selection-count" and disabling every
+ *    [data-needs-selection] button with nothing selected. Event delegation on document, re-run
+ *    after htmx swaps, so it survives the table being replaced.
+ * 4. form[data-confirm] without htmx asks confirm() before a plain submit (htmx uses hx-confirm).
+ * 5. <time datetime> gets a title with the time in the viewer's local time zone.
+ */
+(() => {
+  "use strict";
+
+  const TOAST_MS = 6000;
+  const LEVELS = ["success", "error", "warning", "info"];
+
+  // ---- 1. Toasts ---------------------------------------------------------------------------
+  function toastBox() {
+    let box = document.getElementById("toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "toasts";
+      box.className = "toasts";
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    return box;
+  }
+
+  function dismiss(toast) {
+    if (toast.classList.contains("leaving")) return;
+    toast.classList.add("leaving");
+    toast.addEventListener("transitionend", () => toast.remove(), { once: true });
+    setTimeout(() => toast.remove(), 500); // fallback when no transition runs
+  }
+
+  // Give a toast a close button (if it has none) and its auto-dismiss timer, once.
+  function arm(toast) {
+    if (toast.dataset.armed) return;
+    toast.dataset.armed = "1";
+    if (!toast.querySelector("button.close")) {
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "close";
+      close.setAttribute("aria-label", "Dismiss");
+      close.textContent = "×";
+      toast.appendChild(close);
+    }
+    setTimeout(() => dismiss(toast), TOAST_MS);
+  }
+
+  function showToast(level, message) {
+    const text = message == null ? "" : String(message).trim();
+    if (!text) return null;
+    const toast = document.createElement("div");
+    toast.className = `toast toast-${LEVELS.includes(level) ? level : "info"}`;
+    toast.setAttribute("role", "status");
+    const body = document.createElement("div");
+    body.textContent = text;
+    toast.appendChild(body);
+    toastBox().appendChild(toast);
+    arm(toast);
+    return toast;
+  }
+  window.showToast = showToast;
+
+  document.addEventListener("click", (e) => {
+    const btn = e.target.closest(".toast button.close");
+    if (btn) dismiss(btn.closest(".toast"));
+  });
+
+  // ---- 3. Selection on the staged models table --------------------------------------------
+  function updateSelection() {
+    const form = document.getElementById("selection-form");
+    if (!form) return;
+    const boxes = [...form.querySelectorAll('input[type=checkbox][name=name]:not([data-select-all])')];
+    const n = boxes.filter((b) => b.checked).length;
+    const count = document.getElementById("selection-count");
+    if (count) {
+      // Works for both "<span id=selection-count>3</span> selected" and "3 selected" inside.
+      const old = count.textContent;
+      count.textContent = /\d/.test(old) ? old.replace(/\d[\d,]*/, String(n)) : String(n);
+    }
+    document.querySelectorAll("[data-needs-selection]").forEach((el) => {
+      if ("disabled" in el) el.disabled = n === 0;
+      else el.setAttribute("aria-disabled", String(n === 0));
+    });
+    document.querySelectorAll("input[data-select-all]").forEach((all) => {
+      all.checked = n > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+    });
+  }
+
+  document.addEventListener("change", (e) => {
+    const t = e.target;
+    if (t.matches("input[data-select-all]")) {
+      const form = document.getElementById("selection-form");
+      form?.querySelectorAll('input[type=checkbox][name=name]:not([data-select-all])')
+        .forEach((b) => { if (!b.disabled) b.checked = t.checked; });
+    }
+    if (t.matches('input[data-select-all], #selection-form input[type=checkbox][name=name]')) {
+      updateSelection();
+    }
+  });
+
+  // ---- 4. Confirmation for plain (non-htmx) forms -----------------------------------------
+  const HTMX_FORM = "[hx-post],[data-hx-post],[hx-put],[hx-patch],[hx-delete]";
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-confirm]")) return;
+    if (form.matches(HTMX_FORM)) return; // htmx forms use hx-confirm
+    if (!window.confirm(form.dataset.confirm)) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+
+  // ---- 5. Local time tooltips --------------------------------------------------------------
+  const localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
+  function localTimes(root) {
+    const scope = root && root.querySelectorAll ? root : document;
+    const els = [...scope.querySelectorAll("time[datetime]")];
+    if (scope.matches?.("time[datetime]")) els.push(scope);
+    for (const el of els) {
+      const raw = el.getAttribute("datetime").trim();
+      if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) continue; // a date alone has no local time
+      // Python's isoformat: allow a space separator and trim microseconds to milliseconds.
+      const date = new Date(raw.replace(" ", "T").replace(/(\.\d{3})\d+/, "$1"));
+      if (!Number.isNaN(date.getTime())) el.title = localFormat.format(date);
+    }
+  }
+
+  // ---- Wiring: page load, htmx events --------------------------------------------------------
+  function enhance(root) {
+    localTimes(root);
+    (root && root.querySelectorAll ? root : document).querySelectorAll(".toast").forEach(arm);
+    updateSelection();
+  }
+
+  function init() {
+    const body = document.body;
+    body.addEventListener("toast", (e) => {
+      const d = e.detail || {};
+      showToast(d.level, d.message ?? d.value);
+    });
+    // 2. htmx failures. Errors from this app come back as short text/plain messages.
+    body.addEventListener("htmx:responseError", (e) => {
+      const xhr = e.detail.xhr;
+      if (/"toast"/.test(xhr.getResponseHeader("HX-Trigger") || "")) return; // server toasted
+      const type = xhr.getResponseHeader("Content-Type") || "";
+      const text = (xhr.responseText || "").trim();
+      showToast("error", type.startsWith("text/plain") && text && text.length < 300
+        ? text : `The request failed (HTTP ${xhr.status}).`);
+    });
+    body.addEventListener("htmx:sendError", () => {
+      showToast("error", "Network error: the server could not be reached.");
+    });
+    // SSE reconnects on its own; a dropped stream is not worth a toast.
+    body.addEventListener("htmx:sseError", (e) => console.debug("SSE error", e.detail));
+    body.addEventListener("htmx:afterSwap", (e) => enhance(e.target));
+    body.addEventListener("htmx:afterSettle", (e) => enhance(e.target));
+    window.addEventListener("pageshow", updateSelection); // back/forward restores checkboxes
+    enhance(document);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

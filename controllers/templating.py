@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from litestar import Request
 from litestar.plugins.htmx import HTMXTemplate
 
@@ -74,9 +74,18 @@ def query(params: dict[str, Any], **changes: Any) -> str:
     return urlencode({k: v for k, v in merged.items() if v not in (None, "", False)})
 
 
+@pass_context
+def flashes(context: Any) -> list[dict[str, Any]]:
+    """Flash messages, also on pages rendered outside the session middleware (404s)."""
+    request = context.get("request")
+    if request is None or "session" not in request.scope or not request.scope["session"]:
+        return []
+    return list(request.session.pop("_messages", []))
+
+
 def register_filters(env: Environment) -> None:
     env.filters.update(when=when, ago=ago, duration=duration, number=number)
-    env.globals.update(query=query)
+    env.globals.update(query=query, flashes=flashes)
 
 
 def after_action(request: Request[Any, Any, Any], redirect_to: str, partial: str | None,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+from datetime import datetime
 
 from piccolo.apps.user.tables import BaseUser
 
@@ -25,13 +27,22 @@ async def upsert_admin(username: str, email: str, password: str) -> str:
 async def authenticate(username: str, password: str) -> int | None:
     """The user id for valid credentials of an active admin, else None.
 
-    BaseUser.login returns ids of inactive users too, so `active` and `admin` are checked here;
-    its PBKDF2 check is CPU-bound, so it runs in a thread.
+    Mirrors BaseUser.login (which returns ids of inactive users too, and hashes on the event
+    loop): the PBKDF2 check runs in a thread, and `active` and `admin` are checked here.
     """
-    user_id = await asyncio.to_thread(BaseUser.login_sync, username, password)
-    if user_id is None:
+    if len(username) > 100 or len(password) > BaseUser._max_password_length:
         return None
-    return user_id if await is_active_admin(user_id) else None
+    row = await BaseUser.select(BaseUser.id, BaseUser.password, BaseUser.active,
+                                BaseUser.admin).where(BaseUser.username == username).first()
+    if row is None:
+        await asyncio.to_thread(BaseUser.hash_password, password)  # same timing as a miss
+        return None
+    _, iterations, salt, _ = BaseUser.split_stored_password(row["password"])
+    hashed = await asyncio.to_thread(BaseUser.hash_password, password, salt, int(iterations))
+    if not hmac.compare_digest(hashed, row["password"]) or not (row["active"] and row["admin"]):
+        return None
+    await BaseUser.update({BaseUser.last_login: datetime.now()}).where(BaseUser.id == row["id"])
+    return int(row["id"])
 
 
 async def is_active_admin(user_id: int) -> bool:

@@ -1,16 +1,13 @@
 /*
  * CreatorFlix Admin — app.js: small progressive enhancements for a server-rendered htmx app.
- * Plain ES2020, no dependencies; loaded with `defer` after htmx. Written for a strict CSP
- * (script-src 'self'): no eval, no inline handlers, no style attributes — only classes.
- *
- * 1. Toasts: window.showToast(level, message) builds `.toast.toast-<level>` in #toasts (created
- *    on demand). Server responses raise them through the `toast` event (HX-Trigger header,
- *    detail = {level, message}); server-rendered flash toasts are auto-dismissed too.
- *    Messages are user content, so they are only ever set with textContent.
+ * Plain ES2020, no dependencies, loaded with `defer` after htmx. Strict CSP (script-src 'self'):
+ * no eval, no inline handlers, no style attributes — only classes.
+ * 1. Toasts: window.showToast(level, message) adds `.toast.toast-<level>` to #toasts (created on
+ *    demand). The server raises them via the `toast` event (HX-Trigger*, detail={level,message});
+ *    server-rendered flash toasts get auto-dismissed too. Messages are user content: textContent only.
  * 2. htmx failures become error toasts, so a failed request never fails silently.
- * 3. Staged-models selection: select-all checkbox, "#selection-count" and disabling every
- *    [data-needs-selection] button with nothing selected. Event delegation on document, re-run
- *    after htmx swaps, so it survives the table being replaced.
+ * 3. Staged-models selection: select-all, #selection-count, [data-needs-selection] buttons disabled
+ *    with nothing selected. Delegated on document and re-run after swaps: survives table swaps.
  * 4. form[data-confirm] without htmx asks confirm() before a plain submit (htmx uses hx-confirm).
  * 5. <time datetime> gets a title with the time in the viewer's local time zone.
  */
@@ -24,9 +21,7 @@
   function toastBox() {
     let box = document.getElementById("toasts");
     if (!box) {
-      box = document.createElement("div");
-      box.id = "toasts";
-      box.className = "toasts";
+      box = Object.assign(document.createElement("div"), { id: "toasts", className: "toasts" });
       box.setAttribute("aria-live", "polite");
       document.body.appendChild(box);
     }
@@ -45,11 +40,9 @@
     if (toast.dataset.armed) return;
     toast.dataset.armed = "1";
     if (!toast.querySelector("button.close")) {
-      const close = document.createElement("button");
-      close.type = "button";
-      close.className = "close";
+      const close = Object.assign(document.createElement("button"),
+        { type: "button", className: "close", textContent: "×" });
       close.setAttribute("aria-label", "Dismiss");
-      close.textContent = "×";
       toast.appendChild(close);
     }
     setTimeout(() => dismiss(toast), TOAST_MS);
@@ -61,9 +54,7 @@
     const toast = document.createElement("div");
     toast.className = `toast toast-${LEVELS.includes(level) ? level : "info"}`;
     toast.setAttribute("role", "status");
-    const body = document.createElement("div");
-    body.textContent = text;
-    toast.appendChild(body);
+    toast.appendChild(Object.assign(document.createElement("div"), { textContent: text }));
     toastBox().appendChild(toast);
     arm(toast);
     return toast;
@@ -71,15 +62,16 @@
   window.showToast = showToast;
 
   document.addEventListener("click", (e) => {
-    const btn = e.target.closest(".toast button.close");
+    const btn = e.target.closest?.(".toast button.close");
     if (btn) dismiss(btn.closest(".toast"));
   });
 
   // ---- 3. Selection on the staged models table --------------------------------------------
+  const ROW_BOX = 'input[type=checkbox][name=name]:not([data-select-all])';
   function updateSelection() {
     const form = document.getElementById("selection-form");
     if (!form) return;
-    const boxes = [...form.querySelectorAll('input[type=checkbox][name=name]:not([data-select-all])')];
+    const boxes = [...form.querySelectorAll(ROW_BOX)];
     const n = boxes.filter((b) => b.checked).length;
     const count = document.getElementById("selection-count");
     if (count) {
@@ -100,8 +92,7 @@
   document.addEventListener("change", (e) => {
     const t = e.target;
     if (t.matches("input[data-select-all]")) {
-      const form = document.getElementById("selection-form");
-      form?.querySelectorAll('input[type=checkbox][name=name]:not([data-select-all])')
+      document.getElementById("selection-form")?.querySelectorAll(ROW_BOX)
         .forEach((b) => { if (!b.disabled) b.checked = t.checked; });
     }
     if (t.matches('input[data-select-all], #selection-form input[type=checkbox][name=name]')) {
@@ -123,8 +114,7 @@
 
   // ---- 5. Local time tooltips --------------------------------------------------------------
   const localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
-  function localTimes(root) {
-    const scope = root && root.querySelectorAll ? root : document;
+  function localTimes(scope) {
     const els = [...scope.querySelectorAll("time[datetime]")];
     if (scope.matches?.("time[datetime]")) els.push(scope);
     for (const el of els) {
@@ -138,8 +128,10 @@
 
   // ---- Wiring: page load, htmx events --------------------------------------------------------
   function enhance(root) {
-    localTimes(root);
-    (root && root.querySelectorAll ? root : document).querySelectorAll(".toast").forEach(arm);
+    // outerHTML swaps may hand us the detached old element: fall back to the whole page.
+    const scope = root instanceof Element && root.isConnected ? root : document;
+    localTimes(scope);
+    scope.querySelectorAll(".toast").forEach(arm);
     updateSelection();
   }
 
@@ -158,10 +150,9 @@
       showToast("error", type.startsWith("text/plain") && text && text.length < 300
         ? text : `The request failed (HTTP ${xhr.status}).`);
     });
-    body.addEventListener("htmx:sendError", () => {
-      showToast("error", "Network error: the server could not be reached.");
-    });
-    // SSE reconnects on its own; a dropped stream is not worth a toast.
+    body.addEventListener("htmx:sendError",
+      () => showToast("error", "Network error: the server could not be reached."));
+    // The SSE extension reconnects on its own: a dropped stream is not worth a toast.
     body.addEventListener("htmx:sseError", (e) => console.debug("SSE error", e.detail));
     body.addEventListener("htmx:afterSwap", (e) => enhance(e.target));
     body.addEventListener("htmx:afterSettle", (e) => enhance(e.target));

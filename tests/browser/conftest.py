@@ -1,0 +1,133 @@
+"""Browser fixtures: the real app in a uvicorn subprocess, driven by Debian's headless Chromium.
+
+One server per session (all its state is in PostgreSQL and one S3 bucket); every test gets a
+wiped database with one admin, an emptied bucket, and a fresh browser context.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from domain.accounts import upsert_admin
+from domain.s3 import S3Service
+from domain.settings import S3Settings, Settings
+from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket
+from tests.conftest import Bucket
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking",
+                 "--disable-component-update", "--disable-gpu", "--no-first-run",
+                 "--disable-sync"]
+SERVER_LOG = ROOT / "test-output" / "browser-server.log"
+STARTUP_TIMEOUT_S = 30.0
+
+expect.set_options(timeout=10_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _python() -> str:
+    venv = ROOT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+@pytest.fixture(scope="session")
+async def server_s3(settings: Settings) -> AsyncIterator[S3Service]:
+    """The live server's bucket, driven from the test process."""
+    assert settings.s3 is not None
+    s3 = S3Settings(endpoint=settings.s3.endpoint, region="us-east-1", key="test",
+                    secret="test", bucket=f"browser-{os.getpid()}")
+    async with S3Service(s3, ttl=600, max_attempts=2, timeout=5) as service:
+        await service.create_bucket()
+        yield service
+
+
+@pytest.fixture(scope="session")
+def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
+    """Base URL of `uvicorn app:create_app` running against the test database and bucket.
+
+    Depends on pg_engine so the test process has migrated before the app migrates too.
+    """
+    database_url = os.environ["TEST_DATABASE_URL"]
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DO_SPACES_")}
+    env.update(DATABASE_URL=database_url, DO_SPACES_ENDPOINT=server_s3.settings.endpoint,
+               DO_SPACES_KEY="test", DO_SPACES_SECRET="test",
+               DO_SPACES_BUCKET=server_s3.settings.bucket, SECRET_KEY="x" * 64)
+    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    base = f"http://127.0.0.1:{port}"
+    with SERVER_LOG.open("wb") as log:
+        proc = subprocess.Popen(
+            [_python(), "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
+             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_healthy(proc, base)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], base: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the app exited with {proc.returncode} at start; see {SERVER_LOG}:\n"
+                        + SERVER_LOG.read_text(errors="replace")[-3000:])
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the app did not answer {base}/healthz within {STARTUP_TIMEOUT_S} s; "
+                f"see {SERVER_LOG}")
+
+
+@pytest.fixture
+async def app_data(database: Any, server_s3: S3Service, live_server: str) -> Bucket:
+    """A wiped database with the admin `tester`, and the server's bucket emptied."""
+    await empty_bucket(server_s3)
+    await upsert_admin(USERNAME, EMAIL, PASSWORD)
+    return Bucket(server_s3)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def ui(browser: Browser, live_server: str, app_data: Bucket) -> AsyncIterator[UI]:
+    """A fresh context and page; fails the test on JS errors, console errors and dialogs."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900},
+                                        locale="en-GB", timezone_id="UTC")
+    page = await context.new_page()
+    wrapper = UI(page, live_server)
+    try:
+        yield wrapper
+    finally:
+        await context.close()
+    if wrapper.errors:
+        pytest.fail("the browser reported problems:\n" + "\n".join(wrapper.errors))

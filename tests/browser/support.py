@@ -1,0 +1,168 @@
+"""Helpers for the browser tests: the per-test page wrapper, bucket contents, locators."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.async_api import ConsoleMessage, Dialog, Error, Locator, Page, expect
+
+from domain.keys import KeyKind, parse_key
+from domain.s3 import S3Service
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-output" / "screenshots"
+USERNAME, EMAIL, PASSWORD = "tester", "t@example.com", "correct-horse-42"
+TINY_JPEG_NAME = "a.jpg"
+
+
+@dataclass
+class UI:
+    """One browser page on the live app; collects JS errors, console errors and dialogs."""
+
+    page: Page
+    base: str
+    errors: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    confirms: list[str] = field(default_factory=list)
+    accept_confirms: bool = False
+    allowed_console: list[re.Pattern[str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", self._on_page_error)
+        self.page.on("dialog", self._on_dialog)
+
+    def url(self, path: str = "/") -> str:
+        return self.base + path
+
+    def allow_console_error(self, pattern: str) -> None:
+        """Tolerate console errors matching `pattern` (e.g. a 4xx the test provokes)."""
+        self.allowed_console.append(re.compile(pattern))
+
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type != "error":
+            return
+        loc = msg.location
+        text = f"console error: {msg.text} ({loc.get('url', '')}:{loc.get('lineNumber', '')})"
+        if not any(p.search(text) for p in self.allowed_console):
+            self.errors.append(text)
+
+    def _on_page_error(self, exc: Error) -> None:
+        self.errors.append(f"uncaught JS error: {exc.name}: {exc.message}\n{exc.stack}")
+
+    async def _on_dialog(self, dialog: Dialog) -> None:
+        if dialog.type == "confirm":
+            self.confirms.append(dialog.message)
+            if self.accept_confirms:
+                await dialog.accept()
+                return
+            self.errors.append(f"unexpected confirm(): {dialog.message}")
+        else:
+            self.alerts.append(f"{dialog.type}: {dialog.message}")
+            self.errors.append(f"unexpected {dialog.type}(): {dialog.message}")
+        await dialog.dismiss()
+
+    async def goto(self, path: str) -> None:
+        response = await self.page.goto(self.url(path))
+        assert response is not None and response.ok, f"GET {path}: {response and response.status}"
+
+    async def sign_in(self, password: str = PASSWORD, path: str = "/login") -> None:
+        await self.goto(path)
+        await self.page.get_by_label("Username").fill(USERNAME)
+        await self.page.get_by_label("Password").fill(password)
+        await self.page.get_by_role("button", name="Sign in").click()
+        if password == PASSWORD:
+            await expect(self.page.locator(".user")).to_contain_text(f"Signed in as {USERNAME}")
+
+    async def screenshot(self, name: str) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    async def mark_document(self) -> None:
+        """Tag the current document; `same_document()` is False after a full page load."""
+        await self.page.evaluate("window.__cfxMark = 'kept'")
+
+    async def same_document(self) -> bool:
+        return bool(await self.page.evaluate("window.__cfxMark === 'kept'"))
+
+
+def card_value(page: Page, label: str) -> Locator:
+    """The big number of the dashboard card whose label is exactly `label`."""
+    label_el = page.locator(".card-label").get_by_text(label, exact=True)
+    return page.locator(".card").filter(has=label_el).locator(".card-value")
+
+
+def counter_value(panel: Locator, label: str) -> Locator:
+    label_el = panel.locator(".counter-label").get_by_text(label, exact=True)
+    return panel.locator(".counter").filter(has=label_el).locator(".counter-value")
+
+
+def staged_row(page: Page, name: str) -> Locator:
+    link = page.get_by_role("link", name=name, exact=True)
+    return page.locator("#staged-table tbody tr").filter(has=link)
+
+
+def production_row(page: Page, name: str) -> Locator:
+    link = page.get_by_role("link", name=name, exact=True)
+    return page.locator("#production-models tbody tr").filter(has=link)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a sync of some keys puts in the staged catalogue, worked out from the key rules."""
+
+    models: int
+    posts: int
+    images: int
+    videos: int
+    ignored: int
+
+
+def expected(keys: Iterable[str]) -> Expected:
+    models: set[str] = set()
+    posts: set[tuple[str, str]] = set()
+    images = videos = ignored = 0
+    for key in keys:
+        parsed = parse_key(key)
+        if parsed.kind is KeyKind.IGNORED:
+            ignored += 1
+            continue
+        assert parsed.model is not None
+        models.add(parsed.model)
+        if parsed.is_post_media:
+            assert parsed.post is not None
+            posts.add((parsed.model, parsed.post))
+            images += parsed.kind is KeyKind.POST_IMAGE
+            videos += parsed.kind is KeyKind.POST_VIDEO
+    return Expected(len(models), len(posts), images, videos, ignored)
+
+
+def roster(count: int, prefix: str = "Model") -> list[str]:
+    """`count` small models named '<prefix> 001'..., with 1 to 4 one-image posts each."""
+    return [f"{prefix} {i:03d}/Post {p}/{TINY_JPEG_NAME}"
+            for i in range(1, count + 1) for p in range(1, i % 4 + 2)]
+
+
+async def put_many(s3: S3Service, objects: Iterable[tuple[str, bytes]]) -> None:
+    """Upload objects, 32 at a time."""
+    sem = asyncio.Semaphore(32)
+
+    async def one(key: str, body: bytes) -> None:
+        async with sem:
+            await s3.upload(key, body)
+
+    await asyncio.gather(*(one(k, b) for k, b in objects))
+
+
+async def empty_bucket(s3: S3Service) -> None:
+    keys = [o.key async for page in s3.list_pages("") for o in page]
+    for start in range(0, len(keys), 1000):
+        chunk = [{"Key": k} for k in keys[start : start + 1000]]
+        await s3.client.delete_objects(Bucket=s3.settings.bucket,
+                                       Delete={"Objects": chunk, "Quiet": True})

@@ -1,0 +1,141 @@
+"""Controller tests: each page and fragment shows what the data says; actions are audited."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from domain import runs
+from tests.conftest import Bucket, rows
+from tests.web import Browser, admin, browser, running_app
+
+KEYS = ["<b>Anna Lee/cover.jpg", "<b>Anna Lee/Beach/a.jpg", "<b>Anna Lee/Beach/b.mp4",
+        "Ben/Trip/t.png", "Ben/Trip2/u.png", "Cleo/P/x.jpg"]
+
+
+@pytest.fixture
+async def web(database: Any, bucket: Bucket, settings: Any, pg_engine: Any
+              ) -> AsyncIterator[tuple[Any, Browser, Bucket]]:
+    await bucket.put(*KEYS)
+    await admin()
+    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
+        yield app, b, bucket
+
+
+async def synced(b: Browser) -> dict[str, Any]:
+    response = await b.post("/sync", {}, htmx=True)
+    assert response.status_code == 200, response.text
+    run_id = int(response.text.split('data-run="')[1].split('"')[0])
+    return await b.wait_for_run(run_id)
+
+
+async def audit_actions() -> list[tuple[str, str]]:
+    return [(r["action"], r["target"]) for r in await rows(
+        "SELECT action, target FROM audit_log ORDER BY id")]
+
+
+async def test_sign_in_then_dashboard_shows_the_catalogue(web: Any) -> None:
+    _, b, _ = web
+    assert (await b.get("/")).headers["location"] == "/login?next=%2F"
+    bad = await b.post("/login", {"username": "tester", "password": "nope"})
+    assert bad.status_code == 400 and "Wrong username or password" in bad.text
+    ok = await b.sign_in()
+    assert ok.status_code == 303 and ok.headers["location"] == "/"
+    run = await synced(b)
+    assert run["status"] == "succeeded"
+    page = (await b.get("/")).text
+    assert '<span class="card-value">3</span>' in page  # staged models
+    assert "&lt;b&gt;Anna Lee" in page and "<b>Anna" not in page  # bucket names autoescaped
+    assert ("sign_in_failed", "tester") in await audit_actions()
+    assert ("sign_in", "tester") in await audit_actions()
+
+
+async def test_sync_fragment_events_and_busy(web: Any) -> None:
+    _, b, _ = web
+    await b.sign_in()
+    run = await synced(b)
+    assert (run["models_inserted"], run["media_inserted"]) == (3, 5)
+    events = await b.get(f"/sync-runs/{run['id']}/events")
+    assert events.headers["content-type"].startswith("text/event-stream")
+    assert "event: done" in events.text and "succeeded" in events.text
+    detail = (await b.get(f"/sync-runs/{run['id']}")).text
+    assert f"Sync #{run['id']}" in detail and 'data-status="succeeded"' in detail
+    handle = await runs.begin("all", "someone else")  # a run already going
+    try:
+        again = await b.post("/sync", {}, htmx=True)
+        assert again.status_code == 200 and f'data-run="{handle.id}"' in again.text
+        assert "already running" in again.headers["hx-trigger-after-settle"]
+    finally:
+        await runs.finish(handle, "succeeded")
+    listing = (await b.get("/sync-runs")).text
+    assert f'href="/sync-runs/{run["id"]}"' in listing
+    assert ("sync_started", "all") in await audit_actions()
+    assert ("sync_finished", "all") in await audit_actions()
+
+
+async def test_staged_list_fragment_model_page_and_activation(web: Any) -> None:
+    _, b, _ = web
+    await b.sign_in()
+    await synced(b)
+    full = await b.get("/whitelabel?q=ben")
+    assert "<html" in full.text and "Ben" in full.text and "Cleo" not in full.text
+    fragment = await b.get("/whitelabel?sort=posts&dir=desc", headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and fragment.text.index("Ben") < fragment.text.index(
+        "Cleo")
+    boosted = await b.get("/whitelabel", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in boosted.text
+    model = await b.get("/whitelabel/%3Cb%3EAnna%20Lee")
+    assert model.status_code == 200 and "X-Amz-Signature" in model.text and "<video" in model.text
+    row = await b.post("/whitelabel/Ben/activate", {}, htmx=True)
+    assert row.text.strip().startswith("<tr") and 'badge-active' in row.text
+    assert "Ben" in row.headers["hx-trigger-after-settle"]
+    bulk = await b.post("/whitelabel/_bulk/activate", {"name": ["Cleo", "<b>Anna Lee"]})
+    assert bulk.status_code == 303
+    statuses = {r["folder_name"]: r["status"] for r in await rows(
+        "SELECT folder_name, status FROM whitelabel_models")}
+    assert set(statuses.values()) == {"active"}
+    assert ("activation", "Ben") in await audit_actions()
+    missing = await b.post("/whitelabel/_bulk/activate", {})
+    assert missing.status_code == 400 and "No models selected" in missing.text
+
+
+async def test_production_publish_toggles_and_public_api(web: Any) -> None:
+    _, b, _ = web
+    await b.sign_in()
+    await synced(b)
+    await b.post("/whitelabel/_bulk/activate-all-new", {})
+    api = (await b.client.get("/api/models")).json()
+    assert api["meta"] == {"page": 1, "limit": 20, "count": 3}
+    ben = (await rows("SELECT id FROM models WHERE name = 'Ben'"))[0]["id"]
+    row = await b.post(f"/production/{ben}/publish", {"published": "false"}, htmx=True)
+    assert "badge-unpublished" in row.text and row.text.strip().startswith("<tr")
+    assert [m["name"] for m in (await b.client.get("/api/models")).json()["data"]] == [
+        "<b>Anna Lee", "Cleo"]
+    assert (await b.client.get("/api/models/Ben/posts")).status_code == 404
+    post = (await rows("SELECT id FROM posts WHERE source_key = 'Cleo/P'"))[0]["id"]
+    await b.post(f"/production/posts/{post}/publish", {"published": "false"})
+    assert (await b.client.get("/api/models/Cleo/posts")).json()["data"] == []
+    page = (await b.get("/production")).text
+    assert "Ben" in page and "unpublished" in page
+    assert ("publish_change", "Ben") in await audit_actions()
+    bad = await b.client.get("/api/models?page=abc")
+    assert bad.status_code == 400 and "page" in bad.json()["detail"]
+    audit_page = (await b.get("/audit")).text
+    assert "publish change" in audit_page
+
+
+async def test_errors_are_pages_or_toasts(web: Any) -> None:
+    _, b, _ = web
+    await b.sign_in()
+    missing = await b.get("/whitelabel/Nobody")
+    assert missing.status_code == 404 and "<html" in missing.text and "Nobody" in missing.text
+    hx = await b.get("/whitelabel/Nobody", headers={"HX-Request": "true"})
+    assert hx.status_code == 404 and hx.headers["hx-reswap"] == "none" and "<" not in hx.text
+    for url in ("/whitelabel?size=999", "/whitelabel?sort=x", "/whitelabel?after=%%%",
+                "/audit?action=drop", "/production?page=-1", "/sync-runs?before=x"):
+        response = await b.get(url)
+        assert response.status_code == 400, url
+    form = await b.post("/production/1/publish", {"published": "maybe"})
+    assert form.status_code == 400

@@ -1,0 +1,100 @@
+"""Helpers for controller tests: the real app over httpx.ASGITransport, signed in or not."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import httpx
+from piccolo.engine import Engine
+
+from app import create_app
+from domain import db, runs
+from domain.accounts import upsert_admin
+from domain.settings import Settings
+from tests.conftest import Bucket
+
+PASSWORD = "correct-horse-42"
+CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+class Browser:
+    """An httpx client with a cookie jar that knows the page's CSRF token."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.token = ""
+
+    async def get(self, url: str, **kw: Any) -> httpx.Response:
+        response = await self.client.get(url, **kw)
+        if match := CSRF.search(response.text):
+            self.token = match.group(1)
+        return response
+
+    async def post(self, url: str, data: dict[str, Any] | None = None, *, htmx: bool = False,
+                   csrf: bool = True, **kw: Any) -> httpx.Response:
+        if not self.token:
+            await self.get("/login")
+        headers = dict(kw.pop("headers", {}))
+        if htmx:
+            headers["HX-Request"] = "true"
+        form = dict(data or {})
+        if csrf:
+            form["_csrf_token"] = self.token
+        return await self.client.post(url, data=form, headers=headers, **kw)
+
+    async def sign_in(self, username: str = "tester", password: str = PASSWORD) -> httpx.Response:
+        await self.get("/login")
+        response = await self.post("/login", {"username": username, "password": password,
+                                              "next": "/"})
+        await self.get("/")  # a page with a token for the next posts
+        return response
+
+    async def wait_for_run(self, run_id: int, timeout: float = 30) -> dict[str, Any]:
+        for _ in range(int(timeout * 20)):
+            run = await runs.get(run_id)
+            if run and run["status"] != "running":
+                return run
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"run {run_id} did not finish")
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, bucket: Bucket,
+                      pg_engine: Engine) -> AsyncIterator[Any]:
+    """The app with its lifespan entered and exited inside one task of its own."""
+    app = create_app(replace(settings, s3=bucket.s3.settings))
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(serve())
+    await asyncio.wait([task, asyncio.create_task(started.wait())],
+                       return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+    try:
+        yield app
+    finally:
+        stop.set()
+        await task
+        db.install_engine(pg_engine)
+
+
+@asynccontextmanager
+async def browser(app: Any) -> AsyncIterator[Browser]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 follow_redirects=False) as client:
+        yield Browser(client)
+
+
+async def admin(username: str = "tester") -> None:
+    await upsert_admin(username, f"{username}@example.com", PASSWORD)

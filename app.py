@@ -12,6 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -42,8 +43,10 @@ def healthz() -> dict[str, str]:
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    env = Environment(loader=FileSystemLoader(ROOT / "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env = Environment(
+        loader=FileSystemLoader(ROOT / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
     register_filters(env)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
@@ -65,8 +68,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             raise
         if runtime.demo_login:
             user, password = runtime.demo_login
-            print(f"\n  CreatorFlix Admin demo: sign in as {user!r} with password "
-                  f"{password!r}\n", file=sys.stderr, flush=True)
+            print(
+                f"\n  CreatorFlix Admin demo: sign in as {user!r} with password {password!r}\n",
+                file=sys.stderr,
+                flush=True,
+            )
         try:
             yield
         finally:
@@ -76,23 +82,40 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = session_config(settings.session_idle_seconds, settings.secure_cookies)
     return Litestar(
         route_handlers=[
-            healthz, AuthController, DashboardController, SyncController, WhitelabelController,
-            ProductionController, AuditController, PublicApiController,
-            create_static_files_router(path="/static", directories=[ROOT / "static"],
-                                       include_in_schema=False),
+            healthz,
+            AuthController,
+            DashboardController,
+            SyncController,
+            WhitelabelController,
+            ProductionController,
+            AuditController,
+            PublicApiController,
+            create_static_files_router(
+                path="/static", directories=[ROOT / "static"], include_in_schema=False
+            ),
         ],
         lifespan=[lifespan],
-        plugins=[CreatorFlixCLI(), HTMXPlugin(), FlashPlugin(FlashConfig(template_config=templates))],
+        plugins=[
+            CreatorFlixCLI(),
+            HTMXPlugin(),
+            FlashPlugin(FlashConfig(template_config=templates)),
+        ],
         template_config=templates,
         middleware=[SecurityHeaders(), sessions.middleware, AdminGate()],
         stores={"sessions": DatabaseStore()},
-        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_name="cfx_csrf",
-                               cookie_secure=settings.secure_cookies, cookie_samesite="lax",
-                               cookie_httponly=False, exclude=["/api/", "/healthz"]),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="cfx_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            cookie_httponly=False,
+            exclude=["/api/", "/healthz"],
+        ),
         exception_handlers=exception_handlers(),
-        openapi_config=OpenAPIConfig(title="CreatorFlix public API", version="1.0.0",
-                                     path="/schema"),
-        state={"settings": settings, "runtime": runtime},
+        openapi_config=OpenAPIConfig(
+            title="CreatorFlix public API", version="1.0.0", path="/schema"
+        ),
+        state=State({"settings": settings, "runtime": runtime}),
     )
 
 

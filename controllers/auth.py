@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException
+from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect
 
@@ -20,7 +21,9 @@ class AuthController(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_page(self, request: Request[Any, Any, Any], next: str = "/") -> HTMXTemplate:
+    async def login_page(
+        self, request: Request[Any, Any, Any], next: FromQuery[str] = "/"
+    ) -> HTMXTemplate:
         return render(request, "auth/login.html", next=safe_next(next), error=None)
 
     @post("/login")
@@ -29,15 +32,22 @@ class AuthController(Controller):
         username = data.username.strip()[:150]
         throttle = await audit.sign_in_throttle(username, ip)
         if throttle:
-            raise HTTPException(status_code=429, headers={"Retry-After": str(throttle.retry_after)},
-                                detail=f"{throttle.reason.capitalize()}: try again in "
-                                       f"{throttle.retry_after} s.")
+            raise HTTPException(
+                status_code=429,
+                headers={"Retry-After": str(throttle.retry_after)},
+                detail=f"{throttle.reason.capitalize()}: try again in {throttle.retry_after} s.",
+            )
         user_id = await authenticate(username, data.password[:1024])
         if user_id is None:
             await audit.record(username, "sign_in_failed", username, "wrong credentials", ip)
-            return render(request, "auth/login.html", status_code=400, next=safe_next(data.next),
-                          error="Wrong username or password, or the account is not an active "
-                                "admin.", username=username)
+            return render(
+                request,
+                "auth/login.html",
+                status_code=400,
+                next=safe_next(data.next),
+                error="Wrong username or password, or the account is not an active admin.",
+                username=username,
+            )
         request.set_session({"uid": user_id, "username": username, ROTATE: True})
         await audit.record(username, "sign_in", username, "", ip)
         return Redirect(safe_next(data.next), status_code=303)

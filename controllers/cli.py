@@ -59,14 +59,26 @@ def stats_table(run: dict[str, Any]) -> Table:
         table.add_column(col, justify="right")
     for row in STAT_ROWS:
         table.add_row(row, *(str(run[f"{row}_{c}"]) for c in ("inserted", "updated", "deleted")))
-    table.caption = (f"{run['keys_listed']} keys listed, {run['keys_ignored']} ignored, "
-                     f"{run['duration_s'] or 0:.2f} s")
+    table.caption = (
+        f"{run['keys_listed']} keys listed, {run['keys_ignored']} ignored, "
+        f"{run['duration_s'] or 0:.2f} s"
+    )
     return table
 
 
 def run_summary(run: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "scope", "status", "dry_run", "keys_listed", "keys_ignored", "models_total",
-            "models_done", "duration_s", "error")
+    keys = (
+        "id",
+        "scope",
+        "status",
+        "dry_run",
+        "keys_listed",
+        "keys_ignored",
+        "models_total",
+        "models_done",
+        "duration_s",
+        "error",
+    )
     out = {k: run[k] for k in keys}
     for row in STAT_ROWS:
         for col in ("inserted", "updated", "deleted"):
@@ -81,13 +93,23 @@ async def _sync_with_progress(runtime: Runtime, options: Any, quiet: bool) -> di
     task = asyncio.create_task(run_sync(runtime.s3, options, handle))
     if not quiet:
         console = Console(stderr=True)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[keys]} keys"), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[keys]} keys"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as bar:
             tid = bar.add_task("listing", total=None, keys=0)
             async for row in runs.subscribe(handle.id, interval=0.2):
-                bar.update(tid, description=row["phase"], completed=row["models_done"],
-                           total=row["models_total"] or None, keys=row["keys_listed"])
+                bar.update(
+                    tid,
+                    description=row["phase"],
+                    completed=row["models_done"],
+                    total=row["models_total"] or None,
+                    keys=row["keys_listed"],
+                )
     return await task
 
 
@@ -96,19 +118,33 @@ class CreatorFlixCLI(CLIPluginProtocol):
         @cli.command(name="sync", help="Sync the bucket into the staged tables.")
         @click.option("--model", default=None, help="Sync one model folder only.")
         @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
-        @click.option("--allow-mass-delete", is_flag=True,
-                      help="Apply deletions even above SYNC_MAX_DELETE_FRACTION.")
-        @click.option("--confirm", "confirm_run", type=int, default=None,
-                      help="Apply the held-back deletions of a needs_confirmation run.")
+        @click.option(
+            "--allow-mass-delete",
+            is_flag=True,
+            help="Apply deletions even above SYNC_MAX_DELETE_FRACTION.",
+        )
+        @click.option(
+            "--confirm",
+            "confirm_run",
+            type=int,
+            default=None,
+            help="Apply the held-back deletions of a needs_confirmation run.",
+        )
         @click.option("--json", "as_json", is_flag=True, help="Print the stats as one JSON object.")
-        def sync_command(app: Litestar, model: str | None, dry_run: bool,
-                         allow_mass_delete: bool, confirm_run: int | None,
-                         as_json: bool) -> None:
+        def sync_command(
+            app: Litestar,
+            model: str | None,
+            dry_run: bool,
+            allow_mass_delete: bool,
+            confirm_run: int | None,
+            as_json: bool,
+        ) -> None:
             async def body(rt: Runtime) -> dict[str, Any]:
                 if confirm_run is not None:
                     return await confirm(confirm_run, "cli")
-                options = rt.sync_options(model, dry_run=dry_run,
-                                          allow_mass_delete=allow_mass_delete)
+                options = rt.sync_options(
+                    model, dry_run=dry_run, allow_mass_delete=allow_mass_delete
+                )
                 return await _sync_with_progress(rt, options, quiet=as_json)
 
             run = with_runtime(app, body)
@@ -136,9 +172,11 @@ class CreatorFlixCLI(CLIPluginProtocol):
                 return await activation.activate(list(names))
 
             result = with_runtime(app, body, demo_content=False)
-            click.echo(f"activated {result.processed} model(s): {result.models_created} new, "
-                       f"{result.posts_created} posts created, {result.posts_updated} updated, "
-                       f"{result.posts_unpublished} unpublished")
+            click.echo(
+                f"activated {result.processed} model(s): {result.models_created} new, "
+                f"{result.posts_created} posts created, {result.posts_updated} updated, "
+                f"{result.posts_unpublished} unpublished"
+            )
 
         @cli.command(name="demo-bucket", help="Fill the configured bucket with a demo catalogue.")
         def demo_bucket_command(app: Litestar) -> None:

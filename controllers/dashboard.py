@@ -22,7 +22,13 @@ class DashboardController(Controller):
         current = next((r for r in recent if r["status"] == "running"), None)
         last = next((r for r in recent if r["status"] != "running"), None)
         return render(
-            request, "dashboard/index.html", "dashboard/_cards.html",
+            request,
+            "dashboard/index.html",
+            "dashboard/_cards.html",
             stats=await queries.catalogue_stats(),
             top=await queries.top_creators(runtime.s3.sign, limit=8),
-            recent=recent, current=current, last=last, nav="dashboard")
+            recent=recent,
+            current=current,
+            last=last,
+            nav="dashboard",
+        )

@@ -16,16 +16,24 @@ from domain.queries import BadQuery
 from domain.runs import SyncBusy
 
 log = logging.getLogger("creatorflix.errors")
-TITLES = {400: "Bad request", 401: "Sign in required", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 429: "Too many attempts",
-          500: "Something went wrong"}
+TITLES = {
+    400: "Bad request",
+    401: "Sign in required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
 
 
 def _message(exc: Exception, status: int) -> str:
     if isinstance(exc, ValidationException):
         extra = exc.extra if isinstance(exc.extra, list) else []
-        parts = [f"{e.get('key', 'value')}: {e.get('message', '')}" for e in extra
-                 if isinstance(e, dict)]
+        parts = [
+            f"{e.get('key', 'value')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)
+        ]
         return "Invalid input — " + "; ".join(parts) if parts else "Invalid input."
     if isinstance(exc, HTTPException):
         return str(exc.detail)
@@ -51,14 +59,30 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
     if request.url.path.startswith("/api/"):
-        return Response({"status_code": status, "detail": message}, status_code=status,
-                        headers=headers, media_type=MediaType.JSON)
+        return Response(
+            {"status_code": status, "detail": message},
+            status_code=status,
+            headers=headers,
+            media_type=MediaType.JSON,
+        )
     if is_fragment(request):
-        return Response(message, status_code=status, media_type=MediaType.TEXT,
-                        headers={**headers, "HX-Reswap": "none"})
-    return Template("errors/error.html", status_code=status, headers=headers, context={
-        "status": status, "title": TITLES.get(status, "Error"), "message": message,
-        "user": user_of(request)})
+        return Response(
+            message,
+            status_code=status,
+            media_type=MediaType.TEXT,
+            headers={**headers, "HX-Reswap": "none"},
+        )
+    return Template(
+        "errors/error.html",
+        status_code=status,
+        headers=headers,
+        context={
+            "status": status,
+            "title": TITLES.get(status, "Error"),
+            "message": message,
+            "user": user_of(request),
+        },
+    )
 
 
 def exception_handlers() -> dict[Any, Any]:

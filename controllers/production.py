@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.templating import after_action, client_ip, render, user_of
@@ -29,64 +29,100 @@ class ProductionController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], q: str = "",
-                    page: int = 1) -> HTMXTemplate:
+    async def index(
+        self, request: Request[Any, Any, Any], q: FromQuery[str] = "", page: FromQuery[int] = 1
+    ) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         rows, total = await production.models(page, q.strip())
         for row in rows:
-            row["thumbnail_url"] = (await runtime.s3.sign(row["thumbnail_key"])
-                                    if row["thumbnail_key"] else None)
-        return render(request, "production/index.html", "production/_models.html", rows=rows,
-                      total=total, page=page, size=production.PAGE_SIZE, q=q, nav="production")
+            row["thumbnail_url"] = (
+                await runtime.s3.sign(row["thumbnail_key"]) if row["thumbnail_key"] else None
+            )
+        return render(
+            request,
+            "production/index.html",
+            "production/_models.html",
+            rows=rows,
+            total=total,
+            page=page,
+            size=production.PAGE_SIZE,
+            q=q,
+            nav="production",
+        )
 
     @get("/{model_id:int}")
-    async def detail(self, request: Request[Any, Any, Any], model_id: int,
-                     page: int = 1) -> HTMXTemplate:
+    async def detail(
+        self, request: Request[Any, Any, Any], model_id: FromPath[int], page: FromQuery[int] = 1
+    ) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         model = await production.model(model_id)
         if model is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
         posts, total = await production.posts(model_id, page)
-        for post in posts:
-            post["thumbnail_url"] = (await runtime.s3.sign(post["thumbnail_key"])
-                                     if post["thumbnail_key"] else None)
-        return render(request, "production/detail.html", "production/_posts.html", model=model,
-                      posts=posts, total=total, page=page, size=production.PAGE_SIZE,
-                      nav="production")
+        for item in posts:
+            item["thumbnail_url"] = (
+                await runtime.s3.sign(item["thumbnail_key"]) if item["thumbnail_key"] else None
+            )
+        return render(
+            request,
+            "production/detail.html",
+            "production/_posts.html",
+            model=model,
+            posts=posts,
+            total=total,
+            page=page,
+            size=production.PAGE_SIZE,
+            nav="production",
+        )
 
     @post("/{model_id:int}/publish")
-    async def publish_model(self, request: Request[Any, Any, Any], model_id: int,
-                            data: PublishBody) -> Any:
+    async def publish_model(
+        self, request: Request[Any, Any, Any], model_id: FromPath[int], data: PublishBody
+    ) -> Any:
         row = await production.set_model_published(model_id, data.published)
         if row is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
         state = "published" if data.published else "unpublished"
         user = user_of(request)
-        await audit.record(user["username"], "publish_change", row["name"], state,
-                           client_ip(request))
+        await audit.record(
+            user["username"], "publish_change", row["name"], state, client_ip(request)
+        )
         rows, _ = await production.models(1, row["name"])
         model_row = next(r for r in rows if r["id"] == model_id)
         model_row["thumbnail_url"] = None
         if model_row["thumbnail_key"]:
             runtime: Runtime = request.app.state["runtime"]
             model_row["thumbnail_url"] = await runtime.s3.sign(model_row["thumbnail_key"])
-        return after_action(request, "/production", "production/_model_row.html",
-                            ("success", f"{row['name']} {state}."), row=model_row)
+        return after_action(
+            request,
+            "/production",
+            "production/_model_row.html",
+            ("success", f"{row['name']} {state}."),
+            row=model_row,
+        )
 
     @post("/posts/{post_id:int}/publish")
-    async def publish_post(self, request: Request[Any, Any, Any], post_id: int,
-                           data: PublishBody) -> Any:
+    async def publish_post(
+        self, request: Request[Any, Any, Any], post_id: FromPath[int], data: PublishBody
+    ) -> Any:
         row = await production.set_post_published(post_id, data.published)
         if row is None:
             raise NotFoundException(f"There is no production post #{post_id}.")
         state = "published" if data.published else "unpublished"
         user = user_of(request)
-        await audit.record(user["username"], "publish_change", row["source_key"], state,
-                           client_ip(request))
+        await audit.record(
+            user["username"], "publish_change", row["source_key"], state, client_ip(request)
+        )
         post_row = await production.post(post_id)
         assert post_row is not None
         runtime: Runtime = request.app.state["runtime"]
-        post_row["thumbnail_url"] = (await runtime.s3.sign(post_row["thumbnail_key"])
-                                     if post_row["thumbnail_key"] else None)
-        return after_action(request, f"/production/{row['model']}", "production/_post_row.html",
-                            ("success", f"Post {row['title']!r} {state}."), post=post_row)
+        post_row["thumbnail_url"] = (
+            await runtime.s3.sign(post_row["thumbnail_key"]) if post_row["thumbnail_key"] else None
+        )
+        return after_action(
+            request,
+            f"/production/{row['model']}",
+            "production/_post_row.html",
+            ("success", f"Post {row['title']!r} {state}."),
+            post=post_row,
+        )

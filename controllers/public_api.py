@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from domain import queries
 from domain.runtime import Runtime
@@ -24,8 +24,9 @@ class PublicApiController(Controller):
         return await queries.public_models(page, runtime.s3.sign)
 
     @get("/models/{name:str}/posts", summary="A published model's posts, newest first")
-    async def posts(self, request: Request[Any, Any, Any], name: str,
-                    page: Page = 1) -> dict[str, Any]:
+    async def posts(
+        self, request: Request[Any, Any, Any], name: FromPath[str], page: Page = 1
+    ) -> dict[str, Any]:
         runtime: Runtime = request.app.state["runtime"]
         result = await queries.public_model_posts(name, page, runtime.s3.sign)
         if result is None:

@@ -22,36 +22,51 @@ from domain.accounts import is_active_admin
 from domain.sync_store import now
 
 PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
-       "media-src 'self' http: https:; connect-src 'self'; frame-ancestors 'none'; "
-       "base-uri 'self'; form-action 'self'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
+    "media-src 'self' http: https:; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'"
+)
 
 
 class DatabaseStore(Store):
     """Sessions in the `admin_sessions` table: they survive restarts and span processes."""
 
-    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
-                  ) -> None:
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
         data = value.encode() if isinstance(value, str) else value
-        seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else (
-            expires_in or 86400)
+        seconds = (
+            expires_in.total_seconds()
+            if isinstance(expires_in, timedelta)
+            else (expires_in or 86400)
+        )
         expires = now() + timedelta(seconds=seconds)
         async with db.transaction() as tx:
-            await tx.execute("DELETE FROM admin_sessions WHERE key = $1 OR expires_at < $2",
-                             key, now())
-            await tx.execute("INSERT INTO admin_sessions (key, data, expires_at) VALUES "
-                             "($1, $2, $3)", key, data, expires)
+            await tx.execute(
+                "DELETE FROM admin_sessions WHERE key = $1 OR expires_at < $2", key, now()
+            )
+            await tx.execute(
+                "INSERT INTO admin_sessions (key, data, expires_at) VALUES ($1, $2, $3)",
+                key,
+                data,
+                expires,
+            )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        rows = await db.fetch("SELECT data FROM admin_sessions WHERE key = $1 AND "
-                              "expires_at > $2", key, now())
+        rows = await db.fetch(
+            "SELECT data FROM admin_sessions WHERE key = $1 AND expires_at > $2", key, now()
+        )
         if not rows:
             return None
         if renew_for:
             seconds = renew_for.total_seconds() if isinstance(renew_for, timedelta) else renew_for
             async with db.transaction() as tx:
-                await tx.execute("UPDATE admin_sessions SET expires_at = $2 WHERE key = $1",
-                                 key, now() + timedelta(seconds=seconds))
+                await tx.execute(
+                    "UPDATE admin_sessions SET expires_at = $2 WHERE key = $1",
+                    key,
+                    now() + timedelta(seconds=seconds),
+                )
         return bytes(rows[0]["data"])
 
     async def delete(self, key: str) -> None:
@@ -80,8 +95,9 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         fresh = connection.scope.get("_fresh_session_id")  # type: ignore[typeddict-item]
         return str(fresh) if fresh else super().get_session_id(connection)
 
-    async def store_in_message(self, scope_session: Any, message: Message,
-                               connection: ASGIConnection) -> None:
+    async def store_in_message(
+        self, scope_session: Any, message: Message, connection: ASGIConnection
+    ) -> None:
         if not scope_session or scope_session is Empty:
             # Anonymous requests store nothing; an emptied session is deleted server-side.
             if connection.cookies.get(self.config.key) not in (None, "null"):
@@ -90,7 +106,9 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if isinstance(scope_session, dict) and scope_session.pop(ROTATE, False):
             old = connection.cookies.get(self.config.key)
             if old:
-                await self.delete(old, store=self.config.get_store_from_app(connection.scope["app"]))
+                await self.delete(
+                    old, store=self.config.get_store_from_app(connection.scope["app"])
+                )
             connection.scope["_fresh_session_id"] = self.generate_session_id()  # type: ignore
         await super().store_in_message(scope_session, message, connection)
 
@@ -100,8 +118,15 @@ class DatabaseSessionConfig(ServerSideSessionConfig):
 
 
 def session_config(idle_seconds: int, secure: bool) -> DatabaseSessionConfig:
-    return DatabaseSessionConfig(store="sessions", max_age=idle_seconds, renew_on_access=True,
-                                 key="cfx_session", httponly=True, samesite="lax", secure=secure)
+    return DatabaseSessionConfig(
+        store="sessions",
+        max_age=idle_seconds,
+        renew_on_access=True,
+        key="cfx_session",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
 
 
 def is_public(path: str) -> bool:
@@ -118,11 +143,14 @@ class AdminGate(ASGIMiddleware):
         if is_public(path):
             await next_app(scope, receive, send)
             return
-        session = scope.get("session") or {}
-        user_id = session.get("uid") if isinstance(session, dict) else None
+        raw = scope.get("session")
+        session: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        user_id = session.get("uid")
         if user_id is not None and await is_active_admin(int(user_id)):
-            scope.setdefault("state", {})["user"] = {"id": user_id,
-                                                     "username": session.get("username", "")}
+            scope.setdefault("state", {})["user"] = {
+                "id": user_id,
+                "username": session.get("username", ""),
+            }
             await next_app(scope, receive, send)
             return
         if user_id is not None:  # deactivated or demoted since sign-in: end the session
@@ -130,20 +158,34 @@ class AdminGate(ASGIMiddleware):
         await _to_login(scope, send)
 
 
-async def _to_login(scope: Scope, send: Send) -> None:
+async def _to_login(scope: Scope, send: Any) -> None:
     query = scope.get("query_string", b"").decode()
     target = scope["path"] + (f"?{query}" if query else "")
     location = f"/login?next={quote(target, safe='')}"
     headers = dict(scope.get("headers", []))
     if headers.get(b"hx-request") == b"true":
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"hx-redirect", location.encode()),
-                                (b"content-type", b"text/plain; charset=utf-8")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"hx-redirect", location.encode()),
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b"Sign in again."})
         return
-    await send({"type": "http.response.start", "status": 303,
-                "headers": [(b"location", location.encode()),
-                            (b"content-type", b"text/plain; charset=utf-8")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [
+                (b"location", location.encode()),
+                (b"content-type", b"text/plain; charset=utf-8"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": b"See /login"})
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
-from litestar.params import Body
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -30,7 +30,7 @@ class SyncForm:
 SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-async def _run_or_404(run_id: int) -> dict[str, Any]:
+async def _run_or_404(run_id: FromPath[int]) -> dict[str, Any]:
     run = await runs.get(run_id)
     if run is None:
         raise NotFoundException(f"There is no sync run #{run_id}.")
@@ -50,8 +50,13 @@ class SyncController(Controller):
         try:
             run_id = await runtime.start_sync(model, user["username"])
             toast = ("info", f"Sync #{run_id} started" + (f" for {model}" if model else ""))
-            await audit.record(user["username"], "sync_started", model or "all",
-                               f"run #{run_id}", client_ip(request))
+            await audit.record(
+                user["username"],
+                "sync_started",
+                model or "all",
+                f"run #{run_id}",
+                client_ip(request),
+            )
         except runs.SyncBusy as busy:
             assert busy.run is not None
             run_id = busy.run["id"]
@@ -60,21 +65,30 @@ class SyncController(Controller):
         return after_action(request, f"/sync-runs/{run_id}", PANEL, toast, run=run)
 
     @get("/sync-runs")
-    async def index(self, request: Request[Any, Any, Any],
-                    before: int | None = None) -> HTMXTemplate:
+    async def index(
+        self, request: Request[Any, Any, Any], before: FromQuery[int | None] = None
+    ) -> HTMXTemplate:
         rows = await runs.recent(26, before_id=before)
         more = len(rows) > 25
         rows = rows[:25]
-        return render(request, "sync/runs.html", "sync/_runs_table.html", runs=rows,
-                      next_before=rows[-1]["id"] if more else None, nav="runs")
+        return render(
+            request,
+            "sync/runs.html",
+            "sync/_runs_table.html",
+            runs=rows,
+            next_before=rows[-1]["id"] if more else None,
+            nav="runs",
+        )
 
     @get("/sync-runs/{run_id:int}")
-    async def detail(self, request: Request[Any, Any, Any], run_id: int) -> HTMXTemplate:
+    async def detail(self, request: Request[Any, Any, Any], run_id: FromPath[int]) -> HTMXTemplate:
         run = await _run_or_404(run_id)
         return render(request, "sync/run.html", PANEL, run=run, nav="runs")
 
     @get("/sync-runs/{run_id:int}/events")
-    async def events(self, request: Request[Any, Any, Any], run_id: int) -> ServerSentEvent:
+    async def events(
+        self, request: Request[Any, Any, Any], run_id: FromPath[int]
+    ) -> ServerSentEvent:
         await _run_or_404(run_id)
         template = request.app.template_engine.get_template("sync/_progress.html")  # type: ignore
 
@@ -87,11 +101,14 @@ class SyncController(Controller):
         return ServerSentEvent(stream())
 
     @post("/sync-runs/{run_id:int}/cancel")
-    async def cancel(self, request: Request[Any, Any, Any], run_id: int, data: EmptyBody) -> Any:
+    async def cancel(
+        self, request: Request[Any, Any, Any], run_id: FromPath[int], data: EmptyBody
+    ) -> Any:
         user = user_of(request)
         if await runs.request_cancel(run_id):
-            await audit.record(user["username"], "sync_cancelled", f"run #{run_id}", "",
-                               client_ip(request))
+            await audit.record(
+                user["username"], "sync_cancelled", f"run #{run_id}", "", client_ip(request)
+            )
             toast = ("info", f"Cancelling sync #{run_id}: it stops after the current model.")
         else:
             toast = ("warning", f"Sync #{run_id} is not running.")
@@ -99,24 +116,41 @@ class SyncController(Controller):
         return after_action(request, f"/sync-runs/{run_id}", PANEL, toast, run=run)
 
     @post("/sync-runs/{run_id:int}/confirm")
-    async def confirm_deletions(self, request: Request[Any, Any, Any], run_id: int,
-                                data: EmptyBody) -> Any:
+    async def confirm_deletions(
+        self, request: Request[Any, Any, Any], run_id: FromPath[int], data: EmptyBody
+    ) -> Any:
         user = user_of(request)
         result = await confirm(run_id, user["username"])
-        await audit.record(user["username"], "sync_confirmed", f"run #{run_id}",
-                           f"deleted {result['models_deleted']} models, "
-                           f"{result['media_deleted']} media", client_ip(request))
+        await audit.record(
+            user["username"],
+            "sync_confirmed",
+            f"run #{run_id}",
+            f"deleted {result['models_deleted']} models, {result['media_deleted']} media",
+            client_ip(request),
+        )
         run = await _run_or_404(run_id)
-        return after_action(request, f"/sync-runs/{run_id}", PANEL,
-                            ("success", f"Deletions of sync #{run_id} applied."), run=run)
+        return after_action(
+            request,
+            f"/sync-runs/{run_id}",
+            PANEL,
+            ("success", f"Deletions of sync #{run_id} applied."),
+            run=run,
+        )
 
     @post("/sync-runs/{run_id:int}/discard")
-    async def discard_deletions(self, request: Request[Any, Any, Any], run_id: int,
-                                data: EmptyBody) -> Any:
+    async def discard_deletions(
+        self, request: Request[Any, Any, Any], run_id: FromPath[int], data: EmptyBody
+    ) -> Any:
         user = user_of(request)
         await discard(run_id, user["username"])
-        await audit.record(user["username"], "sync_discarded", f"run #{run_id}", "",
-                           client_ip(request))
+        await audit.record(
+            user["username"], "sync_discarded", f"run #{run_id}", "", client_ip(request)
+        )
         run = await _run_or_404(run_id)
-        return after_action(request, f"/sync-runs/{run_id}", PANEL,
-                            ("info", f"Deletions of sync #{run_id} discarded."), run=run)
+        return after_action(
+            request,
+            f"/sync-runs/{run_id}",
+            PANEL,
+            ("info", f"Deletions of sync #{run_id} discarded."),
+            run=run,
+        )

@@ -27,17 +27,29 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-def render(request: Request[Any, Any, Any], template: str, partial: str | None = None,
-           toast: tuple[str, str] | None = None, status_code: int = 200,
-           **context: Any) -> HTMXTemplate:
+def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    partial: str | None = None,
+    toast: tuple[str, str] | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMXTemplate:
     """The page, or just `partial` for an HTMX fragment request; a toast rides along."""
     name = partial if partial and is_fragment(request) else template
     extra: dict[str, Any] = {}
     if toast:
-        extra = {"trigger_event": "toast", "params": {"level": toast[0], "message": toast[1]},
-                 "after": "settle"}
-    return HTMXTemplate(template_name=name, status_code=status_code,
-                        context={"user": user_of(request), **context}, **extra)
+        extra = {
+            "trigger_event": "toast",
+            "params": {"level": toast[0], "message": toast[1]},
+            "after": "settle",
+        }
+    return HTMXTemplate(
+        template_name=name,
+        status_code=status_code,
+        context={"user": user_of(request), **context},
+        **extra,
+    )
 
 
 def when(value: datetime | None) -> str:
@@ -88,8 +100,13 @@ def register_filters(env: Environment) -> None:
     env.globals.update(query=query, flashes=flashes)
 
 
-def after_action(request: Request[Any, Any, Any], redirect_to: str, partial: str | None,
-                 toast: tuple[str, str], **context: Any) -> Any:
+def after_action(
+    request: Request[Any, Any, Any],
+    redirect_to: str,
+    partial: str | None,
+    toast: tuple[str, str],
+    **context: Any,
+) -> Any:
     """HTMX gets the swapped partial plus a toast; a plain form post gets a redirect + flash."""
     from litestar.plugins.flash import flash
     from litestar.response import Redirect

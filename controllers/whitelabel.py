@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.forms import EmptyBody, SelectionBody
@@ -18,23 +19,26 @@ ROW = "whitelabel/_row.html"
 TABLE = "whitelabel/_table.html"
 
 
-def model_url(name: str) -> str:
+def model_url(name: FromPath[str]) -> str:
     return "/whitelabel/" + quote(name, safe="")
 
 
-async def _row(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+async def _row(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str, Any]:
     runtime: Runtime = request.app.state["runtime"]
     model = await queries.staged_model(name)
     if model is None:
         raise NotFoundException(f"There is no staged model named {name!r}.")
-    model["thumbnail_url"] = (await runtime.s3.sign(model["thumbnail_key"])
-                              if model["thumbnail_key"] else None)
+    model["thumbnail_url"] = (
+        await runtime.s3.sign(model["thumbnail_key"]) if model["thumbnail_key"] else None
+    )
     return model
 
 
 def _summary(result: activation.ActivationResult) -> str:
-    return (f"{result.processed} model(s) activated: {result.posts_created} post(s) created, "
-            f"{result.posts_updated} updated, {result.posts_unpublished} unpublished.")
+    return (
+        f"{result.processed} model(s) activated: {result.posts_created} post(s) created, "
+        f"{result.posts_updated} updated, {result.posts_unpublished} unpublished."
+    )
 
 
 class WhitelabelController(Controller):
@@ -42,24 +46,48 @@ class WhitelabelController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], q: str = "", status: str = "",
-                    sort: str = "name", dir: str = "asc", size: int = 25,
-                    after: str | None = None, before: str | None = None) -> HTMXTemplate:
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        q: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        sort: FromQuery[str] = "name",
+        dir: FromQuery[str] = "asc",
+        size: FromQuery[int] = 25,
+        after: FromQuery[str | None] = None,
+        before: FromQuery[str | None] = None,
+    ) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         if dir not in ("asc", "desc"):
             raise queries.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
-        query = queries.StagedQuery(search=q.strip(), status=status, sort=sort,
-                                    desc=dir == "desc", size=size, after=after, before=before)
+        query = queries.StagedQuery(
+            search=q.strip(),
+            status=status,
+            sort=sort,
+            desc=dir == "desc",
+            size=size,
+            after=after,
+            before=before,
+        )
         page = await queries.staged_models(query)
         await queries.sign_rows(page.rows, runtime.s3.sign)
         params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
         stats = await queries.catalogue_stats()
-        return render(request, "whitelabel/index.html", TABLE, page=page, params=params,
-                      sizes=queries.PAGE_SIZES, new_count=stats["staged_new"], nav="staged")
+        return render(
+            request,
+            "whitelabel/index.html",
+            TABLE,
+            page=page,
+            params=params,
+            sizes=queries.PAGE_SIZES,
+            new_count=stats["staged_new"],
+            nav="staged",
+        )
 
     @get("/{name:str}")
-    async def detail(self, request: Request[Any, Any, Any], name: str,
-                     page: int = 1) -> HTMXTemplate:
+    async def detail(
+        self, request: Request[Any, Any, Any], name: FromPath[str], page: FromQuery[int] = 1
+    ) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         model = await _row(request, name)
         sign = runtime.s3.sign
@@ -67,22 +95,40 @@ class WhitelabelController(Controller):
         for key in ("icon_key", "banner_key"):
             model[key.replace("_key", "_url")] = await sign(model[key]) if model[key] else None
         current = await runs.current()
-        return render(request, "whitelabel/detail.html", "whitelabel/_posts.html", model=model,
-                      posts=posts, total=total, page=page, size=12, current=current,
-                      nav="staged")
+        return render(
+            request,
+            "whitelabel/detail.html",
+            "whitelabel/_posts.html",
+            model=model,
+            posts=posts,
+            total=total,
+            page=page,
+            size=12,
+            current=current,
+            nav="staged",
+        )
 
     @post("/{name:str}/activate")
-    async def activate_one(self, request: Request[Any, Any, Any], name: str,
-                           data: EmptyBody) -> Any:
+    async def activate_one(
+        self, request: Request[Any, Any, Any], name: FromPath[str], data: EmptyBody
+    ) -> Any:
         result = await activation.activate([name])
         user = user_of(request)
-        await audit.record(user["username"], "activation", name, _summary(result),
-                           client_ip(request))
-        return after_action(request, model_url(name), ROW, ("success", f"{name}: " +
-                            _summary(result)), row=await _row(request, name))
+        await audit.record(
+            user["username"], "activation", name, _summary(result), client_ip(request)
+        )
+        return after_action(
+            request,
+            model_url(name),
+            ROW,
+            ("success", f"{name}: " + _summary(result)),
+            row=await _row(request, name),
+        )
 
     @post("/{name:str}/resync")
-    async def resync(self, request: Request[Any, Any, Any], name: str, data: EmptyBody) -> Any:
+    async def resync(
+        self, request: Request[Any, Any, Any], name: FromPath[str], data: EmptyBody
+    ) -> Any:
         runtime: Runtime = request.app.state["runtime"]
         user = user_of(request)
         row = await _row(request, name)
@@ -90,34 +136,46 @@ class WhitelabelController(Controller):
             run_id = await runtime.start_sync(name, user["username"])
         except runs.SyncBusy as busy:
             return after_action(request, model_url(name), ROW, ("warning", str(busy)), row=row)
-        await audit.record(user["username"], "sync_started", name, f"run #{run_id}",
-                           client_ip(request))
-        return after_action(request, f"/sync-runs/{run_id}", ROW,
-                            ("info", f"Re-sync of {name} started (run #{run_id})."), row=row,
-                            run_id=run_id)
+        await audit.record(
+            user["username"], "sync_started", name, f"run #{run_id}", client_ip(request)
+        )
+        return after_action(
+            request,
+            f"/sync-runs/{run_id}",
+            ROW,
+            ("info", f"Re-sync of {name} started (run #{run_id})."),
+            row=row,
+            run_id=run_id,
+        )
 
     @post("/_bulk/activate")
-    async def activate_selected(self, request: Request[Any, Any, Any],
-                                data: SelectionBody) -> Any:
+    async def activate_selected(self, request: Request[Any, Any, Any], data: SelectionBody) -> Any:
         names = [n for n in data.name if n][:500]
         if not names:
             raise ValueError("No models selected: tick at least one row.")
         result = await activation.activate(names)
         user = user_of(request)
-        await audit.record(user["username"], "activation", ", ".join(names)[:500],
-                           _summary(result), client_ip(request))
+        await audit.record(
+            user["username"],
+            "activation",
+            ", ".join(names)[:500],
+            _summary(result),
+            client_ip(request),
+        )
         return after_action(request, "/whitelabel", None, ("success", _summary(result)))
 
     @get("/_bulk/activate-all-new")
     async def confirm_all_new(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
         stats = await queries.catalogue_stats()
-        return render(request, "whitelabel/confirm_all.html", new_count=stats["staged_new"],
-                      nav="staged")
+        return render(
+            request, "whitelabel/confirm_all.html", new_count=stats["staged_new"], nav="staged"
+        )
 
     @post("/_bulk/activate-all-new")
     async def activate_all_new(self, request: Request[Any, Any, Any], data: EmptyBody) -> Any:
         result = await activation.activate_all_new()
         user = user_of(request)
-        await audit.record(user["username"], "activation", "all new models", _summary(result),
-                           client_ip(request))
+        await audit.record(
+            user["username"], "activation", "all new models", _summary(result), client_ip(request)
+        )
         return after_action(request, "/whitelabel", None, ("success", _summary(result)))

@@ -15,12 +15,14 @@ async def upsert_admin(username: str, email: str, password: str) -> str:
         raise ValueError("password is too short: use at least 8 characters.")
     user = await BaseUser.objects().get(BaseUser.username == username)
     if user is None:
-        await BaseUser.create_user(username=username, password=password, email=email,
-                                   active=True, admin=True)
+        await BaseUser.create_user(
+            username=username, password=password, email=email, active=True, admin=True
+        )
         return f"created admin {username!r}"
     await BaseUser.update_password(user.id, password)
-    await BaseUser.update({BaseUser.active: True, BaseUser.admin: True,
-                           BaseUser.email: email}).where(BaseUser.id == user.id)
+    await BaseUser.update(
+        {BaseUser.active: True, BaseUser.admin: True, BaseUser.email: email}
+    ).where(BaseUser.id == user.id)
     return f"updated admin {username!r}"
 
 
@@ -32,8 +34,11 @@ async def authenticate(username: str, password: str) -> int | None:
     """
     if len(username) > 100 or len(password) > BaseUser._max_password_length:
         return None
-    row = await BaseUser.select(BaseUser.id, BaseUser.password, BaseUser.active,
-                                BaseUser.admin).where(BaseUser.username == username).first()
+    row = (
+        await BaseUser.select(BaseUser.id, BaseUser.password, BaseUser.active, BaseUser.admin)
+        .where(BaseUser.username == username)
+        .first()
+    )
     if row is None:
         await asyncio.to_thread(BaseUser.hash_password, password)  # same timing as a miss
         return None
@@ -46,6 +51,7 @@ async def authenticate(username: str, password: str) -> int | None:
 
 
 async def is_active_admin(user_id: int) -> bool:
-    row = await BaseUser.select(BaseUser.active, BaseUser.admin).where(
-        BaseUser.id == user_id).first()
+    row = (
+        await BaseUser.select(BaseUser.active, BaseUser.admin).where(BaseUser.id == user_id).first()
+    )
     return bool(row and row["active"] and row["admin"])

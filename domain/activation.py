@@ -22,8 +22,13 @@ class ActivationResult:
     activated: list[str] = field(default_factory=list)
 
     def add(self, other: ActivationResult) -> None:
-        for name in ("processed", "models_created", "posts_created", "posts_updated",
-                     "posts_unpublished"):
+        for name in (
+            "processed",
+            "models_created",
+            "posts_created",
+            "posts_updated",
+            "posts_unpublished",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.activated.extend(other.activated)
 
@@ -58,8 +63,9 @@ async def activate(names: list[str]) -> ActivationResult:
 
 
 async def activate_all_new() -> ActivationResult:
-    rows = await db.fetch("SELECT id FROM whitelabel_models WHERE status = 'new' ORDER BY "
-                          "folder_name")
+    rows = await db.fetch(
+        "SELECT id FROM whitelabel_models WHERE status = 'new' ORDER BY folder_name"
+    )
     result = ActivationResult()
     for row in rows:
         result.add(await _activate_one(row["id"]))
@@ -70,36 +76,70 @@ async def _activate_one(staged_id: int) -> ActivationResult:
     result = ActivationResult(processed=1)
     stamp = now()
     async with db.transaction() as tx:
-        staged = (await tx.fetch(
-            "SELECT id, folder_name, thumbnail_key, icon_key, banner_key FROM whitelabel_models "
-            "WHERE id = $1", staged_id))[0]
+        staged = (
+            await tx.fetch(
+                "SELECT id, folder_name, thumbnail_key, icon_key, banner_key "
+                "FROM whitelabel_models "
+                "WHERE id = $1",
+                staged_id,
+            )
+        )[0]
         folder = staged["folder_name"]
         model_id, created = await _upsert_model(tx, staged, stamp)
         result.models_created += int(created)
         media = await tx.fetch(
             "SELECT p.folder_name, p.title, m.s3_key, m.type FROM whitelabel_posts p "
             "JOIN whitelabel_media m ON m.whitelabel_post = p.id WHERE p.whitelabel_model = $1 "
-            "ORDER BY p.folder_name, m.s3_key", staged_id)
+            "ORDER BY p.folder_name, m.s3_key",
+            staged_id,
+        )
         wanted = _wanted_posts(folder, media)
-        existing = {r["source_key"]: r for r in await tx.fetch(
-            "SELECT id, source_key, title, content_key, type, thumbnail_key, model FROM posts "
-            "WHERE model = $1", model_id)}
-        inserts = [(model_id, key, *values, True, stamp, stamp)
-                   for key, values in wanted.items() if key not in existing]
-        updates = [(existing[key]["id"], *values, stamp) for key, values in wanted.items()
-                   if key in existing and _row_values(existing[key]) != values]
+        existing = {
+            r["source_key"]: r
+            for r in await tx.fetch(
+                "SELECT id, source_key, title, content_key, type, thumbnail_key, model FROM posts "
+                "WHERE model = $1",
+                model_id,
+            )
+        }
+        inserts = [
+            (model_id, key, *values, True, stamp, stamp)
+            for key, values in wanted.items()
+            if key not in existing
+        ]
+        updates = [
+            (existing[key]["id"], *values, stamp)
+            for key, values in wanted.items()
+            if key in existing and _row_values(existing[key]) != values
+        ]
         if inserts:
-            await tx.copy("posts", ("model", "source_key", "title", "content_key", "type",
-                                    "thumbnail_key", "is_published", "created_at", "updated_at"),
-                          inserts)
+            await tx.copy(
+                "posts",
+                (
+                    "model",
+                    "source_key",
+                    "title",
+                    "content_key",
+                    "type",
+                    "thumbnail_key",
+                    "is_published",
+                    "created_at",
+                    "updated_at",
+                ),
+                inserts,
+            )
         await tx.executemany(
             "UPDATE posts SET title = $2, content_key = $3, type = $4, thumbnail_key = $5, "
-            "updated_at = $6 WHERE id = $1", updates)
+            "updated_at = $6 WHERE id = $1",
+            updates,
+        )
         gone = [r["id"] for key, r in existing.items() if key not in wanted]
         unpublished = await _unpublish(tx, gone, stamp)
         await tx.execute(
             "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
-            "is_published) WHERE id = $1", model_id)
+            "is_published) WHERE id = $1",
+            model_id,
+        )
         await tx.execute("UPDATE whitelabel_models SET status = 'active' WHERE id = $1", staged_id)
     result.posts_created = len(inserts)
     result.posts_updated = len(updates)
@@ -118,8 +158,12 @@ def _wanted_posts(folder: str, media: list[dict[str, Any]]) -> dict[str, tuple[A
         video = next((m["s3_key"] for m in items if m["type"] == "video"), None)
         image = next((m["s3_key"] for m in items if m["type"] == "image"), None)
         main = video or image
-        wanted[f"{folder}/{post_folder}"] = (title or post_folder, main,
-                                             "video" if video else "image", image)
+        wanted[f"{folder}/{post_folder}"] = (
+            title or post_folder,
+            main,
+            "video" if video else "image",
+            image,
+        )
     return wanted
 
 
@@ -136,11 +180,18 @@ async def _upsert_model(tx: db.Tx, staged: dict[str, Any], stamp: Any) -> tuple[
             "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
             "whitelabel_model = $5, updated_at = $6 WHERE id = $1 AND (icon_key IS DISTINCT FROM "
             "$2 OR banner_key IS DISTINCT FROM $3 OR thumbnail_key IS DISTINCT FROM $4 OR "
-            "whitelabel_model IS DISTINCT FROM $5)" if tx.postgres else
-            "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
+            "whitelabel_model IS DISTINCT FROM $5)"
+            if tx.postgres
+            else "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
             "whitelabel_model = $5, updated_at = $6 WHERE id = $1 AND (icon_key IS NOT $2 OR "
             "banner_key IS NOT $3 OR thumbnail_key IS NOT $4 OR whitelabel_model IS NOT $5)",
-            found[0]["id"], icon, banner, thumb, staged["id"], stamp)
+            found[0]["id"],
+            icon,
+            banner,
+            thumb,
+            staged["id"],
+            stamp,
+        )
         return int(found[0]["id"]), False
     slug = slugify(staged["folder_name"])
     if await tx.fetch("SELECT id FROM models WHERE slug = $1", slug):
@@ -149,8 +200,17 @@ async def _upsert_model(tx: db.Tx, staged: dict[str, Any], stamp: Any) -> tuple[
         "INSERT INTO models (name, slug, description, icon_key, banner_key, thumbnail_key, "
         "is_featured, is_advertiser, is_published, post_count, whitelabel_model, created_at, "
         "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, 0, $9, $10, $10) RETURNING id",
-        staged["folder_name"], slug, f"Model imported from S3: {staged['folder_name']}", icon,
-        banner, thumb, False, True, staged["id"], stamp)
+        staged["folder_name"],
+        slug,
+        f"Model imported from S3: {staged['folder_name']}",
+        icon,
+        banner,
+        thumb,
+        False,
+        True,
+        staged["id"],
+        stamp,
+    )
     return int(model_id), True
 
 
@@ -159,8 +219,12 @@ async def _unpublish(tx: db.Tx, post_ids: list[int], stamp: Any) -> int:
         return 0
     rows = await tx.fetch(
         "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id IN "
-        f"(SELECT value FROM json_each($1)) AND is_published RETURNING id" if not tx.postgres else
-        "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND "
-        "is_published RETURNING id", json.dumps(post_ids) if not tx.postgres else post_ids,
-        False, stamp)
+        "(SELECT value FROM json_each($1)) AND is_published RETURNING id"
+        if not tx.postgres
+        else "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND "
+        "is_published RETURNING id",
+        json.dumps(post_ids) if not tx.postgres else post_ids,
+        False,
+        stamp,
+    )
     return len(rows)

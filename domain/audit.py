@@ -15,16 +15,23 @@ MAX_FAILURES_PER_ADDRESS = 20
 PAGE_SIZE = 50
 
 
-async def record(actor: str, action: str, target: str = "", detail: str = "",
-                 ip: str = "") -> None:
+async def record(actor: str, action: str, target: str = "", detail: str = "", ip: str = "") -> None:
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO audit_log (actor, action, target, detail, ip, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6)", actor[:150], action, target, detail, ip[:64], now())
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            actor[:150],
+            action,
+            target,
+            detail,
+            ip[:64],
+            now(),
+        )
 
 
 async def page(before_id: int | None = None, action: str = "") -> list[dict[str, Any]]:
-    where, args = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
     if before_id is not None:
         args.append(before_id)
         where.append(f"id < ${len(args)}")
@@ -32,8 +39,10 @@ async def page(before_id: int | None = None, action: str = "") -> list[dict[str,
         args.append(action)
         where.append(f"action = ${len(args)}")
     args.append(PAGE_SIZE + 1)
-    return await db.fetch(f"SELECT * FROM audit_log WHERE {' AND '.join(where)} "
-                          f"ORDER BY id DESC LIMIT ${len(args)}", *args)
+    return await db.fetch(
+        f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ${len(args)}",
+        *args,
+    )
 
 
 @dataclass(frozen=True)
@@ -45,11 +54,17 @@ class Throttle:
 async def sign_in_throttle(username: str, ip: str) -> Throttle | None:
     """Too many failed sign-ins for this account or address in the window: when to retry."""
     since = now() - THROTTLE_WINDOW
-    for column, value, limit, what in (("target", username, MAX_FAILURES_PER_ACCOUNT, "account"),
-                                       ("ip", ip, MAX_FAILURES_PER_ADDRESS, "address")):
+    for column, value, limit, what in (
+        ("target", username, MAX_FAILURES_PER_ACCOUNT, "account"),
+        ("ip", ip, MAX_FAILURES_PER_ADDRESS, "address"),
+    ):
         rows = await db.fetch(
             f"SELECT created_at FROM audit_log WHERE action = 'sign_in_failed' AND {column} = $1 "
-            "AND created_at >= $2 ORDER BY created_at DESC LIMIT $3", value, since, limit)
+            "AND created_at >= $2 ORDER BY created_at DESC LIMIT $3",
+            value,
+            since,
+            limit,
+        )
         if len(rows) >= limit:
             oldest = rows[-1]["created_at"]
             wait = int((oldest + THROTTLE_WINDOW - now()).total_seconds()) + 1

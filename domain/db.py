@@ -36,12 +36,13 @@ def install_engine(engine: Engine) -> None:
 
     from domain.tables import TABLES
 
-    for table in (*TABLES, BaseUser, Migration):
+    tables: tuple[Any, ...] = (*TABLES, BaseUser, Migration)
+    for table in tables:
         table._meta.db = engine
-    conf = sys.modules.get("piccolo_conf")
+    conf: Any = sys.modules.get("piccolo_conf")
     if conf is None:
-        import piccolo_conf as conf  # noqa: PLC0415
-    conf.DB = engine  # type: ignore[attr-defined]
+        import piccolo_conf as conf
+    conf.DB = engine
 
 
 def current_engine() -> Engine:

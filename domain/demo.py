@@ -12,8 +12,14 @@ from domain.s3 import S3Service
 
 CLIP = Path(__file__).parent / "assets" / "demo-clip.mp4"
 MODELS = [
-    ("Aurora Vale", 6), ("Bruno Díaz", 4), ("Chloé Martin", 5), ("Dmitri Volkov", 3),
-    ("Emi Tanaka", 7), ("Farah Haddad", 2), ("Gia Rossi", 5), ("Hana Kim", 4),
+    ("Aurora Vale", 6),
+    ("Bruno Díaz", 4),
+    ("Chloé Martin", 5),
+    ("Dmitri Volkov", 3),
+    ("Emi Tanaka", 7),
+    ("Farah Haddad", 2),
+    ("Gia Rossi", 5),
+    ("Hana Kim", 4),
 ]
 
 
@@ -45,8 +51,9 @@ def demo_objects() -> list[tuple[str, bytes]]:
             post = f"Post {p:02d}"
             for i in range(1, 2 + (p + index) % 4):
                 label = f"{name} / {post} / {i}"
-                objects.append((f"{name}/{post}/img_{i:02d}.jpg",
-                                image_bytes(label, (hue + i * 0.07) % 1.0)))
+                objects.append(
+                    (f"{name}/{post}/img_{i:02d}.jpg", image_bytes(label, (hue + i * 0.07) % 1.0))
+                )
             if (p + index) % 3 == 0:
                 objects.append((f"{name}/{post}/clip.mp4", clip))
     objects.append(("README.txt", b"Demo bucket for CreatorFlix Admin\n"))

@@ -33,8 +33,13 @@ class EmbeddedS3:
 
     @property
     def settings(self) -> S3Settings:
-        return S3Settings(endpoint=f"http://127.0.0.1:{self.port}", region="us-east-1",
-                          key="demo", secret="demo-secret", bucket=self.bucket)
+        return S3Settings(
+            endpoint=f"http://127.0.0.1:{self.port}",
+            region="us-east-1",
+            key="demo",
+            secret="demo-secret",
+            bucket=self.bucket,
+        )
 
 
 def _port(preferred: int) -> int:

@@ -72,8 +72,9 @@ def listing_hash(objects: list[S3Object], public_base: str) -> str:
 def build_model(folder: str, objects: list[S3Object], public_base: str) -> DesiredModel:
     """Classify a model folder's objects (any order) into its desired rows."""
     objects = sorted(objects, key=lambda o: o.key)
-    model = DesiredModel(folder=folder, listing_hash=listing_hash(objects, public_base),
-                         keys=len(objects))
+    model = DesiredModel(
+        folder=folder, listing_hash=listing_hash(objects, public_base), keys=len(objects)
+    )
     base = f"{public_base.rstrip('/')}/{encode_key(folder)}/"
     model_images: list[str] = []
     post_base: dict[str, str] = {}
@@ -91,10 +92,13 @@ def build_model(folder: str, objects: list[S3Object], public_base: str) -> Desir
                 post = model.posts[folder_post] = DesiredPost(folder_post)
                 post_base[folder_post] = base + encode_key(folder_post) + "/"
             rest = obj.key[len(folder) + len(folder_post) + 2 :]
-            post.media.append(DesiredMedia(
-                obj, "video" if kind is KeyKind.POST_VIDEO else "image",
-                post_base[folder_post] + encode_key(rest),
-            ))
+            post.media.append(
+                DesiredMedia(
+                    obj,
+                    "video" if kind is KeyKind.POST_VIDEO else "image",
+                    post_base[folder_post] + encode_key(rest),
+                )
+            )
         elif kind is KeyKind.ICON:
             model.icon_key = model.icon_key or obj.key
         elif kind is KeyKind.BANNER:
@@ -134,8 +138,14 @@ class ModelChange:
 
     @property
     def writes_anything(self) -> bool:
-        return bool(self.model_id is None or self.model_fields_changed or self.new_posts
-                    or self.changed_posts or self.new_media or self.changed_media)
+        return bool(
+            self.model_id is None
+            or self.model_fields_changed
+            or self.new_posts
+            or self.changed_posts
+            or self.new_media
+            or self.changed_media
+        )
 
 
 @dataclass
@@ -146,8 +156,16 @@ class ExistingModel:
     media: dict[str, dict[str, Any]]  # s3_key -> {id, etag, size, type, url}
 
 
-MODEL_FIELDS = ("thumbnail_key", "icon_key", "banner_key", "extra_image_keys", "post_count",
-                "image_count", "video_count", "ignored_keys")
+MODEL_FIELDS = (
+    "thumbnail_key",
+    "icon_key",
+    "banner_key",
+    "extra_image_keys",
+    "post_count",
+    "image_count",
+    "video_count",
+    "ignored_keys",
+)
 
 
 def model_fields(desired: DesiredModel) -> dict[str, Any]:
@@ -165,9 +183,18 @@ def model_fields(desired: DesiredModel) -> dict[str, Any]:
 
 def diff_model(desired: DesiredModel, existing: ExistingModel | None) -> ModelChange:
     if existing is None:
-        return ModelChange(desired, None, True, list(desired.posts.values()), [], [],
-                           [(p.folder, m) for p in desired.posts.values() for m in p.media],
-                           [], [], [])
+        return ModelChange(
+            desired,
+            None,
+            True,
+            list(desired.posts.values()),
+            [],
+            [],
+            [(p.folder, m) for p in desired.posts.values() for m in p.media],
+            [],
+            [],
+            [],
+        )
     fields = model_fields(desired)
     fields_changed = any(_norm(existing.fields.get(k)) != _norm(v) for k, v in fields.items())
     new_posts, changed_posts = [], []
@@ -176,7 +203,9 @@ def diff_model(desired: DesiredModel, existing: ExistingModel | None) -> ModelCh
         if row is None:
             new_posts.append(post)
         elif (_norm(row["media_cdns"]), row["image_count"], row["video_count"]) != (
-                post.cdns(), *post.counts()):
+            post.cdns(),
+            *post.counts(),
+        ):
             changed_posts.append((row["id"], post))
     deleted_posts = [r["id"] for f, r in existing.posts.items() if f not in desired.posts]
     new_media, changed_media, seen = [], [], set()
@@ -187,12 +216,25 @@ def diff_model(desired: DesiredModel, existing: ExistingModel | None) -> ModelCh
             if row is None:
                 new_media.append((post.folder, m))
             elif (row["etag"], row["size"], row["type"], row["url"]) != (
-                    m.obj.etag, m.obj.size, m.type, m.url):
+                m.obj.etag,
+                m.obj.size,
+                m.type,
+                m.url,
+            ):
                 changed_media.append((row["id"], m))
     gone = [(r["id"], k) for k, r in existing.media.items() if k not in seen]
-    return ModelChange(desired, existing.id, fields_changed, new_posts, changed_posts,
-                       deleted_posts, new_media, changed_media,
-                       [i for i, _ in gone], [k for _, k in gone])
+    return ModelChange(
+        desired,
+        existing.id,
+        fields_changed,
+        new_posts,
+        changed_posts,
+        deleted_posts,
+        new_media,
+        changed_media,
+        [i for i, _ in gone],
+        [k for _, k in gone],
+    )
 
 
 def _norm(value: Any) -> Any:

@@ -70,8 +70,9 @@ def decode_cursor(cursor: str) -> tuple[Any, int]:
             raise ValueError
         return value, row_id
     except (ValueError, TypeError, KeyError):
-        raise BadQuery(f"cursor {cursor[:40]!r} is not valid: start again from the first page.")\
-            from None
+        raise BadQuery(
+            f"cursor {cursor[:40]!r} is not valid: start again from the first page."
+        ) from None
 
 
 def _like(term: str) -> str:
@@ -81,7 +82,8 @@ def _like(term: str) -> str:
 async def staged_models(q: StagedQuery) -> StagedPage:
     q = q.validate()
     column = SORTS[q.sort]
-    where, args = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
     if q.search:
         args.append(_like(q.search.lower()))
         where.append(f"lower(folder_name) LIKE ${len(args)} ESCAPE '\\'")
@@ -92,7 +94,7 @@ async def staged_models(q: StagedQuery) -> StagedPage:
     backwards = q.before is not None and q.after is None
     cursor = q.before if backwards else q.after
     page_where = base_where
-    page_args = list(args)
+    page_args: list[Any] = list(args)
     col_expr = column  # last_synced_at is set by every sync write, so never NULL here
     if cursor:
         value, row_id = decode_cursor(cursor)
@@ -105,7 +107,9 @@ async def staged_models(q: StagedQuery) -> StagedPage:
     rows = await db.fetch(
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
         f"last_synced_at FROM whitelabel_models WHERE {page_where} "
-        f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(page_args)}", *page_args)
+        f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(page_args)}",
+        *page_args,
+    )
     more = len(rows) > q.size
     rows = rows[: q.size]
     if backwards:
@@ -115,25 +119,33 @@ async def staged_models(q: StagedQuery) -> StagedPage:
         return StagedPage([], None, None, total, total >= COUNT_CAP)
     first, last = rows[0], rows[-1]
     has_next = more if not backwards else True
-    has_prev = (more if backwards else bool(cursor))
+    has_prev = more if backwards else bool(cursor)
     return StagedPage(
         rows,
         encode_cursor(last[column], last["id"]) if has_next else None,
         encode_cursor(first[column], first["id"]) if has_prev else None,
-        total, total >= COUNT_CAP,
+        total,
+        total >= COUNT_CAP,
     )
 
 
 async def _capped_count(where: str, args: list[Any]) -> int:
     """Exact up to COUNT_CAP, so a page view never counts a whole 100k-row table."""
     args = [*args, COUNT_CAP]
-    rows = await db.fetch(f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
-                          f"{where} LIMIT ${len(args)}) AS capped", *args)
+    rows = await db.fetch(
+        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
+        f"{where} LIMIT ${len(args)}) AS capped",
+        *args,
+    )
     return int(rows[0]["n"])
 
 
-async def sign_rows(rows: list[dict[str, Any]], signer: Signer, key: str = "thumbnail_key",
-                    into: str = "thumbnail_url") -> list[dict[str, Any]]:
+async def sign_rows(
+    rows: list[dict[str, Any]],
+    signer: Signer,
+    key: str = "thumbnail_key",
+    into: str = "thumbnail_url",
+) -> list[dict[str, Any]]:
     for row in rows:
         row[into] = await signer(row[key]) if row.get(key) else None
     return rows
@@ -142,7 +154,9 @@ async def sign_rows(rows: list[dict[str, Any]], signer: Signer, key: str = "thum
 async def top_creators(signer: Signer, limit: int = 8) -> list[dict[str, Any]]:
     rows = await db.fetch(
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status "
-        "FROM whitelabel_models ORDER BY post_count DESC, id ASC LIMIT $1", limit)
+        "FROM whitelabel_models ORDER BY post_count DESC, id ASC LIMIT $1",
+        limit,
+    )
     return await sign_rows(rows, signer)
 
 
@@ -150,11 +164,13 @@ async def catalogue_stats() -> dict[str, Any]:
     staged = await db.fetch(
         "SELECT status, COUNT(*) AS models, COALESCE(SUM(post_count), 0) AS posts, "
         "COALESCE(SUM(image_count), 0) AS images, COALESCE(SUM(video_count), 0) AS videos "
-        "FROM whitelabel_models GROUP BY status")
+        "FROM whitelabel_models GROUP BY status"
+    )
     prod = await db.fetch(
         "SELECT (SELECT COUNT(*) FROM models) AS models, (SELECT COUNT(*) FROM models WHERE "
         "is_published) AS published_models, (SELECT COUNT(*) FROM posts) AS posts, "
-        "(SELECT COUNT(*) FROM posts WHERE is_published) AS published_posts")
+        "(SELECT COUNT(*) FROM posts WHERE is_published) AS published_posts"
+    )
     by_status = {r["status"]: int(r["models"]) for r in staged}
     return {
         "staged_models": sum(by_status.values()),
@@ -171,7 +187,9 @@ async def staged_model(name: str) -> dict[str, Any] | None:
     rows = await db.fetch(
         "SELECT w.*, m.id AS production_id, m.is_published AS production_published "
         "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
-        "WHERE w.folder_name = $1", name)
+        "WHERE w.folder_name = $1",
+        name,
+    )
     if not rows:
         return None
     row = rows[0]
@@ -186,28 +204,41 @@ def page_bounds(page: int, size: int) -> int:
     return (page - 1) * size
 
 
-async def model_posts(model_id: int, signer: Signer, page: int = 1,
-                      size: int = 12) -> tuple[list[dict[str, Any]], int]:
+async def model_posts(
+    model_id: int, signer: Signer, page: int = 1, size: int = 12
+) -> tuple[list[dict[str, Any]], int]:
     """A staged model's posts with signed image and video URLs; returns (posts, total)."""
     offset = page_bounds(page, size)
     posts = await db.fetch(
         "SELECT id, folder_name, title, image_count, video_count FROM whitelabel_posts "
         "WHERE whitelabel_model = $1 ORDER BY folder_name, id LIMIT $2 OFFSET $3",
-        model_id, size, offset)
-    total = int((await db.fetch("SELECT COUNT(*) AS n FROM whitelabel_posts WHERE "
-                                "whitelabel_model = $1", model_id))[0]["n"])
+        model_id,
+        size,
+        offset,
+    )
+    total = int(
+        (
+            await db.fetch(
+                "SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = $1", model_id
+            )
+        )[0]["n"]
+    )
     if not posts:
         return [], total
     ids = [p["id"] for p in posts]
     media = await db.fetch(
         "SELECT whitelabel_post, s3_key, type, size FROM whitelabel_media WHERE whitelabel_post "
-        f"IN ({', '.join(f'${i + 1}' for i in range(len(ids)))}) ORDER BY s3_key", *ids)
+        f"IN ({', '.join(f'${i + 1}' for i in range(len(ids)))}) ORDER BY s3_key",
+        *ids,
+    )
     by_post: dict[int, dict[str, list[dict[str, Any]]]] = {
-        p["id"]: {"images": [], "videos": []} for p in posts}
+        p["id"]: {"images": [], "videos": []} for p in posts
+    }
     for m in media:
         bucket = "videos" if m["type"] == "video" else "images"
         by_post[m["whitelabel_post"]][bucket].append(
-            {"key": m["s3_key"], "url": await signer(m["s3_key"]), "size": m["size"]})
+            {"key": m["s3_key"], "url": await signer(m["s3_key"]), "size": m["size"]}
+        )
     for p in posts:
         p["media"] = by_post[p["id"]]
         first = p["media"]["images"][:1]
@@ -219,11 +250,21 @@ async def public_models(page: int, signer: Signer) -> dict[str, Any]:
     offset = page_bounds(page, PUBLIC_PAGE_SIZE)
     rows = await db.fetch(
         "SELECT id, name, slug, post_count, thumbnail_key FROM models WHERE is_published "
-        "ORDER BY post_count DESC, id ASC LIMIT $1 OFFSET $2", PUBLIC_PAGE_SIZE, offset)
+        "ORDER BY post_count DESC, id ASC LIMIT $1 OFFSET $2",
+        PUBLIC_PAGE_SIZE,
+        offset,
+    )
     count = int((await db.fetch("SELECT COUNT(*) AS n FROM models WHERE is_published"))[0]["n"])
-    data = [{"id": r["id"], "name": r["name"], "slug": r["slug"], "postCount": r["post_count"],
-             "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None}
-            for r in rows]
+    data = [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "slug": r["slug"],
+            "postCount": r["post_count"],
+            "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
+        }
+        for r in rows
+    ]
     return {"data": data, "meta": {"page": page, "limit": PUBLIC_PAGE_SIZE, "count": count}}
 
 
@@ -237,15 +278,29 @@ async def public_model_posts(name: str, page: int, signer: Signer) -> dict[str, 
     rows = await db.fetch(
         "SELECT id, model, source_key, title, content_key, type, thumbnail_key, created_at "
         "FROM posts WHERE model = $1 AND is_published ORDER BY created_at DESC, id DESC "
-        "LIMIT $2 OFFSET $3", model_id, PUBLIC_PAGE_SIZE, offset)
-    count = int((await db.fetch("SELECT COUNT(*) AS n FROM posts WHERE model = $1 AND "
-                                "is_published", model_id))[0]["n"])
+        "LIMIT $2 OFFSET $3",
+        model_id,
+        PUBLIC_PAGE_SIZE,
+        offset,
+    )
+    count = int(
+        (
+            await db.fetch(
+                "SELECT COUNT(*) AS n FROM posts WHERE model = $1 AND is_published", model_id
+            )
+        )[0]["n"]
+    )
     data = []
     for r in rows:
-        data.append({
-            "id": r["id"], "modelId": r["model"], "title": r["title"], "type": r["type"],
-            "content": await signer(r["content_key"]),
-            "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
-            "createdAt": r["created_at"].isoformat() if r["created_at"] else None,
-        })
+        data.append(
+            {
+                "id": r["id"],
+                "modelId": r["model"],
+                "title": r["title"],
+                "type": r["type"],
+                "content": await signer(r["content_key"]),
+                "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
+                "createdAt": r["created_at"].isoformat() if r["created_at"] else None,
+            }
+        )
     return {"data": data, "meta": {"page": page, "limit": PUBLIC_PAGE_SIZE, "count": count}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
@@ -17,9 +18,21 @@ from domain.sync_store import now
 STALE_AFTER = timedelta(seconds=60)
 ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX"
 FINISHED = ("succeeded", "failed", "cancelled", "needs_confirmation")
-COUNTERS = ("keys_listed", "keys_ignored", "models_total", "models_done", "models_inserted",
-            "models_updated", "models_deleted", "posts_inserted", "posts_updated",
-            "posts_deleted", "media_inserted", "media_updated", "media_deleted")
+COUNTERS = (
+    "keys_listed",
+    "keys_ignored",
+    "models_total",
+    "models_done",
+    "models_inserted",
+    "models_updated",
+    "models_deleted",
+    "posts_inserted",
+    "posts_updated",
+    "posts_deleted",
+    "media_inserted",
+    "media_updated",
+    "media_deleted",
+)
 
 
 class SyncBusy(RuntimeError):
@@ -75,12 +88,21 @@ class RunHandle:
             sets = ", ".join(f"{k} = ${i + 3}" for i, k in enumerate(COUNTERS))
             await tx.execute(
                 f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(COUNTERS) + 3}, {sets} "
-                "WHERE id = $1", self.id, self.stats.phase, *self.stats.counters().values(), now())
+                "WHERE id = $1",
+                self.id,
+                self.stats.phase,
+                *self.stats.counters().values(),
+                now(),
+            )
             if not tx.postgres:
-                await tx.execute("UPDATE sync_locks SET heartbeat_at = $2 WHERE name = 'sync' "
-                                 "AND run_id = $1", self.id, now())
-            flag = await tx.fetchval("SELECT cancel_requested FROM sync_runs WHERE id = $1",
-                                     self.id)
+                await tx.execute(
+                    "UPDATE sync_locks SET heartbeat_at = $2 WHERE name = 'sync' AND run_id = $1",
+                    self.id,
+                    now(),
+                )
+            flag = await tx.fetchval(
+                "SELECT cancel_requested FROM sync_runs WHERE id = $1", self.id
+            )
         if flag:
             self.cancelled.set()
         _notify(self.id)
@@ -92,7 +114,10 @@ async def mark_stale() -> int:
         rows = await tx.fetch(
             "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', error = "
             "'the process running this sync stopped (no heartbeat for 60 s)' "
-            "WHERE status = 'running' AND heartbeat_at < $2 RETURNING id", now(), now() - STALE_AFTER)
+            "WHERE status = 'running' AND heartbeat_at < $2 RETURNING id",
+            now(),
+            now() - STALE_AFTER,
+        )
     return len(rows)
 
 
@@ -102,7 +127,7 @@ async def begin(scope: str, triggered_by: str, dry_run: bool = False) -> RunHand
     engine = db.current_engine()
     lock_conn = None
     if db.is_postgres(engine):
-        lock_conn = await asyncpg.connect(engine.config["dsn"])
+        lock_conn = await asyncpg.connect(engine.config["dsn"])  # type: ignore[attr-defined]
         if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY):
             await lock_conn.close()
             raise SyncBusy(await current())
@@ -112,21 +137,34 @@ async def begin(scope: str, triggered_by: str, dry_run: bool = False) -> RunHand
                 await tx.execute(
                     "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', "
                     "error = 'the process running this sync stopped' WHERE status = 'running'",
-                    now())
+                    now(),
+                )
             else:
                 holder = await tx.fetchval(
                     "SELECT run_id FROM sync_locks WHERE name = 'sync' AND run_id IS NOT NULL "
-                    "AND heartbeat_at >= $1", now() - STALE_AFTER)
+                    "AND heartbeat_at >= $1",
+                    now() - STALE_AFTER,
+                )
                 if holder is not None:
                     raise SyncBusy(await get(int(holder), tx))
             run_id = await tx.fetchval(
                 "INSERT INTO sync_runs (scope, status, phase, dry_run, started_at, heartbeat_at, "
                 "triggered_by, cancel_requested, " + ", ".join(COUNTERS) + ") VALUES ($1, "
-                "'running', 'starting', $2, $3, $3, $4, $5, " + ", ".join("0" for _ in COUNTERS)
-                + ") RETURNING id", scope, dry_run, now(), triggered_by, False)
+                "'running', 'starting', $2, $3, $3, $4, $5, "
+                + ", ".join("0" for _ in COUNTERS)
+                + ") RETURNING id",
+                scope,
+                dry_run,
+                now(),
+                triggered_by,
+                False,
+            )
             if lock_conn is None:
-                await tx.execute("UPDATE sync_locks SET run_id = $1, heartbeat_at = $2 "
-                                 "WHERE name = 'sync'", run_id, now())
+                await tx.execute(
+                    "UPDATE sync_locks SET run_id = $1, heartbeat_at = $2 WHERE name = 'sync'",
+                    run_id,
+                    now(),
+                )
     except BaseException:
         if lock_conn is not None:
             await lock_conn.close()
@@ -136,19 +174,26 @@ async def begin(scope: str, triggered_by: str, dry_run: bool = False) -> RunHand
     return handle
 
 
-async def finish(handle: RunHandle, status: str, error: str | None = None,
-                 plan: dict[str, Any] | None = None) -> None:
+async def finish(
+    handle: RunHandle, status: str, error: str | None = None, plan: dict[str, Any] | None = None
+) -> None:
     handle.stats.phase = "done"
     await handle.flush()
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE sync_runs SET status = $2, finished_at = $3, error = $4, plan = $5, "
             "keys_ignored = $6 WHERE id = $1",
-            handle.id, status, now(), error, json.dumps(plan) if plan is not None else None,
-            handle.stats.keys_ignored)
+            handle.id,
+            status,
+            now(),
+            error,
+            json.dumps(plan) if plan is not None else None,
+            handle.stats.keys_ignored,
+        )
         if not tx.postgres:
-            await tx.execute("UPDATE sync_locks SET run_id = NULL WHERE name = 'sync' AND "
-                             "run_id = $1", handle.id)
+            await tx.execute(
+                "UPDATE sync_locks SET run_id = NULL WHERE name = 'sync' AND run_id = $1", handle.id
+            )
     if handle._lock_conn is not None:
         await handle._lock_conn.close()
         handle._lock_conn = None
@@ -158,8 +203,12 @@ async def finish(handle: RunHandle, status: str, error: str | None = None,
 async def request_cancel(run_id: int) -> bool:
     """Ask a running run to stop at its next model boundary; False if it is not running."""
     async with db.transaction() as tx:
-        rows = await tx.fetch("UPDATE sync_runs SET cancel_requested = $2 WHERE id = $1 AND "
-                              "status = 'running' RETURNING id", run_id, True)
+        rows = await tx.fetch(
+            "UPDATE sync_runs SET cancel_requested = $2 WHERE id = $1 AND "
+            "status = 'running' RETURNING id",
+            run_id,
+            True,
+        )
     for handle in _local.values():
         if handle.id == run_id:
             handle.cancelled.set()
@@ -175,8 +224,9 @@ async def get(run_id: int, tx: db.Tx | None = None) -> dict[str, Any] | None:
 async def current() -> dict[str, Any] | None:
     """The run going now, if any (stale ones are marked failed first)."""
     await mark_stale()
-    rows = await db.fetch("SELECT * FROM sync_runs WHERE status = 'running' ORDER BY id DESC "
-                          "LIMIT 1")
+    rows = await db.fetch(
+        "SELECT * FROM sync_runs WHERE status = 'running' ORDER BY id DESC LIMIT 1"
+    )
     return _decode(rows[0]) if rows else None
 
 
@@ -185,8 +235,9 @@ async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str
     if before_id is None:
         rows = await db.fetch("SELECT * FROM sync_runs ORDER BY id DESC LIMIT $1", limit)
     else:
-        rows = await db.fetch("SELECT * FROM sync_runs WHERE id < $1 ORDER BY id DESC LIMIT $2",
-                              before_id, limit)
+        rows = await db.fetch(
+            "SELECT * FROM sync_runs WHERE id < $1 ORDER BY id DESC LIMIT $2", before_id, limit
+        )
     return [_decode(r) for r in rows]
 
 
@@ -236,10 +287,8 @@ async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[st
                 await mark_stale()
                 continue
             wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=interval)
-            except TimeoutError:
-                pass
     finally:
         _waiters[run_id].discard(wake)
         if not _waiters[run_id]:

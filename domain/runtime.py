@@ -90,14 +90,23 @@ class Runtime:
 
     async def _run_and_audit(self, options: SyncOptions, handle: runs.RunHandle) -> None:
         run = await run_sync(self.s3, options, handle)
-        await audit.record(options.triggered_by, "sync_finished", run["scope"],
-                           f"run #{run['id']}: {run['status']}")
+        await audit.record(
+            options.triggered_by,
+            "sync_finished",
+            run["scope"],
+            f"run #{run['id']}: {run['status']}",
+        )
 
 
 async def ensure_demo_admin() -> tuple[str, str]:
     """The demo admin for the zero-configuration mode (embedded S3 + SQLite only)."""
     exists = await BaseUser.exists().where(BaseUser.username == DEMO_USER)
     if not exists:
-        await BaseUser.create_user(username=DEMO_USER, password=DEMO_PASSWORD,
-                                   email="admin@example.com", active=True, admin=True)
+        await BaseUser.create_user(
+            username=DEMO_USER,
+            password=DEMO_PASSWORD,
+            email="admin@example.com",
+            active=True,
+            admin=True,
+        )
     return DEMO_USER, DEMO_PASSWORD

@@ -80,8 +80,9 @@ def explain(exc: BaseException, settings: S3Settings) -> S3Error:
 class S3Service:
     """One long-lived client per process; use as `async with S3Service(settings) as s3`."""
 
-    def __init__(self, settings: S3Settings, ttl: int = 3600, *, max_attempts: int = 5,
-                 timeout: float = 20.0) -> None:
+    def __init__(
+        self, settings: S3Settings, ttl: int = 3600, *, max_attempts: int = 5, timeout: float = 20.0
+    ) -> None:
         self.settings = settings
         self.ttl = ttl
         self._config = AioConfig(
@@ -142,8 +143,11 @@ class S3Service:
             yield _objects(page)
 
     async def _pages(self, prefix: str, delimiter: str | None) -> AsyncIterator[dict[str, Any]]:
-        params: dict[str, Any] = {"Bucket": self.settings.bucket, "Prefix": prefix,
-                                  "MaxKeys": PAGE_SIZE}
+        params: dict[str, Any] = {
+            "Bucket": self.settings.bucket,
+            "Prefix": prefix,
+            "MaxKeys": PAGE_SIZE,
+        }
         if delimiter:
             params["Delimiter"] = delimiter
         paginator = self.client.get_paginator("list_objects_v2")
@@ -191,13 +195,19 @@ class S3Service:
             await self.client.create_bucket(Bucket=self.settings.bucket)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in (
-                "BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                "BucketAlreadyOwnedByYou",
+                "BucketAlreadyExists",
+            ):
                 raise explain(exc, self.settings) from exc
 
 
 def _objects(page: dict[str, Any]) -> list[S3Object]:
     return [
-        S3Object(o["Key"], int(o.get("Size", 0)), str(o.get("ETag", "")).strip('"'),
-                 o.get("LastModified"))
+        S3Object(
+            o["Key"],
+            int(o.get("Size", 0)),
+            str(o.get("ETag", "")).strip('"'),
+            o.get("LastModified"),
+        )
         for o in page.get("Contents", ())
     ]

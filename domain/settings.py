@@ -71,7 +71,9 @@ class Settings:
             sync_max_delete_fraction=_fraction(env, "SYNC_MAX_DELETE_FRACTION", 0.2),
             secret_key=secret or secrets.token_hex(32),
             demo=s3 is None and db is None,
-            session_idle_seconds=_int(env, "SESSION_IDLE_SECONDS", 8 * 3600, low=60, high=30 * 86400),
+            session_idle_seconds=_int(
+                env, "SESSION_IDLE_SECONDS", 8 * 3600, low=60, high=30 * 86400
+            ),
             secure_cookies=_bool(env, "SECURE_COOKIES", False),
         )
 

@@ -71,11 +71,13 @@ class ModelNotInBucket(LookupError):
     pass
 
 
-async def run_sync(source: ListingSource, options: SyncOptions,
-                   handle: RunHandle | None = None) -> dict[str, Any]:
+async def run_sync(
+    source: ListingSource, options: SyncOptions, handle: RunHandle | None = None
+) -> dict[str, Any]:
     """Run one sync to the end and return its run row (status, counters, error, plan)."""
-    handle = handle or await runs.begin(options.model or "all", options.triggered_by,
-                                        options.dry_run)
+    handle = handle or await runs.begin(
+        options.model or "all", options.triggered_by, options.dry_run
+    )
     runs.track(handle)
     ticker = asyncio.create_task(_heartbeat(handle))
     status, error, plan_json = "failed", None, None
@@ -109,8 +111,9 @@ async def _heartbeat(handle: RunHandle) -> None:
             log.warning("heartbeat for run %s failed", handle.id, exc_info=True)
 
 
-async def _execute(source: ListingSource, options: SyncOptions,
-                   handle: RunHandle) -> tuple[str, str | None, dict[str, Any] | None]:
+async def _execute(
+    source: ListingSource, options: SyncOptions, handle: RunHandle
+) -> tuple[str, str | None, dict[str, Any] | None]:
     stats = handle.stats
     stats.phase = "listing"
     known = await sync_store.known_models([options.model] if options.model else None)
@@ -142,8 +145,9 @@ async def _execute(source: ListingSource, options: SyncOptions,
             except asyncio.QueueEmpty:
                 return
             try:
-                exists = await _sync_model(source, options, folder, known.get(folder), plan,
-                                           stats, write_lock)
+                exists = await _sync_model(
+                    source, options, folder, known.get(folder), plan, stats, write_lock
+                )
                 if exists:
                     seen.add(folder)
             except S3Error as exc:
@@ -154,14 +158,21 @@ async def _execute(source: ListingSource, options: SyncOptions,
 
     await asyncio.gather(*(worker() for _ in range(max(1, options.concurrency))))
     if options.model and options.model not in seen and options.model not in known:
-        raise ModelNotInBucket(f"model folder {options.model!r} is not in the bucket; "
-                               "no model was created.")
+        raise ModelNotInBucket(
+            f"model folder {options.model!r} is not in the bucket; no model was created."
+        )
     if handle.cancelled.is_set():
         return "cancelled", "cancelled by an admin; finished models were kept", None
     if failed:
         names = ", ".join(failed[:PLAN_NAMES_SHOWN])
-        return "failed", (f"listing failed for {len(failed)} model(s): {names}. Their rows were "
-                          f"kept and nothing was deleted. First error: {stats.errors[0]}"), None
+        return (
+            "failed",
+            (
+                f"listing failed for {len(failed)} model(s): {names}. Their rows were "
+                f"kept and nothing was deleted. First error: {stats.errors[0]}"
+            ),
+            None,
+        )
     if not options.dry_run:
         await sync_store.touch_synced(plan.unchanged)
     for folder, model in known.items():
@@ -171,9 +182,15 @@ async def _execute(source: ListingSource, options: SyncOptions,
     return await _guard_and_delete(options, handle, plan, known, stats)
 
 
-async def _sync_model(source: ListingSource, options: SyncOptions, folder: str,
-                      known: sync_store.KnownModel | None, plan: DeletionPlan, stats: RunStats,
-                      write_lock: asyncio.Lock | None) -> bool:
+async def _sync_model(
+    source: ListingSource,
+    options: SyncOptions,
+    folder: str,
+    known: sync_store.KnownModel | None,
+    plan: DeletionPlan,
+    stats: RunStats,
+    write_lock: asyncio.Lock | None,
+) -> bool:
     """List one model folder and write its change; returns whether the model exists."""
     objects: list[S3Object] = []
     async for page in source.list_pages(folder + "/"):
@@ -205,39 +222,58 @@ async def _sync_model(source: ListingSource, options: SyncOptions, folder: str,
     stats.media_inserted += len(change.new_media)
     stats.media_updated += len(change.changed_media)
     if change.has_deletions:
-        plan.per_model[model_id] = {"name": folder, "posts": change.deleted_post_ids,
-                                    "media": change.deleted_media_ids,
-                                    "keys": change.deleted_media_keys[:PLAN_NAMES_SHOWN],
-                                    "fingerprint": desired.listing_hash}
+        plan.per_model[model_id] = {
+            "name": folder,
+            "posts": change.deleted_post_ids,
+            "media": change.deleted_media_ids,
+            "keys": change.deleted_media_keys[:PLAN_NAMES_SHOWN],
+            "fingerprint": desired.listing_hash,
+        }
     return True
 
 
-async def _guard_and_delete(options: SyncOptions, handle: RunHandle, plan: DeletionPlan,
-                            known: dict[str, sync_store.KnownModel],
-                            stats: RunStats) -> tuple[str, str | None, dict[str, Any] | None]:
+async def _guard_and_delete(
+    options: SyncOptions,
+    handle: RunHandle,
+    plan: DeletionPlan,
+    known: dict[str, sync_store.KnownModel],
+    stats: RunStats,
+) -> tuple[str, str | None, dict[str, Any] | None]:
     total_models = len(known) if not options.model else await _count("whitelabel_models")
     total_media = await sync_store.media_total()
     deletes_any = bool(plan.models or plan.per_model)
-    too_many = (
-        (total_models and len(plan.models) / total_models > options.max_delete_fraction)
-        or (total_media and plan.media_count / total_media > options.max_delete_fraction)
+    too_many = (total_models and len(plan.models) / total_models > options.max_delete_fraction) or (
+        total_media and plan.media_count / total_media > options.max_delete_fraction
     )
     empty_listing = stats.keys_listed == 0 and bool(known)
     guarded = deletes_any and (too_many or empty_listing) and not options.allow_mass_delete
     if options.dry_run:
         s = plan.as_json()["summary"]
         stats.models_deleted, stats.posts_deleted, stats.media_deleted = (
-            s["models"], s["posts"], s["media"])
-        note = "dry run: a real run would stop for confirmation before deleting" if guarded else None
+            s["models"],
+            s["posts"],
+            s["media"],
+        )
+        note = (
+            "dry run: a real run would stop for confirmation before deleting" if guarded else None
+        )
         return "succeeded", note, None
     if guarded:
         summary = plan.as_json()
-        reason = ("the bucket listing was empty" if empty_listing else
-                  f"it would delete more than {options.max_delete_fraction:.0%} of the catalogue")
+        reason = (
+            "the bucket listing was empty"
+            if empty_listing
+            else f"it would delete more than {options.max_delete_fraction:.0%} of the catalogue"
+        )
         s = summary["summary"]
-        return "needs_confirmation", (
-            f"Nothing was deleted: {reason} ({s['models']} model(s), {s['posts']} post(s), "
-            f"{s['media']} media). Confirm to apply exactly these deletions."), summary
+        return (
+            "needs_confirmation",
+            (
+                f"Nothing was deleted: {reason} ({s['models']} model(s), {s['posts']} post(s), "
+                f"{s['media']} media). Confirm to apply exactly these deletions."
+            ),
+            summary,
+        )
     stats.phase = "deleting"
     await apply_plan(plan.as_json(), stats)
     return "succeeded", None, None
@@ -246,8 +282,9 @@ async def _guard_and_delete(options: SyncOptions, handle: RunHandle, plan: Delet
 async def apply_plan(plan: dict[str, Any], stats: RunStats) -> None:
     """Apply a deletion plan exactly (used at the end of a run and on confirmation)."""
     for model_id, part in plan["per_model"].items():
-        posts, media = await sync_store.apply_deletions(int(model_id), part["posts"],
-                                                        part["media"], part["fingerprint"])
+        posts, media = await sync_store.apply_deletions(
+            int(model_id), part["posts"], part["media"], part["fingerprint"]
+        )
         stats.posts_deleted += posts
         stats.media_deleted += media
     if plan["models"]:
@@ -273,8 +310,11 @@ async def confirm(run_id: int, actor: str) -> dict[str, Any]:
         await apply_plan(run["plan"], handle.stats)
         await runs.finish(handle, "succeeded", f"confirmed deletions of run #{run_id}")
         async with db.transaction() as tx:
-            await tx.execute("UPDATE sync_runs SET status = 'succeeded', error = $2 WHERE id = $1",
-                             run_id, f"deletions confirmed by {actor} in run #{handle.id}")
+            await tx.execute(
+                "UPDATE sync_runs SET status = 'succeeded', error = $2 WHERE id = $1",
+                run_id,
+                f"deletions confirmed by {actor} in run #{handle.id}",
+            )
     except BaseException as exc:
         await runs.finish(handle, "failed", str(exc))
         raise
@@ -287,8 +327,9 @@ async def discard(run_id: int, actor: str) -> None:
     async with db.transaction() as tx:
         rows = await tx.fetch(
             "UPDATE sync_runs SET status = 'cancelled', error = $2 WHERE id = $1 AND "
-            "status = 'needs_confirmation' RETURNING id", run_id,
-            f"deletions discarded by {actor}; nothing was deleted")
+            "status = 'needs_confirmation' RETURNING id",
+            run_id,
+            f"deletions discarded by {actor}; nothing was deleted",
+        )
     if not rows:
         raise LookupError(f"sync run #{run_id} is not waiting for confirmation.")
-

@@ -7,8 +7,8 @@ import enum
 from piccolo.columns import (
     JSON,
     BigInt,
-    Bytea,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
@@ -20,17 +20,17 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
-class StagedStatus(str, enum.Enum):
+class StagedStatus(enum.StrEnum):
     new = "new"
     active = "active"
 
 
-class MediaType(str, enum.Enum):
+class MediaType(enum.StrEnum):
     image = "image"
     video = "video"
 
 
-class RunStatus(str, enum.Enum):
+class RunStatus(enum.StrEnum):
     running = "running"
     succeeded = "succeeded"
     failed = "failed"

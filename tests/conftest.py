@@ -44,11 +44,21 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    s3 = S3Settings(endpoint=moto_endpoint, region="us-east-1", key="test", secret="test",
-                    bucket="unused", cdn_url="https://cdn.example.test/media")
-    return Settings(database_url=TEST_DB, s3=s3, demo=False,
-                    sqlite_path=tmp_path_factory.mktemp("sqlite") / "test.sqlite",
-                    secret_key="t" * 64)
+    s3 = S3Settings(
+        endpoint=moto_endpoint,
+        region="us-east-1",
+        key="test",
+        secret="test",
+        bucket="unused",
+        cdn_url="https://cdn.example.test/media",
+    )
+    return Settings(
+        database_url=TEST_DB,
+        s3=s3,
+        demo=False,
+        sqlite_path=tmp_path_factory.mktemp("sqlite") / "test.sqlite",
+        secret_key="t" * 64,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +90,9 @@ async def database(pg_engine: Engine) -> AsyncIterator[Engine]:
 
 
 @pytest.fixture
-async def sqlite_database(settings: Settings, pg_engine: Engine,
-                          tmp_path: Path) -> AsyncIterator[Engine]:
+async def sqlite_database(
+    settings: Settings, pg_engine: Engine, tmp_path: Path
+) -> AsyncIterator[Engine]:
     """A fresh SQLite file for one test; PostgreSQL is put back afterwards."""
     sqlite_settings = replace(settings, database_url=None, sqlite_path=tmp_path / "t.sqlite")
     engine = db.make_engine(sqlite_settings)

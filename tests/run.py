@@ -28,7 +28,9 @@ def ensure_packages(names: list[str]) -> None:
     if not missing:
         return
     if os.geteuid() != 0:
-        sys.exit(f"missing Debian packages {missing}: run `sudo apt-get install {' '.join(missing)}`")
+        sys.exit(
+            f"missing Debian packages {missing}: run `sudo apt-get install {' '.join(missing)}`"
+        )
     log(f"installing {' '.join(missing)} with apt-get")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
@@ -60,19 +62,43 @@ class Postgres:
         if self.as_postgres:
             shutil.chown(self.dir, "postgres", "postgres")
         data = self.dir / "data"
-        self._run(self.bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--locale=C.UTF-8")
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.dir}"
-                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(self.bindir / "pg_ctl", "-D", data, "-l", self.dir / "log", "-o", opts, "-w", "start")
-        self._run(self.bindir / "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                  "creatorflix")
+        self._run(
+            self.bindir / "initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.dir}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            self.bindir / "pg_ctl", "-D", data, "-l", self.dir / "log", "-o", opts, "-w", "start"
+        )
+        self._run(
+            self.bindir / "createdb",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "creatorflix",
+        )
         log(f"PostgreSQL running on 127.0.0.1:{self.port}")
         return f"postgresql://postgres@127.0.0.1:{self.port}/creatorflix"
 
     def stop(self) -> None:
         try:
-            self._run(self.bindir / "pg_ctl", "-D", self.dir / "data", "-m", "immediate", "-w", "stop")
+            self._run(
+                self.bindir / "pg_ctl", "-D", self.dir / "data", "-m", "immediate", "-w", "stop"
+            )
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
         log("PostgreSQL stopped")

@@ -12,19 +12,35 @@ from domain import queries
 from domain.activation import UnknownModels, activate, activate_all_new, slugify
 from tests.conftest import Bucket, count, rows
 
-KEYS = ["Anna Lee/cover.jpg", "Anna Lee/profile/icon.jpg", "Anna Lee/Beach/a.jpg",
-        "Anna Lee/Beach/b.mp4", "Anna Lee/Beach/c.mp4", "Anna Lee/Studio/x.jpg",
-        "Anna Lee/Studio/y.jpg", "Ben/Trip/t.png", "Ben/Trip2/u.png"]
+KEYS = [
+    "Anna Lee/cover.jpg",
+    "Anna Lee/profile/icon.jpg",
+    "Anna Lee/Beach/a.jpg",
+    "Anna Lee/Beach/b.mp4",
+    "Anna Lee/Beach/c.mp4",
+    "Anna Lee/Studio/x.jpg",
+    "Anna Lee/Studio/y.jpg",
+    "Ben/Trip/t.png",
+    "Ben/Trip2/u.png",
+]
 
 
 async def production() -> dict[str, Any]:
     out = {}
     for m in await rows("SELECT * FROM models ORDER BY name"):
-        posts = await rows("SELECT source_key, title, content_key, type, is_published FROM "
-                           "posts WHERE model = $1 ORDER BY source_key", m["id"])
-        out[m["name"]] = {"slug": m["slug"], "icon": m["icon_key"], "banner": m["banner_key"],
-                          "published": m["is_published"], "post_count": m["post_count"],
-                          "posts": {p["source_key"]: p for p in posts}}
+        posts = await rows(
+            "SELECT source_key, title, content_key, type, is_published FROM "
+            "posts WHERE model = $1 ORDER BY source_key",
+            m["id"],
+        )
+        out[m["name"]] = {
+            "slug": m["slug"],
+            "icon": m["icon_key"],
+            "banner": m["banner_key"],
+            "published": m["is_published"],
+            "post_count": m["post_count"],
+            "posts": {p["source_key"]: p for p in posts},
+        }
     return out
 
 
@@ -43,11 +59,16 @@ async def test_activate_creates_production_rows_with_keys(database: Any, bucket:
     assert anna["banner"] == "Anna Lee/cover.jpg"  # no banner: the thumbnail stands in
     beach = anna["posts"]["Anna Lee/Beach"]
     assert (beach["content_key"], beach["type"], beach["title"]) == (
-        "Anna Lee/Beach/b.mp4", "video", "Beach")  # first video in key order
+        "Anna Lee/Beach/b.mp4",
+        "video",
+        "Beach",
+    )  # first video in key order
     assert anna["posts"]["Anna Lee/Studio"]["content_key"] == "Anna Lee/Studio/x.jpg"
     status = await rows("SELECT folder_name, status FROM whitelabel_models ORDER BY folder_name")
-    assert [(r["folder_name"], r["status"]) for r in status] == [("Anna Lee", "active"),
-                                                                 ("Ben", "new")]
+    assert [(r["folder_name"], r["status"]) for r in status] == [
+        ("Anna Lee", "active"),
+        ("Ben", "new"),
+    ]
 
 
 async def test_activating_twice_changes_nothing(database: Any, bucket: Bucket) -> None:
@@ -62,8 +83,9 @@ async def test_activating_twice_changes_nothing(database: Any, bucket: Bucket) -
     assert await count("posts") == 4  # defect 7: no duplicates
 
 
-async def test_activation_after_a_post_disappears_unpublishes_it(database: Any,
-                                                                 bucket: Bucket) -> None:
+async def test_activation_after_a_post_disappears_unpublishes_it(
+    database: Any, bucket: Bucket
+) -> None:
     await synced(bucket)
     await activate(["Anna Lee"])
     await bucket.delete("Anna Lee/Studio/x.jpg", "Anna Lee/Studio/y.jpg")
@@ -90,7 +112,8 @@ def test_slugify() -> None:
 
 
 async def test_public_read_side_serves_published_content_with_signed_urls(
-        database: Any, bucket: Bucket) -> None:
+    database: Any, bucket: Bucket
+) -> None:
     await synced(bucket)
     await activate(["Anna Lee", "Ben"])
     await rows("UPDATE models SET is_published = false WHERE name = 'Ben' RETURNING id")
@@ -108,8 +131,9 @@ async def test_public_read_side_serves_published_content_with_signed_urls(
         await queries.public_models(0, bucket.s3.sign)
 
 
-async def test_staged_list_search_filter_sort_and_keyset_pages(database: Any,
-                                                               bucket: Bucket) -> None:
+async def test_staged_list_search_filter_sort_and_keyset_pages(
+    database: Any, bucket: Bucket
+) -> None:
     keys = [f"Model {i:02d}/P{p}/a.jpg" for i in range(30) for p in range(i % 4 + 1)]
     await bucket.put(*keys, "Zoë_x/P/a.jpg")
     await bucket.sync(allow_mass_delete=True)
@@ -133,7 +157,10 @@ async def test_staged_list_search_filter_sort_and_keyset_pages(database: Any,
         await queries.staged_models(queries.StagedQuery(after="garbage!!"))
     stats = await queries.catalogue_stats()
     assert (stats["staged_models"], stats["staged_active"], stats["production_models"]) == (
-        31, 1, 1)
+        31,
+        1,
+        1,
+    )
     top = await queries.top_creators(bucket.s3.sign, limit=3)
     assert [t["post_count"] for t in top] == [4, 4, 4] and top[0]["thumbnail_url"]
 

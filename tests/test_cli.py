@@ -17,11 +17,18 @@ LITESTAR = str(Path(sys.executable).parent / "litestar")
 
 def cli(bucket: Bucket, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     s3 = bucket.s3.settings
-    environ = {**os.environ, "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
-               "DO_SPACES_ENDPOINT": s3.endpoint, "DO_SPACES_KEY": s3.key,
-               "DO_SPACES_SECRET": s3.secret, "DO_SPACES_BUCKET": s3.bucket, **env}
-    return subprocess.run([LITESTAR, *args], cwd=ROOT, env=environ, capture_output=True,
-                          text=True, timeout=120)
+    environ = {
+        **os.environ,
+        "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
+        "DO_SPACES_ENDPOINT": s3.endpoint,
+        "DO_SPACES_KEY": s3.key,
+        "DO_SPACES_SECRET": s3.secret,
+        "DO_SPACES_BUCKET": s3.bucket,
+        **env,
+    }
+    return subprocess.run(
+        [LITESTAR, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
+    )
 
 
 async def test_sync_json_then_activate(database: Any, bucket: Bucket) -> None:
@@ -30,7 +37,10 @@ async def test_sync_json_then_activate(database: Any, bucket: Bucket) -> None:
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout.strip().splitlines()[-1])
     assert (stats["status"], stats["models_inserted"], stats["media_inserted"]) == (
-        "succeeded", 2, 3)
+        "succeeded",
+        2,
+        3,
+    )
     table = cli(bucket, "sync")
     assert table.returncode == 0 and "succeeded" in table.stdout and "media" in table.stdout
     act = cli(bucket, "activate", "Cli Model")
@@ -43,7 +53,8 @@ async def test_failures_exit_non_zero_with_one_line(database: Any, bucket: Bucke
     missing = cli(bucket, "sync", "--model", "Nope")
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines()[-1] == (
-        "error: model folder 'Nope' is not in the bucket; no model was created.")
+        "error: model folder 'Nope' is not in the bucket; no model was created."
+    )
     bad = cli(bucket, "sync", SIGNED_URL_TTL="soon")
     assert bad.returncode != 0 and "SIGNED_URL_TTL='soon'" in bad.stderr
     assert "Traceback" not in bad.stderr

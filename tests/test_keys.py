@@ -51,8 +51,10 @@ CASES: list[tuple[str, ParsedKey]] = [
     ("Model/Post/a.jpg", ParsedKey(K.POST_IMAGE, "Model", "Post")),
     ("Model/Post/a.WEBP", ParsedKey(K.POST_IMAGE, "Model", "Post")),
     ("Model/Post/b.mp4", ParsedKey(K.POST_VIDEO, "Model", "Post")),
-    *[(f"Model/Post/v.{ext}", ParsedKey(K.POST_VIDEO, "Model", "Post"))
-      for ext in ("mov", "webm", "m4v", "mkv", "avi", "wmv", "FLV")],
+    *[
+        (f"Model/Post/v.{ext}", ParsedKey(K.POST_VIDEO, "Model", "Post"))
+        for ext in ("mov", "webm", "m4v", "mkv", "avi", "wmv", "FLV")
+    ],
     ("Model/Post/sub/dir/c.jpg", ParsedKey(K.POST_IMAGE, "Model", "Post")),
     # defect 4: non-media under a post is ignored, not an "image"
     ("Model/Post/readme.txt", ParsedKey(K.IGNORED)),

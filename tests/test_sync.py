@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain import runs
 from domain.keys import media_url
 from tests.conftest import Bucket, count, rows
 
@@ -28,10 +27,15 @@ async def staged() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for m in await rows("SELECT * FROM whitelabel_models ORDER BY folder_name"):
         posts = {}
-        for p in await rows("SELECT * FROM whitelabel_posts WHERE whitelabel_model = $1 "
-                            "ORDER BY folder_name", m["id"]):
-            media = await rows("SELECT s3_key, type FROM whitelabel_media WHERE "
-                               "whitelabel_post = $1 ORDER BY s3_key", p["id"])
+        for p in await rows(
+            "SELECT * FROM whitelabel_posts WHERE whitelabel_model = $1 ORDER BY folder_name",
+            m["id"],
+        ):
+            media = await rows(
+                "SELECT s3_key, type FROM whitelabel_media WHERE "
+                "whitelabel_post = $1 ORDER BY s3_key",
+                p["id"],
+            )
             cdns = p["media_cdns"]
             posts[p["folder_name"]] = {
                 "media": [(r["s3_key"], r["type"]) for r in media],
@@ -39,17 +43,22 @@ async def staged() -> dict[str, Any]:
                 "title": p["title"],
             }
         out[m["folder_name"]] = {
-            "thumbnail": m["thumbnail_key"], "icon": m["icon_key"], "banner": m["banner_key"],
+            "thumbnail": m["thumbnail_key"],
+            "icon": m["icon_key"],
+            "banner": m["banner_key"],
             "counts": (m["post_count"], m["image_count"], m["video_count"]),
-            "status": m["status"], "posts": posts,
+            "status": m["status"],
+            "posts": posts,
         }
     return out
 
 
 async def media_versions() -> dict[str, str]:
     """Row versions: any write to a media row changes its xmin."""
-    return {r["s3_key"]: r["v"] for r in await rows(
-        "SELECT s3_key, xmin::text AS v FROM whitelabel_media")}
+    return {
+        r["s3_key"]: r["v"]
+        for r in await rows("SELECT s3_key, xmin::text AS v FROM whitelabel_media")
+    }
 
 
 async def test_first_sync_builds_the_catalogue(database: Any, bucket: Bucket) -> None:
@@ -66,8 +75,10 @@ async def test_first_sync_builds_the_catalogue(database: Any, bucket: Bucket) ->
     assert anna["banner"] == "Anna/profile/banner.webp"
     assert anna["counts"] == (2, 2, 1)
     assert anna["status"] == "new"
-    assert anna["posts"]["Beach"]["media"] == [("Anna/Beach/a.jpg", "image"),
-                                               ("Anna/Beach/b.mp4", "video")]
+    assert anna["posts"]["Beach"]["media"] == [
+        ("Anna/Beach/a.jpg", "image"),
+        ("Anna/Beach/b.mp4", "video"),
+    ]
     assert anna["posts"]["Beach"]["cdns"] == {
         "images": [media_url(bucket.public_base, "Anna/Beach/a.jpg")],
         "videos": [media_url(bucket.public_base, "Anna/Beach/b.mp4")],
@@ -85,8 +96,11 @@ async def test_unchanged_resync_writes_nothing(database: Any, bucket: Bucket) ->
     before, cat = await media_versions(), await staged()
     run = await bucket.sync()
     assert run["status"] == "succeeded"
-    counters = [run[f"{e}_{c}"] for e in ("models", "posts", "media")
-                for c in ("inserted", "updated", "deleted")]
+    counters = [
+        run[f"{e}_{c}"]
+        for e in ("models", "posts", "media")
+        for c in ("inserted", "updated", "deleted")
+    ]
     assert counters == [0] * 9
     assert await media_versions() == before
     assert await staged() == cat
@@ -106,15 +120,15 @@ async def test_added_changed_and_removed_objects(database: Any, bucket: Bucket) 
     assert "Anna/Beach/a.jpg" not in after
     assert after["Anna/Beach/b.mp4"] == before["Anna/Beach/b.mp4"]  # untouched row not written
     assert after["Anna/Studio/a.jpg"] != before["Anna/Studio/a.jpg"]
-    etag = (await rows("SELECT etag, size FROM whitelabel_media WHERE s3_key = $1",
-                       "Anna/Studio/a.jpg"))[0]
+    etag = (
+        await rows("SELECT etag, size FROM whitelabel_media WHERE s3_key = $1", "Anna/Studio/a.jpg")
+    )[0]
     assert etag["size"] == len(b"a new version")
     beach = (await staged())["Anna"]["posts"]["Beach"]
     assert beach["cdns"]["images"] == [media_url(bucket.public_base, "Anna/Beach/c.jpg")]
 
 
-async def test_last_media_of_a_post_removed_removes_the_post(database: Any,
-                                                              bucket: Bucket) -> None:
+async def test_last_media_of_a_post_removed_removes_the_post(database: Any, bucket: Bucket) -> None:
     await bucket.put(*BASE)
     await bucket.sync()
     await bucket.delete("Anna/Studio/a.jpg")
@@ -142,9 +156,14 @@ async def test_post_and_model_removed(database: Any, bucket: Bucket) -> None:
 
 async def test_icon_banner_and_thumbnail_rules(database: Any, bucket: Bucket) -> None:
     await bucket.put(
-        "A/profile/avatar.png", "A/profile/icon.jpg",  # first in key order wins
-        "A/profile/cover.jpg", "A/profile/me.jpg", "A/z.jpg", "A/b.gif",
-        "B/Post/v.mp4", "B/Post2/i.jpg",  # first post has only a video
+        "A/profile/avatar.png",
+        "A/profile/icon.jpg",  # first in key order wins
+        "A/profile/cover.jpg",
+        "A/profile/me.jpg",
+        "A/z.jpg",
+        "A/b.gif",
+        "B/Post/v.mp4",
+        "B/Post2/i.jpg",  # first post has only a video
         "C/profile/icon.jpg",  # a model with profile media and no posts still exists
         "D/notes.txt",  # only ignored keys: no model
     )
@@ -160,8 +179,12 @@ async def test_icon_banner_and_thumbnail_rules(database: Any, bucket: Bucket) ->
 
 
 async def test_deep_unicode_and_space_keys(database: Any, bucket: Bucket) -> None:
-    keys = ["Zoë Ådahl/Été 2024/sub/dir/phöto 1.jpg", " Lead Space/Post #1/a+b.jpg",
-            "名前/投稿/写真.webp", "Zoe\u0308/p/a.jpg"]
+    keys = [
+        "Zoë Ådahl/Été 2024/sub/dir/phöto 1.jpg",
+        " Lead Space/Post #1/a+b.jpg",
+        "名前/投稿/写真.webp",
+        "Zoe\u0308/p/a.jpg",
+    ]
     await bucket.put(*keys)
     run = await bucket.sync()
     assert run["status"] == "succeeded", run["error"]
@@ -171,7 +194,8 @@ async def test_deep_unicode_and_space_keys(database: Any, bucket: Bucket) -> Non
     assert deep["media"] == [("Zoë Ådahl/Été 2024/sub/dir/phöto 1.jpg", "image")]
     assert deep["cdns"]["images"] == [
         f"{bucket.public_base}/Zo%C3%AB%20%C3%85dahl/%C3%89t%C3%A9%202024/sub/dir/"
-        "ph%C3%B6to%201.jpg"]
+        "ph%C3%B6to%201.jpg"
+    ]
     assert list(cat[" Lead Space"]["posts"]) == ["Post #1"]
     again = await bucket.sync()
     assert again["media_updated"] == again["media_inserted"] == 0

@@ -15,15 +15,24 @@ from domain.sync import SyncOptions, confirm, discard, run_sync
 from domain.sync_store import now
 from tests.conftest import Bucket, count, rows
 
-CATALOGUE = [f"{m}/P{p}/{i}.jpg" for m in ("Alpha", "Bravo", "Charlie", "Delta", "Echo")
-             for p in range(2) for i in range(3)]
+CATALOGUE = [
+    f"{m}/P{p}/{i}.jpg"
+    for m in ("Alpha", "Bravo", "Charlie", "Delta", "Echo")
+    for p in range(2)
+    for i in range(3)
+]
 
 
 class FailingSource:
     """Moto's listing, except that chosen model prefixes fail after their first page."""
 
-    def __init__(self, s3: S3Service, failing: set[str], gate: asyncio.Event | None = None,
-                 gate_prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        s3: S3Service,
+        failing: set[str],
+        gate: asyncio.Event | None = None,
+        gate_prefix: str | None = None,
+    ) -> None:
         self.s3, self.failing, self.gate, self.gate_prefix = s3, failing, gate, gate_prefix
         self.started: set[str] = set()
 
@@ -45,7 +54,8 @@ def options(bucket: Bucket, **kw: Any) -> SyncOptions:
 
 
 async def test_s3_failing_part_way_keeps_that_model_and_deletes_nothing(
-        database: Any, bucket: Bucket) -> None:
+    database: Any, bucket: Bucket
+) -> None:
     await bucket.put(*CATALOGUE)
     await bucket.sync()
     await bucket.delete("Bravo/P0/0.jpg", "Alpha/P1/2.jpg")  # would be deleted normally
@@ -65,8 +75,7 @@ async def test_s3_failing_part_way_keeps_that_model_and_deletes_nothing(
     assert "Alpha/P1/2.jpg" not in keys
 
 
-async def test_empty_listing_deletes_nothing_until_confirmed(database: Any,
-                                                             bucket: Bucket) -> None:
+async def test_empty_listing_deletes_nothing_until_confirmed(database: Any, bucket: Bucket) -> None:
     await bucket.put(*CATALOGUE)
     await bucket.sync()
     await bucket.delete(*CATALOGUE)
@@ -84,8 +93,9 @@ async def test_empty_listing_deletes_nothing_until_confirmed(database: Any,
     assert (await runs.get(run["id"]))["status"] == "succeeded"  # type: ignore[index]
 
 
-async def test_mass_deletion_is_held_back_then_discarded_or_allowed(database: Any,
-                                                                    bucket: Bucket) -> None:
+async def test_mass_deletion_is_held_back_then_discarded_or_allowed(
+    database: Any, bucket: Bucket
+) -> None:
     await bucket.put(*CATALOGUE)
     await bucket.sync()
     await bucket.delete(*[k for k in CATALOGUE if k.startswith(("Alpha/", "Bravo/"))])
@@ -143,13 +153,17 @@ async def test_cancel_stops_at_a_model_boundary(database: Any, bucket: Bucket) -
     assert names == {"Alpha", "Bravo"}  # finished models kept, the rest untouched
 
 
-async def test_stale_running_run_is_failed_and_no_longer_blocks(database: Any,
-                                                                bucket: Bucket) -> None:
+async def test_stale_running_run_is_failed_and_no_longer_blocks(
+    database: Any, bucket: Bucket
+) -> None:
     await bucket.put(*CATALOGUE)
     old = now() - timedelta(minutes=5)
-    await rows("INSERT INTO sync_runs (scope, status, phase, started_at, heartbeat_at, "
-               "triggered_by) VALUES ('all', 'running', 'syncing', $1, $1, 'crashed') "
-               "RETURNING id", old)
+    await rows(
+        "INSERT INTO sync_runs (scope, status, phase, started_at, heartbeat_at, "
+        "triggered_by) VALUES ('all', 'running', 'syncing', $1, $1, 'crashed') "
+        "RETURNING id",
+        old,
+    )
     run = await bucket.sync()
     assert run["status"] == "succeeded"
     dead = (await rows("SELECT status, error FROM sync_runs WHERE triggered_by = 'crashed'"))[0]
@@ -160,8 +174,9 @@ async def test_one_model_sync(database: Any, bucket: Bucket) -> None:
     await bucket.put(*CATALOGUE)
     run = await bucket.sync(model="Charlie")
     assert run["status"] == "succeeded" and run["scope"] == "Charlie"
-    assert [r["folder_name"] for r in await rows("SELECT folder_name FROM whitelabel_models")] \
-        == ["Charlie"]
+    assert [r["folder_name"] for r in await rows("SELECT folder_name FROM whitelabel_models")] == [
+        "Charlie"
+    ]
     missing = await bucket.sync(model="Nobody")
     assert missing["status"] == "failed"
     assert "'Nobody' is not in the bucket" in missing["error"]

@@ -11,13 +11,20 @@ from domain import runs
 from tests.conftest import Bucket, rows
 from tests.web import Browser, admin, browser, running_app
 
-KEYS = ["<b>Anna Lee/cover.jpg", "<b>Anna Lee/Beach/a.jpg", "<b>Anna Lee/Beach/b.mp4",
-        "Ben/Trip/t.png", "Ben/Trip2/u.png", "Cleo/P/x.jpg"]
+KEYS = [
+    "<b>Anna Lee/cover.jpg",
+    "<b>Anna Lee/Beach/a.jpg",
+    "<b>Anna Lee/Beach/b.mp4",
+    "Ben/Trip/t.png",
+    "Ben/Trip2/u.png",
+    "Cleo/P/x.jpg",
+]
 
 
 @pytest.fixture
-async def web(database: Any, bucket: Bucket, settings: Any, pg_engine: Any
-              ) -> AsyncIterator[tuple[Any, Browser, Bucket]]:
+async def web(
+    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
+) -> AsyncIterator[tuple[Any, Browser, Bucket]]:
     await bucket.put(*KEYS)
     await admin()
     async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
@@ -32,8 +39,10 @@ async def synced(b: Browser) -> dict[str, Any]:
 
 
 async def audit_actions() -> list[tuple[str, str]]:
-    return [(r["action"], r["target"]) for r in await rows(
-        "SELECT action, target FROM audit_log ORDER BY id")]
+    return [
+        (r["action"], r["target"])
+        for r in await rows("SELECT action, target FROM audit_log ORDER BY id")
+    ]
 
 
 async def test_sign_in_then_dashboard_shows_the_catalogue(web: Any) -> None:
@@ -82,19 +91,20 @@ async def test_staged_list_fragment_model_page_and_activation(web: Any) -> None:
     full = await b.get("/whitelabel?q=ben")
     assert "<html" in full.text and "Ben" in full.text and "Cleo" not in full.text
     fragment = await b.get("/whitelabel?sort=posts&dir=desc", headers={"HX-Request": "true"})
-    assert "<html" not in fragment.text and fragment.text.index("Ben") < fragment.text.index(
-        "Cleo")
+    assert "<html" not in fragment.text and fragment.text.index("Ben") < fragment.text.index("Cleo")
     boosted = await b.get("/whitelabel", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in boosted.text
     model = await b.get("/whitelabel/%3Cb%3EAnna%20Lee")
     assert model.status_code == 200 and "X-Amz-Signature" in model.text and "<video" in model.text
     row = await b.post("/whitelabel/Ben/activate", {}, htmx=True)
-    assert row.text.strip().startswith("<tr") and 'badge-active' in row.text
+    assert row.text.strip().startswith("<tr") and "badge-active" in row.text
     assert "Ben" in row.headers["hx-trigger-after-settle"]
     bulk = await b.post("/whitelabel/_bulk/activate", {"name": ["Cleo", "<b>Anna Lee"]})
     assert bulk.status_code == 303
-    statuses = {r["folder_name"]: r["status"] for r in await rows(
-        "SELECT folder_name, status FROM whitelabel_models")}
+    statuses = {
+        r["folder_name"]: r["status"]
+        for r in await rows("SELECT folder_name, status FROM whitelabel_models")
+    }
     assert set(statuses.values()) == {"active"}
     assert ("activation", "Ben") in await audit_actions()
     missing = await b.post("/whitelabel/_bulk/activate", {})
@@ -112,7 +122,9 @@ async def test_production_publish_toggles_and_public_api(web: Any) -> None:
     row = await b.post(f"/production/{ben}/publish", {"published": "false"}, htmx=True)
     assert "badge-unpublished" in row.text and row.text.strip().startswith("<tr")
     assert [m["name"] for m in (await b.client.get("/api/models")).json()["data"]] == [
-        "<b>Anna Lee", "Cleo"]
+        "<b>Anna Lee",
+        "Cleo",
+    ]
     assert (await b.client.get("/api/models/Ben/posts")).status_code == 404
     post = (await rows("SELECT id FROM posts WHERE source_key = 'Cleo/P'"))[0]["id"]
     await b.post(f"/production/posts/{post}/publish", {"published": "false"})
@@ -133,8 +145,14 @@ async def test_errors_are_pages_or_toasts(web: Any) -> None:
     assert missing.status_code == 404 and "<html" in missing.text and "Nobody" in missing.text
     hx = await b.get("/whitelabel/Nobody", headers={"HX-Request": "true"})
     assert hx.status_code == 404 and hx.headers["hx-reswap"] == "none" and "<" not in hx.text
-    for url in ("/whitelabel?size=999", "/whitelabel?sort=x", "/whitelabel?after=%%%",
-                "/audit?action=drop", "/production?page=-1", "/sync-runs?before=x"):
+    for url in (
+        "/whitelabel?size=999",
+        "/whitelabel?sort=x",
+        "/whitelabel?after=%%%",
+        "/audit?action=drop",
+        "/production?page=-1",
+        "/sync-runs?before=x",
+    ):
         response = await b.get(url)
         assert response.status_code == 400, url
     form = await b.post("/production/1/publish", {"published": "maybe"})

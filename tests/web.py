@@ -35,8 +35,15 @@ class Browser:
             self.token = match.group(1)
         return response
 
-    async def post(self, url: str, data: dict[str, Any] | None = None, *, htmx: bool = False,
-                   csrf: bool = True, **kw: Any) -> httpx.Response:
+    async def post(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        htmx: bool = False,
+        csrf: bool = True,
+        **kw: Any,
+    ) -> httpx.Response:
         if not self.token:
             await self.get("/login")
         headers = dict(kw.pop("headers", {}))
@@ -49,8 +56,9 @@ class Browser:
 
     async def sign_in(self, username: str = "tester", password: str = PASSWORD) -> httpx.Response:
         await self.get("/login")
-        response = await self.post("/login", {"username": username, "password": password,
-                                              "next": "/"})
+        response = await self.post(
+            "/login", {"username": username, "password": password, "next": "/"}
+        )
         await self.get("/")  # a page with a token for the next posts
         return response
 
@@ -64,8 +72,7 @@ class Browser:
 
 
 @asynccontextmanager
-async def running_app(settings: Settings, bucket: Bucket,
-                      pg_engine: Engine) -> AsyncIterator[Any]:
+async def running_app(settings: Settings, bucket: Bucket, pg_engine: Engine) -> AsyncIterator[Any]:
     """The app with its lifespan entered and exited inside one task of its own."""
     app = create_app(replace(settings, s3=bucket.s3.settings))
     started, stop = asyncio.Event(), asyncio.Event()
@@ -76,8 +83,9 @@ async def running_app(settings: Settings, bucket: Bucket,
             await stop.wait()
 
     task = asyncio.create_task(serve())
-    await asyncio.wait([task, asyncio.create_task(started.wait())],
-                       return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait(
+        [task, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
     if task.done():
         task.result()
     try:
@@ -91,8 +99,9 @@ async def running_app(settings: Settings, bucket: Bucket,
 @asynccontextmanager
 async def browser(app: Any) -> AsyncIterator[Browser]:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                 follow_redirects=False) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", follow_redirects=False
+    ) as client:
         yield Browser(client)
 
 

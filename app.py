@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         except Exception as exc:
             log.error("startup failed: %s", exc)
             raise
+        await runtime.first_demo_sync()
         if runtime.demo_login:
             user, password = runtime.demo_login
             print(

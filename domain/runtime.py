@@ -57,6 +57,15 @@ class Runtime:
         if self.settings.demo and migrate:
             self.demo_login = await ensure_demo_admin()
 
+    async def first_demo_sync(self) -> int | None:
+        """In demo mode, stage the demo catalogue once so the dashboard is not empty."""
+        if not self.settings.demo or await db.fetch("SELECT id FROM sync_runs LIMIT 1"):
+            return None
+        try:
+            return await self.start_sync(None, "demo")
+        except runs.SyncBusy:
+            return None
+
     async def stop(self) -> None:
         for task in list(self.tasks):
             task.cancel()

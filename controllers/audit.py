@@ -8,6 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 
+from controllers.forms import OptionalRowId
 from controllers.templating import render
 from domain import audit
 
@@ -33,7 +34,7 @@ class AuditController(Controller):
     async def index(
         self,
         request: Request[Any, Any, Any],
-        before: FromQuery[int | None] = None,
+        before: OptionalRowId = None,
         action: FromQuery[str] = "",
     ) -> HTMXTemplate:
         if action and action not in ACTIONS:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, Parameter
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -32,6 +32,9 @@ class EmptyForm:
     confirm: str = ""
 
 
+MAX_ID = 2_147_483_647
+RowId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="A row id.")]
+OptionalRowId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
 LoginBody = Annotated[LoginForm, Form]
 SelectionBody = Annotated[SelectionForm, Form]
 EmptyBody = Annotated[EmptyForm, Form]

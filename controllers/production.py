@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 
+from controllers.forms import RowId
 from controllers.templating import after_action, client_ip, render, user_of
 from domain import audit, production
 from domain.runtime import Runtime
@@ -52,7 +53,7 @@ class ProductionController(Controller):
 
     @get("/{model_id:int}")
     async def detail(
-        self, request: Request[Any, Any, Any], model_id: FromPath[int], page: FromQuery[int] = 1
+        self, request: Request[Any, Any, Any], model_id: RowId, page: FromQuery[int] = 1
     ) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         model = await production.model(model_id)
@@ -77,7 +78,7 @@ class ProductionController(Controller):
 
     @post("/{model_id:int}/publish")
     async def publish_model(
-        self, request: Request[Any, Any, Any], model_id: FromPath[int], data: PublishBody
+        self, request: Request[Any, Any, Any], model_id: RowId, data: PublishBody
     ) -> Any:
         row = await production.set_model_published(model_id, data.published)
         if row is None:
@@ -103,7 +104,7 @@ class ProductionController(Controller):
 
     @post("/posts/{post_id:int}/publish")
     async def publish_post(
-        self, request: Request[Any, Any, Any], post_id: FromPath[int], data: PublishBody
+        self, request: Request[Any, Any, Any], post_id: RowId, data: PublishBody
     ) -> Any:
         row = await production.set_post_published(post_id, data.published)
         if row is None:

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from controllers.forms import EmptyBody
+from controllers.forms import EmptyBody, OptionalRowId, RowId
 from controllers.templating import after_action, client_ip, render, user_of
 from domain import audit, runs
 from domain.runtime import Runtime
@@ -30,7 +30,7 @@ class SyncForm:
 SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-async def _run_or_404(run_id: FromPath[int]) -> dict[str, Any]:
+async def _run_or_404(run_id: RowId) -> dict[str, Any]:
     run = await runs.get(run_id)
     if run is None:
         raise NotFoundException(f"There is no sync run #{run_id}.")
@@ -66,7 +66,7 @@ class SyncController(Controller):
 
     @get("/sync-runs")
     async def index(
-        self, request: Request[Any, Any, Any], before: FromQuery[int | None] = None
+        self, request: Request[Any, Any, Any], before: OptionalRowId = None
     ) -> HTMXTemplate:
         rows = await runs.recent(26, before_id=before)
         more = len(rows) > 25
@@ -81,14 +81,12 @@ class SyncController(Controller):
         )
 
     @get("/sync-runs/{run_id:int}")
-    async def detail(self, request: Request[Any, Any, Any], run_id: FromPath[int]) -> HTMXTemplate:
+    async def detail(self, request: Request[Any, Any, Any], run_id: RowId) -> HTMXTemplate:
         run = await _run_or_404(run_id)
         return render(request, "sync/run.html", PANEL, run=run, nav="runs")
 
     @get("/sync-runs/{run_id:int}/events")
-    async def events(
-        self, request: Request[Any, Any, Any], run_id: FromPath[int]
-    ) -> ServerSentEvent:
+    async def events(self, request: Request[Any, Any, Any], run_id: RowId) -> ServerSentEvent:
         await _run_or_404(run_id)
         template = request.app.template_engine.get_template("sync/_progress.html")  # type: ignore
 
@@ -101,9 +99,7 @@ class SyncController(Controller):
         return ServerSentEvent(stream())
 
     @post("/sync-runs/{run_id:int}/cancel")
-    async def cancel(
-        self, request: Request[Any, Any, Any], run_id: FromPath[int], data: EmptyBody
-    ) -> Any:
+    async def cancel(self, request: Request[Any, Any, Any], run_id: RowId, data: EmptyBody) -> Any:
         user = user_of(request)
         if await runs.request_cancel(run_id):
             await audit.record(
@@ -117,7 +113,7 @@ class SyncController(Controller):
 
     @post("/sync-runs/{run_id:int}/confirm")
     async def confirm_deletions(
-        self, request: Request[Any, Any, Any], run_id: FromPath[int], data: EmptyBody
+        self, request: Request[Any, Any, Any], run_id: RowId, data: EmptyBody
     ) -> Any:
         user = user_of(request)
         result = await confirm(run_id, user["username"])
@@ -139,7 +135,7 @@ class SyncController(Controller):
 
     @post("/sync-runs/{run_id:int}/discard")
     async def discard_deletions(
-        self, request: Request[Any, Any, Any], run_id: FromPath[int], data: EmptyBody
+        self, request: Request[Any, Any, Any], run_id: RowId, data: EmptyBody
     ) -> Any:
         user = user_of(request)
         await discard(run_id, user["username"])

@@ -52,7 +52,7 @@ def stem(name: str) -> str:
 
 def parse_key(key: str) -> ParsedKey:
     """Classify one bucket key; see key-spec.md for the table this follows."""
-    if not key or key.endswith("/"):
+    if not key or key.endswith("/") or "\x00" in key:  # NUL: no database text can hold it
         return IGNORED
     segments = key.split("/")
     if len(segments) < 2:

@@ -150,7 +150,9 @@ async def _execute(
                 )
                 if exists:
                     seen.add(folder)
-            except S3Error as exc:
+            except Exception as exc:  # noqa: BLE001 - S3 or database: this model is skipped
+                if not isinstance(exc, S3Error):
+                    log.warning("sync of model %r failed", folder, exc_info=True)
                 failed.append(folder)
                 stats.errors.append(f"{folder}: {exc}")
                 seen.add(folder)  # keep its rows

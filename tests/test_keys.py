@@ -60,6 +60,7 @@ CASES: list[tuple[str, ParsedKey]] = [
     ("Model/Post/readme.txt", ParsedKey(K.IGNORED)),
     ("Model/Post/meta.json", ParsedKey(K.IGNORED)),
     ("Model/Post/noext", ParsedKey(K.IGNORED)),
+    ("Model/Post/a\x00b.jpg", ParsedKey(K.IGNORED)),  # NUL cannot be stored as text
     # names kept exactly: case, spaces, Unicode, never trimmed or normalised
     (" Spaced Model /Post 1 /a.jpg", ParsedKey(K.POST_IMAGE, " Spaced Model ", "Post 1 ")),
     ("Zoë/Été 2024/photo.jpg", ParsedKey(K.POST_IMAGE, "Zoë", "Été 2024")),

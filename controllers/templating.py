@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, pass_context
-from litestar import Request
+from litestar import MediaType, Request
 from litestar.plugins.htmx import HTMXTemplate
 
 
@@ -45,6 +45,7 @@ def render(
             "after": "settle",
         }
     return HTMXTemplate(
+        media_type=MediaType.HTML,
         template_name=name,
         status_code=status_code,
         context={"user": user_of(request), **context},

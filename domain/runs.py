@@ -194,10 +194,16 @@ async def finish(
             await tx.execute(
                 "UPDATE sync_locks SET run_id = NULL WHERE name = 'sync' AND run_id = $1", handle.id
             )
-    if handle._lock_conn is not None:
-        await handle._lock_conn.close()
-        handle._lock_conn = None
+    await release(handle)
     _notify(handle.id)
+
+
+async def release(handle: RunHandle) -> None:
+    """Drop the advisory lock (closing its connection); safe to call twice."""
+    if handle._lock_conn is not None:
+        conn, handle._lock_conn = handle._lock_conn, None
+        with contextlib.suppress(Exception):
+            await conn.close()
 
 
 async def request_cancel(run_id: int) -> bool:

@@ -95,11 +95,23 @@ async def run_sync(
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
         runs.untrack(handle)
-        with contextlib.suppress(Exception):
-            await runs.finish(handle, status, error, plan_json)
+        await _finish_with_retries(handle, status, error, plan_json)
     result = await runs.get(handle.id)
     assert result is not None
     return result
+
+
+async def _finish_with_retries(handle: RunHandle, status: str, error: str | None,
+                               plan: dict[str, Any] | None) -> None:
+    """Record the outcome even if the database dropped a connection; else staleness ends it."""
+    for attempt in range(3):
+        try:
+            await runs.finish(handle, status, error, plan)
+            return
+        except Exception:  # noqa: BLE001 - retried; the stale-run rule is the last resort
+            log.warning("recording the end of run %s failed", handle.id, exc_info=True)
+            await asyncio.sleep(0.2 * (attempt + 1))
+    await runs.release(handle)
 
 
 async def _heartbeat(handle: RunHandle) -> None:
@@ -170,7 +182,7 @@ async def _execute(
         return (
             "failed",
             (
-                f"listing failed for {len(failed)} model(s): {names}. Their rows were "
+                f"{len(failed)} model(s) could not be synced: {names}. Their rows were "
                 f"kept and nothing was deleted. First error: {stats.errors[0]}"
             ),
             None,

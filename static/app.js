@@ -67,11 +67,13 @@
   });
 
   // ---- 3. Selection on the staged models table --------------------------------------------
+  // Row checkboxes live in the table and join the form through form="selection-form".
   const ROW_BOX = 'input[type=checkbox][name=name]:not([data-select-all])';
+  const rowBoxes = (form) => [...form.elements].filter((el) => el.matches(ROW_BOX));
   function updateSelection() {
     const form = document.getElementById("selection-form");
     if (!form) return;
-    const boxes = [...form.querySelectorAll(ROW_BOX)];
+    const boxes = rowBoxes(form);
     const n = boxes.filter((b) => b.checked).length;
     const count = document.getElementById("selection-count");
     if (count) {
@@ -92,10 +94,10 @@
   document.addEventListener("change", (e) => {
     const t = e.target;
     if (t.matches("input[data-select-all]")) {
-      document.getElementById("selection-form")?.querySelectorAll(ROW_BOX)
-        .forEach((b) => { if (!b.disabled) b.checked = t.checked; });
+      const form = document.getElementById("selection-form");
+      if (form) rowBoxes(form).forEach((b) => { if (!b.disabled) b.checked = t.checked; });
     }
-    if (t.matches('input[data-select-all], #selection-form input[type=checkbox][name=name]')) {
+    if (t.matches("input[data-select-all]") || (t.matches(ROW_BOX) && t.form?.id === "selection-form")) {
       updateSelection();
     }
   });

@@ -25,9 +25,15 @@ from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_buc
 from tests.conftest import Bucket
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking",
-                 "--disable-component-update", "--disable-gpu", "--no-first-run",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+]
 SERVER_LOG = ROOT / "test-output" / "browser-server.log"
 STARTUP_TIMEOUT_S = 30.0
 
@@ -49,8 +55,13 @@ def _python() -> str:
 async def server_s3(settings: Settings) -> AsyncIterator[S3Service]:
     """The live server's bucket, driven from the test process."""
     assert settings.s3 is not None
-    s3 = S3Settings(endpoint=settings.s3.endpoint, region="us-east-1", key="test",
-                    secret="test", bucket=f"browser-{os.getpid()}")
+    s3 = S3Settings(
+        endpoint=settings.s3.endpoint,
+        region="us-east-1",
+        key="test",
+        secret="test",
+        bucket=f"browser-{os.getpid()}",
+    )
     async with S3Service(s3, ttl=600, max_attempts=2, timeout=5) as service:
         await service.create_bucket()
         yield service
@@ -65,15 +76,34 @@ def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
     database_url = os.environ["TEST_DATABASE_URL"]
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DO_SPACES_")}
-    env.update(DATABASE_URL=database_url, DO_SPACES_ENDPOINT=server_s3.settings.endpoint,
-               DO_SPACES_KEY="test", DO_SPACES_SECRET="test",
-               DO_SPACES_BUCKET=server_s3.settings.bucket, SECRET_KEY="x" * 64)
+    env.update(
+        DATABASE_URL=database_url,
+        DO_SPACES_ENDPOINT=server_s3.settings.endpoint,
+        DO_SPACES_KEY="test",
+        DO_SPACES_SECRET="test",
+        DO_SPACES_BUCKET=server_s3.settings.bucket,
+        SECRET_KEY="x" * 64,
+    )
     SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{port}"
     with SERVER_LOG.open("wb") as log:
         proc = subprocess.Popen(
-            [_python(), "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                _python(),
+                "-m",
+                "uvicorn",
+                "app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             _wait_healthy(proc, base)
             yield base
@@ -90,16 +120,19 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"the app exited with {proc.returncode} at start; see {SERVER_LOG}:\n"
-                        + SERVER_LOG.read_text(errors="replace")[-3000:])
+            pytest.fail(
+                f"the app exited with {proc.returncode} at start; see {SERVER_LOG}:\n"
+                + SERVER_LOG.read_text(errors="replace")[-3000:]
+            )
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    pytest.fail(f"the app did not answer {base}/healthz within {STARTUP_TIMEOUT_S} s; "
-                f"see {SERVER_LOG}")
+    pytest.fail(
+        f"the app did not answer {base}/healthz within {STARTUP_TIMEOUT_S} s; see {SERVER_LOG}"
+    )
 
 
 @pytest.fixture
@@ -121,8 +154,10 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def ui(browser: Browser, live_server: str, app_data: Bucket) -> AsyncIterator[UI]:
     """A fresh context and page; fails the test on JS errors, console errors and dialogs."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 900},
-                                        locale="en-GB", timezone_id="UTC")
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC"
+    )
+    context.set_default_timeout(10_000)
     page = await context.new_page()
     wrapper = UI(page, live_server)
     try:

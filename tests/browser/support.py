@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,8 +11,10 @@ from pathlib import Path
 
 from playwright.async_api import ConsoleMessage, Dialog, Error, Locator, Page, expect
 
+from domain.demo import demo_objects
 from domain.keys import KeyKind, parse_key
 from domain.s3 import S3Service
+from tests.conftest import Bucket
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -70,13 +73,13 @@ class UI:
         response = await self.page.goto(self.url(path))
         assert response is not None and response.ok, f"GET {path}: {response and response.status}"
 
-    async def sign_in(self, password: str = PASSWORD, path: str = "/login") -> None:
-        await self.goto(path)
+    async def sign_in(self) -> None:
+        await self.goto("/login")
         await self.page.get_by_label("Username").fill(USERNAME)
-        await self.page.get_by_label("Password").fill(password)
+        await self.page.get_by_label("Password").fill(PASSWORD)
         await self.page.get_by_role("button", name="Sign in").click()
-        if password == PASSWORD:
-            await expect(self.page.locator(".user")).to_contain_text(f"Signed in as {USERNAME}")
+        await expect(self.page.get_by_role("button", name="Sign out")).to_be_visible()
+        await expect(self.page.locator(".user")).to_contain_text(USERNAME)
 
     async def screenshot(self, name: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -99,7 +102,7 @@ def card_value(page: Page, label: str) -> Locator:
 
 
 def counter_value(panel: Locator, label: str) -> Locator:
-    label_el = panel.locator(".counter-label").get_by_text(label, exact=True)
+    label_el = panel.page.locator(".counter-label").get_by_text(label, exact=True)
     return panel.locator(".counter").filter(has=label_el).locator(".counter-value")
 
 
@@ -143,10 +146,27 @@ def expected(keys: Iterable[str]) -> Expected:
     return Expected(len(models), len(posts), images, videos, ignored)
 
 
+@functools.cache
+def demo() -> tuple[tuple[str, bytes], ...]:
+    """The demo catalogue (8 models, real JPEGs and an MP4), drawn once per session."""
+    return tuple(demo_objects())
+
+
+async def synced_demo(bucket: Bucket) -> Expected:
+    """Upload the demo catalogue and sync it from the test process."""
+    await put_many(bucket.s3, demo())
+    run = await bucket.sync()
+    assert run["status"] == "succeeded", run["error"]
+    return expected(key for key, _ in demo())
+
+
 def roster(count: int, prefix: str = "Model") -> list[str]:
     """`count` small models named '<prefix> 001'..., with 1 to 4 one-image posts each."""
-    return [f"{prefix} {i:03d}/Post {p}/{TINY_JPEG_NAME}"
-            for i in range(1, count + 1) for p in range(1, i % 4 + 2)]
+    return [
+        f"{prefix} {i:03d}/Post {p}/{TINY_JPEG_NAME}"
+        for i in range(1, count + 1)
+        for p in range(1, i % 4 + 2)
+    ]
 
 
 async def put_many(s3: S3Service, objects: Iterable[tuple[str, bytes]]) -> None:
@@ -164,5 +184,6 @@ async def empty_bucket(s3: S3Service) -> None:
     keys = [o.key async for page in s3.list_pages("") for o in page]
     for start in range(0, len(keys), 1000):
         chunk = [{"Key": k} for k in keys[start : start + 1000]]
-        await s3.client.delete_objects(Bucket=s3.settings.bucket,
-                                       Delete={"Objects": chunk, "Quiet": True})
+        await s3.client.delete_objects(
+            Bucket=s3.settings.bucket, Delete={"Objects": chunk, "Quiet": True}
+        )

@@ -1,0 +1,110 @@
+"""A staged model's page with signed media, and the audit log of what the admin did."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import httpx
+from playwright.async_api import expect
+
+from tests.browser.support import UI, demo, expected, synced_demo
+from tests.conftest import Bucket
+
+SIGNED = re.compile(r"^http://127\.0\.0\.1:\d+/browser-\d+/.+X-Amz-Signature=[0-9a-f]{64}")
+ALL_LOADED = """() => [...document.images].every((img) => img.complete && img.naturalWidth > 0)"""
+
+
+async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket) -> None:
+    await synced_demo(app_data)
+    name = "Aurora Vale"
+    own = [(key, body) for key, body in demo() if key.startswith(name + "/")]
+    want = expected(key for key, _ in own)
+    bodies = dict(own)
+    page = ui.page
+    await ui.sign_in()
+    await page.get_by_role("link", name="Staged models", exact=True).click()
+    await page.get_by_role("link", name=name, exact=True).click()
+    await expect(page).to_have_url(ui.url("/whitelabel/" + quote(name)))
+    await expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+    await expect(page.locator(".page-header .badge")).to_have_text("new")
+    await expect(page.get_by_text("not in production")).to_be_visible()
+    await expect(page.locator("img.banner-img")).to_have_attribute("src", SIGNED)
+    await expect(page.locator("img.thumb-lg")).to_have_attribute("src", SIGNED)
+
+    posts = page.locator("#posts article.post")
+    await expect(posts).to_have_count(want.posts)
+    images = page.locator(".gallery img")
+    await expect(images).to_have_count(want.images)
+    for src in [await img.get_attribute("src") for img in await images.all()]:
+        assert src is not None and SIGNED.match(src), src
+    videos = page.locator(".gallery video")
+    await expect(videos).to_have_count(want.videos)
+    await expect(videos.first).to_have_attribute("src", SIGNED)
+    await expect(videos.first).to_have_attribute("controls", "")
+    await expect(page.get_by_text(f"Page 1 of 1 · {want.posts} post(s)")).to_be_visible()
+
+    # The browser really loads them: every image decodes, the clip's metadata arrives.
+    first = images.first
+    await first.scroll_into_view_if_needed()
+    await expect(first).to_have_js_property("complete", True)
+    assert await first.evaluate("(img) => img.naturalWidth") > 0
+    await videos.first.scroll_into_view_if_needed()
+    await expect(videos.first).not_to_have_js_property("readyState", 0)  # HAVE_NOTHING
+    assert await videos.first.evaluate("(v) => v.error === null && v.duration > 0")
+
+    key = await first.get_attribute("alt")
+    src = await first.get_attribute("src")
+    assert key in bodies and src is not None
+    async with httpx.AsyncClient() as client:
+        response = await client.get(src)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/jpeg"
+        assert response.content == bodies[key]
+
+    await images.evaluate_all("(imgs) => imgs.forEach((img) => { img.loading = 'eager'; })")
+    await page.wait_for_function(ALL_LOADED)
+    await ui.screenshot("model")
+
+
+async def test_audit_log_lists_sign_in_and_activation(ui: UI, app_data: Bucket) -> None:
+    await synced_demo(app_data)
+    page = ui.page
+    await ui.sign_in()
+    await ui.goto("/whitelabel/" + quote("Bruno Díaz"))
+    # The model page's Activate is a plain form post: redirect back, with a flash message.
+    await page.get_by_role("button", name="Activate", exact=True).click()
+    await expect(page.locator("#toasts .toast-success")).to_contain_text(
+        "Bruno Díaz: 1 model(s) activated: 4 post(s) created"
+    )
+    await expect(page.locator(".page-header .badge").first).to_have_text("active")
+    await expect(page.get_by_role("link", name="in production · published")).to_be_visible()
+
+    await page.get_by_role("link", name="Audit log").click()
+    await expect(page.get_by_role("heading", name="Audit log", level=1)).to_be_visible()
+    entries = page.locator("#audit-table tbody tr")
+    await expect(entries).to_have_count(2)
+    newest, oldest = entries.nth(0), entries.nth(1)
+    await expect(newest.locator("td")).to_have_text(
+        [
+            re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"),
+            "tester",
+            "activation",
+            "Bruno Díaz",
+            re.compile(r"^1 model\(s\) activated: 4 post\(s\) created"),
+            "127.0.0.1",
+        ]
+    )
+    await expect(oldest.locator("td")).to_have_text(
+        [re.compile(r"UTC$"), "tester", "sign in", "tester", "", "127.0.0.1"]
+    )
+    await ui.screenshot("audit")
+
+    await ui.mark_document()
+    await page.get_by_label("Action").select_option("sign_in")
+    await expect(page).to_have_url(re.compile(r"/audit\?action=sign_in$"))
+    await expect(entries).to_have_count(1)
+    await expect(entries.locator(".badge")).to_have_text("sign in")
+    await page.get_by_label("Action").select_option("activation")
+    await expect(entries.locator(".badge")).to_have_text(["activation"])
+    assert await ui.same_document()

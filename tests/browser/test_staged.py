@@ -1,0 +1,164 @@
+"""The staged models list: search as you type, sort, keyset paging, history; activation."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Locator, Page, expect
+
+from domain.demo import image_bytes
+from tests.browser.support import UI, put_many, roster, staged_row, synced_demo
+from tests.conftest import Bucket, rows
+
+ROWS = "#staged-table tbody tr[id^=row-]"
+MODELS = 30
+
+
+def names(page: Page) -> Locator:
+    return page.locator(f"{ROWS} td:nth-child(3)")
+
+
+async def test_search_sort_page_and_history(ui: UI, app_data: Bucket) -> None:
+    tiny = image_bytes("x", 0.6, (40, 40))
+    await put_many(app_data.s3, [(key, tiny) for key in roster(MODELS)])
+    assert (await app_data.sync())["status"] == "succeeded"
+    by_posts = [
+        r["folder_name"]
+        for r in await rows("SELECT folder_name FROM whitelabel_models ORDER BY post_count, id")
+    ]
+    by_name = [
+        r["folder_name"]
+        for r in await rows("SELECT folder_name FROM whitelabel_models ORDER BY folder_name, id")
+    ]
+    page = ui.page
+    summary = page.locator("#staged-summary")
+    await ui.sign_in()
+    await ui.goto("/whitelabel")
+    await expect(names(page)).to_have_text(by_name[:25])
+    await expect(summary).to_have_text("25 shown of 30 model(s)")
+    await ui.mark_document()
+
+    search = page.get_by_role("searchbox", name="Search models")
+    await search.press_sequentially("Model 01", delay=30)
+    await expect(page).to_have_url(re.compile(r"/whitelabel\?(.*&)?q=Model(\+|%20)01(&|$)"))
+    await expect(names(page)).to_have_text([n for n in by_name if "Model 01" in n])
+    await expect(summary).to_have_text("10 shown of 10 model(s)")
+    await search.fill("Model 999")
+    await expect(page.get_by_text("No staged model matches these filters.")).to_be_visible()
+    await search.fill("")
+    await expect(summary).to_have_text("25 shown of 30 model(s)")
+
+    await page.locator("#staged-table thead").get_by_role("link", name="Posts").click()
+    await expect(page).to_have_url(re.compile(r"[?&]sort=posts(&|$)"))
+    await expect(page).to_have_url(re.compile(r"[?&]dir=asc(&|$)"))
+    await expect(names(page)).to_have_text(by_posts[:25])
+
+    pager = page.get_by_role("navigation", name="Pages")
+    await pager.get_by_role("link", name="Next →").click()
+    await expect(page).to_have_url(re.compile(r"[?&]after=[\w-]+"))
+    await expect(names(page)).to_have_text(by_posts[25:])
+    await expect(pager.get_by_text("Next →")).to_have_attribute("aria-disabled", "true")
+    after_url = page.url
+
+    await pager.get_by_role("link", name="← Previous").click()
+    await expect(page).to_have_url(re.compile(r"[?&]before=[\w-]+"))
+    await expect(names(page)).to_have_text(by_posts[:25])
+    before_url = page.url
+
+    await page.get_by_label("Per page").select_option("10")
+    await expect(page).to_have_url(re.compile(r"[?&]size=10(&|$)"))
+    await expect(page).to_have_url(re.compile(r"[?&]sort=posts(&|$)"))
+    await expect(page).not_to_have_url(re.compile(r"[?&](after|before)="))
+    await expect(names(page)).to_have_text(by_posts[:10])
+    await expect(summary).to_have_text("10 shown of 30 model(s)")
+    await ui.screenshot("staged")
+
+    await page.go_back()
+    await expect(page).to_have_url(before_url)
+    await expect(names(page)).to_have_text(by_posts[:25])
+    await expect(page.get_by_label("Per page")).to_have_value("25")
+    await page.go_back()
+    await expect(page).to_have_url(after_url)
+    await expect(names(page)).to_have_text(by_posts[25:])
+    await page.go_forward()
+    await expect(page).to_have_url(before_url)
+    await expect(names(page)).to_have_text(by_posts[:25])
+    assert await ui.same_document(), "a search, sort or page change reloaded the whole page"
+
+    # The URL is the state: loading it afresh shows the same page.
+    await page.reload()
+    await expect(names(page)).to_have_text(by_posts[:25])
+    await expect(page.get_by_label("Per page")).to_have_value("25")
+
+
+async def test_activate_one_row_then_all_new(ui: UI, app_data: Bucket) -> None:
+    want = await synced_demo(app_data)
+    page = ui.page
+    await ui.sign_in()
+    await ui.goto("/whitelabel")
+    await expect(page.locator(ROWS)).to_have_count(want.models)
+    await expect(page.locator(f"{ROWS} .badge")).to_have_text(["new"] * want.models)
+    await ui.mark_document()
+    await page.evaluate("""document.querySelectorAll("#staged-table tr[id^=row-]")
+                             .forEach((tr) => { tr.dataset.before = "1"; })""")
+
+    aurora = staged_row(page, "Aurora Vale")
+    await aurora.get_by_role("button", name="Activate").click()
+    await expect(aurora.locator(".badge")).to_have_text("active")
+    await expect(aurora.get_by_role("button", name="Re-activate")).to_be_visible()
+    await expect(page.locator("#toasts .toast-success")).to_contain_text(
+        "Aurora Vale: 1 model(s) activated: 6 post(s) created"
+    )
+    # Only that row was swapped; the others are the same DOM nodes as before.
+    await expect(aurora).not_to_have_attribute("data-before", "1")
+    await expect(page.locator(f"{ROWS}[data-before]")).to_have_count(want.models - 1)
+    assert await ui.same_document()
+
+    await page.get_by_role("link", name="Production", exact=True).click()
+    await expect(page).to_have_url(ui.url("/production"))
+    production = page.locator("#production-models tbody tr")
+    await expect(production.locator("td:nth-child(2)")).to_have_text(["Aurora Vale"])
+    await expect(production.locator(".badge")).to_have_text(["published"])
+
+    await ui.goto("/whitelabel")
+    ui.accept_confirms = True
+    await page.get_by_role("link", name=f"Activate all new ({want.models - 1})").click()
+    # The server answers HX-Refresh: the page reloads and shows the flash message.
+    await expect(page.locator("#toasts .toast-success")).to_contain_text(
+        f"{want.models - 1} model(s) activated"
+    )
+    await expect(page.locator(f"{ROWS} .badge")).to_have_text(["active"] * want.models)
+    await expect(page.get_by_role("link", name="Activate all new (0)")).to_be_visible()
+    assert ui.confirms == [f"Activate all {want.models - 1} new model(s) into production?"]
+    await ui.goto("/production")
+    await expect(page.get_by_text(f"Page 1 of 1 · {want.models} model(s)")).to_be_visible()
+
+
+async def test_activate_selected_rows(ui: UI, app_data: Bucket) -> None:
+    want = await synced_demo(app_data)
+    page = ui.page
+    await ui.sign_in()
+    await ui.goto("/whitelabel")
+    activate_selected = page.get_by_role("button", name="Activate selected")
+    await expect(activate_selected).to_be_disabled()
+    await page.get_by_label("Select Bruno Díaz").check()
+    await page.get_by_label("Select Chloé Martin").check()
+    await expect(page.locator("#selection-count")).to_have_text("2", timeout=3000)
+    await expect(activate_selected).to_be_enabled()
+    await activate_selected.click()
+    # The server answers HX-Refresh: the page reloads and shows the flash message.
+    await expect(page.locator("#toasts .toast-success")).to_contain_text(
+        "2 model(s) activated: 9 post(s) created"
+    )
+    for name in ("Bruno Díaz", "Chloé Martin"):
+        await expect(staged_row(page, name).locator(".badge")).to_have_text("active")
+    await expect(page.locator(f"{ROWS} .badge", has_text="new")).to_have_count(want.models - 2)
+    await expect(page.locator("#selection-count")).to_have_text("0")
+
+    await page.get_by_label("Select all on this page").check()
+    await expect(page.locator("#selection-count")).to_have_text(str(want.models))
+
+    await ui.goto("/production")
+    production = page.locator("#production-models tbody tr")
+    await expect(production.locator("td:nth-child(2)")).to_have_text(["Bruno Díaz", "Chloé Martin"])
+    await expect(production.locator(".badge")).to_have_text(["published"] * 2)

@@ -1,0 +1,220 @@
+"""Faults: S3 errors through a fault-injecting proxy, a killed database connection, a killed
+process, two processes at once. After each: what happened, what was kept, and whether the next
+sync converged to the bucket (compared through the key rules, tests/oracle.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from domain import runs
+from domain.s3 import S3Service
+from domain.sync import SyncOptions, run_sync
+from tests.conftest import Bucket, rows
+from tests.fault_proxy import FaultProxy, Rule, anything, listing
+from tests.oracle import expected
+from tests.test_convergence import staged
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "test-output" / "reliability.json"
+MODELS = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"]
+KEYS = [f"{m}/P{p}/{i}.jpg" for m in MODELS for p in range(2) for i in range(3)]
+
+
+def record(case: str, happened: str, kept: str, converged: bool) -> None:
+    """Append one case to the report that `make reliability` turns into docs/reliability.md."""
+    REPORT.parent.mkdir(exist_ok=True)
+    data = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    data[case] = {"happened": happened, "kept": kept, "converged": converged}
+    REPORT.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class Scene:
+    """A synced catalogue, the live bucket keys, and a proxied S3 client for faults."""
+
+    def __init__(self, bucket: Bucket, proxy: FaultProxy, faulty: S3Service) -> None:
+        self.bucket, self.proxy, self.faulty = bucket, proxy, faulty
+        self.keys = list(KEYS)
+
+    async def put(self, *keys: str) -> None:
+        await self.bucket.put(*keys)
+        self.keys += keys
+
+    async def delete(self, *keys: str) -> None:
+        await self.bucket.delete(*keys)
+        self.keys = [k for k in self.keys if k not in keys]
+
+    async def faulty_sync(self, **kw: Any) -> dict[str, Any]:
+        return await run_sync(self.faulty, SyncOptions(public_base=self.bucket.public_base, **kw))
+
+    async def db_keys(self) -> set[str]:
+        return {r["s3_key"] for r in await rows("SELECT s3_key FROM whitelabel_media")}
+
+    async def converges(self) -> bool:
+        run = await self.bucket.sync(allow_mass_delete=True)
+        return run["status"] == "succeeded" and await staged() == expected(self.keys)
+
+
+@pytest.fixture
+async def scene(database: Any, bucket: Bucket) -> AsyncIterator[Scene]:
+    await bucket.put(*KEYS)
+    assert (await bucket.sync())["status"] == "succeeded"
+    proxy = await FaultProxy(bucket.s3.settings.endpoint).start()
+    faulty_settings = replace(bucket.s3.settings, endpoint=proxy.endpoint)
+    async with S3Service(faulty_settings, max_attempts=3, timeout=1.5) as faulty:
+        yield Scene(bucket, proxy, faulty)
+    await proxy.stop()
+
+
+async def test_transient_s3_errors_are_retried(scene: Scene) -> None:
+    await scene.put("Alpha/P9/new.jpg")
+    scene.proxy.rules = [Rule(listing(), 503, "SlowDown", times=2),
+                         Rule(listing("Charlie/"), 500, "InternalError", times=1)]
+    run = await scene.faulty_sync()
+    assert run["status"] == "succeeded", run["error"]
+    assert sum(r.hits for r in scene.proxy.rules) == 3
+    assert "Alpha/P9/new.jpg" in await scene.db_keys()
+    record("S3 answers 503 SlowDown / 500 on some list pages",
+           f"retried by botocore; run {run['status']}", "all rows", await scene.converges())
+
+
+async def test_one_model_prefix_keeps_failing(scene: Scene) -> None:
+    before = await scene.db_keys()
+    await scene.put("Alpha/P9/new.jpg", "Bravo/P9/new.jpg")
+    await scene.delete("Bravo/P0/0.jpg", "Alpha/P1/2.jpg")
+    scene.proxy.rules = [Rule(listing("Bravo/"), 500, "InternalError")]
+    run = await scene.faulty_sync()
+    assert run["status"] == "failed" and "Bravo" in run["error"]
+    now_keys = await scene.db_keys()
+    assert {k for k in before if k.startswith("Bravo/")} <= now_keys  # every Bravo row kept
+    assert "Bravo/P9/new.jpg" not in now_keys and "Alpha/P9/new.jpg" in now_keys
+    assert "Alpha/P1/2.jpg" in now_keys  # a run that could not see everything deletes nothing
+    record("One model's prefix keeps failing", f"run failed: {run['error'][:90]}…",
+           "that model's rows untouched; other models synced; no deletions",
+           await scene.converges())
+
+
+@pytest.mark.parametrize(("case", "rule", "words"), [
+    ("S3 times out", Rule(anything, 0, delay=3.0), "timed out"),
+    ("S3 rejects the credentials", Rule(anything, 403, "InvalidAccessKeyId"), "DO_SPACES_KEY"),
+    ("The bucket does not exist", Rule(anything, 404, "NoSuchBucket"), "DO_SPACES_BUCKET"),
+])
+async def test_s3_unusable_changes_nothing(scene: Scene, case: str, rule: Rule,
+                                           words: str) -> None:
+    before = await staged()
+    await scene.put("Alpha/P9/new.jpg")
+    await scene.delete("Bravo/P0/0.jpg")
+    scene.proxy.rules = [rule]
+    run = await scene.faulty_sync()
+    assert run["status"] == "failed" and words in run["error"], run["error"]
+    assert await staged() == before
+    record(case, f"run failed: {run['error'][:100]}…", "everything (no row changed)",
+           await scene.converges())
+
+
+async def test_empty_or_halved_listing_asks_first(scene: Scene) -> None:
+    half = [k for k in KEYS if k.split("/")[0] in MODELS[:3]]
+    await scene.delete(*half)
+    run = await scene.bucket.sync()
+    assert run["status"] == "needs_confirmation"
+    assert await scene.db_keys() == set(KEYS)
+    await scene.delete(*scene.keys)
+    empty = await scene.bucket.sync()
+    assert empty["status"] == "needs_confirmation" and "empty" in empty["error"]
+    assert await scene.db_keys() == set(KEYS)
+    record("The listing shrinks by half / is empty", "runs ended needs_confirmation",
+           "every row until an admin confirms", await scene.converges())
+
+
+async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -> None:
+    gate, reached = asyncio.Event(), asyncio.Event()
+
+    class Gated:
+        async def list_top(self) -> Any:
+            return await scene.bucket.s3.list_top()
+
+        async def list_pages(self, prefix: str) -> AsyncIterator[Any]:
+            if prefix == "Delta/":
+                reached.set()
+                await gate.wait()
+            async for page in scene.bucket.s3.list_pages(prefix):
+                yield page
+
+    for model in MODELS:
+        await scene.put(f"{model}/P9/new.jpg")
+    task = asyncio.create_task(run_sync(Gated(), SyncOptions(
+        public_base=scene.bucket.public_base, concurrency=2)))
+    await reached.wait()
+    killer = await asyncpg.connect(settings.database_url)
+    killed = await killer.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+        "datname = current_database() AND pid <> pg_backend_pid() AND backend_type = "
+        "'client backend'")
+    await killer.close()
+    gate.set()
+    run = await task
+    assert killed >= 1
+    for model in await rows("SELECT id, post_count, image_count FROM whitelabel_models"):
+        real = await rows("SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model "
+                          "= $1", model["id"])
+        assert real[0]["n"] == model["post_count"]  # no model half-written
+    assert set(KEYS) <= await scene.db_keys()
+    record("The database connection is killed mid-run (pg_terminate_backend)",
+           f"{killed} backends killed; run {run['status']}"
+           + (f": {run['error'][:80]}…" if run["error"] else ""),
+           "no model half-written; nothing deleted", await scene.converges())
+
+
+def cli_sync(scene: Scene, *args: str) -> subprocess.Popen[str]:
+    s3 = scene.faulty.settings
+    env = {**os.environ, "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
+           "DO_SPACES_ENDPOINT": s3.endpoint, "DO_SPACES_KEY": s3.key,
+           "DO_SPACES_SECRET": s3.secret, "DO_SPACES_BUCKET": s3.bucket}
+    return subprocess.Popen([str(Path(sys.executable).parent / "litestar"), "sync", *args],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+async def test_two_processes_sync_at_once(scene: Scene) -> None:
+    scene.proxy.rules = [Rule(listing(), 0, delay=0.3)]  # slow listing: the runs overlap
+    first, second = cli_sync(scene, "--json"), cli_sync(scene, "--json")
+    codes = [await asyncio.to_thread(p.wait, 120) for p in (first, second)]
+    errors = [p.stderr.read() if p.stderr else "" for p in (first, second)]
+    assert sorted(codes) == [0, 1], errors
+    assert any("already running" in e for e in errors)
+    record("Two syncs requested at once from two processes",
+           "exactly one ran; the other exited 1 naming the running run", "all rows",
+           await scene.converges())
+
+
+async def test_process_killed_mid_sync(scene: Scene) -> None:
+    await scene.put(*[f"Golf{i}/P/a.jpg" for i in range(6)])
+    scene.proxy.rules = [Rule(listing(), 0, delay=0.4)]
+    process = cli_sync(scene)
+    run = None
+    for _ in range(200):
+        run = await runs.current()
+        if run and run["models_done"] >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert run is not None
+    process.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(process.wait, 30)
+    converged = await scene.converges()  # the lock died with the process: no 60 s wait
+    dead = await runs.get(run["id"])
+    assert dead is not None and dead["status"] == "failed" and "stopped" in dead["error"]
+    assert converged
+    record("The app process is killed with SIGKILL mid-sync, then a sync runs again",
+           "the dead run was marked failed at once (its advisory lock was released)",
+           "models finished before the kill; the rest untouched", converged)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 import threading
 import time
@@ -133,14 +134,117 @@ async def writes_since(conn: asyncpg.Connection, mark: WriteMark) -> dict[str, T
     return result
 
 
+def _ppid(pid: int | str) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    except OSError:
+        return False
+
+
+def _proc_cpu(pid: int, children: bool = False) -> float:
+    """utime + stime (and the reaped children's, if asked) of a process, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class ServerCpu:
+    """CPU seconds used by the local PostgreSQL cluster (postmaster, its live processes and the
+    ones it has reaped); None when the server is not on this machine or not readable."""
+
+    def __init__(self, postmaster: int | None) -> None:
+        self.postmaster = postmaster
+
+    @classmethod
+    async def find(cls, conn: asyncpg.Connection) -> ServerCpu:
+        backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
+        postmaster = _ppid(backend)
+        if postmaster is None or not (_is_postgres(backend) and _is_postgres(postmaster)):
+            return cls(None)  # a remote server, or one we cannot see
+        return cls(postmaster)
+
+    def seconds(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        total = _proc_cpu(self.postmaster, children=True)
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and _ppid(entry.name) == self.postmaster:
+                total += _proc_cpu(int(entry.name))
+        return total
+
+
 class Timer:
-    def __init__(self) -> None:
-        self.started = 0.0
+    """Wall time, this process's CPU time and (optionally) the database server's CPU time."""
+
+    def __init__(self, server: ServerCpu | None = None) -> None:
+        self.server = server
         self.seconds = 0.0
+        self.cpu = 0.0
+        self.server_cpu: float | None = None
+        self._marks: tuple[float, float, float | None] = (0.0, 0.0, None)
 
     def __enter__(self) -> Timer:
-        self.started = time.perf_counter()
+        server = self.server.seconds() if self.server else None
+        self._marks = (time.perf_counter(), time.process_time(), server)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.started
+        wall, cpu, server = self._marks
+        self.seconds = time.perf_counter() - wall
+        self.cpu = time.process_time() - cpu
+        now = self._settled()
+        self.server_cpu = now - server if now is not None and server is not None else None
+
+    def _settled(self) -> float | None:
+        """The server's CPU once it stops changing: a backend whose client just disconnected
+        is invisible until the postmaster reaps it (its CPU then moves to the children's)."""
+        if self.server is None:
+            return None
+        last = self.server.seconds()
+        for _ in range(20):
+            time.sleep(0.05)
+            now = self.server.seconds()
+            if now == last:
+                break
+            last = now
+        return last
+
+    def describe(self) -> str:
+        text = f"{self.seconds:.2f} s wall, {self.cpu:.2f} s CPU here"
+        if self.server_cpu is not None:
+            text += f", {self.server_cpu:.2f} s CPU in PostgreSQL"
+        return text
+
+
+async def reset_tables(conn: asyncpg.Connection) -> None:
+    await conn.execute(
+        "TRUNCATE whitelabel_media, whitelabel_posts, whitelabel_models, sync_runs "
+        "RESTART IDENTITY CASCADE"
+    )
+
+
+async def settle(conn: asyncpg.Connection) -> None:
+    """VACUUM ANALYZE after a bulk load, as autovacuum would soon do (outside the timings)."""
+    for table in ("whitelabel_models", "whitelabel_posts", "whitelabel_media"):
+        await conn.execute(f"VACUUM ANALYZE {table}")
+
+
+async def table_counts(conn: asyncpg.Connection) -> str:
+    row = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM whitelabel_models) AS models, "
+        "(SELECT count(*) FROM whitelabel_posts) AS posts, "
+        "(SELECT count(*) FROM whitelabel_media) AS media"
+    )
+    return f"{row['models']:,} models, {row['posts']:,} posts, {row['media']:,} media rows"

@@ -172,6 +172,11 @@ class OriginalSync:
         if new_models:
             for r in await self._fetch(INSERT_MODELS, new_models):
                 self.models[r["folder_name"]] = r["id"]
+            missing = [m for m in new_models if m not in self.models]  # inserted meanwhile
+            if missing:
+                sql = "SELECT id, folder_name FROM whitelabel_models WHERE folder_name = ANY($1)"
+                for r in await self._fetch(sql, missing):
+                    self.models[r["folder_name"]] = r["id"]
             self.stats.models += len(new_models)
         # Pass 2: posts.
         new_posts: dict[str, tuple[int, str]] = {}

@@ -23,6 +23,17 @@ def fmt_rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f} keys/s"
 
 
+def describe_run(run: dict[str, Any]) -> str:
+    return (
+        f"status {run['status']}, listed {run['keys_listed']:,}, ignored "
+        f"{run['keys_ignored']:,}; models +{run['models_inserted']:,} "
+        f"~{run['models_updated']:,}; posts +{run['posts_inserted']:,} "
+        f"~{run['posts_updated']:,}; media +{run['media_inserted']:,} "
+        f"~{run['media_updated']:,} -{run['media_deleted']:,}"
+        + (f"; error: {run['error']}" if run.get("error") else "")
+    )
+
+
 def fmt_writes(writes: dict[str, TableWrites]) -> str:
     parts = []
     for table, w in writes.items():

@@ -14,21 +14,32 @@ import asyncio
 import logging
 import os
 import platform
+import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
 from bench.catalogue import Catalogue, SyntheticSource
-from bench.measure import Timer, mark_writes, phase_memory, process_peak_mb, writes_since
+from bench.measure import (
+    ServerCpu,
+    Timer,
+    mark_writes,
+    phase_memory,
+    process_peak_mb,
+    reset_tables,
+    settle,
+    table_counts,
+    writes_since,
+)
 from bench.moto_e2e import bare_listing, catalogue_for, moto_server, seed
 from bench.original import run_original
-from bench.report import Figures, fmt_rate, fmt_writes, rate, say
+from bench.report import Figures, describe_run, fmt_rate, fmt_writes, rate, say
 from domain import db
 from domain.s3 import S3Service
 from domain.settings import Settings
-from domain.sync import ListingSource, SyncOptions, run_sync
+from domain.sync import SyncOptions, run_sync
 
 PUBLIC_BASE = "https://cdn.example.test/creatorflix"
 PHASES = ("ours", "original", "e2e")
@@ -45,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--media", type=int, default=10, help="media per post (the last one a video)")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--e2e-keys", type=int, default=20_000, help="keys for the moto run")
+    p.add_argument("--e2e-rounds", type=int, default=2, help="moto syncs (listings: one more)")
     p.add_argument(
         "--original-models",
         type=int,
@@ -63,163 +75,165 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def reset_tables(conn: asyncpg.Connection) -> None:
-    await conn.execute(
-        "TRUNCATE whitelabel_media, whitelabel_posts, whitelabel_models, sync_runs "
-        "RESTART IDENTITY CASCADE"
-    )
-
-
-async def settle(conn: asyncpg.Connection) -> None:
-    """VACUUM ANALYZE after a bulk load, as autovacuum would soon do (outside the timings)."""
-    for table in ("whitelabel_models", "whitelabel_posts", "whitelabel_media"):
-        await conn.execute(f"VACUUM ANALYZE {table}")
-
-
-async def table_counts(conn: asyncpg.Connection) -> str:
-    row = await conn.fetchrow(
-        "SELECT (SELECT count(*) FROM whitelabel_models) AS models, "
-        "(SELECT count(*) FROM whitelabel_posts) AS posts, "
-        "(SELECT count(*) FROM whitelabel_media) AS media"
-    )
-    return f"{row['models']:,} models, {row['posts']:,} posts, {row['media']:,} media rows"
-
-
 def options(concurrency: int, public_base: str = PUBLIC_BASE) -> SyncOptions:
     return SyncOptions(public_base=public_base, concurrency=concurrency, triggered_by="bench")
 
 
-def describe_run(run: dict[str, Any]) -> str:
-    return (
-        f"status {run['status']}, listed {run['keys_listed']:,}, ignored "
-        f"{run['keys_ignored']:,}; models +{run['models_inserted']:,} "
-        f"~{run['models_updated']:,}; posts +{run['posts_inserted']:,} "
-        f"~{run['posts_updated']:,}; media +{run['media_inserted']:,} "
-        f"~{run['media_updated']:,} -{run['media_deleted']:,}"
-        + (f"; error: {run['error']}" if run.get("error") else "")
-    )
+@dataclass
+class Ctx:
+    args: argparse.Namespace
+    conn: asyncpg.Connection
+    server: ServerCpu
+    fig: Figures
+    dsn: str
+
+    def timer(self) -> Timer:
+        return Timer(self.server)
+
+    def record(self, name: str, t: Timer, keys: int) -> float:
+        """Store a timed phase's figures; returns its keys/s."""
+        per_s = rate(keys, t.seconds)
+        self.fig[f"{name}_seconds"], self.fig[f"{name}_keys_per_s"] = t.seconds, per_s
+        self.fig[f"{name}_cpu_seconds"], self.fig[f"{name}_pg_cpu_seconds"] = t.cpu, t.server_cpu
+        self.fig[f"{name}_cpu_us_per_key"] = 1e6 * (t.cpu + (t.server_cpu or 0.0)) / max(keys, 1)
+        return per_s
 
 
-async def timed_sync(source: ListingSource, opts: SyncOptions) -> tuple[dict[str, Any], float]:
-    with Timer() as t:
-        run = await run_sync(source, opts)
-    return run, t.seconds
-
-
-async def phase_ours(
-    cat: Catalogue, args: argparse.Namespace, conn: asyncpg.Connection, fig: Figures
-) -> None:
-    say(f"\n-- our sync (domain.sync.run_sync), concurrency {args.concurrency} --")
+async def phase_ours(cat: Catalogue, ctx: Ctx) -> None:
+    conc = ctx.args.concurrency
+    say(f"\n-- our sync (domain.sync.run_sync), concurrency {conc} --")
     source = SyntheticSource(cat)
-    with Timer() as t:
-        listed = await bare_listing(source, args.concurrency)
+    with ctx.timer() as t:
+        listed = await bare_listing(source, conc)
     say(
-        f"synthetic source alone: {listed:,} keys in {t.seconds:.2f} s "
+        f"synthetic source alone: {listed:,} keys, {t.describe()} "
         f"({fmt_rate(rate(listed, t.seconds))}); this is inside every figure below"
     )
-    fig["source_only_keys_per_s"] = rate(listed, t.seconds)
-    await reset_tables(conn)
-    with phase_memory() as mem:
-        run, seconds = await timed_sync(source, options(args.concurrency))
-    first = rate(run["keys_listed"], seconds)
-    say(f"first sync: {seconds:.2f} s, {fmt_rate(first)}  [{describe_run(run)}]")
-    say(f"  tables now: {await table_counts(conn)}")
+    ctx.fig["source_only_keys_per_s"] = rate(listed, t.seconds)
+    await reset_tables(ctx.conn)
+    with phase_memory() as mem, ctx.timer() as t:
+        run = await run_sync(source, options(conc))
+    first = ctx.record("ours_first", t, run["keys_listed"])
+    say(f"first sync: {fmt_rate(first)}; {t.describe()}\n  [{describe_run(run)}]")
+    say(f"  tables now: {await table_counts(ctx.conn)}")
     say(f"  RSS {mem.start_mb:,.0f} MB at start, peak {mem.peak_mb:,.0f} MB ({mem.method})")
-    await settle(conn)
-    mark = await mark_writes(conn)
-    with phase_memory() as mem2:
-        run2, seconds2 = await timed_sync(source, options(args.concurrency))
-    writes = await writes_since(conn, mark)
-    resync = rate(run2["keys_listed"], seconds2)
-    say(f"unchanged re-sync: {seconds2:.2f} s, {fmt_rate(resync)}  [{describe_run(run2)}]")
+    await settle(ctx.conn)
+    mark = await mark_writes(ctx.conn)
+    with phase_memory() as mem2, ctx.timer() as t:
+        run2 = await run_sync(source, options(conc))
+    writes = await writes_since(ctx.conn, mark)
+    resync = ctx.record("ours_resync", t, run2["keys_listed"])
+    say(f"unchanged re-sync: {fmt_rate(resync)}; {t.describe()}\n  [{describe_run(run2)}]")
     say(f"  rows written: {fmt_writes(writes)}")
     say(f"  RSS {mem2.start_mb:,.0f} MB at start, peak {mem2.peak_mb:,.0f} MB ({mem2.method})")
-    fig["ours_first_seconds"], fig["ours_first_keys_per_s"] = seconds, first
-    fig["ours_first_status"], fig["ours_resync_status"] = run["status"], run2["status"]
-    fig["ours_resync_seconds"], fig["ours_resync_keys_per_s"] = seconds2, resync
-    fig["ours_resync_media_rows_written"] = writes["whitelabel_media"].total
-    fig["ours_resync_rows_written"] = {k: vars(v) for k, v in writes.items()}
-    fig["ours_rss_start_mb"] = min(mem.start_mb, mem2.start_mb)
-    fig["ours_peak_rss_mb"] = max(mem.peak_mb, mem2.peak_mb)
+    ctx.fig["ours_first_status"], ctx.fig["ours_resync_status"] = run["status"], run2["status"]
+    ctx.fig["ours_resync_media_rows_written"] = writes["whitelabel_media"].total
+    ctx.fig["ours_resync_rows_written"] = {k: vars(v) for k, v in writes.items()}
+    ctx.fig["ours_rss_start_mb"] = min(mem.start_mb, mem2.start_mb)
+    ctx.fig["ours_peak_rss_mb"] = max(mem.peak_mb, mem2.peak_mb)
+    say(f"process peak RSS so far (ru_maxrss): {process_peak_mb():,.0f} MB")
     if run["status"] != "succeeded" or run2["status"] != "succeeded":
-        fig.notes.append("our sync did not succeed; its figures are not meaningful")
+        ctx.fig.notes.append("our sync did not succeed; its figures are not meaningful")
 
 
-async def phase_original(
-    cat: Catalogue, args: argparse.Namespace, conn: asyncpg.Connection, fig: Figures, dsn: str
-) -> None:
-    subset = args.original_models is not None and args.original_models < cat.models
-    ocat = Catalogue(args.original_models, cat.posts, cat.media) if subset else cat
+async def phase_original(cat: Catalogue, ctx: Ctx) -> None:
+    limit = ctx.args.original_models
+    subset = limit is not None and limit < cat.models
+    ocat = Catalogue(limit, cat.posts, cat.media) if subset else cat
     say("\n-- the original's algorithm (bench/original.py), one connection, one stream --")
     if subset:
         say(
             f"!! SUBSET: the original runs on {ocat.models:,} of {cat.models:,} models "
             f"({ocat.total_keys:,} keys); its keys/s is EXTRAPOLATED to the full catalogue"
         )
-        fig.notes.append(
+        ctx.fig.notes.append(
             f"original measured on {ocat.total_keys:,} keys and extrapolated "
             "(keys/s assumed constant)"
         )
-    await reset_tables(conn)
+    await reset_tables(ctx.conn)
     source = SyntheticSource(ocat)
-    with Timer() as t:
-        stats = await run_original(dsn, source, PUBLIC_BASE)
-    first = rate(stats.keys, t.seconds)
-    say(f"first sync: {t.seconds:.2f} s, {fmt_rate(first)}  [{stats}]")
-    say(f"  tables now: {await table_counts(conn)}")
-    await settle(conn)
-    mark = await mark_writes(conn)
-    with Timer() as t2:
-        stats2 = await run_original(dsn, source, PUBLIC_BASE)
-    writes = await writes_since(conn, mark)
-    resync = rate(stats2.keys, t2.seconds)
-    say(f"unchanged re-sync: {t2.seconds:.2f} s, {fmt_rate(resync)}  [{stats2}]")
+    with ctx.timer() as t:
+        stats = await run_original(ctx.dsn, source, PUBLIC_BASE)
+    first = ctx.record("original_first", t, stats.keys)
+    say(f"first sync: {fmt_rate(first)}; {t.describe()}\n  [{stats}]")
+    say(f"  tables now: {await table_counts(ctx.conn)}")
+    await settle(ctx.conn)
+    mark = await mark_writes(ctx.conn)
+    with ctx.timer() as t:
+        stats2 = await run_original(ctx.dsn, source, PUBLIC_BASE)
+    writes = await writes_since(ctx.conn, mark)
+    resync = ctx.record("original_resync", t, stats2.keys)
+    say(f"unchanged re-sync: {fmt_rate(resync)}; {t.describe()}\n  [{stats2}]")
     say(f"  rows written: {fmt_writes(writes)}")
-    fig["original_subset_keys"] = ocat.total_keys if subset else None
-    fig["original_first_seconds"], fig["original_first_keys_per_s"] = t.seconds, first
-    fig["original_resync_seconds"], fig["original_resync_keys_per_s"] = t2.seconds, resync
-    fig["original_resync_media_rows_written"] = writes["whitelabel_media"].total
+    ctx.fig["original_subset_keys"] = ocat.total_keys if subset else None
+    ctx.fig["original_resync_media_rows_written"] = writes["whitelabel_media"].total
+    say(f"process peak RSS so far (ru_maxrss): {process_peak_mb():,.0f} MB")
 
 
-async def phase_e2e(args: argparse.Namespace, conn: asyncpg.Connection, fig: Figures) -> None:
+async def phase_e2e(ctx: Ctx) -> None:
+    """Alternate bare listings and first syncs (tables truncated before each), then compare
+    medians: moto shares this process and its GIL, so single runs are noisy."""
+    args = ctx.args
     cat = catalogue_for(args.e2e_keys, args.posts, args.media)
     say(
         f"\n-- end to end through moto (in-process ThreadedMotoServer, HTTP, aiobotocore): "
-        f"{cat.models:,} models, {cat.total_keys:,} keys --"
+        f"{cat.models:,} models, {cat.total_keys:,} keys, {args.e2e_rounds} round(s) --"
     )
+    bare: list[float] = []
+    syncs: list[float] = []
     with moto_server() as s3_settings:
-        with Timer() as t:
+        with ctx.timer() as t:
             seeded = seed(cat, s3_settings.bucket)
         say(f"seeded {seeded:,} keys into moto's backend in {t.seconds:.2f} s")
         async with S3Service(s3_settings) as s3:
             await s3.check()
             await s3.list_top()  # warm the client and the server
-            bare: list[float] = []
-            with Timer() as t:
-                listed = await bare_listing(s3, args.concurrency)
-            bare.append(t.seconds)
-            say(
-                f"bare listing #1: {listed:,} keys in {t.seconds:.2f} s "
-                f"({fmt_rate(rate(listed, t.seconds))})"
-            )
-            await reset_tables(conn)
-            run, seconds = await timed_sync(s3, options(args.concurrency, s3_settings.public_base))
-            say(
-                f"first sync through S3Service: {seconds:.2f} s, "
-                f"{fmt_rate(rate(run['keys_listed'], seconds))}  [{describe_run(run)}]"
-            )
-            with Timer() as t:
-                await bare_listing(s3, args.concurrency)
-            bare.append(t.seconds)
-            say(f"bare listing #2: {t.seconds:.2f} s")
-    mean = sum(bare) / len(bare)
+            for i in range(args.e2e_rounds + 1):
+                with ctx.timer() as t:
+                    listed = await bare_listing(s3, args.concurrency)
+                bare.append(t.seconds)
+                say(f"bare listing #{i + 1}: {fmt_rate(rate(listed, t.seconds))}; {t.describe()}")
+                if i == args.e2e_rounds:
+                    break
+                await reset_tables(ctx.conn)
+                with ctx.timer() as t:
+                    run = await run_sync(s3, options(args.concurrency, s3_settings.public_base))
+                syncs.append(t.seconds)
+                say(
+                    f"first sync #{i + 1} through S3Service: "
+                    f"{fmt_rate(rate(run['keys_listed'], t.seconds))}; {t.describe()}\n"
+                    f"  [{describe_run(run)}]"
+                )
+    ratio = statistics.median(syncs) / statistics.median(bare)
     say(
-        f"sync / bare listing: {seconds / mean:.2f}x against the mean of the two listings "
-        f"({seconds / min(bare):.2f}x against the faster)"
+        f"sync / bare listing: {ratio:.2f}x (median sync {statistics.median(syncs):.2f} s, "
+        f"median bare listing {statistics.median(bare):.2f} s)"
     )
-    fig["e2e_keys"], fig["e2e_status"] = run["keys_listed"], run["status"]
-    fig["e2e_bare_seconds"], fig["e2e_sync_seconds"] = bare, seconds
-    fig["e2e_ratio"], fig["e2e_ratio_vs_fastest"] = seconds / mean, seconds / min(bare)
+    ctx.fig["e2e_keys"], ctx.fig["e2e_status"] = run["keys_listed"], run["status"]
+    ctx.fig["e2e_bare_seconds"], ctx.fig["e2e_sync_seconds"] = bare, syncs
+    ctx.fig["e2e_ratio"] = ratio
+    say(f"process peak RSS so far (ru_maxrss): {process_peak_mb():,.0f} MB")
+
+
+def compare(fig: Figures) -> None:
+    """Ours against the original: wall-clock keys/s, and CPU per key (both processes)."""
+    say()
+    for run in ("first", "resync"):
+        ratio = fig.get(f"ours_{run}_keys_per_s") / fig.get(f"original_{run}_keys_per_s")
+        fig[f"{run}_ratio"] = ratio
+        ours, orig = (
+            fig.get(f"ours_{run}_cpu_us_per_key"),
+            fig.get(f"original_{run}_cpu_us_per_key"),
+        )
+        say(
+            f"ours / original, {'first sync' if run == 'first' else 'unchanged re-sync'}: "
+            f"{ratio:.2f}x the keys/s; CPU per key (here + PostgreSQL): ours {ours:.1f} us, "
+            f"original {orig:.1f} us (original / ours {orig / ours:.2f}x)"
+        )
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -244,8 +258,9 @@ async def main(args: argparse.Namespace) -> int:
         )
         say(
             f"python {platform.python_version()}, PostgreSQL {version}, {os.cpu_count()} CPUs, "
-            f"phases {','.join(args.phases)}"
+            f"{load()}, phases {','.join(args.phases)}"
         )
+        ctx = Ctx(args, conn, await ServerCpu.find(conn), fig, settings.database_url)
         fig["catalogue"] = {
             "models": cat.models,
             "posts": cat.posts,
@@ -253,27 +268,19 @@ async def main(args: argparse.Namespace) -> int:
             "keys": cat.total_keys,
         }
         if "ours" in args.phases:
-            await phase_ours(cat, args, conn, fig)
+            await phase_ours(cat, ctx)
         if "original" in args.phases:
-            await phase_original(cat, args, conn, fig, settings.database_url)
+            await phase_original(cat, ctx)
         if "ours" in args.phases and "original" in args.phases:
-            fig["first_ratio"] = fig.get("ours_first_keys_per_s") / fig.get(
-                "original_first_keys_per_s"
-            )
-            fig["resync_ratio"] = fig.get("ours_resync_keys_per_s") / fig.get(
-                "original_resync_keys_per_s"
-            )
-            say(
-                f"\nours / original: first sync {fig.get('first_ratio'):.2f}x, unchanged "
-                f"re-sync {fig.get('resync_ratio'):.2f}x"
-            )
+            compare(fig)
         if "e2e" in args.phases:
-            await phase_e2e(args, conn, fig)
+            await phase_e2e(ctx)
         await reset_tables(conn)
     finally:
         await conn.close()
         await db.stop(engine)
     fig["process_peak_rss_mb"] = process_peak_mb()
+    fig.notes.append(f"{load()} at the end (other work on this machine slows the figures)")
     fig.summary()
     if args.json:
         fig.write_json(args.json)

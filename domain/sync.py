@@ -101,8 +101,9 @@ async def run_sync(
     return result
 
 
-async def _finish_with_retries(handle: RunHandle, status: str, error: str | None,
-                               plan: dict[str, Any] | None) -> None:
+async def _finish_with_retries(
+    handle: RunHandle, status: str, error: str | None, plan: dict[str, Any] | None
+) -> None:
     """Record the outcome even if the database dropped a connection; else staleness ends it."""
     for attempt in range(3):
         try:

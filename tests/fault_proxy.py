@@ -14,8 +14,10 @@ from urllib.parse import unquote
 
 import httpx
 
-ERROR_XML = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
-             "<Message>{code} injected by the fault proxy</Message></Error>")
+ERROR_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+    "<Message>{code} injected by the fault proxy</Message></Error>"
+)
 
 
 @dataclass
@@ -83,8 +85,14 @@ class FaultProxy:
         finally:
             writer.close()
 
-    async def _answer(self, writer: asyncio.StreamWriter, method: str, target: str,
-                      headers: list[tuple[str, str]], body: bytes) -> None:
+    async def _answer(
+        self,
+        writer: asyncio.StreamWriter,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> None:
         decoded = unquote(target)
         for rule in self.rules:
             if rule.fires(method, decoded):
@@ -92,32 +100,44 @@ class FaultProxy:
                     await asyncio.sleep(rule.delay)
                 if rule.status:
                     payload = ERROR_XML.format(code=rule.code).encode()
-                    await _write(writer, rule.status, [("Content-Type", "application/xml")],
-                                 payload)
+                    await _write(
+                        writer, rule.status, [("Content-Type", "application/xml")], payload
+                    )
                     return
                 break
         forwarded = [(k, v) for k, v in headers if k.lower() not in ("host", "content-length")]
         response = await self._client.request(method, target, headers=forwarded, content=body)
-        kept = [(k, v) for k, v in response.headers.items()
-                if k.lower() not in ("content-length", "transfer-encoding", "connection",
-                                     "content-encoding")]
+        kept = [
+            (k, v)
+            for k, v in response.headers.items()
+            if k.lower()
+            not in ("content-length", "transfer-encoding", "connection", "content-encoding")
+        ]
         await _write(writer, response.status_code, kept, response.content)
 
 
-async def _write(writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]],
-                 body: bytes) -> None:
-    head = [f"HTTP/1.1 {status} X", *(f"{k}: {v}" for k, v in headers),
-            f"Content-Length: {len(body)}", "", ""]
+async def _write(
+    writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]], body: bytes
+) -> None:
+    head = [
+        f"HTTP/1.1 {status} X",
+        *(f"{k}: {v}" for k, v in headers),
+        f"Content-Length: {len(body)}",
+        "",
+        "",
+    ]
     writer.write("\r\n".join(head).encode("latin-1") + body)
     await writer.drain()
 
 
 def listing(prefix: str | None = None) -> Callable[[str, str], bool]:
     """Matches ListObjectsV2 requests, optionally for one prefix."""
+
     def matches(method: str, target: str) -> bool:
         if method != "GET" or "list-type=2" not in target:
             return False
         return prefix is None or f"prefix={prefix}&" in target + "&"
+
     return matches
 
 

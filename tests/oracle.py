@@ -37,8 +37,11 @@ def classify(key: str) -> tuple[str, str, str | None] | None:
         if ext not in IMAGES:
             return None
         stem = _stem(name)
-        kind = "icon" if stem in ("icon", "avatar") else (
-            "banner" if stem in ("banner", "cover") else "profile_image")
+        kind = (
+            "icon"
+            if stem in ("icon", "avatar")
+            else ("banner" if stem in ("banner", "cover") else "profile_image")
+        )
         return kind, model, None
     if ext in VIDEOS:
         return "video", model, parts[1]
@@ -55,8 +58,10 @@ def expected(keys: list[str]) -> dict[str, Any]:
         if parsed is None:
             continue
         kind, model, post = parsed
-        m = out.setdefault(model, {"thumbnail": None, "icon": None, "banner": None,
-                                   "model_images": [], "posts": {}})
+        m = out.setdefault(
+            model,
+            {"thumbnail": None, "icon": None, "banner": None, "model_images": [], "posts": {}},
+        )
         if kind in ("image", "video"):
             m["posts"].setdefault(post, []).append((key, kind))
         elif kind == "icon":
@@ -84,12 +89,15 @@ class MemoryBucket:
 
     async def list_top(self) -> tuple[list[str], list[S3Object]]:
         prefixes = sorted({k.split("/", 1)[0] + "/" for k in self.objects if "/" in k})
-        loose = [S3Object(k, s, e, None) for k, (e, s) in sorted(self.objects.items())
-                 if "/" not in k]
+        loose = [
+            S3Object(k, s, e, None) for k, (e, s) in sorted(self.objects.items()) if "/" not in k
+        ]
         return prefixes, loose
 
     async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
         keys = sorted(k for k in self.objects if k.startswith(prefix))
         for start in range(0, len(keys), 1000):
-            yield [S3Object(k, self.objects[k][1], self.objects[k][0], None)
-                   for k in keys[start : start + 1000]]
+            yield [
+                S3Object(k, self.objects[k][1], self.objects[k][0], None)
+                for k in keys[start : start + 1000]
+            ]

@@ -14,8 +14,14 @@ from tests.conftest import Bucket, rows
 from tests.web import Browser, admin, browser, running_app
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-SAMPLE = {"run_id": "1", "model_id": "1", "post_id": "1", "name": "Someone",
-          "file_path": "app.css", "path": "x"}
+SAMPLE = {
+    "run_id": "1",
+    "model_id": "1",
+    "post_id": "1",
+    "name": "Someone",
+    "file_path": "app.css",
+    "path": "x",
+}
 
 
 @pytest.fixture
@@ -124,11 +130,15 @@ async def test_security_headers_and_cookie_flags(app: Any) -> None:
         assert "frame-ancestors 'none'" in csp
         assert page.headers["x-content-type-options"] == "nosniff"
         assert page.headers["referrer-policy"]
-        login = await b.client.post("/login", data={"username": "tester",
-                                                    "password": "correct-horse-42",
-                                                    "_csrf_token": b.token})
-        cookie = next(v for k, v in login.headers.multi_items()
-                      if k == "set-cookie" and v.startswith("cfx_session="))
+        login = await b.client.post(
+            "/login",
+            data={"username": "tester", "password": "correct-horse-42", "_csrf_token": b.token},
+        )
+        cookie = next(
+            v
+            for k, v in login.headers.multi_items()
+            if k == "set-cookie" and v.startswith("cfx_session=")
+        )
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("samesite", "SameSite")
         assert "script" not in page.text.split("<body")[1].split("<script")[0]  # no inline js
 

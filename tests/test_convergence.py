@@ -20,18 +20,52 @@ from tests.oracle import MemoryBucket, expected
 
 T = TypeVar("T")
 BASE = "https://cdn.example.test"
-MODELS = ["Anna", "anna", "Zoë", "Zoe\u0308", " sp ", "%2F", "a+b", "<s>", "名前", "_res",
-          ".hid", "profile", "x\u200f"]
+MODELS = [
+    "Anna",
+    "anna",
+    "Zoë",
+    "Zoe\u0308",
+    " sp ",
+    "%2F",
+    "a+b",
+    "<s>",
+    "名前",
+    "_res",
+    ".hid",
+    "profile",
+    "x\u200f",
+]
 POSTS = ["P1", "p1", "Été", "profile", "sub dir", "..", "%", "\u202eevil"]
-FILES = ["a.jpg", "B.PNG", "c.mp4", "d.txt", ".DS_Store", "icon.jpg", "avatar.png",
-         "banner.webp", "cover.jpg", "e", "f.MOV", "g.gif", "h.jpeg"]
+FILES = [
+    "a.jpg",
+    "B.PNG",
+    "c.mp4",
+    "d.txt",
+    ".DS_Store",
+    "icon.jpg",
+    "avatar.png",
+    "banner.webp",
+    "cover.jpg",
+    "e",
+    "f.MOV",
+    "g.gif",
+    "h.jpeg",
+]
 keys = st.one_of(
     st.builds(lambda m, f: f"{m}/{f}", st.sampled_from(MODELS), st.sampled_from(FILES)),
-    st.builds(lambda m, p, f: f"{m}/{p}/{f}", st.sampled_from(MODELS), st.sampled_from(POSTS),
-              st.sampled_from(FILES)),
+    st.builds(
+        lambda m, p, f: f"{m}/{p}/{f}",
+        st.sampled_from(MODELS),
+        st.sampled_from(POSTS),
+        st.sampled_from(FILES),
+    ),
     st.builds(lambda m, f: f"{m}/profile/{f}", st.sampled_from(MODELS), st.sampled_from(FILES)),
-    st.builds(lambda m, p, f: f"{m}/{p}/deep/{f}", st.sampled_from(MODELS),
-              st.sampled_from(POSTS), st.sampled_from(FILES)),
+    st.builds(
+        lambda m, p, f: f"{m}/{p}/deep/{f}",
+        st.sampled_from(MODELS),
+        st.sampled_from(POSTS),
+        st.sampled_from(FILES),
+    ),
     st.sampled_from(FILES),
 )
 
@@ -41,14 +75,18 @@ async def staged() -> dict[str, Any]:
     models = await db.fetch("SELECT * FROM whitelabel_models")
     media = await db.fetch(
         "SELECT p.whitelabel_model AS model, p.folder_name AS post, m.s3_key, m.type, m.etag "
-        "FROM whitelabel_media m JOIN whitelabel_posts p ON p.id = m.whitelabel_post")
-    posts = await db.fetch("SELECT whitelabel_model, folder_name, media_cdns FROM "
-                           "whitelabel_posts")
+        "FROM whitelabel_media m JOIN whitelabel_posts p ON p.id = m.whitelabel_post"
+    )
+    posts = await db.fetch("SELECT whitelabel_model, folder_name, media_cdns FROM whitelabel_posts")
     by_id = {m["id"]: m["folder_name"] for m in models}
     for m in models:
-        out[m["folder_name"]] = {"thumbnail": m["thumbnail_key"], "icon": m["icon_key"],
-                                 "banner": m["banner_key"], "posts": {},
-                                 "counts": (m["post_count"], m["image_count"], m["video_count"])}
+        out[m["folder_name"]] = {
+            "thumbnail": m["thumbnail_key"],
+            "icon": m["icon_key"],
+            "banner": m["banner_key"],
+            "posts": {},
+            "counts": (m["post_count"], m["image_count"], m["video_count"]),
+        }
     for p in posts:
         out[by_id[p["whitelabel_model"]]]["posts"][p["folder_name"]] = []
         cdns = p["media_cdns"]
@@ -115,6 +153,10 @@ class BucketMachine(RuleBasedStateMachine):
 
 async def test_sync_converges_to_the_bucket(database: Any) -> None:
     BucketMachine.loop = asyncio.get_running_loop()
-    config = settings(max_examples=200, stateful_step_count=8, deadline=None,
-                      suppress_health_check=list(HealthCheck))
+    config = settings(
+        max_examples=200,
+        stateful_step_count=8,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     await asyncio.to_thread(run_state_machine_as_test, BucketMachine, settings=config)

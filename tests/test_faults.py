@@ -79,14 +79,20 @@ async def scene(database: Any, bucket: Bucket) -> AsyncIterator[Scene]:
 
 async def test_transient_s3_errors_are_retried(scene: Scene) -> None:
     await scene.put("Alpha/P9/new.jpg")
-    scene.proxy.rules = [Rule(listing(), 503, "SlowDown", times=2),
-                         Rule(listing("Charlie/"), 500, "InternalError", times=1)]
+    scene.proxy.rules = [
+        Rule(listing(), 503, "SlowDown", times=2),
+        Rule(listing("Charlie/"), 500, "InternalError", times=1),
+    ]
     run = await scene.faulty_sync()
     assert run["status"] == "succeeded", run["error"]
     assert sum(r.hits for r in scene.proxy.rules) == 3
     assert "Alpha/P9/new.jpg" in await scene.db_keys()
-    record("S3 answers 503 SlowDown / 500 on some list pages",
-           f"retried by botocore; run {run['status']}", "all rows", await scene.converges())
+    record(
+        "S3 answers 503 SlowDown / 500 on some list pages",
+        f"retried by botocore; run {run['status']}",
+        "all rows",
+        await scene.converges(),
+    )
 
 
 async def test_one_model_prefix_keeps_failing(scene: Scene) -> None:
@@ -100,18 +106,23 @@ async def test_one_model_prefix_keeps_failing(scene: Scene) -> None:
     assert {k for k in before if k.startswith("Bravo/")} <= now_keys  # every Bravo row kept
     assert "Bravo/P9/new.jpg" not in now_keys and "Alpha/P9/new.jpg" in now_keys
     assert "Alpha/P1/2.jpg" in now_keys  # a run that could not see everything deletes nothing
-    record("One model's prefix keeps failing", f"run failed: {run['error'][:90]}…",
-           "that model's rows untouched; other models synced; no deletions",
-           await scene.converges())
+    record(
+        "One model's prefix keeps failing",
+        f"run failed: {run['error'][:90]}…",
+        "that model's rows untouched; other models synced; no deletions",
+        await scene.converges(),
+    )
 
 
-@pytest.mark.parametrize(("case", "rule", "words"), [
-    ("S3 times out", Rule(anything, 0, delay=3.0), "timed out"),
-    ("S3 rejects the credentials", Rule(anything, 403, "InvalidAccessKeyId"), "DO_SPACES_KEY"),
-    ("The bucket does not exist", Rule(anything, 404, "NoSuchBucket"), "DO_SPACES_BUCKET"),
-])
-async def test_s3_unusable_changes_nothing(scene: Scene, case: str, rule: Rule,
-                                           words: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "rule", "words"),
+    [
+        ("S3 times out", Rule(anything, 0, delay=3.0), "timed out"),
+        ("S3 rejects the credentials", Rule(anything, 403, "InvalidAccessKeyId"), "DO_SPACES_KEY"),
+        ("The bucket does not exist", Rule(anything, 404, "NoSuchBucket"), "DO_SPACES_BUCKET"),
+    ],
+)
+async def test_s3_unusable_changes_nothing(scene: Scene, case: str, rule: Rule, words: str) -> None:
     before = await staged()
     await scene.put("Alpha/P9/new.jpg")
     await scene.delete("Bravo/P0/0.jpg")
@@ -119,8 +130,12 @@ async def test_s3_unusable_changes_nothing(scene: Scene, case: str, rule: Rule,
     run = await scene.faulty_sync()
     assert run["status"] == "failed" and words in run["error"], run["error"]
     assert await staged() == before
-    record(case, f"run failed: {run['error'][:100]}…", "everything (no row changed)",
-           await scene.converges())
+    record(
+        case,
+        f"run failed: {run['error'][:100]}…",
+        "everything (no row changed)",
+        await scene.converges(),
+    )
 
 
 async def test_empty_or_halved_listing_asks_first(scene: Scene) -> None:
@@ -133,8 +148,12 @@ async def test_empty_or_halved_listing_asks_first(scene: Scene) -> None:
     empty = await scene.bucket.sync()
     assert empty["status"] == "needs_confirmation" and "empty" in empty["error"]
     assert await scene.db_keys() == set(KEYS)
-    record("The listing shrinks by half / is empty", "runs ended needs_confirmation",
-           "every row until an admin confirms", await scene.converges())
+    record(
+        "The listing shrinks by half / is empty",
+        "runs ended needs_confirmation",
+        "every row until an admin confirms",
+        await scene.converges(),
+    )
 
 
 async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -> None:
@@ -153,37 +172,53 @@ async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -
 
     for model in MODELS:
         await scene.put(f"{model}/P9/new.jpg")
-    task = asyncio.create_task(run_sync(Gated(), SyncOptions(
-        public_base=scene.bucket.public_base, concurrency=2)))
+    task = asyncio.create_task(
+        run_sync(Gated(), SyncOptions(public_base=scene.bucket.public_base, concurrency=2))
+    )
     await reached.wait()
     killer = await asyncpg.connect(settings.database_url)
     killed = await killer.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
         "datname = current_database() AND pid <> pg_backend_pid() AND backend_type = "
-        "'client backend'")
+        "'client backend'"
+    )
     await killer.close()
     gate.set()
     run = await task
     assert killed >= 1
     for model in await rows("SELECT id, post_count, image_count FROM whitelabel_models"):
-        real = await rows("SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model "
-                          "= $1", model["id"])
+        real = await rows(
+            "SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = $1", model["id"]
+        )
         assert real[0]["n"] == model["post_count"]  # no model half-written
     assert set(KEYS) <= await scene.db_keys()
-    record("The database connection is killed mid-run (pg_terminate_backend)",
-           f"{killed} backends killed; run {run['status']}"
-           + (f": {run['error'][:80]}…" if run["error"] else ""),
-           "no model half-written; nothing deleted", await scene.converges())
+    record(
+        "The database connection is killed mid-run (pg_terminate_backend)",
+        f"{killed} backends killed; run {run['status']}"
+        + (f": {run['error'][:80]}…" if run["error"] else ""),
+        "no model half-written; nothing deleted",
+        await scene.converges(),
+    )
 
 
 def cli_sync(scene: Scene, *args: str) -> subprocess.Popen[str]:
     s3 = scene.faulty.settings
-    env = {**os.environ, "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
-           "DO_SPACES_ENDPOINT": s3.endpoint, "DO_SPACES_KEY": s3.key,
-           "DO_SPACES_SECRET": s3.secret, "DO_SPACES_BUCKET": s3.bucket}
-    return subprocess.Popen([str(Path(sys.executable).parent / "litestar"), "sync", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
+        "DO_SPACES_ENDPOINT": s3.endpoint,
+        "DO_SPACES_KEY": s3.key,
+        "DO_SPACES_SECRET": s3.secret,
+        "DO_SPACES_BUCKET": s3.bucket,
+    }
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "litestar"), "sync", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 async def test_two_processes_sync_at_once(scene: Scene) -> None:
@@ -193,9 +228,12 @@ async def test_two_processes_sync_at_once(scene: Scene) -> None:
     errors = [p.stderr.read() if p.stderr else "" for p in (first, second)]
     assert sorted(codes) == [0, 1], errors
     assert any("already running" in e for e in errors)
-    record("Two syncs requested at once from two processes",
-           "exactly one ran; the other exited 1 naming the running run", "all rows",
-           await scene.converges())
+    record(
+        "Two syncs requested at once from two processes",
+        "exactly one ran; the other exited 1 naming the running run",
+        "all rows",
+        await scene.converges(),
+    )
 
 
 async def test_process_killed_mid_sync(scene: Scene) -> None:
@@ -215,6 +253,9 @@ async def test_process_killed_mid_sync(scene: Scene) -> None:
     dead = await runs.get(run["id"])
     assert dead is not None and dead["status"] == "failed" and "stopped" in dead["error"]
     assert converged
-    record("The app process is killed with SIGKILL mid-sync, then a sync runs again",
-           "the dead run was marked failed at once (its advisory lock was released)",
-           "models finished before the kill; the rest untouched", converged)
+    record(
+        "The app process is killed with SIGKILL mid-sync, then a sync runs again",
+        "the dead run was marked failed at once (its advisory lock was released)",
+        "models finished before the kill; the rest untouched",
+        converged,
+    )

@@ -18,11 +18,43 @@ from tests.test_convergence import staged
 from tests.web import Browser, admin, browser, running_app
 
 NAMES = [
-    "Zoë", unicodedata.normalize("NFD", "Zoë"), "\u200fRTL mark", "\u202eevil.gpj", "🔥 hot",
-    "👩‍👩‍👧 family", "tab\there", "vt\x0bline", "bell\x07", "%2F", "%252F", "a+b", "..x", "...",
-    "<img src=x onerror=alert(1)>", '"dq"', "'sq'", "`bt`", "Case", "case", "CASE", "&amp;",
-    "?q=1", "#frag", ";semi", "back\\slash", " lead", "trail ", "   ", "名前", "ümlaut",
-    "x" * 300, "{{ 7*7 }}", "{% raw %}", "javascript:alert(1)", "\ufeffbom", "null\x01",
+    "Zoë",
+    unicodedata.normalize("NFD", "Zoë"),
+    "\u200fRTL mark",
+    "\u202eevil.gpj",
+    "🔥 hot",
+    "👩‍👩‍👧 family",
+    "tab\there",
+    "vt\x0bline",
+    "bell\x07",
+    "%2F",
+    "%252F",
+    "a+b",
+    "..x",
+    "...",
+    "<img src=x onerror=alert(1)>",
+    '"dq"',
+    "'sq'",
+    "`bt`",
+    "Case",
+    "case",
+    "CASE",
+    "&amp;",
+    "?q=1",
+    "#frag",
+    ";semi",
+    "back\\slash",
+    " lead",
+    "trail ",
+    "   ",
+    "名前",
+    "ümlaut",
+    "x" * 300,
+    "{{ 7*7 }}",
+    "{% raw %}",
+    "javascript:alert(1)",
+    "\ufeffbom",
+    "null\x01",
 ]
 FILES = ["a.jpg", "b.MP4", "<svg onload=alert(1)>.png", "é.jpeg", "'quote'.webp"]
 
@@ -44,8 +76,9 @@ KEYS = hostile_keys()
 
 
 @pytest.fixture
-async def signed_in(database: Any, bucket: Bucket, settings: Any, pg_engine: Any
-                    ) -> AsyncIterator[Browser]:
+async def signed_in(
+    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
+) -> AsyncIterator[Browser]:
     await admin()
     async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
         await b.sign_in()
@@ -53,8 +86,9 @@ async def signed_in(database: Any, bucket: Bucket, settings: Any, pg_engine: Any
 
 
 @pytest.fixture
-async def hostile(database: Any, bucket: Bucket, settings: Any, pg_engine: Any
-                  ) -> AsyncIterator[tuple[Browser, Bucket]]:
+async def hostile(
+    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
+) -> AsyncIterator[tuple[Browser, Bucket]]:
     for index, key in enumerate(KEYS):
         await bucket.put(key, body=f"object {index}".encode())
     await admin()
@@ -94,13 +128,26 @@ async def test_hostile_keys_sync_render_sign_and_serve(hostile: tuple[Browser, B
     assert public["meta"]["count"] == len(models)
 
 
-@pytest.mark.parametrize("url", [
-    "/whitelabel?size=-1", "/whitelabel?size=99999999999999999999", "/whitelabel?dir=up",
-    "/whitelabel?after=" + "A" * 5000, "/whitelabel?q=" + "x" * 5000, "/whitelabel?status=gone",
-    "/whitelabel/x?page=0", "/whitelabel/x?page=abc", "/production?page=1e9",
-    "/production/abc", "/sync-runs/99999999999999999999", "/audit?before=-",
-    "/api/models?page=", "/api/models?page=100001", "/api/models/x/posts?page=two",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/whitelabel?size=-1",
+        "/whitelabel?size=99999999999999999999",
+        "/whitelabel?dir=up",
+        "/whitelabel?after=" + "A" * 5000,
+        "/whitelabel?q=" + "x" * 5000,
+        "/whitelabel?status=gone",
+        "/whitelabel/x?page=0",
+        "/whitelabel/x?page=abc",
+        "/production?page=1e9",
+        "/production/abc",
+        "/sync-runs/99999999999999999999",
+        "/audit?before=-",
+        "/api/models?page=",
+        "/api/models?page=100001",
+        "/api/models/x/posts?page=two",
+    ],
+)
 async def test_bad_query_parameters_are_400s(signed_in: Browser, url: str) -> None:
     b = signed_in
     response = await b.get(url)
@@ -108,21 +155,25 @@ async def test_bad_query_parameters_are_400s(signed_in: Browser, url: str) -> No
     assert "Traceback" not in response.text
 
 
-@pytest.mark.parametrize(("url", "form"), [
-    ("/login", {"username": "tester"}),
-    ("/login", {"username": "x" * 100_000, "password": "y" * 100_000}),
-    ("/sync", {"model": "a/b"}),
-    ("/sync", {"model": "x" * 5000}),
-    ("/production/1/publish", {}),
-    ("/production/1/publish", {"published": ["true", "false"]}),
-    ("/production/posts/abc/publish", {"published": "true"}),
-    ("/whitelabel/_bulk/activate", {"name": ["Nobody"] * 3}),
-    ("/sync-runs/12345/confirm", {}),
-    ("/sync-runs/12345/discard", {}),
-    ("/sync-runs/abc/cancel", {}),
-])
-async def test_bad_forms_are_4xx_with_a_message(signed_in: Browser, url: str,
-                                                form: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("url", "form"),
+    [
+        ("/login", {"username": "tester"}),
+        ("/login", {"username": "x" * 100_000, "password": "y" * 100_000}),
+        ("/sync", {"model": "a/b"}),
+        ("/sync", {"model": "x" * 5000}),
+        ("/production/1/publish", {}),
+        ("/production/1/publish", {"published": ["true", "false"]}),
+        ("/production/posts/abc/publish", {"published": "true"}),
+        ("/whitelabel/_bulk/activate", {"name": ["Nobody"] * 3}),
+        ("/sync-runs/12345/confirm", {}),
+        ("/sync-runs/12345/discard", {}),
+        ("/sync-runs/abc/cancel", {}),
+    ],
+)
+async def test_bad_forms_are_4xx_with_a_message(
+    signed_in: Browser, url: str, form: dict[str, Any]
+) -> None:
     b = signed_in
     response = await b.post(url, form)
     assert 400 <= response.status_code < 500, (url, response.status_code, response.text[:200])

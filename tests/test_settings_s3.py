@@ -15,21 +15,28 @@ from domain.s3 import S3BucketMissing, S3Service, S3Unreachable
 from domain.settings import Settings, SettingsError
 from tests.conftest import Bucket
 
-S3_ENV = {"DO_SPACES_ENDPOINT": "https://nyc3.example.com", "DO_SPACES_KEY": "k",
-          "DO_SPACES_SECRET": "s", "DO_SPACES_BUCKET": "b"}
+S3_ENV = {
+    "DO_SPACES_ENDPOINT": "https://nyc3.example.com",
+    "DO_SPACES_KEY": "k",
+    "DO_SPACES_SECRET": "s",
+    "DO_SPACES_BUCKET": "b",
+}
 
 
-@pytest.mark.parametrize(("env", "names"), [
-    ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
-    ({"SIGNED_URL_TTL": "soon"}, "SIGNED_URL_TTL"),
-    ({"SIGNED_URL_TTL": "5"}, "SIGNED_URL_TTL"),
-    ({"SYNC_MAX_DELETE_FRACTION": "2"}, "SYNC_MAX_DELETE_FRACTION"),
-    ({"SYNC_CONCURRENCY": "0"}, "SYNC_CONCURRENCY"),
-    ({"DO_SPACES_KEY": "k"}, "DO_SPACES_ENDPOINT"),
-    ({**S3_ENV, "DO_SPACES_ENDPOINT": "nyc3"}, "DO_SPACES_ENDPOINT"),
-    ({**S3_ENV, "DO_SPACES_CDN_URL": "cdn.example.com"}, "DO_SPACES_CDN_URL"),
-    ({"SECRET_KEY": "short"}, "SECRET_KEY"),
-])
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({"SIGNED_URL_TTL": "soon"}, "SIGNED_URL_TTL"),
+        ({"SIGNED_URL_TTL": "5"}, "SIGNED_URL_TTL"),
+        ({"SYNC_MAX_DELETE_FRACTION": "2"}, "SYNC_MAX_DELETE_FRACTION"),
+        ({"SYNC_CONCURRENCY": "0"}, "SYNC_CONCURRENCY"),
+        ({"DO_SPACES_KEY": "k"}, "DO_SPACES_ENDPOINT"),
+        ({**S3_ENV, "DO_SPACES_ENDPOINT": "nyc3"}, "DO_SPACES_ENDPOINT"),
+        ({**S3_ENV, "DO_SPACES_CDN_URL": "cdn.example.com"}, "DO_SPACES_CDN_URL"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ],
+)
 def test_malformed_settings_name_the_variable(env: dict[str, str], names: str) -> None:
     with pytest.raises(SettingsError, match=names):
         Settings.from_env(env)
@@ -39,8 +46,13 @@ def test_defaults_and_full_configuration() -> None:
     empty = Settings.from_env({})
     assert empty.database_url is None and empty.s3 is None and empty.demo
     assert empty.signed_url_ttl == 3600 and empty.sync_max_delete_fraction == 0.2
-    full = Settings.from_env({**S3_ENV, "DATABASE_URL": "postgresql://u:p@h/db",
-                              "DO_SPACES_CDN_URL": "https://cdn.example.com/"})
+    full = Settings.from_env(
+        {
+            **S3_ENV,
+            "DATABASE_URL": "postgresql://u:p@h/db",
+            "DO_SPACES_CDN_URL": "https://cdn.example.com/",
+        }
+    )
     assert full.s3 is not None and full.s3.public_base == "https://cdn.example.com"
     assert not full.demo and full.s3.region == "us-east-1"
 
@@ -64,8 +76,9 @@ async def test_unreachable_endpoint_and_missing_bucket_are_named(bucket: Bucket)
 
 async def test_upload_content_type_and_signed_urls(bucket: Bucket) -> None:
     await bucket.s3.upload("M/P/photo one.jpg", b"\xff\xd8jpeg")
-    head = await bucket.s3.client.head_object(Bucket=bucket.s3.settings.bucket,
-                                              Key="M/P/photo one.jpg")
+    head = await bucket.s3.client.head_object(
+        Bucket=bucket.s3.settings.bucket, Key="M/P/photo one.jpg"
+    )
     assert head["ContentType"] == "image/jpeg"
     url = await bucket.s3.sign("M/P/photo one.jpg")
     assert url == await bucket.s3.sign("M/P/photo one.jpg")  # cached, not re-signed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -52,17 +53,14 @@ def stem(name: str) -> str:
 
 def parse_key(key: str) -> ParsedKey:
     """Classify one bucket key; see key-spec.md for the table this follows."""
-    if not key or key.endswith("/") or "\x00" in key:  # NUL: no database text can hold it
+    # Empty, folder marker, an empty segment, a segment starting with ".", a reserved "_"
+    # first segment, or NUL (no database text can hold it): all checked in C, not per segment.
+    if not key or key[-1] == "/" or key[0] in "/._" or "//" in key or "/." in key or "\x00" in key:
         return IGNORED
     segments = key.split("/")
     if len(segments) < 2:
         return IGNORED
-    for segment in segments:
-        if not segment or segment[0] == ".":
-            return IGNORED
     model = segments[0]
-    if model[0] == "_":
-        return IGNORED
     filename = segments[-1]
     ext = extension(filename)
     if len(segments) == 2:
@@ -86,8 +84,13 @@ def parse_key(key: str) -> ParsedKey:
     return IGNORED
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9._~/-]*")
+
+
 def encode_key(key: str) -> str:
     """Percent-encode each segment (RFC 3986 unreserved characters kept)."""
+    if _PLAIN.fullmatch(key):  # nothing to encode: skip quote(), the sync's hot path
+        return key
     return "/".join(quote(segment, safe="") for segment in key.split("/"))
 
 

@@ -69,12 +69,18 @@ def listing_hash(objects: list[S3Object], public_base: str) -> str:
     return digest.hexdigest()
 
 
-def build_model(folder: str, objects: list[S3Object], public_base: str) -> DesiredModel:
-    """Classify a model folder's objects (any order) into its desired rows."""
-    objects = sorted(objects, key=lambda o: o.key)
-    model = DesiredModel(
-        folder=folder, listing_hash=listing_hash(objects, public_base), keys=len(objects)
-    )
+def build_model(
+    folder: str, objects: list[S3Object], public_base: str, fingerprint: str | None = None
+) -> DesiredModel:
+    """Classify a model folder's objects into its desired rows.
+
+    Objects may come in any order, unless `fingerprint` (their listing_hash) is given: then
+    they must already be sorted by key.
+    """
+    if fingerprint is None:
+        objects = sorted(objects, key=lambda o: o.key)
+        fingerprint = listing_hash(objects, public_base)
+    model = DesiredModel(folder=folder, listing_hash=fingerprint, keys=len(objects))
     base = f"{public_base.rstrip('/')}/{encode_key(folder)}/"
     model_images: list[str] = []
     post_base: dict[str, str] = {}

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, Parameter
 
 from domain import queries
 from domain.runtime import Runtime
 
+
+@dataclass
+class ApiError:
+    status_code: int
+    detail: str
+
+
+NOT_FOUND = {404: ResponseSpec(data_container=ApiError, description="No such published model")}
 Page = Annotated[int, Parameter(ge=1, le=100_000, description="Page number, from 1.")]
 
 
@@ -23,7 +33,11 @@ class PublicApiController(Controller):
         runtime: Runtime = request.app.state["runtime"]
         return await queries.public_models(page, runtime.s3.sign)
 
-    @get("/models/{name:str}/posts", summary="A published model's posts, newest first")
+    @get(
+        "/models/{name:str}/posts",
+        responses=NOT_FOUND,
+        summary="A published model's posts, newest first",
+    )
     async def posts(
         self, request: Request[Any, Any, Any], name: FromPath[str], page: Page = 1
     ) -> dict[str, Any]:

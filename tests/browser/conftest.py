@@ -6,12 +6,14 @@ wiped database with one admin, an emptied bucket, and a fresh browser context.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -67,12 +69,9 @@ async def server_s3(settings: Settings) -> AsyncIterator[S3Service]:
         yield service
 
 
-@pytest.fixture(scope="session")
-def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
-    """Base URL of `uvicorn app:create_app` running against the test database and bucket.
-
-    Depends on pg_engine so the test process has migrated before the app migrates too.
-    """
+@contextlib.contextmanager
+def serve(server_s3: S3Service, log_path: Path) -> Iterator[str]:
+    """Run `uvicorn app:create_app` against the test database and bucket; yield its base URL."""
     database_url = os.environ["TEST_DATABASE_URL"]
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DO_SPACES_")}
@@ -84,26 +83,21 @@ def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
         DO_SPACES_BUCKET=server_s3.settings.bucket,
         SECRET_KEY="x" * 64,
     )
-    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{port}"
-    with SERVER_LOG.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                _python(),
-                "-m",
-                "uvicorn",
-                "app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    command = [
+        _python(),
+        "-m",
+        "uvicorn",
+        "app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(proc, base)
             yield base
@@ -114,6 +108,20 @@ def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
+    """Base URL of the app server. Depends on pg_engine so the test process migrates first."""
+    with serve(server_s3, SERVER_LOG) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def second_server(server_s3: S3Service, live_server: str) -> Iterator[str]:
+    """A second app process on the same database and bucket."""
+    with serve(server_s3, SERVER_LOG.with_name("browser-server-2.log")) as base:
+        yield base
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str) -> None:

@@ -117,13 +117,15 @@ class WhitelabelController(Controller):
         await audit.record(
             user["username"], "activation", name, _summary(result), client_ip(request)
         )
-        return after_action(
+        response = after_action(
             request,
             model_url(name),
             ROW,
             ("success", f"{name}: " + _summary(result)),
             row=await _row(request, name),
         )
+        response.headers["HX-Trigger"] = "catalogue-changed"  # refreshes "Activate all new (N)"
+        return response
 
     @post("/{name:str}/resync")
     async def resync(
@@ -163,6 +165,12 @@ class WhitelabelController(Controller):
             client_ip(request),
         )
         return after_action(request, "/whitelabel", None, ("success", _summary(result)))
+
+    @get("/_bulk/activate-all-button")
+    async def activate_all_button(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
+        stats = await queries.catalogue_stats()
+        partial = "whitelabel/_activate_all.html"
+        return render(request, partial, partial, new_count=stats["staged_new"])
 
     @get("/_bulk/activate-all-new")
     async def confirm_all_new(self, request: Request[Any, Any, Any]) -> HTMXTemplate:

@@ -99,6 +99,9 @@ async def test_staged_list_fragment_model_page_and_activation(web: Any) -> None:
     row = await b.post("/whitelabel/Ben/activate", {}, htmx=True)
     assert row.text.strip().startswith("<tr") and "badge-active" in row.text
     assert "Ben" in row.headers["hx-trigger-after-settle"]
+    assert row.headers["hx-trigger"] == "catalogue-changed"  # the "all new (N)" button refreshes
+    button = await b.get("/whitelabel/_bulk/activate-all-button", headers={"HX-Request": "true"})
+    assert "Activate all new (2)" in button.text
     bulk = await b.post("/whitelabel/_bulk/activate", {"name": ["Cleo", "<b>Anna Lee"]})
     assert bulk.status_code == 303
     statuses = {

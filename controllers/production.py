@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.forms import RowId
 from controllers.templating import after_action, client_ip, render, user_of
-from domain import audit, production
+from domain import audit, production, queries
 from domain.runtime import Runtime
 
 
@@ -35,10 +35,7 @@ class ProductionController(Controller):
     ) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         rows, total = await production.models(page, q.strip())
-        for row in rows:
-            row["thumbnail_url"] = (
-                await runtime.s3.sign(row["thumbnail_key"]) if row["thumbnail_key"] else None
-            )
+        await queries.sign_rows(rows, runtime.s3.sign)
         return render(
             request,
             "production/index.html",
@@ -60,10 +57,7 @@ class ProductionController(Controller):
         if model is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
         posts, total = await production.posts(model_id, page)
-        for item in posts:
-            item["thumbnail_url"] = (
-                await runtime.s3.sign(item["thumbnail_key"]) if item["thumbnail_key"] else None
-            )
+        await queries.sign_rows(posts, runtime.s3.sign)
         return render(
             request,
             "production/detail.html",
@@ -88,12 +82,10 @@ class ProductionController(Controller):
         await audit.record(
             user["username"], "publish_change", row["name"], state, client_ip(request)
         )
-        rows, _ = await production.models(1, row["name"])
-        model_row = next(r for r in rows if r["id"] == model_id)
-        model_row["thumbnail_url"] = None
-        if model_row["thumbnail_key"]:
-            runtime: Runtime = request.app.state["runtime"]
-            model_row["thumbnail_url"] = await runtime.s3.sign(model_row["thumbnail_key"])
+        runtime: Runtime = request.app.state["runtime"]
+        model_row = await production.model_row(model_id)
+        assert model_row is not None
+        await queries.sign_rows([model_row], runtime.s3.sign)
         return after_action(
             request,
             "/production",
@@ -117,9 +109,7 @@ class ProductionController(Controller):
         post_row = await production.post(post_id)
         assert post_row is not None
         runtime: Runtime = request.app.state["runtime"]
-        post_row["thumbnail_url"] = (
-            await runtime.s3.sign(post_row["thumbnail_key"]) if post_row["thumbnail_key"] else None
-        )
+        await queries.sign_rows([post_row], runtime.s3.sign)
         return after_action(
             request,
             f"/production/{row['model']}",

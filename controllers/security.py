@@ -161,32 +161,17 @@ class AdminGate(ASGIMiddleware):
 async def _to_login(scope: Scope, send: Any) -> None:
     query = scope.get("query_string", b"").decode()
     target = scope["path"] + (f"?{query}" if query else "")
-    location = f"/login?next={quote(target, safe='')}"
-    headers = dict(scope.get("headers", []))
-    if headers.get(b"hx-request") == b"true":
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"hx-redirect", location.encode()),
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"Sign in again."})
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 303,
-            "headers": [
-                (b"location", location.encode()),
-                (b"content-type", b"text/plain; charset=utf-8"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"See /login"})
+    location = f"/login?next={quote(target, safe='')}".encode()
+    if dict(scope.get("headers", [])).get(b"hx-request") == b"true":
+        await _reply(send, 401, (b"hx-redirect", location), b"Sign in again.")
+    else:
+        await _reply(send, 303, (b"location", location), b"See /login")
+
+
+async def _reply(send: Any, status: int, header: tuple[bytes, bytes], body: bytes) -> None:
+    headers = [header, (b"content-type", b"text/plain; charset=utf-8")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class SecurityHeaders(ASGIMiddleware):

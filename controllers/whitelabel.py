@@ -28,10 +28,7 @@ async def _row(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str
     model = await queries.staged_model(name)
     if model is None:
         raise NotFoundException(f"There is no staged model named {name!r}.")
-    model["thumbnail_url"] = (
-        await runtime.s3.sign(model["thumbnail_key"]) if model["thumbnail_key"] else None
-    )
-    return model
+    return (await queries.sign_rows([model], runtime.s3.sign))[0]
 
 
 def _summary(result: activation.ActivationResult) -> str:

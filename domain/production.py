@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from domain import db
-from domain.queries import BadQuery, page_bounds
+from domain.queries import BadQuery, like_pattern, page_bounds
 from domain.sync_store import now
 
 PAGE_SIZE = 25
+
+
+LIST_SELECT = (
+    "SELECT m.id, m.name, m.slug, m.is_published, m.post_count, m.thumbnail_key, m.updated_at, "
+    "w.folder_name AS staged_name, (SELECT COUNT(*) FROM posts p WHERE p.model = m.id) "
+    "AS all_posts FROM models m LEFT JOIN whitelabel_models w ON w.id = m.whitelabel_model"
+)
 
 
 async def models(page: int = 1, search: str = "") -> tuple[list[dict[str, Any]], int]:
@@ -17,24 +24,23 @@ async def models(page: int = 1, search: str = "") -> tuple[list[dict[str, Any]],
     if search:
         if len(search) > 200:
             raise BadQuery("search is too long: use at most 200 characters.")
-        args.append(
-            "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
+        args.append(like_pattern(search.lower()))
         where = "lower(m.name) LIKE $1 ESCAPE '\\'"
-    total = int(
-        (await db.fetch(f"SELECT COUNT(*) AS n FROM models m WHERE {where}", *args))[0]["n"]
-    )
+    count = await db.fetch(f"SELECT COUNT(*) AS n FROM models m WHERE {where}", *args)
     rows = await db.fetch(
-        "SELECT m.id, m.name, m.slug, m.is_published, m.post_count, m.thumbnail_key, "
-        "m.updated_at, w.folder_name AS staged_name, (SELECT COUNT(*) FROM posts p WHERE "
-        "p.model = m.id) AS all_posts FROM models m LEFT JOIN whitelabel_models w ON "
-        f"w.id = m.whitelabel_model WHERE {where} ORDER BY m.name LIMIT ${len(args) + 1} "
+        f"{LIST_SELECT} WHERE {where} ORDER BY m.name LIMIT ${len(args) + 1} "
         f"OFFSET ${len(args) + 2}",
         *args,
         PAGE_SIZE,
         offset,
     )
-    return rows, total
+    return rows, int(count[0]["n"])
+
+
+async def model_row(model_id: int) -> dict[str, Any] | None:
+    """One model in the shape of a list row (for swapping a single table row)."""
+    rows = await db.fetch(f"{LIST_SELECT} WHERE m.id = $1", model_id)
+    return rows[0] if rows else None
 
 
 async def model(model_id: int) -> dict[str, Any] | None:

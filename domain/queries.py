@@ -75,7 +75,7 @@ def decode_cursor(cursor: str) -> tuple[Any, int]:
         ) from None
 
 
-def _like(term: str) -> str:
+def like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
@@ -85,7 +85,7 @@ async def staged_models(q: StagedQuery) -> StagedPage:
     where: list[str] = ["1 = 1"]
     args: list[Any] = []
     if q.search:
-        args.append(_like(q.search.lower()))
+        args.append(like_pattern(q.search.lower()))
         where.append(f"lower(folder_name) LIKE ${len(args)} ESCAPE '\\'")
     if q.status:
         args.append(q.status)

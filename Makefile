@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-web venv clean
+.PHONY: run test lint bench bench-web reliability venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.sync_bench $(ARGS)
+
+bench-web: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.web_bench $(ARGS)
+
+reliability: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.reliability $(ARGS)
 
 clean:
 	rm -rf $(VENV) data test-output

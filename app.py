@@ -45,6 +45,7 @@ def healthz() -> dict[str, str]:
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
+        auto_reload=False,
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     register_filters(env)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.session.server_side import (
@@ -16,11 +17,13 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.stores.base import Store
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from litestar.utils.dataclass import extract_dataclass_items
 
 from domain import db
 from domain.accounts import is_active_admin
 from domain.sync_store import now
 
+PURGE_CHANCE = 0.01
 PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
@@ -42,25 +45,31 @@ class DatabaseStore(Store):
             else (expires_in or 86400)
         )
         expires = now() + timedelta(seconds=seconds)
-        async with db.transaction() as tx:
+        async with db.transaction() as tx:  # an upsert: concurrent requests of one session race
             await tx.execute(
-                "DELETE FROM admin_sessions WHERE key = $1 OR expires_at < $2", key, now()
-            )
-            await tx.execute(
-                "INSERT INTO admin_sessions (key, data, expires_at) VALUES ($1, $2, $3)",
+                "INSERT INTO admin_sessions (key, data, expires_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
+                "expires_at = excluded.expires_at",
                 key,
                 data,
                 expires,
             )
+            if random.random() < PURGE_CHANCE:  # expired rows go now and then, not per request
+                await tx.execute("DELETE FROM admin_sessions WHERE expires_at < $1", now())
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         rows = await db.fetch(
-            "SELECT data FROM admin_sessions WHERE key = $1 AND expires_at > $2", key, now()
+            "SELECT data, expires_at FROM admin_sessions WHERE key = $1 AND expires_at > $2",
+            key,
+            now(),
         )
         if not rows:
             return None
-        if renew_for:
-            seconds = renew_for.total_seconds() if isinstance(renew_for, timedelta) else renew_for
+        seconds = (
+            renew_for.total_seconds() if isinstance(renew_for, timedelta) else (renew_for or 0)
+        )
+        # Sliding expiry, written at most once a minute rather than on every request.
+        if seconds and rows[0]["expires_at"] < now() + timedelta(seconds=seconds - 60):
             async with db.transaction() as tx:
                 await tx.execute(
                     "UPDATE admin_sessions SET expires_at = $2 WHERE key = $1",
@@ -89,7 +98,17 @@ ROTATE = "_rotate"
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
-    """Gives the session a new id when the handler asks (at sign-in), dropping the old one."""
+    """Gives the session a new id when the handler asks (at sign-in), dropping the old one;
+    writes the store only when the session changed."""
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        if session_id := connection.cookies.get(self.config.key):
+            store = self.config.get_store_from_app(connection.scope["app"])
+            data = await self.get(session_id, store=store)
+            if data is not None:
+                connection.scope["_session_raw"] = data  # type: ignore[typeddict-unknown-key]
+                return self.deserialize_data(data)
+        return {}
 
     def get_session_id(self, connection: ASGIConnection) -> str:
         fresh = connection.scope.get("_fresh_session_id")  # type: ignore[typeddict-item]
@@ -110,6 +129,17 @@ class RotatingSessionBackend(ServerSideSessionBackend):
                     old, store=self.config.get_store_from_app(connection.scope["app"])
                 )
             connection.scope["_fresh_session_id"] = self.generate_session_id()  # type: ignore
+        elif self.serialize_data(scope_session, connection.scope) == connection.scope.get(
+            "_session_raw"
+        ):
+            params = extract_dataclass_items(
+                self.config, exclude_none=True, include=Cookie.__dict__.keys()
+            )
+            cookie = Cookie(
+                value=self.get_session_id(connection), key=self.config.key, **dict(params)
+            )
+            MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
+            return
         await super().store_in_message(scope_session, message, connection)
 
 

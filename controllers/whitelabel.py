@@ -69,7 +69,7 @@ class WhitelabelController(Controller):
         page = await queries.staged_models(query)
         await queries.sign_rows(page.rows, runtime.s3.sign)
         params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
-        stats = await queries.catalogue_stats()
+        new_count = await queries.new_count()
         return render(
             request,
             "whitelabel/index.html",
@@ -77,7 +77,7 @@ class WhitelabelController(Controller):
             page=page,
             params=params,
             sizes=queries.PAGE_SIZES,
-            new_count=stats["staged_new"],
+            new_count=new_count,
             nav="staged",
         )
 
@@ -165,16 +165,14 @@ class WhitelabelController(Controller):
 
     @get("/_bulk/activate-all-button")
     async def activate_all_button(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
-        stats = await queries.catalogue_stats()
+        new_count = await queries.new_count()
         partial = "whitelabel/_activate_all.html"
-        return render(request, partial, partial, new_count=stats["staged_new"])
+        return render(request, partial, partial, new_count=new_count)
 
     @get("/_bulk/activate-all-new")
     async def confirm_all_new(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
-        stats = await queries.catalogue_stats()
-        return render(
-            request, "whitelabel/confirm_all.html", new_count=stats["staged_new"], nav="staged"
-        )
+        new_count = await queries.new_count()
+        return render(request, "whitelabel/confirm_all.html", new_count=new_count, nav="staged")
 
     @post("/_bulk/activate-all-new")
     async def activate_all_new(self, request: Request[Any, Any, Any], data: EmptyBody) -> Any:

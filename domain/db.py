@@ -60,7 +60,7 @@ async def start(engine: Engine, settings: Settings) -> None:
     where = settings.database_url and _redact(settings.database_url) or str(settings.sqlite_path)
     try:
         if isinstance(engine, PostgresEngine):
-            await engine.start_connection_pool(min_size=2, max_size=16)
+            await engine.start_connection_pool(min_size=2, max_size=16, reset=_cheap_reset)
         else:
             await engine.run_ddl("PRAGMA journal_mode=WAL")
         await engine.run_ddl("SELECT 1")
@@ -71,6 +71,16 @@ async def start(engine: Engine, settings: Settings) -> None:
             else "check that the directory is writable, or set SQLITE_PATH"
         )
         raise DatabaseUnavailable(f"database {where} is unreachable ({exc}); {fix}.") from exc
+
+
+async def _cheap_reset(connection: Any) -> None:
+    """On release to the pool: roll back a stray transaction, skip asyncpg's full RESET ALL.
+
+    Nothing here sets session state or LISTENs, and the sync's advisory lock lives on its own
+    connection, outside the pool.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
 
 
 async def stop(engine: Engine) -> None:
@@ -92,6 +102,16 @@ def _redact(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
+class Row(dict[str, Any]):
+    """A result row; attribute access too, so templates read `row.name` without a miss."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 class Tx:
     """One open transaction's connection, with the same calls on PostgreSQL and SQLite.
 
@@ -107,9 +127,9 @@ class Tx:
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         if self.postgres:
-            return [dict(r) for r in await self.connection.fetch(sql, *args)]
+            return [Row(r) for r in await self.connection.fetch(sql, *args)]
         async with self.connection.execute(self._sql(sql), args) as cursor:
-            return [dict(r) for r in await cursor.fetchall()]
+            return [Row(r) for r in await cursor.fetchall()]
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         rows = await self.fetch(sql, *args)

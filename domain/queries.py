@@ -16,6 +16,7 @@ SORTS = {"name": "folder_name", "posts": "post_count", "synced": "last_synced_at
 PAGE_SIZES = (10, 25, 50, 100)
 PUBLIC_PAGE_SIZE = 20
 COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000  # substring matches cost more to count: show "1,000+"
 
 
 class BadQuery(ValueError):
@@ -114,9 +115,10 @@ async def staged_models(q: StagedQuery) -> StagedPage:
     rows = rows[: q.size]
     if backwards:
         rows.reverse()
-    total = await _capped_count(base_where, args)
+    cap = SEARCH_COUNT_CAP if q.search else COUNT_CAP
+    total = await _capped_count(base_where, args, cap)
     if not rows:
-        return StagedPage([], None, None, total, total >= COUNT_CAP)
+        return StagedPage([], None, None, total, total >= cap)
     first, last = rows[0], rows[-1]
     has_next = more if not backwards else True
     has_prev = more if backwards else bool(cursor)
@@ -125,19 +127,24 @@ async def staged_models(q: StagedQuery) -> StagedPage:
         encode_cursor(last[column], last["id"]) if has_next else None,
         encode_cursor(first[column], first["id"]) if has_prev else None,
         total,
-        total >= COUNT_CAP,
+        total >= cap,
     )
 
 
-async def _capped_count(where: str, args: list[Any]) -> int:
-    """Exact up to COUNT_CAP, so a page view never counts a whole 100k-row table."""
-    args = [*args, COUNT_CAP]
+async def _capped_count(where: str, args: list[Any], cap: int = COUNT_CAP) -> int:
+    """Exact up to `cap`, so a page view never counts a whole 100k-row table."""
+    args = [*args, cap]
     rows = await db.fetch(
         f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
         f"{where} LIMIT ${len(args)}) AS capped",
         *args,
     )
     return int(rows[0]["n"])
+
+
+async def new_count() -> int:
+    """Staged models still new, exact up to COUNT_CAP (the status index makes it cheap)."""
+    return await _capped_count("status = $1", ["new"])
 
 
 async def sign_rows(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -108,8 +109,18 @@ class RunHandle:
         _notify(self.id)
 
 
-async def mark_stale() -> int:
-    """Runs whose process stopped heartbeating become failed, so they no longer block."""
+_last_stale_check = 0.0
+
+
+async def mark_stale(force: bool = True) -> int:
+    """Runs whose process stopped heartbeating become failed, so they no longer block.
+
+    Page views call it with force=False: then it runs at most every few seconds per process.
+    """
+    global _last_stale_check
+    if not force and time.monotonic() - _last_stale_check < 5:
+        return 0
+    _last_stale_check = time.monotonic()
     async with db.transaction() as tx:
         rows = await tx.fetch(
             "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', error = "
@@ -229,7 +240,7 @@ async def get(run_id: int, tx: db.Tx | None = None) -> dict[str, Any] | None:
 
 async def current() -> dict[str, Any] | None:
     """The run going now, if any (stale ones are marked failed first)."""
-    await mark_stale()
+    await mark_stale(force=False)
     rows = await db.fetch(
         "SELECT * FROM sync_runs WHERE status = 'running' ORDER BY id DESC LIMIT 1"
     )
@@ -237,7 +248,7 @@ async def current() -> dict[str, Any] | None:
 
 
 async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str, Any]]:
-    await mark_stale()
+    await mark_stale(force=False)
     if before_id is None:
         rows = await db.fetch("SELECT * FROM sync_runs ORDER BY id DESC LIMIT $1", limit)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -149,3 +150,13 @@ async def test_public_api_and_schema_need_no_login(app: Any) -> None:
         schema = (await b.client.get("/schema/openapi.json")).json()
         assert set(schema["paths"]) == {"/api/models", "/api/models/{name}/posts"}
         assert (await b.client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_concurrent_requests_on_one_session_do_not_fail(app: Any) -> None:
+    async with browser(app) as b:
+        await b.sign_in()
+        before = await rows("SELECT key, xmin::text AS v FROM admin_sessions")
+        responses = await asyncio.gather(*(b.client.get(p) for p in ["/", "/whitelabel"] * 12))
+        assert [r.status_code for r in responses] == [200] * 24
+        after = await rows("SELECT key, xmin::text AS v FROM admin_sessions")
+        assert after == before  # an unchanged session is not rewritten on every request

@@ -1,0 +1,149 @@
+"""Run the reliability suite and the mixed-load soak; write docs/reliability.md from the results.
+
+Usage (a throwaway PostgreSQL is started for it):
+    make reliability                      # full: suite + 5-minute soak
+    make reliability ARGS="--soak-seconds 60"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "test-output"
+DOC = ROOT / "docs" / "reliability.md"
+SUITES = {
+    "Faults (proxy, killed connection, SIGKILL, two processes)": "tests/test_faults.py",
+    "Convergence (hypothesis state machine, 200 examples)": "tests/test_convergence.py",
+    "Hostile input (keys, query parameters, forms)": "tests/test_hostile.py",
+    "Hostile names in Chromium": "tests/browser/test_hostile_pages.py",
+    "Public API under schemathesis": "tests/browser/test_public_api_schema.py",
+    "Access (route walk, CSRF, sessions, throttling, headers)": "tests/test_access.py",
+    "Two app processes (sessions, progress streams)": "tests/browser/test_two_processes.py",
+}
+
+
+def run_suite() -> dict[str, dict[str, Any]]:
+    junit = OUT / "reliability-junit.xml"
+    report = OUT / "reliability.json"
+    report.unlink(missing_ok=True)
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", f"--junitxml={junit}", *SUITES.values()],
+        cwd=ROOT,
+        check=False,
+    )
+    print(f"suite took {time.monotonic() - started:.0f} s", flush=True)
+    per_file: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"passed": 0, "failed": 0, "seconds": 0.0}
+    )
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        path = case.get("classname", "").replace(".", "/")
+        name = next((f for f in SUITES.values() if path.startswith(f[:-3])), path)
+        failed = any(child.tag in ("failure", "error") for child in case)
+        per_file[name]["failed" if failed else "passed"] += 1
+        per_file[name]["seconds"] += float(case.get("time", 0))
+    return dict(per_file)
+
+
+def write_doc(
+    suite: dict[str, dict[str, Any]],
+    faults: dict[str, Any],
+    soak: dict[str, Any] | None,
+    command: str,
+) -> None:
+    lines = [
+        "# Reliability",
+        "",
+        f"Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"({os.cpu_count()} CPUs). Re-run it to refresh every figure below.",
+        "",
+        "## Suites",
+        "",
+        "| suite | tests passed | failed | seconds |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for title, path in SUITES.items():
+        row = suite.get(path, {"passed": 0, "failed": 0, "seconds": 0.0})
+        lines.append(
+            f"| {title} (`{path}`) | {row['passed']} | {row['failed']} | {row['seconds']:.0f} |"
+        )
+    lines += [
+        "",
+        "## Faults",
+        "",
+        "Each case ends by comparing the staged tables with the bucket through the key "
+        "rules (`tests/oracle.py`).",
+        "",
+        "| case | what happened | what was kept | next sync converged |",
+        "| --- | --- | --- | --- |",
+    ]
+    for case, row in faults.items():
+        happened = row["happened"].replace("|", "\\|").replace("\n", " ")
+        lines.append(
+            f"| {case} | {happened} | {row['kept']} | {'yes' if row['converged'] else 'NO'} |"
+        )
+    if soak:
+        lines += [
+            "",
+            "## Mixed load while a sync runs",
+            "",
+            f"{soak['seconds']:.0f} s at {soak['connections']} connections, "
+            f"{soak['streams']} open progress streams, a {soak['keys']:,}-key bucket "
+            f"re-synced throughout ({soak['syncs']} sync runs).",
+            "",
+            "| route | requests | errors | req/s | p50 ms | p99 ms |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for route in soak["routes"]:
+            lines.append(
+                f"| `{route['name']}` | {route['requests']:,} | {route['errors']} | "
+                f"{route['rps']:.0f} | {route['p50_ms']:.1f} | {route['p99_ms']:.1f} |"
+            )
+        lines += [
+            "",
+            f"Progress events received over SSE: {soak['events']:,}; "
+            f"stream errors: {soak['stream_errors']}.",
+            f"Server RSS after warm-up {soak['rss_warm_mb']:.0f} MB, at the end "
+            f"{soak['rss_end_mb']:.0f} MB ({soak['rss_growth_pct']:+.1f}%; target within "
+            "10%).",
+        ]
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text("\n".join(lines) + "\n")
+    print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--soak-seconds", type=float, default=300.0)
+    parser.add_argument("--skip-soak", action="store_true")
+    parser.add_argument("--skip-suite", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    suite = {} if args.skip_suite else run_suite()
+    faults_path = OUT / "reliability.json"
+    faults = json.loads(faults_path.read_text()) if faults_path.exists() else {}
+    soak = None
+    if not args.skip_soak:
+        from bench.web_soak import run_soak
+
+        soak = asyncio.run(run_soak(seconds=args.soak_seconds))
+        (OUT / "soak.json").write_text(json.dumps(soak, indent=2))
+    command = "make reliability" + (
+        f' ARGS="--soak-seconds {args.soak_seconds:g}"' if args.soak_seconds != 300 else ""
+    )
+    write_doc(suite, faults, soak, command)
+
+
+if __name__ == "__main__":
+    main()

@@ -181,7 +181,12 @@ async def put_many(s3: S3Service, objects: Iterable[tuple[str, bytes]]) -> None:
 
 
 async def empty_bucket(s3: S3Service) -> None:
-    keys = [o.key async for page in s3.list_pages("") for o in page]
+    listed = [o.key async for page in s3.list_pages("") for o in page]
+    # DeleteObjects is an XML body, which cannot carry control characters: delete those singly.
+    unsafe = [k for k in listed if any(ord(c) < 32 for c in k)]
+    for key in unsafe:
+        await s3.delete(key)
+    keys = [k for k in listed if k not in set(unsafe)]
     for start in range(0, len(keys), 1000):
         chunk = [{"Key": k} for k in keys[start : start + 1000]]
         await s3.client.delete_objects(

@@ -100,7 +100,8 @@ def write_doc(
             "",
             f"{soak['seconds']:.0f} s at {soak['connections']} connections, "
             f"{soak['streams']} open progress streams, a {soak['keys']:,}-key bucket "
-            f"re-synced throughout ({soak['syncs']} sync runs).",
+            f"re-synced throughout ({soak['syncs']} sync runs), after a "
+            f"{soak['warmup_s']:.0f} s warm-up that includes the first full sync.",
             "",
             "| route | requests | errors | req/s | p50 ms | p99 ms |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -117,6 +118,8 @@ def write_doc(
             f"Server RSS after warm-up {soak['rss_warm_mb']:.0f} MB, at the end "
             f"{soak['rss_end_mb']:.0f} MB ({soak['rss_growth_pct']:+.1f}%; target within "
             "10%).",
+            "RSS every tenth of the soak (MB): "
+            + ", ".join(f"{v:.0f}" for v in soak.get("rss_series_mb", [])),
         ]
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(lines) + "\n")
@@ -130,7 +133,12 @@ def main() -> None:
     parser.add_argument("--skip-suite", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    suite = {} if args.skip_suite else run_suite()
+    suite_path = OUT / "reliability-suite.json"
+    if args.skip_suite and suite_path.exists():  # keep the last suite figures
+        suite = json.loads(suite_path.read_text())
+    else:
+        suite = run_suite()
+        suite_path.write_text(json.dumps(suite, indent=2))
     faults_path = OUT / "reliability.json"
     faults = json.loads(faults_path.read_text()) if faults_path.exists() else {}
     soak = None

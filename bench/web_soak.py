@@ -54,6 +54,7 @@ class Soak:
         self.errors: dict[str, int] = defaultdict(int)
         self.events = self.stream_errors = self.syncs = 0
         self.run_id: int | None = None
+        self.first_sync_done = asyncio.Event()
 
     async def start_sync(self, session: aiohttp.ClientSession) -> int:
         async with session.get(self.base + "/sync-runs") as page:
@@ -79,6 +80,7 @@ class Soak:
                 async for _ in stream.content:
                     if time.monotonic() > self.deadline:
                         return
+            self.first_sync_done.set()
 
     async def stream(self, session: aiohttp.ClientSession) -> None:
         while time.monotonic() < self.deadline:
@@ -136,9 +138,10 @@ async def run_soak(
         async with UvicornServer("soak", "app:create_app", "/healthz", OUT, env=env) as server:
             cookie = await login_ours(server.base, USER, PASSWORD)
             headers = {"Cookie": cookie}
-            warm = min(30.0, seconds / 10)
+            # Warm-up lasts until the first full sync ran under load (and at least 30 s), so
+            # "RSS after warm-up" already holds what a sync needs at its peak.
             begin = time.monotonic()
-            soak = Soak(server.base, cookie, begin + warm + seconds, begin + warm)
+            soak = Soak(server.base, cookie, float("inf"), float("inf"))
             connector = aiohttp.TCPConnector(limit=connections + streams + 4)
             async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
                 syncer = asyncio.create_task(soak.syncer(session))
@@ -157,8 +160,19 @@ async def run_soak(
                 tasks += [
                     asyncio.create_task(soak.client(session, routes, i)) for i in range(connections)
                 ]
-                await asyncio.sleep(warm)
+                await soak.first_sync_done.wait()
+                await asyncio.sleep(max(0.0, begin + 30 - time.monotonic()))
+                soak.warm_until = time.monotonic()
+                soak.deadline = soak.warm_until + seconds
                 rss_warm = rss_mb(server.pid)
+                series: list[float] = []
+
+                async def sample() -> None:
+                    while time.monotonic() < soak.deadline:
+                        series.append(rss_mb(server.pid))
+                        await asyncio.sleep(seconds / 10)
+
+                tasks.append(asyncio.create_task(sample()))
                 await asyncio.gather(*tasks)
                 rss_end = rss_mb(server.pid)
                 syncer.cancel()
@@ -170,7 +184,9 @@ async def run_soak(
         "syncs": soak.syncs,
         "events": soak.events,
         "stream_errors": soak.stream_errors,
+        "warmup_s": soak.warm_until - begin,
         "rss_warm_mb": rss_warm,
+        "rss_series_mb": series,
         "rss_end_mb": rss_end,
         "rss_growth_pct": (rss_end - rss_warm) / rss_warm * 100 if rss_warm else 0.0,
         "routes": [

@@ -25,6 +25,13 @@ class PublishForm:
 PublishBody = Annotated[PublishForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
+async def _audit_publish(request: Request[Any, Any, Any], target: str, published: bool) -> str:
+    state = "published" if published else "unpublished"
+    user = user_of(request)
+    await audit.record(user["username"], "publish_change", target, state, client_ip(request))
+    return state
+
+
 class ProductionController(Controller):
     path = "/production"
     include_in_schema = False
@@ -77,11 +84,7 @@ class ProductionController(Controller):
         row = await production.set_model_published(model_id, data.published)
         if row is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
-        state = "published" if data.published else "unpublished"
-        user = user_of(request)
-        await audit.record(
-            user["username"], "publish_change", row["name"], state, client_ip(request)
-        )
+        state = await _audit_publish(request, row["name"], data.published)
         runtime: Runtime = request.app.state["runtime"]
         model_row = await production.model_row(model_id)
         assert model_row is not None
@@ -101,11 +104,7 @@ class ProductionController(Controller):
         row = await production.set_post_published(post_id, data.published)
         if row is None:
             raise NotFoundException(f"There is no production post #{post_id}.")
-        state = "published" if data.published else "unpublished"
-        user = user_of(request)
-        await audit.record(
-            user["username"], "publish_change", row["source_key"], state, client_ip(request)
-        )
+        state = await _audit_publish(request, row["source_key"], data.published)
         post_row = await production.post(post_id)
         assert post_row is not None
         runtime: Runtime = request.app.state["runtime"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Protocol
@@ -84,8 +83,7 @@ async def run_sync(
     ticker = asyncio.create_task(_heartbeat(handle))
     status, error, plan_json = "failed", None, None
     try:
-        with _fewer_gc_passes():
-            status, error, plan_json = await _execute(source, options, handle)
+        status, error, plan_json = await _execute(source, options, handle)
     except ModelNotInBucket as exc:
         error = str(exc)
     except S3Error as exc:
@@ -102,19 +100,6 @@ async def run_sync(
     result = await runs.get(handle.id)
     assert result is not None
     return result
-
-
-@contextlib.contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """A sync allocates millions of short-lived objects; frequent GC passes cost ~40% CPU."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
 
 
 async def _finish_with_retries(

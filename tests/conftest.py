@@ -137,6 +137,19 @@ async def bucket(settings: Settings) -> AsyncIterator[Bucket]:
         yield Bucket(service)
 
 
+def cli_env(s3: S3Settings, **extra: str) -> dict[str, str]:
+    """The environment for running the app or CLI as a process against the test services."""
+    return {
+        **os.environ,
+        "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
+        "DO_SPACES_ENDPOINT": s3.endpoint,
+        "DO_SPACES_KEY": s3.key,
+        "DO_SPACES_SECRET": s3.secret,
+        "DO_SPACES_BUCKET": s3.bucket,
+        **extra,
+    }
+
+
 async def rows(sql: str, *args: Any) -> list[dict[str, Any]]:
     return await db.fetch(sql, *args)
 

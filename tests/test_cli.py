@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Bucket, count
+from tests.conftest import Bucket, cli_env, count
 
 ROOT = Path(__file__).resolve().parent.parent
 LITESTAR = str(Path(sys.executable).parent / "litestar")
 
 
 def cli(bucket: Bucket, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    s3 = bucket.s3.settings
-    environ = {
-        **os.environ,
-        "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
-        "DO_SPACES_ENDPOINT": s3.endpoint,
-        "DO_SPACES_KEY": s3.key,
-        "DO_SPACES_SECRET": s3.secret,
-        "DO_SPACES_BUCKET": s3.bucket,
-        **env,
-    }
+    environ = cli_env(bucket.s3.settings, **env)
     return subprocess.run(
         [LITESTAR, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 from domain import runs
 from domain.s3 import S3Service
 from domain.sync import SyncOptions, run_sync
-from tests.conftest import Bucket, rows
+from tests.conftest import Bucket, cli_env, rows
 from tests.fault_proxy import FaultProxy, Rule, anything, listing
 from tests.oracle import expected
 from tests.test_convergence import staged
@@ -202,15 +201,7 @@ async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -
 
 
 def cli_sync(scene: Scene, *args: str) -> subprocess.Popen[str]:
-    s3 = scene.faulty.settings
-    env = {
-        **os.environ,
-        "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
-        "DO_SPACES_ENDPOINT": s3.endpoint,
-        "DO_SPACES_KEY": s3.key,
-        "DO_SPACES_SECRET": s3.secret,
-        "DO_SPACES_BUCKET": s3.bucket,
-    }
+    env = cli_env(scene.faulty.settings)
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "litestar"), "sync", *args],
         cwd=ROOT,

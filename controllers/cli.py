@@ -19,7 +19,7 @@ from rich.table import Table
 from domain import activation, runs
 from domain.demo import fill_bucket
 from domain.runtime import Runtime
-from domain.settings import Settings, SettingsError
+from domain.settings import Settings
 from domain.sync import confirm, run_sync
 
 T = TypeVar("T")
@@ -45,9 +45,8 @@ def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], **start
 
     try:
         return asyncio.run(main())
-    except (SettingsError, LookupError, runs.SyncBusy, ValueError) as exc:
-        fail(str(exc))
-    except RuntimeError as exc:  # DatabaseUnavailable, S3Error and friends
+    # Settings and bad names (ValueError, LookupError); busy, database and S3 (RuntimeError).
+    except (LookupError, ValueError, RuntimeError) as exc:
         fail(str(exc))
     raise AssertionError("unreachable")
 

@@ -258,8 +258,10 @@ async def _guard_and_delete(
     known: dict[str, sync_store.KnownModel],
     stats: RunStats,
 ) -> tuple[str, str | None, dict[str, Any] | None]:
-    total_models = len(known) if not options.model else await _count("whitelabel_models")
-    total_media = await sync_store.media_total()
+    total_models = (
+        len(known) if not options.model else await sync_store.count_rows("whitelabel_models")
+    )
+    total_media = await sync_store.count_rows("whitelabel_media")
     deletes_any = bool(plan.models or plan.per_model)
     too_many = (total_models and len(plan.models) / total_models > options.max_delete_fraction) or (
         total_media and plan.media_count / total_media > options.max_delete_fraction
@@ -311,11 +313,6 @@ async def apply_plan(plan: dict[str, Any], stats: RunStats) -> None:
         stats.models_deleted += models
         stats.posts_deleted += posts
         stats.media_deleted += media
-
-
-async def _count(table: str) -> int:
-    rows = await db.fetch(f"SELECT COUNT(*) AS n FROM {table}")
-    return int(rows[0]["n"])
 
 
 async def confirm(run_id: int, actor: str) -> dict[str, Any]:

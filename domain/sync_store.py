@@ -53,8 +53,8 @@ async def known_models(names: list[str] | None = None) -> dict[str, KnownModel]:
     }
 
 
-async def media_total() -> int:
-    rows = await db.fetch("SELECT COUNT(*) AS n FROM whitelabel_media")
+async def count_rows(table: str) -> int:
+    rows = await db.fetch(f"SELECT COUNT(*) AS n FROM {table}")
     return int(rows[0]["n"])
 
 

@@ -175,16 +175,25 @@ def cli(
         capture_output=True,
         text=True,
         timeout=120,
+        start_new_session=True,  # no controlling terminal: a password prompt reads stdin
     )
 
 
+LOG_RECORD = re.compile(r"^(DEBUG|INFO) - \d{4}-\d\d-\d\d ")
+
+
 def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    """A failed command: non-zero exit and exactly one line, `error: ...`, on stderr."""
+    """A failed command: non-zero exit and one line, `error: ...`, as the last on stderr.
+
+    Informational log records (Piccolo's "Running Postgres version" at start) may precede
+    it; nothing else may: no traceback, no second message.
+    """
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode != 0, (done.returncode, done.stdout, done.stderr)
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
+    told = [line for line in lines if not LOG_RECORD.match(line)]
+    assert len(told) == 1 and told[0] == lines[-1], done.stderr
+    assert told[0].startswith("error: "), told[0]
+    return told[0]
 
 
 ROW = re.compile(

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from domain.settings import S3Settings
-from tests.conftest import Bucket, cli_env
+from tests.conftest import Bucket, cli_env, rows
 from tests.fault_proxy import FaultProxy, Rule
 from tests.served import (
     audit_log,
@@ -32,7 +32,7 @@ from tests.served import (
     start_sync,
     wait_final,
 )
-from tests.web import Browser, admin
+from tests.web import PASSWORD, Browser, admin
 
 DEMO_MODELS = [
     "Aurora Vale",
@@ -263,3 +263,136 @@ async def test_sign_out_is_audited_and_ends_the_session(world: Bucket) -> None:
             ("tester", "sign out", "tester"),
             ("tester", "sign in", "tester"),
         ]
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def set_cookie(response: httpx.Response, name: str) -> str:
+    found = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+    matching = [v for v in found if v.startswith(f"{name}=")]
+    assert matching, (name, found)
+    return matching[-1]
+
+
+def attributes(cookie: str) -> dict[str, str]:
+    parts = [p.strip() for p in cookie.split(";")[1:]]
+    return {p.split("=")[0].lower(): p.partition("=")[2] for p in parts if p}
+
+
+async def backdate_sessions(seconds: int) -> None:
+    """As if the session's last request had been `seconds` earlier."""
+    await rows(
+        "UPDATE admin_sessions SET expires_at = expires_at - make_interval(secs => $1) "
+        "RETURNING key",
+        float(seconds),
+    )
+
+
+async def session_seconds_left() -> float:
+    found = await rows("SELECT expires_at - now() AS left FROM admin_sessions")
+    assert len(found) == 1, found
+    return float(found[0]["left"].total_seconds())
+
+
+async def test_an_idle_session_is_signed_out_after_session_idle_seconds(world: Bucket) -> None:
+    async with served(app_env(world.s3.settings, SESSION_IDLE_SECONDS="120")) as app:
+        b = app.browser
+        signed_in = await b.sign_in()
+        assert attributes(set_cookie(signed_in, "cfx_session"))["max-age"] == "120"
+        assert 110 < await session_seconds_left() <= 120
+        for _ in range(2):  # active within the limit: each request slides the expiry on
+            await backdate_sessions(100)
+            assert (await b.client.get("/")).status_code == 200
+            assert await session_seconds_left() > 110
+        await backdate_sessions(121)  # idle longer than SESSION_IDLE_SECONDS
+        gone = await b.client.get("/whitelabel")
+        assert gone.status_code == 303
+        assert gone.headers["location"] == "/login?next=%2Fwhitelabel"
+        hx = await b.client.get("/", headers={"HX-Request": "true"})
+        assert hx.status_code == 401 and hx.headers["hx-redirect"].startswith("/login")
+
+
+@pytest.mark.parametrize("secure", [False, True])
+async def test_secure_cookies_flag_session_and_csrf_cookies(world: Bucket, secure: bool) -> None:
+    extra = {"SECURE_COOKIES": "true"} if secure else {}
+    async with served(app_env(world.s3.settings, **extra)) as app:
+        # Cookies are handled by hand: a client keeps Secure cookies off plain http.
+        async with httpx.AsyncClient(base_url=app.url, timeout=30) as client:
+            login = await client.get("/login")
+            csrf_cookie = set_cookie(login, "cfx_csrf")
+            csrf = csrf_cookie.split(";")[0]
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', login.text)
+            assert token
+            form = {"username": "tester", "password": PASSWORD, "_csrf_token": token.group(1)}
+            client.cookies.clear()
+            signed_in = await client.post("/login", data=form, headers={"Cookie": csrf})
+            assert signed_in.status_code == 303, signed_in.text[:300]
+            session_cookie = set_cookie(signed_in, "cfx_session")
+            client.cookies.clear()
+            page = await client.get("/", headers={"Cookie": session_cookie.split(";")[0]})
+            assert page.status_code == 200  # the cookie set at sign-in is the live session
+        session, csrf_attrs = attributes(session_cookie), attributes(csrf_cookie)
+        assert ("secure" in session) is secure and ("secure" in csrf_attrs) is secure
+        assert "httponly" in session
+        if not secure:
+            assert session["max-age"] == str(8 * 3600)  # the documented default idle limit
+
+
+# --- settings taking effect in the running app ------------------------------------------------
+
+
+async def test_signed_url_ttl_is_the_lifetime_of_every_signed_url(world: Bucket) -> None:
+    await world.put("Ann/cover.jpg", "Ann/P/a.jpg", "Ann/P/b.mp4")
+    async with served(app_env(world.s3.settings, SIGNED_URL_TTL="777")) as app:
+        b = app.browser
+        await b.sign_in()
+        await synced_ok(b)
+        staged_page = (await b.get("/whitelabel")).text
+        model_page = (await b.get("/whitelabel/Ann")).text
+        urls = signed_urls(staged_page) + signed_urls(model_page)
+        assert len(urls) >= 3
+        activated = await b.post("/whitelabel/_bulk/activate-all-new", {})
+        assert activated.status_code == 303
+        api = (await b.client.get("/api/models")).text
+        ttls = re.findall(r"X-Amz-Expires=(\d+)", " ".join(urls) + api)
+        assert len(ttls) > len(urls) and set(ttls) == {"777"}
+        async with httpx.AsyncClient(timeout=10) as outside:
+            for url in urls:
+                assert (await outside.get(url)).status_code == 200, url
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_sync_concurrency_is_the_number_of_folders_listed_at_once(
+    world: Bucket, slow_s3: CountingProxy, concurrency: int
+) -> None:
+    models = [f"Model {i}" for i in range(6)]
+    await world.put(*keys_for(models, posts=1, media=1))
+    s3 = replace(world.s3.settings, endpoint=slow_s3.endpoint)
+    async with served(app_env(s3, SYNC_CONCURRENCY=str(concurrency))) as app:
+        b = app.browser
+        await b.sign_in()
+        await synced_ok(b)
+        assert len(await staged(b)) == len(models)
+    assert slow_s3.listed == len(models)
+    assert slow_s3.peak == concurrency
+
+
+@pytest.mark.parametrize(
+    ("fraction", "outcome", "left"),
+    [("0.5", "succeeded", 7), ("0.2", "needs_confirmation", 10), (None, "needs_confirmation", 10)],
+)
+async def test_sync_max_delete_fraction_decides_what_waits_for_confirmation(
+    world: Bucket, fraction: str | None, outcome: str, left: int
+) -> None:
+    models = [f"Model {i}" for i in range(10)]
+    await world.put(*keys_for(models, posts=1, media=2))
+    extra = {"SYNC_MAX_DELETE_FRACTION": fraction} if fraction else {}
+    async with served(app_env(world.s3.settings, **extra)) as app:
+        b = app.browser
+        await b.sign_in()
+        await synced_ok(b)
+        await world.delete(*keys_for(models[:3], posts=1, media=2))  # 30% of everything
+        run_id = await start_sync(b)
+        assert await wait_final(b, run_id) == outcome
+        assert len(await staged(b)) == left

@@ -21,7 +21,7 @@ import pytest
 from domain import runs
 from domain.s3 import S3Service
 from domain.sync import SyncOptions, run_sync
-from tests.conftest import Bucket, cli_env, rows
+from tests.conftest import Bucket, bounded, cli_env, rows
 from tests.fault_proxy import FaultProxy, Rule, anything, listing
 from tests.oracle import expected
 from tests.test_convergence import staged
@@ -72,9 +72,11 @@ async def scene(database: Any, bucket: Bucket) -> AsyncIterator[Scene]:
     assert (await bucket.sync())["status"] == "succeeded"
     proxy = await FaultProxy(bucket.s3.settings.endpoint).start()
     faulty_settings = replace(bucket.s3.settings, endpoint=proxy.endpoint)
-    async with S3Service(faulty_settings, max_attempts=3, timeout=1.5) as faulty:
-        yield Scene(bucket, proxy, faulty)
-    await proxy.stop()
+    try:
+        async with S3Service(faulty_settings, max_attempts=3, timeout=1.5) as faulty:
+            yield Scene(bucket, proxy, faulty)
+    finally:
+        await bounded(proxy.stop(), "stopping the fault proxy")
 
 
 async def test_transient_s3_errors_are_retried(scene: Scene) -> None:

@@ -16,7 +16,7 @@ from app import create_app
 from domain import db, runs
 from domain.accounts import upsert_admin
 from domain.settings import Settings
-from tests.conftest import Bucket
+from tests.conftest import TEARDOWN_TIMEOUT_S, Bucket
 
 PASSWORD = "correct-horse-42"
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -92,8 +92,10 @@ async def running_app(settings: Settings, bucket: Bucket, pg_engine: Engine) -> 
         yield app
     finally:
         stop.set()
-        await task
-        db.install_engine(pg_engine)
+        try:  # the app's shutdown (background syncs, its pool) must end, or the test fails
+            await asyncio.wait_for(task, TEARDOWN_TIMEOUT_S)
+        finally:
+            db.install_engine(pg_engine)
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-web reliability venv clean
+.PHONY: run test lint bench bench-web reliability mutate venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,5 +37,11 @@ reliability: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.reliability $(ARGS)
 
+# Mutation testing of the pure core (key rules, sync plan, deletion guard, activation plan) with
+# mutmut; prints the kill rate and the survivors. Not part of `make test` or CI (docs/mutation.md).
+mutate: $(STAMP)
+	$(BIN)/pip install -q -e '.[mutate]'
+	$(BIN)/python tests/mutate.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) data test-output
+	rm -rf $(VENV) data test-output mutants

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain import db
+from domain.activation_plan import plan_posts
 from domain.sync_store import now
 
 
@@ -93,7 +94,6 @@ async def _activate_one(staged_id: int) -> ActivationResult:
             "ORDER BY p.folder_name, m.s3_key",
             staged_id,
         )
-        wanted = _wanted_posts(folder, media)
         existing = {
             r["source_key"]: r
             for r in await tx.fetch(
@@ -102,16 +102,9 @@ async def _activate_one(staged_id: int) -> ActivationResult:
                 model_id,
             )
         }
-        inserts = [
-            (model_id, key, *values, True, stamp, stamp)
-            for key, values in wanted.items()
-            if key not in existing
-        ]
-        updates = [
-            (existing[key]["id"], *values, stamp)
-            for key, values in wanted.items()
-            if key in existing and _row_values(existing[key]) != values
-        ]
+        plan = plan_posts(folder, media, existing)
+        inserts = [(model_id, key, *values, True, stamp, stamp) for key, values in plan.inserts]
+        updates = [(post_id, *values, stamp) for post_id, values in plan.updates]
         if inserts:
             await tx.copy(
                 "posts",
@@ -133,8 +126,7 @@ async def _activate_one(staged_id: int) -> ActivationResult:
             "updated_at = $6 WHERE id = $1",
             updates,
         )
-        gone = [r["id"] for key, r in existing.items() if key not in wanted]
-        unpublished = await _unpublish(tx, gone, stamp)
+        unpublished = await _unpublish(tx, plan.unpublish, stamp)
         await tx.execute(  # only when it changed: an unchanged row is not rewritten
             "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
             "is_published) WHERE id = $1 AND post_count <> (SELECT COUNT(*) FROM posts WHERE "
@@ -147,29 +139,6 @@ async def _activate_one(staged_id: int) -> ActivationResult:
     result.posts_unpublished = unpublished
     result.activated.append(folder)
     return result
-
-
-def _wanted_posts(folder: str, media: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
-    """source_key -> (title, content_key, type, thumbnail_key): first video, else first image."""
-    grouped: dict[str, tuple[str, list[dict[str, Any]]]] = {}
-    for row in media:
-        grouped.setdefault(row["folder_name"], (row["title"], []))[1].append(row)
-    wanted: dict[str, tuple[Any, ...]] = {}
-    for post_folder, (title, items) in grouped.items():
-        video = next((m["s3_key"] for m in items if m["type"] == "video"), None)
-        image = next((m["s3_key"] for m in items if m["type"] == "image"), None)
-        main = video or image
-        wanted[f"{folder}/{post_folder}"] = (
-            title or post_folder,
-            main,
-            "video" if video else "image",
-            image,
-        )
-    return wanted
-
-
-def _row_values(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["title"], row["content_key"], row["type"], row["thumbnail_key"])
 
 
 async def _upsert_model(tx: db.Tx, staged: dict[str, Any], stamp: Any) -> tuple[int, bool]:

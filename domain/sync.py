@@ -11,6 +11,7 @@ from operator import attrgetter
 from typing import Any, Protocol
 
 from domain import db, runs, sync_store
+from domain.guard import judge_deletions
 from domain.keys import parse_key
 from domain.plan import build_model, diff_model, listing_hash
 from domain.runs import RunHandle, RunStats
@@ -262,12 +263,18 @@ async def _guard_and_delete(
         len(known) if not options.model else await sync_store.count_rows("whitelabel_models")
     )
     total_media = await sync_store.count_rows("whitelabel_media")
-    deletes_any = bool(plan.models or plan.per_model)
-    too_many = (total_models and len(plan.models) / total_models > options.max_delete_fraction) or (
-        total_media and plan.media_count / total_media > options.max_delete_fraction
+    verdict = judge_deletions(
+        deletes_any=bool(plan.models or plan.per_model),
+        models_to_delete=len(plan.models),
+        total_models=total_models,
+        media_to_delete=plan.media_count,
+        total_media=total_media,
+        keys_listed=stats.keys_listed,
+        known_models=len(known),
+        max_fraction=options.max_delete_fraction,
+        allow_mass_delete=options.allow_mass_delete,
     )
-    empty_listing = stats.keys_listed == 0 and bool(known)
-    guarded = deletes_any and (too_many or empty_listing) and not options.allow_mass_delete
+    guarded = verdict.guarded
     if options.dry_run:
         s = plan.as_json()["summary"]
         stats.models_deleted, stats.posts_deleted, stats.media_deleted = (
@@ -281,11 +288,7 @@ async def _guard_and_delete(
         return "succeeded", note, None
     if guarded:
         summary = plan.as_json()
-        reason = (
-            "the bucket listing was empty"
-            if empty_listing
-            else f"it would delete more than {options.max_delete_fraction:.0%} of the catalogue"
-        )
+        reason = verdict.reason
         s = summary["summary"]
         return (
             "needs_confirmation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.keys import KeyKind, ParsedKey, media_url, parse_key
+from domain.keys import KeyKind, ParsedKey, encode_key, extension, media_url, parse_key, stem
 
 K = KeyKind
 CASES: list[tuple[str, ParsedKey]] = [
@@ -14,6 +14,7 @@ CASES: list[tuple[str, ParsedKey]] = [
     ("Model/Post/", ParsedKey(K.IGNORED)),
     # fewer than 2 segments
     ("file.jpg", ParsedKey(K.IGNORED)),
+    ("x", ParsedKey(K.IGNORED)),
     # any empty segment
     ("/a.jpg", ParsedKey(K.IGNORED)),
     ("Model//a.jpg", ParsedKey(K.IGNORED)),
@@ -27,6 +28,10 @@ CASES: list[tuple[str, ParsedKey]] = [
     # reserved first segment
     ("_thumbs/Model/a.jpg", ParsedKey(K.IGNORED)),
     ("_x/a.jpg", ParsedKey(K.IGNORED)),
+    # only the first segment is reserved, and only by "_"
+    ("Model/_drafts/a.jpg", ParsedKey(K.POST_IMAGE, "Model", "_drafts")),
+    ("Xena/Beach/a.jpg", ParsedKey(K.POST_IMAGE, "Xena", "Beach")),
+    ("Xena/a.png", ParsedKey(K.MODEL_IMAGE, "Xena")),
     # model-level files
     ("Model/file.jpg", ParsedKey(K.MODEL_IMAGE, "Model")),
     ("Model/file.JPEG", ParsedKey(K.MODEL_IMAGE, "Model")),
@@ -35,6 +40,8 @@ CASES: list[tuple[str, ParsedKey]] = [
     ("Model/file.mp4", ParsedKey(K.IGNORED)),
     ("Model/notes.txt", ParsedKey(K.IGNORED)),
     ("Model/noext", ParsedKey(K.IGNORED)),
+    ("Model/jpg", ParsedKey(K.IGNORED)),  # a name without a dot has no extension
+    ("Model/a.b.JPG", ParsedKey(K.MODEL_IMAGE, "Model")),  # the extension is after the last dot
     # profile folder (defect 5: only icon.webp / banner.webp were recognised)
     ("Model/profile/icon.webp", ParsedKey(K.ICON, "Model")),
     ("Model/profile/icon.jpg", ParsedKey(K.ICON, "Model")),
@@ -47,6 +54,11 @@ CASES: list[tuple[str, ParsedKey]] = [
     ("Model/profile/icon.v2.jpg", ParsedKey(K.PROFILE_IMAGE, "Model")),
     ("Model/profile/intro.mp4", ParsedKey(K.IGNORED)),
     ("Model/profile/bio.txt", ParsedKey(K.IGNORED)),
+    ("Model/profile/png", ParsedKey(K.IGNORED)),
+    ("Model/profile/", ParsedKey(K.IGNORED)),
+    ("Model/profile/avatar.gif", ParsedKey(K.ICON, "Model")),
+    ("Model/profile/cover.avif", ParsedKey(K.BANNER, "Model")),
+    ("Model/profile/banner", ParsedKey(K.IGNORED)),
     # post media
     ("Model/Post/a.jpg", ParsedKey(K.POST_IMAGE, "Model", "Post")),
     ("Model/Post/a.WEBP", ParsedKey(K.POST_IMAGE, "Model", "Post")),
@@ -60,6 +72,9 @@ CASES: list[tuple[str, ParsedKey]] = [
     ("Model/Post/readme.txt", ParsedKey(K.IGNORED)),
     ("Model/Post/meta.json", ParsedKey(K.IGNORED)),
     ("Model/Post/noext", ParsedKey(K.IGNORED)),
+    ("Model/Post/mp4", ParsedKey(K.IGNORED)),
+    ("Model/Post/clip.jpg.txt", ParsedKey(K.IGNORED)),
+    ("Model/Post/clip.jpg.mp4", ParsedKey(K.POST_VIDEO, "Model", "Post")),
     ("Model/Post/a\x00b.jpg", ParsedKey(K.IGNORED)),  # NUL cannot be stored as text
     # names kept exactly: case, spaces, Unicode, never trimmed or normalised
     (" Spaced Model /Post 1 /a.jpg", ParsedKey(K.POST_IMAGE, " Spaced Model ", "Post 1 ")),
@@ -83,3 +98,30 @@ def test_profile_is_never_a_post() -> None:
 def test_media_url_encodes_each_segment_rfc3986() -> None:
     url = media_url("https://cdn.example.com/", "Zoë K/Post #1/a b+c~d.jpg")
     assert url == "https://cdn.example.com/Zo%C3%AB%20K/Post%20%231/a%20b%2Bc~d.jpg"
+
+
+def test_media_url_strips_only_trailing_slashes_of_the_base() -> None:
+    assert media_url("https://h.test/BOX", "M/a.jpg") == "https://h.test/BOX/M/a.jpg"
+    assert media_url("https://h.test/BOX//", "M/a.jpg") == "https://h.test/BOX/M/a.jpg"
+
+
+def test_encode_key_keeps_unreserved_characters_and_slashes() -> None:
+    plain = "Model-1/Post_2/a.b~c.JPG"
+    assert encode_key(plain) == plain
+    assert encode_key("A B/é/x?y#z&w=v%.jpg") == "A%20B/%C3%A9/x%3Fy%23z%26w%3Dv%25.jpg"
+
+
+@pytest.mark.parametrize(
+    ("name", "ext", "name_stem"),
+    [
+        ("a.jpg", "jpg", "a"),
+        ("icon.WEBP", "webp", "icon"),
+        ("a.b.JPG", "jpg", "a.b"),
+        ("icon", "", "icon"),
+        ("a.", "", "a"),
+        (".bashrc", "", ".bashrc"),  # like os.path.splitext: a leading dot starts no extension
+    ],
+)
+def test_extension_and_stem_split_at_the_last_dot(name: str, ext: str, name_stem: str) -> None:
+    assert extension(name) == ext
+    assert stem(name) == name_stem

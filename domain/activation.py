@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -31,6 +30,12 @@ class ActivationResult:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.activated.extend(other.activated)
+
+    def summary(self) -> str:
+        return (
+            f"{self.processed} model(s) activated: {self.posts_created} post(s) created, "
+            f"{self.posts_updated} updated, {self.posts_unpublished} unpublished."
+        )
 
 
 class UnknownModels(LookupError):
@@ -180,11 +185,7 @@ async def _upsert_model(tx: db.Tx, staged: dict[str, Any], stamp: Any) -> tuple[
             "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
             "whitelabel_model = $5, updated_at = $6 WHERE id = $1 AND (icon_key IS DISTINCT FROM "
             "$2 OR banner_key IS DISTINCT FROM $3 OR thumbnail_key IS DISTINCT FROM $4 OR "
-            "whitelabel_model IS DISTINCT FROM $5)"
-            if tx.postgres
-            else "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
-            "whitelabel_model = $5, updated_at = $6 WHERE id = $1 AND (icon_key IS NOT $2 OR "
-            "banner_key IS NOT $3 OR thumbnail_key IS NOT $4 OR whitelabel_model IS NOT $5)",
+            "whitelabel_model IS DISTINCT FROM $5)",
             found[0]["id"],
             icon,
             banner,
@@ -218,12 +219,9 @@ async def _unpublish(tx: db.Tx, post_ids: list[int], stamp: Any) -> int:
     if not post_ids:
         return 0
     rows = await tx.fetch(
-        "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id IN "
-        "(SELECT value FROM json_each($1)) AND is_published RETURNING id"
-        if not tx.postgres
-        else "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND "
+        "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND "
         "is_published RETURNING id",
-        json.dumps(post_ids) if not tx.postgres else post_ids,
+        post_ids,
         False,
         stamp,
     )

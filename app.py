@@ -25,6 +25,8 @@ from controllers.auth import AuthController
 from controllers.cli import CreatorFlixCLI
 from controllers.dashboard import DashboardController
 from controllers.errors import exception_handlers
+from controllers.metrics import CONFIG as METRICS
+from controllers.metrics import MetricsController
 from controllers.production import ProductionController
 from controllers.public_api import PublicApiController
 from controllers.security import AdminGate, DatabaseStore, SecurityHeaders, session_config
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionController,
             AuditController,
             PublicApiController,
+            MetricsController,
             create_static_files_router(
                 path="/static", directories=[ROOT / "static"], include_in_schema=False
             ),
@@ -95,7 +98,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FlashPlugin(FlashConfig(template_config=templates)),
         ],
         template_config=templates,
-        middleware=[SecurityHeaders(), sessions.middleware, AdminGate()],
+        middleware=[
+            SecurityHeaders(),
+            METRICS.middleware,
+            sessions.middleware,
+            AdminGate(settings.metrics_token),
+        ],
         stores={"sessions": DatabaseStore()},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

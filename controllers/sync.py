@@ -15,7 +15,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from controllers.forms import EmptyBody, OptionalRowId, RowId
 from controllers.templating import after_action, client_ip, render, user_of
-from domain import audit, runs
+from domain import audit, runs, schedule
 from domain.confirm import discard
 from domain.runtime import Runtime
 
@@ -27,7 +27,13 @@ class SyncForm:
     model: str = ""
 
 
+@dataclass
+class ScheduleForm:
+    schedule: str = ""
+
+
 SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+ScheduleBody = Annotated[ScheduleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def _run_or_404(run_id: RowId) -> dict[str, Any]:
@@ -157,3 +163,18 @@ class SyncController(Controller):
             ("info", f"Deletions of sync #{run_id} discarded."),
             run=run,
         )
+
+    @post("/sync-schedule")
+    async def set_schedule(self, request: Request[Any, Any, Any], data: ScheduleBody) -> Any:
+        """Store the schedule (a malformed one is a 400 naming the field); audited."""
+        user = user_of(request)
+        saved = await schedule.save(data.schedule, user["username"])
+        await audit.record(
+            user["username"],
+            "sync_schedule_changed",
+            saved.expression or "off",
+            "",
+            client_ip(request),
+        )
+        toast = f"Scheduled sync: {saved.expression}." if saved.enabled else "Scheduled sync off."
+        return after_action(request, "/", None, ("success", toast))

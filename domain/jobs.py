@@ -145,7 +145,9 @@ async def queue_state() -> dict[str, Any]:
     }
 
 
-async def run_worker(runtime: Runtime, name: str, concurrency: int) -> None:
+async def run_worker(
+    runtime: Runtime, name: str, concurrency: int, *, signals: bool = True
+) -> None:
     """Run jobs until cancelled or signalled (SIGTERM/SIGINT stop it gracefully)."""
     log.info("worker %s: taking jobs (%d at once)", name, concurrency)
     await queue.run_worker_async(
@@ -154,6 +156,6 @@ async def run_worker(runtime: Runtime, name: str, concurrency: int) -> None:
         additional_context={"runtime": runtime, "name": name},
         update_heartbeat_interval=HEARTBEAT_S,
         stalled_worker_timeout=STALLED_S,
-        install_signal_handlers=True,
+        install_signal_handlers=signals,
         delete_jobs="successful",
     )

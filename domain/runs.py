@@ -141,6 +141,8 @@ async def record(
             "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id LIMIT 1",
             list(ACTIVE),
         )
+        if active and await _orphaned(tx, active[0]):
+            active = []
         if active:
             raise SyncBusy(_decode(active[0]))
         run_id = await tx.fetchval(
@@ -160,6 +162,24 @@ async def record(
         )
     _notify(int(run_id))
     return int(run_id)
+
+
+async def _orphaned(tx: db.Tx, run: dict[str, Any]) -> bool:
+    """A foreground run (no job) whose process died: nothing will resume it, so it failed.
+
+    A queued job's run is left alone: when its worker dies, the queue hands it to another.
+    """
+    if run["status"] != "running" or run["job_id"] is not None:
+        return False
+    if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):
+        return False  # its process still holds the sync lock
+    await tx.execute(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $2, phase = 'done', "
+        "error = 'the process running this sync stopped' WHERE id = $1",
+        run["id"],
+        now(),
+    )
+    return True
 
 
 async def record_skipped(scope: str, triggered_by: str, reason: str) -> int:
@@ -401,3 +421,26 @@ async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[st
         _waiters[run_id].discard(wake)
         if not _waiters[run_id]:
             del _waiters[run_id]
+
+
+async def totals() -> dict[str, Any]:
+    """Runs by status, plus the sums /metrics exposes (durations and keys of finished runs)."""
+    by_status = await db.fetch("SELECT status, COUNT(*) AS n FROM sync_runs GROUP BY status")
+    sums = await db.fetch(
+        "SELECT COALESCE(SUM(EXTRACT(EPOCH FROM finished_at - started_at)), 0) AS seconds, "
+        "COALESCE(SUM(keys_listed), 0) AS keys, COUNT(*) AS finished FROM sync_runs "
+        "WHERE finished_at IS NOT NULL AND kind = 'sync'"
+    )
+    last = await db.fetch(
+        "SELECT EXTRACT(EPOCH FROM finished_at - started_at) AS seconds, keys_listed "
+        "FROM sync_runs WHERE finished_at IS NOT NULL AND kind = 'sync' AND status <> 'skipped' "
+        "ORDER BY id DESC LIMIT 1"
+    )
+    return {
+        "by_status": {r["status"]: int(r["n"]) for r in by_status},
+        "seconds": float(sums[0]["seconds"]),
+        "keys": int(sums[0]["keys"]),
+        "finished": int(sums[0]["finished"]),
+        "last_seconds": float(last[0]["seconds"]) if last else 0.0,
+        "last_keys": int(last[0]["keys_listed"]) if last else 0,
+    }

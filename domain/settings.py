@@ -52,6 +52,7 @@ class Settings:
     workers: int = 1  # worker processes `python -m app` supervises; 0 runs the web alone
     worker_concurrency: int = 4  # jobs one worker process runs at once
     sync_parts: int = 16  # most parts one sync's listing is split into, shared by workers
+    metrics_token: str = ""  # lets a Prometheus scraper read /metrics without signing in
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +84,7 @@ class Settings:
             workers=_int(env, "WORKERS", 1, low=0, high=32),
             worker_concurrency=_int(env, "WORKER_CONCURRENCY", 4, low=1, high=64),
             sync_parts=_int(env, "SYNC_PARTS", 16, low=1, high=256),
+            metrics_token=env.get("METRICS_TOKEN") or "",
         )
 
 

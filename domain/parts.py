@@ -107,19 +107,18 @@ async def complete(part: Part, counters: dict[str, int], result: dict[str, Any])
 
 @dataclass(frozen=True)
 class Progress:
-    counters: dict[str, int]
+    by_part: dict[int, dict[str, int]]  # part id -> its counters, as last published
     total: int
     done: int
 
 
 async def progress(run_id: int) -> Progress:
-    rows = await db.fetch("SELECT status, stats FROM sync_parts WHERE run = $1", run_id)
-    counters: dict[str, int] = {}
-    for r in rows:
-        stats = json.loads(r["stats"]) if isinstance(r["stats"], str) else r["stats"]
-        for key, value in stats.items():
-            counters[key] = counters.get(key, 0) + int(value)
-    return Progress(counters, len(rows), sum(1 for r in rows if r["status"] == "done"))
+    rows = await db.fetch("SELECT id, status, stats FROM sync_parts WHERE run = $1", run_id)
+    by_part = {
+        r["id"]: json.loads(r["stats"]) if isinstance(r["stats"], str) else r["stats"]
+        for r in rows
+    }
+    return Progress(by_part, len(rows), sum(1 for r in rows if r["status"] == "done"))
 
 
 async def results(run_id: int) -> list[dict[str, Any]]:

@@ -148,11 +148,17 @@ async def _heartbeat(handle: RunHandle, base: RunStats) -> None:
             log.warning("heartbeat for run %s failed", handle.id, exc_info=True)
 
 
+# Parts this process is syncing now: their counters are fresher here than in the database.
+_live_parts: dict[int, RunStats] = {}
+
+
 async def _gather_progress(handle: RunHandle, base: RunStats) -> None:
     state = await parts.progress(handle.id)
     total = RunStats(phase=handle.stats.phase, errors=handle.stats.errors)
     total.add(base.counters())
-    total.add(state.counters)
+    for part_id, counters in state.by_part.items():
+        live = _live_parts.get(part_id)
+        total.add(live.counters() if live is not None else counters)
     total.models_total = base.models_total
     handle.stats = total
 
@@ -296,9 +302,11 @@ async def _sync_part(
             stats.models_done += 1
 
     ticker = asyncio.create_task(beat())
+    _live_parts[part.id] = stats
     try:
         await asyncio.gather(*(worker() for _ in range(max(1, options.concurrency))))
     finally:
+        _live_parts.pop(part.id, None)
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker

@@ -119,8 +119,9 @@ async def test_production_publish_toggles_and_public_api(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
     await synced(b)
-    queued = await b.post("/whitelabel/_bulk/activate-all-new", {}, htmx=True)
-    assert "in the background" in queued.headers["hx-trigger-after-settle"]
+    queued = await b.post("/whitelabel/_bulk/activate-all-new", {})
+    assert queued.status_code == 303
+    assert "in the background" in (await b.get(queued.headers["location"])).text
     await eventually(lambda: count("models"), 3)  # a worker runs the activation job
     api = (await b.client.get("/api/models")).json()
     assert api["meta"] == {"page": 1, "limit": 20, "count": 3}

@@ -140,9 +140,10 @@ async def _activate_one(staged_id: int) -> ActivationResult:
         )
         gone = [r["id"] for key, r in existing.items() if key not in wanted]
         unpublished = await _unpublish(tx, gone, stamp)
-        await tx.execute(
+        await tx.execute(  # only when it changed: an unchanged row is not rewritten
             "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
-            "is_published) WHERE id = $1",
+            "is_published) WHERE id = $1 AND post_count <> (SELECT COUNT(*) FROM posts WHERE "
+            "model = $1 AND is_published)",
             model_id,
         )
         await tx.execute("UPDATE whitelabel_models SET status = 'active' WHERE id = $1", staged_id)

@@ -6,6 +6,8 @@ import asyncio
 import itertools
 import logging
 import os
+import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -33,13 +35,42 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+TEARDOWN_TIMEOUT_S = 15.0
+
+
+def teardown_warning(what: str) -> None:
+    """A resource that would not close in time: say so, and let the session end anyway."""
+    print(f"\n[teardown] {what} did not finish in {TEARDOWN_TIMEOUT_S:.0f} s", file=sys.stderr)
+
+
+async def bounded(awaitable: Awaitable[Any], what: str) -> bool:
+    """Await a close/stop, at most TEARDOWN_TIMEOUT_S; False (and a warning) if it hung."""
+    try:
+        await asyncio.wait_for(awaitable, TEARDOWN_TIMEOUT_S)
+    except TimeoutError:
+        teardown_warning(what)
+        return False
+    return True
+
+
+def bounded_call(function: Callable[[], Any], what: str) -> bool:
+    """Run a blocking stop in a daemon thread, at most TEARDOWN_TIMEOUT_S."""
+    worker = threading.Thread(target=function, name=f"teardown: {what}", daemon=True)
+    worker.start()
+    worker.join(TEARDOWN_TIMEOUT_S)
+    if worker.is_alive():
+        teardown_warning(what)
+        return False
+    return True
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
-    server.stop()
+    bounded_call(server.stop, "stopping moto's S3 server")
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +100,9 @@ async def pg_engine(settings: Settings) -> AsyncIterator[Engine]:
     await db.start(engine)
     await db.migrate()
     yield engine
-    await db.stop(engine)
+    # A connection still checked out (a leaked task) would make close() wait forever.
+    if not await bounded(db.stop(engine), "closing the test database pool") and engine.pool:
+        engine.pool.terminate()
 
 
 QUEUE_TABLES = (

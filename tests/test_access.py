@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
 from controllers.security import is_public
+from domain import audit
+from domain.sync_store import now
 from tests.conftest import Bucket, rows
-from tests.web import Browser, admin, browser, running_app
+from tests.web import PASSWORD, Browser, admin, browser, running_app
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SAMPLE = {
@@ -63,7 +68,9 @@ async def test_every_admin_route_redirects_logged_out_requests(app: Any) -> None
     assert checked >= 15
 
 
-async def test_every_unsafe_route_refuses_a_missing_csrf_token(app: Any) -> None:
+async def test_every_unsafe_route_refuses_a_missing_csrf_token(app: Any, bucket: Bucket) -> None:
+    run = await bucket.sync()  # "Someone" is staged: a forged activation would have work to do
+    assert run["status"] == "succeeded", run["error"]
     checked = 0
     async with browser(app) as b:
         await b.sign_in()
@@ -75,6 +82,10 @@ async def test_every_unsafe_route_refuses_a_missing_csrf_token(app: Any) -> None
             checked += 1
     assert checked >= 10
     assert await rows("SELECT id FROM models") == []  # nothing was activated
+    staged = await rows("SELECT folder_name, status FROM whitelabel_models")
+    assert [(r["folder_name"], r["status"]) for r in staged] == [("Someone", "new")]
+    assert [r["id"] for r in await rows("SELECT id FROM sync_runs")] == [run["id"]]  # no sync
+    assert await rows("SELECT action FROM audit_log WHERE action <> 'sign_in'") == []
 
 
 async def test_session_rotates_at_sign_in_and_dies_at_sign_out(app: Any) -> None:
@@ -120,6 +131,51 @@ async def test_failed_sign_ins_are_throttled_per_account(app: Any) -> None:
         async with browser(app) as other:  # another account from the same address still works
             await admin("second")
             assert (await other.sign_in("second")).status_code == 303
+
+
+@asynccontextmanager
+async def browser_from(app: Any, address: str) -> AsyncIterator[Browser]:
+    """Like tests.web.browser, from another client address."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", follow_redirects=False
+    ) as client:
+        yield Browser(client)
+
+
+async def test_failed_sign_ins_are_throttled_per_address_until_the_window_passes(
+    app: Any,
+) -> None:
+    """One address guessing many usernames is stopped, though no account reached its limit;
+    other addresses are not; once the failures age out of the window it can sign in again."""
+    limit = audit.MAX_FAILURES_PER_ADDRESS
+    async with browser(app) as b:
+        for i in range(limit):
+            response = await b.post("/login", {"username": f"guess{i:02d}", "password": "x"})
+            assert response.status_code == 400, (i, response.status_code)
+        blocked = await b.post("/login", {"username": "tester", "password": PASSWORD})
+        assert blocked.status_code == 429
+        assert "for this address" in blocked.text
+        window = int(audit.THROTTLE_WINDOW.total_seconds())
+        assert window - 30 < int(blocked.headers["retry-after"]) <= window + 1
+        async with browser_from(app, "198.51.100.9") as elsewhere:  # only this address waits
+            assert (await elsewhere.sign_in()).status_code == 303
+        # The failures are 10 minutes old: still inside the window, which ends 10 min later.
+        await rows(
+            "UPDATE audit_log SET created_at = created_at - interval '10 minutes' "
+            "WHERE action = 'sign_in_failed' RETURNING id"
+        )
+        still = await b.post("/login", {"username": "tester", "password": PASSWORD})
+        assert still.status_code == 429
+        assert window - 600 - 30 < int(still.headers["retry-after"]) <= window - 600 + 1
+        # One failure ages out of the window: one below the limit, so the address may try.
+        await rows(
+            "UPDATE audit_log SET created_at = $1 WHERE id = (SELECT id FROM audit_log "
+            "WHERE action = 'sign_in_failed' ORDER BY created_at, id LIMIT 1) RETURNING id",
+            now() - audit.THROTTLE_WINDOW - timedelta(seconds=1),
+        )
+        signed_in = await b.post("/login", {"username": "tester", "password": PASSWORD})
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
 
 
 async def test_security_headers_and_cookie_flags(app: Any) -> None:

@@ -76,10 +76,16 @@ async def test_activating_twice_changes_nothing(database: Any, bucket: Bucket) -
     await activate_all_new()
     before = await production()
     versions = await rows("SELECT id, xmin::text AS v FROM posts ORDER BY id")
+    model_versions = await rows("SELECT id, xmin::text AS v, updated_at FROM models ORDER BY id")
     again = await activate(["Anna Lee", "Ben"])
     assert (again.models_created, again.posts_created, again.posts_updated) == (0, 0, 0)
     assert await production() == before
     assert await rows("SELECT id, xmin::text AS v FROM posts ORDER BY id") == versions
+    # The production model rows themselves are not rewritten either (any write moves xmin).
+    assert (
+        await rows("SELECT id, xmin::text AS v, updated_at FROM models ORDER BY id")
+        == model_versions
+    )
     assert await count("posts") == 4  # defect 7: no duplicates
 
 

@@ -5,11 +5,12 @@ sync converged to the bucket (compared through the key rules, tests/oracle.py)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 from domain import runs
 from domain.s3 import S3Service
 from domain.sync import SyncOptions, run_sync
-from tests.conftest import Bucket, cli_env, rows
+from tests.conftest import Bucket, bounded, cli_env, rows
 from tests.fault_proxy import FaultProxy, Rule, anything, listing
 from tests.oracle import expected
 from tests.test_convergence import staged
@@ -71,9 +72,11 @@ async def scene(database: Any, bucket: Bucket) -> AsyncIterator[Scene]:
     assert (await bucket.sync())["status"] == "succeeded"
     proxy = await FaultProxy(bucket.s3.settings.endpoint).start()
     faulty_settings = replace(bucket.s3.settings, endpoint=proxy.endpoint)
-    async with S3Service(faulty_settings, max_attempts=3, timeout=1.5) as faulty:
-        yield Scene(bucket, proxy, faulty)
-    await proxy.stop()
+    try:
+        async with S3Service(faulty_settings, max_attempts=3, timeout=1.5) as faulty:
+            yield Scene(bucket, proxy, faulty)
+    finally:
+        await bounded(proxy.stop(), "stopping the fault proxy")
 
 
 async def test_transient_s3_errors_are_retried(scene: Scene) -> None:
@@ -86,12 +89,14 @@ async def test_transient_s3_errors_are_retried(scene: Scene) -> None:
     assert run["status"] == "succeeded", run["error"]
     assert sum(r.hits for r in scene.proxy.rules) == 3
     assert "Alpha/P9/new.jpg" in await scene.db_keys()
+    converged = await scene.converges()
     record(
         "S3 answers 503 SlowDown / 500 on some list pages",
         f"retried by botocore; run {run['status']}",
         "all rows",
-        await scene.converges(),
+        converged,
     )
+    assert converged
 
 
 async def test_one_model_prefix_keeps_failing(scene: Scene) -> None:
@@ -105,12 +110,14 @@ async def test_one_model_prefix_keeps_failing(scene: Scene) -> None:
     assert {k for k in before if k.startswith("Bravo/")} <= now_keys  # every Bravo row kept
     assert "Bravo/P9/new.jpg" not in now_keys and "Alpha/P9/new.jpg" in now_keys
     assert "Alpha/P1/2.jpg" in now_keys  # a run that could not see everything deletes nothing
+    converged = await scene.converges()
     record(
         "One model's prefix keeps failing",
         f"run failed: {run['error'][:90]}…",
         "that model's rows untouched; other models synced; no deletions",
-        await scene.converges(),
+        converged,
     )
+    assert converged
 
 
 @pytest.mark.parametrize(
@@ -129,12 +136,14 @@ async def test_s3_unusable_changes_nothing(scene: Scene, case: str, rule: Rule, 
     run = await scene.faulty_sync()
     assert run["status"] == "failed" and words in run["error"], run["error"]
     assert await staged() == before
+    converged = await scene.converges()
     record(
         case,
         f"run failed: {run['error'][:100]}…",
         "everything (no row changed)",
-        await scene.converges(),
+        converged,
     )
+    assert converged
 
 
 async def test_empty_or_halved_listing_asks_first(scene: Scene) -> None:
@@ -147,57 +156,102 @@ async def test_empty_or_halved_listing_asks_first(scene: Scene) -> None:
     empty = await scene.bucket.sync()
     assert empty["status"] == "needs_confirmation" and "empty" in empty["error"]
     assert await scene.db_keys() == set(KEYS)
+    converged = await scene.converges()
     record(
         "The listing shrinks by half / is empty",
         "runs ended needs_confirmation",
         "every row until an admin confirms",
-        await scene.converges(),
+        converged,
     )
+    assert converged
+
+
+async def kill_connections_while_alpha_writes(
+    scene: Scene, settings: Any
+) -> tuple[int, dict[str, Any]]:
+    """Sync a change to every model, one model at a time, and kill every client connection
+    while the first model's (Alpha's) write waits on a table lock; returns (killed, run)."""
+    for model in MODELS:
+        await scene.put(f"{model}/P9/new.jpg")
+    locker = await asyncpg.connect(settings.database_url)
+    killer = await asyncpg.connect(settings.database_url)
+    task: asyncio.Task[dict[str, Any]] | None = None
+    try:
+        blocking = locker.transaction()
+        await blocking.start()
+        await locker.execute("LOCK TABLE whitelabel_models IN SHARE MODE")  # writes must wait
+        task = asyncio.create_task(
+            run_sync(
+                scene.bucket.s3,
+                SyncOptions(public_base=scene.bucket.public_base, concurrency=1),
+            )
+        )
+        for _ in range(400):
+            if await killer.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            ):
+                break
+            await asyncio.sleep(0.025)
+        else:
+            raise AssertionError("the sync never reached its first write")
+        killed = await killer.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+            "datname = current_database() AND pid NOT IN (pg_backend_pid(), $1) AND "
+            "backend_type = 'client backend'",
+            locker.get_server_pid(),
+        )
+        await blocking.rollback()
+        run = await asyncio.wait_for(task, 60)
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+        await locker.close()
+        await killer.close()
+    return int(killed), run
 
 
 async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -> None:
-    gate, reached = asyncio.Event(), asyncio.Event()
-
-    class Gated:
-        async def list_top(self) -> Any:
-            return await scene.bucket.s3.list_top()
-
-        async def list_pages(self, prefix: str) -> AsyncIterator[Any]:
-            if prefix == "Delta/":
-                reached.set()
-                await gate.wait()
-            async for page in scene.bucket.s3.list_pages(prefix):
-                yield page
-
-    for model in MODELS:
-        await scene.put(f"{model}/P9/new.jpg")
-    task = asyncio.create_task(
-        run_sync(Gated(), SyncOptions(public_base=scene.bucket.public_base, concurrency=2))
-    )
-    await reached.wait()
-    killer = await asyncpg.connect(settings.database_url)
-    killed = await killer.fetchval(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-        "datname = current_database() AND pid <> pg_backend_pid() AND backend_type = "
-        "'client backend'"
-    )
-    await killer.close()
-    gate.set()
-    run = await task
-    assert killed >= 1
+    """The run ends `failed` (not stuck at `running`) naming the model whose write was
+    killed; that write is rolled back, no model is half-written, nothing is deleted, and the
+    next sync converges."""
+    killed, run = await kill_connections_while_alpha_writes(scene, settings)
+    assert killed >= 2  # at least the waiting writer and the run's advisory-lock connection
+    assert run["status"] == "failed", run
+    assert "model(s) could not be synced: Alpha" in run["error"], run["error"]
+    assert "nothing was deleted" in run["error"] and "First error: Alpha:" in run["error"]
+    stored = await runs.get(run["id"])
+    assert stored is not None and stored["status"] == "failed" and stored["finished_at"]
+    assert await runs.current() is None  # nothing is left "running"
     for model in await rows("SELECT id, post_count, image_count FROM whitelabel_models"):
         real = await rows(
             "SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = $1", model["id"]
         )
         assert real[0]["n"] == model["post_count"]  # no model half-written
-    assert set(KEYS) <= await scene.db_keys()
+    keys = await scene.db_keys()
+    assert set(KEYS) <= keys  # nothing deleted
+    assert "Alpha/P9/new.jpg" not in keys  # the killed write was rolled back
+    converged = await scene.converges()
     record(
-        "The database connection is killed mid-run (pg_terminate_backend)",
-        f"{killed} backends killed; run {run['status']}"
-        + (f": {run['error'][:80]}…" if run["error"] else ""),
-        "no model half-written; nothing deleted",
-        await scene.converges(),
+        "The database connections are killed while a model is writing (pg_terminate_backend)",
+        f"{killed} backends killed; run {run['status']}: {run['error'][:80]}…",
+        "that model's rows as they were; no model half-written; nothing deleted",
+        converged,
     )
+    assert converged
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: when a transaction's connection is killed, Piccolo's rollback in "
+    "__aexit__ raises before it resets engine.current_transaction, so every later "
+    "db.transaction() in the same sync worker nests into the dead one ('connection has been "
+    "released back to the pool') and all remaining models fail too",
+)
+async def test_models_after_a_killed_connection_still_sync(scene: Scene, settings: Any) -> None:
+    _, run = await kill_connections_while_alpha_writes(scene, settings)
+    assert run["error"].startswith("1 model(s) could not be synced: Alpha."), run["error"]
+    assert {f"{m}/P9/new.jpg" for m in MODELS[1:]} <= await scene.db_keys()
 
 
 def cli_sync(scene: Scene, *args: str) -> subprocess.Popen[str]:
@@ -212,34 +266,54 @@ def cli_sync(scene: Scene, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@contextlib.contextmanager
+def killed_on_exit(*processes: subprocess.Popen[str]) -> Iterator[None]:
+    """However the test ends, no CLI process outlives it."""
+    try:
+        yield
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.communicate(timeout=10)
+
+
 async def test_two_processes_sync_at_once(scene: Scene) -> None:
     scene.proxy.rules = [Rule(listing(), 0, delay=0.3)]  # slow listing: the runs overlap
     first, second = cli_sync(scene, "--json"), cli_sync(scene, "--json")
-    codes = [await asyncio.to_thread(p.wait, 120) for p in (first, second)]
-    errors = [p.stderr.read() if p.stderr else "" for p in (first, second)]
+    with killed_on_exit(first, second):
+        outputs = [await asyncio.to_thread(p.communicate, timeout=120) for p in (first, second)]
+    codes = [p.returncode for p in (first, second)]
+    errors = [err for _, err in outputs]
     assert sorted(codes) == [0, 1], errors
     assert any("already running" in e for e in errors)
+    statuses = [r["status"] for r in await rows("SELECT status FROM sync_runs ORDER BY id")]
+    assert statuses == ["succeeded", "succeeded"]  # the fixture's sync, then the one that ran
+    converged = await scene.converges()
     record(
         "Two syncs requested at once from two processes",
         "exactly one ran; the other exited 1 naming the running run",
         "all rows",
-        await scene.converges(),
+        converged,
     )
+    assert converged
 
 
 async def test_process_killed_mid_sync(scene: Scene) -> None:
     await scene.put(*[f"Golf{i}/P/a.jpg" for i in range(6)])
     scene.proxy.rules = [Rule(listing(), 0, delay=0.4)]
     process = cli_sync(scene)
-    run = None
-    for _ in range(200):
-        run = await runs.current()
-        if run and run["models_done"] >= 1:
-            break
-        await asyncio.sleep(0.05)
-    assert run is not None
-    process.send_signal(signal.SIGKILL)
-    await asyncio.to_thread(process.wait, 30)
+    with killed_on_exit(process):
+        run = None
+        for _ in range(200):
+            run = await runs.current()
+            if run and run["models_done"] >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert run is not None
+        process.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(process.communicate, timeout=30)
     converged = await scene.converges()  # the lock died with the process: no 60 s wait
     dead = await runs.get(run["id"])
     assert dead is not None and dead["status"] == "failed" and "stopped" in dead["error"]

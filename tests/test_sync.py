@@ -208,3 +208,33 @@ async def test_model_with_more_than_1000_keys(database: Any, bucket: Bucket) -> 
     assert run["status"] == "succeeded", run["error"]
     assert run["media_inserted"] == 1150
     assert (await staged())["Big"]["counts"] == (12, 1150, 0)
+
+
+async def test_resync_skips_unchanged_models_without_reading_their_rows(
+    database: Any, bucket: Bucket
+) -> None:
+    """A planted etag survives in a model whose listing did not change (its rows were never
+    read), while the same plant in a changed model is repaired by its re-diff."""
+    await bucket.put(*BASE)
+    await bucket.sync()
+    planted = "planted-etag"
+    await rows(
+        "UPDATE whitelabel_media SET etag = $1 WHERE s3_key IN ($2, $3) RETURNING id",
+        planted,
+        "Anna/Beach/a.jpg",
+        "Ben/Trip/x.png",
+    )
+    await bucket.put("Ben/Trip/z.jpg")  # only Ben's listing changes
+    run = await bucket.sync()
+    assert run["status"] == "succeeded", run["error"]
+    assert (run["models_updated"], run["media_inserted"], run["media_updated"]) == (1, 1, 1)
+    etags = {
+        r["s3_key"]: r["etag"]
+        for r in await rows(
+            "SELECT s3_key, etag FROM whitelabel_media WHERE s3_key IN ($1, $2)",
+            "Anna/Beach/a.jpg",
+            "Ben/Trip/x.png",
+        )
+    }
+    assert etags["Anna/Beach/a.jpg"] == planted  # Anna was skipped: not even read
+    assert etags["Ben/Trip/x.png"] not in (planted, "", None)  # Ben was re-diffed and fixed

@@ -182,3 +182,27 @@ async def test_one_model_sync(database: Any, bucket: Bucket) -> None:
     assert missing["status"] == "failed"
     assert "'Nobody' is not in the bucket" in missing["error"]
     assert await count("whitelabel_models") == 1  # defect 8: no model for a missing folder
+
+
+async def test_media_share_alone_holds_deletions_back(database: Any, bucket: Bucket) -> None:
+    """No model goes, but 3 of 10 media do: over the 20% media share, so nothing is deleted."""
+    keys = [f"{m}/P/{i}.jpg" for m in ("Alpha", "Bravo") for i in range(5)]
+    await bucket.put(*keys)
+    assert (await bucket.sync())["status"] == "succeeded"
+    tables = ("whitelabel_models", "whitelabel_posts", "whitelabel_media")
+    before = [await count(t) for t in tables]
+    assert before == [2, 2, 10]
+    gone = ["Alpha/P/0.jpg", "Alpha/P/1.jpg", "Bravo/P/4.jpg"]
+    await bucket.delete(*gone)
+    run = await bucket.sync()
+    assert run["status"] == "needs_confirmation", run["error"]
+    assert "more than 20%" in run["error"] and run["media_deleted"] == 0
+    summary = run["plan"]["summary"]
+    assert (summary["models"], summary["media"]) == (0, 3)
+    assert sorted(summary["media_keys"]) == gone
+    assert [await count(t) for t in tables] == before  # every staged row is still there
+    assert {r["s3_key"] for r in await rows("SELECT s3_key FROM whitelabel_media")} == set(keys)
+    confirmed = await confirm(run["id"], "tester")
+    assert confirmed["media_deleted"] == 3
+    left = {r["s3_key"] for r in await rows("SELECT s3_key FROM whitelabel_media")}
+    assert left == set(keys) - set(gone)

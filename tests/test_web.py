@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -152,15 +153,25 @@ async def test_errors_are_pages_or_toasts(web: Any) -> None:
     assert missing.status_code == 404 and "<html" in missing.text and "Nobody" in missing.text
     hx = await b.get("/whitelabel/Nobody", headers={"HX-Request": "true"})
     assert hx.status_code == 404 and hx.headers["hx-reswap"] == "none" and "<" not in hx.text
-    for url in (
-        "/whitelabel?size=999",
-        "/whitelabel?sort=x",
-        "/whitelabel?after=%%%",
-        "/audit?action=drop",
-        "/production?page=-1",
-        "/sync-runs?before=x",
+    for url, names in (
+        ("/whitelabel?size=999", "size=999 is not supported"),
+        ("/whitelabel?sort=x", "sort='x' is not supported"),
+        ("/whitelabel?after=%%%", "cursor '%%%' is not valid"),
+        ("/audit?action=drop", "action='drop' is not an audited action"),
+        ("/production?page=-1", "page=-1 is out of range"),
+        ("/sync-runs?before=x", "before: Expected `int | null`, got `str`"),
     ):
         response = await b.get(url)
         assert response.status_code == 400, url
-    form = await b.post("/production/1/publish", {"published": "maybe"})
-    assert form.status_code == 400
+        assert "<html" in response.text and names in html.unescape(response.text), url
+        toast = await b.get(url, headers={"HX-Request": "true"})
+        assert toast.status_code == 400 and names in toast.text, url
+        assert toast.headers["hx-reswap"] == "none"
+    await synced(b)
+    await b.post("/whitelabel/Ben/activate", {})
+    ben = (await rows("SELECT id, is_published FROM models WHERE name = 'Ben'"))[0]
+    assert ben["is_published"] is True
+    form = await b.post(f"/production/{ben['id']}/publish", {"published": "maybe"})
+    assert form.status_code == 400  # the page's valid CSRF token: the form itself is refused
+    assert "published: Expected `bool`" in html.unescape(form.text)
+    assert (await rows("SELECT is_published FROM models WHERE name = 'Ben'"))[0]["is_published"]

@@ -17,7 +17,7 @@ from app import create_app
 from domain import db, jobs, runs
 from domain.accounts import upsert_admin
 from domain.settings import Settings
-from tests.conftest import Bucket
+from tests.conftest import TEARDOWN_TIMEOUT_S, Bucket
 
 PASSWORD = "correct-horse-42"
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -109,8 +109,10 @@ async def running_app(
         yield app
     finally:
         stop.set()
-        await task
-        db.install_engine(pg_engine)
+        try:  # the app's shutdown (background syncs, its pool) must end, or the test fails
+            await asyncio.wait_for(task, TEARDOWN_TIMEOUT_S)
+        finally:
+            db.install_engine(pg_engine)
 
 
 @asynccontextmanager

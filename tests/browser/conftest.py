@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from domain.accounts import upsert_admin
 from domain.s3 import S3Service
 from domain.settings import S3Settings, Settings
 from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket
-from tests.conftest import Bucket
+from tests.conftest import Bucket, bounded
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -153,10 +154,35 @@ async def app_data(database: Any, server_s3: S3Service, live_server: str) -> Buc
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
+    pw = await async_playwright().start()
+    try:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
+        try:
+            yield chromium
+        finally:
+            await bounded(chromium.close(), "closing Chromium")
+    finally:
+        if not await bounded(pw.stop(), "stopping the Playwright driver"):
+            _kill_descendants(("playwright", CHROMIUM))
+
+
+def _kill_descendants(markers: tuple[str, ...]) -> None:
+    """SIGKILL this process's descendants whose command line holds one of `markers`."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(stat.parent.name))
+    todo, found = [os.getpid()], []
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    for pid in found:
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if any(marker in cmdline for marker in markers):
+                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -171,6 +197,6 @@ async def ui(browser: Browser, live_server: str, app_data: Bucket) -> AsyncItera
     try:
         yield wrapper
     finally:
-        await context.close()
+        await bounded(context.close(), "closing the browser context")
     if wrapper.errors:
         pytest.fail("the browser reported problems:\n" + "\n".join(wrapper.errors))

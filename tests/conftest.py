@@ -105,12 +105,8 @@ async def pg_engine(settings: Settings) -> AsyncIterator[Engine]:
         engine.pool.terminate()
 
 
-QUEUE_TABLES = (
-    "procrastinate_jobs",
-    "procrastinate_events",
-    "procrastinate_periodic_defers",
-    "procrastinate_workers",
-)
+# Not procrastinate_workers: worker processes that outlive a test stay registered.
+QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers")
 
 
 async def wipe(engine: Engine) -> None:

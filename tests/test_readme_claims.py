@@ -51,7 +51,7 @@ async def test_make_run_with_no_configuration_serves_a_synced_demo(tmp_path: Pat
     env = clean_env(
         # Keep the zero-config data out of the repository's ./data: the only knob for where
         # it lives. Nothing below looks at it or at which database engine is used.
-        SQLITE_PATH=str(tmp_path / "data" / "creatorflix.sqlite"),
+        DATA_DIR=str(tmp_path / "data"),
         EMBEDDED_S3_PORT=str(free_port()),
         HOME=str(tmp_path),
     )

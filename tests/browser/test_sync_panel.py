@@ -66,7 +66,7 @@ async def sync_gate(app_data: Bucket) -> AsyncIterator[SyncGate]:
         await conn.close()
         # No run may outlive its test: the next test wipes the tables.
         for _ in range(300):
-            if not await rows("SELECT id FROM sync_runs WHERE status = 'running'"):
+            if not await rows("SELECT id FROM sync_runs WHERE status IN ('queued', 'running')"):
                 break
             await asyncio.sleep(0.1)
 

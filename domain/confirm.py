@@ -20,7 +20,9 @@ class NotConfirmable(RuntimeError):
 async def check_confirmable(run_id: int) -> dict[str, Any]:
     run = await runs.get(run_id)
     if run is None:
-        raise LookupError(f"There is no sync run #{run_id}.")
+        raise LookupError(
+            f"sync run #{run_id} is not waiting for confirmation: there is no such run."
+        )
     if run["status"] == "superseded":
         raise NotConfirmable(
             f"sync run #{run_id}'s plan was superseded by run #{run['superseded_by']}, which "

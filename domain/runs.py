@@ -322,14 +322,16 @@ async def request_cancel(run_id: int) -> str | None:
     Returns the run's status before the request, or None if it was not active.
     """
     rows = await db.fetch(
-        "WITH before AS (SELECT status FROM sync_runs WHERE id = $1 FOR UPDATE) "
+        # `before` is joined (FROM) so it is read before the update; read only in RETURNING,
+        # it found no row (the row was already updated by this statement) and gave None.
+        "WITH before AS (SELECT status AS was FROM sync_runs WHERE id = $1 FOR UPDATE) "
         "UPDATE sync_runs SET cancel_requested = true, "
         "status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
         "finished_at = CASE WHEN status = 'queued' THEN $2 ELSE finished_at END, "
         "phase = CASE WHEN status = 'queued' THEN 'done' ELSE phase END, "
         "error = CASE WHEN status = 'queued' THEN 'cancelled before it started' ELSE error END "
-        "WHERE id = $1 AND status = ANY($3::text[]) "
-        "RETURNING (SELECT status FROM before) AS before",
+        "FROM before WHERE id = $1 AND status = ANY($3::text[]) "
+        "RETURNING before.was AS before",
         run_id,
         now(),
         list(ACTIVE),

@@ -119,7 +119,10 @@ class Runtime:
     async def cancel(self, run_id: int) -> str | None:
         before = await runs.request_cancel(run_id)
         run = await runs.get(run_id)
-        if before and run and run["job_id"]:
+        # Only a queued job is taken off the queue. A running one stops by itself at its next
+        # model (it sees cancel_requested); aborting it would cancel its task mid-model, and
+        # the run would end "failed".
+        if before == "queued" and run and run["job_id"]:
             await jobs.abort(int(run["job_id"]))
         return before
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -36,6 +37,7 @@ def fail(message: str, code: int = 1) -> None:
 def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], **start: Any) -> T:
     """Start the services for one command, run it, and turn known failures into one line."""
     settings: Settings = app.state["settings"]
+    logging.getLogger("piccolo").setLevel(logging.WARNING)  # errors stay one line
 
     async def main() -> T:
         runtime = Runtime(settings)

@@ -128,8 +128,23 @@ class Tx:
 
 @asynccontextmanager
 async def transaction(engine: PostgresEngine | None = None) -> AsyncIterator[Tx]:
-    async with (engine or current_engine()).transaction() as t:
-        yield Tx(t.connection)
+    """One transaction on a pooled connection of its own.
+
+    Not Piccolo's `engine.transaction()`: that one lives in a context variable, and when its
+    connection is killed, the failed rollback leaves the variable set, so every later
+    transaction in the same task nests into the dead one.
+    """
+    engine = engine or current_engine()
+    if engine.pool is None:
+        conn = await engine.get_new_connection()
+        try:
+            async with conn.transaction():
+                yield Tx(conn)
+        finally:
+            await conn.close()
+        return
+    async with engine.pool.acquire() as conn, conn.transaction():
+        yield Tx(conn)
 
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Protocol
 
+import asyncpg
+
 from domain import parts, runs, sync_store
 from domain.keys import parse_key
 from domain.plan import build_model, diff_model, listing_hash
@@ -19,6 +21,14 @@ from domain.runs import RunHandle, RunStats
 from domain.s3 import S3Error, S3Object
 
 log = logging.getLogger("creatorflix.sync")
+# A killed or dropped database connection: the model's transaction rolled back, so retry it.
+CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    ConnectionError,
+)
+RETRIES = 3
 PLAN_NAMES_SHOWN = 20
 
 
@@ -342,15 +352,24 @@ async def _sync_model(
         plan.unchanged.append(known.id)
         return True
     desired = build_model(folder, objects, options.public_base, fingerprint)
-    stats.keys_ignored += desired.ignored
     if not desired.exists:
+        stats.keys_ignored += desired.ignored
         return False
-    existing = await sync_store.load_existing(known.id) if known is not None else None
-    change = diff_model(desired, existing)
-    if change.writes_anything and not options.dry_run:
-        model_id = await sync_store.write_change(change)
-    else:
-        model_id = change.model_id or 0
+    for attempt in range(1, RETRIES + 1):
+        try:
+            existing = await sync_store.load_existing(known.id) if known is not None else None
+            change = diff_model(desired, existing)
+            if change.writes_anything and not options.dry_run:
+                model_id = await sync_store.write_change(change)
+            else:
+                model_id = change.model_id or 0
+            break
+        except CONNECTION_LOST as exc:  # one transaction: safe to do again on a new connection
+            if attempt == RETRIES:
+                raise
+            log.warning("model %r: database connection lost (%s); trying again", folder, exc)
+            await asyncio.sleep(0.2 * attempt)  # pooled connections killed too get noticed
+    stats.keys_ignored += desired.ignored
     if change.model_id is None:
         stats.models_inserted += 1
     elif change.writes_anything or change.has_deletions:

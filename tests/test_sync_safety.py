@@ -202,7 +202,7 @@ async def test_media_share_alone_holds_deletions_back(database: Any, bucket: Buc
     assert sorted(summary["media_keys"]) == gone
     assert [await count(t) for t in tables] == before  # every staged row is still there
     assert {r["s3_key"] for r in await rows("SELECT s3_key FROM whitelabel_media")} == set(keys)
-    confirmed = await confirm(run["id"], "tester")
+    confirmed = await confirm(bucket.s3, run["id"], "tester", bucket.public_base)
     assert confirmed["media_deleted"] == 3
     left = {r["s3_key"] for r in await rows("SELECT s3_key FROM whitelabel_media")}
     assert left == set(keys) - set(gone)

@@ -23,7 +23,7 @@ import pytest
 
 from domain.settings import S3Settings
 from tests.conftest import Bucket, cli_env, count, rows
-from tests.served import cli, free_port, one_error_line, served, stop_group
+from tests.served import ROOT, cli, free_port, one_error_line, served, stop_group
 
 MODELS = ["Ann", "Bea", "Cid", "Dee", "Eve"]
 
@@ -270,3 +270,38 @@ async def test_create_admin_asks_for_a_password_then_the_admin_signs_in(
         assert refused.status_code == 400
         wrong = await b.post("/login", {"username": "alice", "password": "not-her-password"})
         assert wrong.status_code == 400
+
+
+def piccolo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Piccolo's own command line, as the README shows it."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "piccolo"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+
+
+async def test_piccolo_user_create_makes_an_admin_who_signs_in(
+    database: Any, bucket: Bucket
+) -> None:
+    env = cli_env(bucket.s3.settings, SECRET_KEY="k" * 64)
+    made = piccolo(
+        env,
+        "user",
+        "create",
+        "--username=carol",
+        "--email=carol@example.com",
+        "--password=pw-carol-123",
+        "--is_admin=true",
+        "--is_superuser=false",
+        "--is_active=true",
+    )
+    assert made.returncode == 0, made.stderr
+    async with served(env) as app:
+        signed_in = await app.browser.sign_in("carol", "pw-carol-123")
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+        assert (await app.browser.client.get("/")).status_code == 200

@@ -10,6 +10,8 @@ from typing import Any
 from domain import db
 from domain.sync_store import now
 
+ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
+
 
 @dataclass
 class ActivationResult:
@@ -81,6 +83,8 @@ async def _activate_one(staged_id: int) -> ActivationResult:
     result = ActivationResult(processed=1)
     stamp = now()
     async with db.transaction() as tx:
+        # One activation of a model at a time (a bulk job and a row's button may overlap).
+        await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", ACTIVATION_LOCK, staged_id)
         staged = (
             await tx.fetch(
                 "SELECT id, folder_name, thumbnail_key, icon_key, banner_key "

@@ -89,15 +89,16 @@ class RunHandle:
     async def flush(self) -> None:
         """Write progress and heartbeat; pick up a cancel request made from any process."""
         sets = ", ".join(f"{k} = ${i + 3}" for i, k in enumerate(COUNTERS))
-        async with db.transaction() as tx:
-            flag = await tx.fetchval(
-                f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(COUNTERS) + 3}, {sets} "
-                "WHERE id = $1 RETURNING cancel_requested",
-                self.id,
-                self.stats.phase,
-                *self.stats.counters().values(),
-                now(),
-            )
+        sql = (
+            f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(COUNTERS) + 3}, {sets} "
+            "WHERE id = $1 RETURNING cancel_requested"
+        )
+        args = (self.id, self.stats.phase, *self.stats.counters().values(), now())
+        if self._lock_conn is not None:  # its own connection: a busy pool never delays a beat
+            flag = await self._lock_conn.fetchval(sql, *args)
+        else:
+            async with db.transaction() as tx:
+                flag = await tx.fetchval(sql, *args)
         if flag:
             self.cancelled.set()
         _notify(self.id)

@@ -29,6 +29,9 @@ CONNECTION_LOST = (
     ConnectionError,
 )
 RETRIES = 3
+# Model writes that may wait on the database at once in this process: fewer than the pool's
+# connections, so heartbeats, leases and claims always find one.
+_write_slots = asyncio.Semaphore(8)
 PLAN_NAMES_SHOWN = 20
 
 
@@ -357,12 +360,13 @@ async def _sync_model(
         return False
     for attempt in range(1, RETRIES + 1):
         try:
-            existing = await sync_store.load_existing(known.id) if known is not None else None
-            change = diff_model(desired, existing)
-            if change.writes_anything and not options.dry_run:
-                model_id = await sync_store.write_change(change)
-            else:
-                model_id = change.model_id or 0
+            async with _write_slots:
+                existing = await sync_store.load_existing(known.id) if known else None
+                change = diff_model(desired, existing)
+                if change.writes_anything and not options.dry_run:
+                    model_id = await sync_store.write_change(change)
+                else:
+                    model_id = change.model_id or 0
             break
         except CONNECTION_LOST as exc:  # one transaction: safe to do again on a new connection
             if attempt == RETRIES:

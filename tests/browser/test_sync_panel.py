@@ -86,7 +86,7 @@ async def start_from_dashboard(ui: UI) -> Locator:
     await page.get_by_role("button", name="Sync now").click()
     panel = page.locator("#run-panel")
     await expect(panel.get_by_role("heading")).to_have_text("Sync #1 · whole bucket")
-    await expect(page.locator("#toasts .toast-info")).to_contain_text("Sync #1 started")
+    await expect(page.locator("#toasts .toast-info")).to_contain_text("Sync #1 queued")
     await expect(panel.locator('[data-status="running"]')).to_be_visible()
     return panel
 

@@ -25,6 +25,8 @@ from controllers.auth import AuthController
 from controllers.cli import CreatorFlixCLI
 from controllers.dashboard import DashboardController
 from controllers.errors import exception_handlers
+from controllers.metrics import CONFIG as METRICS
+from controllers.metrics import MetricsController
 from controllers.production import ProductionController
 from controllers.public_api import PublicApiController
 from controllers.security import AdminGate, DatabaseStore, SecurityHeaders, session_config
@@ -67,14 +69,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         except Exception as exc:
             log.error("startup failed: %s", exc)
             raise
-        await runtime.first_demo_sync()
-        if runtime.demo_login:
-            user, password = runtime.demo_login
-            print(
-                f"\n  CreatorFlix Admin demo: sign in as {user!r} with password {password!r}\n",
-                file=sys.stderr,
-                flush=True,
-            )
         try:
             yield
         finally:
@@ -92,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionController,
             AuditController,
             PublicApiController,
+            MetricsController,
             create_static_files_router(
                 path="/static", directories=[ROOT / "static"], include_in_schema=False
             ),
@@ -103,7 +98,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FlashPlugin(FlashConfig(template_config=templates)),
         ],
         template_config=templates,
-        middleware=[SecurityHeaders(), sessions.middleware, AdminGate()],
+        middleware=[
+            SecurityHeaders(),
+            METRICS.middleware,
+            sessions.middleware,
+            AdminGate(settings.metrics_token),
+        ],
         stores={"sessions": DatabaseStore()},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -123,15 +123,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-def main() -> None:
-    import uvicorn
+def main(argv: list[str]) -> None:
+    """`python -m app`: web plus workers (and embedded services); `python -m app worker`."""
+    import asyncio
+
+    from domain import supervisor, worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.chdir(Path(__file__).resolve().parent)
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8000"))
-    uvicorn.run("app:create_app", factory=True, host=host, port=port)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    try:
+        if argv[:1] == ["worker"]:
+            asyncio.run(worker.run(settings))
+        else:
+            supervisor.serve(settings, create_app)
+    except KeyboardInterrupt:
+        pass
+    except (OSError, RuntimeError) as exc:  # unreachable services: one line, naming the fix
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

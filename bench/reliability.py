@@ -30,6 +30,10 @@ SUITES = {
     "Public API under schemathesis": "tests/browser/test_public_api_schema.py",
     "Access (route walk, CSRF, sessions, throttling, headers)": "tests/test_access.py",
     "Two app processes (sessions, progress streams)": "tests/browser/test_two_processes.py",
+    "Worker processes (SIGKILLed worker or web, two webs + two workers, schedule, cancel)": (
+        "tests/test_workers.py"
+    ),
+    "Embedded PostgreSQL SIGKILLed under make run": "tests/test_embedded.py",
 }
 
 

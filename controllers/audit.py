@@ -20,6 +20,7 @@ ACTIONS = (
     "sync_finished",
     "sync_cancelled",
     "sync_confirmed",
+    "sync_schedule_changed",
     "sync_discarded",
     "activation",
     "publish_change",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -17,10 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from domain import activation, runs
+from domain.confirm import confirm
 from domain.demo import fill_bucket
 from domain.runtime import Runtime
 from domain.settings import Settings
-from domain.sync import confirm, run_sync
+from domain.sync import run_sync
 
 T = TypeVar("T")
 STAT_ROWS = ("models", "posts", "media")
@@ -34,6 +37,7 @@ def fail(message: str, code: int = 1) -> None:
 def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], **start: Any) -> T:
     """Start the services for one command, run it, and turn known failures into one line."""
     settings: Settings = app.state["settings"]
+    logging.getLogger("piccolo").setLevel(logging.WARNING)  # errors stay one line
 
     async def main() -> T:
         runtime = Runtime(settings)
@@ -88,8 +92,11 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _sync_with_progress(runtime: Runtime, options: Any, quiet: bool) -> dict[str, Any]:
-    handle = await runs.begin(options.model or "all", "cli", options.dry_run)
-    task = asyncio.create_task(run_sync(runtime.s3, options, handle))
+    run_id = await runs.record(options.model or "all", "cli", dry_run=options.dry_run)
+    handle = await runs.claim(run_id, runtime.name)
+    if handle is None:
+        raise runs.SyncBusy(await runs.get(run_id))
+    task = asyncio.create_task(run_sync(runtime.s3, options, handle, owner=runtime.name))
     if not quiet:
         console = Console(stderr=True)
         columns = (
@@ -130,6 +137,9 @@ class CreatorFlixCLI(CLIPluginProtocol):
             help="Apply the held-back deletions of a needs_confirmation run.",
         )
         @click.option("--json", "as_json", is_flag=True, help="Print the stats as one JSON object.")
+        @click.option(
+            "--enqueue", is_flag=True, help="Hand the sync to the workers instead of running it."
+        )
         def sync_command(
             app: Litestar,
             model: str | None,
@@ -137,16 +147,33 @@ class CreatorFlixCLI(CLIPluginProtocol):
             allow_mass_delete: bool,
             confirm_run: int | None,
             as_json: bool,
+            enqueue: bool,
         ) -> None:
+            if enqueue and confirm_run is not None:
+                fail("--enqueue and --confirm do not go together: confirm runs here.", 2)
+
             async def body(rt: Runtime) -> dict[str, Any]:
+                if enqueue:
+                    run_id = await rt.start_sync(
+                        model, "cli", allow_mass_delete=allow_mass_delete, dry_run=dry_run
+                    )
+                    run = await runs.get(run_id)
+                    assert run is not None
+                    return run
                 if confirm_run is not None:
-                    return await confirm(confirm_run, "cli")
+                    return await confirm(rt.s3, confirm_run, "cli", rt.sync_options().public_base)
                 options = rt.sync_options(
                     model, dry_run=dry_run, allow_mass_delete=allow_mass_delete
                 )
                 return await _sync_with_progress(rt, options, quiet=as_json)
 
             run = with_runtime(app, body)
+            if enqueue:
+                if as_json:
+                    click.echo(json.dumps(run_summary(run), default=str))
+                else:
+                    click.echo(f"sync run #{run['id']} queued for the workers")
+                return
             if as_json:
                 click.echo(json.dumps(run_summary(run), default=str))
             else:
@@ -170,7 +197,7 @@ class CreatorFlixCLI(CLIPluginProtocol):
                     return await activation.activate_all_new()
                 return await activation.activate(list(names))
 
-            result = with_runtime(app, body, demo_content=False)
+            result = with_runtime(app, body, s3=False)
             click.echo(
                 f"activated {result.processed} model(s): {result.models_created} new, "
                 f"{result.posts_created} posts created, {result.posts_updated} updated, "
@@ -182,7 +209,7 @@ class CreatorFlixCLI(CLIPluginProtocol):
             async def body(rt: Runtime) -> int:
                 return await fill_bucket(rt.s3)
 
-            count = with_runtime(app, body, demo_content=False)
+            count = with_runtime(app, body)
             click.echo(f"uploaded {count} demo objects")
 
         @cli.command(name="create-admin", help="Create (or reactivate) an admin account.")
@@ -195,4 +222,17 @@ class CreatorFlixCLI(CLIPluginProtocol):
             async def body(rt: Runtime) -> str:
                 return await upsert_admin(username, email, password)
 
-            click.echo(with_runtime(app, body, demo_content=False))
+            click.echo(with_runtime(app, body, s3=False))
+
+        @cli.command(name="worker", help="Run a worker: it takes queued jobs until stopped.")
+        @click.option("--concurrency", type=click.IntRange(1, 64), default=None)
+        @click.option("--name", default=None, help="How this worker appears in logs and runs.")
+        def worker_command(app: Litestar, concurrency: int | None, name: str | None) -> None:
+            import logging
+
+            from domain import worker
+
+            logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+            settings: Settings = app.state["settings"]
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(worker.run(settings, name, concurrency))

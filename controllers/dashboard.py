@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.templating import render
-from domain import queries, runs
+from domain import jobs, queries, runs, schedule
 from domain.runtime import Runtime
 
 
@@ -19,8 +19,8 @@ class DashboardController(Controller):
     async def index(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         recent = await runs.recent(8)
-        current = next((r for r in recent if r["status"] == "running"), None)
-        last = next((r for r in recent if r["status"] != "running"), None)
+        current = next((r for r in recent if r["status"] in runs.ACTIVE), None)
+        last = next((r for r in recent if r["status"] not in runs.ACTIVE), None)
         return render(
             request,
             "dashboard/index.html",
@@ -30,5 +30,7 @@ class DashboardController(Controller):
             recent=recent,
             current=current,
             last=last,
+            queue=await jobs.queue_state(),
+            schedule=await schedule.load(),
             nav="dashboard",
         )

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from controllers.templating import is_fragment, user_of
 from domain.activation import UnknownModels
+from domain.confirm import NotConfirmable
 from domain.queries import BadQuery
 from domain.runs import SyncBusy
 
@@ -49,7 +50,7 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         status = 400
     elif isinstance(exc, (UnknownModels, LookupError)):
         status = 404
-    elif isinstance(exc, SyncBusy):
+    elif isinstance(exc, SyncBusy | NotConfirmable):
         status = 409
     else:
         status = HTTP_500_INTERNAL_SERVER_ERROR

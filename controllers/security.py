@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import random
 from datetime import timedelta
 from typing import Any
@@ -164,13 +165,19 @@ def is_public(path: str) -> bool:
 
 
 class AdminGate(ASGIMiddleware):
-    """Every route but the public ones needs a signed-in, still active admin."""
+    """Every route but the public ones needs a signed-in, still active admin.
+
+    `/metrics` also lets in a scraper that sends `Authorization: Bearer <metrics_token>`.
+    """
 
     scopes = (ScopeType.HTTP,)
 
+    def __init__(self, metrics_token: str = "") -> None:
+        self.metrics_bearer = f"Bearer {metrics_token}".encode() if metrics_token else b""
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
-        if is_public(path):
+        if is_public(path) or self._scraper(scope):
             await next_app(scope, receive, send)
             return
         raw = scope.get("session")
@@ -186,6 +193,12 @@ class AdminGate(ASGIMiddleware):
         if user_id is not None:  # deactivated or demoted since sign-in: end the session
             scope["session"] = {}
         await _to_login(scope, send)
+
+    def _scraper(self, scope: Scope) -> bool:
+        if not self.metrics_bearer or scope["path"] != "/metrics":
+            return False
+        given = dict(scope.get("headers", [])).get(b"authorization", b"")
+        return hmac.compare_digest(given, self.metrics_bearer)
 
 
 async def _to_login(scope: Scope, send: Any) -> None:

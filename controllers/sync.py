@@ -15,9 +15,9 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from controllers.forms import EmptyBody, OptionalRowId, RowId
 from controllers.templating import after_action, client_ip, render, user_of
-from domain import audit, runs
+from domain import audit, runs, schedule
+from domain.confirm import discard
 from domain.runtime import Runtime
-from domain.sync import confirm, discard
 
 PANEL = "sync/_panel.html"
 
@@ -27,7 +27,13 @@ class SyncForm:
     model: str = ""
 
 
+@dataclass
+class ScheduleForm:
+    schedule: str = ""
+
+
 SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+ScheduleBody = Annotated[ScheduleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def _run_or_404(run_id: RowId) -> dict[str, Any]:
@@ -49,7 +55,7 @@ class SyncController(Controller):
             raise ValueError(f"model={model[:60]!r} is not a model folder name.")
         try:
             run_id = await runtime.start_sync(model, user["username"])
-            toast = ("info", f"Sync #{run_id} started" + (f" for {model}" if model else ""))
+            toast = ("info", f"Sync #{run_id} queued" + (f" for {model}" if model else ""))
             await audit.record(
                 user["username"],
                 "sync_started",
@@ -60,7 +66,7 @@ class SyncController(Controller):
         except runs.SyncBusy as busy:
             assert busy.run is not None
             run_id = busy.run["id"]
-            toast = ("warning", f"Sync #{run_id} is already running: showing it.")
+            toast = ("warning", f"Sync #{run_id} is already {busy.run['status']}: showing it.")
         run = await _run_or_404(run_id)
         return after_action(request, f"/sync-runs/{run_id}", PANEL, toast, run=run)
 
@@ -93,7 +99,7 @@ class SyncController(Controller):
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             async for run in runs.subscribe(run_id):
                 html = template.render(run=run, csrf_token=lambda: "", live=True)
-                event = "progress" if run["status"] == "running" else "done"
+                event = "progress" if run["status"] in runs.ACTIVE else "done"
                 yield ServerSentEventMessage(event=event, data=html)
 
         return ServerSentEvent(stream())
@@ -101,11 +107,17 @@ class SyncController(Controller):
     @post("/sync-runs/{run_id:int}/cancel")
     async def cancel(self, request: Request[Any, Any, Any], run_id: RowId, data: EmptyBody) -> Any:
         user = user_of(request)
-        if await runs.request_cancel(run_id):
+        runtime: Runtime = request.app.state["runtime"]
+        before = await runtime.cancel(run_id)
+        if before:
             await audit.record(
                 user["username"], "sync_cancelled", f"run #{run_id}", "", client_ip(request)
             )
-            toast = ("info", f"Cancelling sync #{run_id}: it stops after the current model.")
+            toast = (
+                ("info", f"Sync #{run_id} cancelled before it started.")
+                if before == "queued"
+                else ("info", f"Cancelling sync #{run_id}: it stops after the current model.")
+            )
         else:
             toast = ("warning", f"Sync #{run_id} is not running.")
         run = await _run_or_404(run_id)
@@ -116,20 +128,21 @@ class SyncController(Controller):
         self, request: Request[Any, Any, Any], run_id: RowId, data: EmptyBody
     ) -> Any:
         user = user_of(request)
-        result = await confirm(run_id, user["username"])
+        runtime: Runtime = request.app.state["runtime"]
+        confirm_id = await runtime.start_confirm(run_id, user["username"])
         await audit.record(
             user["username"],
             "sync_confirmed",
             f"run #{run_id}",
-            f"deleted {result['models_deleted']} models, {result['media_deleted']} media",
+            f"applied by run #{confirm_id}",
             client_ip(request),
         )
-        run = await _run_or_404(run_id)
+        run = await _run_or_404(confirm_id)
         return after_action(
             request,
-            f"/sync-runs/{run_id}",
+            f"/sync-runs/{confirm_id}",
             PANEL,
-            ("success", f"Deletions of sync #{run_id} applied."),
+            ("info", f"Applying the deletions of sync #{run_id} as run #{confirm_id}."),
             run=run,
         )
 
@@ -150,3 +163,18 @@ class SyncController(Controller):
             ("info", f"Deletions of sync #{run_id} discarded."),
             run=run,
         )
+
+    @post("/sync-schedule")
+    async def set_schedule(self, request: Request[Any, Any, Any], data: ScheduleBody) -> Any:
+        """Store the schedule (a malformed one is a 400 naming the field); audited."""
+        user = user_of(request)
+        saved = await schedule.save(data.schedule, user["username"])
+        await audit.record(
+            user["username"],
+            "sync_schedule_changed",
+            saved.expression or "off",
+            "",
+            client_ip(request),
+        )
+        toast = f"Scheduled sync: {saved.expression}." if saved.enabled else "Scheduled sync off."
+        return after_action(request, "/", None, ("success", toast))

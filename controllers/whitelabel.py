@@ -31,13 +31,6 @@ async def _row(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str
     return (await queries.sign_rows([model], runtime.s3.sign))[0]
 
 
-def _summary(result: activation.ActivationResult) -> str:
-    return (
-        f"{result.processed} model(s) activated: {result.posts_created} post(s) created, "
-        f"{result.posts_updated} updated, {result.posts_unpublished} unpublished."
-    )
-
-
 class WhitelabelController(Controller):
     path = "/whitelabel"
     include_in_schema = False
@@ -112,13 +105,13 @@ class WhitelabelController(Controller):
         result = await activation.activate([name])
         user = user_of(request)
         await audit.record(
-            user["username"], "activation", name, _summary(result), client_ip(request)
+            user["username"], "activation", name, result.summary(), client_ip(request)
         )
         response = after_action(
             request,
             model_url(name),
             ROW,
-            ("success", f"{name}: " + _summary(result)),
+            ("success", f"{name}: " + result.summary()),
             row=await _row(request, name),
         )
         response.headers["HX-Trigger"] = "catalogue-changed"  # refreshes "Activate all new (N)"
@@ -142,7 +135,7 @@ class WhitelabelController(Controller):
             request,
             f"/sync-runs/{run_id}",
             ROW,
-            ("info", f"Re-sync of {name} started (run #{run_id})."),
+            ("info", f"Re-sync of {name} queued (run #{run_id})."),
             row=row,
             run_id=run_id,
         )
@@ -158,10 +151,10 @@ class WhitelabelController(Controller):
             user["username"],
             "activation",
             ", ".join(names)[:500],
-            _summary(result),
+            result.summary(),
             client_ip(request),
         )
-        return after_action(request, "/whitelabel", None, ("success", _summary(result)))
+        return after_action(request, "/whitelabel", None, ("success", result.summary()))
 
     @get("/_bulk/activate-all-button")
     async def activate_all_button(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
@@ -176,9 +169,10 @@ class WhitelabelController(Controller):
 
     @post("/_bulk/activate-all-new")
     async def activate_all_new(self, request: Request[Any, Any, Any], data: EmptyBody) -> Any:
-        result = await activation.activate_all_new()
+        """Runs as a job: thousands of models take longer than a request should."""
+        runtime: Runtime = request.app.state["runtime"]
+        count = await queries.new_count()
         user = user_of(request)
-        await audit.record(
-            user["username"], "activation", "all new models", _summary(result), client_ip(request)
-        )
-        return after_action(request, "/whitelabel", None, ("success", _summary(result)))
+        await runtime.start_activation([], True, user["username"], client_ip(request))
+        message = f"Activating {count:,} new model(s) in the background; they go public as done."
+        return after_action(request, "/whitelabel", None, ("info", message))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -11,6 +10,8 @@ from typing import Any
 from domain import db
 from domain.activation_plan import plan_posts
 from domain.sync_store import now
+
+ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
 
 
 @dataclass
@@ -32,6 +33,12 @@ class ActivationResult:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.activated.extend(other.activated)
+
+    def summary(self) -> str:
+        return (
+            f"{self.processed} model(s) activated: {self.posts_created} post(s) created, "
+            f"{self.posts_updated} updated, {self.posts_unpublished} unpublished."
+        )
 
 
 class UnknownModels(LookupError):
@@ -77,6 +84,8 @@ async def _activate_one(staged_id: int) -> ActivationResult:
     result = ActivationResult(processed=1)
     stamp = now()
     async with db.transaction() as tx:
+        # One activation of a model at a time (a bulk job and a row's button may overlap).
+        await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", ACTIVATION_LOCK, staged_id)
         staged = (
             await tx.fetch(
                 "SELECT id, folder_name, thumbnail_key, icon_key, banner_key "
@@ -150,11 +159,7 @@ async def _upsert_model(tx: db.Tx, staged: dict[str, Any], stamp: Any) -> tuple[
             "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
             "whitelabel_model = $5, updated_at = $6 WHERE id = $1 AND (icon_key IS DISTINCT FROM "
             "$2 OR banner_key IS DISTINCT FROM $3 OR thumbnail_key IS DISTINCT FROM $4 OR "
-            "whitelabel_model IS DISTINCT FROM $5)"
-            if tx.postgres
-            else "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
-            "whitelabel_model = $5, updated_at = $6 WHERE id = $1 AND (icon_key IS NOT $2 OR "
-            "banner_key IS NOT $3 OR thumbnail_key IS NOT $4 OR whitelabel_model IS NOT $5)",
+            "whitelabel_model IS DISTINCT FROM $5)",
             found[0]["id"],
             icon,
             banner,
@@ -188,12 +193,9 @@ async def _unpublish(tx: db.Tx, post_ids: list[int], stamp: Any) -> int:
     if not post_ids:
         return 0
     rows = await tx.fetch(
-        "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id IN "
-        "(SELECT value FROM json_each($1)) AND is_published RETURNING id"
-        if not tx.postgres
-        else "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND "
+        "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND "
         "is_published RETURNING id",
-        json.dumps(post_ids) if not tx.postgres else post_ids,
+        post_ids,
         False,
         stamp,
     )

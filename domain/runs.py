@@ -1,4 +1,4 @@
-"""Sync run records: single flight, heartbeat and progress, cancellation, stale runs."""
+"""Sync run records: single flight, the run ledger, progress, cancellation, stale runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +17,10 @@ from domain import db
 from domain.sync_store import now
 
 STALE_AFTER = timedelta(seconds=60)
-ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX"
-FINISHED = ("succeeded", "failed", "cancelled", "needs_confirmation")
+ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX": held by the process running a sync
+ENQUEUE_LOCK_KEY = 0x43464C59  # serialises "is a sync active? then record a new one"
+ACTIVE = ("queued", "running")
+FINISHED = ("succeeded", "failed", "cancelled", "needs_confirmation", "superseded", "skipped")
 COUNTERS = (
     "keys_listed",
     "keys_ignored",
@@ -37,13 +39,13 @@ COUNTERS = (
 
 
 class SyncBusy(RuntimeError):
-    """Another sync holds the database; `run` is that run's row."""
+    """Another sync is queued or running; `run` is that run's row."""
 
     def __init__(self, run: dict[str, Any] | None) -> None:
         self.run = run
         if run:
             super().__init__(
-                f"sync run #{run['id']} ({run['scope']}) is already running since "
+                f"sync run #{run['id']} ({run['scope']}) is already {run['status']} since "
                 f"{run['started_at']:%Y-%m-%d %H:%M:%S} UTC; wait for it or cancel it."
             )
         else:
@@ -71,8 +73,9 @@ class RunStats:
     def counters(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in COUNTERS}
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def add(self, counters: dict[str, int]) -> None:
+        for key in COUNTERS:
+            setattr(self, key, getattr(self, key) + int(counters.get(key, 0)))
 
 
 @dataclass
@@ -85,25 +88,17 @@ class RunHandle:
 
     async def flush(self) -> None:
         """Write progress and heartbeat; pick up a cancel request made from any process."""
-        async with db.transaction() as tx:
-            sets = ", ".join(f"{k} = ${i + 3}" for i, k in enumerate(COUNTERS))
-            await tx.execute(
-                f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(COUNTERS) + 3}, {sets} "
-                "WHERE id = $1",
-                self.id,
-                self.stats.phase,
-                *self.stats.counters().values(),
-                now(),
-            )
-            if not tx.postgres:
-                await tx.execute(
-                    "UPDATE sync_locks SET heartbeat_at = $2 WHERE name = 'sync' AND run_id = $1",
-                    self.id,
-                    now(),
-                )
-            flag = await tx.fetchval(
-                "SELECT cancel_requested FROM sync_runs WHERE id = $1", self.id
-            )
+        sets = ", ".join(f"{k} = ${i + 3}" for i, k in enumerate(COUNTERS))
+        sql = (
+            f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(COUNTERS) + 3}, {sets} "
+            "WHERE id = $1 RETURNING cancel_requested"
+        )
+        args = (self.id, self.stats.phase, *self.stats.counters().values(), now())
+        if self._lock_conn is not None:  # its own connection: a busy pool never delays a beat
+            flag = await self._lock_conn.fetchval(sql, *args)
+        else:
+            async with db.transaction() as tx:
+                flag = await tx.fetchval(sql, *args)
         if flag:
             self.cancelled.set()
         _notify(self.id)
@@ -121,68 +116,160 @@ async def mark_stale(force: bool = True) -> int:
     if not force and time.monotonic() - _last_stale_check < 5:
         return 0
     _last_stale_check = time.monotonic()
-    async with db.transaction() as tx:
-        rows = await tx.fetch(
-            "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', error = "
-            "'the process running this sync stopped (no heartbeat for 60 s)' "
-            "WHERE status = 'running' AND heartbeat_at < $2 RETURNING id",
-            now(),
-            now() - STALE_AFTER,
-        )
+    rows = await db.fetch(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', error = "
+        "'the process running this sync stopped (no heartbeat for 60 s)' "
+        "WHERE status = 'running' AND heartbeat_at < $2 RETURNING id",
+        now(),
+        now() - STALE_AFTER,
+    )
     return len(rows)
 
 
-async def begin(scope: str, triggered_by: str, dry_run: bool = False) -> RunHandle:
-    """Record a new run, or raise SyncBusy naming the run that holds the database."""
+async def record(
+    scope: str,
+    triggered_by: str,
+    *,
+    dry_run: bool = False,
+    kind: str = "sync",
+    confirms: int | None = None,
+) -> int:
+    """Record a queued run, or raise SyncBusy naming the run already queued or running."""
     await mark_stale()
+    async with db.transaction() as tx:
+        await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)
+        active = await tx.fetch(
+            "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id LIMIT 1",
+            list(ACTIVE),
+        )
+        if active and await _orphaned(tx, active[0]):
+            active = []
+        if active:
+            raise SyncBusy(_decode(active[0]))
+        run_id = await tx.fetchval(
+            "INSERT INTO sync_runs (scope, status, phase, dry_run, started_at, heartbeat_at, "
+            "triggered_by, cancel_requested, kind, confirms, events, "
+            + ", ".join(COUNTERS)
+            + ") VALUES ($1, 'queued', 'queued', $2, $3, $3, $4, false, $5, $6, $7, "
+            + ", ".join("0" for _ in COUNTERS)
+            + ") RETURNING id",
+            scope,
+            dry_run,
+            now(),
+            triggered_by,
+            kind,
+            confirms,
+            json.dumps([_event(f"queued by {triggered_by}")]),
+        )
+    _notify(int(run_id))
+    return int(run_id)
+
+
+async def _orphaned(tx: db.Tx, run: dict[str, Any]) -> bool:
+    """A foreground run (no job) whose process died: nothing will resume it, so it failed.
+
+    A queued job's run is left alone: when its worker dies, the queue hands it to another.
+    """
+    if run["status"] != "running" or run["job_id"] is not None:
+        return False
+    if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):
+        return False  # its process still holds the sync lock
+    await tx.execute(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $2, phase = 'done', "
+        "error = 'the process running this sync stopped' WHERE id = $1",
+        run["id"],
+        now(),
+    )
+    return True
+
+
+async def record_skipped(scope: str, triggered_by: str, reason: str) -> int:
+    """A run that never ran, kept in the ledger (a scheduled tick while a sync was going)."""
+    run_id = await db.fetch(
+        "INSERT INTO sync_runs (scope, status, phase, dry_run, started_at, finished_at, "
+        "heartbeat_at, triggered_by, cancel_requested, kind, error, events, "
+        + ", ".join(COUNTERS)
+        + ") VALUES ($1, 'skipped', 'done', false, $2, $2, $2, $3, false, 'sync', $4, $5, "
+        + ", ".join("0" for _ in COUNTERS)
+        + ") RETURNING id",
+        scope,
+        now(),
+        triggered_by,
+        reason,
+        json.dumps([_event(reason)]),
+    )
+    return int(run_id[0]["id"])
+
+
+async def set_job(run_id: int, job_id: int) -> None:
+    await db.fetch("UPDATE sync_runs SET job_id = $2 WHERE id = $1", run_id, job_id)
+
+
+async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | None:
+    """Take the sync lock and mark a queued (or interrupted) run running on this worker.
+
+    Returns None when the run has already ended (cancelled while queued, or marked failed).
+    """
+    run = await get(run_id)
+    if run is None or run["status"] not in ACTIVE:
+        return None
     engine = db.current_engine()
-    lock_conn = None
-    if db.is_postgres(engine):
-        lock_conn = await asyncpg.connect(engine.config["dsn"])  # type: ignore[attr-defined]
-        if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY):
-            await lock_conn.close()
-            raise SyncBusy(await current())
+    lock_conn = await asyncpg.connect(engine.config["dsn"])
     try:
+        deadline = time.monotonic() + wait
+        while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY):
+            if time.monotonic() > deadline:
+                raise SyncBusy(await current())
+            await asyncio.sleep(0.5)
+        resumed = run["status"] == "running"
+        text = (
+            f"resumed on {worker}: the worker running it stopped"
+            if resumed
+            else f"started on {worker}"
+        )
         async with db.transaction() as tx:
-            if lock_conn is not None:  # we hold the lock: any other "running" row is dead
-                await tx.execute(
-                    "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', "
-                    "error = 'the process running this sync stopped' WHERE status = 'running'",
-                    now(),
-                )
-            else:
-                holder = await tx.fetchval(
-                    "SELECT run_id FROM sync_locks WHERE name = 'sync' AND run_id IS NOT NULL "
-                    "AND heartbeat_at >= $1",
-                    now() - STALE_AFTER,
-                )
-                if holder is not None:
-                    raise SyncBusy(await get(int(holder), tx))
-            run_id = await tx.fetchval(
-                "INSERT INTO sync_runs (scope, status, phase, dry_run, started_at, heartbeat_at, "
-                "triggered_by, cancel_requested, " + ", ".join(COUNTERS) + ") VALUES ($1, "
-                "'running', 'starting', $2, $3, $3, $4, $5, "
-                + ", ".join("0" for _ in COUNTERS)
-                + ") RETURNING id",
-                scope,
-                dry_run,
+            # We hold the lock: any other "running" row belongs to a process that is gone.
+            await tx.execute(
+                "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', "
+                "error = 'the process running this sync stopped' "
+                "WHERE status = 'running' AND id <> $2",
                 now(),
-                triggered_by,
-                False,
+                run_id,
             )
-            if lock_conn is None:
-                await tx.execute(
-                    "UPDATE sync_locks SET run_id = $1, heartbeat_at = $2 WHERE name = 'sync'",
-                    run_id,
-                    now(),
-                )
+            claimed = await tx.fetch(
+                "UPDATE sync_runs SET status = 'running', heartbeat_at = $2, "
+                "phase = CASE WHEN status = 'queued' THEN 'starting' ELSE phase END, "
+                "events = (events::jsonb || $3::jsonb)::json "
+                "WHERE id = $1 AND status = ANY($4::text[]) RETURNING scope, cancel_requested",
+                run_id,
+                now(),
+                json.dumps([_event(text)]),
+                list(ACTIVE),
+            )
     except BaseException:
-        if lock_conn is not None:
-            await lock_conn.close()
+        await lock_conn.close()
         raise
-    handle = RunHandle(int(run_id), scope, RunStats(), asyncio.Event(), lock_conn)
-    _notify(handle.id)
+    if not claimed:
+        await lock_conn.close()
+        return None
+    handle = RunHandle(run_id, claimed[0]["scope"], RunStats(), asyncio.Event(), lock_conn)
+    if claimed[0]["cancel_requested"]:
+        handle.cancelled.set()
+    _notify(run_id)
     return handle
+
+
+async def log_event(run_id: int, text: str) -> None:
+    """Add a line to the run's ledger (what happened, when, on which worker)."""
+    await db.fetch(
+        "UPDATE sync_runs SET events = (events::jsonb || $2::jsonb)::json WHERE id = $1",
+        run_id,
+        json.dumps([_event(text)]),
+    )
+
+
+def _event(text: str) -> dict[str, str]:
+    return {"at": now().isoformat(timespec="seconds"), "text": text}
 
 
 async def finish(
@@ -191,22 +278,35 @@ async def finish(
     handle.stats.phase = "done"
     await handle.flush()
     async with db.transaction() as tx:
-        await tx.execute(
+        run = await tx.fetch(
             "UPDATE sync_runs SET status = $2, finished_at = $3, error = $4, plan = $5, "
-            "keys_ignored = $6 WHERE id = $1",
+            "keys_ignored = $6, events = (events::jsonb || $7::jsonb)::json WHERE id = $1 "
+            "RETURNING scope, dry_run, kind",
             handle.id,
             status,
             now(),
             error,
             json.dumps(plan) if plan is not None else None,
             handle.stats.keys_ignored,
+            json.dumps([_event(f"ended {status}")]),
         )
-        if not tx.postgres:
-            await tx.execute(
-                "UPDATE sync_locks SET run_id = NULL WHERE name = 'sync' AND run_id = $1", handle.id
-            )
+        whole_view = status in ("succeeded", "needs_confirmation")  # a newer, complete view
+        if whole_view and run and run[0]["kind"] == "sync" and not run[0]["dry_run"]:
+            await _supersede(tx, handle.id, run[0]["scope"])
     await release(handle)
     _notify(handle.id)
+
+
+async def _supersede(tx: db.Tx, run_id: int, scope: str) -> None:
+    """Older held plans of the same scope (any scope, after a full sync) are out of date."""
+    await tx.execute(
+        "UPDATE sync_runs SET status = 'superseded', superseded_by = $1, "
+        "events = (events::jsonb || $3::jsonb)::json "
+        "WHERE status = 'needs_confirmation' AND id < $1 AND ($2 = 'all' OR scope = $2)",
+        run_id,
+        scope,
+        json.dumps([_event(f"superseded by run #{run_id}")]),
+    )
 
 
 async def release(handle: RunHandle) -> None:
@@ -217,19 +317,31 @@ async def release(handle: RunHandle) -> None:
             await conn.close()
 
 
-async def request_cancel(run_id: int) -> bool:
-    """Ask a running run to stop at its next model boundary; False if it is not running."""
-    async with db.transaction() as tx:
-        rows = await tx.fetch(
-            "UPDATE sync_runs SET cancel_requested = $2 WHERE id = $1 AND "
-            "status = 'running' RETURNING id",
-            run_id,
-            True,
-        )
+async def request_cancel(run_id: int) -> str | None:
+    """Cancel a run: a queued one ends at once, a running one stops at its next model.
+
+    Returns the run's status before the request, or None if it was not active.
+    """
+    rows = await db.fetch(
+        # `before` is joined (FROM) so it is read before the update; read only in RETURNING,
+        # it found no row (the row was already updated by this statement) and gave None.
+        "WITH before AS (SELECT status AS was FROM sync_runs WHERE id = $1 FOR UPDATE) "
+        "UPDATE sync_runs SET cancel_requested = true, "
+        "status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
+        "finished_at = CASE WHEN status = 'queued' THEN $2 ELSE finished_at END, "
+        "phase = CASE WHEN status = 'queued' THEN 'done' ELSE phase END, "
+        "error = CASE WHEN status = 'queued' THEN 'cancelled before it started' ELSE error END "
+        "FROM before WHERE id = $1 AND status = ANY($3::text[]) "
+        "RETURNING before.was AS before",
+        run_id,
+        now(),
+        list(ACTIVE),
+    )
     for handle in _local.values():
         if handle.id == run_id:
             handle.cancelled.set()
-    return bool(rows)
+    _notify(run_id)
+    return str(rows[0]["before"]) if rows else None
 
 
 async def get(run_id: int, tx: db.Tx | None = None) -> dict[str, Any] | None:
@@ -239,10 +351,11 @@ async def get(run_id: int, tx: db.Tx | None = None) -> dict[str, Any] | None:
 
 
 async def current() -> dict[str, Any] | None:
-    """The run going now, if any (stale ones are marked failed first)."""
+    """The run queued or going now, if any (stale ones are marked failed first)."""
     await mark_stale(force=False)
     rows = await db.fetch(
-        "SELECT * FROM sync_runs WHERE status = 'running' ORDER BY id DESC LIMIT 1"
+        "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
+        list(ACTIVE),
     )
     return _decode(rows[0]) if rows else None
 
@@ -259,8 +372,9 @@ async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(row.get("plan"), str):
-        row["plan"] = json.loads(row["plan"])
+    for key in ("plan", "events"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
     started, finished = row.get("started_at"), row.get("finished_at") or row.get("heartbeat_at")
     row["duration_s"] = (finished - started).total_seconds() if started and finished else None
     return row
@@ -298,9 +412,9 @@ async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[st
             if snapshot != last:
                 last = snapshot
                 yield run
-            if run["status"] != "running":
+            if run["status"] not in ACTIVE:
                 return
-            if run["heartbeat_at"] < now() - STALE_AFTER:
+            if run["status"] == "running" and run["heartbeat_at"] < now() - STALE_AFTER:
                 await mark_stale()
                 continue
             wake.clear()
@@ -310,3 +424,26 @@ async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[st
         _waiters[run_id].discard(wake)
         if not _waiters[run_id]:
             del _waiters[run_id]
+
+
+async def totals() -> dict[str, Any]:
+    """Runs by status, plus the sums /metrics exposes (durations and keys of finished runs)."""
+    by_status = await db.fetch("SELECT status, COUNT(*) AS n FROM sync_runs GROUP BY status")
+    sums = await db.fetch(
+        "SELECT COALESCE(SUM(EXTRACT(EPOCH FROM finished_at - started_at)), 0) AS seconds, "
+        "COALESCE(SUM(keys_listed), 0) AS keys, COUNT(*) AS finished FROM sync_runs "
+        "WHERE finished_at IS NOT NULL AND kind = 'sync'"
+    )
+    last = await db.fetch(
+        "SELECT EXTRACT(EPOCH FROM finished_at - started_at) AS seconds, keys_listed "
+        "FROM sync_runs WHERE finished_at IS NOT NULL AND kind = 'sync' AND status <> 'skipped' "
+        "ORDER BY id DESC LIMIT 1"
+    )
+    return {
+        "by_status": {r["status"]: int(r["n"]) for r in by_status},
+        "seconds": float(sums[0]["seconds"]),
+        "keys": int(sums[0]["keys"]),
+        "finished": int(sums[0]["finished"]),
+        "last_seconds": float(last[0]["seconds"]) if last else 0.0,
+        "last_keys": int(last[0]["keys_listed"]) if last else 0,
+    }

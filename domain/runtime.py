@@ -1,19 +1,26 @@
-"""Process-wide services (database, S3, background syncs), shared by the web app and the CLI."""
+"""Process-wide services (database, S3, job queue), shared by the web app, workers and the CLI.
+
+The web process defers jobs and signs URLs; workers run the jobs (see domain/jobs.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
+from piccolo.engine import PostgresEngine
 
-from domain import audit, db, runs
-from domain.demo import fill_bucket
-from domain.embedded_s3 import EmbeddedS3
+from domain import activation, audit, db, jobs, runs, schedule
+from domain.confirm import confirm
+from domain.embedded_pg import database_url
+from domain.embedded_s3 import running_demo_s3
 from domain.s3 import S3Service
 from domain.settings import S3Settings, Settings
-from domain.sync import SyncOptions, run_sync
+from domain.sync import SyncOptions, run_sync, work_parts
 
 log = logging.getLogger("creatorflix")
 DEMO_USER, DEMO_PASSWORD = "admin", "creatorflix-demo"
@@ -24,12 +31,11 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine = db.make_engine(settings)
-        self.embedded: EmbeddedS3 | None = None
+        self.engine: PostgresEngine | None = None
         self.s3_settings: S3Settings | None = settings.s3
         self._s3: S3Service | None = None
-        self.tasks: set[asyncio.Task[Any]] = set()
         self.demo_login: tuple[str, str] | None = None
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     @property
     def s3(self) -> S3Service:
@@ -37,46 +43,36 @@ class Runtime:
             raise RuntimeError("Runtime.start() has not run")
         return self._s3
 
-    async def start(self, *, migrate: bool = True, demo_content: bool | None = None) -> None:
+    async def start(self, *, migrate: bool = True, pool_size: int = 16, s3: bool = True) -> None:
+        """Database (embedded when DATABASE_URL is unset), migrations, queue, S3 client."""
+        url = database_url(self.settings)
+        self.engine = db.make_engine(url)
         db.install_engine(self.engine)
-        await db.start(self.engine, self.settings)
-        if migrate:
-            await db.migrate()
-        if self.s3_settings is None:
-            self.embedded = EmbeddedS3()
-            self.s3_settings = self.embedded.start()
-        self._s3 = S3Service(self.s3_settings, ttl=self.settings.signed_url_ttl)
-        await self._s3.__aenter__()
-        if self.embedded is not None:
-            await self._s3.create_bucket()
-        await self._s3.check()
-        fill = self.settings.demo if demo_content is None else demo_content
-        if fill and self.embedded is not None:
-            count = await fill_bucket(self._s3)
-            log.info("embedded S3 filled with %d demo objects", count)
+        await db.start(self.engine, pool_size=pool_size)
+        try:
+            if migrate:
+                await db.migrate()
+            await jobs.connect(url).open_async()
+            if s3 and self.s3_settings is None:
+                self.s3_settings = running_demo_s3(self.settings)
+            if s3:
+                assert self.s3_settings is not None
+                self._s3 = S3Service(self.s3_settings, ttl=self.settings.signed_url_ttl)
+                await self._s3.__aenter__()
+                await self._s3.check()
+        except BaseException:
+            await self.stop()
+            raise
         if self.settings.demo and migrate:
             self.demo_login = await ensure_demo_admin()
 
-    async def first_demo_sync(self) -> int | None:
-        """In demo mode, stage the demo catalogue once so the dashboard is not empty."""
-        if not self.settings.demo or await db.fetch("SELECT id FROM sync_runs LIMIT 1"):
-            return None
-        try:
-            return await self.start_sync(None, "demo")
-        except runs.SyncBusy:
-            return None
-
     async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
         if self._s3 is not None:
             await self._s3.__aexit__(None, None, None)
             self._s3 = None
-        if self.embedded is not None:
-            self.embedded.stop()
-        await db.stop(self.engine)
+        await jobs.queue.close_async()
+        if self.engine is not None:
+            await db.stop(self.engine)
 
     def sync_options(self, model: str | None = None, **overrides: Any) -> SyncOptions:
         assert self.s3_settings is not None
@@ -85,30 +81,125 @@ class Runtime:
             model=model,
             concurrency=self.settings.sync_concurrency,
             max_delete_fraction=self.settings.sync_max_delete_fraction,
+            parts=self.settings.sync_parts,
             **overrides,
         )
 
-    async def start_sync(self, model: str | None, triggered_by: str) -> int:
-        """Start a sync in the background; raises SyncBusy naming the run already going."""
-        options = self.sync_options(model, triggered_by=triggered_by)
-        handle = await runs.begin(model or "all", triggered_by)
-        task = asyncio.create_task(self._run_and_audit(options, handle))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return handle.id
+    # The web side: record a run and hand it to the workers.
 
-    async def _run_and_audit(self, options: SyncOptions, handle: runs.RunHandle) -> None:
-        run = await run_sync(self.s3, options, handle)
+    async def start_sync(
+        self,
+        model: str | None,
+        triggered_by: str,
+        *,
+        allow_mass_delete: bool = False,
+        dry_run: bool = False,
+    ) -> int:
+        """Queue a sync; raises SyncBusy naming the run already queued or going."""
+        run_id = await runs.record(model or "all", triggered_by, dry_run=dry_run)
+        try:
+            await runs.set_job(run_id, await jobs.defer_sync(run_id, allow_mass_delete))
+        except Exception as exc:
+            await runs.request_cancel(run_id)
+            raise RuntimeError(f"could not queue sync run #{run_id}: {exc}") from exc
+        return run_id
+
+    async def start_confirm(self, held_run: int, actor: str) -> int:
+        """Queue the confirmation of a held plan as a run of its own."""
+        from domain.confirm import check_confirmable
+
+        held = await check_confirmable(held_run)
+        run_id = await runs.record(held["scope"], actor, kind="confirm", confirms=held_run)
+        await runs.set_job(run_id, await jobs.defer_confirm(run_id, held_run))
+        return run_id
+
+    async def start_activation(self, names: list[str], all_new: bool, actor: str, ip: str) -> int:
+        return await jobs.defer_activation(names, all_new, actor, ip)
+
+    async def cancel(self, run_id: int) -> str | None:
+        before = await runs.request_cancel(run_id)
+        run = await runs.get(run_id)
+        # Only a queued job is taken off the queue. A running one stops by itself at its next
+        # model (it sees cancel_requested); aborting it would cancel its task mid-model, and
+        # the run would end "failed".
+        if before == "queued" and run and run["job_id"]:
+            await jobs.abort(int(run["job_id"]))
+        return before
+
+    # The worker side: the jobs' bodies.
+
+    async def run_queued_sync(self, run_id: int, allow_mass_delete: bool, worker: str) -> None:
+        handle = await runs.claim(run_id, worker)
+        if handle is None:
+            log.info("sync run #%s is no longer waiting; nothing to do", run_id)
+            return
+        run = await runs.get(run_id)
+        assert run is not None
+        model = None if run["scope"] == "all" else run["scope"]
+        options = self.sync_options(
+            model,
+            dry_run=run["dry_run"],
+            allow_mass_delete=allow_mass_delete,
+            triggered_by=run["triggered_by"],
+        )
+        result = await run_sync(self.s3, options, handle, spread=jobs.defer_helpers, owner=worker)
         await audit.record(
             options.triggered_by,
             "sync_finished",
-            run["scope"],
-            f"run #{run['id']}: {run['status']}",
+            result["scope"],
+            f"run #{result['id']}: {result['status']}",
         )
+
+    async def help_sync(self, run_id: int, worker: str) -> None:
+        run = await runs.get(run_id)
+        if run is None or run["status"] != "running":
+            return
+        model = None if run["scope"] == "all" else run["scope"]
+        cancelled = asyncio.Event()  # set by the parts' heartbeats when an admin cancels
+        await work_parts(self.s3, self.sync_options(model), run_id, worker, cancelled)
+
+    async def run_queued_confirm(self, run_id: int, confirms: int, worker: str) -> None:
+        handle = await runs.claim(run_id, worker)
+        if handle is None:
+            return
+        run = await runs.get(run_id)
+        assert run is not None
+        try:
+            await confirm(
+                self.s3, confirms, run["triggered_by"], self.sync_options().public_base, handle
+            )
+        except (LookupError, RuntimeError) as exc:  # recorded on the run by confirm()
+            log.info("confirmation run #%s: %s", run_id, exc)
+
+    async def run_activation(self, names: list[str], all_new: bool, actor: str, ip: str) -> None:
+        if all_new:
+            result = await activation.activate_all_new()
+        else:
+            result = await activation.activate(names)
+        await audit.record(
+            actor,
+            "activation",
+            "all new models" if all_new else ", ".join(names)[:500],
+            result.summary(),
+            ip,
+        )
+
+    async def schedule_tick(self) -> None:
+        due = await schedule.take_due_tick()
+        if due is None:
+            return
+        try:
+            run_id = await self.start_sync(None, "schedule")
+            log.info("scheduled sync: run #%s queued (%s)", run_id, due)
+        except runs.SyncBusy as busy:
+            held = busy.run["id"] if busy.run else "?"
+            await runs.record_skipped(
+                "all", "schedule", f"scheduled sync skipped: sync run #{held} was still going"
+            )
 
 
 async def ensure_demo_admin() -> tuple[str, str]:
-    """The demo admin for the zero-configuration mode (embedded S3 + SQLite only)."""
+    """The demo admin for the zero-configuration mode (embedded S3 and PostgreSQL only)."""
     exists = await BaseUser.exists().where(BaseUser.username == DEMO_USER)
     if not exists:
         await BaseUser.create_user(

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE_PATH = ROOT / "data" / "creatorflix.sqlite"
+DEFAULT_DATA_DIR = ROOT / "data"
 
 
 class SettingsError(ValueError):
@@ -36,8 +36,8 @@ class S3Settings:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None
-    sqlite_path: Path = DEFAULT_SQLITE_PATH
+    database_url: str | None = None  # None: the embedded PostgreSQL under data_dir/pg
+    data_dir: Path = DEFAULT_DATA_DIR
     s3: S3Settings | None = None  # None: use the embedded demo S3
     signed_url_ttl: int = 3600
     sync_concurrency: int = 8
@@ -46,10 +46,13 @@ class Settings:
     demo: bool = True  # fill the embedded S3 with sample content and create a demo admin
     session_idle_seconds: int = 8 * 3600
     secure_cookies: bool = False
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.database_url is not None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    embedded_s3_port: int = 9455
+    workers: int = 1  # worker processes `python -m app` supervises; 0 runs the web alone
+    worker_concurrency: int = 4  # jobs one worker process runs at once
+    sync_parts: int = 16  # most parts one sync's listing is split into, shared by workers
+    metrics_token: str = ""  # lets a Prometheus scraper read /metrics without signing in
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -64,7 +67,7 @@ class Settings:
             )
         return cls(
             database_url=db,
-            sqlite_path=Path(env.get("SQLITE_PATH") or DEFAULT_SQLITE_PATH),
+            data_dir=Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR),
             s3=s3,
             signed_url_ttl=_int(env, "SIGNED_URL_TTL", 3600, low=60, high=7 * 24 * 3600),
             sync_concurrency=_int(env, "SYNC_CONCURRENCY", 8, low=1, high=64),
@@ -75,6 +78,13 @@ class Settings:
                 env, "SESSION_IDLE_SECONDS", 8 * 3600, low=60, high=30 * 86400
             ),
             secure_cookies=_bool(env, "SECURE_COOKIES", False),
+            host=env.get("HOST") or "127.0.0.1",
+            port=_int(env, "PORT", 8000, low=1, high=65535),
+            embedded_s3_port=_int(env, "EMBEDDED_S3_PORT", 9455, low=1, high=65535),
+            workers=_int(env, "WORKERS", 1, low=0, high=32),
+            worker_concurrency=_int(env, "WORKER_CONCURRENCY", 4, low=1, high=64),
+            sync_parts=_int(env, "SYNC_PARTS", 16, low=1, high=256),
+            metrics_token=env.get("METRICS_TOKEN") or "",
         )
 
 
@@ -85,7 +95,7 @@ def _database_url(value: str | None) -> str | None:
     if parts.scheme not in ("postgres", "postgresql") or not parts.hostname and not parts.path:
         raise SettingsError(
             f"DATABASE_URL={value!r} is not a PostgreSQL URL: use "
-            "postgresql://user:password@host:5432/dbname, or unset it for the SQLite default."
+            "postgresql://user:password@host:5432/dbname, or unset it for the embedded PostgreSQL."
         )
     return value
 

@@ -53,6 +53,33 @@ async def known_models(names: list[str] | None = None) -> dict[str, KnownModel]:
     }
 
 
+async def known_models_in(folders: list[str]) -> dict[str, KnownModel]:
+    """The staged models among these folders: folder -> id, fingerprint and media count."""
+    rows = await db.fetch(
+        "SELECT id, folder_name, listing_hash, ignored_keys, image_count + video_count AS media "
+        "FROM whitelabel_models WHERE folder_name = ANY($1::text[])",
+        folders,
+    )
+    return {
+        r["folder_name"]: KnownModel(r["id"], r["listing_hash"], r["ignored_keys"], r["media"])
+        for r in rows
+    }
+
+
+async def media_keys(media_ids: list[int]) -> dict[int, str]:
+    rows = await db.fetch(
+        "SELECT id, s3_key FROM whitelabel_media WHERE id = ANY($1::int[])", media_ids
+    )
+    return {r["id"]: r["s3_key"] for r in rows}
+
+
+async def post_folders(post_ids: list[int]) -> dict[int, str]:
+    rows = await db.fetch(
+        "SELECT id, folder_name FROM whitelabel_posts WHERE id = ANY($1::int[])", post_ids
+    )
+    return {r["id"]: r["folder_name"] for r in rows}
+
+
 async def count_rows(table: str) -> int:
     rows = await db.fetch(f"SELECT COUNT(*) AS n FROM {table}")
     return int(rows[0]["n"])
@@ -156,7 +183,7 @@ async def _insert_posts(
     if not change.new_media:
         await _insert_post_rows(tx, model_id, posts, stamp)
         return {}
-    if tx.postgres and posts:
+    if posts:
         rows = await tx.fetch(
             "INSERT INTO whitelabel_posts (whitelabel_model, folder_name, title, media_cdns, "
             "image_count, video_count, created_at) "
@@ -217,15 +244,6 @@ async def delete_models(model_ids: list[int]) -> tuple[int, int, int]:
                     *chunk,
                 )
             )[0]
-            if not tx.postgres:  # SQLite cascades only with foreign_keys on; be explicit
-                await tx.execute(
-                    "DELETE FROM whitelabel_media WHERE whitelabel_post IN (SELECT id FROM "
-                    f"whitelabel_posts WHERE whitelabel_model IN ({marks}))",
-                    *chunk,
-                )
-                await tx.execute(
-                    f"DELETE FROM whitelabel_posts WHERE whitelabel_model IN ({marks})", *chunk
-                )
             models = await _delete_ids(tx, "whitelabel_models", chunk)
         totals[0] += models
         totals[1] += int(counts["posts"])
@@ -256,16 +274,8 @@ async def touch_synced(model_ids: list[int]) -> None:
     for start in range(0, len(model_ids), 10_000):
         chunk = model_ids[start : start + 10_000]
         async with db.transaction() as tx:
-            if tx.postgres:
-                await tx.execute(
-                    "UPDATE whitelabel_models SET last_synced_at = $1 WHERE id = ANY($2::int[])",
-                    stamp,
-                    chunk,
-                )
-            else:
-                await tx.execute(
-                    "UPDATE whitelabel_models SET last_synced_at = $1 WHERE id IN "
-                    "(SELECT value FROM json_each($2))",
-                    stamp,
-                    json.dumps(chunk),
-                )
+            await tx.execute(
+                "UPDATE whitelabel_models SET last_synced_at = $1 WHERE id = ANY($2::int[])",
+                stamp,
+                chunk,
+            )

@@ -31,11 +31,14 @@ class MediaType(enum.StrEnum):
 
 
 class RunStatus(enum.StrEnum):
+    queued = "queued"  # waiting for a worker
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
     cancelled = "cancelled"
     needs_confirmation = "needs_confirmation"
+    superseded = "superseded"  # a held plan a newer run of the same scope replaced
+    skipped = "skipped"  # a scheduled tick that found a sync still going
 
 
 class WhitelabelModel(Table, tablename="whitelabel_models"):
@@ -103,14 +106,33 @@ class SyncRun(Table, tablename="sync_runs"):
     cancel_requested = Boolean(default=False)
     # For needs_confirmation: the deletions this run would apply, applied as-is on confirm.
     plan = JSON(null=True, default=None)
+    kind = Varchar(length=16, default="sync")  # "sync", or "confirm" (applies a held plan)
+    confirms = Integer(null=True, default=None)  # the run whose plan a "confirm" run applies
+    superseded_by = Integer(null=True, default=None)
+    job_id = BigInt(null=True, default=None)  # the queue's job running it
+    events = JSON(default="[]")  # the ledger: [{"at": iso time, "text": ...}]
 
 
-class SyncLock(Table, tablename="sync_locks"):
-    """Single-flight row for SQLite (PostgreSQL uses an advisory lock as well)."""
+class SyncPart(Table, tablename="sync_parts"):
+    """A share of one sync's model folders, claimed by whichever worker is free."""
 
-    name = Varchar(length=32, unique=True)
-    run_id = Integer(null=True, default=None)
+    run = ForeignKey(SyncRun, on_delete=OnDelete.cascade, index=True)
+    part_no = Integer()
+    folders = JSON(default="[]")
+    status = Varchar(length=16, default="pending")  # pending, running, done
+    owner = Varchar(length=128, default="")
     heartbeat_at = Timestamptz(null=True, default=None)
+    stats = JSON(default="{}")
+    result = JSON(null=True, default=None)  # seen, failed, unchanged, deletions
+
+
+class SyncSchedule(Table, tablename="sync_schedule"):
+    """The one sync schedule: an interval or a cron expression, off when empty."""
+
+    expression = Varchar(length=128, default="")
+    updated_by = Varchar(length=150, default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+    last_tick_at = Timestamptz(null=True, default=None)
 
 
 class Model(Table, tablename="models"):
@@ -166,7 +188,8 @@ TABLES: tuple[type[Table], ...] = (
     WhitelabelPost,
     WhitelabelMedia,
     SyncRun,
-    SyncLock,
+    SyncPart,
+    SyncSchedule,
     Model,
     Post,
     AuditEntry,

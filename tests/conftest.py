@@ -10,7 +10,6 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,16 +87,17 @@ def settings(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Se
         database_url=TEST_DB,
         s3=s3,
         demo=False,
-        sqlite_path=tmp_path_factory.mktemp("sqlite") / "test.sqlite",
+        data_dir=tmp_path_factory.mktemp("data"),
         secret_key="t" * 64,
     )
 
 
 @pytest.fixture(scope="session")
 async def pg_engine(settings: Settings) -> AsyncIterator[Engine]:
-    engine = db.make_engine(settings)
+    assert settings.database_url
+    engine = db.make_engine(settings.database_url)
     db.install_engine(engine)
-    await db.start(engine, settings)
+    await db.start(engine)
     await db.migrate()
     yield engine
     # A connection still checked out (a leaked task) would make close() wait forever.
@@ -105,14 +105,17 @@ async def pg_engine(settings: Settings) -> AsyncIterator[Engine]:
         engine.pool.terminate()
 
 
+# Not procrastinate_workers: worker processes that outlive a test stay registered.
+QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers")
+
+
 async def wipe(engine: Engine) -> None:
-    names = [t._meta.tablename for t in TABLES if t._meta.tablename != "sync_locks"]
-    if engine.engine_type == "postgres":
-        await engine.run_ddl(f"TRUNCATE {', '.join(names)}, piccolo_user RESTART IDENTITY CASCADE")
-    else:
-        for name in [*reversed(names), "piccolo_user"]:
-            await engine.run_ddl(f"DELETE FROM {name}")
-    await engine.run_ddl("UPDATE sync_locks SET run_id = NULL, heartbeat_at = NULL")
+    names = [t._meta.tablename for t in TABLES if t._meta.tablename != "sync_schedule"]
+    await engine.run_ddl(
+        f"TRUNCATE {', '.join(names)}, {', '.join(QUEUE_TABLES)}, piccolo_user "
+        "RESTART IDENTITY CASCADE"
+    )
+    await engine.run_ddl("UPDATE sync_schedule SET expression = '', last_tick_at = NULL")
 
 
 @pytest.fixture
@@ -121,22 +124,6 @@ async def database(pg_engine: Engine) -> AsyncIterator[Engine]:
     db.install_engine(pg_engine)
     await wipe(pg_engine)
     yield pg_engine
-
-
-@pytest.fixture
-async def sqlite_database(
-    settings: Settings, pg_engine: Engine, tmp_path: Path
-) -> AsyncIterator[Engine]:
-    """A fresh SQLite file for one test; PostgreSQL is put back afterwards."""
-    sqlite_settings = replace(settings, database_url=None, sqlite_path=tmp_path / "t.sqlite")
-    engine = db.make_engine(sqlite_settings)
-    db.install_engine(engine)
-    await db.start(engine, sqlite_settings)
-    await db.migrate()
-    try:
-        yield engine
-    finally:
-        db.install_engine(pg_engine)
 
 
 class Bucket:
@@ -190,3 +177,15 @@ async def rows(sql: str, *args: Any) -> list[dict[str, Any]]:
 
 async def count(table: str) -> int:
     return int((await db.fetch(f"SELECT COUNT(*) AS n FROM {table}"))[0]["n"])
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], want: Any, timeout: float = 30) -> None:
+    """Wait until `await probe()` equals `want` (work done by a worker, not the request)."""
+    got = None
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        got = await probe()
+        if got == want:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"waited {timeout} s for {want!r}; last saw {got!r}")

@@ -169,22 +169,3 @@ async def test_staged_list_search_filter_sort_and_keyset_pages(
     )
     top = await queries.top_creators(bucket.s3.sign, limit=3)
     assert [t["post_count"] for t in top] == [4, 4, 4] and top[0]["thumbnail_url"]
-
-
-async def test_main_flow_on_sqlite(sqlite_database: Any, bucket: Bucket) -> None:
-    await bucket.put(*KEYS)
-    run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
-    assert (run["models_inserted"], run["posts_inserted"], run["media_inserted"]) == (2, 4, 7)
-    again = await bucket.sync()
-    assert again["media_inserted"] == again["media_updated"] == 0
-    await bucket.delete("Anna Lee/Studio/x.jpg")
-    changed = await bucket.sync()
-    assert changed["status"] == "succeeded" and changed["media_deleted"] == 1
-    result = await activate_all_new()
-    assert (result.models_created, result.posts_created) == (2, 4)
-    assert (await activate_all_new()).processed == 0
-    repeat = await activate(["Anna Lee"])
-    assert repeat.posts_created == 0 and await count("posts") == 4
-    page = await queries.staged_models(queries.StagedQuery(sort="synced", desc=True))
-    assert {r["folder_name"] for r in page.rows} == {"Anna Lee", "Ben"}

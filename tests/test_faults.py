@@ -212,16 +212,14 @@ async def kill_connections_while_alpha_writes(
 
 
 async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -> None:
-    """The run ends `failed` (not stuck at `running`) naming the model whose write was
-    killed; that write is rolled back, no model is half-written, nothing is deleted, and the
-    next sync converges."""
+    """The killed write rolls back and is done again on a new connection: the run ends
+    `succeeded` (not stuck at `running`), no model is half-written, nothing is deleted, every
+    model's change is in, and the next sync converges."""
     killed, run = await kill_connections_while_alpha_writes(scene, settings)
     assert killed >= 2  # at least the waiting writer and the run's advisory-lock connection
-    assert run["status"] == "failed", run
-    assert "model(s) could not be synced: Alpha" in run["error"], run["error"]
-    assert "nothing was deleted" in run["error"] and "First error: Alpha:" in run["error"]
+    assert run["status"] == "succeeded", run
     stored = await runs.get(run["id"])
-    assert stored is not None and stored["status"] == "failed" and stored["finished_at"]
+    assert stored is not None and stored["status"] == "succeeded" and stored["finished_at"]
     assert await runs.current() is None  # nothing is left "running"
     for model in await rows("SELECT id, post_count, image_count FROM whitelabel_models"):
         real = await rows(
@@ -230,28 +228,15 @@ async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -
         assert real[0]["n"] == model["post_count"]  # no model half-written
     keys = await scene.db_keys()
     assert set(KEYS) <= keys  # nothing deleted
-    assert "Alpha/P9/new.jpg" not in keys  # the killed write was rolled back
+    assert {f"{m}/P9/new.jpg" for m in MODELS} <= keys  # Alpha's killed write, done again
     converged = await scene.converges()
     record(
         "The database connections are killed while a model is writing (pg_terminate_backend)",
-        f"{killed} backends killed; run {run['status']}: {run['error'][:80]}…",
-        "that model's rows as they were; no model half-written; nothing deleted",
+        f"{killed} backends killed; the killed model's write was retried; run {run['status']}",
+        "every model's change; no model half-written; nothing deleted",
         converged,
     )
     assert converged
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: when a transaction's connection is killed, Piccolo's rollback in "
-    "__aexit__ raises before it resets engine.current_transaction, so every later "
-    "db.transaction() in the same sync worker nests into the dead one ('connection has been "
-    "released back to the pool') and all remaining models fail too",
-)
-async def test_models_after_a_killed_connection_still_sync(scene: Scene, settings: Any) -> None:
-    _, run = await kill_connections_while_alpha_writes(scene, settings)
-    assert run["error"].startswith("1 model(s) could not be synced: Alpha."), run["error"]
-    assert {f"{m}/P9/new.jpg" for m in MODELS[1:]} <= await scene.db_keys()
 
 
 def cli_sync(scene: Scene, *args: str) -> subprocess.Popen[str]:
@@ -287,7 +272,8 @@ async def test_two_processes_sync_at_once(scene: Scene) -> None:
     codes = [p.returncode for p in (first, second)]
     errors = [err for _, err in outputs]
     assert sorted(codes) == [0, 1], errors
-    assert any("already running" in e for e in errors)
+    # The loser names the winner's run, queued or already claimed.
+    assert any("already running" in e or "already queued" in e for e in errors)
     statuses = [r["status"] for r in await rows("SELECT status FROM sync_runs ORDER BY id")]
     assert statuses == ["succeeded", "succeeded"]  # the fixture's sync, then the one that ran
     converged = await scene.converges()

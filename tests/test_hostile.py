@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from domain.activation import activate
-from tests.conftest import Bucket, rows
+from tests.conftest import Bucket, count, eventually, rows
 from tests.oracle import expected
 from tests.test_convergence import staged
 from tests.web import Browser, admin, browser, running_app
@@ -107,6 +107,7 @@ async def test_hostile_keys_sync_render_sign_and_serve(hostile: tuple[Browser, B
     assert run["status"] == "succeeded", run["error"]
     assert await staged() == expected(KEYS)
     await b.post("/whitelabel/_bulk/activate-all-new", {})
+    await eventually(lambda: count("models"), len(expected(KEYS)))  # a worker activates them
     bodies = {key: f"object {i}".encode() for i, key in enumerate(KEYS)}
     models = sorted(expected(KEYS))
     contents = {
@@ -246,8 +247,8 @@ async def test_bad_query_parameters_are_400s(
         ("/production/posts/abc/publish", {"published": "false"}, 404, "Not Found"),
         ("/whitelabel/_bulk/activate", {"name": ["Nobody"] * 3}, 404, "model named 'Nobody'"),
         ("/whitelabel/_bulk/activate", {}, 400, "No models selected"),
-        ("/sync-runs/{run}/confirm", {}, 404, "#{run} is not waiting for confirmation"),
-        ("/sync-runs/{run}/discard", {}, 404, "#{run} is not waiting for confirmation"),
+        ("/sync-runs/{run}/confirm", {}, 409, "#{run} is not waiting for confirmation"),
+        ("/sync-runs/{run}/discard", {}, 409, "#{run} is not waiting for confirmation"),
         ("/sync-runs/0/cancel", {}, 400, "run_id: Expected `int` >= 1"),
         ("/sync-runs/abc/cancel", {}, 404, "Not Found"),
     ],

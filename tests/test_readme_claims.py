@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from domain.settings import S3Settings
-from tests.conftest import Bucket, cli_env, rows
+from tests.conftest import Bucket, cli_env, eventually, rows
 from tests.fault_proxy import FaultProxy, Rule
 from tests.served import (
     audit_log,
@@ -53,7 +53,7 @@ async def test_make_run_with_no_configuration_serves_a_synced_demo(tmp_path: Pat
     env = clean_env(
         # Keep the zero-config data out of the repository's ./data: the only knob for where
         # it lives. Nothing below looks at it or at which database engine is used.
-        SQLITE_PATH=str(tmp_path / "data" / "creatorflix.sqlite"),
+        DATA_DIR=str(tmp_path / "data"),
         EMBEDDED_S3_PORT=str(free_port()),
         HOME=str(tmp_path),
     )
@@ -129,17 +129,27 @@ async def test_confirming_a_held_run_over_http_deletes_exactly_its_plan(world: B
         b = app.browser
         await b.sign_in()
         run_id = await held_run(b, world, models, gone=["Ann", "Bea"])
-        # The bucket moves on after the plan was made: confirming applies the plan, not this.
+        # The bucket moves on after the plan was made. Confirming lists the plan's folders
+        # again: Bea came back, so only Ann goes; Cid's removal and Zed wait for a sync.
         await world.delete(*keys_for(["Cid"]))
-        await world.put("Zed/P/z.jpg")
+        await world.put(*keys_for(["Bea"]), "Zed/P/z.jpg")
         confirmed = await b.post(f"/sync-runs/{run_id}/confirm", {})
         assert confirmed.status_code == 303
-        assert confirmed.headers["location"] == f"/sync-runs/{run_id}"
-        assert set(await staged(b)) == {"Cid", "Dee", "Eve"}
+        applying = int(confirmed.headers["location"].removeprefix("/sync-runs/"))
+        assert applying != run_id  # a run of its own, done by a worker
+
+        async def names() -> set[str]:
+            return set(await staged(b))
+
+        await eventually(names, {"Bea", "Cid", "Dee", "Eve"})
         page = (await b.get(f"/sync-runs/{run_id}")).text
         assert 'data-status="succeeded"' in page and "deletions confirmed by tester" in page
+        assert f"in run #{applying}" in page
+        applied = (await b.get(f"/sync-runs/{applying}")).text
+        assert f'applies the plan of <a href="/sync-runs/{run_id}">run #{run_id}' in applied
+        assert "kept 1 that came back since" in applied
         again = await b.post(f"/sync-runs/{run_id}/confirm", {})
-        assert again.status_code == 404  # a plan is applied once
+        assert again.status_code == 409  # a plan is applied once
         assert ("tester", "sync confirmed", f"run #{run_id}") in [e[:3] for e in await audit_log(b)]
 
 
@@ -156,7 +166,7 @@ async def test_discarding_a_held_run_over_http_keeps_every_row(world: Bucket) ->
         assert 'data-status="cancelled"' in page and "nothing was deleted" in page
         assert "Confirm deletions" not in page
         late = await b.post(f"/sync-runs/{run_id}/confirm", {})
-        assert late.status_code == 404 and set(await staged(b)) == set(models)
+        assert late.status_code == 409 and set(await staged(b)) == set(models)
         assert ("tester", "sync discarded", f"run #{run_id}") in [e[:3] for e in await audit_log(b)]
 
 
@@ -355,6 +365,11 @@ async def test_signed_url_ttl_is_the_lifetime_of_every_signed_url(world: Bucket)
         assert len(urls) >= 3
         activated = await b.post("/whitelabel/_bulk/activate-all-new", {})
         assert activated.status_code == 303
+
+        async def listed() -> int:  # a worker runs the activation
+            return len((await b.client.get("/api/models")).json()["data"])
+
+        await eventually(listed, 1)
         api = (await b.client.get("/api/models")).text
         ttls = re.findall(r"X-Amz-Expires=(\d+)", " ".join(urls) + api)
         assert len(ttls) > len(urls) and set(ttls) == {"777"}

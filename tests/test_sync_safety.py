@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from domain import runs
+from domain.confirm import NotConfirmable, confirm, discard
 from domain.s3 import S3Object, S3Service, S3Unreachable
-from domain.sync import SyncOptions, confirm, discard, run_sync
+from domain.sync import SyncOptions, run_sync
 from domain.sync_store import now
 from tests.conftest import Bucket, count, rows
 
@@ -86,7 +87,7 @@ async def test_empty_listing_deletes_nothing_until_confirmed(database: Any, buck
     summary = run["plan"]["summary"]
     assert summary["models"] == 5 and summary["media"] == 30
     assert summary["model_names"] == ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
-    confirmed = await confirm(run["id"], "tester")
+    confirmed = await confirm(bucket.s3, run["id"], "tester", bucket.public_base)
     assert confirmed["status"] == "succeeded"
     assert (confirmed["models_deleted"], confirmed["media_deleted"]) == (5, 30)
     assert await count("whitelabel_models") == 0
@@ -105,8 +106,8 @@ async def test_mass_deletion_is_held_back_then_discarded_or_allowed(
     assert await count("whitelabel_models") == 5
     await discard(run["id"], "tester")
     assert (await runs.get(run["id"]))["status"] == "cancelled"  # type: ignore[index]
-    with pytest.raises(LookupError):
-        await confirm(run["id"], "tester")
+    with pytest.raises(NotConfirmable):
+        await confirm(bucket.s3, run["id"], "tester", bucket.public_base)
     assert await count("whitelabel_models") == 5
     forced = await bucket.sync(allow_mass_delete=True)
     assert forced["status"] == "succeeded" and forced["models_deleted"] == 2
@@ -201,7 +202,7 @@ async def test_media_share_alone_holds_deletions_back(database: Any, bucket: Buc
     assert sorted(summary["media_keys"]) == gone
     assert [await count(t) for t in tables] == before  # every staged row is still there
     assert {r["s3_key"] for r in await rows("SELECT s3_key FROM whitelabel_media")} == set(keys)
-    confirmed = await confirm(run["id"], "tester")
+    confirmed = await confirm(bucket.s3, run["id"], "tester", bucket.public_base)
     assert confirmed["media_deleted"] == 3
     left = {r["s3_key"] for r in await rows("SELECT s3_key FROM whitelabel_media")}
     assert left == set(keys) - set(gone)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from domain import runs
-from tests.conftest import Bucket, rows
+from tests.conftest import Bucket, count, eventually, rows
 from tests.web import Browser, admin, browser, running_app
 
 KEYS = [
@@ -72,7 +72,8 @@ async def test_sync_fragment_events_and_busy(web: Any) -> None:
     assert "event: done" in events.text and "succeeded" in events.text
     detail = (await b.get(f"/sync-runs/{run['id']}")).text
     assert f"Sync #{run['id']}" in detail and 'data-status="succeeded"' in detail
-    handle = await runs.begin("all", "someone else")  # a run already going
+    handle = await runs.claim(await runs.record("all", "someone else"), "elsewhere")
+    assert handle is not None  # a run already going
     try:
         again = await b.post("/sync", {}, htmx=True)
         assert again.status_code == 200 and f'data-run="{handle.id}"' in again.text
@@ -119,7 +120,10 @@ async def test_production_publish_toggles_and_public_api(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
     await synced(b)
-    await b.post("/whitelabel/_bulk/activate-all-new", {})
+    queued = await b.post("/whitelabel/_bulk/activate-all-new", {})
+    assert queued.status_code == 303
+    assert "in the background" in (await b.get(queued.headers["location"])).text
+    await eventually(lambda: count("models"), 3)  # a worker runs the activation job
     api = (await b.client.get("/api/models")).json()
     assert api["meta"] == {"page": 1, "limit": 20, "count": 3}
     ben = (await rows("SELECT id FROM models WHERE name = 'Ben'"))[0]["id"]

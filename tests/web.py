@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ import httpx
 from piccolo.engine import Engine
 
 from app import create_app
-from domain import db, runs
+from domain import db, jobs, runs
 from domain.accounts import upsert_admin
 from domain.settings import Settings
 from tests.conftest import TEARDOWN_TIMEOUT_S, Bucket
@@ -65,22 +66,38 @@ class Browser:
     async def wait_for_run(self, run_id: int, timeout: float = 30) -> dict[str, Any]:
         for _ in range(int(timeout * 20)):
             run = await runs.get(run_id)
-            if run and run["status"] != "running":
+            if run and run["status"] not in runs.ACTIVE:
                 return run
             await asyncio.sleep(0.05)
         raise AssertionError(f"run {run_id} did not finish")
 
 
 @asynccontextmanager
-async def running_app(settings: Settings, bucket: Bucket, pg_engine: Engine) -> AsyncIterator[Any]:
-    """The app with its lifespan entered and exited inside one task of its own."""
+async def running_app(
+    settings: Settings, bucket: Bucket, pg_engine: Engine, *, worker: bool = True
+) -> AsyncIterator[Any]:
+    """The app with its lifespan entered and exited inside one task of its own.
+
+    With `worker`, procrastinate's worker runs the app's jobs in this process too (the tests of
+    real worker processes, killed and restarted, are in tests/test_workers.py).
+    """
     app = create_app(replace(settings, s3=bucket.s3.settings))
     started, stop = asyncio.Event(), asyncio.Event()
 
     async def serve() -> None:
         async with app.lifespan():
+            runner = None
+            if worker:
+                runtime = app.state["runtime"]
+                runner = asyncio.create_task(
+                    jobs.run_worker(runtime, "test-worker", 4, signals=False)
+                )
             started.set()
             await stop.wait()
+            if runner is not None:
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(runner, 10)
 
     task = asyncio.create_task(serve())
     await asyncio.wait(

@@ -62,9 +62,7 @@ DESCRIPTION = "initial schema"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="creatorflix", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="creatorflix", description=DESCRIPTION)
 
     manager.add_table(
         class_name="WhitelabelPost",
@@ -80,9 +78,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Model", tablename="models", schema=None, columns=None
-    )
+    manager.add_table(class_name="Model", tablename="models", schema=None, columns=None)
 
     manager.add_table(
         class_name="WhitelabelMedia",
@@ -91,17 +87,11 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="AuditEntry", tablename="audit_log", schema=None, columns=None
-    )
+    manager.add_table(class_name="AuditEntry", tablename="audit_log", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Post", tablename="posts", schema=None, columns=None
-    )
+    manager.add_table(class_name="Post", tablename="posts", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="SyncRun", tablename="sync_runs", schema=None, columns=None
-    )
+    manager.add_table(class_name="SyncRun", tablename="sync_runs", schema=None, columns=None)
 
     manager.add_table(
         class_name="WhitelabelModel",
@@ -110,9 +100,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="SyncLock", tablename="sync_locks", schema=None, columns=None
-    )
+    manager.add_table(class_name="SyncLock", tablename="sync_locks", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="WhitelabelPost",
@@ -1954,6 +1942,5 @@ async def forwards():
         },
         schema=None,
     )
-
 
     return manager

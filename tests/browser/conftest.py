@@ -73,17 +73,8 @@ async def server_s3(settings: Settings) -> AsyncIterator[S3Service]:
 @contextlib.contextmanager
 def serve(server_s3: S3Service, log_path: Path) -> Iterator[str]:
     """Run `uvicorn app:create_app` against the test database and bucket; yield its base URL."""
-    database_url = os.environ["TEST_DATABASE_URL"]
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DO_SPACES_")}
-    env.update(
-        DATABASE_URL=database_url,
-        DO_SPACES_ENDPOINT=server_s3.settings.endpoint,
-        DO_SPACES_KEY="test",
-        DO_SPACES_SECRET="test",
-        DO_SPACES_BUCKET=server_s3.settings.bucket,
-        SECRET_KEY="x" * 64,
-    )
+    env = _env(server_s3)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{port}"
     command = [
@@ -103,19 +94,58 @@ def serve(server_s3: S3Service, log_path: Path) -> Iterator[str]:
             _wait_healthy(proc, base)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            _stop(proc)
+
+
+def _env(server_s3: S3Service) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DO_SPACES_")}
+    env.update(
+        DATABASE_URL=os.environ["TEST_DATABASE_URL"],
+        DO_SPACES_ENDPOINT=server_s3.settings.endpoint,
+        DO_SPACES_KEY="test",
+        DO_SPACES_SECRET="test",
+        DO_SPACES_BUCKET=server_s3.settings.bucket,
+        SECRET_KEY="x" * 64,
+    )
+    return env
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="session")
 def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
-    """Base URL of the app server. Depends on pg_engine so the test process migrates first."""
-    with serve(server_s3, SERVER_LOG) as base:
+    """Base URL of the app server, with a worker process running its jobs (syncs).
+
+    Depends on pg_engine so the test process migrates first.
+    """
+    with serve(server_s3, SERVER_LOG) as base, worker(server_s3):
         yield base
+
+
+@contextlib.contextmanager
+def worker(server_s3: S3Service) -> Iterator[None]:
+    """`python -m app worker` against the test database and bucket, stopped afterwards."""
+    env = _env(server_s3)
+    log_path = SERVER_LOG.with_name("browser-worker.log")
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [_python(), "-m", "app", "worker"],
+            cwd=ROOT,
+            env={**env, "WORKER_NAME": "browser-worker"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield
+        finally:
+            _stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from playwright.async_api import Locator, Page, expect
@@ -123,10 +124,15 @@ async def test_activate_one_row_then_all_new(ui: UI, app_data: Bucket) -> None:
     await ui.goto("/whitelabel")
     ui.accept_confirms = True
     await page.get_by_role("link", name=f"Activate all new ({want.models - 1})").click()
-    # The server answers HX-Refresh: the page reloads and shows the flash message.
-    await expect(page.locator("#toasts .toast-success")).to_contain_text(
-        f"{want.models - 1} model(s) activated"
+    # The server queues a job and answers HX-Refresh: the page reloads with the flash message.
+    await expect(page.locator("#toasts .toast-info")).to_contain_text(
+        f"Activating {want.models - 1} new model(s) in the background"
     )
+    for _ in range(100):  # a worker activates them; the next load shows it
+        await ui.goto("/whitelabel")
+        if await page.locator(f"{ROWS} .badge", has_text="new").count() == 0:
+            break
+        await asyncio.sleep(0.2)
     await expect(page.locator(f"{ROWS} .badge")).to_have_text(["active"] * want.models)
     await expect(page.get_by_role("link", name="Activate all new (0)")).to_be_visible()
     assert ui.confirms == [f"Activate all {want.models - 1} new model(s) into production?"]

@@ -66,7 +66,7 @@ async def sync_gate(app_data: Bucket) -> AsyncIterator[SyncGate]:
         await conn.close()
         # No run may outlive its test: the next test wipes the tables.
         for _ in range(300):
-            if not await rows("SELECT id FROM sync_runs WHERE status = 'running'"):
+            if not await rows("SELECT id FROM sync_runs WHERE status IN ('queued', 'running')"):
                 break
             await asyncio.sleep(0.1)
 
@@ -86,7 +86,7 @@ async def start_from_dashboard(ui: UI) -> Locator:
     await page.get_by_role("button", name="Sync now").click()
     panel = page.locator("#run-panel")
     await expect(panel.get_by_role("heading")).to_have_text("Sync #1 · whole bucket")
-    await expect(page.locator("#toasts .toast-info")).to_contain_text("Sync #1 started")
+    await expect(page.locator("#toasts .toast-info")).to_contain_text("Sync #1 queued")
     await expect(panel.locator('[data-status="running"]')).to_be_visible()
     return panel
 

@@ -94,9 +94,13 @@ class RunHandle:
             "WHERE id = $1 RETURNING cancel_requested"
         )
         args = (self.id, self.stats.phase, *self.stats.counters().values(), now())
+        flag = None
         if self._lock_conn is not None:  # its own connection: a busy pool never delays a beat
-            flag = await self._lock_conn.fetchval(sql, *args)
-        else:
+            try:
+                flag = await self._lock_conn.fetchval(sql, *args)
+            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+                self._lock_conn = None  # killed: the pool's connections will do from now on
+        if self._lock_conn is None:
             async with db.transaction() as tx:
                 flag = await tx.fetchval(sql, *args)
         if flag:

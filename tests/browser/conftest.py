@@ -54,7 +54,7 @@ def _python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # its worker must not outlive the browser tests
 async def server_s3(settings: Settings) -> AsyncIterator[S3Service]:
     """The live server's bucket, driven from the test process."""
     assert settings.s3 is not None
@@ -119,7 +119,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # its worker must not outlive the browser tests
 def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
     """Base URL of the app server, with a worker process running its jobs (syncs).
 
@@ -148,7 +148,7 @@ def worker(server_s3: S3Service) -> Iterator[None]:
             _stop(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # its worker must not outlive the browser tests
 def second_server(server_s3: S3Service, live_server: str) -> Iterator[str]:
     """A second app process on the same database and bucket."""
     with serve(server_s3, SERVER_LOG.with_name("browser-server-2.log")) as base:

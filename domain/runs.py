@@ -150,23 +150,31 @@ async def record(
             active = []
         if active:
             raise SyncBusy(_decode(active[0]))
-        run_id = await tx.fetchval(
-            "INSERT INTO sync_runs (scope, status, phase, dry_run, started_at, heartbeat_at, "
-            "triggered_by, cancel_requested, kind, confirms, events, "
-            + ", ".join(COUNTERS)
-            + ") VALUES ($1, 'queued', 'queued', $2, $3, $3, $4, false, $5, $6, $7, "
-            + ", ".join("0" for _ in COUNTERS)
-            + ") RETURNING id",
-            scope,
-            dry_run,
-            now(),
-            triggered_by,
-            kind,
-            confirms,
-            json.dumps([_event(f"queued by {triggered_by}")]),
+        stamp = now()
+        run_id = await _insert(
+            tx,
+            scope=scope,
+            status="queued",
+            phase="queued",
+            dry_run=dry_run,
+            started_at=stamp,
+            heartbeat_at=stamp,
+            triggered_by=triggered_by,
+            kind=kind,
+            confirms=confirms,
+            events=json.dumps([_event(f"queued by {triggered_by}")]),
         )
-    _notify(int(run_id))
-    return int(run_id)
+    _notify(run_id)
+    return run_id
+
+
+async def _insert(tx: db.Tx, **columns: Any) -> int:
+    """A new sync_runs row with these columns and every counter at 0; returns its id."""
+    names = [*columns, *COUNTERS]
+    values = [*columns.values(), *(0 for _ in COUNTERS)]
+    marks = ", ".join(f"${i + 1}" for i in range(len(names)))
+    sql = f"INSERT INTO sync_runs ({', '.join(names)}) VALUES ({marks}) RETURNING id"
+    return int(await tx.fetchval(sql, *values))
 
 
 async def _orphaned(tx: db.Tx, run: dict[str, Any]) -> bool:
@@ -189,20 +197,20 @@ async def _orphaned(tx: db.Tx, run: dict[str, Any]) -> bool:
 
 async def record_skipped(scope: str, triggered_by: str, reason: str) -> int:
     """A run that never ran, kept in the ledger (a scheduled tick while a sync was going)."""
-    run_id = await db.fetch(
-        "INSERT INTO sync_runs (scope, status, phase, dry_run, started_at, finished_at, "
-        "heartbeat_at, triggered_by, cancel_requested, kind, error, events, "
-        + ", ".join(COUNTERS)
-        + ") VALUES ($1, 'skipped', 'done', false, $2, $2, $2, $3, false, 'sync', $4, $5, "
-        + ", ".join("0" for _ in COUNTERS)
-        + ") RETURNING id",
-        scope,
-        now(),
-        triggered_by,
-        reason,
-        json.dumps([_event(reason)]),
-    )
-    return int(run_id[0]["id"])
+    stamp = now()
+    async with db.transaction() as tx:
+        return await _insert(
+            tx,
+            scope=scope,
+            status="skipped",
+            phase="done",
+            started_at=stamp,
+            finished_at=stamp,
+            heartbeat_at=stamp,
+            triggered_by=triggered_by,
+            error=reason,
+            events=json.dumps([_event(reason)]),
+        )
 
 
 async def set_job(run_id: int, job_id: int) -> None:

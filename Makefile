@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-web reliability mutate venv clean
+.PHONY: run test lint bench bench-web bench-queue reliability mutate venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 bench-web: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.web_bench $(ARGS)
+
+bench-queue: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.queue_bench $(ARGS)
 
 reliability: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'

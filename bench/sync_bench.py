@@ -37,6 +37,7 @@ from bench.moto_e2e import bare_listing, catalogue_for, moto_server, seed
 from bench.original import run_original
 from bench.report import Figures, describe_run, fmt_rate, fmt_writes, rate, say
 from domain import db
+from domain.embedded_pg import database_url
 from domain.s3 import S3Service
 from domain.settings import Settings
 from domain.sync import SyncOptions, run_sync
@@ -244,9 +245,9 @@ async def main(args: argparse.Namespace) -> int:
         return 2
     cat = Catalogue(args.models, args.posts, args.media)
     fig = Figures()
-    engine = db.make_engine(settings)
+    engine = db.make_engine(database_url(settings))
     db.install_engine(engine)
-    await db.start(engine, settings)
+    await db.start(engine)
     await db.migrate()
     conn = await asyncpg.connect(settings.database_url)
     try:

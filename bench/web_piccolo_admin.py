@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from domain import db
+from domain.embedded_pg import database_url
 from domain.settings import Settings
 from domain.tables import WhitelabelModel
 
@@ -28,13 +29,13 @@ def create_app() -> Starlette:
     settings = Settings.from_env()
     if not settings.database_url:
         raise SystemExit("error: DATABASE_URL is not set")
-    engine = db.make_engine(settings)
+    engine = db.make_engine(database_url(settings))
     db.install_engine(engine)  # our tables, BaseUser
     SessionsBase._meta.db = engine
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await db.start(engine, settings)  # opens the same 2..16 connection pool as our app
+        await db.start(engine)  # opens the same 2..16 connection pool as our app
         try:
             yield
         finally:

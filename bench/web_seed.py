@@ -17,6 +17,7 @@ from typing import Any
 from domain import db
 from domain.accounts import upsert_admin
 from domain.activation import slugify
+from domain.embedded_pg import database_url
 from domain.settings import Settings
 
 MEDIA_PER_POST = 5
@@ -217,10 +218,10 @@ async def prepare_schema(settings: Settings) -> None:
     """Engine on every table, pool open, migrations applied, Piccolo Admin's sessions table."""
     from piccolo_api.session_auth.tables import SessionsBase
 
-    engine = db.make_engine(settings)
+    engine = db.make_engine(database_url(settings))
     db.install_engine(engine)
     SessionsBase._meta.db = engine
-    await db.start(engine, settings)
+    await db.start(engine)
     await db.migrate()
     await SessionsBase.create_table(if_not_exists=True)
 

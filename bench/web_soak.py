@@ -17,6 +17,7 @@ from bench.web_load import percentile
 from bench.web_server import UvicornServer, login_ours
 from domain import db
 from domain.accounts import upsert_admin
+from domain.embedded_pg import database_url
 from domain.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +34,9 @@ def rss_mb(pid: int) -> float:
 
 
 async def prepare_database() -> None:
-    engine = db.make_engine(Settings.from_env())
+    engine = db.make_engine(database_url(Settings.from_env()))
     db.install_engine(engine)
-    await db.start(engine, Settings.from_env())
+    await db.start(engine)
     await db.migrate()
     await engine.run_ddl(
         "TRUNCATE whitelabel_models, whitelabel_posts, whitelabel_media, "

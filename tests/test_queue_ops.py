@@ -1,0 +1,129 @@
+"""Operating the queue: superseded plans, /metrics and the workers card, a worker without a
+database. Through HTTP (the app with an in-process worker) and a real worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from domain import runs
+from tests.conftest import Bucket, cli_env, count
+from tests.web import admin, browser, running_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MODELS = ["Ann", "Bea", "Cid", "Dee", "Eve"]
+
+
+def keys(models: list[str]) -> list[str]:
+    return [f"{m}/P/{i}.jpg" for m in models for i in range(2)]
+
+
+async def synced(b: Any) -> dict[str, Any]:
+    response = await b.post("/sync", {}, htmx=True)
+    assert response.status_code == 200, response.text
+    return await b.wait_for_run(int(response.text.split('data-run="')[1].split('"')[0]))
+
+
+async def test_a_newer_run_supersedes_a_held_plan_which_can_no_longer_be_confirmed(
+    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
+) -> None:
+    await bucket.put(*keys(MODELS))
+    await admin()
+    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
+        await b.sign_in()
+        assert (await synced(b))["status"] == "succeeded"
+        await bucket.delete(*keys(["Ann", "Bea"]))
+        older = await synced(b)
+        assert older["status"] == "needs_confirmation"
+        await bucket.delete(*keys(["Cid"]))
+        newer = await synced(b)  # the same scope, seen later: the older plan is out of date
+        assert newer["status"] == "needs_confirmation"
+        stale = await runs.get(older["id"])
+        assert stale is not None and stale["status"] == "superseded"
+        assert stale["superseded_by"] == newer["id"]
+        page = (await b.get(f"/sync-runs/{older['id']}")).text
+        assert "This plan is out of date" in page and "Confirm deletions" not in page
+        assert f'href="/sync-runs/{newer["id"]}"' in page
+        refused = await b.post(f"/sync-runs/{older['id']}/confirm", {}, htmx=True)
+        assert refused.status_code == 409
+        assert f"superseded by run #{newer['id']}" in refused.text
+        assert await count("whitelabel_models") == len(MODELS)  # nothing was deleted
+        assert (await runs.get(newer["id"]))["status"] == "needs_confirmation"  # type: ignore[index]
+
+
+async def test_metrics_are_for_admins_and_the_scraper_token_only(
+    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
+) -> None:
+    await bucket.put(*keys(["Ann"]))
+    await admin()
+    tokened = replace(settings, metrics_token="scrape-" + "m" * 32)
+    async with running_app(tokened, bucket, pg_engine) as app, browser(app) as b:
+        signed_out = await b.client.get("/metrics")
+        assert signed_out.status_code == 303 and "/login" in signed_out.headers["location"]
+        wrong = await b.client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 303
+        await b.sign_in()
+        await synced(b)
+        page = (await b.get("/")).text
+        assert "Workers" in page and "job(s) queued" in page
+        metrics = await b.client.get("/metrics")
+        assert metrics.status_code == 200
+        assert metrics.headers["content-type"].startswith("text/plain")
+        text = metrics.text
+        assert 'creatorflix_sync_runs{status="succeeded"} 1.0' in text
+        assert "creatorflix_last_sync_keys_listed 2.0" in text
+        assert 'creatorflix_jobs{state="queued"}' in text and "creatorflix_workers" in text
+        assert "creatorflix_requests_total" in text  # request counts and latencies
+    async with running_app(tokened, bucket, pg_engine, worker=False) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as scraper:
+            scraped = await scraper.get(
+                "/metrics", headers={"Authorization": f"Bearer {tokened.metrics_token}"}
+            )
+            assert scraped.status_code == 200 and "creatorflix_sync_runs" in scraped.text
+            assert (await scraper.get("/")).status_code == 303  # the token opens /metrics only
+
+
+def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def test_a_worker_without_its_database_waits_and_says_so(
+    bucket: Bucket, tmp_path: Path
+) -> None:
+    env = cli_env(bucket.s3.settings, DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+    log = tmp_path / "worker.log"
+    process = await asyncio.to_thread(spawn_worker, {**env, "WORKER_NAME": "lonely"}, log)
+    try:
+        text = ""
+        for _ in range(150):
+            await asyncio.sleep(0.1)
+            text = log.read_text(errors="replace")
+            if text.count("retrying in") >= 2:
+                break
+        assert process.poll() is None, text  # still there, not crash-looping
+        assert "worker lonely cannot start" in text and "127.0.0.1:9" in text, text
+        assert "retrying in 1 s" in text and "retrying in 2 s" in text, text  # a backoff
+        assert "Traceback" not in text
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)

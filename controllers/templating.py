@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -37,20 +38,24 @@ def render(
 ) -> HTMXTemplate:
     """The page, or just `partial` for an HTMX fragment request; a toast rides along."""
     name = partial if partial and is_fragment(request) else template
-    extra: dict[str, Any] = {}
-    if toast:
-        extra = {
-            "trigger_event": "toast",
-            "params": {"level": toast[0], "message": toast[1]},
-            "after": "settle",
-        }
     return HTMXTemplate(
         media_type=MediaType.HTML,
         template_name=name,
         status_code=status_code,
         context={"user": user_of(request), **context},
-        **extra,
+        headers=toast_header(*toast) if toast else None,
     )
+
+
+def toast_header(level: str, message: str) -> dict[str, str]:
+    """The `toast` event for htmx to raise after the swap settles.
+
+    Written here, not through HTMXTemplate(trigger_event=...): litestar-htmx encodes the JSON
+    as UTF-8, and response headers are Latin-1, so a model named with emoji or Cyrillic turned
+    a committed action into an error. ASCII-escaped JSON reads back the same in the browser.
+    """
+    event = {"toast": {"level": level, "message": message}}
+    return {"HX-Trigger-After-Settle": json.dumps(event, ensure_ascii=True)}
 
 
 def when(value: datetime | None) -> str:

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 import httpx
 
 from domain import db
+from tests.served import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable  # the project's .venv/bin/python (tests/run.py runs pytest with it)
-LITESTAR = str(Path(sys.executable).parent / "litestar")
 T = TypeVar("T")
 
 
@@ -169,16 +169,6 @@ class Processes:
         await self.wait_for(answers, f"{web.name} answering /healthz", timeout, alive=(web,))
 
 
-async def run_cli(
-    args: list[str], env: dict[str, str], timeout: float = 120.0
-) -> subprocess.CompletedProcess[str]:
+async def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`litestar ARGS` to the end (in a thread: the test's event loop keeps serving)."""
-    return await asyncio.to_thread(
-        subprocess.run,
-        [LITESTAR, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return await asyncio.to_thread(cli, env, *args)

@@ -158,7 +158,7 @@ def signed_urls(page: str) -> list[str]:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without any database or bucket configuration."""
-    drop = ("DATABASE_URL", "TEST_DATABASE_URL", "SECRET_KEY", "SQLITE_PATH")
+    drop = ("DATABASE_URL", "TEST_DATABASE_URL", "SECRET_KEY", "DATA_DIR")
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("DO_SPACES_")}
     return {**env, **extra}
 

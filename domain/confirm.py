@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from typing import Any
 
 from domain import db, runs, sync_store
@@ -48,7 +46,7 @@ async def confirm(
     if handle is None:
         held = await check_confirmable(run_id)
         new_id = await runs.record(held["scope"], actor, kind="confirm", confirms=run_id)
-        handle = await runs.claim(new_id, f"{socket.gethostname()}:{os.getpid()}")
+        handle = await runs.claim(new_id, runs.this_process())
         if handle is None:
             raise runs.SyncBusy(await runs.get(new_id))
     try:

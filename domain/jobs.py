@@ -85,27 +85,16 @@ async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> 
         await manager.retry_job(job)
 
 
-async def defer_sync(run_id: int, allow_mass_delete: bool = False) -> int:
+async def defer_run(task: str, run_id: int, **kwargs: Any) -> int:
+    """The job of a recorded run ("sync" or "confirm"): one at a time, once per run."""
     return await _defer(
-        "sync",
-        {"run_id": run_id, "allow_mass_delete": allow_mass_delete},
-        lock=SYNC_LOCK,
-        queueing_lock=f"run-{run_id}",
+        task, {"run_id": run_id, **kwargs}, lock=SYNC_LOCK, queueing_lock=f"run-{run_id}"
     )
 
 
 async def defer_helpers(run_id: int, count: int) -> None:
     for _ in range(count):
         await _defer("sync_part", {"run_id": run_id})
-
-
-async def defer_confirm(run_id: int, confirms: int) -> int:
-    return await _defer(
-        "confirm",
-        {"run_id": run_id, "confirms": confirms},
-        lock=SYNC_LOCK,
-        queueing_lock=f"run-{run_id}",
-    )
 
 
 async def defer_activation(names: list[str], all_new: bool, actor: str, ip: str) -> int:
@@ -128,9 +117,9 @@ async def abort(job_id: int) -> None:
 async def queue_state() -> dict[str, Any]:
     """Live workers and queue depth, for the dashboard and /metrics."""
     connector = queue.connector
-    workers = await connector.execute_query_all_async(
-        "SELECT id, last_heartbeat FROM procrastinate_workers "
-        "WHERE last_heartbeat > now() - make_interval(secs => %(stalled)s) ORDER BY id",
+    workers = await connector.execute_query_one_async(
+        "SELECT COUNT(*) AS n FROM procrastinate_workers "
+        "WHERE last_heartbeat > now() - make_interval(secs => %(stalled)s)",
         stalled=STALLED_S,
     )
     counts = await connector.execute_query_all_async(
@@ -139,7 +128,7 @@ async def queue_state() -> dict[str, Any]:
     )
     by_status = {r["status"]: int(r["n"]) for r in counts}
     return {
-        "workers": len(workers),
+        "workers": int(workers["n"]),
         "queued": by_status.get("todo", 0),
         "running": by_status.get("doing", 0),
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -36,6 +38,11 @@ COUNTERS = (
     "media_updated",
     "media_deleted",
 )
+
+
+def this_process() -> str:
+    """How a run's ledger names the process working on it: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class SyncBusy(RuntimeError):

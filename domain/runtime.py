@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
@@ -35,7 +33,7 @@ class Runtime:
         self.s3_settings: S3Settings | None = settings.s3
         self._s3: S3Service | None = None
         self.demo_login: tuple[str, str] | None = None
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.name = runs.this_process()
 
     @property
     def s3(self) -> S3Service:
@@ -97,12 +95,7 @@ class Runtime:
     ) -> int:
         """Queue a sync; raises SyncBusy naming the run already queued or going."""
         run_id = await runs.record(model or "all", triggered_by, dry_run=dry_run)
-        try:
-            await runs.set_job(run_id, await jobs.defer_sync(run_id, allow_mass_delete))
-        except Exception as exc:
-            await runs.request_cancel(run_id)
-            raise RuntimeError(f"could not queue sync run #{run_id}: {exc}") from exc
-        return run_id
+        return await _queue(run_id, "sync", allow_mass_delete=allow_mass_delete)
 
     async def start_confirm(self, held_run: int, actor: str) -> int:
         """Queue the confirmation of a held plan as a run of its own."""
@@ -110,8 +103,7 @@ class Runtime:
 
         held = await check_confirmable(held_run)
         run_id = await runs.record(held["scope"], actor, kind="confirm", confirms=held_run)
-        await runs.set_job(run_id, await jobs.defer_confirm(run_id, held_run))
-        return run_id
+        return await _queue(run_id, "confirm", confirms=held_run)
 
     async def start_activation(self, names: list[str], all_new: bool, actor: str, ip: str) -> int:
         return await jobs.defer_activation(names, all_new, actor, ip)
@@ -135,9 +127,8 @@ class Runtime:
             return
         run = await runs.get(run_id)
         assert run is not None
-        model = None if run["scope"] == "all" else run["scope"]
         options = self.sync_options(
-            model,
+            _model_of(run),
             dry_run=run["dry_run"],
             allow_mass_delete=allow_mass_delete,
             triggered_by=run["triggered_by"],
@@ -154,9 +145,8 @@ class Runtime:
         run = await runs.get(run_id)
         if run is None or run["status"] != "running":
             return
-        model = None if run["scope"] == "all" else run["scope"]
         cancelled = asyncio.Event()  # set by the parts' heartbeats when an admin cancels
-        await work_parts(self.s3, self.sync_options(model), run_id, worker, cancelled)
+        await work_parts(self.s3, self.sync_options(_model_of(run)), run_id, worker, cancelled)
 
     async def run_queued_confirm(self, run_id: int, confirms: int, worker: str) -> None:
         handle = await runs.claim(run_id, worker)
@@ -196,6 +186,21 @@ class Runtime:
             await runs.record_skipped(
                 "all", "schedule", f"scheduled sync skipped: sync run #{held} was still going"
             )
+
+
+async def _queue(run_id: int, task: str, **kwargs: Any) -> int:
+    """Hand a recorded run to the workers; if the queue refuses, the run ends cancelled."""
+    try:
+        await runs.set_job(run_id, await jobs.defer_run(task, run_id, **kwargs))
+    except Exception as exc:
+        await runs.request_cancel(run_id)
+        raise RuntimeError(f"could not queue run #{run_id}: {exc}") from exc
+    return run_id
+
+
+def _model_of(run: dict[str, Any]) -> str | None:
+    """The one model a run syncs, or None for the whole bucket."""
+    return None if run["scope"] == "all" else str(run["scope"])
 
 
 async def ensure_demo_admin() -> tuple[str, str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,7 +40,7 @@ async def run_sync(
 
     Without a handle, the run is recorded and claimed here (the CLI's foreground sync).
     """
-    owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+    owner = owner or runs.this_process()
     if handle is None:
         run_id = await runs.record(
             options.model or "all", options.triggered_by, dry_run=options.dry_run

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 
-from domain import jobs
+from domain import jobs, runs
 from domain.db import DatabaseUnavailable
 from domain.runtime import Runtime
 from domain.s3 import S3Error
@@ -20,7 +19,7 @@ MAX_BACKOFF = 30.0
 
 async def run(settings: Settings, name: str | None = None, concurrency: int | None = None) -> None:
     """Take jobs until SIGTERM/SIGINT; reconnect with backoff when the database goes away."""
-    name = name or os.environ.get("WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
+    name = name or os.environ.get("WORKER_NAME") or runs.this_process()
     concurrency = concurrency or settings.worker_concurrency
     delay = 1.0
     while True:

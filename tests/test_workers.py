@@ -149,7 +149,7 @@ async def test_worker_killed_mid_sync_another_takes_over(
     workers = {name: procs.worker(name, env) for name in ("A", "B")}
     await procs.workers_registered(2)
     run_id = await runs.record("all", "test")
-    await runs.set_job(run_id, await jobs.defer_sync(run_id))
+    await runs.set_job(run_id, await jobs.defer_run("sync", run_id))
     await running_with(procs, run_id, models_done=3)
     started = [t for t in texts(await run_of(run_id)) if t.startswith("started on ")]
     victim = started[0].removeprefix("started on ")

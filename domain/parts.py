@@ -1,7 +1,9 @@
 """A sync's listing split into parts that any worker claims, with leases that outlive no one.
 
-A part is a run of consecutive model folders. A worker claims a pending part (or one whose
-owner stopped heartbeating), syncs its models, and stores what it saw; the run's coordinator
+A part is a run of consecutive model folders, and the key range they span (domain.key_ranges):
+the ranges of all parts cover the whole bucket, each key exactly once. A worker claims a
+pending part (or one whose owner stopped heartbeating), syncs its models, and stores what it
+saw; the run's coordinator
 merges the parts once all are done. Parts are safe to redo: models already written are skipped
 by their fingerprints.
 """
@@ -15,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from domain import db
+from domain.key_ranges import in_key_order, part_bounds
 from domain.sync_store import now
 
 LEASE = timedelta(seconds=15)  # a part whose owner is silent this long is claimed again
@@ -29,6 +32,8 @@ class Part:
     folders: list[str]
     owner: str
     reclaimed_from: str  # the previous owner, when this claim took over a stalled part
+    lo: str = ""  # the part's keys: lo <= key < hi (None: to the end of the bucket)
+    hi: str | None = None
 
 
 def split(folders: list[str], parts: int) -> list[list[str]]:
@@ -40,18 +45,22 @@ def split(folders: list[str], parts: int) -> list[list[str]]:
     return [folders[i : i + size] for i in range(0, len(folders), size)]
 
 
-async def create(run_id: int, folders: list[str], parts: int) -> int:
+async def create(run_id: int, folders: list[str], parts: int, whole_bucket: bool = True) -> int:
     """Split the run's folders into parts, once: a resumed run keeps its first split."""
     async with db.transaction() as tx:
         await tx.execute("SELECT id FROM sync_runs WHERE id = $1 FOR UPDATE", run_id)
         count = await tx.fetchval("SELECT COUNT(*) FROM sync_parts WHERE run = $1", run_id)
         if count:
             return int(count)
-        groups = split(folders, parts)
+        groups = split(in_key_order(folders), parts) or ([[]] if whole_bucket else [])
+        bounds = part_bounds(groups, whole_bucket) if folders else [("", None)]
         await tx.executemany(
             "INSERT INTO sync_parts (run, part_no, folders, status, owner, stats) "
             "VALUES ($1, $2, $3, 'pending', '', '{}')",
-            [(run_id, i, json.dumps(g)) for i, g in enumerate(groups)],
+            [
+                (run_id, i, json.dumps({"folders": g, "lo": lo, "hi": hi}))
+                for i, (g, (lo, hi)) in enumerate(zip(groups, bounds, strict=True))
+            ],
         )
     return len(groups)
 
@@ -72,8 +81,19 @@ async def claim(run_id: int, owner: str) -> Part | None:
     if not rows:
         return None
     r = rows[0]
-    folders = json.loads(r["folders"]) if isinstance(r["folders"], str) else r["folders"]
-    return Part(r["id"], run_id, r["part_no"], folders, owner, r["previous"])
+    spec = json.loads(r["folders"]) if isinstance(r["folders"], str) else r["folders"]
+    if isinstance(spec, list):  # a part split before parts had key ranges
+        spec = {"folders": spec, "lo": spec[0] + "/", "hi": spec[-1] + "0"} if spec else {}
+    return Part(
+        r["id"],
+        run_id,
+        r["part_no"],
+        spec.get("folders", []),
+        owner,
+        r["previous"],
+        spec.get("lo", ""),
+        spec.get("hi"),
+    )
 
 
 async def beat(part: Part, counters: dict[str, int]) -> tuple[bool, bool]:

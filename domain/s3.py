@@ -7,93 +7,37 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import (
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    ReadTimeoutError,
-)
-from botocore.utils import parse_timestamp
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
+from domain.s3_listing import FastLister, Page
+from domain.s3_types import (
+    S3BucketMissing,
+    S3CredentialsError,
+    S3Error,
+    S3Object,
+    S3Unreachable,
+    explain,
+    fast_timestamp,
+)
 from domain.settings import S3Settings
 
-PAGE_SIZE = 1000
+__all__ = [
+    "S3BucketMissing",
+    "S3CredentialsError",
+    "S3Error",
+    "S3Object",
+    "S3Service",
+    "S3Unreachable",
+    "explain",
+    "fast_timestamp",
+]
+
 SIGN_CACHE_SIZE = 50_000
-_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"}
-
-
-class S3Object(NamedTuple):
-    key: str
-    size: int
-    etag: str
-    last_modified: datetime | None
-
-
-class S3Error(RuntimeError):
-    """A bucket problem worded for an operator: what failed and what to check."""
-
-
-class S3CredentialsError(S3Error):
-    pass
-
-
-class S3BucketMissing(S3Error):
-    pass
-
-
-class S3Unreachable(S3Error):
-    pass
-
-
-def explain(exc: BaseException, settings: S3Settings) -> S3Error:
-    """Turn a botocore error into one that says which setting to fix."""
-    if isinstance(exc, S3Error):
-        return exc
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in ("NoSuchBucket", "404"):
-            return S3BucketMissing(
-                f"bucket {settings.bucket!r} does not exist at {settings.endpoint}: "
-                "check DO_SPACES_BUCKET and DO_SPACES_ENDPOINT."
-            )
-        if code in _CREDENTIAL_CODES:
-            return S3CredentialsError(
-                f"S3 refused the credentials for bucket {settings.bucket!r} ({code}): "
-                "check DO_SPACES_KEY and DO_SPACES_SECRET."
-            )
-        return S3Error(f"S3 error {code} on bucket {settings.bucket!r}: {exc}")
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
-        return S3Unreachable(
-            f"S3 endpoint {settings.endpoint} is unreachable or timed out ({exc}): "
-            "check DO_SPACES_ENDPOINT and the network."
-        )
-    if isinstance(exc, NoCredentialsError):
-        return S3CredentialsError("no S3 credentials: set DO_SPACES_KEY and DO_SPACES_SECRET.")
-    return S3Error(f"S3 request failed: {exc}")
-
-
-def fast_timestamp(value: Any) -> datetime:
-    """S3's ISO 8601 times (`2026-01-01T00:00:00.000Z`) parsed by `datetime.fromisoformat`.
-
-    botocore's default parser (dateutil) costs ~150 us a value: most of the CPU of listing a
-    bucket (every key has a LastModified). Values without an explicit offset (epoch seconds,
-    RFC 822 headers, naive times) still go through botocore's parser, unchanged.
-    """
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return parsed
-    return parse_timestamp(value)  # type: ignore[no-any-return]
 
 
 class S3Service:
@@ -112,8 +56,10 @@ class S3Service:
             signature_version="s3v4",
             max_pool_connections=32,
         )
+        self._attempts, self._timeout = max_attempts, timeout
         self._stack = AsyncExitStack()
         self._client: Any = None
+        self._lister: FastLister | None = None
         self._signed: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def __aenter__(self) -> S3Service:
@@ -130,11 +76,31 @@ class S3Service:
                 config=self._config,
             )
         )
+        settings = self.settings
+        credentials = (
+            Credentials(settings.key, settings.secret)
+            if settings.key and settings.secret
+            else await session.get_credentials()  # the environment's, as botocore finds them
+        )
+        self._lister = FastLister(
+            credentials,
+            settings.endpoint,
+            settings.region,
+            settings.bucket,
+            attempts=self._attempts,
+            timeout=self._timeout,
+        )
+        self._stack.push_async_callback(self._lister.close)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
-        self._client = None
+        self._client = self._lister = None
+
+    @property
+    def requests(self) -> int:
+        """ListObjectsV2 requests sent so far (retries included)."""
+        return self._lister.requests if self._lister else 0
 
     @property
     def client(self) -> Any:
@@ -151,32 +117,47 @@ class S3Service:
 
     async def list_top(self) -> tuple[list[str], list[S3Object]]:
         """Model folder prefixes ('Name/') and the loose keys at the bucket root."""
+        return await self.list_level("")
+
+    async def list_level(self, prefix: str) -> tuple[list[str], list[S3Object]]:
+        """The sub-folder prefixes right under `prefix` and the objects directly in it."""
         prefixes: list[str] = []
         loose: list[S3Object] = []
-        async for page in self._pages(prefix="", delimiter="/"):
-            prefixes.extend(p["Prefix"] for p in page.get("CommonPrefixes", ()))
-            loose.extend(_objects(page))
+        async for page in self._pages(prefix=prefix, delimiter="/"):
+            prefixes.extend(page.prefixes)
+            loose.extend(page.objects)
         return prefixes, loose
 
     async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
         """Every object under a prefix, one list per page of up to 1,000."""
-        async for page in self._pages(prefix=prefix, delimiter=None):
-            yield _objects(page)
+        async for page in self._pages(prefix=prefix):
+            yield page.objects
 
-    async def _pages(self, prefix: str, delimiter: str | None) -> AsyncIterator[dict[str, Any]]:
-        params: dict[str, Any] = {
-            "Bucket": self.settings.bucket,
-            "Prefix": prefix,
-            "MaxKeys": PAGE_SIZE,
-        }
-        if delimiter:
-            params["Delimiter"] = delimiter
-        paginator = self.client.get_paginator("list_objects_v2")
-        try:
-            async for page in paginator.paginate(**params):
-                yield page
-        except Exception as exc:
-            raise explain(exc, self.settings) from exc
+    async def list_after(self, start_after: str) -> AsyncIterator[list[S3Object]]:
+        """Every object whose key sorts after `start_after`, in S3's order, page by page.
+
+        The caller stops reading where its key range ends; pages span model folders, so many
+        small models cost one request per 1,000 keys, not one each."""
+        async for page in self._pages(start_after=start_after):
+            yield page.objects
+
+    async def _pages(
+        self, *, prefix: str = "", delimiter: str = "", start_after: str = ""
+    ) -> AsyncIterator[Page]:
+        if self._lister is None:
+            raise RuntimeError("S3Service used outside `async with`")
+        token: str | None = None
+        while True:
+            try:
+                page = await self._lister.page(
+                    prefix=prefix, delimiter=delimiter, start_after=start_after, token=token
+                )
+            except Exception as exc:
+                raise explain(exc, self.settings) from exc
+            yield page
+            token = page.next_token
+            if token is None:
+                return
 
     async def sign(self, key: str) -> str:
         """A presigned GET URL, reused for up to half its lifetime."""
@@ -192,9 +173,6 @@ class S3Service:
         if len(self._signed) > SIGN_CACHE_SIZE:
             self._signed.popitem(last=False)
         return url
-
-    async def sign_many(self, keys: list[str | None]) -> list[str | None]:
-        return [await self.sign(k) if k else None for k in keys]
 
     async def upload(self, key: str, body: bytes, content_type: str | None = None) -> None:
         content_type = content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
@@ -220,15 +198,3 @@ class S3Service:
                 "BucketAlreadyExists",
             ):
                 raise explain(exc, self.settings) from exc
-
-
-def _objects(page: dict[str, Any]) -> list[S3Object]:
-    return [
-        S3Object(
-            o["Key"],
-            int(o.get("Size", 0)),
-            str(o.get("ETag", "")).strip('"'),
-            o.get("LastModified"),
-        )
-        for o in page.get("Contents", ())
-    ]

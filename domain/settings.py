@@ -40,7 +40,7 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     s3: S3Settings | None = None  # None: use the embedded demo S3
     signed_url_ttl: int = 3600
-    sync_concurrency: int = 8
+    sync_concurrency: int = 16
     sync_max_delete_fraction: float = 0.2
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     demo: bool = True  # fill the embedded S3 with sample content and create a demo admin
@@ -70,7 +70,7 @@ class Settings:
             data_dir=Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR),
             s3=s3,
             signed_url_ttl=_int(env, "SIGNED_URL_TTL", 3600, low=60, high=7 * 24 * 3600),
-            sync_concurrency=_int(env, "SYNC_CONCURRENCY", 8, low=1, high=64),
+            sync_concurrency=_int(env, "SYNC_CONCURRENCY", 16, low=1, high=64),
             sync_max_delete_fraction=_fraction(env, "SYNC_MAX_DELETE_FRACTION", 0.2),
             secret_key=secret or secrets.token_hex(32),
             demo=s3 is None and db is None,

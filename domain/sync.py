@@ -129,7 +129,9 @@ async def _execute(
         if parse_key(prefix + "x.jpg").model == folder:
             folders.append(folder)
     base.models_total = len(folders)
-    count = await parts.create(handle.id, folders, 1 if options.model else options.parts)
+    count = await parts.create(
+        handle.id, folders, 1 if options.model else options.parts, whole_bucket=not options.model
+    )
     handle.stats.phase = "syncing"
     if spread is not None and count > 1:
         await spread(handle.id, count - 1)

@@ -1,18 +1,27 @@
-"""A part's work: list each model folder, skip it if unchanged, else write its change."""
+"""A part's work: list its key ranges, skip each unchanged model, else write its change.
+
+Listing, parsing, diffing and writing overlap: ranges stream whole models into a bounded
+queue while model workers fingerprint them and write the changed ones. Two parts run at once
+in each process, sharing one budget of listing requests, so no request slot idles while a
+part's last range finishes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from operator import attrgetter
 
 import asyncpg
 
 from domain import parts, runs, sync_store
+from domain.key_ranges import KeyRange, cut, units_of
 from domain.plan import build_model, diff_model, listing_hash
+from domain.range_listing import Assembler, Listed, list_range
 from domain.runs import RunStats
-from domain.s3 import S3Error, S3Object
+from domain.s3_types import S3Error, S3Object
 from domain.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
 
 log = logging.getLogger("creatorflix.sync")
@@ -24,6 +33,8 @@ CONNECTION_LOST = (
     ConnectionError,
 )
 RETRIES = 3
+LANES = 2  # parts one process works on at once
+BIG_MODEL = 20_000  # objects: fingerprint and classify in a thread, so the loop stays free
 # Model writes that may wait on the database at once in this process: fewer than the pool's
 # connections, so heartbeats, leases and claims always find one.
 _write_slots = asyncio.Semaphore(8)
@@ -41,24 +52,50 @@ async def work_parts(
     cancelled: asyncio.Event,
 ) -> int:
     """Claim and sync parts of a run until none is left to take; returns how many it did."""
+    slots = asyncio.Semaphore(max(1, options.concurrency))
     done = 0
-    while not cancelled.is_set():
-        part = await parts.claim(run_id, owner)
-        if part is None:
-            return done
-        if part.reclaimed_from:
-            await runs.log_event(
-                run_id,
-                f"part {part.part_no + 1} taken over by {owner} from {part.reclaimed_from}, "
-                "which stopped",
-            )
-        await _sync_part(source, options, part, cancelled)
-        done += 1
+
+    async def lane() -> None:
+        nonlocal done
+        while not cancelled.is_set():
+            part = await parts.claim(run_id, owner)
+            if part is None:
+                return
+            if part.reclaimed_from:
+                await runs.log_event(
+                    run_id,
+                    f"part {part.part_no + 1} taken over by {owner} from {part.reclaimed_from}, "
+                    "which stopped",
+                )
+            await _sync_part(source, options, part, cancelled, slots)
+            done += 1
+
+    await asyncio.gather(*(lane() for _ in range(LANES)))
     return done
 
 
+async def _ranges(
+    source: ListingSource, options: SyncOptions, part: parts.Part, slots: asyncio.Semaphore
+) -> list[KeyRange]:
+    """The part's key ranges; with few models, cut at their post prefixes too."""
+    posts: dict[str, list[str]] = {}
+    if len(part.folders) < options.concurrency:
+
+        async def level(folder: str) -> None:
+            async with slots:
+                with contextlib.suppress(S3Error):  # not cut: its range lists it whole
+                    posts[folder] = (await source.list_level(folder + "/"))[0]
+
+        await asyncio.gather(*(level(f) for f in part.folders))
+    return cut(units_of(part.folders, posts), options.concurrency, part.lo, part.hi)
+
+
 async def _sync_part(
-    source: ListingSource, options: SyncOptions, part: parts.Part, cancelled: asyncio.Event
+    source: ListingSource,
+    options: SyncOptions,
+    part: parts.Part,
+    cancelled: asyncio.Event,
+    slots: asyncio.Semaphore,
 ) -> None:
     stats = RunStats()
     plan = DeletionPlan()
@@ -66,9 +103,14 @@ async def _sync_part(
     failed: list[str] = []
     lost = asyncio.Event()  # another worker took the part over: stop, store nothing
     known = await sync_store.known_models_in(part.folders)
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for folder in part.folders:
-        queue.put_nowait(folder)
+    concurrency = max(1, options.concurrency)
+    models: asyncio.Queue[Listed | None] = asyncio.Queue(maxsize=4 * concurrency)
+
+    def stopped() -> bool:
+        return cancelled.is_set() or lost.is_set()
+
+    def counted(keys: int) -> None:
+        stats.keys_listed += keys
 
     async def beat() -> None:
         while True:
@@ -80,14 +122,17 @@ async def _sync_part(
                 if cancel:
                     cancelled.set()
 
-    async def worker() -> None:
-        while not cancelled.is_set() and not lost.is_set():
+    async def model_worker() -> None:
+        while (listed := await models.get()) is not None:
+            if lost.is_set():
+                continue  # another worker owns the part now: write nothing more
+            folder = listed.folder
             try:
-                folder = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            try:
-                if await _sync_model(source, options, folder, known.get(folder), plan, stats):
+                if listed.error is not None:
+                    raise S3Error(listed.error)
+                if folder not in known:  # made after the top-level listing, or not yet staged
+                    known.update(await sync_store.known_models_in([folder]))
+                if await _sync_model(options, listed, known.get(folder), plan, stats):
                     seen.add(folder)
             except Exception as exc:  # noqa: BLE001 - S3 or database: this model is skipped
                 if not isinstance(exc, S3Error):
@@ -97,16 +142,38 @@ async def _sync_part(
                 seen.add(folder)  # keep its rows
             stats.models_done += 1
 
+    ranges = await _ranges(source, options, part, slots)
+    assembler = Assembler(ranges)
+    todo = deque(enumerate(ranges))
+
+    async def lister() -> None:
+        while todo and not stopped():
+            index, rng = todo.popleft()
+            await list_range(
+                source,
+                rng,
+                index,
+                slots=slots,
+                assembler=assembler,
+                deliver=models.put,
+                counted=counted,
+                stopped=stopped,
+            )
+
     ticker = asyncio.create_task(beat())
+    workers = [asyncio.create_task(model_worker()) for _ in range(concurrency)]
     live_parts[part.id] = stats
     try:
-        await asyncio.gather(*(worker() for _ in range(max(1, options.concurrency))))
+        await asyncio.gather(*(lister() for _ in range(min(concurrency, len(ranges)))))
+        for _ in workers:
+            await models.put(None)
+        await asyncio.gather(*workers)
     finally:
         live_parts.pop(part.id, None)
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
-    if cancelled.is_set() or lost.is_set():
+        for task in [ticker, *workers]:
+            task.cancel()
+        await asyncio.gather(ticker, *workers, return_exceptions=True)
+    if stopped():
         return
     result = {
         "seen": sorted(seen),
@@ -118,26 +185,39 @@ async def _sync_part(
     await parts.complete(part, stats.counters(), result)
 
 
+async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Object], str]:
+    objects = listed.objects
+    if len(objects) < BIG_MODEL:
+        objects.sort(key=attrgetter("key"))
+        return objects, listing_hash(objects, options.public_base)
+
+    def work() -> str:
+        objects.sort(key=attrgetter("key"))
+        return listing_hash(objects, options.public_base)
+
+    return objects, await asyncio.to_thread(work)
+
+
 async def _sync_model(
-    source: ListingSource,
     options: SyncOptions,
-    folder: str,
+    listed: Listed,
     known: sync_store.KnownModel | None,
     plan: DeletionPlan,
     stats: RunStats,
 ) -> bool:
-    """List one model folder and write its change; returns whether the model exists."""
-    objects: list[S3Object] = []
-    async for page in source.list_pages(folder + "/"):
-        objects.extend(page)
-        stats.keys_listed += len(page)
-    objects.sort(key=attrgetter("key"))
-    fingerprint = listing_hash(objects, options.public_base)
+    """Write one listed model folder's change; returns whether the model exists."""
+    folder = listed.folder
+    objects, fingerprint = await _fingerprint(listed, options)
     if known is not None and known.listing_hash == fingerprint:  # unchanged: parse nothing
         stats.keys_ignored += known.ignored_keys
         plan.unchanged.append(known.id)
         return True
-    desired = build_model(folder, objects, options.public_base, fingerprint)
+    if len(objects) < BIG_MODEL:
+        desired = build_model(folder, objects, options.public_base, fingerprint)
+    else:
+        desired = await asyncio.to_thread(
+            build_model, folder, objects, options.public_base, fingerprint
+        )
     if not desired.exists:
         stats.keys_ignored += desired.ignored
         return False

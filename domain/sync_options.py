@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from domain.s3 import S3Object
+from domain.s3_types import S3Object
 
 PLAN_NAMES_SHOWN = 20
 
@@ -16,7 +16,11 @@ class ListingSource(Protocol):
 
     def list_top(self) -> Any: ...  # awaitable of (prefixes, loose objects)
 
+    def list_level(self, prefix: str) -> Any: ...  # awaitable of (sub-prefixes, objects)
+
     def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]: ...
+
+    def list_after(self, start_after: str) -> AsyncIterator[list[S3Object]]: ...
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class SyncOptions:
     model: str | None = None
     dry_run: bool = False
     allow_mass_delete: bool = False
-    concurrency: int = 8
+    concurrency: int = 16  # listing requests in flight, and models diffed at once
     max_delete_fraction: float = 0.2
     triggered_by: str = "cli"
     parts: int = 16  # most parts the folders are split into (shared by workers)

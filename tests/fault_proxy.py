@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -30,6 +31,8 @@ class Rule:
     delay: float = 0.0
     times: int | None = None  # None: every time
     hits: int = 0
+    # When set, the rule looks at the upstream's answer: it fires only on answers holding this.
+    answer_holds: bytes | None = None
 
     def fires(self, method: str, target: str) -> bool:
         if not self.matches(method, target):
@@ -47,6 +50,9 @@ class FaultProxy:
     requests: int = 0
     _server: asyncio.AbstractServer | None = None
     port: int = 0
+    # Cap every listing page at this many keys (S3 may send fewer than asked): slow tests use
+    # it so that a sync needs a request per model or so, as a remote bucket of big models does.
+    page_size: int | None = None
 
     @property
     def endpoint(self) -> str:
@@ -95,18 +101,22 @@ class FaultProxy:
     ) -> None:
         decoded = unquote(target)
         for rule in self.rules:
-            if rule.fires(method, decoded):
+            if rule.answer_holds is None and rule.fires(method, decoded):
                 if rule.delay:
                     await asyncio.sleep(rule.delay)
                 if rule.status:
-                    payload = ERROR_XML.format(code=rule.code).encode()
-                    await _write(
-                        writer, rule.status, [("Content-Type", "application/xml")], payload
-                    )
+                    await _fail(writer, rule)
                     return
                 break
         forwarded = [(k, v) for k, v in headers if k.lower() not in ("host", "content-length")]
+        if self.page_size is not None and "list-type=2" in target:
+            target = re.sub(r"max-keys=\d+", f"max-keys={self.page_size}", target)
         response = await self._client.request(method, target, headers=forwarded, content=body)
+        for rule in self.rules:
+            if rule.answer_holds is not None and rule.answer_holds in response.content:
+                if rule.fires(method, decoded):
+                    await _fail(writer, rule)
+                    return
         kept = [
             (k, v)
             for k, v in response.headers.items()
@@ -114,6 +124,11 @@ class FaultProxy:
             not in ("content-length", "transfer-encoding", "connection", "content-encoding")
         ]
         await _write(writer, response.status_code, kept, response.content)
+
+
+async def _fail(writer: asyncio.StreamWriter, rule: Rule) -> None:
+    payload = ERROR_XML.format(code=rule.code).encode()
+    await _write(writer, rule.status, [("Content-Type", "application/xml")], payload)
 
 
 async def _write(
@@ -128,6 +143,12 @@ async def _write(
     ]
     writer.write("\r\n".join(head).encode("latin-1") + body)
     await writer.drain()
+
+
+def listing_of(folder: str, status: int = 500, code: str = "InternalError") -> Rule:
+    """Fails every listing whose answer would hold a key of this model folder ("Bravo/"),
+    however the request was cut (by prefix, or a key range starting anywhere)."""
+    return Rule(listing(), status, code, answer_holds=f"<Key>{folder}".encode())
 
 
 def listing(prefix: str | None = None) -> Callable[[str, str], bool]:

@@ -22,7 +22,7 @@ from domain import runs
 from domain.s3 import S3Service
 from domain.sync import SyncOptions, run_sync
 from tests.conftest import Bucket, bounded, cli_env, rows
-from tests.fault_proxy import FaultProxy, Rule, anything, listing
+from tests.fault_proxy import FaultProxy, Rule, anything, listing, listing_of
 from tests.oracle import expected
 from tests.test_convergence import staged
 
@@ -100,19 +100,21 @@ async def test_transient_s3_errors_are_retried(scene: Scene) -> None:
 
 
 async def test_one_model_prefix_keeps_failing(scene: Scene) -> None:
+    """Every listing answer holding a Bravo key fails: key ranges that reach into Bravo (from
+    Alpha's and Charlie's posts too) fail with it; ranges further on do not."""
     before = await scene.db_keys()
-    await scene.put("Alpha/P9/new.jpg", "Bravo/P9/new.jpg")
-    await scene.delete("Bravo/P0/0.jpg", "Alpha/P1/2.jpg")
-    scene.proxy.rules = [Rule(listing("Bravo/"), 500, "InternalError")]
+    await scene.put("Delta/P9/new.jpg", "Bravo/P9/new.jpg")
+    await scene.delete("Bravo/P0/0.jpg", "Delta/P1/2.jpg")
+    scene.proxy.rules = [listing_of("Bravo/")]
     run = await scene.faulty_sync()
     assert run["status"] == "failed" and "Bravo" in run["error"]
     now_keys = await scene.db_keys()
     assert {k for k in before if k.startswith("Bravo/")} <= now_keys  # every Bravo row kept
-    assert "Bravo/P9/new.jpg" not in now_keys and "Alpha/P9/new.jpg" in now_keys
-    assert "Alpha/P1/2.jpg" in now_keys  # a run that could not see everything deletes nothing
+    assert "Bravo/P9/new.jpg" not in now_keys and "Delta/P9/new.jpg" in now_keys
+    assert "Delta/P1/2.jpg" in now_keys  # a run that could not see everything deletes nothing
     converged = await scene.converges()
     record(
-        "One model's prefix keeps failing",
+        "One model's listing keeps failing",
         f"run failed: {run['error'][:90]}…",
         "that model's rows untouched; other models synced; no deletions",
         converged,
@@ -266,6 +268,7 @@ def killed_on_exit(*processes: subprocess.Popen[str]) -> Iterator[None]:
 
 async def test_two_processes_sync_at_once(scene: Scene) -> None:
     scene.proxy.rules = [Rule(listing(), 0, delay=0.3)]  # slow listing: the runs overlap
+    scene.proxy.page_size = 3
     first, second = cli_sync(scene, "--json"), cli_sync(scene, "--json")
     with killed_on_exit(first, second):
         outputs = [await asyncio.to_thread(p.communicate, timeout=120) for p in (first, second)]
@@ -289,6 +292,7 @@ async def test_two_processes_sync_at_once(scene: Scene) -> None:
 async def test_process_killed_mid_sync(scene: Scene) -> None:
     await scene.put(*[f"Golf{i}/P/a.jpg" for i in range(6)])
     scene.proxy.rules = [Rule(listing(), 0, delay=0.4)]
+    scene.proxy.page_size = 3
     process = cli_sync(scene)
     with killed_on_exit(process):
         run = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from itertools import groupby
 from typing import Any
 
 import pytest
@@ -25,7 +26,8 @@ CATALOGUE = [
 
 
 class FailingSource:
-    """Moto's listing, except that chosen model prefixes fail after their first page."""
+    """Moto's listing, handed out one model folder at a time: chosen folders fail after their
+    first share (S3 dying part way), and one folder can wait for a gate before it is listed."""
 
     def __init__(
         self,
@@ -40,14 +42,22 @@ class FailingSource:
     async def list_top(self) -> tuple[list[str], list[S3Object]]:
         return await self.s3.list_top()
 
+    async def list_level(self, prefix: str) -> tuple[list[str], list[S3Object]]:
+        return await self.s3.list_level(prefix)
+
     async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
-        self.started.add(prefix)
-        if self.gate is not None and prefix == self.gate_prefix:
-            await self.gate.wait()
         async for page in self.s3.list_pages(prefix):
             yield page
-            if prefix in self.failing:
-                raise S3Unreachable(f"S3 endpoint timed out listing {prefix!r}")
+
+    async def list_after(self, start_after: str) -> AsyncIterator[list[S3Object]]:
+        async for page in self.s3.list_after(start_after):
+            for prefix, share in groupby(page, key=lambda o: o.key.partition("/")[0] + "/"):
+                self.started.add(prefix)
+                if self.gate is not None and prefix == self.gate_prefix:
+                    await self.gate.wait()
+                yield list(share)
+                if prefix in self.failing:
+                    raise S3Unreachable(f"S3 endpoint timed out listing {prefix!r}")
 
 
 def options(bucket: Bucket, **kw: Any) -> SyncOptions:
@@ -140,9 +150,9 @@ async def test_two_syncs_at_once_one_runs(database: Any, bucket: Bucket) -> None
 async def test_cancel_stops_at_a_model_boundary(database: Any, bucket: Bucket) -> None:
     await bucket.put(*CATALOGUE)
     gate = asyncio.Event()
-    source = FailingSource(bucket.s3, set(), gate, "Bravo/")
+    source = FailingSource(bucket.s3, set(), gate, "Charlie/")
     task = asyncio.create_task(run_sync(source, options(bucket, concurrency=1)))
-    while "Bravo/" not in source.started:
+    while "Charlie/" not in source.started:
         await asyncio.sleep(0.01)
     current = await runs.current()
     assert current is not None
@@ -151,7 +161,9 @@ async def test_cancel_stops_at_a_model_boundary(database: Any, bucket: Bucket) -
     run = await task
     assert run["status"] == "cancelled"
     names = {r["folder_name"] for r in await rows("SELECT folder_name FROM whitelabel_models")}
-    assert names == {"Alpha", "Bravo"}  # finished models kept, the rest untouched
+    # Alpha was listed whole before the cancel and is kept; Bravo's listing ended only after it
+    # (at Charlie's first key), so Bravo and the rest are untouched.
+    assert names == {"Alpha"}
 
 
 async def test_stale_running_run_is_failed_and_no_longer_blocks(

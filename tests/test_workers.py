@@ -31,7 +31,7 @@ from tests.test_convergence import staged
 from tests.web import Browser, admin, browser, running_app
 
 SECRET = "w" * 64  # shared by the web processes, as in a deployment with two of them
-LISTING_DELAY = 0.3  # seconds per listing request: one model folder is one request
+LISTING_DELAY = 0.3  # seconds per listing request; pages of 3 keys: one model a request
 
 
 def keys_for(models: int) -> list[str]:
@@ -47,6 +47,7 @@ async def proxy(bucket: Bucket) -> AsyncIterator[FaultProxy]:
     """A proxy in front of moto that slows down every listing request."""
     proxy = await FaultProxy(bucket.s3.settings.endpoint).start()
     proxy.rules = [Rule(listing(), 0, delay=LISTING_DELAY)]
+    proxy.page_size = 3
     yield proxy
     await proxy.stop()
 

@@ -113,10 +113,10 @@ class FaultProxy:
             target = re.sub(r"max-keys=\d+", f"max-keys={self.page_size}", target)
         response = await self._client.request(method, target, headers=forwarded, content=body)
         for rule in self.rules:
-            if rule.answer_holds is not None and rule.answer_holds in response.content:
-                if rule.fires(method, decoded):
-                    await _fail(writer, rule)
-                    return
+            holds = rule.answer_holds is not None and rule.answer_holds in response.content
+            if holds and rule.fires(method, decoded):
+                await _fail(writer, rule)
+                return
         kept = [
             (k, v)
             for k, v in response.headers.items()

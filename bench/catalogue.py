@@ -1,18 +1,16 @@
 """A synthetic bucket: models x posts x media keys, generated page by page from indices.
 
-Nothing is stored per key: one model's key suffixes (with sizes) are built once and shared,
-and each page of `S3Object`s is made when it is asked for, so a million-key catalogue costs
-a few kilobytes until the sync holds on to what it lists.
+Nothing is stored per key: one model's key suffixes (with sizes) are built once and shared.
+`bench.store` serves these keys over HTTP; `bench.web_soak` seeds them into moto.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from domain.s3 import PAGE_SIZE, S3Object
+from domain.s3 import S3Object
 
 LAST_MODIFIED = datetime(2026, 1, 1, tzinfo=UTC)
 # Per model, besides its posts: a model-level image and two profile images.
@@ -90,45 +88,3 @@ class Catalogue:
         base = self.folder(index) + "/"
         for suffix, size in self._suffixes:
             yield base + suffix, size
-
-
-def _pages(objects: Iterator[S3Object], page_size: int) -> Iterator[list[S3Object]]:
-    page: list[S3Object] = []
-    for obj in objects:
-        page.append(obj)
-        if len(page) == page_size:
-            yield page
-            page = []
-    if page:
-        yield page
-
-
-class SyntheticSource:
-    """The listing interface the sync uses (`list_top`, `list_pages`), served from memory.
-
-    `list_pages("")` streams the whole bucket (what the original sync lists); a model prefix
-    ("Model 00001/") streams that model. Each page yields to the event loop once, as a page
-    fetched over the network would.
-    """
-
-    def __init__(self, catalogue: Catalogue, page_size: int = PAGE_SIZE) -> None:
-        self.catalogue = catalogue
-        self.page_size = page_size
-        self.pages_served = 0
-
-    async def list_top(self) -> tuple[list[str], list[S3Object]]:
-        await asyncio.sleep(0)
-        return [f + "/" for f in self.catalogue.folders()], []
-
-    async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
-        if prefix == "":
-            objects = self.catalogue.all_objects()
-        else:
-            index = self.catalogue.index_of(prefix.rstrip("/")) if prefix.endswith("/") else None
-            if index is None:
-                return
-            objects = self.catalogue.model_objects(index)
-        for page in _pages(objects, self.page_size):
-            self.pages_served += 1
-            await asyncio.sleep(0)
-            yield page

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
@@ -13,7 +12,6 @@ from moto.server import ThreadedMotoServer
 
 from bench.catalogue import Catalogue
 from domain.settings import S3Settings
-from domain.sync import ListingSource
 
 BUCKET = "creatorflix-bench"
 REGION = "us-east-1"
@@ -53,25 +51,3 @@ def moto_server() -> Iterator[S3Settings]:
         )
     finally:
         server.stop()
-
-
-async def bare_listing(s3: ListingSource, concurrency: int) -> int:
-    """What the sync lists, and nothing else: list_top, then every prefix by `concurrency`
-    workers. Returns keys listed."""
-    prefixes, loose = await s3.list_top()
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for prefix in prefixes:
-        queue.put_nowait(prefix)
-    counts = [len(loose)]
-
-    async def worker() -> None:
-        while True:
-            try:
-                prefix = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            async for page in s3.list_pages(prefix):
-                counts.append(len(page))
-
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    return sum(counts)

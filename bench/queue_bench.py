@@ -44,6 +44,7 @@ import asyncpg
 
 from bench.measure import ServerCpu, _ppid, _proc_cpu, reset_tables, table_counts
 from bench.report import say
+from bench.store import StoreProcess
 from bench.web_load import host_cpu, percentile
 from bench.web_server import CSRF_INPUT, ROOT, free_port, login_ours
 from domain import db
@@ -179,51 +180,6 @@ def fmt_cpu(used: dict[str, float]) -> str:
 
 
 # ---------------------------------------------------------------- processes
-
-
-class StoreProcess:
-    """bench/store.py in its own process (its CPU stays out of the app's and the bench's)."""
-
-    def __init__(self, args: argparse.Namespace, log_path: Path) -> None:
-        self.args = args
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.info: dict[str, Any] = {}
-
-    def start(self) -> dict[str, Any]:
-        a = self.args
-        cmd = [
-            sys.executable, "-m", "bench.store", "--models", str(a.models), "--posts",
-            str(a.posts), "--media", str(a.media), "--delay", str(a.delay),
-        ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the store did not start; see {self.log_path}")
-        self.info = json.loads(line)
-        return self.info
-
-    @property
-    def endpoint(self) -> str:
-        return str(self.info["endpoint"])
-
-    async def call(self, path: str, method: str = "GET") -> dict[str, Any]:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(method, self.endpoint + path) as response,
-        ):
-            return dict(await response.json())
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 class AppProcess:

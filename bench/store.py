@@ -32,6 +32,7 @@ import base64
 import hashlib
 import json
 import signal
+import subprocess
 import sys
 import time
 import zlib
@@ -39,10 +40,12 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, unquote
 from xml.sax.saxutils import escape
 
+import aiohttp
 from aiohttp import web
 
 from bench.catalogue import Catalogue
@@ -418,6 +421,53 @@ async def self_check(
             data = await body.read()
         assert hashlib.md5(data, usedforsecurity=False).hexdigest() == obj["ETag"].strip('"')
     return {"keys": len(whole), "folders": len(prefixes), "loose": len(loose)}
+
+
+class StoreProcess:
+    """bench/store.py in its own process (its CPU stays out of the app's and the bench's)."""
+
+    def __init__(self, args: argparse.Namespace, log_path: Path) -> None:
+        """`args` needs models, posts, media and delay, as `python -m bench.store` takes."""
+        self.args = args
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, Any] = {}
+
+    def start(self) -> dict[str, Any]:
+        a = self.args
+        cmd = [
+            sys.executable, "-m", "bench.store", "--models", str(a.models), "--posts",
+            str(a.posts), "--media", str(a.media), "--delay", str(a.delay),
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            root = Path(__file__).resolve().parent.parent
+            self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=log)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the store did not start; see {self.log_path}")
+        self.info = json.loads(line)
+        return self.info
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.info["endpoint"])
+
+    async def call(self, path: str, method: str = "GET") -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, self.endpoint + path) as response,
+        ):
+            return dict(await response.json())
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

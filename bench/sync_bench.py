@@ -1,10 +1,17 @@
-"""Sync benchmark: our incremental sync vs the original's algorithm, and end to end via moto.
+"""Sync benchmark through the S3 client: our sync against the original's algorithm, side by side.
 
-    make bench                      # 5,000 models x 20 posts x 10 media (about 1M keys)
-    make bench ARGS="--models 500"  # a quicker run
+    make bench                                   # 5,000 models x 20 posts x 10 media: 1,015,000
+                                                 # keys, every request held 50 ms
+    make bench ARGS="--models 500"               # a quicker run
+    make bench ARGS="--original-models 1000"     # the original on a subset, extrapolated
 
-Needs DATABASE_URL (tests/run.py --only-db sets one on a throwaway PostgreSQL); the tables
-are truncated between phases. Prints figures; asserts nothing.
+Both syncs list a remote-like bucket (`bench.store`, its own process: a ListObjectsV2 server
+that holds every request `--delay` seconds) through a real S3 client over HTTP, and write to a
+real PostgreSQL (DATABASE_URL; tests/run.py --only-db sets one; tables are truncated between
+phases). Ours goes through `S3Service` (signed ListObjectsV2, lxml parsing, key ranges); the
+original's algorithm (bench/original.py) lists as the original did: one stream through the
+SDK's paginator (aiobotocore; botocore parses every page). No figure here skips the client.
+Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -12,16 +19,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import platform
-import statistics
 import sys
+import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
-from bench.catalogue import Catalogue, SyntheticSource
 from bench.measure import (
     ServerCpu,
     Timer,
@@ -33,17 +42,17 @@ from bench.measure import (
     table_counts,
     writes_since,
 )
-from bench.moto_e2e import bare_listing, catalogue_for, moto_server, seed
 from bench.original import run_original
 from bench.report import Figures, describe_run, fmt_rate, fmt_writes, rate, say
+from bench.store import StoreProcess
 from domain import db
 from domain.embedded_pg import database_url
-from domain.s3 import S3Service
-from domain.settings import Settings
+from domain.s3 import S3Object, S3Service
+from domain.settings import S3Settings, Settings
 from domain.sync import SyncOptions, run_sync
 
 PUBLIC_BASE = "https://cdn.example.test/creatorflix"
-PHASES = ("ours", "original", "e2e")
+BUCKET = "creatorflix-bench"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,29 +64,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--models", type=int, default=5_000)
     p.add_argument("--posts", type=int, default=20, help="posts per model")
     p.add_argument("--media", type=int, default=10, help="media per post (the last one a video)")
-    p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--e2e-keys", type=int, default=20_000, help="keys for the moto run")
-    p.add_argument("--e2e-rounds", type=int, default=2, help="moto syncs (listings: one more)")
+    p.add_argument("--delay", type=float, default=0.05, help="seconds the store holds a request")
+    p.add_argument("--concurrency", type=int, default=16, help="SYNC_CONCURRENCY for ours")
     p.add_argument(
         "--original-models",
         type=int,
         default=None,
         help="run the original on this many models only and extrapolate (printed)",
     )
-    p.add_argument(
-        "--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}"
-    )
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    args = p.parse_args(argv)
-    args.phases = [x for x in args.phases.split(",") if x]
-    unknown = set(args.phases) - set(PHASES)
-    if unknown:
-        p.error(f"unknown phase(s) {sorted(unknown)}; choose from {PHASES}")
-    return args
+    return p.parse_args(argv)
 
 
-def options(concurrency: int, public_base: str = PUBLIC_BASE) -> SyncOptions:
-    return SyncOptions(public_base=public_base, concurrency=concurrency, triggered_by="bench")
+class SdkListing:
+    """The original's listing: the whole bucket as one stream through the SDK's paginator."""
+
+    def __init__(self, s3: S3Service) -> None:
+        self.s3 = s3
+
+    async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
+        paginator = self.s3.client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.s3.settings.bucket, Prefix=prefix):
+            yield [
+                S3Object(o["Key"], int(o["Size"]), o["ETag"].strip('"'), o["LastModified"])
+                for o in page.get("Contents", ())
+            ]
 
 
 @dataclass
@@ -87,154 +98,132 @@ class Ctx:
     server: ServerCpu
     fig: Figures
     dsn: str
+    store: StoreProcess
 
-    def timer(self) -> Timer:
-        return Timer(self.server)
+    async def listings(self) -> int:
+        """ListObjectsV2 requests the store has answered so far."""
+        stats = await self.store.call("/_bench/stats")
+        return int(stats["requests"].get("list", 0))
 
-    def record(self, name: str, t: Timer, keys: int) -> float:
-        """Store a timed phase's figures; returns its keys/s."""
+    def record(self, name: str, t: Timer, keys: int, requests: int) -> float:
         per_s = rate(keys, t.seconds)
-        self.fig[f"{name}_seconds"], self.fig[f"{name}_keys_per_s"] = t.seconds, per_s
-        self.fig[f"{name}_cpu_seconds"], self.fig[f"{name}_pg_cpu_seconds"] = t.cpu, t.server_cpu
-        self.fig[f"{name}_cpu_us_per_key"] = 1e6 * (t.cpu + (t.server_cpu or 0.0)) / max(keys, 1)
+        f = self.fig
+        f[f"{name}_seconds"], f[f"{name}_keys_per_s"] = t.seconds, per_s
+        f[f"{name}_requests"], f[f"{name}_keys"] = requests, keys
+        f[f"{name}_cpu_seconds"], f[f"{name}_pg_cpu_seconds"] = t.cpu, t.server_cpu
         return per_s
 
 
-async def phase_ours(cat: Catalogue, ctx: Ctx) -> None:
-    conc = ctx.args.concurrency
-    say(f"\n-- our sync (domain.sync.run_sync), concurrency {conc} --")
-    source = SyntheticSource(cat)
-    with ctx.timer() as t:
-        listed = await bare_listing(source, conc)
-    say(
-        f"synthetic source alone: {listed:,} keys, {t.describe()} "
-        f"({fmt_rate(rate(listed, t.seconds))}); this is inside every figure below"
+def s3_settings(endpoint: str) -> S3Settings:
+    return S3Settings(endpoint, "us-east-1", "bench", "bench-secret", BUCKET, PUBLIC_BASE)
+
+
+async def timed_sync(ctx: Ctx, s3: S3Service, name: str, label: str) -> dict[str, Any]:
+    options = SyncOptions(
+        public_base=PUBLIC_BASE, concurrency=ctx.args.concurrency, triggered_by="bench"
     )
-    ctx.fig["source_only_keys_per_s"] = rate(listed, t.seconds)
-    await reset_tables(ctx.conn)
-    with phase_memory() as mem, ctx.timer() as t:
-        run = await run_sync(source, options(conc))
-    first = ctx.record("ours_first", t, run["keys_listed"])
-    say(f"first sync: {fmt_rate(first)}; {t.describe()}\n  [{describe_run(run)}]")
-    say(f"  tables now: {await table_counts(ctx.conn)}")
+    before = await ctx.listings()
+    with phase_memory() as mem, Timer(ctx.server) as t:
+        run = await run_sync(s3, options)
+    requests = await ctx.listings() - before
+    per_s = ctx.record(name, t, run["keys_listed"], requests)
+    say(f"{label}: {fmt_rate(per_s)}, {requests:,} requests; {t.describe()}")
+    say(f"  [{describe_run(run)}]")
     say(f"  RSS {mem.start_mb:,.0f} MB at start, peak {mem.peak_mb:,.0f} MB ({mem.method})")
-    await settle(ctx.conn)
-    mark = await mark_writes(ctx.conn)
-    with phase_memory() as mem2, ctx.timer() as t:
-        run2 = await run_sync(source, options(conc))
-    writes = await writes_since(ctx.conn, mark)
-    resync = ctx.record("ours_resync", t, run2["keys_listed"])
-    say(f"unchanged re-sync: {fmt_rate(resync)}; {t.describe()}\n  [{describe_run(run2)}]")
-    say(f"  rows written: {fmt_writes(writes)}")
-    say(f"  RSS {mem2.start_mb:,.0f} MB at start, peak {mem2.peak_mb:,.0f} MB ({mem2.method})")
-    ctx.fig["ours_first_status"], ctx.fig["ours_resync_status"] = run["status"], run2["status"]
-    ctx.fig["ours_resync_media_rows_written"] = writes["whitelabel_media"].total
-    ctx.fig["ours_resync_rows_written"] = {k: vars(v) for k, v in writes.items()}
-    ctx.fig["ours_rss_start_mb"] = min(mem.start_mb, mem2.start_mb)
-    ctx.fig["ours_peak_rss_mb"] = max(mem.peak_mb, mem2.peak_mb)
-    say(f"process peak RSS so far (ru_maxrss): {process_peak_mb():,.0f} MB")
-    if run["status"] != "succeeded" or run2["status"] != "succeeded":
-        ctx.fig.notes.append("our sync did not succeed; its figures are not meaningful")
+    ctx.fig[f"{name}_status"] = run["status"]
+    ctx.fig[f"{name}_peak_rss_mb"] = mem.peak_mb
+    if run["status"] != "succeeded":
+        ctx.fig.notes.append(f"{label} ended {run['status']}: its figures are not meaningful")
+    return run
 
 
-async def phase_original(cat: Catalogue, ctx: Ctx) -> None:
-    limit = ctx.args.original_models
-    subset = limit is not None and limit < cat.models
-    ocat = Catalogue(limit, cat.posts, cat.media) if subset else cat
-    say("\n-- the original's algorithm (bench/original.py), one connection, one stream --")
-    if subset:
-        say(
-            f"!! SUBSET: the original runs on {ocat.models:,} of {cat.models:,} models "
-            f"({ocat.total_keys:,} keys); its keys/s is EXTRAPOLATED to the full catalogue"
-        )
-        ctx.fig.notes.append(
-            f"original measured on {ocat.total_keys:,} keys and extrapolated "
-            "(keys/s assumed constant)"
-        )
+async def phase_ours(ctx: Ctx, s3: S3Service) -> None:
+    say(f"\n-- our sync (S3Service, key ranges), SYNC_CONCURRENCY {ctx.args.concurrency} --")
     await reset_tables(ctx.conn)
-    source = SyntheticSource(ocat)
-    with ctx.timer() as t:
-        stats = await run_original(ctx.dsn, source, PUBLIC_BASE)
-    first = ctx.record("original_first", t, stats.keys)
-    say(f"first sync: {fmt_rate(first)}; {t.describe()}\n  [{stats}]")
+    await timed_sync(ctx, s3, "ours_first", "first sync")
     say(f"  tables now: {await table_counts(ctx.conn)}")
     await settle(ctx.conn)
     mark = await mark_writes(ctx.conn)
-    with ctx.timer() as t:
-        stats2 = await run_original(ctx.dsn, source, PUBLIC_BASE)
+    await timed_sync(ctx, s3, "ours_resync", "unchanged re-sync")
     writes = await writes_since(ctx.conn, mark)
-    resync = ctx.record("original_resync", t, stats2.keys)
-    say(f"unchanged re-sync: {fmt_rate(resync)}; {t.describe()}\n  [{stats2}]")
     say(f"  rows written: {fmt_writes(writes)}")
-    ctx.fig["original_subset_keys"] = ocat.total_keys if subset else None
-    ctx.fig["original_resync_media_rows_written"] = writes["whitelabel_media"].total
-    say(f"process peak RSS so far (ru_maxrss): {process_peak_mb():,.0f} MB")
-
-
-async def phase_e2e(ctx: Ctx) -> None:
-    """Alternate bare listings and first syncs (tables truncated before each), then compare
-    medians: moto shares this process and its GIL, so single runs are noisy."""
-    args = ctx.args
-    cat = catalogue_for(args.e2e_keys, args.posts, args.media)
-    say(
-        f"\n-- end to end through moto (in-process ThreadedMotoServer, HTTP, aiobotocore): "
-        f"{cat.models:,} models, {cat.total_keys:,} keys, {args.e2e_rounds} round(s) --"
+    ctx.fig["ours_resync_rows_written"] = sum(w.total for w in writes.values())
+    ctx.fig["ours_peak_rss_mb"] = max(
+        ctx.fig.get("ours_first_peak_rss_mb"), ctx.fig.get("ours_resync_peak_rss_mb")
     )
-    bare: list[float] = []
-    syncs: list[float] = []
-    with moto_server() as s3_settings:
-        with ctx.timer() as t:
-            seeded = seed(cat, s3_settings.bucket)
-        say(f"seeded {seeded:,} keys into moto's backend in {t.seconds:.2f} s")
-        async with S3Service(s3_settings) as s3:
-            await s3.check()
-            await s3.list_top()  # warm the client and the server
-            for i in range(args.e2e_rounds + 1):
-                with ctx.timer() as t:
-                    listed = await bare_listing(s3, args.concurrency)
-                bare.append(t.seconds)
-                say(f"bare listing #{i + 1}: {fmt_rate(rate(listed, t.seconds))}; {t.describe()}")
-                if i == args.e2e_rounds:
-                    break
-                await reset_tables(ctx.conn)
-                with ctx.timer() as t:
-                    run = await run_sync(s3, options(args.concurrency, s3_settings.public_base))
-                syncs.append(t.seconds)
-                say(
-                    f"first sync #{i + 1} through S3Service: "
-                    f"{fmt_rate(rate(run['keys_listed'], t.seconds))}; {t.describe()}\n"
-                    f"  [{describe_run(run)}]"
-                )
-    ratio = statistics.median(syncs) / statistics.median(bare)
-    say(
-        f"sync / bare listing: {ratio:.2f}x (median sync {statistics.median(syncs):.2f} s, "
-        f"median bare listing {statistics.median(bare):.2f} s)"
-    )
-    ctx.fig["e2e_keys"], ctx.fig["e2e_status"] = run["keys_listed"], run["status"]
-    ctx.fig["e2e_bare_seconds"], ctx.fig["e2e_sync_seconds"] = bare, syncs
-    ctx.fig["e2e_ratio"] = ratio
-    say(f"process peak RSS so far (ru_maxrss): {process_peak_mb():,.0f} MB")
 
 
-def compare(fig: Figures) -> None:
-    """Ours against the original: wall-clock keys/s, and CPU per key (both processes)."""
+async def phase_original(ctx: Ctx, s3: S3Service, total_keys: int) -> None:
+    say("\n-- the original's algorithm (bench/original.py): one stream, SDK paginator --")
+    limit = ctx.args.original_models
+    source: SdkListing | SubsetListing = SdkListing(s3)
+    if limit is not None and limit < ctx.args.models:
+        say(f"!! SUBSET: the original runs on the first {limit:,} models; EXTRAPOLATED")
+        ctx.fig.notes.append(f"original measured on {limit:,} models and extrapolated")
+        source = SubsetListing(source, limit)
+    await reset_tables(ctx.conn)
+    for name, label in (("original_first", "first sync"), ("original_resync", "re-sync")):
+        if name == "original_resync":
+            await settle(ctx.conn)
+        before = await ctx.listings()
+        with Timer(ctx.server) as t:
+            stats = await run_original(ctx.dsn, source, PUBLIC_BASE)
+        requests = await ctx.listings() - before
+        if stats.keys < total_keys:  # a subset: scale time and requests to the whole bucket
+            scale = total_keys / max(stats.keys, 1)
+            t.seconds *= scale
+            requests = math.ceil(requests * scale)
+        per_s = ctx.record(name, t, total_keys, requests)
+        say(f"{label}: {fmt_rate(per_s)}, {requests:,} requests; {t.seconds:.1f} s  [{stats}]")
+
+
+class SubsetListing:
+    """The first `models` model folders of a listing (for a quicker original run)."""
+
+    def __init__(self, inner: SdkListing, models: int | None) -> None:
+        self.inner, self.models = inner, models or 0
+
+    async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
+        seen: set[str] = set()
+        async for page in self.inner.list_pages(prefix):
+            kept = []
+            for obj in page:
+                seen.add(obj.key.partition("/")[0])
+                if len(seen) > self.models:
+                    if kept:
+                        yield kept
+                    return
+                kept.append(obj)
+            yield kept
+
+
+def compare(ctx: Ctx, keys: int) -> None:
+    fig, args = ctx.fig, ctx.args
+    floor = math.ceil(keys / 1000) * args.delay / args.concurrency
+    fig["listing_floor_seconds"] = floor
     say()
-    for run in ("first", "resync"):
-        ratio = fig.get(f"ours_{run}_keys_per_s") / fig.get(f"original_{run}_keys_per_s")
-        fig[f"{run}_ratio"] = ratio
-        ours, orig = (
-            fig.get(f"ours_{run}_cpu_us_per_key"),
-            fig.get(f"original_{run}_cpu_us_per_key"),
-        )
+    say(
+        f"listing floor: ceil({keys:,} / 1,000) x {args.delay * 1000:.0f} ms / "
+        f"{args.concurrency} = {floor:.2f} s"
+    )
+    say(f"{'':<20}{'first sync':>14}{'re-sync':>12}{'requests':>18}{'keys/s (re-sync)':>20}")
+    for who in ("original", "ours"):
+        first, again = fig.get(f"{who}_first_seconds"), fig.get(f"{who}_resync_seconds")
+        if first is None:
+            continue
+        reqs = f"{fig.get(f'{who}_first_requests'):,} / {fig.get(f'{who}_resync_requests'):,}"
         say(
-            f"ours / original, {'first sync' if run == 'first' else 'unchanged re-sync'}: "
-            f"{ratio:.2f}x the keys/s; CPU per key (here + PostgreSQL): ours {ours:.1f} us, "
-            f"original {orig:.1f} us (original / ours {orig / ours:.2f}x)"
+            f"{who:<20}{first:>12.1f} s{again:>10.1f} s{reqs:>18}"
+            f"{fmt_rate(fig.get(f'{who}_resync_keys_per_s')):>20}"
         )
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    for run in ("first", "resync"):
+        ours, orig = fig.get(f"ours_{run}_seconds"), fig.get(f"original_{run}_seconds")
+        if ours and orig:
+            fig[f"{run}_ratio"] = orig / ours
+            say(f"ours vs original, {run}: {orig / ours:.1f}x faster")
+    if fig.get("ours_resync_seconds"):
+        fig["resync_over_floor"] = fig.get("ours_resync_seconds") / floor
+        say(f"our unchanged re-sync / listing floor: {fig.get('resync_over_floor'):.2f}x")
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -243,7 +232,9 @@ async def main(args: argparse.Namespace) -> int:
     if not settings.database_url:
         say("DATABASE_URL is not set: run `make bench` (tests/run.py --only-db sets it).")
         return 2
-    cat = Catalogue(args.models, args.posts, args.media)
+    store = StoreProcess(args, Path(tempfile.mkdtemp(prefix="bench-store-")) / "store.log")
+    info = store.start()
+    keys = int(info["keys"])
     fig = Figures()
     engine = db.make_engine(database_url(settings))
     db.install_engine(engine)
@@ -253,35 +244,27 @@ async def main(args: argparse.Namespace) -> int:
     try:
         version = await conn.fetchval("SHOW server_version")
         say(
-            f"sync benchmark: {cat.models:,} models x {cat.posts} posts x {cat.media} media "
-            f"= {cat.total_media:,} media keys, {cat.total_keys:,} keys in all "
-            f"({cat.keys_per_model} a model, with 1 model image and 2 profile images)"
+            f"sync benchmark through the S3 client: {args.models:,} models x {args.posts} posts "
+            f"x {args.media} media = {keys:,} keys, every request held {args.delay * 1000:.0f} ms "
+            f"(store built in {info['build_seconds']} s, its own process)"
         )
         say(
             f"python {platform.python_version()}, PostgreSQL {version}, {os.cpu_count()} CPUs, "
-            f"{load()}, phases {','.join(args.phases)}"
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        ctx = Ctx(args, conn, await ServerCpu.find(conn), fig, settings.database_url)
-        fig["catalogue"] = {
-            "models": cat.models,
-            "posts": cat.posts,
-            "media": cat.media,
-            "keys": cat.total_keys,
-        }
-        if "ours" in args.phases:
-            await phase_ours(cat, ctx)
-        if "original" in args.phases:
-            await phase_original(cat, ctx)
-        if "ours" in args.phases and "original" in args.phases:
-            compare(fig)
-        if "e2e" in args.phases:
-            await phase_e2e(ctx)
+        ctx = Ctx(args, conn, await ServerCpu.find(conn), fig, settings.database_url, store)
+        fig["catalogue"] = {"models": args.models, "keys": keys, "delay": args.delay}
+        async with S3Service(s3_settings(store.endpoint), timeout=60) as s3:
+            await s3.check()
+            await phase_ours(ctx, s3)
+            await phase_original(ctx, s3, keys)
+        compare(ctx, keys)
         await reset_tables(conn)
     finally:
         await conn.close()
         await db.stop(engine)
+        store.stop()
     fig["process_peak_rss_mb"] = process_peak_mb()
-    fig.notes.append(f"{load()} at the end (other work on this machine slows the figures)")
     fig.summary()
     if args.json:
         fig.write_json(args.json)

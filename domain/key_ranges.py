@@ -9,7 +9,6 @@ prefixes too, so a few huge models still list in parallel. Every key falls in ex
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 
@@ -76,8 +75,9 @@ def in_key_order(folders: list[str]) -> list[str]:
     return sorted(folders, key=lambda f: (f + "/").encode())
 
 
-def cut(units: list[tuple[str, str]], count: int, lo: str, hi: str | None) -> list[KeyRange]:
-    """Cut a part's sorted units (prefix, folder) into at most `count` consecutive ranges.
+def cut(units: list[tuple[str, str, float]], count: int, lo: str, hi: str | None) -> list[KeyRange]:
+    """Cut a part's sorted units (prefix, folder, estimated keys) into at most `count`
+    consecutive ranges of near-equal estimated keys.
 
     A unit is a folder prefix ("A/") or a post prefix inside it ("A/P1/"); the first range
     starts at `lo` and the last ends at `hi`, whatever the units say.
@@ -85,20 +85,31 @@ def cut(units: list[tuple[str, str]], count: int, lo: str, hi: str | None) -> li
     if not units:
         return [KeyRange(lo, hi, ())]
     count = max(1, min(count, len(units)))
-    size = math.ceil(len(units) / count)
-    groups = [units[i : i + size] for i in range(0, len(units), size)]
+    total = sum(w for _, _, w in units) or 1.0
+    groups: list[list[tuple[str, str, float]]] = [[]]
+    done = 0.0
+    for unit in units:
+        if groups[-1] and done >= total * len(groups) / count and len(groups) < count:
+            groups.append([])
+        groups[-1].append(unit)
+        done += unit[2]
     ranges: list[KeyRange] = []
     for i, group in enumerate(groups):
         start = lo if i == 0 else group[0][0]
         end = hi if i == len(groups) - 1 else groups[i + 1][0][0]
-        ranges.append(KeyRange(start, end, tuple(dict.fromkeys(f for _, f in group))))
+        ranges.append(KeyRange(start, end, tuple(dict.fromkeys(f for _, f, _ in group))))
     return ranges
 
 
-def units_of(folders: list[str], posts: dict[str, list[str]]) -> list[tuple[str, str]]:
-    """Each folder's prefix, followed by its post prefixes where they are known, in key order."""
-    units: list[tuple[str, str]] = []
+def units_of(
+    folders: list[str], posts: dict[str, list[str]], keys: dict[str, float]
+) -> list[tuple[str, str, float]]:
+    """Each folder's prefix, then its post prefixes where they are known, in key order; a
+    folder's estimated keys are shared evenly among its units."""
+    units: list[tuple[str, str, float]] = []
     for folder in folders:
-        units.append((folder + "/", folder))
-        units.extend((p, folder) for p in sorted(posts.get(folder, ()), key=str.encode))
+        inner = sorted(posts.get(folder, ()), key=str.encode)
+        share = keys.get(folder, 0.0) / (len(inner) + 1)
+        units.append((folder + "/", folder, share))
+        units.extend((p, folder, share) for p in inner)
     return units

@@ -34,6 +34,7 @@ class Part:
     reclaimed_from: str  # the previous owner, when this claim took over a stalled part
     lo: str = ""  # the part's keys: lo <= key < hi (None: to the end of the bucket)
     hi: str | None = None
+    solo: bool = False  # the run's only part
 
 
 def split(folders: list[str], parts: int) -> list[list[str]]:
@@ -58,7 +59,11 @@ async def create(run_id: int, folders: list[str], parts: int, whole_bucket: bool
             "INSERT INTO sync_parts (run, part_no, folders, status, owner, stats) "
             "VALUES ($1, $2, $3, 'pending', '', '{}')",
             [
-                (run_id, i, json.dumps({"folders": g, "lo": lo, "hi": hi}))
+                (
+                    run_id,
+                    i,
+                    json.dumps({"folders": g, "lo": lo, "hi": hi, "solo": len(groups) == 1}),
+                )
                 for i, (g, (lo, hi)) in enumerate(zip(groups, bounds, strict=True))
             ],
         )

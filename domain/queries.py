@@ -104,12 +104,14 @@ async def staged_models(q: StagedQuery) -> StagedPage:
         page_args += [value, row_id]
         page_where += f" AND ({col_expr}, id) {op} (${len(page_args) - 1}, ${len(page_args)})"
     direction = "DESC" if q.desc != backwards else "ASC"
-    page_args.append(q.size + 1)
+    page_args.append(await last_full_sync())
     rows = await db.fetch(
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
-        f"last_synced_at FROM whitelabel_models WHERE {page_where} "
-        f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(page_args)}",
+        f"GREATEST(last_synced_at, ${len(page_args)}) AS last_synced_at "
+        f"FROM whitelabel_models WHERE {page_where} "
+        f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(page_args) + 1}",
         *page_args,
+        q.size + 1,
     )
     more = len(rows) > q.size
     rows = rows[: q.size]
@@ -190,12 +192,26 @@ async def catalogue_stats() -> dict[str, Any]:
     }
 
 
+async def last_full_sync() -> datetime | None:
+    """When a whole-bucket sync last succeeded: it saw every model still staged.
+
+    Unchanged models are not stamped one by one (an unchanged re-sync writes no row), so a
+    model was last synced at its own stamp (its last change, or a one-model sync) or then."""
+    rows = await db.fetch(
+        "SELECT max(finished_at) AS at FROM sync_runs WHERE status = 'succeeded' "
+        "AND scope = 'all' AND NOT dry_run AND kind = 'sync'"
+    )
+    return rows[0]["at"] if rows else None
+
+
 async def staged_model(name: str) -> dict[str, Any] | None:
     rows = await db.fetch(
-        "SELECT w.*, m.id AS production_id, m.is_published AS production_published "
+        "SELECT w.*, GREATEST(w.last_synced_at, $2) AS last_synced_at, m.id AS production_id, "
+        "m.is_published AS production_published "
         "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
         "WHERE w.folder_name = $1",
         name,
+        await last_full_sync(),
     )
     if not rows:
         return None

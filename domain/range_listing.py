@@ -56,6 +56,32 @@ class Assembler:
         return Listed(folder, whole, self._errors.pop(folder, None))
 
 
+class Capacity:
+    """This process's listing budget: requests in flight, and ranges listed or waiting.
+
+    Another part is claimed only when every claimed part's ranges have started and fewer
+    ranges than SYNC_CONCURRENCY are being listed, so the budget stays full across part
+    boundaries while other workers still find parts left to take.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self.limit = max(1, concurrency)
+        self.slots = asyncio.Semaphore(self.limit)
+        self.waiting = 0  # ranges cut but not yet started
+        self.listing = 0  # ranges being listed
+        self.changed = asyncio.Event()
+
+    def note(self, waiting: int = 0, listing: int = 0) -> None:
+        self.waiting += waiting
+        self.listing += listing
+        self.changed.set()
+
+    async def room(self) -> None:
+        while self.waiting > 0 or self.listing >= self.limit:
+            self.changed.clear()
+            await self.changed.wait()
+
+
 Deliver = Callable[[Listed], Awaitable[None]]
 
 

@@ -175,7 +175,7 @@ async def _merge_and_delete(
             ),
             None,
         )
-    if not options.dry_run:
+    if options.model and not options.dry_run:  # a whole-bucket run is its own stamp
         await sync_store.touch_synced(plan.unchanged)
     for folder, model in known.items():
         if folder not in seen:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from operator import attrgetter
 
@@ -19,7 +20,7 @@ import asyncpg
 from domain import parts, runs, sync_store
 from domain.key_ranges import KeyRange, cut, units_of
 from domain.plan import build_model, diff_model, listing_hash
-from domain.range_listing import Assembler, Listed, list_range
+from domain.range_listing import Assembler, Capacity, Listed, list_range
 from domain.runs import RunStats
 from domain.s3_types import S3Error, S3Object
 from domain.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
@@ -33,8 +34,10 @@ CONNECTION_LOST = (
     ConnectionError,
 )
 RETRIES = 3
-LANES = 2  # parts one process works on at once
 BIG_MODEL = 20_000  # objects: fingerprint and classify in a thread, so the loop stays free
+KEYS_PER_RANGE = 4_000  # about four full pages a range: only its last page is part waste
+GUESS_PER_MODEL = 200  # keys in a model folder no sync has seen yet
+GUESS_PER_POST = 10
 # Model writes that may wait on the database at once in this process: fewer than the pool's
 # connections, so heartbeats, leases and claims always find one.
 _write_slots = asyncio.Semaphore(8)
@@ -52,34 +55,50 @@ async def work_parts(
     cancelled: asyncio.Event,
 ) -> int:
     """Claim and sync parts of a run until none is left to take; returns how many it did."""
-    slots = asyncio.Semaphore(max(1, options.concurrency))
-    done = 0
-
-    async def lane() -> None:
-        nonlocal done
+    capacity = Capacity(options.concurrency)
+    tasks: list[asyncio.Task[None]] = []
+    try:
         while not cancelled.is_set():
+            await capacity.room()
             part = await parts.claim(run_id, owner)
             if part is None:
-                return
+                break
             if part.reclaimed_from:
                 await runs.log_event(
                     run_id,
                     f"part {part.part_no + 1} taken over by {owner} from {part.reclaimed_from}, "
                     "which stopped",
                 )
-            await _sync_part(source, options, part, cancelled, slots)
-            done += 1
-
-    await asyncio.gather(*(lane() for _ in range(LANES)))
-    return done
+            ready = asyncio.Event()  # set once the part's ranges are cut and counted
+            tasks.append(
+                asyncio.create_task(_sync_part(source, options, part, cancelled, capacity, ready))
+            )
+            await asyncio.wait(
+                [tasks[-1], asyncio.create_task(ready.wait())],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return len(tasks)
 
 
 async def _ranges(
-    source: ListingSource, options: SyncOptions, part: parts.Part, slots: asyncio.Semaphore
+    source: ListingSource,
+    options: SyncOptions,
+    part: parts.Part,
+    known: dict[str, sync_store.KnownModel],
+    slots: asyncio.Semaphore,
 ) -> list[KeyRange]:
-    """The part's key ranges; with few models, cut at their post prefixes too."""
+    """The part's key ranges, sized from what the last sync found in each folder.
+
+    A run's only part with fewer models than SYNC_CONCURRENCY (a few huge models, or one
+    model's sync) is also cut at post prefixes, so that it still lists in parallel.
+    """
     posts: dict[str, list[str]] = {}
-    if len(part.folders) < options.concurrency:
+    if part.solo and len(part.folders) < options.concurrency:
 
         async def level(folder: str) -> None:
             async with slots:
@@ -87,7 +106,19 @@ async def _ranges(
                     posts[folder] = (await source.list_level(folder + "/"))[0]
 
         await asyncio.gather(*(level(f) for f in part.folders))
-    return cut(units_of(part.folders, posts), options.concurrency, part.lo, part.hi)
+    keys: dict[str, float] = {}
+    for folder in part.folders:
+        model = known.get(folder)
+        if model is not None:
+            keys[folder] = model.media + model.ignored_keys + 3
+        elif folder in posts:
+            keys[folder] = GUESS_PER_POST * len(posts[folder]) + 3
+        else:
+            keys[folder] = GUESS_PER_MODEL
+    count = math.ceil(sum(keys.values()) / KEYS_PER_RANGE)
+    return cut(
+        units_of(part.folders, posts, keys), min(count, options.concurrency), part.lo, part.hi
+    )
 
 
 async def _sync_part(
@@ -95,7 +126,8 @@ async def _sync_part(
     options: SyncOptions,
     part: parts.Part,
     cancelled: asyncio.Event,
-    slots: asyncio.Semaphore,
+    capacity: Capacity,
+    ready: asyncio.Event,
 ) -> None:
     stats = RunStats()
     plan = DeletionPlan()
@@ -142,23 +174,31 @@ async def _sync_part(
                 seen.add(folder)  # keep its rows
             stats.models_done += 1
 
-    ranges = await _ranges(source, options, part, slots)
+    try:
+        ranges = await _ranges(source, options, part, known, capacity.slots)
+    finally:
+        ready.set()
     assembler = Assembler(ranges)
     todo = deque(enumerate(ranges))
+    capacity.note(waiting=len(ranges))
 
     async def lister() -> None:
         while todo and not stopped():
             index, rng = todo.popleft()
-            await list_range(
-                source,
-                rng,
-                index,
-                slots=slots,
-                assembler=assembler,
-                deliver=models.put,
-                counted=counted,
-                stopped=stopped,
-            )
+            capacity.note(waiting=-1, listing=1)
+            try:
+                await list_range(
+                    source,
+                    rng,
+                    index,
+                    slots=capacity.slots,
+                    assembler=assembler,
+                    deliver=models.put,
+                    counted=counted,
+                    stopped=stopped,
+                )
+            finally:
+                capacity.note(listing=-1)
 
     ticker = asyncio.create_task(beat())
     workers = [asyncio.create_task(model_worker()) for _ in range(concurrency)]
@@ -169,6 +209,8 @@ async def _sync_part(
             await models.put(None)
         await asyncio.gather(*workers)
     finally:
+        capacity.note(waiting=-len(todo))  # ranges a stop left unlisted
+        todo.clear()
         live_parts.pop(part.id, None)
         for task in [ticker, *workers]:
             task.cancel()

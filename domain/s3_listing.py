@@ -53,6 +53,7 @@ RETRY_CODES = frozenset(
     }
 )
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_FIELDS = (NS + "Key", NS + "LastModified", NS + "ETag", NS + "Size")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 # A request's parameters echoed at the top of a listing (not the Prefix of CommonPrefixes).
 _ECHOES = re.compile(rb"<(StartAfter|Prefix|Delimiter)>[^<]*</\1>(?!</CommonPrefixes>)")
@@ -70,11 +71,7 @@ class Page:
 def _decode(value: str | None, url: bool) -> str:
     """A key as S3 sent it, decoded as botocore does (`unquote_plus`) when URL-encoded."""
     text = value or ""
-    if not url:
-        return text
-    if "%" in text:
-        return unquote_plus(text)
-    return text.replace("+", " ") if "+" in text else text
+    return unquote_plus(text) if url else text
 
 
 def parse_page(data: bytes) -> Page:
@@ -91,31 +88,45 @@ def parse_page(data: bytes) -> Page:
         # (the listing does not need them) and read the rest strictly.
         root = etree.fromstring(_ECHOES.sub(b"", data), _PARSER)
     url = root.findtext(NS + "EncodingType") == "url"
-    contents = list(root.iterchildren(NS + "Contents"))
-    # Key, LastModified, ETag and Size occur only inside Contents: a C-level walk each.
-    keys = [e.text for e in root.iter(NS + "Key")]
-    stamps = [e.text for e in root.iter(NS + "LastModified")]
-    etags = [e.text for e in root.iter(NS + "ETag")]
-    sizes = [e.text for e in root.iter(NS + "Size")]
-    if not len(contents) == len(keys) == len(stamps) == len(etags) == len(sizes):
+    # One C-level walk over the four fields, which occur only inside Contents, in S3's order.
+    elements = list(root.iter(*_FIELDS))
+    fields = [e.text for e in elements]
+    keys, stamps, etags, sizes = fields[0::4], fields[1::4], fields[2::4], fields[3::4]
+    if len(fields) != 4 * data.count(b"<Contents>") or not _in_order(elements):
+        contents = list(root.iterchildren(NS + "Contents"))
         keys = [c.findtext(NS + "Key") for c in contents]
         stamps = [c.findtext(NS + "LastModified") for c in contents]
         etags = [c.findtext(NS + "ETag") for c in contents]
         sizes = [c.findtext(NS + "Size") for c in contents]
+    if url:  # as botocore's unquote_plus, without its cost on keys with no '%'
+        keys = [unquote_plus(k) if "%" in k else k.replace("+", " ") if k else "" for k in keys]
     times: dict[str | None, datetime | None] = {None: None}
-    objects = []
-    for key, stamp, etag, size in zip(keys, stamps, etags, sizes, strict=True):
-        if stamp in times:
-            when = times[stamp]
-        else:
-            when = times[stamp] = _timestamp(stamp)
-        objects.append(S3Object(_decode(key, url), int(size or 0), (etag or "").strip('"'), when))
+    for stamp in set(stamps):
+        times[stamp] = _timestamp(stamp)
+    objects = list(
+        map(
+            S3Object,
+            keys,
+            [int(z) if z else 0 for z in sizes],
+            [e.strip('"') if e else "" for e in etags],
+            [times[t] for t in stamps],
+        )
+    )
     prefixes = [
         _decode(c.findtext(NS + "Prefix"), url) for c in root.iterchildren(NS + "CommonPrefixes")
     ]
     truncated = root.findtext(NS + "IsTruncated") == "true"
     token = root.findtext(NS + "NextContinuationToken") if truncated else None
     return Page(objects, prefixes, token or None)
+
+
+def _in_order(elements: list[Any]) -> bool:
+    """Whether the first and the last Contents hold the four fields in the order read."""
+    return (
+        all(tuple(e.tag for e in quartet) == _FIELDS for quartet in (elements[:4], elements[-4:]))
+        if elements
+        else True
+    )
 
 
 def _timestamp(value: str | None) -> datetime | None:

@@ -94,13 +94,23 @@ class Figures:
 
     def targets(self) -> list[Target]:
         g = self.get
-        return [
-            Target("unchanged re-sync, original / ours", g("resync_ratio"), 20, True, "x"),
-            Target("unchanged re-sync / listing floor", g("resync_over_floor"), 3, False, "x"),
-            Target("rows written, unchanged re-sync", g("ours_resync_rows_written"), 0, False, ""),
-            Target("first sync, original / ours", g("first_ratio"), 10, True, "x"),
-            Target("peak RSS during our sync", g("ours_peak_rss_mb"), 300, False, "MB"),
-        ]
+        found: list[Target] = []
+        for who, label in (("ours", "1 process"), ("workers", "workers")):
+            if g(f"{who}_resync_seconds") is None:
+                continue
+            peak = g(f"{who}_peak_rss_mb") or g(f"{who}_first_peak_rss_mb")
+            found += [
+                Target(
+                    f"{label}: re-sync, original / ours", g(f"{who}_resync_ratio"), 20, True, "x"
+                ),
+                Target(f"{label}: re-sync / floor", g(f"{who}_resync_over_floor"), 3, False, "x"),
+                Target(
+                    f"{label}: rows written, re-sync", g(f"{who}_resync_rows_written"), 0, False, ""
+                ),
+                Target(f"{label}: first, original / ours", g(f"{who}_first_ratio"), 10, True, "x"),
+                Target(f"{label}: peak RSS", peak, 300, False, "MB"),
+            ]
+        return found
 
     def summary(self) -> None:
         say()

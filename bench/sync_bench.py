@@ -45,7 +45,8 @@ from bench.measure import (
 from bench.original import run_original
 from bench.report import Figures, describe_run, fmt_rate, fmt_writes, rate, say
 from bench.store import StoreProcess
-from domain import db
+from bench.sync_workers import Workers, queued_sync
+from domain import db, jobs
 from domain.embedded_pg import database_url
 from domain.s3 import S3Object, S3Service
 from domain.settings import S3Settings, Settings
@@ -66,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--media", type=int, default=10, help="media per post (the last one a video)")
     p.add_argument("--delay", type=float, default=0.05, help="seconds the store holds a request")
     p.add_argument("--concurrency", type=int, default=16, help="SYNC_CONCURRENCY for ours")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="also run ours on this many `python -m app worker` processes (0: skip)",
+    )
     p.add_argument(
         "--original-models",
         type=int,
@@ -153,6 +160,45 @@ async def phase_ours(ctx: Ctx, s3: S3Service) -> None:
     )
 
 
+async def phase_workers(ctx: Ctx, endpoint: str) -> None:
+    n, args = ctx.args.workers, ctx.args
+    say(f"\n-- our sync on {n} worker processes (python -m app worker, the job queue) --")
+    env = {
+        "DATABASE_URL": ctx.dsn,
+        "DO_SPACES_ENDPOINT": endpoint,
+        "DO_SPACES_KEY": "bench",
+        "DO_SPACES_SECRET": "bench-secret",
+        "DO_SPACES_BUCKET": BUCKET,
+        "DO_SPACES_CDN_URL": PUBLIC_BASE,
+        "SYNC_CONCURRENCY": str(args.concurrency),
+    }
+    await reset_tables(ctx.conn)
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
+    async with Workers(n, env, log_dir) as workers:
+        for name, label in (("workers_first", "first sync"), ("workers_resync", "re-sync")):
+            if name == "workers_resync":
+                await settle(ctx.conn)
+                mark = await mark_writes(ctx.conn)
+            workers.reset_peaks()
+            before = await ctx.listings()
+            with Timer(ctx.server) as t:
+                run = await queued_sync()
+            requests = await ctx.listings() - before
+            per_s = ctx.record(name, t, run["keys_listed"], requests)
+            peaks = workers.peak_rss_mb()
+            ctx.fig[f"{name}_peak_rss_mb"] = max(peaks)
+            ctx.fig[f"{name}_status"] = run["status"]
+            say(
+                f"{label}: {fmt_rate(per_s)}, {requests:,} requests; {t.seconds:.2f} s wall "
+                f"(queued to finished); workers' peak RSS "
+                + ", ".join(f"{p:,.0f} MB" for p in peaks)
+            )
+            say(f"  [{describe_run(run)}]")
+        writes = await writes_since(ctx.conn, mark)
+    say(f"  rows written by the re-sync: {fmt_writes(writes)}")
+    ctx.fig["workers_resync_rows_written"] = sum(w.total for w in writes.values())
+
+
 async def phase_original(ctx: Ctx, s3: S3Service, total_keys: int) -> None:
     say("\n-- the original's algorithm (bench/original.py): one stream, SDK paginator --")
     limit = ctx.args.original_models
@@ -207,7 +253,7 @@ def compare(ctx: Ctx, keys: int) -> None:
         f"{args.concurrency} = {floor:.2f} s"
     )
     say(f"{'':<20}{'first sync':>14}{'re-sync':>12}{'requests':>18}{'keys/s (re-sync)':>20}")
-    for who in ("original", "ours"):
+    for who in ("original", "ours", "workers"):
         first, again = fig.get(f"{who}_first_seconds"), fig.get(f"{who}_resync_seconds")
         if first is None:
             continue
@@ -216,14 +262,18 @@ def compare(ctx: Ctx, keys: int) -> None:
             f"{who:<20}{first:>12.1f} s{again:>10.1f} s{reqs:>18}"
             f"{fmt_rate(fig.get(f'{who}_resync_keys_per_s')):>20}"
         )
-    for run in ("first", "resync"):
-        ours, orig = fig.get(f"ours_{run}_seconds"), fig.get(f"original_{run}_seconds")
-        if ours and orig:
-            fig[f"{run}_ratio"] = orig / ours
-            say(f"ours vs original, {run}: {orig / ours:.1f}x faster")
-    if fig.get("ours_resync_seconds"):
-        fig["resync_over_floor"] = fig.get("ours_resync_seconds") / floor
-        say(f"our unchanged re-sync / listing floor: {fig.get('resync_over_floor'):.2f}x")
+    for who, label in (("ours", "ours, 1 process"), ("workers", f"ours, {args.workers} workers")):
+        for run in ("first", "resync"):
+            ours, orig = fig.get(f"{who}_{run}_seconds"), fig.get(f"original_{run}_seconds")
+            if ours and orig:
+                fig[f"{who}_{run}_ratio"] = orig / ours
+                say(f"{label} vs original, {run}: {orig / ours:.1f}x faster")
+        if fig.get(f"{who}_resync_seconds"):
+            fig[f"{who}_resync_over_floor"] = fig.get(f"{who}_resync_seconds") / floor
+            say(
+                f"{label}, unchanged re-sync / listing floor: "
+                f"{fig.get(f'{who}_resync_over_floor'):.2f}x"
+            )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -240,6 +290,8 @@ async def main(args: argparse.Namespace) -> int:
     db.install_engine(engine)
     await db.start(engine)
     await db.migrate()
+    jobs.connect(settings.database_url)
+    await jobs.queue.open_async()
     conn = await asyncpg.connect(settings.database_url)
     try:
         version = await conn.fetchval("SHOW server_version")
@@ -257,11 +309,14 @@ async def main(args: argparse.Namespace) -> int:
         async with S3Service(s3_settings(store.endpoint), timeout=60) as s3:
             await s3.check()
             await phase_ours(ctx, s3)
+            if args.workers > 0:
+                await phase_workers(ctx, store.endpoint)
             await phase_original(ctx, s3, keys)
         compare(ctx, keys)
         await reset_tables(conn)
     finally:
         await conn.close()
+        await jobs.queue.close_async()
         await db.stop(engine)
         store.stop()
     fig["process_peak_rss_mb"] = process_peak_mb()

@@ -98,6 +98,7 @@ async def claim(run_id: int, owner: str) -> Part | None:
         r["previous"],
         spec.get("lo", ""),
         spec.get("hi"),
+        bool(spec.get("solo")),
     )
 
 

@@ -10,6 +10,7 @@ come out sorted, as its fingerprint needs.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -100,9 +101,8 @@ async def list_range(
 
     `slots` bounds the requests in flight across all ranges. Once `stopped()`, nothing more is
     handed in (what was handed in before is still written: a cancel stops at a model
-    boundary). If S3 fails for good, every folder
-    of the range not yet handed in is handed in with the error, so its rows are kept and the
-    run deletes nothing; other ranges go on.
+    boundary). If S3 fails for good, every folder of the range not yet handed in is handed in
+    with the error, so its rows are kept and the run deletes nothing; other ranges go on.
     """
     handed: set[str] = set()
     current: str | None = None
@@ -124,23 +124,24 @@ async def list_range(
                     page = await anext(pages)
                 except StopAsyncIteration:
                     break
-            ended, listed = False, 0
-            for obj in page:
-                key = obj.key
-                if key < rng.lo:  # a sibling folder ("A.x/" before "A/"): an earlier range's
-                    continue
-                if rng.hi is not None and key >= rng.hi:
-                    ended = True
-                    break
-                folder = folder_of(key)
+            keys = [o.key for o in page]
+            start = bisect_left(keys, rng.lo)  # before: a sibling ("A.x/" < "A/"), not ours
+            end = len(keys) if rng.hi is None else bisect_left(keys, rng.hi, start)
+            ended, listed = end < len(keys), 0
+            i = start
+            while i < end:  # a folder's keys are consecutive: cut the page at each folder
+                folder = folder_of(keys[i])
                 if folder is None:  # loose at the root: counted by the top-level listing
+                    i += 1
                     continue
-                listed += 1
+                j = bisect_left(keys, folder + "0", i, end)  # '0' sorts right after '/'
+                listed += j - i
                 if folder != current:
                     if current is not None:
                         await hand_in(current, objects)
                     current, objects = folder, []
-                objects.append(obj)
+                objects.extend(page[i:j])
+                i = j
             counted(listed)
             if ended:
                 break

@@ -94,8 +94,9 @@ async def _ranges(
 ) -> list[KeyRange]:
     """The part's key ranges, sized from what the last sync found in each folder.
 
-    A run's only part with fewer models than SYNC_CONCURRENCY (a few huge models, or one
-    model's sync) is also cut at post prefixes, so that it still lists in parallel.
+    In a run's only part with fewer models than SYNC_CONCURRENCY (a few huge models, or one
+    model's sync), models not known to be small are also cut at their post prefixes, so that
+    they still list in parallel.
     """
     posts: dict[str, list[str]] = {}
     if part.solo and len(part.folders) < options.concurrency:
@@ -105,7 +106,8 @@ async def _ranges(
                 with contextlib.suppress(S3Error):  # not cut: its range lists it whole
                     posts[folder] = (await source.list_level(folder + "/"))[0]
 
-        await asyncio.gather(*(level(f) for f in part.folders))
+        small = {f for f, m in known.items() if m.media + m.ignored_keys < KEYS_PER_RANGE}
+        await asyncio.gather(*(level(f) for f in part.folders if f not in small))
     keys: dict[str, float] = {}
     for folder in part.folders:
         model = known.get(folder)

@@ -31,8 +31,6 @@ class Rule:
     delay: float = 0.0
     times: int | None = None  # None: every time
     hits: int = 0
-    # When set, the rule looks at the upstream's answer: it fires only on answers holding this.
-    answer_holds: bytes | None = None
 
     def fires(self, method: str, target: str) -> bool:
         if not self.matches(method, target):
@@ -101,7 +99,7 @@ class FaultProxy:
     ) -> None:
         decoded = unquote(target)
         for rule in self.rules:
-            if rule.answer_holds is None and rule.fires(method, decoded):
+            if rule.fires(method, decoded):
                 if rule.delay:
                     await asyncio.sleep(rule.delay)
                 if rule.status:
@@ -112,11 +110,6 @@ class FaultProxy:
         if self.page_size is not None and "list-type=2" in target:
             target = re.sub(r"max-keys=\d+", f"max-keys={self.page_size}", target)
         response = await self._client.request(method, target, headers=forwarded, content=body)
-        for rule in self.rules:
-            holds = rule.answer_holds is not None and rule.answer_holds in response.content
-            if holds and rule.fires(method, decoded):
-                await _fail(writer, rule)
-                return
         kept = [
             (k, v)
             for k, v in response.headers.items()
@@ -145,10 +138,20 @@ async def _write(
     await writer.drain()
 
 
-def listing_of(folder: str, status: int = 500, code: str = "InternalError") -> Rule:
-    """Fails every listing whose answer would hold a key of this model folder ("Bravo/"),
-    however the request was cut (by prefix, or a key range starting anywhere)."""
-    return Rule(listing(), status, code, answer_holds=f"<Key>{folder}".encode())
+def keys_listing(method: str, target: str) -> bool:
+    """A ListObjectsV2 of keys (no delimiter), as the sync's key ranges send."""
+    return listing()(method, target) and "delimiter=" not in target
+
+
+def listing_in(folder: str, status: int = 500, code: str = "InternalError") -> Rule:
+    """Fails every listing of this model folder's keys ("Bravo/"): by its prefix, or by a key
+    range starting inside it (StartAfter "Bravo." and on)."""
+
+    def matches(method: str, target: str) -> bool:
+        inside = f"start-after={folder[:-1]}" in target or f"prefix={folder}" in target
+        return listing()(method, target) and inside
+
+    return Rule(matches, status, code)
 
 
 def listing(prefix: str | None = None) -> Callable[[str, str], bool]:

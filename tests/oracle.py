@@ -84,6 +84,8 @@ def expected(keys: list[str]) -> dict[str, Any]:
 class MemoryBucket:
     """A listing source over a dict, with S3's ordering and delimiter semantics."""
 
+    PAGE = 7
+
     def __init__(self) -> None:
         self.objects: dict[str, tuple[str, int]] = {}
 
@@ -94,10 +96,28 @@ class MemoryBucket:
         ]
         return prefixes, loose
 
+    async def list_level(self, prefix: str) -> tuple[list[str], list[S3Object]]:
+        under = [k for k in self.objects if k.startswith(prefix)]
+        prefixes = sorted(
+            {
+                prefix + k[len(prefix) :].split("/", 1)[0] + "/"
+                for k in under
+                if "/" in k[len(prefix) :]
+            }
+        )
+        return prefixes, [self._object(k) for k in sorted(under) if "/" not in k[len(prefix) :]]
+
     async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
         keys = sorted(k for k in self.objects if k.startswith(prefix))
         for start in range(0, len(keys), 1000):
-            yield [
-                S3Object(k, self.objects[k][1], self.objects[k][0], None)
-                for k in keys[start : start + 1000]
-            ]
+            yield [self._object(k) for k in keys[start : start + 1000]]
+
+    async def list_after(self, start_after: str) -> AsyncIterator[list[S3Object]]:
+        """Pages of PAGE keys (small, so ranges end mid-page and span pages), as S3 orders."""
+        keys = sorted(k for k in self.objects if k > start_after)
+        for start in range(0, len(keys), self.PAGE):
+            yield [self._object(k) for k in keys[start : start + self.PAGE]]
+
+    def _object(self, key: str) -> S3Object:
+        etag, size = self.objects[key]
+        return S3Object(key, size, etag, None)

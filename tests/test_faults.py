@@ -18,11 +18,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from domain import runs
+from domain import runs, sync_models
 from domain.s3 import S3Service
 from domain.sync import SyncOptions, run_sync
 from tests.conftest import Bucket, bounded, cli_env, rows
-from tests.fault_proxy import FaultProxy, Rule, anything, listing, listing_of
+from tests.fault_proxy import FaultProxy, Rule, anything, keys_listing, listing, listing_in
 from tests.oracle import expected
 from tests.test_convergence import staged
 
@@ -83,7 +83,7 @@ async def test_transient_s3_errors_are_retried(scene: Scene) -> None:
     await scene.put("Alpha/P9/new.jpg")
     scene.proxy.rules = [
         Rule(listing(), 503, "SlowDown", times=2),
-        Rule(listing("Charlie/"), 500, "InternalError", times=1),
+        Rule(keys_listing, 500, "InternalError", times=1),  # a page of keys, not folders
     ]
     run = await scene.faulty_sync()
     assert run["status"] == "succeeded", run["error"]
@@ -99,13 +99,16 @@ async def test_transient_s3_errors_are_retried(scene: Scene) -> None:
     assert converged
 
 
-async def test_one_model_prefix_keeps_failing(scene: Scene) -> None:
-    """Every listing answer holding a Bravo key fails: key ranges that reach into Bravo (from
-    Alpha's and Charlie's posts too) fail with it; ranges further on do not."""
+async def test_one_model_prefix_keeps_failing(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every listing of Bravo's key range fails. Ranges are sized for a key or so each here,
+    so that each model is a range of its own, as in a bucket of big models."""
+    monkeypatch.setattr(sync_models, "KEYS_PER_RANGE", 1)
     before = await scene.db_keys()
     await scene.put("Delta/P9/new.jpg", "Bravo/P9/new.jpg")
     await scene.delete("Bravo/P0/0.jpg", "Delta/P1/2.jpg")
-    scene.proxy.rules = [listing_of("Bravo/")]
+    scene.proxy.rules = [listing_in("Bravo/")]
     run = await scene.faulty_sync()
     assert run["status"] == "failed" and "Bravo" in run["error"]
     now_keys = await scene.db_keys()

@@ -54,7 +54,8 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         status = 409
     else:
         status = HTTP_500_INTERNAL_SERVER_ERROR
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        # repr: a path with an encoded newline must not write a line of its own into the log.
+        log.exception("unhandled error on %s %r", request.method, request.url.path, exc_info=exc)
     message = _message(exc, status)
     headers: dict[str, str] = {}
     if isinstance(exc, HTTPException) and exc.headers:

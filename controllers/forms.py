@@ -37,7 +37,8 @@ class LoginForm(Checked):
 class SelectionForm(Checked):
     """Staged models picked with the checkboxes ("name" repeated)."""
 
-    name: list[str] = field(default_factory=list)
+    # One ticked box arrives as a string, several as a list: a bare list[str] was a 400.
+    name: list[str] | str = field(default_factory=list)
 
 
 @dataclass

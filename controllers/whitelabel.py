@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 
-from controllers.forms import EmptyBody, SelectionBody
+from controllers.forms import EmptyBody, SelectionBody, as_list
 from controllers.templating import after_action, client_ip, committed, render, user_of
 from domain import activation, audit, queries, runs
 from domain.runtime import Runtime
@@ -137,7 +137,7 @@ class WhitelabelController(Controller):
 
     @post("/_bulk/activate")
     async def activate_selected(self, request: Request[Any, Any, Any], data: SelectionBody) -> Any:
-        names = [n for n in data.name if n][:500]
+        names = [n for n in as_list(data.name) if n][:500]
         if not names:
             raise ValueError("No models selected: tick at least one row.")
         result = await activation.activate(names)

@@ -236,6 +236,7 @@ async def test_cross_site_and_planted_tokens_are_refused(walk: Walk) -> None:
             wrong.append((method, path, "planted cookie", response.status_code))
     assert wrong == [], "\n".join(map(str, wrong))
     assert tried >= 300, tried
+    print(f"\ncsrf walk: {tried} forged requests refused")
     assert await count("models") == 0
     assert (await count("sync_runs"), await count("audit_log")) == (runs_before, audit_before)
     # The next page heals the cookie to the session's token, and a same-site post goes through.

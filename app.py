@@ -11,7 +11,6 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, get
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
@@ -20,16 +19,19 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from controllers.api_docs import VendoredSwagger
 from controllers.audit import AuditController
 from controllers.auth import AuthController
+from controllers.boundary import Boundary, security_headers
 from controllers.cli import CreatorFlixCLI
+from controllers.csrf import SessionCsrf
 from controllers.dashboard import DashboardController
 from controllers.errors import exception_handlers
 from controllers.metrics import CONFIG as METRICS
 from controllers.metrics import MetricsController
 from controllers.production import ProductionController
 from controllers.public_api import PublicApiController
-from controllers.security import AdminGate, DatabaseStore, SecurityHeaders, session_config
+from controllers.security import AdminGate, DatabaseStore, session_config
 from controllers.sync import SyncController
 from controllers.templating import register_filters
 from controllers.whitelabel import WhitelabelController
@@ -99,25 +101,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=templates,
         middleware=[
-            SecurityHeaders(),
+            Boundary(settings.forwarded_allow_ips),
             METRICS.middleware,
             sessions.middleware,
             AdminGate(settings.metrics_token),
+            SessionCsrf(settings.secret_key, settings.secure_cookies),
         ],
+        before_send=[security_headers],
         stores={"sessions": DatabaseStore()},
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="cfx_csrf",
-            cookie_secure=settings.secure_cookies,
-            cookie_samesite="lax",
-            cookie_httponly=False,
-            # Regexes searched anywhere in the path: anchored, or a staged model named "api"
-            # (/whitelabel/api/activate) would skip the CSRF check.
-            exclude=["^/api/", "^/healthz$"],
-        ),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(
-            title="CreatorFlix public API", version="1.0.0", path="/schema"
+            title="CreatorFlix public API",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[VendoredSwagger()],
         ),
         state=State({"settings": settings, "runtime": runtime}),
     )

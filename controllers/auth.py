@@ -10,6 +10,7 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect
 
+from controllers.csrf import SESSION_KEY, fresh_token
 from controllers.forms import EmptyBody, LoginBody, safe_next
 from controllers.security import ROTATE
 from controllers.templating import client_ip, render, user_of
@@ -30,16 +31,18 @@ class AuthController(Controller):
     async def login(self, request: Request[Any, Any, Any], data: LoginBody) -> Any:
         ip = client_ip(request)
         username = data.username.strip()[:150]
-        throttle = await audit.sign_in_throttle(username, ip)
+        attempt = await audit.begin_sign_in(username, ip)  # before the slow hash
+        throttle = await audit.sign_in_throttle(username, ip, attempt)
         if throttle:
+            await audit.end_sign_in(attempt, None)
             raise HTTPException(
                 status_code=429,
                 headers={"Retry-After": str(throttle.retry_after)},
                 detail=f"{throttle.reason.capitalize()}: try again in {throttle.retry_after} s.",
             )
         user_id = await authenticate(username, data.password[:1024])
+        await audit.end_sign_in(attempt, user_id is not None)
         if user_id is None:
-            await audit.record(username, "sign_in_failed", username, "wrong credentials", ip)
             return render(
                 request,
                 "auth/login.html",
@@ -48,8 +51,10 @@ class AuthController(Controller):
                 error="Wrong username or password, or the account is not an active admin.",
                 username=username,
             )
-        request.set_session({"uid": user_id, "username": username, ROTATE: True})
-        await audit.record(username, "sign_in", username, "", ip)
+        # A new session id and a new CSRF token, both kept server-side (controllers/csrf.py).
+        request.set_session(
+            {"uid": user_id, "username": username, SESSION_KEY: fresh_token(), ROTATE: True}
+        )
         return Redirect(safe_next(data.next), status_code=303)
 
     @post("/logout")

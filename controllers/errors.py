@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    InternalServerException,
+    NotAuthorizedException,
+    ValidationException,
+)
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -36,6 +42,8 @@ def _message(exc: Exception, status: int) -> str:
             f"{e.get('key', 'value')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)
         ]
         return "Invalid input — " + "; ".join(parts) if parts else "Invalid input."
+    if _no_such_file(exc):
+        return "Not Found"
     if isinstance(exc, HTTPException):
         return str(exc.detail)
     if status == 500:
@@ -43,8 +51,22 @@ def _message(exc: Exception, status: int) -> str:
     return str(exc)
 
 
+def _no_such_file(exc: Exception) -> bool:
+    """A static file path the file system refuses (a 10 kB name): not found, not a 500.
+    Litestar's static files raise it as a 500 whose cause is the OSError."""
+    cause = exc.__cause__ if isinstance(exc, InternalServerException) else exc
+    return isinstance(cause, OSError) and cause.errno in (
+        errno.ENAMETOOLONG,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EINVAL,
+    )
+
+
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, HTTPException):
+    if _no_such_file(exc):
+        status = 404
+    elif isinstance(exc, HTTPException):
         status = exc.status_code
     elif isinstance(exc, (BadQuery, ValueError)):
         status = 400
@@ -54,7 +76,8 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         status = 409
     else:
         status = HTTP_500_INTERNAL_SERVER_ERROR
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        # repr: a path with an encoded newline must not write a line of its own into the log.
+        log.exception("unhandled error on %s %r", request.method, request.url.path, exc_info=exc)
     message = _message(exc, status)
     headers: dict[str, str] = {}
     if isinstance(exc, HTTPException) and exc.headers:

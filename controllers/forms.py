@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+URL_SAFE = "/?&=%#:;@!$'()*+,~-._"
 
 
 @dataclass
-class LoginForm:
+class Checked:
+    """Every form: a NUL byte in any field is a 400 naming the field (PostgreSQL text cannot
+    hold one; it used to be a 500)."""
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str) and "\x00" in text:
+                    raise ValueError(f"{item.name} holds a NUL byte (%00)")
+
+
+@dataclass
+class LoginForm(Checked):
     username: str
     password: str
     next: str = "/"
 
 
 @dataclass
-class SelectionForm:
+class SelectionForm(Checked):
     """Staged models picked with the checkboxes ("name" repeated)."""
 
-    name: list[str] = field(default_factory=list)
+    # One ticked box arrives as a string, several as a list: a bare list[str] was a 400.
+    name: list[str] | str = field(default_factory=list)
 
 
 @dataclass
-class EmptyForm:
+class EmptyForm(Checked):
     """Actions that carry only the CSRF token."""
 
     confirm: str = ""
@@ -41,10 +57,11 @@ EmptyBody = Annotated[EmptyForm, Form]
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect a signed-in admin to another host."""
+    """Only same-site paths: never redirect a signed-in admin to another host. What goes into
+    the Location header is ASCII: names, spaces and control characters percent-encoded."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
-    return target
+    return quote(target, safe=URL_SAFE)
 
 
 def as_list(value: Any) -> list[str]:

@@ -11,14 +11,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 
-from controllers.forms import RowId
-from controllers.templating import after_action, client_ip, render, user_of
+from controllers.forms import Checked, RowId
+from controllers.templating import client_ip, committed, render, user_of
 from domain import audit, production, queries
 from domain.runtime import Runtime
 
 
 @dataclass
-class PublishForm:
+class PublishForm(Checked):
     published: bool
 
 
@@ -84,18 +84,19 @@ class ProductionController(Controller):
         row = await production.set_model_published(model_id, data.published)
         if row is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
-        state = await _audit_publish(request, row["name"], data.published)
+        state = "published" if data.published else "unpublished"
         runtime: Runtime = request.app.state["runtime"]
-        model_row = await production.model_row(model_id)
-        assert model_row is not None
-        await queries.sign_rows([model_row], runtime.s3.sign)
-        return after_action(
-            request,
-            "/production",
-            "production/_model_row.html",
-            ("success", f"{row['name']} {state}."),
-            row=model_row,
-        )
+
+        async def rest() -> dict[str, Any]:
+            await _audit_publish(request, row["name"], data.published)
+            model_row = await production.model_row(model_id)
+            if model_row is None:
+                raise LookupError(f"production model #{model_id} is gone")
+            await queries.sign_rows([model_row], runtime.s3.sign)
+            return {"row": model_row}
+
+        toast = ("success", f"{row['name']} {state}.")
+        return await committed(request, "/production", "production/_model_row.html", toast, rest())
 
     @post("/posts/{post_id:int}/publish")
     async def publish_post(
@@ -104,15 +105,17 @@ class ProductionController(Controller):
         row = await production.set_post_published(post_id, data.published)
         if row is None:
             raise NotFoundException(f"There is no production post #{post_id}.")
-        state = await _audit_publish(request, row["source_key"], data.published)
-        post_row = await production.post(post_id)
-        assert post_row is not None
+        state = "published" if data.published else "unpublished"
         runtime: Runtime = request.app.state["runtime"]
-        await queries.sign_rows([post_row], runtime.s3.sign)
-        return after_action(
-            request,
-            f"/production/{row['model']}",
-            "production/_post_row.html",
-            ("success", f"Post {row['title']!r} {state}."),
-            post=post_row,
-        )
+
+        async def rest() -> dict[str, Any]:
+            await _audit_publish(request, row["source_key"], data.published)
+            post_row = await production.post(post_id)
+            if post_row is None:
+                raise LookupError(f"production post #{post_id} is gone")
+            await queries.sign_rows([post_row], runtime.s3.sign)
+            return {"post": post_row}
+
+        toast = ("success", f"Post {row['title']!r} {state}.")
+        back = f"/production/{row['model']}"
+        return await committed(request, back, "production/_post_row.html", toast, rest())

@@ -1,4 +1,4 @@
-"""Sign-in protection: database sessions (rotated at sign-in), the admin gate, security headers."""
+"""Sign-in protection: database sessions (rotated at sign-in) and the admin gate."""
 
 from __future__ import annotations
 
@@ -26,11 +26,6 @@ from domain.sync_store import now
 
 PURGE_CHANCE = 0.01
 PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
-    "media-src 'self' http: https:; connect-src 'self'; frame-ancestors 'none'; "
-    "base-uri 'self'; form-action 'self'; object-src 'none'"
-)
 
 
 class DatabaseStore(Store):
@@ -215,21 +210,3 @@ async def _reply(send: Any, status: int, header: tuple[bytes, bytes], body: byte
     headers = [header, (b"content-type", b"text/plain; charset=utf-8")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-class SecurityHeaders(ASGIMiddleware):
-    """CSP without inline scripts, no framing, no sniffing, a strict referrer policy."""
-
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers["Content-Security-Policy"] = CSP
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "same-origin"
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)

@@ -13,8 +13,8 @@ from litestar.params import Body
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from controllers.forms import EmptyBody, OptionalRowId, RowId
-from controllers.templating import after_action, client_ip, render, user_of
+from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
+from controllers.templating import after_action, client_ip, committed, render, user_of
 from domain import audit, runs, schedule
 from domain.confirm import discard
 from domain.runtime import Runtime
@@ -23,12 +23,12 @@ PANEL = "sync/_panel.html"
 
 
 @dataclass
-class SyncForm:
+class SyncForm(Checked):
     model: str = ""
 
 
 @dataclass
-class ScheduleForm:
+class ScheduleForm(Checked):
     schedule: str = ""
 
 
@@ -53,22 +53,24 @@ class SyncController(Controller):
         model = data.model or None
         if model is not None and (len(model) > 1024 or "/" in model):
             raise ValueError(f"model={model[:60]!r} is not a model folder name.")
+        started = True
         try:
             run_id = await runtime.start_sync(model, user["username"])
             toast = ("info", f"Sync #{run_id} queued" + (f" for {model}" if model else ""))
-            await audit.record(
-                user["username"],
-                "sync_started",
-                model or "all",
-                f"run #{run_id}",
-                client_ip(request),
-            )
         except runs.SyncBusy as busy:
             assert busy.run is not None
-            run_id = busy.run["id"]
+            run_id, started = busy.run["id"], False
             toast = ("warning", f"Sync #{run_id} is already {busy.run['status']}: showing it.")
-        run = await _run_or_404(run_id)
-        return after_action(request, f"/sync-runs/{run_id}", PANEL, toast, run=run)
+
+        async def rest() -> dict[str, Any]:
+            if started:
+                what, detail = model or "all", f"run #{run_id}"
+                await audit.record(
+                    user["username"], "sync_started", what, detail, client_ip(request)
+                )
+            return {"run": await _run_or_404(run_id)}
+
+        return await committed(request, f"/sync-runs/{run_id}", PANEL, toast, rest())
 
     @get("/sync-runs")
     async def index(
@@ -130,21 +132,15 @@ class SyncController(Controller):
         user = user_of(request)
         runtime: Runtime = request.app.state["runtime"]
         confirm_id = await runtime.start_confirm(run_id, user["username"])
-        await audit.record(
-            user["username"],
-            "sync_confirmed",
-            f"run #{run_id}",
-            f"applied by run #{confirm_id}",
-            client_ip(request),
-        )
-        run = await _run_or_404(confirm_id)
-        return after_action(
-            request,
-            f"/sync-runs/{confirm_id}",
-            PANEL,
-            ("info", f"Applying the deletions of sync #{run_id} as run #{confirm_id}."),
-            run=run,
-        )
+
+        async def rest() -> dict[str, Any]:
+            detail = f"applied by run #{confirm_id}"
+            ip = client_ip(request)
+            await audit.record(user["username"], "sync_confirmed", f"run #{run_id}", detail, ip)
+            return {"run": await _run_or_404(confirm_id)}
+
+        toast = ("info", f"Applying the deletions of sync #{run_id} as run #{confirm_id}.")
+        return await committed(request, f"/sync-runs/{confirm_id}", PANEL, toast, rest())
 
     @post("/sync-runs/{run_id:int}/discard")
     async def discard_deletions(
@@ -152,17 +148,14 @@ class SyncController(Controller):
     ) -> Any:
         user = user_of(request)
         await discard(run_id, user["username"])
-        await audit.record(
-            user["username"], "sync_discarded", f"run #{run_id}", "", client_ip(request)
-        )
-        run = await _run_or_404(run_id)
-        return after_action(
-            request,
-            f"/sync-runs/{run_id}",
-            PANEL,
-            ("info", f"Deletions of sync #{run_id} discarded."),
-            run=run,
-        )
+
+        async def rest() -> dict[str, Any]:
+            ip = client_ip(request)
+            await audit.record(user["username"], "sync_discarded", f"run #{run_id}", "", ip)
+            return {"run": await _run_or_404(run_id)}
+
+        toast = ("info", f"Deletions of sync #{run_id} discarded.")
+        return await committed(request, f"/sync-runs/{run_id}", PANEL, toast, rest())
 
     @post("/sync-schedule")
     async def set_schedule(self, request: Request[Any, Any, Any], data: ScheduleBody) -> Any:

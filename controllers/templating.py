@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -10,6 +12,10 @@ from urllib.parse import urlencode
 from jinja2 import Environment, pass_context
 from litestar import MediaType, Request
 from litestar.plugins.htmx import HTMXTemplate
+
+from controllers.lookalike import reveal
+
+log = logging.getLogger("creatorflix.actions")
 
 
 def is_fragment(request: Request[Any, Any, Any]) -> bool:
@@ -102,7 +108,7 @@ def flashes(context: Any) -> list[dict[str, Any]]:
 
 
 def register_filters(env: Environment) -> None:
-    env.filters.update(when=when, ago=ago, duration=duration, number=number)
+    env.filters.update(when=when, ago=ago, duration=duration, number=number, reveal=reveal)
     env.globals.update(query=query, flashes=flashes)
 
 
@@ -125,3 +131,20 @@ def after_action(
 
         return Response(b"", status_code=200, headers={"HX-Refresh": "true"})
     return Redirect(redirect_to, status_code=303)
+
+
+async def committed(
+    request: Request[Any, Any, Any],
+    redirect_to: str,
+    partial: str | None,
+    toast: tuple[str, str],
+    rest: Awaitable[dict[str, Any]],
+) -> Any:
+    """The answer to an action whose change is committed: `rest` (its audit record, the fresh
+    row) failing is logged, and the action still reported as done, with a reload to show it."""
+    try:
+        context = await rest
+    except Exception:
+        log.exception("%s %r: done, but its answer failed", request.method, request.url.path)
+        return after_action(request, redirect_to, None, (toast[0], toast[1] + " Reloading."))
+    return after_action(request, redirect_to, partial, toast, **context)

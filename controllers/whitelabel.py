@@ -10,8 +10,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXTemplate
 
-from controllers.forms import EmptyBody, SelectionBody
-from controllers.templating import after_action, client_ip, render, user_of
+from controllers.forms import EmptyBody, SelectionBody, as_list
+from controllers.templating import after_action, client_ip, committed, render, user_of
 from domain import activation, audit, queries, runs
 from domain.runtime import Runtime
 
@@ -102,18 +102,16 @@ class WhitelabelController(Controller):
     async def activate_one(
         self, request: Request[Any, Any, Any], name: FromPath[str], data: EmptyBody
     ) -> Any:
-        result = await activation.activate([name])
+        result = await activation.activate([name])  # committed: from here on it is done
         user = user_of(request)
-        await audit.record(
-            user["username"], "activation", name, result.summary(), client_ip(request)
-        )
-        response = after_action(
-            request,
-            model_url(name),
-            ROW,
-            ("success", f"{name}: " + result.summary()),
-            row=await _row(request, name),
-        )
+
+        async def rest() -> dict[str, Any]:
+            ip = client_ip(request)
+            await audit.record(user["username"], "activation", name, result.summary(), ip)
+            return {"row": await _row(request, name)}
+
+        toast = ("success", f"{name}: " + result.summary())
+        response = await committed(request, model_url(name), ROW, toast, rest())
         response.headers["HX-Trigger"] = "catalogue-changed"  # refreshes "Activate all new (N)"
         return response
 
@@ -128,33 +126,31 @@ class WhitelabelController(Controller):
             run_id = await runtime.start_sync(name, user["username"])
         except runs.SyncBusy as busy:
             return after_action(request, model_url(name), ROW, ("warning", str(busy)), row=row)
-        await audit.record(
-            user["username"], "sync_started", name, f"run #{run_id}", client_ip(request)
-        )
-        return after_action(
-            request,
-            f"/sync-runs/{run_id}",
-            ROW,
-            ("info", f"Re-sync of {name} queued (run #{run_id})."),
-            row=row,
-            run_id=run_id,
-        )
+
+        async def rest() -> dict[str, Any]:
+            ip = client_ip(request)
+            await audit.record(user["username"], "sync_started", name, f"run #{run_id}", ip)
+            return {"row": row, "run_id": run_id}
+
+        toast = ("info", f"Re-sync of {name} queued (run #{run_id}).")
+        return await committed(request, f"/sync-runs/{run_id}", ROW, toast, rest())
 
     @post("/_bulk/activate")
     async def activate_selected(self, request: Request[Any, Any, Any], data: SelectionBody) -> Any:
-        names = [n for n in data.name if n][:500]
+        names = [n for n in as_list(data.name) if n][:500]
         if not names:
             raise ValueError("No models selected: tick at least one row.")
         result = await activation.activate(names)
         user = user_of(request)
-        await audit.record(
-            user["username"],
-            "activation",
-            ", ".join(names)[:500],
-            result.summary(),
-            client_ip(request),
-        )
-        return after_action(request, "/whitelabel", None, ("success", result.summary()))
+
+        async def rest() -> dict[str, Any]:
+            target = ", ".join(names)[:500]
+            ip = client_ip(request)
+            await audit.record(user["username"], "activation", target, result.summary(), ip)
+            return {}
+
+        toast = ("success", result.summary())
+        return await committed(request, "/whitelabel", None, toast, rest())
 
     @get("/_bulk/activate-all-button")
     async def activate_all_button(self, request: Request[Any, Any, Any]) -> HTMXTemplate:

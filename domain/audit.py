@@ -51,8 +51,39 @@ class Throttle:
     reason: str
 
 
-async def sign_in_throttle(username: str, ip: str) -> Throttle | None:
-    """Too many failed sign-ins for this account or address in the window: when to retry."""
+async def begin_sign_in(username: str, ip: str) -> int:
+    """Record an attempt before its password is hashed, as a failure until it proves right:
+    concurrent wrong guesses for one account then count each other, and at most the limit of
+    them reach the slow hash."""
+    rows = await db.fetch(
+        "INSERT INTO audit_log (actor, action, target, detail, ip, created_at) "
+        "VALUES ($1, 'sign_in_failed', $2, 'checking', $3, $4) RETURNING id",
+        username[:150],
+        username,
+        ip[:64],
+        now(),
+    )
+    return int(rows[0]["id"])
+
+
+async def end_sign_in(attempt: int, succeeded: bool | None) -> None:
+    """The attempt's verdict: a sign-in, a failure, or (None) refused unheard, and forgotten."""
+    async with db.transaction() as tx:
+        if succeeded is None:
+            await tx.execute("DELETE FROM audit_log WHERE id = $1", attempt)
+        elif succeeded:
+            await tx.execute(
+                "UPDATE audit_log SET action = 'sign_in', detail = '' WHERE id = $1", attempt
+            )
+        else:
+            await tx.execute(
+                "UPDATE audit_log SET detail = 'wrong credentials' WHERE id = $1", attempt
+            )
+
+
+async def sign_in_throttle(username: str, ip: str, attempt: int = 0) -> Throttle | None:
+    """Too many failed sign-ins (other than `attempt`, this one) for this account or address in
+    the window: when to retry. Attempts still being checked count as failures."""
     since = now() - THROTTLE_WINDOW
     for column, value, limit, what in (
         ("target", username, MAX_FAILURES_PER_ACCOUNT, "account"),
@@ -60,10 +91,11 @@ async def sign_in_throttle(username: str, ip: str) -> Throttle | None:
     ):
         rows = await db.fetch(
             f"SELECT created_at FROM audit_log WHERE action = 'sign_in_failed' AND {column} = $1 "
-            "AND created_at >= $2 ORDER BY created_at DESC LIMIT $3",
+            "AND created_at >= $2 AND id <> $4 ORDER BY created_at DESC LIMIT $3",
             value,
             since,
             limit,
+            attempt,
         )
         if len(rows) >= limit:
             oldest = rows[-1]["created_at"]

@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain import db
@@ -61,18 +61,36 @@ def encode_cursor(value: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[Any, int]:
+INT32 = 2**31 - 1
+
+
+def _cursor_value(value: Any, sort: str) -> Any:
+    """The cursor's value if it has the sort column's type and range, else None."""
+    if sort == "synced" and isinstance(value, dict) and isinstance(value.get("t"), str):
+        when = datetime.fromisoformat(value["t"])
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    if sort == "posts" and type(value) is int and 0 <= value <= INT32:
+        return value
+    if sort == "name" and type(value) is str and len(value) <= 1024 and "\x00" not in value:
+        value.encode()  # a lone surrogate ("\ud800" in the JSON) raises here
+        return value
+    return None
+
+
+def decode_cursor(cursor: str, sort: str = "name", param: str = "cursor") -> tuple[Any, int]:
+    """A keyset cursor for `sort`, checked before it reaches the database: a value of another
+    column's type, an id out of range, a NUL or a lone surrogate is a BadQuery naming `param`."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, row_id = json.loads(raw)
-        if isinstance(value, dict):
-            value = datetime.fromisoformat(value["t"])
-        if not isinstance(row_id, int) or isinstance(value, (list, dict)):
+        value = _cursor_value(value, sort)
+        if value is None or type(row_id) is not int or not 1 <= row_id <= INT32:
             raise ValueError
         return value, row_id
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, UnicodeError, OverflowError):
         raise BadQuery(
-            f"cursor {cursor[:40]!r} is not valid: start again from the first page."
+            f"{param}={cursor[:40]!r} is not a cursor of this list (sort={sort}): "
+            "start again from the first page."
         ) from None
 
 
@@ -98,7 +116,7 @@ async def staged_models(q: StagedQuery) -> StagedPage:
     page_args: list[Any] = list(args)
     col_expr = column  # last_synced_at is set by every sync write, so never NULL here
     if cursor:
-        value, row_id = decode_cursor(cursor)
+        value, row_id = decode_cursor(cursor, q.sort, "before" if backwards else "after")
         forward_desc = q.desc != backwards
         op = "<" if forward_desc else ">"
         page_args += [value, row_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -53,6 +54,8 @@ class Settings:
     worker_concurrency: int = 4  # jobs one worker process runs at once
     sync_parts: int = 16  # most parts one sync's listing is split into, shared by workers
     metrics_token: str = ""  # lets a Prometheus scraper read /metrics without signing in
+    # Proxies whose X-Forwarded-For/-Host we believe (addresses or networks); none by default.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,7 +88,28 @@ class Settings:
             worker_concurrency=_int(env, "WORKER_CONCURRENCY", 4, low=1, high=64),
             sync_parts=_int(env, "SYNC_PARTS", 16, low=1, high=256),
             metrics_token=env.get("METRICS_TOKEN") or "",
+            forwarded_allow_ips=_networks(env, "FORWARDED_ALLOW_IPS"),
         )
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (`10.0.0.1, 10.1.0.0/16`); `*` trusts any peer."""
+    found = []
+    for item in (env.get(name) or "").split(","):
+        item = item.strip()
+        if item == "*":
+            found += ["0.0.0.0/0", "::/0"]
+            continue
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {item!r} is not an IP address or network: use e.g. "
+                "127.0.0.1,10.0.0.0/8 (the proxies in front of the app), or leave it unset."
+            ) from None
+    return tuple(found)
 
 
 def _database_url(value: str | None) -> str | None:

@@ -46,8 +46,15 @@ def serve(settings: Settings, make_app: Callable[[Settings], Any]) -> None:
                 file=sys.stderr,
                 flush=True,
             )
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 (and read FORWARDED_ALLOW_IPS
+        # itself); the app decides from settings.forwarded_allow_ips instead, validating it.
         config = uvicorn.Config(
-            make_app(settings), host=settings.host, port=settings.port, log_level="info"
+            make_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            proxy_headers=False,
+            forwarded_allow_ips="",
         )
         uvicorn.Server(config).run()
     finally:

@@ -198,7 +198,7 @@ async def state() -> list[Any]:
         ("/whitelabel?size=-1", 400, "size=-1 is not supported"),
         ("/whitelabel?size=99999999999999999999", 400, "size=99999999999999999999"),
         ("/whitelabel?dir=up", 400, "dir='up' is not supported"),
-        ("/whitelabel?after=" + "A" * 5000, 400, "cursor 'AAAA"),
+        ("/whitelabel?after=" + "A" * 5000, 400, "after='AAAA"),
         ("/whitelabel?q=" + "x" * 5000, 400, "search is too long"),
         ("/whitelabel?status=gone", 400, "status='gone' is not supported"),
         ("/whitelabel/x?page=0", 400, "page=0"),

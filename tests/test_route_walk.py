@@ -197,3 +197,50 @@ async def test_no_route_answers_5xx_to_hostile_names(walk: Walk) -> None:
             wrong.append(("signed in, with token", method, path, response.status_code))
     assert wrong == [], "\n".join(map(str, wrong))
     assert (await b.client.get("/")).status_code == 200
+
+
+EVIL = "http://evil.example"
+
+
+async def test_cross_site_and_planted_tokens_are_refused(walk: Walk) -> None:
+    """Every unsafe route, signed in, each with a token that passes a double-submit check: sent
+    from another origin (Origin, else Referer, or an opaque "null" origin), or a valid token
+    pair of the attacker's own planted as the victim's cookie. All refused, nothing done; the
+    session's own token from this site still works."""
+    b = walk.app.browser
+    await b.get("/login")
+    before_sign_in = b.client.cookies.get("cfx_csrf")
+    await b.sign_in()
+    assert b.client.cookies.get("cfx_csrf") not in (None, before_sign_in)  # rotated
+    session_token = b.token
+    async with httpx.AsyncClient(base_url=walk.app.url, timeout=30) as attacker:
+        login = await attacker.get("/login")
+        planted = str(attacker.cookies.get("cfx_csrf"))
+        assert planted and planted in login.text  # the attacker's own valid pair
+    domain = next(c.domain for c in b.client.cookies.jar if c.name == "cfx_csrf")
+    runs_before, audit_before = await count("sync_runs"), await count("audit_log")
+    wrong, tried = [], 0
+    for method, template, path in walk.requests(UNSAFE):
+        if template in ("/login", "/logout"):
+            continue
+        form = {"name": "api", "published": "true", "_csrf_token": session_token}
+        for headers in ({"Origin": EVIL}, {"Referer": EVIL + "/page"}, {"Origin": "null"}):
+            response = await send(b.client, method, path, data=form, headers=headers)
+            tried += 1
+            if response.status_code != 403 and walk.routed(method, path) is not None:
+                wrong.append((method, path, headers, response.status_code))
+        b.client.cookies.set("cfx_csrf", planted, domain=domain)
+        response = await send(b.client, method, path, data={**form, "_csrf_token": planted})
+        tried += 1
+        if response.status_code != 403 and walk.routed(method, path) is not None:
+            wrong.append((method, path, "planted cookie", response.status_code))
+    assert wrong == [], "\n".join(map(str, wrong))
+    assert tried >= 300, tried
+    print(f"\ncsrf walk: {tried} forged requests refused")
+    assert await count("models") == 0
+    assert (await count("sync_runs"), await count("audit_log")) == (runs_before, audit_before)
+    # The next page heals the cookie to the session's token, and a same-site post goes through.
+    await b.get("/")
+    assert b.client.cookies.get("cfx_csrf") == session_token == b.token
+    ok = await b.post("/sync-schedule", {"schedule": ""}, headers={"Origin": walk.app.url})
+    assert ok.status_code == 303, ok.text[:300]

@@ -156,7 +156,7 @@ async def test_errors_are_pages_or_toasts(web: Any) -> None:
     for url, names in (
         ("/whitelabel?size=999", "size=999 is not supported"),
         ("/whitelabel?sort=x", "sort='x' is not supported"),
-        ("/whitelabel?after=%%%", "cursor '%%%' is not valid"),
+        ("/whitelabel?after=%%%", "after='%%%' is not a cursor of this list"),
         ("/audit?action=drop", "action='drop' is not an audited action"),
         ("/production?page=-1", "page=-1 is out of range"),
         ("/sync-runs?before=x", "before: Expected `int | null`, got `str`"),

@@ -1,0 +1,220 @@
+"""A route-table fuzz against the app as a process: every route × every parameter it takes (path,
+query, form field, the CSRF field) × a hostile corpus, signed out and in, with and without
+HX-Request. Nothing may answer 5xx, every response carries the security headers, every one but
+static files says no-store, and no request writes a line of its own into the server log."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from litestar.routes import HTTPRoute
+
+from app import create_app
+from domain.settings import Settings
+from tests.test_route_walk import Walk, send, walk  # noqa: F401  (walk: the fixture)
+
+SECURITY_HEADERS = {
+    "content-security-policy": "script-src 'self'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+DEFAULTS = {
+    "name": "api",
+    "run_id": "1",
+    "model_id": "1",
+    "post_id": "1",
+    "file_path": "app.css",
+    "path": "openapi.json",
+}
+SKIP = {"/logout", "/sync-runs/{run_id:int}/events"}  # signing out; an endless stream
+
+
+def cursor(value: Any, row_id: Any = 1) -> str:
+    raw = json.dumps([value, row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+# Already percent-encoded, sent as they are: some are invalid on purpose.
+CORPUS = [
+    "%00",
+    "a%00b",
+    "-1",
+    "0",
+    "2147483648",
+    "9223372036854775808",
+    "-99999999999999999999",
+    "1e308",
+    "abc",
+    "true",
+    "%5B%5D",
+    "%FF%FE",
+    "%ED%A0%80",  # an encoded lone surrogate
+    "%C0%AF",  # an overlong "/"
+    "%G1",
+    "%",
+    "%25",
+    "%E2%80%AEevil",
+    "x" * 10_000,
+    "%0AFORGED%20log%20line",
+    "%0D%0AFORGED:%20header",
+    cursor(5),  # a number where the name sort wants text
+    cursor({"t": "not a time"}),
+    cursor("a", 2**70),
+    cursor(2**70),
+    cursor("\u0000"),
+    cursor("\ud800"),
+    cursor(None),
+    cursor([1, 2]),
+    cursor("a", "1"),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    method: str
+    template: str
+    where: str  # "path", "query" or "form"
+    name: str
+
+
+def parameters(settings: Settings) -> list[Param]:
+    """Every parameter of every route, read from the handlers' signatures."""
+    found = []
+    for route in create_app(settings).routes:
+        if not isinstance(route, HTTPRoute) or route.path in SKIP:
+            continue
+        for handler in route.route_handlers:
+            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
+                for name, field in handler.parsed_fn_signature.parameters.items():
+                    if name in ("self", "request", "scope"):
+                        continue
+                    if name == "data":
+                        for item in dataclasses.fields(field.annotation):
+                            found.append(Param(method, route.path, "form", item.name))
+                        found.append(Param(method, route.path, "form", "_csrf_token"))
+                    elif name in route.path_parameters:
+                        found.append(Param(method, route.path, "path", name))
+                    else:
+                        found.append(Param(method, route.path, "query", name))
+    return found
+
+
+def fill(template: str, overrides: dict[str, str]) -> str:
+    path = template
+    for name, value in {**DEFAULTS, **overrides}.items():
+        for kind in ("str", "int", "path"):
+            path = path.replace(f"{{{name}:{kind}}}", value)
+    return path
+
+
+def requests(params: list[Param], token: str) -> Iterator[tuple[str, str, bytes | None]]:
+    """(method, raw path with query, raw form body) for every parameter and corpus value."""
+    for p in params:
+        for value in CORPUS:
+            extra = ["&sort=posts", "&sort=synced"] if p.name in ("after", "before") else []
+            for sort in ["", *extra]:
+                if p.where == "path":
+                    path, query, form = fill(p.template, {p.name: value}), "", ""
+                elif p.where == "query":
+                    path, query, form = fill(p.template, {}), f"?{p.name}={value}{sort}", ""
+                else:
+                    path, query = fill(p.template, {}), ""
+                    form = f"{p.name}={value}"
+                    if p.name != "_csrf_token":
+                        form += f"&_csrf_token={quote(token)}"
+                body = form.encode() if p.method != "GET" else None
+                yield p.method, path + query, body
+
+
+def check(response: httpx.Response, what: tuple[Any, ...], wrong: list[Any]) -> None:
+    if response.status_code >= 500:
+        wrong.append((*what, response.status_code, response.text[:120]))
+    for header, part in SECURITY_HEADERS.items():
+        if part not in response.headers.get(header, ""):
+            wrong.append((*what, response.status_code, f"no {header}"))
+    static = what[2].startswith("/static/")  # public files, cacheable (their errors too)
+    if not static and response.headers.get("cache-control") != "no-store":
+        wrong.append((*what, response.status_code, "not no-store"))
+
+
+async def fuzz(
+    client: httpx.AsyncClient, params: list[Param], token: str, label: str
+) -> Counter[int]:
+    wrong: list[Any] = []
+    statuses: Counter[int] = Counter()
+    for method, target, body in requests(params, token):
+        for hx in (False, True):
+            headers = {"content-type": "application/x-www-form-urlencoded"} if body else {}
+            if hx:
+                headers["HX-Request"] = "true"
+            response = await send(client, method, target, content=body, headers=headers)
+            check(response, (label, method, target[:80], hx), wrong)
+            statuses[response.status_code] += 1
+    assert wrong == [], "\n".join(map(str, wrong[:40]))
+    print(f"\nroute fuzz, {label}: {len(params)} parameters, statuses {sorted(statuses.items())}")
+    return statuses
+
+
+def no_forged_lines(served: Walk) -> None:
+    forged = [line for line in served.app.output().splitlines() if line.startswith("FORGED")]
+    assert forged == [], forged[:5]
+
+
+@pytest.mark.timeout(420)
+async def test_fuzz_signed_out(walk: Walk, settings: Settings) -> None:  # noqa: F811
+    params = parameters(settings)
+    assert len(params) >= 50, len(params)
+    async with httpx.AsyncClient(base_url=walk.app.url, timeout=30) as anonymous:
+        login = await anonymous.get("/login")
+        token = login.text.split('name="_csrf_token" value="')[1].split('"')[0]
+        statuses = await fuzz(anonymous, params, token, "signed out")
+        assert statuses[303] + statuses[401] > statuses.total() // 2  # mostly: sign in first
+        wrong: list[Any] = []
+        # The responses route middleware never sees: unrouted, wrong method, too large.
+        for method, target, body in [
+            ("GET", "/no/such/page", None),
+            ("GET", "/sync", None),
+            ("DELETE", "/login", None),
+            ("POST", "/login", b"username=" + b"x" * 11_000_000),
+            ("POST", "/login", b"username=a&password=b"),  # no CSRF token: 403
+        ]:
+            response = await send(anonymous, method, target, content=body)
+            check(response, ("special", method, target, False), wrong)
+        assert wrong == [], wrong
+    no_forged_lines(walk)
+
+
+@pytest.mark.timeout(600)
+async def test_fuzz_signed_in(walk: Walk, settings: Settings) -> None:  # noqa: F811
+    params = parameters(settings)
+    b = walk.app.browser
+    await b.sign_in()
+    statuses = await fuzz(b.client, params, b.token, "signed in")
+    # Signed in, the handlers and their validation answer, not the sign-in redirect.
+    assert statuses[303] + statuses[401] < statuses.total() // 4, statuses
+    assert statuses[400] > statuses.total() // 4, statuses
+    assert (await b.client.get("/")).status_code == 200  # still signed in, nothing broke
+    no_forged_lines(walk)
+
+
+async def test_uvicorn_does_not_believe_forwarded_for_from_loopback(walk: Walk) -> None:  # noqa: F811
+    """`python -m app` with FORWARDED_ALLOW_IPS unset: a client on 127.0.0.1 claiming another
+    address is audited (and throttled) as 127.0.0.1."""
+    b = walk.app.browser
+    await b.get("/login")
+    claim = {"X-Forwarded-For": "198.51.100.77"}
+    response = await b.post("/login", {"username": "nobody", "password": "x"}, headers=claim)
+    assert response.status_code == 400
+    signed_in = await b.sign_in()
+    assert signed_in.status_code == 303
+    page = await b.get("/audit?action=sign_in_failed")
+    assert "198.51.100.77" not in page.text and "127.0.0.1" in page.text

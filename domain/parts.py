@@ -54,7 +54,7 @@ async def create(run_id: int, folders: list[str], parts: int, whole_bucket: bool
         if count:
             return int(count)
         groups = split(in_key_order(folders), parts) or ([[]] if whole_bucket else [])
-        bounds = part_bounds(groups, whole_bucket) if folders else [("", None)]
+        bounds = part_bounds(groups, whole_bucket) if folders else [("", None)] * len(groups)
         await tx.executemany(
             "INSERT INTO sync_parts (run, part_no, folders, status, owner, stats) "
             "VALUES ($1, $2, $3, 'pending', '', '{}')",

@@ -72,6 +72,15 @@ class Capacity:
         self.listing = 0  # ranges being listed
         self.changed = asyncio.Event()
 
+    @classmethod
+    def of(cls, concurrency: int) -> Capacity:
+        """This process's one budget: a run's coordinator and its helper jobs, when the same
+        worker takes several, share SYNC_CONCURRENCY instead of each having its own."""
+        key = (id(asyncio.get_running_loop()), concurrency)
+        if key not in _CAPACITIES:
+            _CAPACITIES[key] = cls(concurrency)
+        return _CAPACITIES[key]
+
     def note(self, waiting: int = 0, listing: int = 0) -> None:
         self.waiting += waiting
         self.listing += listing
@@ -83,6 +92,7 @@ class Capacity:
             await self.changed.wait()
 
 
+_CAPACITIES: dict[tuple[int, int], Capacity] = {}
 Deliver = Callable[[Listed], Awaitable[None]]
 
 

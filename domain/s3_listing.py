@@ -28,7 +28,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, NoCredentialsError
 from lxml import etree
 
-from domain.s3_types import S3Object, fast_timestamp
+from domain.s3_types import NotAListing, S3Object, fast_timestamp
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 PAGE_SIZE = 1000
@@ -87,6 +87,11 @@ def parse_page(data: bytes) -> Page:
         # Prefix/StartAfter raw, so a control character in them breaks the XML: drop the echoes
         # (the listing does not need them) and read the rest strictly.
         root = etree.fromstring(_ECHOES.sub(b"", data), _PARSER)
+    if root.tag != NS + "ListBucketResult":  # an error page or a proxy's HTML answered 200
+        raise NotAListing(
+            f"the S3 endpoint answered a bucket listing with <{root.tag}>, not S3's "
+            "ListBucketResult: check DO_SPACES_ENDPOINT and DO_SPACES_BUCKET."
+        )
     url = root.findtext(NS + "EncodingType") == "url"
     # One C-level walk over the four fields, which occur only inside Contents, in S3's order.
     elements = list(root.iter(*_FIELDS))

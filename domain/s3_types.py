@@ -43,6 +43,10 @@ class S3Unreachable(S3Error):
     pass
 
 
+class NotAListing(S3Error):
+    """A 200 answer that is XML but not a ListObjectsV2 result: never read as an empty page."""
+
+
 def explain(exc: BaseException, settings: S3Settings) -> S3Error:
     """Turn a botocore error into one that says which setting to fix."""
     if isinstance(exc, S3Error):

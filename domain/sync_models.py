@@ -55,7 +55,7 @@ async def work_parts(
     cancelled: asyncio.Event,
 ) -> int:
     """Claim and sync parts of a run until none is left to take; returns how many it did."""
-    capacity = Capacity(options.concurrency)
+    capacity = Capacity.of(options.concurrency)
     tasks: list[asyncio.Task[None]] = []
     try:
         while not cancelled.is_set():

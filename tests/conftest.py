@@ -6,10 +6,13 @@ import asyncio
 import itertools
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,6 +65,19 @@ def bounded_call(function: Callable[[], Any], what: str) -> bool:
         teardown_warning(what)
         return False
     return True
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A temporary directory that other users can traverse: the embedded PostgreSQL runs as
+    its own user when the tests run as root, and pytest keeps its tmp_path root private (it
+    resets that to 0700 whenever another pytest starts on the machine)."""
+    path = Path(tempfile.mkdtemp(prefix="creatorflix-test-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -18,11 +18,11 @@ def postmaster_pid(data: Path) -> int:
     return int((data / "pg" / "postmaster.pid").read_text().split()[0])
 
 
-async def test_embedded_postgres_killed_then_restarted_loses_nothing(tmp_path: Path) -> None:
+async def test_embedded_postgres_killed_then_restarted_loses_nothing(open_tmp: Path) -> None:
     """SIGKILL of the embedded PostgreSQL: the app says so instead of hanging; the next start
     recovers the database, every staged row is there, and the next sync converges."""
-    data = tmp_path / "data"
-    env = clean_env(DATA_DIR=str(data), EMBEDDED_S3_PORT=str(free_port()), HOME=str(tmp_path))
+    data = open_tmp / "data"
+    env = clean_env(DATA_DIR=str(data), EMBEDDED_S3_PORT=str(free_port()), HOME=str(open_tmp))
     async with served(env, startup_timeout=180) as app:
         b = app.browser
         await b.sign_in("admin", "creatorflix-demo")

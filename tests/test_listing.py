@@ -40,6 +40,8 @@ from domain.s3 import (
     S3Service,
     S3Unreachable,
 )
+from domain.s3_listing import parse_page
+from domain.s3_types import NotAListing
 from tests.conftest import Bucket, bounded
 from tests.fault_proxy import FaultProxy, Rule, listing, listing_in
 
@@ -622,3 +624,18 @@ async def test_nothing_listening_is_unreachable(bucket: Bucket) -> None:
             await s3.list_top()
         assert f"127.0.0.1:{port}" in str(caught.value)
         assert s3.requests == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>a proxy's page</body></html>",
+        b"<Error><Code>NoSuchBucket</Code></Error>",
+        b'<?xml version="1.0"?><ListAllMyBucketsResult/>',
+    ],
+)
+def test_an_answer_that_is_not_a_listing_is_never_an_empty_page(body: bytes) -> None:
+    """A 200 with other XML (a wrong endpoint's HTML, an error body) must not read as an empty
+    bucket: the sync would then see every model gone."""
+    with pytest.raises(NotAListing, match="DO_SPACES_ENDPOINT"):
+        parse_page(body)

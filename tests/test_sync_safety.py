@@ -194,6 +194,11 @@ async def test_one_model_sync(database: Any, bucket: Bucket) -> None:
     assert missing["status"] == "failed"
     assert "'Nobody' is not in the bucket" in missing["error"]
     assert await count("whitelabel_models") == 1  # defect 8: no model for a missing folder
+    await bucket.put("_res/P/a.jpg")  # a folder the key rules ignore: not a model either
+    ignored = await bucket.sync(model="_res")
+    assert ignored["status"] == "failed"
+    assert "'_res' is not in the bucket" in ignored["error"], ignored["error"]
+    assert await count("whitelabel_models") == 1
 
 
 async def test_media_share_alone_holds_deletions_back(database: Any, bucket: Bucket) -> None:

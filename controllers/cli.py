@@ -18,12 +18,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from domain import activation, runs
-from domain.confirm import confirm
-from domain.demo import fill_bucket
-from domain.runtime import Runtime
-from domain.settings import Settings
-from domain.sync import run_sync
+from domain.catalogue import runs
+from domain.catalogue.confirm import confirm
+from domain.catalogue.sync import run_sync
+from domain.platform.demo import fill_bucket
+from domain.platform.runtime import Runtime
+from domain.platform.settings import Settings
+from domain.staging import activation
 
 T = TypeVar("T")
 STAT_ROWS = ("models", "posts", "media")
@@ -217,7 +218,7 @@ class CreatorFlixCLI(CLIPluginProtocol):
         @click.option("--email", required=True)
         @click.password_option("--password")
         def create_admin_command(app: Litestar, username: str, email: str, password: str) -> None:
-            from domain.accounts import upsert_admin
+            from domain.accounts.admins import upsert_admin
 
             async def body(rt: Runtime) -> str:
                 return await upsert_admin(username, email, password)
@@ -230,7 +231,7 @@ class CreatorFlixCLI(CLIPluginProtocol):
         def worker_command(app: Litestar, concurrency: int | None, name: str | None) -> None:
             import logging
 
-            from domain import worker
+            from domain.platform import worker
 
             logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
             settings: Settings = app.state["settings"]

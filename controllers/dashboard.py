@@ -8,8 +8,10 @@ from litestar import Controller, Request, get
 from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.templating import render
-from domain import jobs, queries, runs, schedule
-from domain.runtime import Runtime
+from domain.catalogue import runs, schedule
+from domain.platform import jobs
+from domain.platform.runtime import Runtime
+from domain.staging import queries
 
 
 class DashboardController(Controller):

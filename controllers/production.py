@@ -13,8 +13,10 @@ from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.forms import Checked, RowId
 from controllers.templating import client_ip, committed, render, user_of
-from domain import audit, production, queries
-from domain.runtime import Runtime
+from domain.accounts import audit
+from domain.platform.runtime import Runtime
+from domain.production import publishing as production
+from domain.staging import queries
 
 
 @dataclass

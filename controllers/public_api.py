@@ -10,8 +10,8 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, Parameter
 
-from domain import queries
-from domain.runtime import Runtime
+from domain.platform.runtime import Runtime
+from domain.staging import queries
 
 
 @dataclass

@@ -20,9 +20,9 @@ from litestar.stores.base import Store
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
-from domain import db
-from domain.accounts import is_active_admin
-from domain.sync_store import now
+from domain.accounts.admins import is_active_admin
+from domain.catalogue.sync_store import now
+from domain.platform import db
 
 PURGE_CHANCE = 0.01
 PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")

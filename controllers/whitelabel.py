@@ -12,8 +12,10 @@ from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.forms import EmptyBody, SelectionBody, as_list
 from controllers.templating import after_action, client_ip, committed, render, user_of
-from domain import activation, audit, queries, runs
-from domain.runtime import Runtime
+from domain.accounts import audit
+from domain.catalogue import runs
+from domain.platform.runtime import Runtime
+from domain.staging import activation, queries
 
 ROW = "whitelabel/_row.html"
 TABLE = "whitelabel/_table.html"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from domain.s3 import S3Object
+from domain.platform.s3 import S3Object
 
 IMAGES = {"jpg", "jpeg", "png", "webp", "gif", "avif"}
 VIDEOS = {"mp4", "mov", "webm", "m4v", "mkv", "avi", "wmv", "flv"}

@@ -8,8 +8,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pytest
 
-from domain import queries
-from domain.activation import UnknownModels, activate, activate_all_new, slugify
+from domain.staging import queries
+from domain.staging.activation import UnknownModels, activate, activate_all_new, slugify
 from tests.conftest import Bucket, count, rows
 
 KEYS = [

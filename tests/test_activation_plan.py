@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.activation_plan import PostsPlan, plan_posts, wanted_posts
+from domain.staging.activation_plan import PostsPlan, plan_posts, wanted_posts
 
 
 def media(post: str, key: str, kind: str, title: str | None = None) -> dict[str, Any]:

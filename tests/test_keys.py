@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from domain.keys import KeyKind, ParsedKey, encode_key, extension, media_url, parse_key, stem
+from domain.catalogue.keys import (
+    KeyKind,
+    ParsedKey,
+    encode_key,
+    extension,
+    media_url,
+    parse_key,
+    stem,
+)
 
 K = KeyKind
 CASES: list[tuple[str, ParsedKey]] = [

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from domain.keys import media_url
-from domain.plan import (
+from domain.catalogue.keys import media_url
+from domain.catalogue.plan import (
     MODEL_FIELDS,
     DesiredModel,
     DesiredPost,
@@ -21,7 +21,7 @@ from domain.plan import (
     listing_hash,
     model_fields,
 )
-from domain.s3 import S3Object
+from domain.platform.s3 import S3Object
 
 BASE = "https://cdn.example.test/media"
 

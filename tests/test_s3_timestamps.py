@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from botocore.utils import parse_timestamp
 
-import domain.s3_listing
-from domain.s3 import S3Service, fast_timestamp
-from domain.settings import S3Settings
+import domain.platform.s3_listing
+from domain.platform.s3 import S3Service, fast_timestamp
+from domain.platform.settings import S3Settings
 
 VALUES = [
     "2026-01-01T00:00:00.000Z",  # what S3 (and moto) put in ListObjectsV2's LastModified

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.db import DatabaseUnavailable
-from domain.runtime import Runtime
-from domain.s3 import S3BucketMissing, S3Service, S3Unreachable
-from domain.settings import Settings, SettingsError
+from domain.platform.db import DatabaseUnavailable
+from domain.platform.runtime import Runtime
+from domain.platform.s3 import S3BucketMissing, S3Service, S3Unreachable
+from domain.platform.settings import Settings, SettingsError
 from tests.conftest import Bucket
 
 S3_ENV = {

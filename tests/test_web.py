@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from domain import runs
+from domain.catalogue import runs
 from tests.conftest import Bucket, count, eventually, rows
 from tests.web import Browser, admin, browser, running_app
 

@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from domain import jobs, runs
-from domain.settings import S3Settings
-from domain.sync_store import now
+from domain.catalogue import runs
+from domain.catalogue.sync_store import now
+from domain.platform import jobs
+from domain.platform.settings import S3Settings
 from tests.conftest import Bucket, cli_env, count, rows
 from tests.fault_proxy import FaultProxy, Rule, listing
 from tests.oracle import expected

@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import expect
 
-from domain import queries
+from domain.staging import queries
 from tests.browser.support import UI, card_value, demo, expected, put_many
 from tests.conftest import Bucket
 

@@ -19,8 +19,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from controllers.templating import is_fragment, user_of
 from domain.catalogue.confirm import NotConfirmable
 from domain.catalogue.runs import SyncBusy
+from domain.platform.paging import BadQuery
 from domain.staging.activation import UnknownModels
-from domain.staging.queries import BadQuery
 
 log = logging.getLogger("creatorflix.errors")
 TITLES = {

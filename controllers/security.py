@@ -21,8 +21,8 @@ from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
 from domain.accounts.admins import is_active_admin
-from domain.catalogue.sync_store import now
 from domain.platform import db
+from domain.platform.db import now
 
 PURGE_CHANCE = 0.01
 PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")

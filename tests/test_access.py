@@ -15,7 +15,7 @@ from litestar.routes import HTTPRoute
 
 from controllers.security import is_public
 from domain.accounts import audit
-from domain.catalogue.sync_store import now
+from domain.platform.db import now
 from tests.conftest import Bucket, rows
 from tests.web import PASSWORD, Browser, admin, browser, running_app
 

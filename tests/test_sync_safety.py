@@ -13,7 +13,7 @@ import pytest
 from domain.catalogue import runs
 from domain.catalogue.confirm import NotConfirmable, confirm, discard
 from domain.catalogue.sync import SyncOptions, run_sync
-from domain.catalogue.sync_store import now
+from domain.platform.db import now
 from domain.platform.s3 import S3Object, S3Service, S3Unreachable
 from tests.conftest import Bucket, count, rows
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.catalogue import runs, sync_store
+from domain.catalogue import run_handle, runs, sync_store
 from domain.catalogue.plan import build_model
-from domain.catalogue.runs import RunHandle, RunStats
+from domain.catalogue.run_handle import RunHandle
+from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync import ListingSource
 from domain.platform import db
 from domain.platform.s3 import S3Object
@@ -47,7 +48,7 @@ async def confirm(
     if handle is None:
         held = await check_confirmable(run_id)
         new_id = await runs.record(held["scope"], actor, kind="confirm", confirms=run_id)
-        handle = await runs.claim(new_id, runs.this_process())
+        handle = await run_handle.claim(new_id, runs.this_process())
         if handle is None:
             raise runs.SyncBusy(await runs.get(new_id))
     try:
@@ -57,7 +58,7 @@ async def confirm(
         note = f"confirmed deletions of run #{run_id}" + (
             f"; kept {kept} that came back since" if kept else ""
         )
-        await runs.finish(handle, "succeeded", note)
+        await run_handle.finish(handle, "succeeded", note)
         async with db.transaction() as tx:
             await tx.execute(
                 "UPDATE sync_runs SET status = 'succeeded', error = $2 WHERE id = $1",
@@ -65,7 +66,7 @@ async def confirm(
                 f"deletions confirmed by {actor} in run #{handle.id}",
             )
     except BaseException as exc:
-        await runs.finish(handle, "failed", str(exc))
+        await run_handle.finish(handle, "failed", str(exc))
         raise
     result = await runs.get(handle.id)
     assert result is not None

@@ -17,8 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 from domain.catalogue.key_ranges import in_key_order, part_bounds
-from domain.catalogue.sync_store import now
 from domain.platform import db
+from domain.platform.db import now
 
 LEASE = timedelta(seconds=15)  # a part whose owner is silent this long is claimed again
 MIN_FOLDERS = 25  # smaller parts cost more in coordination than they save

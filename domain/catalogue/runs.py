@@ -9,35 +9,21 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
-from domain.catalogue.sync_store import now
+from domain.catalogue.run_stats import COUNTERS
 from domain.platform import db
+from domain.platform.db import now
+
+if TYPE_CHECKING:
+    from domain.catalogue.run_handle import RunHandle
 
 STALE_AFTER = timedelta(seconds=60)
 ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX": held by the process running a sync
 ENQUEUE_LOCK_KEY = 0x43464C59  # serialises "is a sync active? then record a new one"
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "cancelled", "needs_confirmation", "superseded", "skipped")
-COUNTERS = (
-    "keys_listed",
-    "keys_ignored",
-    "models_total",
-    "models_done",
-    "models_inserted",
-    "models_updated",
-    "models_deleted",
-    "posts_inserted",
-    "posts_updated",
-    "posts_deleted",
-    "media_inserted",
-    "media_updated",
-    "media_deleted",
-)
 
 
 def this_process() -> str:
@@ -57,62 +43,6 @@ class SyncBusy(RuntimeError):
             )
         else:
             super().__init__("another sync is already running; wait for it or cancel it.")
-
-
-@dataclass
-class RunStats:
-    phase: str = "starting"
-    keys_listed: int = 0
-    keys_ignored: int = 0
-    models_total: int = 0
-    models_done: int = 0
-    models_inserted: int = 0
-    models_updated: int = 0
-    models_deleted: int = 0
-    posts_inserted: int = 0
-    posts_updated: int = 0
-    posts_deleted: int = 0
-    media_inserted: int = 0
-    media_updated: int = 0
-    media_deleted: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def counters(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in COUNTERS}
-
-    def add(self, counters: dict[str, int]) -> None:
-        for key in COUNTERS:
-            setattr(self, key, getattr(self, key) + int(counters.get(key, 0)))
-
-
-@dataclass
-class RunHandle:
-    id: int
-    scope: str
-    stats: RunStats
-    cancelled: asyncio.Event
-    _lock_conn: Any = None
-
-    async def flush(self) -> None:
-        """Write progress and heartbeat; pick up a cancel request made from any process."""
-        sets = ", ".join(f"{k} = ${i + 3}" for i, k in enumerate(COUNTERS))
-        sql = (
-            f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(COUNTERS) + 3}, {sets} "
-            "WHERE id = $1 RETURNING cancel_requested"
-        )
-        args = (self.id, self.stats.phase, *self.stats.counters().values(), now())
-        flag = None
-        if self._lock_conn is not None:  # its own connection: a busy pool never delays a beat
-            try:
-                flag = await self._lock_conn.fetchval(sql, *args)
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                self._lock_conn = None  # killed: the pool's connections will do from now on
-        if self._lock_conn is None:
-            async with db.transaction() as tx:
-                flag = await tx.fetchval(sql, *args)
-        if flag:
-            self.cancelled.set()
-        _notify(self.id)
 
 
 _last_stale_check = 0.0
@@ -169,9 +99,9 @@ async def record(
             triggered_by=triggered_by,
             kind=kind,
             confirms=confirms,
-            events=json.dumps([_event(f"queued by {triggered_by}")]),
+            events=json.dumps([ledger_entry(f"queued by {triggered_by}")]),
         )
-    _notify(run_id)
+    notify(run_id)
     return run_id
 
 
@@ -216,7 +146,7 @@ async def record_skipped(scope: str, triggered_by: str, reason: str) -> int:
             heartbeat_at=stamp,
             triggered_by=triggered_by,
             error=reason,
-            events=json.dumps([_event(reason)]),
+            events=json.dumps([ledger_entry(reason)]),
         )
 
 
@@ -224,116 +154,17 @@ async def set_job(run_id: int, job_id: int) -> None:
     await db.fetch("UPDATE sync_runs SET job_id = $2 WHERE id = $1", run_id, job_id)
 
 
-async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | None:
-    """Take the sync lock and mark a queued (or interrupted) run running on this worker.
-
-    Returns None when the run has already ended (cancelled while queued, or marked failed).
-    """
-    run = await get(run_id)
-    if run is None or run["status"] not in ACTIVE:
-        return None
-    engine = db.current_engine()
-    lock_conn = await asyncpg.connect(engine.config["dsn"])
-    try:
-        deadline = time.monotonic() + wait
-        while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY):
-            if time.monotonic() > deadline:
-                raise SyncBusy(await current())
-            await asyncio.sleep(0.5)
-        resumed = run["status"] == "running"
-        text = (
-            f"resumed on {worker}: the worker running it stopped"
-            if resumed
-            else f"started on {worker}"
-        )
-        async with db.transaction() as tx:
-            # We hold the lock: any other "running" row belongs to a process that is gone.
-            await tx.execute(
-                "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', "
-                "error = 'the process running this sync stopped' "
-                "WHERE status = 'running' AND id <> $2",
-                now(),
-                run_id,
-            )
-            claimed = await tx.fetch(
-                "UPDATE sync_runs SET status = 'running', heartbeat_at = $2, "
-                "phase = CASE WHEN status = 'queued' THEN 'starting' ELSE phase END, "
-                "events = (events::jsonb || $3::jsonb)::json "
-                "WHERE id = $1 AND status = ANY($4::text[]) RETURNING scope, cancel_requested",
-                run_id,
-                now(),
-                json.dumps([_event(text)]),
-                list(ACTIVE),
-            )
-    except BaseException:
-        await lock_conn.close()
-        raise
-    if not claimed:
-        await lock_conn.close()
-        return None
-    handle = RunHandle(run_id, claimed[0]["scope"], RunStats(), asyncio.Event(), lock_conn)
-    if claimed[0]["cancel_requested"]:
-        handle.cancelled.set()
-    _notify(run_id)
-    return handle
-
-
 async def log_event(run_id: int, text: str) -> None:
     """Add a line to the run's ledger (what happened, when, on which worker)."""
     await db.fetch(
         "UPDATE sync_runs SET events = (events::jsonb || $2::jsonb)::json WHERE id = $1",
         run_id,
-        json.dumps([_event(text)]),
+        json.dumps([ledger_entry(text)]),
     )
 
 
-def _event(text: str) -> dict[str, str]:
+def ledger_entry(text: str) -> dict[str, str]:
     return {"at": now().isoformat(timespec="seconds"), "text": text}
-
-
-async def finish(
-    handle: RunHandle, status: str, error: str | None = None, plan: dict[str, Any] | None = None
-) -> None:
-    handle.stats.phase = "done"
-    await handle.flush()
-    async with db.transaction() as tx:
-        run = await tx.fetch(
-            "UPDATE sync_runs SET status = $2, finished_at = $3, error = $4, plan = $5, "
-            "keys_ignored = $6, events = (events::jsonb || $7::jsonb)::json WHERE id = $1 "
-            "RETURNING scope, dry_run, kind",
-            handle.id,
-            status,
-            now(),
-            error,
-            json.dumps(plan) if plan is not None else None,
-            handle.stats.keys_ignored,
-            json.dumps([_event(f"ended {status}")]),
-        )
-        whole_view = status in ("succeeded", "needs_confirmation")  # a newer, complete view
-        if whole_view and run and run[0]["kind"] == "sync" and not run[0]["dry_run"]:
-            await _supersede(tx, handle.id, run[0]["scope"])
-    await release(handle)
-    _notify(handle.id)
-
-
-async def _supersede(tx: db.Tx, run_id: int, scope: str) -> None:
-    """Older held plans of the same scope (any scope, after a full sync) are out of date."""
-    await tx.execute(
-        "UPDATE sync_runs SET status = 'superseded', superseded_by = $1, "
-        "events = (events::jsonb || $3::jsonb)::json "
-        "WHERE status = 'needs_confirmation' AND id < $1 AND ($2 = 'all' OR scope = $2)",
-        run_id,
-        scope,
-        json.dumps([_event(f"superseded by run #{run_id}")]),
-    )
-
-
-async def release(handle: RunHandle) -> None:
-    """Drop the advisory lock (closing its connection); safe to call twice."""
-    if handle._lock_conn is not None:
-        conn, handle._lock_conn = handle._lock_conn, None
-        with contextlib.suppress(Exception):
-            await conn.close()
 
 
 async def request_cancel(run_id: int) -> str | None:
@@ -359,7 +190,7 @@ async def request_cancel(run_id: int) -> str | None:
     for handle in _local.values():
         if handle.id == run_id:
             handle.cancelled.set()
-    _notify(run_id)
+    notify(run_id)
     return str(rows[0]["before"]) if rows else None
 
 
@@ -412,7 +243,7 @@ def untrack(handle: RunHandle) -> None:
     _local.pop(handle.id, None)
 
 
-def _notify(run_id: int) -> None:
+def notify(run_id: int) -> None:
     for event in _waiters.get(run_id, ()):
         event.set()
 
@@ -466,3 +297,15 @@ async def totals() -> dict[str, Any]:
         "last_seconds": float(last[0]["seconds"]) if last else 0.0,
         "last_keys": int(last[0]["keys_listed"]) if last else 0,
     }
+
+
+async def last_full_sync() -> datetime | None:
+    """When a whole-bucket sync last succeeded: it saw every model still staged.
+
+    Unchanged models are not stamped one by one (an unchanged re-sync writes no row), so a
+    model was last synced at its own stamp (its last change, or a one-model sync) or then."""
+    rows = await db.fetch(
+        "SELECT max(finished_at) AS at FROM sync_runs WHERE status = 'succeeded' "
+        "AND scope = 'all' AND NOT dry_run AND kind = 'sync'"
+    )
+    return rows[0]["at"] if rows else None

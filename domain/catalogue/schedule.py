@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from croniter import croniter
 
-from domain.catalogue.sync_store import now
 from domain.platform import db
+from domain.platform.db import now
 
 _INTERVAL = re.compile(r"^(?:every\s+)?(\d{1,4})\s*(m|min|minutes?|h|hours?|d|days?)$", re.I)
 _UNITS = {"m": 60, "h": 3600, "d": 86400}

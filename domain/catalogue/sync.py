@@ -8,10 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from domain.catalogue import parts, runs, sync_store
+from domain.catalogue import parts, run_handle, runs, sync_store
 from domain.catalogue.guard import judge_deletions
 from domain.catalogue.keys import parse_key
-from domain.catalogue.runs import RunHandle, RunStats
+from domain.catalogue.run_handle import RunHandle
+from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_models import live_parts, work_parts
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
 from domain.platform.s3 import S3Error
@@ -45,7 +46,7 @@ async def run_sync(
         run_id = await runs.record(
             options.model or "all", options.triggered_by, dry_run=options.dry_run
         )
-        handle = await runs.claim(run_id, owner)
+        handle = await run_handle.claim(run_id, owner)
         if handle is None:
             raise runs.SyncBusy(await runs.get(run_id))
     runs.track(handle)
@@ -78,12 +79,12 @@ async def _finish_with_retries(
     """Record the outcome even if the database dropped a connection; else staleness ends it."""
     for attempt in range(3):
         try:
-            await runs.finish(handle, status, error, plan)
+            await run_handle.finish(handle, status, error, plan)
             return
         except Exception:  # noqa: BLE001 - retried; the stale-run rule is the last resort
             log.warning("recording the end of run %s failed", handle.id, exc_info=True)
             await asyncio.sleep(0.2 * (attempt + 1))
-    await runs.release(handle)
+    await run_handle.release(handle)
 
 
 async def _heartbeat(handle: RunHandle, base: RunStats) -> None:

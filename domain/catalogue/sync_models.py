@@ -21,7 +21,7 @@ from domain.catalogue import parts, runs, sync_store
 from domain.catalogue.key_ranges import KeyRange, cut, units_of
 from domain.catalogue.plan import build_model, diff_model, listing_hash
 from domain.catalogue.range_listing import Assembler, Capacity, Listed, list_range
-from domain.catalogue.runs import RunStats
+from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
 from domain.platform.s3_types import S3Error, S3Object
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from domain.catalogue.plan import ExistingModel, ModelChange, model_fields
 from domain.platform import db
+from domain.platform.db import now
 
 MEDIA_COLUMNS = (
     "whitelabel_post",
@@ -28,10 +29,6 @@ class KnownModel:
     listing_hash: str | None
     ignored_keys: int
     media: int
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def known_models(names: list[str] | None = None) -> dict[str, KnownModel]:

@@ -8,9 +8,15 @@ import re
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.engine import PostgresEngine
+
+
+def now() -> datetime:
+    """The time every stamp the application writes is taken from (UTC)."""
+    return datetime.now(UTC)
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -13,7 +13,7 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo.engine import PostgresEngine
 
 from domain.accounts import audit
-from domain.catalogue import runs, schedule
+from domain.catalogue import run_handle, runs, schedule
 from domain.catalogue.confirm import confirm
 from domain.catalogue.sync import SyncOptions, run_sync, work_parts
 from domain.platform import db, jobs
@@ -124,7 +124,7 @@ class Runtime:
     # The worker side: the jobs' bodies.
 
     async def run_queued_sync(self, run_id: int, allow_mass_delete: bool, worker: str) -> None:
-        handle = await runs.claim(run_id, worker)
+        handle = await run_handle.claim(run_id, worker)
         if handle is None:
             log.info("sync run #%s is no longer waiting; nothing to do", run_id)
             return
@@ -152,7 +152,7 @@ class Runtime:
         await work_parts(self.s3, self.sync_options(_model_of(run)), run_id, worker, cancelled)
 
     async def run_queued_confirm(self, run_id: int, confirms: int, worker: str) -> None:
-        handle = await runs.claim(run_id, worker)
+        handle = await run_handle.claim(run_id, worker)
         if handle is None:
             return
         run = await runs.get(run_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.catalogue.sync_store import now
 from domain.platform import db
-from domain.staging.queries import BadQuery, like_pattern, page_bounds
+from domain.platform.db import now
+from domain.platform.paging import BadQuery, like_pattern, page_bounds
 
 PAGE_SIZE = 25
 

@@ -7,8 +7,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.catalogue.sync_store import now
 from domain.platform import db
+from domain.platform.db import now
 from domain.staging.activation_plan import plan_posts
 
 ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key

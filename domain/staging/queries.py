@@ -1,26 +1,26 @@
-"""Read side: staged-model pages (keyset), stats, model posts, and the public catalogue."""
+"""Staged models, as the admin reviews them: the keyset-paged list, one model and its posts."""
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from domain.catalogue.runs import last_full_sync
 from domain.platform import db
+from domain.platform.paging import (
+    BadQuery,
+    Signer,
+    decode_cursor,
+    encode_cursor,
+    like_pattern,
+    page_bounds,
+)
 
-Signer = Callable[[str], Awaitable[str]]
 SORTS = {"name": "folder_name", "posts": "post_count", "synced": "last_synced_at"}
 PAGE_SIZES = (10, 25, 50, 100)
-PUBLIC_PAGE_SIZE = 20
 COUNT_CAP = 10_000
 SEARCH_COUNT_CAP = 1_000  # substring matches cost more to count: show "1,000+"
-
-
-class BadQuery(ValueError):
-    """A query parameter that cannot be used; the message names it and the accepted values."""
 
 
 @dataclass(frozen=True)
@@ -52,50 +52,6 @@ class StagedPage:
     prev_cursor: str | None
     total: int  # capped at COUNT_CAP; see total_capped
     total_capped: bool
-
-
-def encode_cursor(value: Any, row_id: int) -> str:
-    if isinstance(value, datetime):
-        value = {"t": value.isoformat()}
-    raw = json.dumps([value, row_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-INT32 = 2**31 - 1
-
-
-def _cursor_value(value: Any, sort: str) -> Any:
-    """The cursor's value if it has the sort column's type and range, else None."""
-    if sort == "synced" and isinstance(value, dict) and isinstance(value.get("t"), str):
-        when = datetime.fromisoformat(value["t"])
-        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    if sort == "posts" and type(value) is int and 0 <= value <= INT32:
-        return value
-    if sort == "name" and type(value) is str and len(value) <= 1024 and "\x00" not in value:
-        value.encode()  # a lone surrogate ("\ud800" in the JSON) raises here
-        return value
-    return None
-
-
-def decode_cursor(cursor: str, sort: str = "name", param: str = "cursor") -> tuple[Any, int]:
-    """A keyset cursor for `sort`, checked before it reaches the database: a value of another
-    column's type, an id out of range, a NUL or a lone surrogate is a BadQuery naming `param`."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, row_id = json.loads(raw)
-        value = _cursor_value(value, sort)
-        if value is None or type(row_id) is not int or not 1 <= row_id <= INT32:
-            raise ValueError
-        return value, row_id
-    except (ValueError, TypeError, KeyError, UnicodeError, OverflowError):
-        raise BadQuery(
-            f"{param}={cursor[:40]!r} is not a cursor of this list (sort={sort}): "
-            "start again from the first page."
-        ) from None
-
-
-def like_pattern(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 async def staged_models(q: StagedQuery) -> StagedPage:
@@ -167,61 +123,6 @@ async def new_count() -> int:
     return await _capped_count("status = $1", ["new"])
 
 
-async def sign_rows(
-    rows: list[dict[str, Any]],
-    signer: Signer,
-    key: str = "thumbnail_key",
-    into: str = "thumbnail_url",
-) -> list[dict[str, Any]]:
-    for row in rows:
-        row[into] = await signer(row[key]) if row.get(key) else None
-    return rows
-
-
-async def top_creators(signer: Signer, limit: int = 8) -> list[dict[str, Any]]:
-    rows = await db.fetch(
-        "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status "
-        "FROM whitelabel_models ORDER BY post_count DESC, id ASC LIMIT $1",
-        limit,
-    )
-    return await sign_rows(rows, signer)
-
-
-async def catalogue_stats() -> dict[str, Any]:
-    staged = await db.fetch(
-        "SELECT status, COUNT(*) AS models, COALESCE(SUM(post_count), 0) AS posts, "
-        "COALESCE(SUM(image_count), 0) AS images, COALESCE(SUM(video_count), 0) AS videos "
-        "FROM whitelabel_models GROUP BY status"
-    )
-    prod = await db.fetch(
-        "SELECT (SELECT COUNT(*) FROM models) AS models, (SELECT COUNT(*) FROM models WHERE "
-        "is_published) AS published_models, (SELECT COUNT(*) FROM posts) AS posts, "
-        "(SELECT COUNT(*) FROM posts WHERE is_published) AS published_posts"
-    )
-    by_status = {r["status"]: int(r["models"]) for r in staged}
-    return {
-        "staged_models": sum(by_status.values()),
-        "staged_new": by_status.get("new", 0),
-        "staged_active": by_status.get("active", 0),
-        "posts": sum(int(r["posts"]) for r in staged),
-        "images": sum(int(r["images"]) for r in staged),
-        "videos": sum(int(r["videos"]) for r in staged),
-        **{f"production_{k}": int(v) for k, v in prod[0].items()},
-    }
-
-
-async def last_full_sync() -> datetime | None:
-    """When a whole-bucket sync last succeeded: it saw every model still staged.
-
-    Unchanged models are not stamped one by one (an unchanged re-sync writes no row), so a
-    model was last synced at its own stamp (its last change, or a one-model sync) or then."""
-    rows = await db.fetch(
-        "SELECT max(finished_at) AS at FROM sync_runs WHERE status = 'succeeded' "
-        "AND scope = 'all' AND NOT dry_run AND kind = 'sync'"
-    )
-    return rows[0]["at"] if rows else None
-
-
 async def staged_model(name: str) -> dict[str, Any] | None:
     rows = await db.fetch(
         "SELECT w.*, GREATEST(w.last_synced_at, $2) AS last_synced_at, m.id AS production_id, "
@@ -237,12 +138,6 @@ async def staged_model(name: str) -> dict[str, Any] | None:
     if isinstance(row.get("extra_image_keys"), str):
         row["extra_image_keys"] = json.loads(row["extra_image_keys"])
     return row
-
-
-def page_bounds(page: int, size: int) -> int:
-    if page < 1 or page > 100_000:
-        raise BadQuery(f"page={page} is out of range: use a page number from 1.")
-    return (page - 1) * size
 
 
 async def model_posts(
@@ -285,63 +180,3 @@ async def model_posts(
         first = p["media"]["images"][:1]
         p["thumbnail_url"] = first[0]["url"] if first else None
     return posts, total
-
-
-async def public_models(page: int, signer: Signer) -> dict[str, Any]:
-    offset = page_bounds(page, PUBLIC_PAGE_SIZE)
-    rows = await db.fetch(
-        "SELECT id, name, slug, post_count, thumbnail_key FROM models WHERE is_published "
-        "ORDER BY post_count DESC, id ASC LIMIT $1 OFFSET $2",
-        PUBLIC_PAGE_SIZE,
-        offset,
-    )
-    count = int((await db.fetch("SELECT COUNT(*) AS n FROM models WHERE is_published"))[0]["n"])
-    data = [
-        {
-            "id": r["id"],
-            "name": r["name"],
-            "slug": r["slug"],
-            "postCount": r["post_count"],
-            "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
-        }
-        for r in rows
-    ]
-    return {"data": data, "meta": {"page": page, "limit": PUBLIC_PAGE_SIZE, "count": count}}
-
-
-async def public_model_posts(name: str, page: int, signer: Signer) -> dict[str, Any] | None:
-    """Published posts of a published model, newest first; None for an unknown model."""
-    offset = page_bounds(page, PUBLIC_PAGE_SIZE)
-    found = await db.fetch("SELECT id FROM models WHERE name = $1 AND is_published", name)
-    if not found:
-        return None
-    model_id = found[0]["id"]
-    rows = await db.fetch(
-        "SELECT id, model, source_key, title, content_key, type, thumbnail_key, created_at "
-        "FROM posts WHERE model = $1 AND is_published ORDER BY created_at DESC, id DESC "
-        "LIMIT $2 OFFSET $3",
-        model_id,
-        PUBLIC_PAGE_SIZE,
-        offset,
-    )
-    count = int(
-        (
-            await db.fetch(
-                "SELECT COUNT(*) AS n FROM posts WHERE model = $1 AND is_published", model_id
-            )
-        )[0]["n"]
-    )
-    data = []
-    for r in rows:
-        data.append(
-            {
-                "id": r["id"],
-                "modelId": r["model"],
-                "title": r["title"],
-                "type": r["type"],
-                "content": await signer(r["content_key"]),
-                "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
-                "createdAt": r["created_at"].isoformat() if r["created_at"] else None,
-            }
-        )
-    return {"data": data, "meta": {"page": page, "limit": PUBLIC_PAGE_SIZE, "count": count}}

@@ -1,0 +1,47 @@
+"""A sync run's counters, defined once: the columns of sync_runs, RunStats, parts' stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+COUNTERS = (
+    "keys_listed",
+    "keys_ignored",
+    "models_total",
+    "models_done",
+    "models_inserted",
+    "models_updated",
+    "models_deleted",
+    "posts_inserted",
+    "posts_updated",
+    "posts_deleted",
+    "media_inserted",
+    "media_updated",
+    "media_deleted",
+)
+
+
+@dataclass
+class RunStats:
+    phase: str = "starting"
+    keys_listed: int = 0
+    keys_ignored: int = 0
+    models_total: int = 0
+    models_done: int = 0
+    models_inserted: int = 0
+    models_updated: int = 0
+    models_deleted: int = 0
+    posts_inserted: int = 0
+    posts_updated: int = 0
+    posts_deleted: int = 0
+    media_inserted: int = 0
+    media_updated: int = 0
+    media_deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def counters(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in COUNTERS}
+
+    def add(self, counters: dict[str, int]) -> None:
+        for key in COUNTERS:
+            setattr(self, key, getattr(self, key) + int(counters.get(key, 0)))

@@ -162,18 +162,6 @@ class ExistingModel:
     media: dict[str, dict[str, Any]]  # s3_key -> {id, etag, size, type, url}
 
 
-MODEL_FIELDS = (
-    "thumbnail_key",
-    "icon_key",
-    "banner_key",
-    "extra_image_keys",
-    "post_count",
-    "image_count",
-    "video_count",
-    "ignored_keys",
-)
-
-
 def model_fields(desired: DesiredModel) -> dict[str, Any]:
     return {
         "thumbnail_key": desired.thumbnail_key,

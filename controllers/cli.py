@@ -21,7 +21,6 @@ from rich.table import Table
 from domain.catalogue import run_handle, runs
 from domain.catalogue.confirm import confirm
 from domain.catalogue.sync import run_sync
-from domain.platform.demo import fill_bucket
 from domain.platform.runtime import Runtime
 from domain.platform.settings import Settings
 from domain.staging import activation
@@ -208,6 +207,8 @@ class CreatorFlixCLI(CLIPluginProtocol):
         @cli.command(name="demo-bucket", help="Fill the configured bucket with a demo catalogue.")
         def demo_bucket_command(app: Litestar) -> None:
             async def body(rt: Runtime) -> int:
+                from domain.platform.demo import fill_bucket  # the demo extra
+
                 return await fill_bucket(rt.s3)
 
             count = with_runtime(app, body)

@@ -6,9 +6,13 @@ import colorsys
 import io
 from pathlib import Path
 
-from PIL import Image, ImageDraw
-
+from domain.platform.embedded_s3 import DemoExtraMissing
 from domain.platform.s3 import S3Service
+
+try:
+    from PIL import Image, ImageDraw
+except ImportError:
+    raise DemoExtraMissing("the demo catalogue (Pillow)") from None
 
 CLIP = Path(__file__).parent / "assets" / "demo-clip.mp4"
 MODELS = [

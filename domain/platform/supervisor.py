@@ -20,7 +20,6 @@ from typing import Any
 
 from domain.catalogue import runs
 from domain.platform import embedded_pg
-from domain.platform.demo import fill_bucket
 from domain.platform.embedded_s3 import EmbeddedS3
 from domain.platform.runtime import Runtime
 from domain.platform.s3 import S3Service
@@ -69,6 +68,8 @@ def serve(settings: Settings, make_app: Callable[[Settings], Any]) -> None:
 async def _prepare(settings: Settings, embedded: EmbeddedS3 | None) -> tuple[str, str] | None:
     """Migrate; in demo mode fill (or restore) the bucket and queue its first sync."""
     if embedded is not None:
+        from domain.platform.demo import fill_bucket  # the demo extra: only in demo mode
+
         async with S3Service(embedded.settings) as s3:
             restored = await embedded.restore(s3)
             if restored:

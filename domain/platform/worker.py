@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 from domain.catalogue import runs
 from domain.platform import jobs
@@ -20,7 +19,7 @@ MAX_BACKOFF = 30.0
 
 async def run(settings: Settings, name: str | None = None, concurrency: int | None = None) -> None:
     """Take jobs until SIGTERM/SIGINT; reconnect with backoff when the database goes away."""
-    name = name or os.environ.get("WORKER_NAME") or runs.this_process()
+    name = name or settings.worker_name or runs.this_process()
     concurrency = concurrency or settings.worker_concurrency
     delay = 1.0
     while True:

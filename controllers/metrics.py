@@ -27,7 +27,7 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
     @get(include_in_schema=False)
-    async def get(self) -> Response:  # type: ignore[override]
+    async def get(self) -> Response[bytes]:
         state = await jobs.queue_state()
         JOBS.labels("queued").set(state["queued"])
         JOBS.labels("running").set(state["running"])

@@ -1,4 +1,4 @@
-"""An independent model of the staged catalogue, written from key-spec.md (not from domain/).
+"""An independent model of the staged catalogue, written from docs/keys.md (not from domain/).
 
 Used by property tests: after a sync, the staged tables must equal `expected(bucket)`.
 """

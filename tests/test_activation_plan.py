@@ -1,4 +1,4 @@
-"""Pure activation planning (domain/activation_plan.py): which production posts activating a
+"""Pure activation planning (domain/staging/activation_plan.py): which production posts activating a
 staged model inserts, updates and unpublishes. No database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The key parser follows key-spec.md row by row, including the original's defects 4, 5, 8."""
+"""The key parser follows docs/keys.md rule by rule, including the original's defects 4, 5, 8."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pure sync planning (domain/plan.py): a model folder's listing -> its desired rows (key-spec.md's
+"""Pure sync planning (domain/catalogue/plan.py): a model folder's listing -> its desired rows (the
 rules for posts, icon, banner, thumbnail, existence, URLs) -> the change against its stored rows.
 No database, no bucket."""
 

@@ -1,4 +1,4 @@
-"""Bucket key classification, exactly as `key-spec.md` states it (a pure function)."""
+"""Bucket key classification, as docs/keys.md states the rules (a pure function)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def stem(name: str) -> str:
 
 
 def parse_key(key: str) -> ParsedKey:
-    """Classify one bucket key; see key-spec.md for the table this follows."""
+    """Classify one bucket key; docs/keys.md has the rules this follows."""
     # Empty, folder marker, an empty segment, a segment starting with ".", a reserved "_"
     # first segment, or NUL (no database text can hold it): all checked in C, not per segment.
     if not key or key[-1] == "/" or key[0] in "/._" or "//" in key or "/." in key or "\x00" in key:

@@ -1,24 +1,9 @@
-"""A sync run's counters, defined once: the columns of sync_runs, RunStats, parts' stats."""
+"""A sync run's counters, defined once: RunStats names them, and COUNTERS (the matching columns
+of sync_runs, and the keys of a part's stats) is read from it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-COUNTERS = (
-    "keys_listed",
-    "keys_ignored",
-    "models_total",
-    "models_done",
-    "models_inserted",
-    "models_updated",
-    "models_deleted",
-    "posts_inserted",
-    "posts_updated",
-    "posts_deleted",
-    "media_inserted",
-    "media_updated",
-    "media_deleted",
-)
+from dataclasses import dataclass, field, fields
 
 
 @dataclass
@@ -45,3 +30,7 @@ class RunStats:
     def add(self, counters: dict[str, int]) -> None:
         for key in COUNTERS:
             setattr(self, key, getattr(self, key) + int(counters.get(key, 0)))
+
+
+# Every int field, in declaration order (the column order of sync_runs' counters).
+COUNTERS: tuple[str, ...] = tuple(f.name for f in fields(RunStats) if f.type == "int")

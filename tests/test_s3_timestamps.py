@@ -47,7 +47,7 @@ async def test_listings_parse_last_modified_with_it(monkeypatch: pytest.MonkeyPa
         seen.append(value)
         return fast_timestamp(value)
 
-    monkeypatch.setattr(domain.s3_listing, "fast_timestamp", spy)
+    monkeypatch.setattr(domain.platform.s3_listing, "fast_timestamp", spy)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:

@@ -1,6 +1,6 @@
 """A sync's listing split into parts that any worker claims, with leases that outlive no one.
 
-A part is a run of consecutive model folders, and the key range they span (domain.key_ranges):
+A part is a run of consecutive model folders, and the key range they span (key_ranges.py):
 the ranges of all parts cover the whole bucket, each key exactly once. A worker claims a
 pending part (or one whose owner stopped heartbeating), syncs its models, and stores what it
 saw; the run's coordinator

@@ -3,22 +3,33 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What is installed: the demo extra for `make run`, the dev extra (which includes demo) for the rest.
+DEMO := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench bench-web bench-queue reliability mutate venv clean
 
-$(STAMP): pyproject.toml
+define install
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/pip install -q -e '.[$(1)]'
+endef
+
+$(DEMO): pyproject.toml
+	$(call install,demo)
+	touch $(DEMO)
+
+$(STAMP): pyproject.toml
+	$(call install,dev)
+	touch $(DEMO) $(STAMP)
 
 venv: $(STAMP)
 
-run: $(STAMP)
+run: $(DEMO)
 	$(BIN)/python -m app
 
-test: $(STAMP)
+# `make lint` first, so CI (.ci/run) fails on a lint or type error before the suite starts.
+test: lint
 	$(BIN)/python tests/run.py $(ARGS)
 
 lint: $(STAMP)

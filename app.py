@@ -35,8 +35,8 @@ from controllers.security import AdminGate, DatabaseStore, session_config
 from controllers.sync import SyncController
 from controllers.templating import register_filters
 from controllers.whitelabel import WhitelabelController
-from domain.runtime import Runtime
-from domain.settings import ROOT, Settings, SettingsError
+from domain.platform.runtime import Runtime
+from domain.platform.settings import ROOT, Settings, SettingsError
 
 log = logging.getLogger("creatorflix")
 
@@ -124,7 +124,7 @@ def main(argv: list[str]) -> None:
     """`python -m app`: web plus workers (and embedded services); `python -m app worker`."""
     import asyncio
 
-    from domain import supervisor, worker
+    from domain.platform import supervisor, worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.chdir(Path(__file__).resolve().parent)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from domain.s3 import S3Object
+from domain.platform.s3 import S3Object
 
 LAST_MODIFIED = datetime(2026, 1, 1, tzinfo=UTC)
 # Per model, besides its posts: a model-level image and two profile images.

@@ -11,7 +11,7 @@ from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 from bench.catalogue import Catalogue
-from domain.settings import S3Settings
+from domain.platform.settings import S3Settings
 
 BUCKET = "creatorflix-bench"
 REGION = "us-east-1"

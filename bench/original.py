@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import asyncpg
 
-from domain.s3 import S3Object
+from domain.platform.s3 import S3Object
 
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp"})
 VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "webm", "m4v", "mkv", "avi", "wmv", "flv"})

@@ -47,8 +47,8 @@ from bench.report import say
 from bench.store import StoreProcess
 from bench.web_load import host_cpu, percentile
 from bench.web_server import CSRF_INPUT, ROOT, free_port, login_ours
-from domain import db
-from domain.accounts import upsert_admin
+from domain.accounts.admins import upsert_admin
+from domain.platform import db
 
 USER, PASSWORD = "bench", "bench-password-123"
 DEMO_USER, DEMO_PASSWORD = "admin", "creatorflix-demo"

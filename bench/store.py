@@ -377,8 +377,8 @@ async def self_check(
     at once, the top-level folders (delimiter, continuation tokens), then (`by_folder`) each
     folder as the sync does; each way must yield exactly the generated keys. Also 7-key pages,
     start-after and one GET. Raises AssertionError naming the mismatch."""
-    from domain.s3 import S3Service
-    from domain.settings import S3Settings
+    from domain.platform.s3 import S3Service
+    from domain.platform.settings import S3Settings
 
     settings = S3Settings(endpoint, "us-east-1", "bench", "bench-secret", bucket)
     async with S3Service(settings) as s3:

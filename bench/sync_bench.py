@@ -46,11 +46,11 @@ from bench.original import run_original
 from bench.report import Figures, describe_run, fmt_rate, fmt_writes, rate, say
 from bench.store import StoreProcess
 from bench.sync_workers import Workers, queued_sync
-from domain import db, jobs
-from domain.embedded_pg import database_url
-from domain.s3 import S3Object, S3Service
-from domain.settings import S3Settings, Settings
-from domain.sync import SyncOptions, run_sync
+from domain.catalogue.sync import SyncOptions, run_sync
+from domain.platform import db, jobs
+from domain.platform.embedded_pg import database_url
+from domain.platform.s3 import S3Object, S3Service
+from domain.platform.settings import S3Settings, Settings
 
 PUBLIC_BASE = "https://cdn.example.test/creatorflix"
 BUCKET = "creatorflix-bench"

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from domain import db, jobs, runs
+from domain.catalogue import runs
+from domain.platform import db, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 

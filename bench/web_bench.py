@@ -35,8 +35,8 @@ from bench.web_server import (
     login_ours,
     login_piccolo_admin,
 )
-from domain import db
-from domain.settings import Settings
+from domain.platform import db
+from domain.platform.settings import Settings
 
 PASSWORD = "bench-password-123"
 RATIO_TARGET = 2.0

@@ -17,10 +17,10 @@ from piccolo_api.session_auth.tables import SessionsBase
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from domain import db
-from domain.embedded_pg import database_url
-from domain.settings import Settings
-from domain.tables import WhitelabelModel
+from domain.platform import db
+from domain.platform.embedded_pg import database_url
+from domain.platform.settings import Settings
+from domain.platform.tables import WhitelabelModel
 
 LIST_PATH = "/api/tables/whitelabel_models/"
 

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain import db
-from domain.accounts import upsert_admin
-from domain.activation import slugify
-from domain.embedded_pg import database_url
-from domain.settings import Settings
+from domain.accounts.admins import upsert_admin
+from domain.platform import db
+from domain.platform.embedded_pg import database_url
+from domain.platform.settings import Settings
+from domain.staging.activation import slugify
 
 MEDIA_PER_POST = 5
 POSTS_CYCLE = (1, 3, 2, 2)

@@ -15,10 +15,10 @@ import aiohttp
 from bench.moto_e2e import catalogue_for, moto_server, seed
 from bench.web_load import percentile
 from bench.web_server import UvicornServer, login_ours
-from domain import db
-from domain.accounts import upsert_admin
-from domain.embedded_pg import database_url
-from domain.settings import Settings
+from domain.accounts.admins import upsert_admin
+from domain.platform import db
+from domain.platform.embedded_pg import database_url
+from domain.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-output"

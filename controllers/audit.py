@@ -10,7 +10,7 @@ from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.forms import OptionalRowId
 from controllers.templating import render
-from domain import audit
+from domain.accounts import audit
 
 ACTIONS = (
     "sign_in",

@@ -14,8 +14,8 @@ from controllers.csrf import SESSION_KEY, fresh_token
 from controllers.forms import EmptyBody, LoginBody, safe_next
 from controllers.security import ROTATE
 from controllers.templating import client_ip, render, user_of
-from domain import audit
-from domain.accounts import authenticate
+from domain.accounts import audit
+from domain.accounts.admins import authenticate
 
 
 class AuthController(Controller):

@@ -16,7 +16,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.queries import BadQuery
+from domain.platform.paging import BadQuery
 
 log = logging.getLogger("creatorflix.boundary")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from domain import activation, runs
-from domain.confirm import confirm
-from domain.demo import fill_bucket
-from domain.runtime import Runtime
-from domain.settings import Settings
-from domain.sync import run_sync
+from domain.catalogue import run_handle, runs
+from domain.catalogue.confirm import confirm
+from domain.catalogue.sync import run_sync
+from domain.platform.runtime import Runtime
+from domain.platform.settings import Settings
+from domain.staging import activation
 
 T = TypeVar("T")
 STAT_ROWS = ("models", "posts", "media")
@@ -93,7 +93,7 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 async def _sync_with_progress(runtime: Runtime, options: Any, quiet: bool) -> dict[str, Any]:
     run_id = await runs.record(options.model or "all", "cli", dry_run=options.dry_run)
-    handle = await runs.claim(run_id, runtime.name)
+    handle = await run_handle.claim(run_id, runtime.name)
     if handle is None:
         raise runs.SyncBusy(await runs.get(run_id))
     task = asyncio.create_task(run_sync(runtime.s3, options, handle, owner=runtime.name))
@@ -207,6 +207,8 @@ class CreatorFlixCLI(CLIPluginProtocol):
         @cli.command(name="demo-bucket", help="Fill the configured bucket with a demo catalogue.")
         def demo_bucket_command(app: Litestar) -> None:
             async def body(rt: Runtime) -> int:
+                from domain.platform.demo import fill_bucket  # the demo extra
+
                 return await fill_bucket(rt.s3)
 
             count = with_runtime(app, body)
@@ -217,7 +219,7 @@ class CreatorFlixCLI(CLIPluginProtocol):
         @click.option("--email", required=True)
         @click.password_option("--password")
         def create_admin_command(app: Litestar, username: str, email: str, password: str) -> None:
-            from domain.accounts import upsert_admin
+            from domain.accounts.admins import upsert_admin
 
             async def body(rt: Runtime) -> str:
                 return await upsert_admin(username, email, password)
@@ -230,7 +232,7 @@ class CreatorFlixCLI(CLIPluginProtocol):
         def worker_command(app: Litestar, concurrency: int | None, name: str | None) -> None:
             import logging
 
-            from domain import worker
+            from domain.platform import worker
 
             logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
             settings: Settings = app.state["settings"]

@@ -8,8 +8,9 @@ from litestar import Controller, Request, get
 from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.templating import render
-from domain import jobs, queries, runs, schedule
-from domain.runtime import Runtime
+from domain.catalogue import overview, runs, schedule
+from domain.platform import jobs
+from domain.platform.runtime import Runtime
 
 
 class DashboardController(Controller):
@@ -25,8 +26,8 @@ class DashboardController(Controller):
             request,
             "dashboard/index.html",
             "dashboard/_cards.html",
-            stats=await queries.catalogue_stats(),
-            top=await queries.top_creators(runtime.s3.sign, limit=8),
+            stats=await overview.catalogue_stats(),
+            top=await overview.top_creators(runtime.s3.sign, limit=8),
             recent=recent,
             current=current,
             last=last,

@@ -17,10 +17,10 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from controllers.templating import is_fragment, user_of
-from domain.activation import UnknownModels
-from domain.confirm import NotConfirmable
-from domain.queries import BadQuery
-from domain.runs import SyncBusy
+from domain.catalogue.confirm import NotConfirmable
+from domain.catalogue.runs import SyncBusy
+from domain.platform.paging import BadQuery
+from domain.staging.activation import UnknownModels
 
 log = logging.getLogger("creatorflix.errors")
 TITLES = {

@@ -9,7 +9,8 @@ from litestar import Response, get
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Gauge
 
-from domain import jobs, runs
+from domain.catalogue import runs
+from domain.platform import jobs
 
 CONFIG = PrometheusConfig(app_name="creatorflix", prefix="creatorflix", exclude=["^/metrics$"])
 JOBS = Gauge("creatorflix_jobs", "Jobs in the queue by state", ["state"])
@@ -26,7 +27,7 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
     @get(include_in_schema=False)
-    async def get(self) -> Response:  # type: ignore[override]
+    async def get(self) -> Response[bytes]:
         state = await jobs.queue_state()
         JOBS.labels("queued").set(state["queued"])
         JOBS.labels("running").set(state["running"])

@@ -13,8 +13,10 @@ from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.forms import Checked, RowId
 from controllers.templating import client_ip, committed, render, user_of
-from domain import audit, production, queries
-from domain.runtime import Runtime
+from domain.accounts import audit
+from domain.platform import paging
+from domain.platform.runtime import Runtime
+from domain.production import publishing as production
 
 
 @dataclass
@@ -42,7 +44,7 @@ class ProductionController(Controller):
     ) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         rows, total = await production.models(page, q.strip())
-        await queries.sign_rows(rows, runtime.s3.sign)
+        await paging.sign_rows(rows, runtime.s3.sign)
         return render(
             request,
             "production/index.html",
@@ -64,7 +66,7 @@ class ProductionController(Controller):
         if model is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
         posts, total = await production.posts(model_id, page)
-        await queries.sign_rows(posts, runtime.s3.sign)
+        await paging.sign_rows(posts, runtime.s3.sign)
         return render(
             request,
             "production/detail.html",
@@ -92,7 +94,7 @@ class ProductionController(Controller):
             model_row = await production.model_row(model_id)
             if model_row is None:
                 raise LookupError(f"production model #{model_id} is gone")
-            await queries.sign_rows([model_row], runtime.s3.sign)
+            await paging.sign_rows([model_row], runtime.s3.sign)
             return {"row": model_row}
 
         toast = ("success", f"{row['name']} {state}.")
@@ -113,7 +115,7 @@ class ProductionController(Controller):
             post_row = await production.post(post_id)
             if post_row is None:
                 raise LookupError(f"production post #{post_id} is gone")
-            await queries.sign_rows([post_row], runtime.s3.sign)
+            await paging.sign_rows([post_row], runtime.s3.sign)
             return {"post": post_row}
 
         toast = ("success", f"Post {row['title']!r} {state}.")

@@ -10,8 +10,8 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, Parameter
 
-from domain import queries
-from domain.runtime import Runtime
+from domain.platform.runtime import Runtime
+from domain.production import public
 
 
 @dataclass
@@ -31,7 +31,7 @@ class PublicApiController(Controller):
     @get("/models", summary="Published models, most posts first, 20 a page")
     async def models(self, request: Request[Any, Any, Any], page: Page = 1) -> dict[str, Any]:
         runtime: Runtime = request.app.state["runtime"]
-        return await queries.public_models(page, runtime.s3.sign)
+        return await public.models(page, runtime.s3.sign)
 
     @get(
         "/models/{name:str}/posts",
@@ -42,7 +42,7 @@ class PublicApiController(Controller):
         self, request: Request[Any, Any, Any], name: FromPath[str], page: Page = 1
     ) -> dict[str, Any]:
         runtime: Runtime = request.app.state["runtime"]
-        result = await queries.public_model_posts(name, page, runtime.s3.sign)
+        result = await public.model_posts(name, page, runtime.s3.sign)
         if result is None:
             raise NotFoundException(f"There is no published model named {name!r}.")
         return result

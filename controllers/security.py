@@ -20,9 +20,9 @@ from litestar.stores.base import Store
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
-from domain import db
-from domain.accounts import is_active_admin
-from domain.sync_store import now
+from domain.accounts.admins import is_active_admin
+from domain.platform import db
+from domain.platform.db import now
 
 PURGE_CHANCE = 0.01
 PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")
@@ -97,7 +97,9 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     """Gives the session a new id when the handler asks (at sign-in), dropping the old one;
     writes the store only when the session changed."""
 
-    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+    async def load_from_connection(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> dict[str, Any]:
         if session_id := connection.cookies.get(self.config.key):
             store = self.config.get_store_from_app(connection.scope["app"])
             data = await self.get(session_id, store=store)
@@ -106,12 +108,12 @@ class RotatingSessionBackend(ServerSideSessionBackend):
                 return self.deserialize_data(data)
         return {}
 
-    def get_session_id(self, connection: ASGIConnection) -> str:
-        fresh = connection.scope.get("_fresh_session_id")  # type: ignore[typeddict-item]
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        fresh = connection.scope.get("_fresh_session_id")
         return str(fresh) if fresh else super().get_session_id(connection)
 
     async def store_in_message(
-        self, scope_session: Any, message: Message, connection: ASGIConnection
+        self, scope_session: Any, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
         if not scope_session or scope_session is Empty:
             # Anonymous requests store nothing; an emptied session is deleted server-side.
@@ -140,7 +142,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
 
 class DatabaseSessionConfig(ServerSideSessionConfig):
-    _backend_class = RotatingSessionBackend  # type: ignore[assignment]
+    _backend_class = RotatingSessionBackend
 
 
 def session_config(idle_seconds: int, secure: bool) -> DatabaseSessionConfig:

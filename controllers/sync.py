@@ -15,9 +15,10 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
 from controllers.templating import after_action, client_ip, committed, render, user_of
-from domain import audit, runs, schedule
-from domain.confirm import discard
-from domain.runtime import Runtime
+from domain.accounts import audit
+from domain.catalogue import runs, schedule
+from domain.catalogue.confirm import discard
+from domain.platform.runtime import Runtime
 
 PANEL = "sync/_panel.html"
 

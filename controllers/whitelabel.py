@@ -12,8 +12,11 @@ from litestar.plugins.htmx import HTMXTemplate
 
 from controllers.forms import EmptyBody, SelectionBody, as_list
 from controllers.templating import after_action, client_ip, committed, render, user_of
-from domain import activation, audit, queries, runs
-from domain.runtime import Runtime
+from domain.accounts import audit
+from domain.catalogue import runs
+from domain.platform import paging
+from domain.platform.runtime import Runtime
+from domain.staging import activation, queries
 
 ROW = "whitelabel/_row.html"
 TABLE = "whitelabel/_table.html"
@@ -28,7 +31,7 @@ async def _row(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str
     model = await queries.staged_model(name)
     if model is None:
         raise NotFoundException(f"There is no staged model named {name!r}.")
-    return (await queries.sign_rows([model], runtime.s3.sign))[0]
+    return (await paging.sign_rows([model], runtime.s3.sign))[0]
 
 
 class WhitelabelController(Controller):
@@ -49,7 +52,7 @@ class WhitelabelController(Controller):
     ) -> HTMXTemplate:
         runtime: Runtime = request.app.state["runtime"]
         if dir not in ("asc", "desc"):
-            raise queries.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
+            raise paging.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
         query = queries.StagedQuery(
             search=q.strip(),
             status=status,
@@ -60,7 +63,7 @@ class WhitelabelController(Controller):
             before=before,
         )
         page = await queries.staged_models(query)
-        await queries.sign_rows(page.rows, runtime.s3.sign)
+        await paging.sign_rows(page.rows, runtime.s3.sign)
         params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
         new_count = await queries.new_count()
         return render(

@@ -19,11 +19,11 @@ import pytest
 from moto.server import ThreadedMotoServer
 from piccolo.engine import Engine
 
-from domain import db
-from domain.s3 import S3Service
-from domain.settings import S3Settings, Settings
-from domain.sync import SyncOptions, run_sync
-from domain.tables import TABLES
+from domain.catalogue.sync import SyncOptions, run_sync
+from domain.platform import db
+from domain.platform.s3 import S3Service
+from domain.platform.settings import S3Settings, Settings
+from domain.platform.tables import TABLES
 
 TEST_DB = os.environ.get("TEST_DATABASE_URL")
 _bucket_ids = itertools.count(1)

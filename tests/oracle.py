@@ -1,4 +1,4 @@
-"""An independent model of the staged catalogue, written from key-spec.md (not from domain/).
+"""An independent model of the staged catalogue, written from docs/keys.md (not from domain/).
 
 Used by property tests: after a sync, the staged tables must equal `expected(bucket)`.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from domain.s3 import S3Object
+from domain.platform.s3 import S3Object
 
 IMAGES = {"jpg", "jpeg", "png", "webp", "gif", "avif"}
 VIDEOS = {"mp4", "mov", "webm", "m4v", "mkv", "avi", "wmv", "flv"}

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from domain import db
+from domain.platform import db
 from tests.served import cli
 
 ROOT = Path(__file__).resolve().parent.parent

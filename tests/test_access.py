@@ -14,8 +14,8 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from controllers.security import is_public
-from domain import audit
-from domain.sync_store import now
+from domain.accounts import audit
+from domain.platform.db import now
 from tests.conftest import Bucket, rows
 from tests.web import PASSWORD, Browser, admin, browser, running_app
 

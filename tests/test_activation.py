@@ -8,8 +8,11 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pytest
 
-from domain import queries
-from domain.activation import UnknownModels, activate, activate_all_new, slugify
+from domain.catalogue import overview
+from domain.platform.paging import BadQuery
+from domain.production import public
+from domain.staging import queries
+from domain.staging.activation import UnknownModels, activate, activate_all_new, slugify
 from tests.conftest import Bucket, count, rows
 
 KEYS = [
@@ -123,18 +126,18 @@ async def test_public_read_side_serves_published_content_with_signed_urls(
     await synced(bucket)
     await activate(["Anna Lee", "Ben"])
     await rows("UPDATE models SET is_published = false WHERE name = 'Ben' RETURNING id")
-    page = await queries.public_models(1, bucket.s3.sign)
+    page = await public.models(1, bucket.s3.sign)
     assert [m["name"] for m in page["data"]] == ["Anna Lee"]
     assert page["meta"] == {"page": 1, "limit": 20, "count": 1}
-    posts = await queries.public_model_posts("Anna Lee", 1, bucket.s3.sign)
+    posts = await public.model_posts("Anna Lee", 1, bucket.s3.sign)
     assert posts is not None and posts["meta"]["count"] == 2
     content = next(p["content"] for p in posts["data"] if p["title"] == "Beach")
     assert unquote(urlsplit(content).path).endswith("/Anna Lee/Beach/b.mp4")
     async with httpx.AsyncClient() as client:  # the signed URL really fetches the object
         assert (await client.get(content)).content == b"data"
-    assert await queries.public_model_posts("Ben", 1, bucket.s3.sign) is None
-    with pytest.raises(queries.BadQuery):
-        await queries.public_models(0, bucket.s3.sign)
+    assert await public.model_posts("Ben", 1, bucket.s3.sign) is None
+    with pytest.raises(BadQuery):
+        await public.models(0, bucket.s3.sign)
 
 
 async def test_staged_list_search_filter_sort_and_keyset_pages(
@@ -157,15 +160,15 @@ async def test_staged_list_search_filter_sort_and_keyset_pages(
     await activate(["Model 03"])
     active = await queries.staged_models(queries.StagedQuery(status="active"))
     assert [r["folder_name"] for r in active.rows] == ["Model 03"]
-    with pytest.raises(queries.BadQuery, match="sort"):
+    with pytest.raises(BadQuery, match="sort"):
         await queries.staged_models(queries.StagedQuery(sort="password"))
-    with pytest.raises(queries.BadQuery, match="cursor"):
+    with pytest.raises(BadQuery, match="cursor"):
         await queries.staged_models(queries.StagedQuery(after="garbage!!"))
-    stats = await queries.catalogue_stats()
+    stats = await overview.catalogue_stats()
     assert (stats["staged_models"], stats["staged_active"], stats["production_models"]) == (
         31,
         1,
         1,
     )
-    top = await queries.top_creators(bucket.s3.sign, limit=3)
+    top = await overview.top_creators(bucket.s3.sign, limit=3)
     assert [t["post_count"] for t in top] == [4, 4, 4] and top[0]["thumbnail_url"]

@@ -1,11 +1,11 @@
-"""Pure activation planning (domain/activation_plan.py): which production posts activating a
+"""Pure activation planning (domain/staging/activation_plan.py): which production posts activating a
 staged model inserts, updates and unpublishes. No database."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from domain.activation_plan import PostsPlan, plan_posts, wanted_posts
+from domain.staging.activation_plan import PostsPlan, plan_posts, wanted_posts
 
 
 def media(post: str, key: str, kind: str, title: str | None = None) -> dict[str, Any]:

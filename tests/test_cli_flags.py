@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 
-from domain.settings import S3Settings
+from domain.platform.settings import S3Settings
 from tests.conftest import Bucket, cli_env, count, rows
 from tests.served import ROOT, cli, free_port, one_error_line, served, stop_group
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from domain import db
-from domain.sync import SyncOptions, run_sync
+from domain.catalogue.sync import SyncOptions, run_sync
+from domain.platform import db
 from tests.conftest import wipe
 from tests.oracle import MemoryBucket, expected
 

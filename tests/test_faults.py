@@ -18,9 +18,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from domain import runs, sync_models
-from domain.s3 import S3Service
-from domain.sync import SyncOptions, run_sync
+from domain.catalogue import runs, sync_models
+from domain.catalogue.sync import SyncOptions, run_sync
+from domain.platform.s3 import S3Service
 from tests.conftest import Bucket, bounded, cli_env, rows
 from tests.fault_proxy import FaultProxy, Rule, anything, keys_listing, listing, listing_in
 from tests.oracle import expected

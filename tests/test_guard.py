@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.guard import GuardVerdict, judge_deletions
+from domain.catalogue.guard import GuardVerdict, judge_deletions
 
 HELD_SHARE = "it would delete more than 20% of the catalogue"
 HELD_EMPTY = "the bucket listing was empty"

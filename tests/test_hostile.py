@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 import pytest
 
-from domain.activation import activate
+from domain.staging.activation import activate
 from tests.conftest import Bucket, count, eventually, rows
 from tests.oracle import expected
 from tests.test_convergence import staged

@@ -1,10 +1,18 @@
-"""The key parser follows key-spec.md row by row, including the original's defects 4, 5, 8."""
+"""The key parser follows docs/keys.md rule by rule, including the original's defects 4, 5, 8."""
 
 from __future__ import annotations
 
 import pytest
 
-from domain.keys import KeyKind, ParsedKey, encode_key, extension, media_url, parse_key, stem
+from domain.catalogue.keys import (
+    KeyKind,
+    ParsedKey,
+    encode_key,
+    extension,
+    media_url,
+    parse_key,
+    stem,
+)
 
 K = KeyKind
 CASES: list[tuple[str, ParsedKey]] = [

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from domain import parts
-from domain.key_ranges import (
+from domain.catalogue import parts
+from domain.catalogue.key_ranges import (
     KeyRange,
     cut,
     folder_of,
@@ -30,9 +30,9 @@ from domain.key_ranges import (
     start_after,
     units_of,
 )
-from domain.keys import parse_key
-from domain.range_listing import Assembler, Listed, list_range
-from domain.s3 import (
+from domain.catalogue.keys import parse_key
+from domain.catalogue.range_listing import Assembler, Listed, list_range
+from domain.platform.s3 import (
     S3BucketMissing,
     S3CredentialsError,
     S3Error,
@@ -40,8 +40,8 @@ from domain.s3 import (
     S3Service,
     S3Unreachable,
 )
-from domain.s3_listing import parse_page
-from domain.s3_types import NotAListing
+from domain.platform.s3_listing import parse_page
+from domain.platform.s3_types import NotAListing
 from tests.conftest import Bucket, bounded
 from tests.fault_proxy import FaultProxy, Rule, listing, listing_in
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.keys import parse_key
+from domain.catalogue.keys import parse_key
 from tests.conftest import Bucket, rows
 from tests.served import staged
 from tests.web import Browser, admin, browser, running_app

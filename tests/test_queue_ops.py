@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from domain import runs
+from domain.catalogue import runs
 from tests.conftest import Bucket, cli_env, count
 from tests.web import admin, browser, running_app
 

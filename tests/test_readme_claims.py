@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from domain.settings import S3Settings
+from domain.platform.settings import S3Settings
 from tests.conftest import Bucket, cli_env, eventually, rows
 from tests.fault_proxy import FaultProxy, Rule
 from tests.served import (

@@ -18,7 +18,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from app import create_app
-from domain.settings import Settings
+from domain.platform.settings import Settings
 from tests.test_route_walk import Walk, send, walk  # noqa: F401  (walk: the fixture)
 
 SECURITY_HEADERS = {

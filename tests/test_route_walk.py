@@ -19,8 +19,8 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from app import create_app
-from domain.keys import parse_key
-from domain.settings import Settings
+from domain.catalogue.keys import parse_key
+from domain.platform.settings import Settings
 from tests.conftest import Bucket, cli_env, count
 from tests.served import Served, served
 from tests.web import admin

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from botocore.utils import parse_timestamp
 
-import domain.s3_listing
-from domain.s3 import S3Service, fast_timestamp
-from domain.settings import S3Settings
+import domain.platform.s3_listing
+from domain.platform.s3 import S3Service, fast_timestamp
+from domain.platform.settings import S3Settings
 
 VALUES = [
     "2026-01-01T00:00:00.000Z",  # what S3 (and moto) put in ListObjectsV2's LastModified
@@ -47,7 +47,7 @@ async def test_listings_parse_last_modified_with_it(monkeypatch: pytest.MonkeyPa
         seen.append(value)
         return fast_timestamp(value)
 
-    monkeypatch.setattr(domain.s3_listing, "fast_timestamp", spy)
+    monkeypatch.setattr(domain.platform.s3_listing, "fast_timestamp", spy)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.db import DatabaseUnavailable
-from domain.runtime import Runtime
-from domain.s3 import S3BucketMissing, S3Service, S3Unreachable
-from domain.settings import Settings, SettingsError
+from domain.platform.db import DatabaseUnavailable
+from domain.platform.runtime import Runtime
+from domain.platform.s3 import S3BucketMissing, S3Service, S3Unreachable
+from domain.platform.settings import Settings, SettingsError
 from tests.conftest import Bucket
 
 S3_ENV = {
@@ -35,6 +35,10 @@ S3_ENV = {
         ({**S3_ENV, "DO_SPACES_ENDPOINT": "nyc3"}, "DO_SPACES_ENDPOINT"),
         ({**S3_ENV, "DO_SPACES_CDN_URL": "cdn.example.com"}, "DO_SPACES_CDN_URL"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"HOST": "http://0.0.0.0:8000"}, "HOST"),
+        ({"PORT": "80000"}, "PORT"),
+        ({"EMBEDDED_S3_PORT": "s3"}, "EMBEDDED_S3_PORT"),
+        ({"WORKER_NAME": "worker\n1"}, "WORKER_NAME"),
     ],
 )
 def test_malformed_settings_name_the_variable(env: dict[str, str], names: str) -> None:
@@ -55,6 +59,14 @@ def test_defaults_and_full_configuration() -> None:
     )
     assert full.s3 is not None and full.s3.public_base == "https://cdn.example.com"
     assert not full.demo and full.s3.region == "us-east-1"
+    assert (empty.host, empty.port, empty.embedded_s3_port, empty.worker_name) == (
+        "127.0.0.1",
+        8000,
+        9455,
+        "",
+    )
+    listen = Settings.from_env({"HOST": "::", "PORT": "8080", "WORKER_NAME": "worker-2@web1"})
+    assert (listen.host, listen.port, listen.worker_name) == ("::", 8080, "worker-2@web1")
 
 
 def closed_port() -> int:

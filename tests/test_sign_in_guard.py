@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from domain import audit
-from domain.settings import Settings, SettingsError
+from domain.accounts import audit
+from domain.platform.settings import Settings, SettingsError
 from tests.conftest import Bucket, rows
 from tests.web import PASSWORD, Browser, admin, running_app
 

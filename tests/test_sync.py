@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain.keys import media_url
+from domain.catalogue.keys import media_url
 from tests.conftest import Bucket, count, rows
 
 BASE = [

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from domain import runs
-from domain.confirm import NotConfirmable, confirm, discard
-from domain.s3 import S3Object, S3Service, S3Unreachable
-from domain.sync import SyncOptions, run_sync
-from domain.sync_store import now
+from domain.catalogue import runs
+from domain.catalogue.confirm import NotConfirmable, confirm, discard
+from domain.catalogue.sync import SyncOptions, run_sync
+from domain.platform.db import now
+from domain.platform.s3 import S3Object, S3Service, S3Unreachable
 from tests.conftest import Bucket, count, rows
 
 CATALOGUE = [

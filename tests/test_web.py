@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from domain import runs
+from domain.catalogue import run_handle, runs
 from tests.conftest import Bucket, count, eventually, rows
 from tests.web import Browser, admin, browser, running_app
 
@@ -72,14 +72,14 @@ async def test_sync_fragment_events_and_busy(web: Any) -> None:
     assert "event: done" in events.text and "succeeded" in events.text
     detail = (await b.get(f"/sync-runs/{run['id']}")).text
     assert f"Sync #{run['id']}" in detail and 'data-status="succeeded"' in detail
-    handle = await runs.claim(await runs.record("all", "someone else"), "elsewhere")
+    handle = await run_handle.claim(await runs.record("all", "someone else"), "elsewhere")
     assert handle is not None  # a run already going
     try:
         again = await b.post("/sync", {}, htmx=True)
         assert again.status_code == 200 and f'data-run="{handle.id}"' in again.text
         assert "already running" in again.headers["hx-trigger-after-settle"]
     finally:
-        await runs.finish(handle, "succeeded")
+        await run_handle.finish(handle, "succeeded")
     listing = (await b.get("/sync-runs")).text
     assert f'href="/sync-runs/{run["id"]}"' in listing
     assert ("sync_started", "all") in await audit_actions()

@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from domain import jobs, runs
-from domain.settings import S3Settings
-from domain.sync_store import now
+from domain.catalogue import run_handle, runs
+from domain.platform import jobs
+from domain.platform.db import now
+from domain.platform.settings import S3Settings
 from tests.conftest import Bucket, cli_env, count, rows
 from tests.fault_proxy import FaultProxy, Rule, listing
 from tests.oracle import expected
@@ -251,7 +252,7 @@ async def test_schedule_starts_a_run_or_records_a_skip(
         assert run["status"] == "succeeded", (run["error"], texts(run))
         assert await staged() == expected(keys)
 
-        held = await runs.claim(await runs.record("all", "someone"), "the test")
+        held = await run_handle.claim(await runs.record("all", "someone"), "the test")
         assert held is not None
         try:
             await rows("UPDATE sync_schedule SET last_tick_at = $1", now() - timedelta(minutes=2))
@@ -262,7 +263,7 @@ async def test_schedule_starts_a_run_or_records_a_skip(
                 alive=(worker,),
             )
         finally:
-            await runs.finish(held, "cancelled", "released by the test")
+            await run_handle.finish(held, "cancelled", "released by the test")
         assert skipped[0]["triggered_by"] == "schedule"
         assert f"sync run #{held.id} was still going" in skipped[0]["error"]
         assert "skipped" in (await b.get("/sync-runs")).text

@@ -14,9 +14,10 @@ import httpx
 from piccolo.engine import Engine
 
 from app import create_app
-from domain import db, jobs, runs
-from domain.accounts import upsert_admin
-from domain.settings import Settings
+from domain.accounts.admins import upsert_admin
+from domain.catalogue import runs
+from domain.platform import db, jobs
+from domain.platform.settings import Settings
 from tests.conftest import TEARDOWN_TIMEOUT_S, Bucket
 
 PASSWORD = "correct-horse-42"

@@ -21,9 +21,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
-from domain.accounts import upsert_admin
-from domain.s3 import S3Service
-from domain.settings import S3Settings, Settings
+from domain.accounts.admins import upsert_admin
+from domain.platform.s3 import S3Service
+from domain.platform.settings import S3Settings, Settings
 from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket
 from tests.conftest import Bucket, bounded
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from playwright.async_api import ConsoleMessage, Dialog, Error, Locator, Page, expect
 
-from domain.demo import demo_objects
-from domain.keys import KeyKind, parse_key
-from domain.s3 import S3Service
+from domain.catalogue.keys import KeyKind, parse_key
+from domain.platform.demo import demo_objects
+from domain.platform.s3 import S3Service
 from tests.conftest import Bucket
 
 ROOT = Path(__file__).resolve().parents[2]

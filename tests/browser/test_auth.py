@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import expect
 
-from domain import queries
+from domain.catalogue import overview
 from tests.browser.support import UI, card_value, demo, expected, put_many
 from tests.conftest import Bucket
 
@@ -17,7 +17,7 @@ async def test_sign_in_lands_on_dashboard_with_synced_numbers(ui: UI, app_data: 
     run = await app_data.sync()
     assert run["status"] == "succeeded", run["error"]
     want = expected(key for key, _ in objects)
-    stats = await queries.catalogue_stats()
+    stats = await overview.catalogue_stats()
     assert (stats["staged_models"], stats["posts"], stats["images"], stats["videos"]) == (
         want.models,
         want.posts,

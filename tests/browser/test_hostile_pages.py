@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from playwright.async_api import expect
 
-from domain.activation import activate_all_new
+from domain.staging.activation import activate_all_new
 from tests.browser.support import UI
 from tests.conftest import Bucket
 from tests.test_hostile import KEYS, NAMES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from playwright.async_api import expect
 
-from domain import activation
+from domain.staging import activation
 from tests.browser.support import UI, production_row, synced_demo
 from tests.conftest import Bucket, rows
 

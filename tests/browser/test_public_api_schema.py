@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from domain.activation import activate_all_new
+from domain.staging.activation import activate_all_new
 from tests.conftest import Bucket
 
 ST = str(Path(sys.executable).parent / "st")

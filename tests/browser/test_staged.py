@@ -7,7 +7,7 @@ import re
 
 from playwright.async_api import Locator, Page, expect
 
-from domain.demo import image_bytes
+from domain.platform.demo import image_bytes
 from tests.browser.support import UI, put_many, roster, staged_row, synced_demo
 from tests.conftest import Bucket, rows
 

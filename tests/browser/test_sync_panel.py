@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 from playwright.async_api import Locator, expect
 
-from domain.demo import demo_objects, image_bytes
+from domain.platform.demo import demo_objects, image_bytes
 from tests.browser.support import (
     UI,
     Expected,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from domain import runs
+from domain.catalogue import runs
 from tests.browser.support import PASSWORD, USERNAME
 from tests.conftest import Bucket
 from tests.web import Browser

@@ -1,0 +1,126 @@
+"""Confirming a held deletion plan: re-list what it touches, delete only what is still gone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.catalogue import run_handle, runs, sync_store
+from domain.catalogue.plan import build_model
+from domain.catalogue.run_handle import RunHandle
+from domain.catalogue.run_stats import RunStats
+from domain.catalogue.sync import ListingSource
+from domain.platform import db
+from domain.platform.s3 import S3Object
+
+
+class NotConfirmable(RuntimeError):
+    """The run holds no plan to confirm (any more); the message says why and what to do."""
+
+
+async def check_confirmable(run_id: int) -> dict[str, Any]:
+    run = await runs.get(run_id)
+    if run is None:
+        raise LookupError(
+            f"sync run #{run_id} is not waiting for confirmation: there is no such run."
+        )
+    if run["status"] == "superseded":
+        raise NotConfirmable(
+            f"sync run #{run_id}'s plan was superseded by run #{run['superseded_by']}, which "
+            "saw the bucket later: review that run instead."
+        )
+    if run["status"] != "needs_confirmation" or not run["plan"]:
+        raise NotConfirmable(f"sync run #{run_id} is not waiting for confirmation.")
+    return run
+
+
+async def confirm(
+    source: ListingSource,
+    run_id: int,
+    actor: str,
+    public_base: str,
+    handle: RunHandle | None = None,
+) -> dict[str, Any]:
+    """Apply the deletions a needs_confirmation run held back, for what is still gone.
+
+    The folders the plan deletes from are listed again first: a model, post or media object
+    that came back since is kept. Runs as a run of its own (kind "confirm"), linked both ways.
+    """
+    if handle is None:
+        held = await check_confirmable(run_id)
+        new_id = await runs.record(held["scope"], actor, kind="confirm", confirms=run_id)
+        handle = await run_handle.claim(new_id, runs.this_process())
+        if handle is None:
+            raise runs.SyncBusy(await runs.get(new_id))
+    try:
+        held = await check_confirmable(run_id)  # again, now that we hold the sync lock
+        handle.stats.phase = "deleting"
+        kept = await _apply_still_gone(source, held["plan"], handle.stats, public_base)
+        note = f"confirmed deletions of run #{run_id}" + (
+            f"; kept {kept} that came back since" if kept else ""
+        )
+        await run_handle.finish(handle, "succeeded", note)
+        async with db.transaction() as tx:
+            await tx.execute(
+                "UPDATE sync_runs SET status = 'succeeded', error = $2 WHERE id = $1",
+                run_id,
+                f"deletions confirmed by {actor} in run #{handle.id}",
+            )
+    except BaseException as exc:
+        await run_handle.finish(handle, "failed", str(exc))
+        raise
+    result = await runs.get(handle.id)
+    assert result is not None
+    return result
+
+
+async def _apply_still_gone(
+    source: ListingSource, plan: dict[str, Any], stats: RunStats, public_base: str
+) -> int:
+    """Re-list each folder the plan touches; delete only what the bucket still lacks."""
+    kept = 0
+    for model_id, part in plan["per_model"].items():
+        objects = await _listing(source, part["name"])
+        desired = build_model(part["name"], objects, public_base)
+        present = {m.obj.key for p in desired.posts.values() for m in p.media}
+        media_keys = await sync_store.media_keys(part["media"])
+        media_ids = [i for i, key in media_keys.items() if key not in present]
+        post_folders = await sync_store.post_folders(part["posts"])
+        post_ids = [i for i, folder in post_folders.items() if folder not in desired.posts]
+        kept += len(part["media"]) - len(media_ids) + len(part["posts"]) - len(post_ids)
+        fingerprint = part["fingerprint"] if desired.listing_hash == part["fingerprint"] else None
+        deleted_posts, deleted_media = await sync_store.apply_deletions(
+            int(model_id), post_ids, media_ids, fingerprint
+        )
+        stats.posts_deleted += deleted_posts
+        stats.media_deleted += deleted_media
+    gone: list[int] = []
+    for folder, model_id in plan["models"].items():
+        if build_model(folder, await _listing(source, folder), public_base).exists:
+            kept += 1
+        else:
+            gone.append(model_id)
+    if gone:
+        models, posts, media = await sync_store.delete_models(gone)
+        stats.models_deleted += models
+        stats.posts_deleted += posts
+        stats.media_deleted += media
+    return kept
+
+
+async def _listing(source: ListingSource, folder: str) -> list[S3Object]:
+    objects: list[S3Object] = []
+    async for page in source.list_pages(folder + "/"):
+        objects.extend(page)
+    return objects
+
+
+async def discard(run_id: int, actor: str) -> None:
+    async with db.transaction() as tx:
+        rows = await tx.fetch(
+            "UPDATE sync_runs SET status = 'cancelled', error = $2 WHERE id = $1 AND "
+            "status = 'needs_confirmation' RETURNING id",
+            run_id,
+            f"deletions discarded by {actor}; nothing was deleted",
+        )
+    if not rows:
+        raise NotConfirmable(f"sync run #{run_id} is not waiting for confirmation.")

@@ -1,0 +1,98 @@
+"""Bucket key classification, as docs/keys.md states the rules (a pure function)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif", "avif"})
+VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "webm", "m4v", "mkv", "avi", "wmv", "flv"})
+ICON_STEMS = frozenset({"icon", "avatar"})
+BANNER_STEMS = frozenset({"banner", "cover"})
+PROFILE_FOLDER = "profile"
+# Bumped whenever these rules change, so an unchanged listing is re-parsed once.
+RULES_VERSION = "1"
+
+
+class KeyKind(enum.StrEnum):
+    IGNORED = "ignored"
+    MODEL_IMAGE = "model_image"
+    ICON = "icon"
+    BANNER = "banner"
+    PROFILE_IMAGE = "profile_image"
+    POST_IMAGE = "post_image"
+    POST_VIDEO = "post_video"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedKey:
+    kind: KeyKind
+    model: str | None = None
+    post: str | None = None
+
+    @property
+    def is_post_media(self) -> bool:
+        return self.kind in (KeyKind.POST_IMAGE, KeyKind.POST_VIDEO)
+
+
+IGNORED = ParsedKey(KeyKind.IGNORED)
+
+
+def extension(name: str) -> str:
+    """The lower-cased text after the last dot of a file name ('' when none)."""
+    dot = name.rfind(".")
+    return name[dot + 1 :].lower() if dot > 0 else ""
+
+
+def stem(name: str) -> str:
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 else name
+
+
+def parse_key(key: str) -> ParsedKey:
+    """Classify one bucket key; docs/keys.md has the rules this follows."""
+    # Empty, folder marker, an empty segment, a segment starting with ".", a reserved "_"
+    # first segment, or NUL (no database text can hold it): all checked in C, not per segment.
+    if not key or key[-1] == "/" or key[0] in "/._" or "//" in key or "/." in key or "\x00" in key:
+        return IGNORED
+    segments = key.split("/")
+    if len(segments) < 2:
+        return IGNORED
+    model = segments[0]
+    filename = segments[-1]
+    ext = extension(filename)
+    if len(segments) == 2:
+        if ext in IMAGE_EXTENSIONS:
+            return ParsedKey(KeyKind.MODEL_IMAGE, model)
+        return IGNORED
+    folder = segments[1]
+    if folder == PROFILE_FOLDER:
+        if ext not in IMAGE_EXTENSIONS:
+            return IGNORED
+        file_stem = stem(filename)
+        if file_stem in ICON_STEMS:
+            return ParsedKey(KeyKind.ICON, model)
+        if file_stem in BANNER_STEMS:
+            return ParsedKey(KeyKind.BANNER, model)
+        return ParsedKey(KeyKind.PROFILE_IMAGE, model)
+    if ext in VIDEO_EXTENSIONS:
+        return ParsedKey(KeyKind.POST_VIDEO, model, folder)
+    if ext in IMAGE_EXTENSIONS:
+        return ParsedKey(KeyKind.POST_IMAGE, model, folder)
+    return IGNORED
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._~/-]*")
+
+
+def encode_key(key: str) -> str:
+    """Percent-encode each segment (RFC 3986 unreserved characters kept)."""
+    if _PLAIN.fullmatch(key):  # nothing to encode: skip quote(), the sync's hot path
+        return key
+    return "/".join(quote(segment, safe="") for segment in key.split("/"))
+
+
+def media_url(public_base: str, key: str) -> str:
+    return f"{public_base.rstrip('/')}/{encode_key(key)}"

@@ -1,0 +1,241 @@
+"""Pure sync planning: a model's listing -> its desired rows -> the change against the database."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.catalogue.keys import RULES_VERSION, KeyKind, encode_key, parse_key
+from domain.platform.s3 import S3Object
+
+
+@dataclass(slots=True)
+class DesiredMedia:
+    obj: S3Object
+    type: str  # "image" | "video"
+    url: str
+
+
+@dataclass(slots=True)
+class DesiredPost:
+    folder: str
+    media: list[DesiredMedia] = field(default_factory=list)
+
+    def cdns(self) -> dict[str, list[str]]:
+        return {
+            "images": [m.url for m in self.media if m.type == "image"],
+            "videos": [m.url for m in self.media if m.type == "video"],
+        }
+
+    def counts(self) -> tuple[int, int]:
+        videos = sum(1 for m in self.media if m.type == "video")
+        return len(self.media) - videos, videos
+
+
+@dataclass(slots=True)
+class DesiredModel:
+    """What the bucket says one model folder should be, aggregates included."""
+
+    folder: str
+    listing_hash: str
+    keys: int = 0
+    ignored: int = 0
+    thumbnail_key: str | None = None
+    icon_key: str | None = None
+    banner_key: str | None = None
+    extra_image_keys: list[str] = field(default_factory=list)
+    posts: dict[str, DesiredPost] = field(default_factory=dict)  # in key order
+
+    @property
+    def exists(self) -> bool:
+        """A model exists while at least one key is classified under it."""
+        return bool(self.posts or self.extra_image_keys or self.icon_key or self.banner_key)
+
+    @property
+    def image_count(self) -> int:
+        return sum(p.counts()[0] for p in self.posts.values())
+
+    @property
+    def video_count(self) -> int:
+        return sum(p.counts()[1] for p in self.posts.values())
+
+
+def listing_hash(objects: list[S3Object], public_base: str) -> str:
+    """Fingerprint of a model's listing and of everything its rows derive from."""
+    digest = hashlib.sha256(f"{RULES_VERSION}\0{public_base}\n".encode())
+    digest.update("\n".join(f"{o.key}\0{o.etag}\0{o.size}" for o in objects).encode())
+    return digest.hexdigest()
+
+
+def build_model(
+    folder: str, objects: list[S3Object], public_base: str, fingerprint: str | None = None
+) -> DesiredModel:
+    """Classify a model folder's objects into its desired rows.
+
+    Objects may come in any order, unless `fingerprint` (their listing_hash) is given: then
+    they must already be sorted by key.
+    """
+    if fingerprint is None:
+        objects = sorted(objects, key=lambda o: o.key)
+        fingerprint = listing_hash(objects, public_base)
+    model = DesiredModel(folder=folder, listing_hash=fingerprint, keys=len(objects))
+    base = f"{public_base.rstrip('/')}/{encode_key(folder)}/"
+    model_images: list[str] = []
+    post_base: dict[str, str] = {}
+    for obj in objects:
+        parsed = parse_key(obj.key)
+        if parsed.model != folder:  # ignored, or (defensively) listed under another prefix
+            model.ignored += 1
+            continue
+        kind = parsed.kind
+        if kind is KeyKind.POST_IMAGE or kind is KeyKind.POST_VIDEO:
+            folder_post = parsed.post
+            assert folder_post is not None
+            post = model.posts.get(folder_post)
+            if post is None:
+                post = model.posts[folder_post] = DesiredPost(folder_post)
+                post_base[folder_post] = base + encode_key(folder_post) + "/"
+            rest = obj.key[len(folder) + len(folder_post) + 2 :]
+            post.media.append(
+                DesiredMedia(
+                    obj,
+                    "video" if kind is KeyKind.POST_VIDEO else "image",
+                    post_base[folder_post] + encode_key(rest),
+                )
+            )
+        elif kind is KeyKind.ICON:
+            model.icon_key = model.icon_key or obj.key
+        elif kind is KeyKind.BANNER:
+            model.banner_key = model.banner_key or obj.key
+        elif kind is KeyKind.MODEL_IMAGE:
+            model_images.append(obj.key)
+            model.extra_image_keys.append(obj.key)
+        else:  # profile image
+            model.extra_image_keys.append(obj.key)
+    if model_images:
+        model.thumbnail_key = model_images[0]
+    else:
+        model.thumbnail_key = next(
+            (m.obj.key for p in model.posts.values() for m in p.media if m.type == "image"), None
+        )
+    return model
+
+
+@dataclass
+class ModelChange:
+    """The writes one model needs; deletions are only collected, applied after the guard."""
+
+    desired: DesiredModel
+    model_id: int | None
+    model_fields_changed: bool
+    new_posts: list[DesiredPost]
+    changed_posts: list[tuple[int, DesiredPost]]
+    deleted_post_ids: list[int]
+    new_media: list[tuple[str, DesiredMedia]]  # (post folder, media)
+    changed_media: list[tuple[int, DesiredMedia]]
+    deleted_media_ids: list[int]
+    deleted_media_keys: list[str]
+
+    @property
+    def has_deletions(self) -> bool:
+        return bool(self.deleted_post_ids or self.deleted_media_ids)
+
+    @property
+    def writes_anything(self) -> bool:
+        return bool(
+            self.model_id is None
+            or self.model_fields_changed
+            or self.new_posts
+            or self.changed_posts
+            or self.new_media
+            or self.changed_media
+        )
+
+
+@dataclass
+class ExistingModel:
+    id: int
+    fields: dict[str, Any]
+    posts: dict[str, dict[str, Any]]  # folder -> {id, media_cdns, image_count, video_count}
+    media: dict[str, dict[str, Any]]  # s3_key -> {id, etag, size, type, url}
+
+
+def model_fields(desired: DesiredModel) -> dict[str, Any]:
+    return {
+        "thumbnail_key": desired.thumbnail_key,
+        "icon_key": desired.icon_key,
+        "banner_key": desired.banner_key,
+        "extra_image_keys": desired.extra_image_keys,
+        "post_count": len(desired.posts),
+        "image_count": desired.image_count,
+        "video_count": desired.video_count,
+        "ignored_keys": desired.ignored,
+    }
+
+
+def diff_model(desired: DesiredModel, existing: ExistingModel | None) -> ModelChange:
+    if existing is None:
+        return ModelChange(
+            desired,
+            None,
+            True,
+            list(desired.posts.values()),
+            [],
+            [],
+            [(p.folder, m) for p in desired.posts.values() for m in p.media],
+            [],
+            [],
+            [],
+        )
+    fields = model_fields(desired)
+    fields_changed = any(_norm(existing.fields.get(k)) != _norm(v) for k, v in fields.items())
+    new_posts, changed_posts = [], []
+    for folder, post in desired.posts.items():
+        row = existing.posts.get(folder)
+        if row is None:
+            new_posts.append(post)
+        elif (_norm(row["media_cdns"]), row["image_count"], row["video_count"]) != (
+            post.cdns(),
+            *post.counts(),
+        ):
+            changed_posts.append((row["id"], post))
+    deleted_posts = [r["id"] for f, r in existing.posts.items() if f not in desired.posts]
+    new_media, changed_media, seen = [], [], set()
+    for post in desired.posts.values():
+        for m in post.media:
+            seen.add(m.obj.key)
+            row = existing.media.get(m.obj.key)
+            if row is None:
+                new_media.append((post.folder, m))
+            elif (row["etag"], row["size"], row["type"], row["url"]) != (
+                m.obj.etag,
+                m.obj.size,
+                m.type,
+                m.url,
+            ):
+                changed_media.append((row["id"], m))
+    gone = [(r["id"], k) for k, r in existing.media.items() if k not in seen]
+    return ModelChange(
+        desired,
+        existing.id,
+        fields_changed,
+        new_posts,
+        changed_posts,
+        deleted_posts,
+        new_media,
+        changed_media,
+        [i for i, _ in gone],
+        [k for _, k in gone],
+    )
+
+
+def _norm(value: Any) -> Any:
+    """JSON columns come back as text on some paths: compare them decoded."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

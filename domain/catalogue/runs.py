@@ -1,0 +1,311 @@
+"""Sync run records: single flight, the run ledger, progress, cancellation, stale runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from domain.catalogue.run_stats import COUNTERS
+from domain.platform import db
+from domain.platform.db import now
+
+if TYPE_CHECKING:
+    from domain.catalogue.run_handle import RunHandle
+
+STALE_AFTER = timedelta(seconds=60)
+ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX": held by the process running a sync
+ENQUEUE_LOCK_KEY = 0x43464C59  # serialises "is a sync active? then record a new one"
+ACTIVE = ("queued", "running")
+FINISHED = ("succeeded", "failed", "cancelled", "needs_confirmation", "superseded", "skipped")
+
+
+def this_process() -> str:
+    """How a run's ledger names the process working on it: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class SyncBusy(RuntimeError):
+    """Another sync is queued or running; `run` is that run's row."""
+
+    def __init__(self, run: dict[str, Any] | None) -> None:
+        self.run = run
+        if run:
+            super().__init__(
+                f"sync run #{run['id']} ({run['scope']}) is already {run['status']} since "
+                f"{run['started_at']:%Y-%m-%d %H:%M:%S} UTC; wait for it or cancel it."
+            )
+        else:
+            super().__init__("another sync is already running; wait for it or cancel it.")
+
+
+_last_stale_check = 0.0
+
+
+async def mark_stale(force: bool = True) -> int:
+    """Runs whose process stopped heartbeating become failed, so they no longer block.
+
+    Page views call it with force=False: then it runs at most every few seconds per process.
+    """
+    global _last_stale_check
+    if not force and time.monotonic() - _last_stale_check < 5:
+        return 0
+    _last_stale_check = time.monotonic()
+    rows = await db.fetch(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', error = "
+        "'the process running this sync stopped (no heartbeat for 60 s)' "
+        "WHERE status = 'running' AND heartbeat_at < $2 RETURNING id",
+        now(),
+        now() - STALE_AFTER,
+    )
+    return len(rows)
+
+
+async def record(
+    scope: str,
+    triggered_by: str,
+    *,
+    dry_run: bool = False,
+    kind: str = "sync",
+    confirms: int | None = None,
+) -> int:
+    """Record a queued run, or raise SyncBusy naming the run already queued or running."""
+    await mark_stale()
+    async with db.transaction() as tx:
+        await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)
+        active = await tx.fetch(
+            "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id LIMIT 1",
+            list(ACTIVE),
+        )
+        if active and await _orphaned(tx, active[0]):
+            active = []
+        if active:
+            raise SyncBusy(_decode(active[0]))
+        stamp = now()
+        run_id = await _insert(
+            tx,
+            scope=scope,
+            status="queued",
+            phase="queued",
+            dry_run=dry_run,
+            started_at=stamp,
+            heartbeat_at=stamp,
+            triggered_by=triggered_by,
+            kind=kind,
+            confirms=confirms,
+            events=json.dumps([ledger_entry(f"queued by {triggered_by}")]),
+        )
+    notify(run_id)
+    return run_id
+
+
+async def _insert(tx: db.Tx, **columns: Any) -> int:
+    """A new sync_runs row with these columns and every counter at 0; returns its id."""
+    names = [*columns, *COUNTERS]
+    values = [*columns.values(), *(0 for _ in COUNTERS)]
+    marks = ", ".join(f"${i + 1}" for i in range(len(names)))
+    sql = f"INSERT INTO sync_runs ({', '.join(names)}) VALUES ({marks}) RETURNING id"
+    return int(await tx.fetchval(sql, *values))
+
+
+async def _orphaned(tx: db.Tx, run: dict[str, Any]) -> bool:
+    """A foreground run (no job) whose process died: nothing will resume it, so it failed.
+
+    A queued job's run is left alone: when its worker dies, the queue hands it to another.
+    """
+    if run["status"] != "running" or run["job_id"] is not None:
+        return False
+    if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):
+        return False  # its process still holds the sync lock
+    await tx.execute(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $2, phase = 'done', "
+        "error = 'the process running this sync stopped' WHERE id = $1",
+        run["id"],
+        now(),
+    )
+    return True
+
+
+async def record_skipped(scope: str, triggered_by: str, reason: str) -> int:
+    """A run that never ran, kept in the ledger (a scheduled tick while a sync was going)."""
+    stamp = now()
+    async with db.transaction() as tx:
+        return await _insert(
+            tx,
+            scope=scope,
+            status="skipped",
+            phase="done",
+            started_at=stamp,
+            finished_at=stamp,
+            heartbeat_at=stamp,
+            triggered_by=triggered_by,
+            error=reason,
+            events=json.dumps([ledger_entry(reason)]),
+        )
+
+
+async def set_job(run_id: int, job_id: int) -> None:
+    await db.fetch("UPDATE sync_runs SET job_id = $2 WHERE id = $1", run_id, job_id)
+
+
+async def log_event(run_id: int, text: str) -> None:
+    """Add a line to the run's ledger (what happened, when, on which worker)."""
+    await db.fetch(
+        "UPDATE sync_runs SET events = (events::jsonb || $2::jsonb)::json WHERE id = $1",
+        run_id,
+        json.dumps([ledger_entry(text)]),
+    )
+
+
+def ledger_entry(text: str) -> dict[str, str]:
+    return {"at": now().isoformat(timespec="seconds"), "text": text}
+
+
+async def request_cancel(run_id: int) -> str | None:
+    """Cancel a run: a queued one ends at once, a running one stops at its next model.
+
+    Returns the run's status before the request, or None if it was not active.
+    """
+    rows = await db.fetch(
+        # `before` is joined (FROM) so it is read before the update; read only in RETURNING,
+        # it found no row (the row was already updated by this statement) and gave None.
+        "WITH before AS (SELECT status AS was FROM sync_runs WHERE id = $1 FOR UPDATE) "
+        "UPDATE sync_runs SET cancel_requested = true, "
+        "status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
+        "finished_at = CASE WHEN status = 'queued' THEN $2 ELSE finished_at END, "
+        "phase = CASE WHEN status = 'queued' THEN 'done' ELSE phase END, "
+        "error = CASE WHEN status = 'queued' THEN 'cancelled before it started' ELSE error END "
+        "FROM before WHERE id = $1 AND status = ANY($3::text[]) "
+        "RETURNING before.was AS before",
+        run_id,
+        now(),
+        list(ACTIVE),
+    )
+    for handle in _local.values():
+        if handle.id == run_id:
+            handle.cancelled.set()
+    notify(run_id)
+    return str(rows[0]["before"]) if rows else None
+
+
+async def get(run_id: int, tx: db.Tx | None = None) -> dict[str, Any] | None:
+    sql = "SELECT * FROM sync_runs WHERE id = $1"
+    rows = await (tx.fetch(sql, run_id) if tx else db.fetch(sql, run_id))
+    return _decode(rows[0]) if rows else None
+
+
+async def current() -> dict[str, Any] | None:
+    """The run queued or going now, if any (stale ones are marked failed first)."""
+    await mark_stale(force=False)
+    rows = await db.fetch(
+        "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
+        list(ACTIVE),
+    )
+    return _decode(rows[0]) if rows else None
+
+
+async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str, Any]]:
+    await mark_stale(force=False)
+    if before_id is None:
+        rows = await db.fetch("SELECT * FROM sync_runs ORDER BY id DESC LIMIT $1", limit)
+    else:
+        rows = await db.fetch(
+            "SELECT * FROM sync_runs WHERE id < $1 ORDER BY id DESC LIMIT $2", before_id, limit
+        )
+    return [_decode(r) for r in rows]
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for key in ("plan", "events"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
+    started, finished = row.get("started_at"), row.get("finished_at") or row.get("heartbeat_at")
+    row["duration_s"] = (finished - started).total_seconds() if started and finished else None
+    return row
+
+
+# In-process wake-ups, so a subscriber in this process sees changes at once.
+_local: dict[int, RunHandle] = {}
+_waiters: dict[int, set[asyncio.Event]] = {}
+
+
+def track(handle: RunHandle) -> None:
+    _local[handle.id] = handle
+
+
+def untrack(handle: RunHandle) -> None:
+    _local.pop(handle.id, None)
+
+
+def notify(run_id: int) -> None:
+    for event in _waiters.get(run_id, ()):
+        event.set()
+
+
+async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[str, Any]]:
+    """Yield the run's row whenever it changes, until it finishes (works across processes)."""
+    wake = asyncio.Event()
+    _waiters.setdefault(run_id, set()).add(wake)
+    last: tuple[Any, ...] | None = None
+    try:
+        while True:
+            run = await get(run_id)
+            if run is None:
+                return
+            snapshot = (run["status"], run["phase"], *(run[k] for k in COUNTERS))
+            if snapshot != last:
+                last = snapshot
+                yield run
+            if run["status"] not in ACTIVE:
+                return
+            if run["status"] == "running" and run["heartbeat_at"] < now() - STALE_AFTER:
+                await mark_stale()
+                continue
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=interval)
+    finally:
+        _waiters[run_id].discard(wake)
+        if not _waiters[run_id]:
+            del _waiters[run_id]
+
+
+async def totals() -> dict[str, Any]:
+    """Runs by status, plus the sums /metrics exposes (durations and keys of finished runs)."""
+    by_status = await db.fetch("SELECT status, COUNT(*) AS n FROM sync_runs GROUP BY status")
+    sums = await db.fetch(
+        "SELECT COALESCE(SUM(EXTRACT(EPOCH FROM finished_at - started_at)), 0) AS seconds, "
+        "COALESCE(SUM(keys_listed), 0) AS keys, COUNT(*) AS finished FROM sync_runs "
+        "WHERE finished_at IS NOT NULL AND kind = 'sync'"
+    )
+    last = await db.fetch(
+        "SELECT EXTRACT(EPOCH FROM finished_at - started_at) AS seconds, keys_listed "
+        "FROM sync_runs WHERE finished_at IS NOT NULL AND kind = 'sync' AND status <> 'skipped' "
+        "ORDER BY id DESC LIMIT 1"
+    )
+    return {
+        "by_status": {r["status"]: int(r["n"]) for r in by_status},
+        "seconds": float(sums[0]["seconds"]),
+        "keys": int(sums[0]["keys"]),
+        "finished": int(sums[0]["finished"]),
+        "last_seconds": float(last[0]["seconds"]) if last else 0.0,
+        "last_keys": int(last[0]["keys_listed"]) if last else 0,
+    }
+
+
+async def last_full_sync() -> datetime | None:
+    """When a whole-bucket sync last succeeded: it saw every model still staged.
+
+    Unchanged models are not stamped one by one (an unchanged re-sync writes no row), so a
+    model was last synced at its own stamp (its last change, or a one-model sync) or then."""
+    rows = await db.fetch(
+        "SELECT max(finished_at) AS at FROM sync_runs WHERE status = 'succeeded' "
+        "AND scope = 'all' AND NOT dry_run AND kind = 'sync'"
+    )
+    return rows[0]["at"] if rows else None

@@ -1,0 +1,109 @@
+"""The sync schedule: an interval ("every 30m", "6h") or a cron expression, off when empty."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from croniter import croniter
+
+from domain.platform import db
+from domain.platform.db import now
+
+_INTERVAL = re.compile(r"^(?:every\s+)?(\d{1,4})\s*(m|min|minutes?|h|hours?|d|days?)$", re.I)
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+MIN_INTERVAL = timedelta(minutes=1)
+
+
+class ScheduleError(ValueError):
+    """A malformed schedule; the message names the field and shows what is accepted."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    expression: str  # as the admin wrote it; "" means off
+    updated_by: str
+    updated_at: datetime | None
+    last_tick_at: datetime | None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.expression)
+
+    def next_due(self, after: datetime | None = None) -> datetime | None:
+        if not self.expression:
+            return None
+        start = after or self.last_tick_at or self.updated_at or now()
+        return next_time(self.expression, start)
+
+
+def validate(expression: str) -> str:
+    """The expression, trimmed, if it is empty, an interval or a 5-field cron; else an error."""
+    expression = " ".join(expression.split())
+    if not expression:
+        return ""
+    if len(expression) > 100:
+        raise ScheduleError("schedule is too long: use an interval like 'every 30m' or cron.")
+    if match := _INTERVAL.match(expression):
+        if _seconds(match) < MIN_INTERVAL.total_seconds():
+            raise ScheduleError("schedule: the shortest interval is 1 minute.")
+        return expression
+    if len(expression.split()) == 5 and croniter.is_valid(expression):
+        return expression
+    raise ScheduleError(
+        f"schedule={expression!r} is neither an interval nor a cron expression: use e.g. "
+        "'every 30m', '6h', '1d', or cron such as '0 3 * * *' (03:00 UTC daily); leave it "
+        "empty to turn the schedule off."
+    )
+
+
+def next_time(expression: str, after: datetime) -> datetime:
+    if match := _INTERVAL.match(expression):
+        return after + timedelta(seconds=_seconds(match))
+    result: datetime = croniter(expression, after).get_next(datetime)
+    return result
+
+
+def _seconds(match: re.Match[str]) -> int:
+    return int(match.group(1)) * _UNITS[match.group(2)[0].lower()]
+
+
+async def load() -> Schedule:
+    rows = await db.fetch(
+        "SELECT expression, updated_by, updated_at, last_tick_at FROM sync_schedule "
+        "ORDER BY id LIMIT 1"
+    )
+    if not rows:
+        return Schedule("", "", None, None)
+    r = rows[0]
+    return Schedule(r["expression"], r["updated_by"], r["updated_at"], r["last_tick_at"])
+
+
+async def save(expression: str, actor: str) -> Schedule:
+    """Store a validated schedule; the next tick counts from now."""
+    expression = validate(expression)
+    await db.fetch(
+        "UPDATE sync_schedule SET expression = $1, updated_by = $2, updated_at = $3, "
+        "last_tick_at = NULL",
+        expression,
+        actor,
+        now(),
+    )
+    return await load()
+
+
+async def take_due_tick() -> datetime | None:
+    """If the schedule is due, claim this tick (once across all workers) and return its time."""
+    schedule = await load()
+    due = schedule.next_due()
+    if due is None or due > now():
+        return None
+    claimed = await db.fetch(
+        "UPDATE sync_schedule SET last_tick_at = $1 WHERE last_tick_at IS NOT DISTINCT FROM $2 "
+        "AND expression = $3 RETURNING id",
+        now(),
+        schedule.last_tick_at,
+        schedule.expression,
+    )
+    return due if claimed else None

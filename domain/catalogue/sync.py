@@ -1,0 +1,251 @@
+"""Incremental, safe bucket sync: list concurrently, write only the change, guard deletions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from domain.catalogue import parts, run_handle, runs, sync_store
+from domain.catalogue.guard import judge_deletions
+from domain.catalogue.keys import parse_key
+from domain.catalogue.run_handle import RunHandle
+from domain.catalogue.run_stats import RunStats
+from domain.catalogue.sync_models import live_parts, work_parts
+from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
+from domain.platform.s3 import S3Error
+
+__all__ = ["ListingSource", "SyncOptions", "run_sync", "work_parts"]
+log = logging.getLogger("creatorflix.sync")
+
+
+class ModelNotInBucket(LookupError):
+    pass
+
+
+# Called by the coordinator once the parts exist, to let other workers help (the job queue).
+Spread = Callable[[int, int], Awaitable[None]]
+
+
+async def run_sync(
+    source: ListingSource,
+    options: SyncOptions,
+    handle: RunHandle | None = None,
+    *,
+    spread: Spread | None = None,
+    owner: str | None = None,
+) -> dict[str, Any]:
+    """Run one sync to the end and return its run row (status, counters, error, plan).
+
+    Without a handle, the run is recorded and claimed here (the CLI's foreground sync).
+    """
+    owner = owner or runs.this_process()
+    if handle is None:
+        run_id = await runs.record(
+            options.model or "all", options.triggered_by, dry_run=options.dry_run
+        )
+        handle = await run_handle.claim(run_id, owner)
+        if handle is None:
+            raise runs.SyncBusy(await runs.get(run_id))
+    runs.track(handle)
+    base = RunStats()
+    ticker = asyncio.create_task(_heartbeat(handle, base))
+    status, error, plan_json = "failed", None, None
+    try:
+        status, error, plan_json = await _execute(source, options, handle, base, spread, owner)
+    except ModelNotInBucket as exc:
+        error = str(exc)
+    except S3Error as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run; the run must end
+        log.exception("sync run %s failed", handle.id)
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        runs.untrack(handle)
+        await _finish_with_retries(handle, status, error, plan_json)
+    result = await runs.get(handle.id)
+    assert result is not None
+    return result
+
+
+async def _finish_with_retries(
+    handle: RunHandle, status: str, error: str | None, plan: dict[str, Any] | None
+) -> None:
+    """Record the outcome even if the database dropped a connection; else staleness ends it."""
+    for attempt in range(3):
+        try:
+            await run_handle.finish(handle, status, error, plan)
+            return
+        except Exception:  # noqa: BLE001 - retried; the stale-run rule is the last resort
+            log.warning("recording the end of run %s failed", handle.id, exc_info=True)
+            await asyncio.sleep(0.2 * (attempt + 1))
+    await run_handle.release(handle)
+
+
+async def _heartbeat(handle: RunHandle, base: RunStats) -> None:
+    """Every half second: the run's counters are its own plus every part's, from any worker."""
+    while True:
+        await asyncio.sleep(0.5)
+        try:
+            await _gather_progress(handle, base)
+            await handle.flush()
+        except Exception:  # noqa: BLE001 - a missed beat is retried in half a second
+            log.warning("heartbeat for run %s failed", handle.id, exc_info=True)
+
+
+async def _gather_progress(handle: RunHandle, base: RunStats) -> None:
+    state = await parts.progress(handle.id)
+    total = RunStats(phase=handle.stats.phase, errors=handle.stats.errors)
+    total.add(base.counters())
+    for part_id, counters in state.by_part.items():
+        live = live_parts.get(part_id)
+        total.add(live.counters() if live is not None else counters)
+    total.models_total = base.models_total
+    handle.stats = total
+
+
+async def _execute(
+    source: ListingSource,
+    options: SyncOptions,
+    handle: RunHandle,
+    base: RunStats,
+    spread: Spread | None,
+    owner: str,
+) -> tuple[str, str | None, dict[str, Any] | None]:
+    handle.stats.phase = "listing"
+    if options.model:
+        prefixes, loose = [options.model + "/"], []
+    else:
+        prefixes, loose = await source.list_top()
+    base.keys_listed += len(loose)
+    base.keys_ignored += len(loose)
+    folders: list[str] = []
+    for prefix in prefixes:
+        folder = prefix[:-1]
+        if parse_key(prefix + "x.jpg").model == folder:
+            folders.append(folder)
+    base.models_total = len(folders)
+    count = await parts.create(
+        handle.id, folders, 1 if options.model else options.parts, whole_bucket=not options.model
+    )
+    handle.stats.phase = "syncing"
+    if spread is not None and count > 1:
+        await spread(handle.id, count - 1)
+    while True:  # our share, then any part whose worker stopped, until all are done
+        await work_parts(source, options, handle.id, owner, handle.cancelled)
+        state = await parts.progress(handle.id)
+        if state.done == state.total or handle.cancelled.is_set():
+            break
+        await asyncio.sleep(0.5)
+    await _gather_progress(handle, base)
+    if handle.cancelled.is_set():
+        return "cancelled", "cancelled by an admin; finished models were kept", None
+    return await _merge_and_delete(options, handle, await parts.results(handle.id))
+
+
+async def _merge_and_delete(
+    options: SyncOptions, handle: RunHandle, results: list[dict[str, Any]]
+) -> tuple[str, str | None, dict[str, Any] | None]:
+    stats = handle.stats
+    plan = DeletionPlan()
+    seen: set[str] = set()
+    failed: list[str] = []
+    for result in results:
+        seen.update(result["seen"])
+        failed.extend(result["failed"])
+        stats.errors.extend(result["errors"])
+        plan.unchanged.extend(result["unchanged"])
+        plan.per_model.update({int(k): v for k, v in result["per_model"].items()})
+    known = await sync_store.known_models([options.model] if options.model else None)
+    if options.model and options.model not in seen and options.model not in known:
+        raise ModelNotInBucket(
+            f"model folder {options.model!r} is not in the bucket; no model was created."
+        )
+    if failed:
+        names = ", ".join(failed[:PLAN_NAMES_SHOWN])
+        return (
+            "failed",
+            (
+                f"{len(failed)} model(s) could not be synced: {names}. Their rows were "
+                f"kept and nothing was deleted. First error: {stats.errors[0]}"
+            ),
+            None,
+        )
+    if options.model and not options.dry_run:  # a whole-bucket run is its own stamp
+        await sync_store.touch_synced(plan.unchanged)
+    for folder, model in known.items():
+        if folder not in seen:
+            plan.models[folder] = model.id
+            plan.model_media += model.media
+    return await _guard_and_delete(options, handle, plan, known, stats)
+
+
+async def _guard_and_delete(
+    options: SyncOptions,
+    handle: RunHandle,
+    plan: DeletionPlan,
+    known: dict[str, sync_store.KnownModel],
+    stats: RunStats,
+) -> tuple[str, str | None, dict[str, Any] | None]:
+    total_models = (
+        len(known) if not options.model else await sync_store.count_rows("whitelabel_models")
+    )
+    total_media = await sync_store.count_rows("whitelabel_media")
+    verdict = judge_deletions(
+        deletes_any=bool(plan.models or plan.per_model),
+        models_to_delete=len(plan.models),
+        total_models=total_models,
+        media_to_delete=plan.media_count,
+        total_media=total_media,
+        keys_listed=stats.keys_listed,
+        known_models=len(known),
+        max_fraction=options.max_delete_fraction,
+        allow_mass_delete=options.allow_mass_delete,
+    )
+    guarded = verdict.guarded
+    if options.dry_run:
+        s = plan.as_json()["summary"]
+        stats.models_deleted, stats.posts_deleted, stats.media_deleted = (
+            s["models"],
+            s["posts"],
+            s["media"],
+        )
+        note = (
+            "dry run: a real run would stop for confirmation before deleting" if guarded else None
+        )
+        return "succeeded", note, None
+    if guarded:
+        summary = plan.as_json()
+        reason = verdict.reason
+        s = summary["summary"]
+        return (
+            "needs_confirmation",
+            (
+                f"Nothing was deleted: {reason} ({s['models']} model(s), {s['posts']} post(s), "
+                f"{s['media']} media). Confirm to apply exactly these deletions."
+            ),
+            summary,
+        )
+    stats.phase = "deleting"
+    await apply_plan(plan.as_json(), stats)
+    return "succeeded", None, None
+
+
+async def apply_plan(plan: dict[str, Any], stats: RunStats) -> None:
+    """Apply a deletion plan exactly (at the end of a run, after the guard)."""
+    for model_id, part in plan["per_model"].items():
+        posts, media = await sync_store.apply_deletions(
+            int(model_id), part["posts"], part["media"], part["fingerprint"]
+        )
+        stats.posts_deleted += posts
+        stats.media_deleted += media
+    if plan["models"]:
+        models, posts, media = await sync_store.delete_models(list(plan["models"].values()))
+        stats.models_deleted += models
+        stats.posts_deleted += posts
+        stats.media_deleted += media

@@ -1,0 +1,300 @@
+"""A part's work: list its key ranges, skip each unchanged model, else write its change.
+
+Listing, parsing, diffing and writing overlap: ranges stream whole models into a bounded
+queue while model workers fingerprint them and write the changed ones. Two parts run at once
+in each process, sharing one budget of listing requests, so no request slot idles while a
+part's last range finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections import deque
+from operator import attrgetter
+
+import asyncpg
+
+from domain.catalogue import parts, runs, sync_store
+from domain.catalogue.key_ranges import KeyRange, cut, units_of
+from domain.catalogue.plan import build_model, diff_model, listing_hash
+from domain.catalogue.range_listing import Assembler, Capacity, Listed, list_range
+from domain.catalogue.run_stats import RunStats
+from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
+from domain.platform.s3_types import S3Error, S3Object
+
+log = logging.getLogger("creatorflix.sync")
+# A killed or dropped database connection: the model's transaction rolled back, so retry it.
+CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    ConnectionError,
+)
+RETRIES = 3
+BIG_MODEL = 20_000  # objects: fingerprint and classify in a thread, so the loop stays free
+KEYS_PER_RANGE = 4_000  # about four full pages a range: only its last page is part waste
+GUESS_PER_MODEL = 200  # keys in a model folder no sync has seen yet
+GUESS_PER_POST = 10
+# Model writes that may wait on the database at once in this process: fewer than the pool's
+# connections, so heartbeats, leases and claims always find one.
+_write_slots = asyncio.Semaphore(8)
+
+
+# Parts this process is syncing now: their counters are fresher here than in the database.
+live_parts: dict[int, RunStats] = {}
+
+
+async def work_parts(
+    source: ListingSource,
+    options: SyncOptions,
+    run_id: int,
+    owner: str,
+    cancelled: asyncio.Event,
+) -> int:
+    """Claim and sync parts of a run until none is left to take; returns how many it did."""
+    capacity = Capacity.of(options.concurrency)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        while not cancelled.is_set():
+            await capacity.room()
+            part = await parts.claim(run_id, owner)
+            if part is None:
+                break
+            if part.reclaimed_from:
+                await runs.log_event(
+                    run_id,
+                    f"part {part.part_no + 1} taken over by {owner} from {part.reclaimed_from}, "
+                    "which stopped",
+                )
+            ready = asyncio.Event()  # set once the part's ranges are cut and counted
+            tasks.append(
+                asyncio.create_task(_sync_part(source, options, part, cancelled, capacity, ready))
+            )
+            await asyncio.wait(
+                [tasks[-1], asyncio.create_task(ready.wait())],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return len(tasks)
+
+
+async def _ranges(
+    source: ListingSource,
+    options: SyncOptions,
+    part: parts.Part,
+    known: dict[str, sync_store.KnownModel],
+    slots: asyncio.Semaphore,
+) -> list[KeyRange]:
+    """The part's key ranges, sized from what the last sync found in each folder.
+
+    In a run's only part with fewer models than SYNC_CONCURRENCY (a few huge models, or one
+    model's sync), models not known to be small are also cut at their post prefixes, so that
+    they still list in parallel.
+    """
+    posts: dict[str, list[str]] = {}
+    if part.solo and len(part.folders) < options.concurrency:
+
+        async def level(folder: str) -> None:
+            async with slots:
+                with contextlib.suppress(S3Error):  # not cut: its range lists it whole
+                    posts[folder] = (await source.list_level(folder + "/"))[0]
+
+        small = {f for f, m in known.items() if m.media + m.ignored_keys < KEYS_PER_RANGE}
+        await asyncio.gather(*(level(f) for f in part.folders if f not in small))
+    keys: dict[str, float] = {}
+    for folder in part.folders:
+        model = known.get(folder)
+        if model is not None:
+            keys[folder] = model.media + model.ignored_keys + 3
+        elif folder in posts:
+            keys[folder] = GUESS_PER_POST * len(posts[folder]) + 3
+        else:
+            keys[folder] = GUESS_PER_MODEL
+    count = math.ceil(sum(keys.values()) / KEYS_PER_RANGE)
+    return cut(
+        units_of(part.folders, posts, keys), min(count, options.concurrency), part.lo, part.hi
+    )
+
+
+async def _sync_part(
+    source: ListingSource,
+    options: SyncOptions,
+    part: parts.Part,
+    cancelled: asyncio.Event,
+    capacity: Capacity,
+    ready: asyncio.Event,
+) -> None:
+    stats = RunStats()
+    plan = DeletionPlan()
+    seen: set[str] = set()
+    failed: list[str] = []
+    lost = asyncio.Event()  # another worker took the part over: stop, store nothing
+    known = await sync_store.known_models_in(part.folders)
+    concurrency = max(1, options.concurrency)
+    models: asyncio.Queue[Listed | None] = asyncio.Queue(maxsize=4 * concurrency)
+
+    def stopped() -> bool:
+        return cancelled.is_set() or lost.is_set()
+
+    def counted(keys: int) -> None:
+        stats.keys_listed += keys
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            with contextlib.suppress(Exception):
+                ours, cancel = await parts.beat(part, stats.counters())
+                if not ours:
+                    lost.set()
+                if cancel:
+                    cancelled.set()
+
+    async def model_worker() -> None:
+        while (listed := await models.get()) is not None:
+            if lost.is_set():
+                continue  # another worker owns the part now: write nothing more
+            folder = listed.folder
+            try:
+                if listed.error is not None:
+                    raise S3Error(listed.error)
+                if folder not in known:  # made after the top-level listing, or not yet staged
+                    known.update(await sync_store.known_models_in([folder]))
+                if await _sync_model(options, listed, known.get(folder), plan, stats):
+                    seen.add(folder)
+            except Exception as exc:  # noqa: BLE001 - S3 or database: this model is skipped
+                if not isinstance(exc, S3Error):
+                    log.warning("sync of model %r failed", folder, exc_info=True)
+                failed.append(folder)
+                stats.errors.append(f"{folder}: {exc}")
+                seen.add(folder)  # keep its rows
+            stats.models_done += 1
+
+    try:
+        ranges = await _ranges(source, options, part, known, capacity.slots)
+    finally:
+        ready.set()
+    assembler = Assembler(ranges)
+    todo = deque(enumerate(ranges))
+    capacity.note(waiting=len(ranges))
+
+    async def lister() -> None:
+        while todo and not stopped():
+            index, rng = todo.popleft()
+            capacity.note(waiting=-1, listing=1)
+            try:
+                await list_range(
+                    source,
+                    rng,
+                    index,
+                    slots=capacity.slots,
+                    assembler=assembler,
+                    deliver=models.put,
+                    counted=counted,
+                    stopped=stopped,
+                )
+            finally:
+                capacity.note(listing=-1)
+
+    ticker = asyncio.create_task(beat())
+    workers = [asyncio.create_task(model_worker()) for _ in range(concurrency)]
+    live_parts[part.id] = stats
+    try:
+        await asyncio.gather(*(lister() for _ in range(min(concurrency, len(ranges)))))
+        for _ in workers:
+            await models.put(None)
+        await asyncio.gather(*workers)
+    finally:
+        capacity.note(waiting=-len(todo))  # ranges a stop left unlisted
+        todo.clear()
+        live_parts.pop(part.id, None)
+        for task in [ticker, *workers]:
+            task.cancel()
+        await asyncio.gather(ticker, *workers, return_exceptions=True)
+    if stopped():
+        return
+    result = {
+        "seen": sorted(seen),
+        "failed": failed,
+        "errors": stats.errors,
+        "unchanged": plan.unchanged,
+        "per_model": {str(k): v for k, v in plan.per_model.items()},
+    }
+    await parts.complete(part, stats.counters(), result)
+
+
+async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Object], str]:
+    objects = listed.objects
+    if len(objects) < BIG_MODEL:
+        objects.sort(key=attrgetter("key"))
+        return objects, listing_hash(objects, options.public_base)
+
+    def work() -> str:
+        objects.sort(key=attrgetter("key"))
+        return listing_hash(objects, options.public_base)
+
+    return objects, await asyncio.to_thread(work)
+
+
+async def _sync_model(
+    options: SyncOptions,
+    listed: Listed,
+    known: sync_store.KnownModel | None,
+    plan: DeletionPlan,
+    stats: RunStats,
+) -> bool:
+    """Write one listed model folder's change; returns whether the model exists."""
+    folder = listed.folder
+    objects, fingerprint = await _fingerprint(listed, options)
+    if known is not None and known.listing_hash == fingerprint:  # unchanged: parse nothing
+        stats.keys_ignored += known.ignored_keys
+        plan.unchanged.append(known.id)
+        return True
+    if len(objects) < BIG_MODEL:
+        desired = build_model(folder, objects, options.public_base, fingerprint)
+    else:
+        desired = await asyncio.to_thread(
+            build_model, folder, objects, options.public_base, fingerprint
+        )
+    if not desired.exists:
+        stats.keys_ignored += desired.ignored
+        return False
+    for attempt in range(1, RETRIES + 1):
+        try:
+            async with _write_slots:
+                existing = await sync_store.load_existing(known.id) if known else None
+                change = diff_model(desired, existing)
+                if change.writes_anything and not options.dry_run:
+                    model_id = await sync_store.write_change(change)
+                else:
+                    model_id = change.model_id or 0
+            break
+        except CONNECTION_LOST as exc:  # one transaction: safe to do again on a new connection
+            if attempt == RETRIES:
+                raise
+            log.warning("model %r: database connection lost (%s); trying again", folder, exc)
+            await asyncio.sleep(0.2 * attempt)  # pooled connections killed too get noticed
+    stats.keys_ignored += desired.ignored
+    if change.model_id is None:
+        stats.models_inserted += 1
+    elif change.writes_anything or change.has_deletions:
+        stats.models_updated += 1
+    stats.posts_inserted += len(change.new_posts)
+    stats.posts_updated += len(change.changed_posts)
+    stats.media_inserted += len(change.new_media)
+    stats.media_updated += len(change.changed_media)
+    if change.has_deletions:
+        plan.per_model[model_id] = {
+            "name": folder,
+            "posts": change.deleted_post_ids,
+            "media": change.deleted_media_ids,
+            "keys": change.deleted_media_keys[:PLAN_NAMES_SHOWN],
+            "fingerprint": desired.listing_hash,
+        }
+    return True

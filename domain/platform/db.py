@@ -1,0 +1,173 @@
+"""Database engine set-up and a small raw-SQL layer for the hot paths (PostgreSQL only)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import sys
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.engine import PostgresEngine
+
+
+def now() -> datetime:
+    """The time every stamp the application writes is taken from (UTC)."""
+    return datetime.now(UTC)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message says which and how to fix it."""
+
+
+def make_engine(database_url: str) -> PostgresEngine:
+    return PostgresEngine(config={"dsn": database_url})
+
+
+def install_engine(engine: PostgresEngine) -> None:
+    """Point every table (ours, Piccolo's user and migration tables) and piccolo_conf at it."""
+    from piccolo.apps.migrations.tables import Migration
+    from piccolo.apps.user.tables import BaseUser
+
+    from domain.platform.tables import TABLES
+
+    tables: tuple[Any, ...] = (*TABLES, BaseUser, Migration)
+    for table in tables:
+        table._meta.db = engine
+    conf: Any = sys.modules.get("piccolo_conf")
+    if conf is None:
+        import piccolo_conf as conf
+    conf.DB = engine
+
+
+def current_engine() -> PostgresEngine:
+    from domain.platform.tables import WhitelabelModel
+
+    engine = WhitelabelModel._meta.db
+    assert isinstance(engine, PostgresEngine)
+    return engine
+
+
+async def start(engine: PostgresEngine, *, pool_size: int = 16) -> None:
+    """Open the pool and check the database answers; fail loudly, naming it, if not."""
+    where = redact(engine.config["dsn"])
+    try:
+        await engine.start_connection_pool(min_size=2, max_size=pool_size, reset=_cheap_reset)
+        await engine.run_ddl("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any driver error means the same thing here
+        with contextlib.suppress(Exception):
+            await engine.close_connection_pool()
+        raise DatabaseUnavailable(
+            f"database {where} is unreachable ({exc}); check DATABASE_URL and that PostgreSQL "
+            "is running and accepts connections, or unset DATABASE_URL for the embedded one."
+        ) from exc
+
+
+async def _cheap_reset(connection: Any) -> None:
+    """On release to the pool: roll back a stray transaction, skip asyncpg's full RESET ALL.
+
+    Nothing here sets session state or LISTENs, and the sync's advisory lock lives on its own
+    connection, outside the pool.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+async def stop(engine: PostgresEngine) -> None:
+    if engine.pool is not None:
+        await engine.close_connection_pool()
+
+
+async def migrate() -> None:
+    """Apply pending Piccolo migrations for every app (procrastinate's schema is one of them)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}\n{out.getvalue()}")
+
+
+def redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+class Row(dict[str, Any]):
+    """A result row; attribute access too, so templates read `row.name` without a miss."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Tx:
+    """One connection (inside a transaction for writes), returning `Row`s."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        return [Row(r) for r in await self.connection.fetch(sql, *args)]
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        rows = await self.fetch(sql, *args)
+        return next(iter(rows[0].values())) if rows else None
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self.connection.execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            await self.connection.executemany(sql, rows)
+
+    async def copy(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """Bulk insert with COPY."""
+        if rows:
+            await self.connection.copy_records_to_table(table, records=rows, columns=columns)
+
+
+@asynccontextmanager
+async def transaction(engine: PostgresEngine | None = None) -> AsyncIterator[Tx]:
+    """One transaction on a pooled connection of its own.
+
+    Not Piccolo's `engine.transaction()`: that one lives in a context variable, and when its
+    connection is killed, the failed rollback leaves the variable set, so every later
+    transaction in the same task nests into the dead one.
+    """
+    engine = engine or current_engine()
+    if engine.pool is None:
+        conn = await engine.get_new_connection()
+        try:
+            async with conn.transaction():
+                yield Tx(conn)
+        finally:
+            await conn.close()
+        return
+    async with engine.pool.acquire() as conn, conn.transaction():
+        yield Tx(conn)
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """A read outside any write transaction."""
+    async with read_connection() as tx:
+        return await tx.fetch(sql, *args)
+
+
+@asynccontextmanager
+async def read_connection(engine: PostgresEngine | None = None) -> AsyncIterator[Tx]:
+    engine = engine or current_engine()
+    if engine.pool is not None:
+        async with engine.pool.acquire() as conn:
+            yield Tx(conn)
+        return
+    conn = await engine.get_new_connection()
+    try:
+        yield Tx(conn)
+    finally:
+        await conn.close()

@@ -1,0 +1,150 @@
+"""The job queue: procrastinate on the app's PostgreSQL, run by worker processes.
+
+Jobs: a sync (full or one model), the helpers that share its parts, confirming held deletions,
+activating many models; periodic: the sync schedule and recovery of jobs whose worker died.
+The web process only defers jobs; it never lists or parses a bucket.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+
+if TYPE_CHECKING:
+    from domain.platform.runtime import Runtime
+
+log = logging.getLogger("creatorflix.jobs")
+SYNC_LOCK = "sync"  # one sync or confirmation at a time, across every worker
+HEARTBEAT_S = 2.0  # workers beat this often...
+STALLED_S = 10.0  # ...and one silent this long is gone: its jobs are retried elsewhere
+
+queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
+
+
+def connect(database_url: str) -> procrastinate.App:
+    """Point the queue at the database (one queue per process, opened by the runtime)."""
+    connector = procrastinate.PsycopgConnector(conninfo=database_url)
+    queue.connector = connector
+    queue.job_manager.connector = connector
+    return queue
+
+
+def _runtime(context: procrastinate.JobContext) -> Runtime:
+    return context.additional_context["runtime"]  # type: ignore[no-any-return]
+
+
+def _worker_name(context: procrastinate.JobContext) -> str:
+    return str(context.additional_context.get("name") or context.worker_name or "worker")
+
+
+@queue.task(name="sync", pass_context=True)
+async def sync_job(
+    context: procrastinate.JobContext, run_id: int, allow_mass_delete: bool = False
+) -> None:
+    """Coordinate one sync: list the top level, split it into parts, merge, guard, delete."""
+    await _runtime(context).run_queued_sync(run_id, allow_mass_delete, _worker_name(context))
+
+
+@queue.task(name="sync_part", pass_context=True)
+async def sync_part_job(context: procrastinate.JobContext, run_id: int) -> None:
+    """Help a running sync: take parts until none is left."""
+    await _runtime(context).help_sync(run_id, _worker_name(context))
+
+
+@queue.task(name="confirm", pass_context=True)
+async def confirm_job(context: procrastinate.JobContext, run_id: int, confirms: int) -> None:
+    """Apply a held deletion plan for what is still gone from the bucket."""
+    await _runtime(context).run_queued_confirm(run_id, confirms, _worker_name(context))
+
+
+@queue.task(name="activate", pass_context=True)
+async def activate_job(
+    context: procrastinate.JobContext, names: list[str], all_new: bool, actor: str, ip: str
+) -> None:
+    """Activate many staged models (or every new one) into production."""
+    await _runtime(context).run_activation(names, all_new, actor, ip)
+
+
+@queue.periodic(cron="* * * * * */5", periodic_id="schedule")
+@queue.task(name="schedule_tick", pass_context=True)
+async def schedule_tick(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Start the scheduled sync when it is due (or record that it was skipped)."""
+    await _runtime(context).schedule_tick()
+
+
+@queue.periodic(cron="* * * * * */5", periodic_id="recover")
+@queue.task(name="recover_stalled", pass_context=True)
+async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Jobs whose worker stopped heartbeating go back to the queue for another worker."""
+    manager = context.app.job_manager
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_S):
+        log.warning("job %s (%s) lost its worker; queueing it again", job.id, job.task_name)
+        await manager.retry_job(job)
+
+
+async def defer_run(task: str, run_id: int, **kwargs: Any) -> int:
+    """The job of a recorded run ("sync" or "confirm"): one at a time, once per run."""
+    return await _defer(
+        task, {"run_id": run_id, **kwargs}, lock=SYNC_LOCK, queueing_lock=f"run-{run_id}"
+    )
+
+
+async def defer_helpers(run_id: int, count: int) -> None:
+    for _ in range(count):
+        await _defer("sync_part", {"run_id": run_id})
+
+
+async def defer_activation(names: list[str], all_new: bool, actor: str, ip: str) -> int:
+    return await _defer("activate", {"names": names, "all_new": all_new, "actor": actor, "ip": ip})
+
+
+async def _defer(task: str, kwargs: dict[str, Any], **options: Any) -> int:
+    try:
+        return await queue.configure_task(task, **options).defer_async(**kwargs)
+    except AlreadyEnqueued:
+        log.info("job %s %s is already queued", task, kwargs)
+        return 0
+
+
+async def abort(job_id: int) -> None:
+    """Cancel a queued job, or ask a running one to stop."""
+    await queue.job_manager.cancel_job_by_id_async(job_id, abort=True)
+
+
+async def queue_state() -> dict[str, Any]:
+    """Live workers and queue depth, for the dashboard and /metrics."""
+    connector = queue.connector
+    workers = await connector.execute_query_one_async(
+        "SELECT COUNT(*) AS n FROM procrastinate_workers "
+        "WHERE last_heartbeat > now() - make_interval(secs => %(stalled)s)",
+        stalled=STALLED_S,
+    )
+    counts = await connector.execute_query_all_async(
+        "SELECT status::text AS status, COUNT(*) AS n FROM procrastinate_jobs "
+        "WHERE status IN ('todo', 'doing') GROUP BY status"
+    )
+    by_status = {r["status"]: int(r["n"]) for r in counts}
+    return {
+        "workers": int(workers["n"]),
+        "queued": by_status.get("todo", 0),
+        "running": by_status.get("doing", 0),
+    }
+
+
+async def run_worker(
+    runtime: Runtime, name: str, concurrency: int, *, signals: bool = True
+) -> None:
+    """Run jobs until cancelled or signalled (SIGTERM/SIGINT stop it gracefully)."""
+    log.info("worker %s: taking jobs (%d at once)", name, concurrency)
+    await queue.run_worker_async(
+        name=name,
+        concurrency=concurrency,
+        additional_context={"runtime": runtime, "name": name},
+        update_heartbeat_interval=HEARTBEAT_S,
+        stalled_worker_timeout=STALLED_S,
+        install_signal_handlers=signals,
+        delete_jobs="successful",
+    )

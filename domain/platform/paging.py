@@ -1,0 +1,75 @@
+"""Shared read helpers: keyset cursors, page bounds, LIKE patterns, signed thumbnails, and the
+error a query parameter that cannot be used raises (the web answers it with 400)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+Signer = Callable[[str], Awaitable[str]]
+INT32 = 2**31 - 1
+
+
+class BadQuery(ValueError):
+    """A query parameter that cannot be used; the message names it and the accepted values."""
+
+
+def encode_cursor(value: Any, row_id: int) -> str:
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps([value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_value(value: Any, sort: str) -> Any:
+    """The cursor's value if it has the sort column's type and range, else None."""
+    if sort == "synced" and isinstance(value, dict) and isinstance(value.get("t"), str):
+        when = datetime.fromisoformat(value["t"])
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    if sort == "posts" and type(value) is int and 0 <= value <= INT32:
+        return value
+    if sort == "name" and type(value) is str and len(value) <= 1024 and "\x00" not in value:
+        value.encode()  # a lone surrogate ("\ud800" in the JSON) raises here
+        return value
+    return None
+
+
+def decode_cursor(cursor: str, sort: str = "name", param: str = "cursor") -> tuple[Any, int]:
+    """A keyset cursor for `sort`, checked before it reaches the database: a value of another
+    column's type, an id out of range, a NUL or a lone surrogate is a BadQuery naming `param`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, row_id = json.loads(raw)
+        value = _cursor_value(value, sort)
+        if value is None or type(row_id) is not int or not 1 <= row_id <= INT32:
+            raise ValueError
+        return value, row_id
+    except (ValueError, TypeError, KeyError, UnicodeError, OverflowError):
+        raise BadQuery(
+            f"{param}={cursor[:40]!r} is not a cursor of this list (sort={sort}): "
+            "start again from the first page."
+        ) from None
+
+
+def like_pattern(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def page_bounds(page: int, size: int) -> int:
+    if page < 1 or page > 100_000:
+        raise BadQuery(f"page={page} is out of range: use a page number from 1.")
+    return (page - 1) * size
+
+
+async def sign_rows(
+    rows: list[dict[str, Any]],
+    signer: Signer,
+    key: str = "thumbnail_key",
+    into: str = "thumbnail_url",
+) -> list[dict[str, Any]]:
+    for row in rows:
+        row[into] = await signer(row[key]) if row.get(key) else None
+    return rows

@@ -1,0 +1,200 @@
+"""Async S3 service (aiobotocore): listing, signed GET URLs, uploads, clear errors."""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from domain.platform.s3_listing import FastLister, Page
+from domain.platform.s3_types import (
+    S3BucketMissing,
+    S3CredentialsError,
+    S3Error,
+    S3Object,
+    S3Unreachable,
+    explain,
+    fast_timestamp,
+)
+from domain.platform.settings import S3Settings
+
+__all__ = [
+    "S3BucketMissing",
+    "S3CredentialsError",
+    "S3Error",
+    "S3Object",
+    "S3Service",
+    "S3Unreachable",
+    "explain",
+    "fast_timestamp",
+]
+
+SIGN_CACHE_SIZE = 50_000
+
+
+class S3Service:
+    """One long-lived client per process; use as `async with S3Service(settings) as s3`."""
+
+    def __init__(
+        self, settings: S3Settings, ttl: int = 3600, *, max_attempts: int = 5, timeout: float = 20.0
+    ) -> None:
+        self.settings = settings
+        self.ttl = ttl
+        self._config = AioConfig(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=min(timeout, 10.0),
+            read_timeout=timeout,
+            s3={"addressing_style": "path"},
+            signature_version="s3v4",
+            max_pool_connections=32,
+        )
+        self._attempts, self._timeout = max_attempts, timeout
+        self._stack = AsyncExitStack()
+        self._client: Any = None
+        self._lister: FastLister | None = None
+        self._signed: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    async def __aenter__(self) -> S3Service:
+        session = get_session()
+        parsers = session.get_component("response_parser_factory")
+        parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
+        self._client = await self._stack.enter_async_context(
+            session.create_client(
+                "s3",
+                endpoint_url=self.settings.endpoint,
+                region_name=self.settings.region,
+                aws_access_key_id=self.settings.key,
+                aws_secret_access_key=self.settings.secret,
+                config=self._config,
+            )
+        )
+        settings = self.settings
+        credentials = (
+            Credentials(settings.key, settings.secret)
+            if settings.key and settings.secret
+            else await session.get_credentials()  # the environment's, as botocore finds them
+        )
+        self._lister = FastLister(
+            credentials,
+            settings.endpoint,
+            settings.region,
+            settings.bucket,
+            attempts=self._attempts,
+            timeout=self._timeout,
+        )
+        self._stack.push_async_callback(self._lister.close)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+        self._client = self._lister = None
+
+    @property
+    def requests(self) -> int:
+        """ListObjectsV2 requests sent so far (retries included)."""
+        return self._lister.requests if self._lister else 0
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            raise RuntimeError("S3Service used outside `async with`")
+        return self._client
+
+    async def check(self) -> None:
+        """Fail with a clear S3Error unless the bucket is reachable and readable."""
+        try:
+            await self.client.head_bucket(Bucket=self.settings.bucket)
+        except Exception as exc:
+            raise explain(exc, self.settings) from exc
+
+    async def list_top(self) -> tuple[list[str], list[S3Object]]:
+        """Model folder prefixes ('Name/') and the loose keys at the bucket root."""
+        return await self.list_level("")
+
+    async def list_level(self, prefix: str) -> tuple[list[str], list[S3Object]]:
+        """The sub-folder prefixes right under `prefix` and the objects directly in it."""
+        prefixes: list[str] = []
+        loose: list[S3Object] = []
+        async for page in self._pages(prefix=prefix, delimiter="/"):
+            prefixes.extend(page.prefixes)
+            loose.extend(page.objects)
+        return prefixes, loose
+
+    async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
+        """Every object under a prefix, one list per page of up to 1,000."""
+        async for page in self._pages(prefix=prefix):
+            yield page.objects
+
+    async def list_after(self, start_after: str) -> AsyncIterator[list[S3Object]]:
+        """Every object whose key sorts after `start_after`, in S3's order, page by page.
+
+        The caller stops reading where its key range ends; pages span model folders, so many
+        small models cost one request per 1,000 keys, not one each."""
+        async for page in self._pages(start_after=start_after):
+            yield page.objects
+
+    async def _pages(
+        self, *, prefix: str = "", delimiter: str = "", start_after: str = ""
+    ) -> AsyncIterator[Page]:
+        if self._lister is None:
+            raise RuntimeError("S3Service used outside `async with`")
+        token: str | None = None
+        while True:
+            try:
+                page = await self._lister.page(
+                    prefix=prefix, delimiter=delimiter, start_after=start_after, token=token
+                )
+            except Exception as exc:
+                raise explain(exc, self.settings) from exc
+            yield page
+            token = page.next_token
+            if token is None:
+                return
+
+    async def sign(self, key: str) -> str:
+        """A presigned GET URL, reused for up to half its lifetime."""
+        now = time.monotonic()
+        hit = self._signed.get(key)
+        if hit is not None and hit[1] > now:
+            self._signed.move_to_end(key)
+            return hit[0]
+        url: str = await self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.settings.bucket, "Key": key}, ExpiresIn=self.ttl
+        )
+        self._signed[key] = (url, now + self.ttl / 2)
+        if len(self._signed) > SIGN_CACHE_SIZE:
+            self._signed.popitem(last=False)
+        return url
+
+    async def upload(self, key: str, body: bytes, content_type: str | None = None) -> None:
+        content_type = content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
+        try:
+            await self.client.put_object(
+                Bucket=self.settings.bucket, Key=key, Body=body, ContentType=content_type
+            )
+        except Exception as exc:
+            raise explain(exc, self.settings) from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.client.delete_object(Bucket=self.settings.bucket, Key=key)
+        except Exception as exc:
+            raise explain(exc, self.settings) from exc
+
+    async def create_bucket(self) -> None:
+        try:
+            await self.client.create_bucket(Bucket=self.settings.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in (
+                "BucketAlreadyOwnedByYou",
+                "BucketAlreadyExists",
+            ):
+                raise explain(exc, self.settings) from exc

@@ -1,0 +1,245 @@
+"""ListObjectsV2 at the network's speed: signed by botocore, fetched by aiohttp, parsed by lxml.
+
+botocore's response parser costs about 72 ms for a 1,000-key page, which caps a sync near 10k
+keys a second however fast the bucket answers. Here botocore still signs (SigV4 in headers, with
+the configured credentials, region and endpoint), but the page is parsed by libxml2 at about
+300k keys a second: about 3 ms a page, short enough to stay on the event loop (a worker thread
+measured slower, every socket call then waiting for the GIL).
+Keys are requested URL-encoded (`EncodingType=url`) and decoded as botocore does, so any
+Unicode, `&`, `<`, `+`, `%` or space comes back exactly. Retries follow botocore's standard
+mode: 5xx, throttling and timeouts, with jittered exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, unquote_plus
+
+import aiohttp
+import yarl
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, NoCredentialsError
+from lxml import etree
+
+from domain.platform.s3_types import NotAListing, S3Object, fast_timestamp
+
+NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+PAGE_SIZE = 1000
+MAX_BACKOFF = 20.0
+# botocore's standard retry mode: these error codes and statuses are transient.
+RETRY_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+    }
+)
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_FIELDS = (NS + "Key", NS + "LastModified", NS + "ETag", NS + "Size")
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+# A request's parameters echoed at the top of a listing (not the Prefix of CommonPrefixes).
+_ECHOES = re.compile(rb"<(StartAfter|Prefix|Delimiter)>[^<]*</\1>(?!</CommonPrefixes>)")
+
+
+@dataclass
+class Page:
+    """One ListObjectsV2 answer: its objects, its common prefixes and where to go on."""
+
+    objects: list[S3Object] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    next_token: str | None = None
+
+
+def _decode(value: str | None, url: bool) -> str:
+    """A key as S3 sent it, decoded as botocore does (`unquote_plus`) when URL-encoded."""
+    text = value or ""
+    return unquote_plus(text) if url else text
+
+
+def parse_page(data: bytes) -> Page:
+    """A ListObjectsV2 XML body as a Page.
+
+    The common case (every Contents has Key, LastModified, ETag and Size, as S3 and Spaces send)
+    reads each field as one C-level pass; anything else falls back to element by element.
+    """
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError:
+        # Some S3-compatible stores (moto) URL-encode the keys but echo the request's own
+        # Prefix/StartAfter raw, so a control character in them breaks the XML: drop the echoes
+        # (the listing does not need them) and read the rest strictly.
+        root = etree.fromstring(_ECHOES.sub(b"", data), _PARSER)
+    if root.tag != NS + "ListBucketResult":  # an error page or a proxy's HTML answered 200
+        raise NotAListing(
+            f"the S3 endpoint answered a bucket listing with <{root.tag}>, not S3's "
+            "ListBucketResult: check DO_SPACES_ENDPOINT and DO_SPACES_BUCKET."
+        )
+    url = root.findtext(NS + "EncodingType") == "url"
+    # One C-level walk over the four fields, which occur only inside Contents, in S3's order.
+    elements = list(root.iter(*_FIELDS))
+    fields = [e.text for e in elements]
+    keys, stamps, etags, sizes = fields[0::4], fields[1::4], fields[2::4], fields[3::4]
+    if len(fields) != 4 * data.count(b"<Contents>") or not _in_order(elements):
+        contents = list(root.iterchildren(NS + "Contents"))
+        keys = [c.findtext(NS + "Key") for c in contents]
+        stamps = [c.findtext(NS + "LastModified") for c in contents]
+        etags = [c.findtext(NS + "ETag") for c in contents]
+        sizes = [c.findtext(NS + "Size") for c in contents]
+    if url:  # as botocore's unquote_plus, without its cost on keys with no '%'
+        keys = [unquote_plus(k) if "%" in k else k.replace("+", " ") if k else "" for k in keys]
+    times: dict[str | None, datetime | None] = {None: None}
+    for stamp in set(stamps):
+        times[stamp] = _timestamp(stamp)
+    objects = list(
+        map(
+            S3Object,
+            keys,
+            [int(z) if z else 0 for z in sizes],
+            [e.strip('"') if e else "" for e in etags],
+            [times[t] for t in stamps],
+        )
+    )
+    prefixes = [
+        _decode(c.findtext(NS + "Prefix"), url) for c in root.iterchildren(NS + "CommonPrefixes")
+    ]
+    truncated = root.findtext(NS + "IsTruncated") == "true"
+    token = root.findtext(NS + "NextContinuationToken") if truncated else None
+    return Page(objects, prefixes, token or None)
+
+
+def _in_order(elements: list[Any]) -> bool:
+    """Whether the first and the last Contents hold the four fields in the order read."""
+    return (
+        all(tuple(e.tag for e in quartet) == _FIELDS for quartet in (elements[:4], elements[-4:]))
+        if elements
+        else True
+    )
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    return fast_timestamp(value) if value else None
+
+
+def client_error(status: int, body: bytes) -> ClientError:
+    """An S3 error answer as botocore would raise it, so domain.platform.s3.explain words it."""
+    code, message = str(status), ""
+    try:
+        root = etree.fromstring(body, _PARSER)
+        code = root.findtext("Code") or code
+        message = root.findtext("Message") or ""
+    except etree.XMLSyntaxError:
+        message = body[:200].decode("utf-8", "replace")
+    error: Any = {"Error": {"Code": code, "Message": message}}
+    error["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return ClientError(error, "ListObjectsV2")
+
+
+def backoff(attempt: int) -> float:
+    """botocore's standard mode: random() * 2 ** (attempt - 1), at most 20 s."""
+    return float(min(MAX_BACKOFF, random.random() * 2 ** (attempt - 1)))
+
+
+def _query(params: dict[str, str]) -> str:
+    """The query string as SigV4 canonicalises it: sorted, RFC 3986 encoded."""
+    return "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(params.items())
+    )
+
+
+class FastLister:
+    """Signed ListObjectsV2 requests for one bucket; one aiohttp session."""
+
+    def __init__(
+        self,
+        credentials: Credentials | None,
+        endpoint: str,
+        region: str,
+        bucket: str,
+        *,
+        attempts: int,
+        timeout: float,
+    ) -> None:
+        self.credentials, self.region, self.bucket = credentials, region, bucket
+        self.base = f"{endpoint.rstrip('/')}/{quote(bucket, safe='')}"
+        self.attempts = max(1, attempts)
+        self.requests = 0
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(sock_connect=min(timeout, 10.0), sock_read=timeout),
+            connector=aiohttp.TCPConnector(limit=64, ttl_dns_cache=300),
+            auto_decompress=True,
+        )
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def page(
+        self,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        token: str | None = None,
+        max_keys: int = PAGE_SIZE,
+    ) -> Page:
+        """One page, retried on 5xx, throttling and timeouts; else the last error is raised
+        (a ClientError or an aiohttp/timeout error, which s3_types.explain words)."""
+        params = {"list-type": "2", "max-keys": str(max_keys), "encoding-type": "url"}
+        if prefix:
+            params["prefix"] = prefix
+        if delimiter:
+            params["delimiter"] = delimiter
+        if start_after:
+            params["start-after"] = start_after
+        if token:
+            params["continuation-token"] = token
+        url = f"{self.base}?{_query(params)}"
+        for attempt in range(1, self.attempts + 1):
+            try:
+                status, body = await self._get(url)
+            except (aiohttp.ClientError, TimeoutError):
+                if attempt == self.attempts:
+                    raise
+            else:
+                if status == 200:
+                    return parse_page(body)  # ~3 ms a page: in the loop beats GIL handoffs
+                error = client_error(status, body)
+                code = error.response["Error"]["Code"]
+                if (status not in RETRY_STATUSES and code not in RETRY_CODES) or (
+                    attempt == self.attempts
+                ):
+                    raise error
+            await asyncio.sleep(backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _signed(self, url: str) -> dict[str, str]:
+        """SigV4 headers for a GET of `url`, signed now (a retry gets a fresh date)."""
+        if self.credentials is None:
+            raise NoCredentialsError()
+        request = AWSRequest(method="GET", url=url)
+        S3SigV4Auth(self.credentials, "s3", self.region).add_auth(request)
+        return {k: str(v) for k, v in request.headers.items()}
+
+    async def _get(self, url: str) -> tuple[int, bytes]:
+        self.requests += 1
+        headers = self._signed(url)
+        # The signature covers the query exactly as encoded here: send it untouched.
+        async with self._session.get(yarl.URL(url, encoded=True), headers=headers) as response:
+            return response.status, await response.read()

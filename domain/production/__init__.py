@@ -1,0 +1,1 @@
+"""Production models and posts: publishing and unpublishing them, and the public read side."""

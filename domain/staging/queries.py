@@ -1,0 +1,182 @@
+"""Staged models, as the admin reviews them: the keyset-paged list, one model and its posts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from domain.catalogue.runs import last_full_sync
+from domain.platform import db
+from domain.platform.paging import (
+    BadQuery,
+    Signer,
+    decode_cursor,
+    encode_cursor,
+    like_pattern,
+    page_bounds,
+)
+
+SORTS = {"name": "folder_name", "posts": "post_count", "synced": "last_synced_at"}
+PAGE_SIZES = (10, 25, 50, 100)
+COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000  # substring matches cost more to count: show "1,000+"
+
+
+@dataclass(frozen=True)
+class StagedQuery:
+    search: str = ""
+    status: str = ""  # "", "new", "active"
+    sort: str = "name"
+    desc: bool = False
+    size: int = 25
+    after: str | None = None  # cursor of the last row of the previous page
+    before: str | None = None  # cursor of the first row of the next page
+
+    def validate(self) -> StagedQuery:
+        if self.sort not in SORTS:
+            raise BadQuery(f"sort={self.sort!r} is not supported: use one of {', '.join(SORTS)}.")
+        if self.status not in ("", "new", "active"):
+            raise BadQuery(f"status={self.status!r} is not supported: use new or active.")
+        if self.size not in PAGE_SIZES:
+            raise BadQuery(f"size={self.size} is not supported: use one of {PAGE_SIZES}.")
+        if len(self.search) > 200:
+            raise BadQuery("search is too long: use at most 200 characters.")
+        return self
+
+
+@dataclass
+class StagedPage:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+    prev_cursor: str | None
+    total: int  # capped at COUNT_CAP; see total_capped
+    total_capped: bool
+
+
+async def staged_models(q: StagedQuery) -> StagedPage:
+    q = q.validate()
+    column = SORTS[q.sort]
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
+    if q.search:
+        args.append(like_pattern(q.search.lower()))
+        where.append(f"lower(folder_name) LIKE ${len(args)} ESCAPE '\\'")
+    if q.status:
+        args.append(q.status)
+        where.append(f"status = ${len(args)}")
+    base_where = " AND ".join(where)
+    backwards = q.before is not None and q.after is None
+    cursor = q.before if backwards else q.after
+    page_where = base_where
+    page_args: list[Any] = list(args)
+    col_expr = column  # last_synced_at is set by every sync write, so never NULL here
+    if cursor:
+        value, row_id = decode_cursor(cursor, q.sort, "before" if backwards else "after")
+        forward_desc = q.desc != backwards
+        op = "<" if forward_desc else ">"
+        page_args += [value, row_id]
+        page_where += f" AND ({col_expr}, id) {op} (${len(page_args) - 1}, ${len(page_args)})"
+    direction = "DESC" if q.desc != backwards else "ASC"
+    page_args.append(await last_full_sync())
+    rows = await db.fetch(
+        "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
+        f"GREATEST(last_synced_at, ${len(page_args)}) AS last_synced_at "
+        f"FROM whitelabel_models WHERE {page_where} "
+        f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(page_args) + 1}",
+        *page_args,
+        q.size + 1,
+    )
+    more = len(rows) > q.size
+    rows = rows[: q.size]
+    if backwards:
+        rows.reverse()
+    cap = SEARCH_COUNT_CAP if q.search else COUNT_CAP
+    total = await _capped_count(base_where, args, cap)
+    if not rows:
+        return StagedPage([], None, None, total, total >= cap)
+    first, last = rows[0], rows[-1]
+    has_next = more if not backwards else True
+    has_prev = more if backwards else bool(cursor)
+    return StagedPage(
+        rows,
+        encode_cursor(last[column], last["id"]) if has_next else None,
+        encode_cursor(first[column], first["id"]) if has_prev else None,
+        total,
+        total >= cap,
+    )
+
+
+async def _capped_count(where: str, args: list[Any], cap: int = COUNT_CAP) -> int:
+    """Exact up to `cap`, so a page view never counts a whole 100k-row table."""
+    args = [*args, cap]
+    rows = await db.fetch(
+        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
+        f"{where} LIMIT ${len(args)}) AS capped",
+        *args,
+    )
+    return int(rows[0]["n"])
+
+
+async def new_count() -> int:
+    """Staged models still new, exact up to COUNT_CAP (the status index makes it cheap)."""
+    return await _capped_count("status = $1", ["new"])
+
+
+async def staged_model(name: str) -> dict[str, Any] | None:
+    rows = await db.fetch(
+        "SELECT w.*, GREATEST(w.last_synced_at, $2) AS last_synced_at, m.id AS production_id, "
+        "m.is_published AS production_published "
+        "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
+        "WHERE w.folder_name = $1",
+        name,
+        await last_full_sync(),
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    if isinstance(row.get("extra_image_keys"), str):
+        row["extra_image_keys"] = json.loads(row["extra_image_keys"])
+    return row
+
+
+async def model_posts(
+    model_id: int, signer: Signer, page: int = 1, size: int = 12
+) -> tuple[list[dict[str, Any]], int]:
+    """A staged model's posts with signed image and video URLs; returns (posts, total)."""
+    offset = page_bounds(page, size)
+    posts = await db.fetch(
+        "SELECT id, folder_name, title, image_count, video_count FROM whitelabel_posts "
+        "WHERE whitelabel_model = $1 ORDER BY folder_name, id LIMIT $2 OFFSET $3",
+        model_id,
+        size,
+        offset,
+    )
+    total = int(
+        (
+            await db.fetch(
+                "SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = $1", model_id
+            )
+        )[0]["n"]
+    )
+    if not posts:
+        return [], total
+    ids = [p["id"] for p in posts]
+    media = await db.fetch(
+        "SELECT whitelabel_post, s3_key, type, size FROM whitelabel_media WHERE whitelabel_post "
+        f"IN ({', '.join(f'${i + 1}' for i in range(len(ids)))}) ORDER BY s3_key",
+        *ids,
+    )
+    by_post: dict[int, dict[str, list[dict[str, Any]]]] = {
+        p["id"]: {"images": [], "videos": []} for p in posts
+    }
+    for m in media:
+        bucket = "videos" if m["type"] == "video" else "images"
+        by_post[m["whitelabel_post"]][bucket].append(
+            {"key": m["s3_key"], "url": await signer(m["s3_key"]), "size": m["size"]}
+        )
+    for p in posts:
+        p["media"] = by_post[p["id"]]
+        first = p["media"]["images"][:1]
+        p["thumbnail_url"] = first[0]["url"] if first else None
+    return posts, total

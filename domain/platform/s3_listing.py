@@ -17,6 +17,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
@@ -108,15 +109,15 @@ def parse_page(data: bytes) -> Page:
     times: dict[str | None, datetime | None] = {None: None}
     for stamp in set(stamps):
         times[stamp] = _timestamp(stamp)
-    objects = list(
-        map(
-            S3Object,
-            keys,
-            [int(z) if z else 0 for z in sizes],
-            [e.strip('"') if e else "" for e in etags],
-            [times[t] for t in stamps],
-        )
+    fields_of_objects = zip(
+        keys,
+        [int(z) if z else 0 for z in sizes],
+        [e.strip('"') if e else "" for e in etags],
+        [times[t] for t in stamps],
+        strict=True,
     )
+    # tuple.__new__ straight from C: a NamedTuple's own __new__ is a Python call per key.
+    objects: list[S3Object] = list(map(tuple.__new__, repeat(S3Object), fields_of_objects))
     prefixes = [
         _decode(c.findtext(NS + "Prefix"), url) for c in root.iterchildren(NS + "CommonPrefixes")
     ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from domain import db
 from domain.activation_plan import plan_posts
+from domain.errors import NotFound
 from domain.sync_store import now
 
 ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
@@ -41,7 +42,7 @@ class ActivationResult:
         )
 
 
-class UnknownModels(LookupError):
+class UnknownModels(NotFound):
     def __init__(self, names: list[str]) -> None:
         self.names = names
         shown = ", ".join(repr(n) for n in names[:5])

@@ -5,22 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from domain import db, runs, sync_store
+from domain.errors import Conflict, NotFound
 from domain.plan import build_model
 from domain.runs import RunHandle, RunStats
 from domain.s3 import S3Object
 from domain.sync import ListingSource
 
 
-class NotConfirmable(RuntimeError):
+class NotConfirmable(Conflict):
     """The run holds no plan to confirm (any more); the message says why and what to do."""
 
 
 async def check_confirmable(run_id: int) -> dict[str, Any]:
     run = await runs.get(run_id)
     if run is None:
-        raise LookupError(
-            f"sync run #{run_id} is not waiting for confirmation: there is no such run."
-        )
+        raise NotFound(f"sync run #{run_id} is not waiting for confirmation: there is no such run.")
     if run["status"] == "superseded":
         raise NotConfirmable(
             f"sync run #{run_id}'s plan was superseded by run #{run['superseded_by']}, which "

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain import db
+from domain.errors import Invalid
 
 Signer = Callable[[str], Awaitable[str]]
 SORTS = {"name": "folder_name", "posts": "post_count", "synced": "last_synced_at"}
@@ -19,7 +20,7 @@ COUNT_CAP = 10_000
 SEARCH_COUNT_CAP = 1_000  # substring matches cost more to count: show "1,000+"
 
 
-class BadQuery(ValueError):
+class BadQuery(Invalid):
     """A query parameter that cannot be used; the message names it and the accepted values."""
 
 
@@ -301,7 +302,7 @@ async def public_models(page: int, signer: Signer) -> dict[str, Any]:
             "id": r["id"],
             "name": r["name"],
             "slug": r["slug"],
-            "postCount": r["post_count"],
+            "post_count": r["post_count"],
             "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
         }
         for r in rows
@@ -336,12 +337,12 @@ async def public_model_posts(name: str, page: int, signer: Signer) -> dict[str, 
         data.append(
             {
                 "id": r["id"],
-                "modelId": r["model"],
+                "model_id": r["model"],
                 "title": r["title"],
                 "type": r["type"],
                 "content": await signer(r["content_key"]),
                 "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
-                "createdAt": r["created_at"].isoformat() if r["created_at"] else None,
+                "created_at": r["created_at"].isoformat() if r["created_at"] else None,
             }
         )
     return {"data": data, "meta": {"page": page, "limit": PUBLIC_PAGE_SIZE, "count": count}}

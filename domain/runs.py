@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from domain import db
+from domain.errors import Conflict
 from domain.sync_store import now
 
 STALE_AFTER = timedelta(seconds=60)
@@ -45,7 +46,7 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class SyncBusy(RuntimeError):
+class SyncBusy(Conflict):
     """Another sync is queued or running; `run` is that run's row."""
 
     def __init__(self, run: dict[str, Any] | None) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from croniter import croniter
 
 from domain import db
+from domain.errors import Invalid
 from domain.sync_store import now
 
 _INTERVAL = re.compile(r"^(?:every\s+)?(\d{1,4})\s*(m|min|minutes?|h|hours?|d|days?)$", re.I)
@@ -16,7 +17,7 @@ _UNITS = {"m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(minutes=1)
 
 
-class ScheduleError(ValueError):
+class ScheduleError(Invalid):
     """A malformed schedule; the message names the field and shows what is accepted."""
 
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from domain import parts, runs, sync_store
+from domain.errors import NotFound
 from domain.guard import judge_deletions
 from domain.keys import parse_key
 from domain.runs import RunHandle, RunStats
@@ -20,7 +21,7 @@ __all__ = ["ListingSource", "SyncOptions", "run_sync", "work_parts"]
 log = logging.getLogger("creatorflix.sync")
 
 
-class ModelNotInBucket(LookupError):
+class ModelNotInBucket(NotFound):
     pass
 
 

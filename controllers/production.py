@@ -17,6 +17,7 @@ from controllers.forms import Checked, RowId
 from controllers.responses import Did, audited, render
 from domain import production, queries
 from domain.errors import NotFound
+from domain.s3 import S3Service
 
 
 @dataclass
@@ -30,7 +31,7 @@ POST_ROW = "production/_post_row.html"
 Fetch = Callable[[int], Awaitable[dict[str, Any] | None]]
 
 
-async def _signed(s3: S3Dep, what: str, row_id: int, fetch: Fetch) -> dict[str, Any]:
+async def _signed(s3: S3Service, what: str, row_id: int, fetch: Fetch) -> dict[str, Any]:
     row = await fetch(row_id)
     if row is None:
         raise NotFound(f"production {what} #{row_id} is gone")

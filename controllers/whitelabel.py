@@ -15,6 +15,7 @@ from controllers.forms import EmptyBody, SelectionBody
 from controllers.responses import Did, after_action, audited, render
 from domain import activation, queries, runs
 from domain.errors import Invalid
+from domain.s3 import S3Service
 
 ROW = "whitelabel/_row.html"
 TABLE = "whitelabel/_table.html"
@@ -24,7 +25,7 @@ def model_url(request: HTMXRequest, name: str) -> str:
     return request.app.route_reverse("staged.detail", model_name=quote(name, safe=""))
 
 
-async def _row(s3: S3Dep, name: str) -> dict[str, Any]:
+async def _row(s3: S3Service, name: str) -> dict[str, Any]:
     model = await queries.staged_model(name)
     if model is None:
         raise NotFoundException(f"There is no staged model named {name!r}.")
@@ -193,5 +194,5 @@ class WhitelabelController(Controller):
         )
 
 
-async def _fresh_row(s3: S3Dep, name: str) -> dict[str, Any]:
+async def _fresh_row(s3: S3Service, name: str) -> dict[str, Any]:
     return {"row": await _row(s3, name)}

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
@@ -26,14 +26,16 @@ from controllers.boundary import Boundary, security_headers
 from controllers.cli import CreatorFlixCLI
 from controllers.csrf import SessionCsrf
 from controllers.dashboard import DashboardController
+from controllers.deps import dependencies
 from controllers.errors import exception_handlers
 from controllers.metrics import CONFIG as METRICS
 from controllers.metrics import MetricsController
 from controllers.production import ProductionController
 from controllers.public_api import PublicApiController
-from controllers.security import AdminGate, DatabaseStore, session_config
+from controllers.security import admin_auth, admin_or_scraper
+from controllers.sessions import DatabaseStore
 from controllers.sync import SyncController
-from controllers.templating import register_filters
+from controllers.templating import register_filters, url_for
 from controllers.whitelabel import WhitelabelController
 from domain.platform.runtime import Runtime
 from domain.platform.settings import ROOT, Settings, SettingsError
@@ -41,7 +43,7 @@ from domain.platform.settings import ROOT, Settings, SettingsError
 log = logging.getLogger("creatorflix")
 
 
-@get("/healthz", sync_to_thread=False, include_in_schema=False)
+@get("/healthz", name="healthz", sync_to_thread=False, include_in_schema=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -53,7 +55,9 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     register_filters(env)
-    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+    engine = JinjaTemplateEngine.from_environment(env)
+    engine.register_template_callable("url_for", url_for)
+    return TemplateConfig(instance=engine)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -77,7 +81,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await runtime.stop()
 
     templates = template_config()
-    sessions = session_config(settings.session_idle_seconds, settings.secure_cookies)
+    auth = admin_auth(settings.session_idle_seconds, settings.secure_cookies)
+    metrics = Router(
+        "/", route_handlers=[MetricsController], guards=[admin_or_scraper(settings.metrics_token)]
+    )
     return Litestar(
         route_handlers=[
             healthz,
@@ -88,9 +95,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionController,
             AuditController,
             PublicApiController,
-            MetricsController,
+            metrics,
             create_static_files_router(
-                path="/static", directories=[ROOT / "static"], include_in_schema=False
+                path="/static",
+                directories=[ROOT / "static"],
+                name="static",
+                include_in_schema=False,
             ),
         ],
         lifespan=[lifespan],
@@ -103,13 +113,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             Boundary(settings.forwarded_allow_ips),
             METRICS.middleware,
-            sessions.middleware,
-            AdminGate(settings.metrics_token),
+            auth.middleware,
             SessionCsrf(settings.secret_key, settings.secure_cookies),
         ],
         before_send=[security_headers],
         stores={"sessions": DatabaseStore()},
         exception_handlers=exception_handlers(),
+        dependencies=dependencies(runtime),
         openapi_config=OpenAPIConfig(
             title="CreatorFlix public API",
             version="1.0.0",

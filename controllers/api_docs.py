@@ -9,20 +9,17 @@ from typing import Any
 from litestar import Request, Router
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
-VENDOR = "/static/vendor/swagger-ui-5.35.0"
+VENDOR = "/vendor/swagger-ui-5.35.0"
 
 
 class VendoredSwagger(SwaggerRenderPlugin):
     def __init__(self) -> None:
-        super().__init__(
-            js_url=f"{VENDOR}/swagger-ui-bundle.js",
-            css_url=f"{VENDOR}/swagger-ui.css",
-            path="/swagger",
-            favicon='<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">',
-            style="",
-        )
+        super().__init__(path="/swagger", style="")
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        def static(file_path: str) -> str:
+            return html.escape(request.app.route_reverse("static", file_path=file_path))
+
         title = html.escape(str(openapi_schema["info"]["title"]))
         spec_url = html.escape(self.get_openapi_json_route(request))
         return f"""<!doctype html>
@@ -31,11 +28,11 @@ class VendoredSwagger(SwaggerRenderPlugin):
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>{title}</title>
-  {self.favicon}
-  <link rel="stylesheet" href="{self.css_url}">
-  <link rel="stylesheet" href="/static/api-docs.css">
-  <script src="{self.js_url}" defer></script>
-  <script src="/static/api-docs.js" defer></script>
+  <link rel="icon" href="{static("/favicon.svg")}" type="image/svg+xml">
+  <link rel="stylesheet" href="{static(f"{VENDOR}/swagger-ui.css")}">
+  <link rel="stylesheet" href="{static("/api-docs.css")}">
+  <script src="{static(f"{VENDOR}/swagger-ui-bundle.js")}" defer></script>
+  <script src="{static("/api-docs.js")}" defer></script>
 </head>
 <body>
   <div id="swagger-ui" data-spec-url="{spec_url}"></div>

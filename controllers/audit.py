@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.params import FromQuery
-from litestar.plugins.htmx import HTMXTemplate
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.forms import OptionalRowId
-from controllers.templating import render
+from controllers.responses import render
 from domain.accounts import audit
+from domain.errors import Invalid
 
 ACTIONS = (
     "sign_in",
@@ -31,15 +30,15 @@ class AuditController(Controller):
     path = "/audit"
     include_in_schema = False
 
-    @get("/")
+    @get("/", name="audit.index")
     async def index(
         self,
-        request: Request[Any, Any, Any],
+        request: HTMXRequest,
         before: OptionalRowId = None,
         action: FromQuery[str] = "",
     ) -> HTMXTemplate:
         if action and action not in ACTIONS:
-            raise ValueError(
+            raise Invalid(
                 f"action={action!r} is not an audited action: use one of {', '.join(ACTIONS)}."
             )
         rows = await audit.page(before, action)

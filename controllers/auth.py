@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromQuery
-from litestar.plugins.htmx import HTMXTemplate
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
 from controllers.csrf import SESSION_KEY, fresh_token
+from controllers.deps import ActorDep, AddressDep
 from controllers.forms import EmptyBody, LoginBody, safe_next
-from controllers.security import ROTATE
-from controllers.templating import client_ip, render, user_of
+from controllers.responses import render
+from controllers.sessions import ROTATE
 from domain.accounts import audit
 from domain.accounts.admins import authenticate
 
@@ -21,18 +22,17 @@ from domain.accounts.admins import authenticate
 class AuthController(Controller):
     include_in_schema = False
 
-    @get("/login")
-    async def login_page(
-        self, request: Request[Any, Any, Any], next: FromQuery[str] = "/"
-    ) -> HTMXTemplate:
+    @get("/login", name="login")
+    async def login_page(self, request: HTMXRequest, next: FromQuery[str] = "/") -> HTMXTemplate:
         return render(request, "auth/login.html", next=safe_next(next), error=None)
 
-    @post("/login")
-    async def login(self, request: Request[Any, Any, Any], data: LoginBody) -> Any:
-        ip = client_ip(request)
+    @post("/login", name="login.submit")
+    async def login(
+        self, request: HTMXRequest, address: AddressDep, data: LoginBody
+    ) -> Response[Any]:
         username = data.username.strip()[:150]
-        attempt = await audit.begin_sign_in(username, ip)  # before the slow hash
-        throttle = await audit.sign_in_throttle(username, ip, attempt)
+        attempt = await audit.begin_sign_in(username, address)  # before the slow hash
+        throttle = await audit.sign_in_throttle(username, address, attempt)
         if throttle:
             await audit.end_sign_in(attempt, None)
             raise HTTPException(
@@ -57,9 +57,8 @@ class AuthController(Controller):
         )
         return Redirect(safe_next(data.next), status_code=303)
 
-    @post("/logout")
-    async def logout(self, request: Request[Any, Any, Any], data: EmptyBody) -> Redirect:
-        user = user_of(request)
-        await audit.record(user["username"], "sign_out", user["username"], "", client_ip(request))
+    @post("/logout", name="logout")
+    async def logout(self, request: HTMXRequest, actor: ActorDep, data: EmptyBody) -> Redirect:
+        await actor.record("sign_out", actor.username)
         request.clear_session()
-        return Redirect("/login", status_code=303)
+        return Redirect(request.app.route_reverse("login"), status_code=303)

@@ -1,26 +1,26 @@
-"""Error pages in the app's look; an HTMX request gets a toast and leaves the page intact."""
+"""Error answers in the app's look: domain refusals with their own message and status, anything
+else a logged 500 that carries a request id; an htmx request gets a toast and keeps its page."""
 
 from __future__ import annotations
 
 import errno
 import logging
+import secrets
 from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 from litestar.exceptions import (
     HTTPException,
     InternalServerException,
     NotAuthorizedException,
     ValidationException,
 )
+from litestar.plugins.htmx import HTMXRequest, Reswap
 from litestar.response import Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from controllers.templating import is_fragment, user_of
-from domain.catalogue.confirm import NotConfirmable
-from domain.catalogue.runs import SyncBusy
-from domain.platform.paging import BadQuery
-from domain.staging.activation import UnknownModels
+from controllers.responses import is_fragment, user_of
+from controllers.security import to_sign_in
+from domain.errors import Conflict, DomainError, Invalid, NotFound
 
 log = logging.getLogger("creatorflix.errors")
 TITLES = {
@@ -33,22 +33,15 @@ TITLES = {
     429: "Too many attempts",
     500: "Something went wrong",
 }
+DOMAIN_STATUS: dict[type[DomainError], int] = {Invalid: 400, NotFound: 404, Conflict: 409}
 
 
-def _message(exc: Exception, status: int) -> str:
-    if isinstance(exc, ValidationException):
-        extra = exc.extra if isinstance(exc.extra, list) else []
-        parts = [
-            f"{e.get('key', 'value')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)
-        ]
-        return "Invalid input — " + "; ".join(parts) if parts else "Invalid input."
-    if _no_such_file(exc):
-        return "Not Found"
-    if isinstance(exc, HTTPException):
-        return str(exc.detail)
-    if status == 500:
-        return "An unexpected error occurred; it has been logged."
-    return str(exc)
+def _validation_message(exc: ValidationException) -> str:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    parts = [
+        f"{e.get('key', 'value')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)
+    ]
+    return "Invalid input — " + "; ".join(parts) if parts else "Invalid input."
 
 
 def _no_such_file(exc: Exception) -> bool:
@@ -63,25 +56,33 @@ def _no_such_file(exc: Exception) -> bool:
     )
 
 
-def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def classify(request: HTMXRequest, exc: Exception) -> tuple[int, str, dict[str, str]]:
+    """Status, the message for the user, and headers. Only a domain refusal or an HTTP error
+    speaks for itself: a bare ValueError or KeyError is a bug, logged under a request id."""
     if _no_such_file(exc):
-        status = 404
-    elif isinstance(exc, HTTPException):
-        status = exc.status_code
-    elif isinstance(exc, (BadQuery, ValueError)):
-        status = 400
-    elif isinstance(exc, (UnknownModels, LookupError)):
-        status = 404
-    elif isinstance(exc, SyncBusy | NotConfirmable):
-        status = 409
-    else:
-        status = HTTP_500_INTERNAL_SERVER_ERROR
-        # repr: a path with an encoded newline must not write a line of its own into the log.
-        log.exception("unhandled error on %s %r", request.method, request.url.path, exc_info=exc)
-    message = _message(exc, status)
-    headers: dict[str, str] = {}
-    if isinstance(exc, HTTPException) and exc.headers:
-        headers.update(exc.headers)
+        return 404, "Not Found", {}
+    if isinstance(exc, ValidationException):
+        return exc.status_code, _validation_message(exc), dict(exc.headers or {})
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return exc.status_code, str(exc.detail), dict(exc.headers or {})
+    if isinstance(exc, DomainError):
+        status = next(s for kind, s in DOMAIN_STATUS.items() if isinstance(exc, kind))
+        return status, str(exc), {}
+    request_id = secrets.token_hex(6)
+    # repr: a path with an encoded newline must not write a line of its own into the log.
+    log.error(
+        "request %s: unhandled error on %s %r",
+        request_id,
+        request.method,
+        request.url.path,
+        exc_info=exc,
+    )
+    message = f"An unexpected error occurred; it has been logged as request {request_id}."
+    return 500, message, {"X-Request-ID": request_id}
+
+
+def error_response(request: HTMXRequest, exc: Exception) -> Response[Any]:
+    status, message, headers = classify(request, exc)
     if request.url.path.startswith("/api/"):
         return Response(
             {"status_code": status, "detail": message},
@@ -90,12 +91,9 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
             media_type=MediaType.JSON,
         )
     if is_fragment(request):
-        return Response(
-            message,
-            status_code=status,
-            media_type=MediaType.TEXT,
-            headers={**headers, "HX-Reswap": "none"},
-        )
+        fragment = Reswap(message, "none", status_code=status, media_type=MediaType.TEXT)
+        fragment.headers.update(headers)
+        return fragment
     return Template(
         "errors/error.html",
         status_code=status,
@@ -110,4 +108,4 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 
 def exception_handlers() -> dict[Any, Any]:
-    return {Exception: error_response, NotAuthorizedException: error_response}
+    return {Exception: error_response, NotAuthorizedException: to_sign_in}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
+
+from domain.errors import Invalid
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 URL_SAFE = "/?&=%#:;@!$'()*+,~-._"
@@ -23,7 +25,7 @@ class Checked:
             value = getattr(self, item.name)
             for text in value if isinstance(value, list) else [value]:
                 if isinstance(text, str) and "\x00" in text:
-                    raise ValueError(f"{item.name} holds a NUL byte (%00)")
+                    raise Invalid(f"{item.name} holds a NUL byte (%00)")
 
 
 @dataclass
@@ -39,6 +41,9 @@ class SelectionForm(Checked):
 
     # One ticked box arrives as a string, several as a list: a bare list[str] was a 400.
     name: list[str] | str = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return [self.name] if isinstance(self.name, str) else list(self.name)
 
 
 @dataclass
@@ -62,9 +67,3 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return quote(target, safe=URL_SAFE)
-
-
-def as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]

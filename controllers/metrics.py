@@ -25,6 +25,7 @@ LAST_KEYS = Gauge("creatorflix_last_sync_keys_listed", "Keys listed by the last 
 
 class MetricsController(PrometheusController):
     include_in_schema = False
+    opt = {"exclude_from_auth": True}  # its guard lets in an admin or the scraper (app.py)
 
     @get(include_in_schema=False)
     async def get(self) -> Response[bytes]:

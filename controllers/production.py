@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromQuery
-from litestar.plugins.htmx import HTMXTemplate
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
+from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, RowId
-from controllers.templating import client_ip, committed, render, user_of
-from domain.accounts import audit
+from controllers.responses import Did, audited, render
+from domain.errors import NotFound
 from domain.platform import paging
-from domain.platform.runtime import Runtime
+from domain.platform.s3 import S3Service
 from domain.production import publishing as production
 
 
@@ -25,26 +27,28 @@ class PublishForm(Checked):
 
 
 PublishBody = Annotated[PublishForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+MODEL_ROW = "production/_model_row.html"
+POST_ROW = "production/_post_row.html"
+Fetch = Callable[[int], Awaitable[dict[str, Any] | None]]
 
 
-async def _audit_publish(request: Request[Any, Any, Any], target: str, published: bool) -> str:
-    state = "published" if published else "unpublished"
-    user = user_of(request)
-    await audit.record(user["username"], "publish_change", target, state, client_ip(request))
-    return state
+async def _signed(s3: S3Service, what: str, row_id: int, fetch: Fetch) -> dict[str, Any]:
+    row = await fetch(row_id)
+    if row is None:
+        raise NotFound(f"production {what} #{row_id} is gone")
+    return (await paging.sign_rows([row], s3.sign))[0]
 
 
 class ProductionController(Controller):
     path = "/production"
     include_in_schema = False
 
-    @get("/")
+    @get("/", name="production.index")
     async def index(
-        self, request: Request[Any, Any, Any], q: FromQuery[str] = "", page: FromQuery[int] = 1
+        self, request: HTMXRequest, s3: S3Dep, q: FromQuery[str] = "", page: FromQuery[int] = 1
     ) -> HTMXTemplate:
-        runtime: Runtime = request.app.state["runtime"]
         rows, total = await production.models(page, q.strip())
-        await paging.sign_rows(rows, runtime.s3.sign)
+        await paging.sign_rows(rows, s3.sign)
         return render(
             request,
             "production/index.html",
@@ -57,16 +61,15 @@ class ProductionController(Controller):
             nav="production",
         )
 
-    @get("/{model_id:int}")
+    @get("/{model_id:int}", name="production.detail")
     async def detail(
-        self, request: Request[Any, Any, Any], model_id: RowId, page: FromQuery[int] = 1
+        self, request: HTMXRequest, s3: S3Dep, model_id: RowId, page: FromQuery[int] = 1
     ) -> HTMXTemplate:
-        runtime: Runtime = request.app.state["runtime"]
         model = await production.model(model_id)
         if model is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
         posts, total = await production.posts(model_id, page)
-        await paging.sign_rows(posts, runtime.s3.sign)
+        await paging.sign_rows(posts, s3.sign)
         return render(
             request,
             "production/detail.html",
@@ -79,45 +82,52 @@ class ProductionController(Controller):
             nav="production",
         )
 
-    @post("/{model_id:int}/publish")
+    @post("/{model_id:int}/publish", name="production.publish_model")
     async def publish_model(
-        self, request: Request[Any, Any, Any], model_id: RowId, data: PublishBody
-    ) -> Any:
+        self,
+        request: HTMXRequest,
+        actor: ActorDep,
+        s3: S3Dep,
+        model_id: RowId,
+        data: PublishBody,
+    ) -> Response[Any]:
         row = await production.set_model_published(model_id, data.published)
         if row is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
-        state = "published" if data.published else "unpublished"
-        runtime: Runtime = request.app.state["runtime"]
 
-        async def rest() -> dict[str, Any]:
-            await _audit_publish(request, row["name"], data.published)
-            model_row = await production.model_row(model_id)
-            if model_row is None:
-                raise LookupError(f"production model #{model_id} is gone")
-            await paging.sign_rows([model_row], runtime.s3.sign)
-            return {"row": model_row}
+        async def fresh() -> dict[str, Any]:
+            return {"row": await _signed(s3, "model", model_id, production.model_row)}
 
-        toast = ("success", f"{row['name']} {state}.")
-        return await committed(request, "/production", "production/_model_row.html", toast, rest())
+        back = request.app.route_reverse("production.index")
+        toast = f"{row['name']} {_state(data.published)}."
+        did = Did("publish_change", row["name"], _state(data.published))
+        return await audited(
+            request, actor, did, back=back, toast=("success", toast), partial=MODEL_ROW, fresh=fresh
+        )
 
-    @post("/posts/{post_id:int}/publish")
+    @post("/posts/{post_id:int}/publish", name="production.publish_post")
     async def publish_post(
-        self, request: Request[Any, Any, Any], post_id: RowId, data: PublishBody
-    ) -> Any:
+        self,
+        request: HTMXRequest,
+        actor: ActorDep,
+        s3: S3Dep,
+        post_id: RowId,
+        data: PublishBody,
+    ) -> Response[Any]:
         row = await production.set_post_published(post_id, data.published)
         if row is None:
             raise NotFoundException(f"There is no production post #{post_id}.")
-        state = "published" if data.published else "unpublished"
-        runtime: Runtime = request.app.state["runtime"]
 
-        async def rest() -> dict[str, Any]:
-            await _audit_publish(request, row["source_key"], data.published)
-            post_row = await production.post(post_id)
-            if post_row is None:
-                raise LookupError(f"production post #{post_id} is gone")
-            await paging.sign_rows([post_row], runtime.s3.sign)
-            return {"post": post_row}
+        async def fresh() -> dict[str, Any]:
+            return {"post": await _signed(s3, "post", post_id, production.post)}
 
-        toast = ("success", f"Post {row['title']!r} {state}.")
-        back = f"/production/{row['model']}"
-        return await committed(request, back, "production/_post_row.html", toast, rest())
+        back = request.app.route_reverse("production.detail", model_id=row["model"])
+        toast = f"Post {row['title']!r} {_state(data.published)}."
+        did = Did("publish_change", row["source_key"], _state(data.published))
+        return await audited(
+            request, actor, did, back=back, toast=("success", toast), partial=POST_ROW, fresh=fresh
+        )
+
+
+def _state(published: bool) -> str:
+    return "published" if published else "unpublished"

@@ -1,17 +1,53 @@
-"""Public content API (no login): only published production content, with signed URLs."""
+"""Public content API (no login): only published production content, with signed URLs. The
+response types are msgspec Structs, so OpenAPI at /schema documents every field (camelCase)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get
+import msgspec
+from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, Parameter
 
-from domain.platform.runtime import Runtime
+from controllers.deps import S3Dep
 from domain.production import public
+
+
+class PublicModel(msgspec.Struct, rename="camel"):
+    id: int
+    name: str
+    slug: str
+    post_count: int
+    thumbnail: str | None
+
+
+class PublicPost(msgspec.Struct, rename="camel"):
+    id: int
+    model_id: int
+    title: str
+    type: str
+    content: str
+    thumbnail: str | None
+    created_at: str | None  # ISO 8601, as Python writes it
+
+
+class PageMeta(msgspec.Struct):
+    page: int
+    limit: int
+    count: int
+
+
+class ModelPage(msgspec.Struct):
+    data: list[PublicModel]
+    meta: PageMeta
+
+
+class PostPage(msgspec.Struct):
+    data: list[PublicPost]
+    meta: PageMeta
 
 
 @dataclass
@@ -28,21 +64,23 @@ class PublicApiController(Controller):
     path = "/api"
     tags = ["public"]
 
-    @get("/models", summary="Published models, most posts first, 20 a page")
-    async def models(self, request: Request[Any, Any, Any], page: Page = 1) -> dict[str, Any]:
-        runtime: Runtime = request.app.state["runtime"]
-        return await public.models(page, runtime.s3.sign)
+    @get("/models", name="api.models", summary="Published models, most posts first, 20 a page")
+    async def models(self, s3: S3Dep, page: Page = 1) -> ModelPage:
+        found = await public.models(page, s3.sign)
+        return ModelPage(
+            data=[PublicModel(**row) for row in found["data"]], meta=PageMeta(**found["meta"])
+        )
 
     @get(
         "/models/{name:str}/posts",
+        name="api.posts",
         responses=NOT_FOUND,
         summary="A published model's posts, newest first",
     )
-    async def posts(
-        self, request: Request[Any, Any, Any], name: FromPath[str], page: Page = 1
-    ) -> dict[str, Any]:
-        runtime: Runtime = request.app.state["runtime"]
-        result = await public.model_posts(name, page, runtime.s3.sign)
-        if result is None:
+    async def posts(self, s3: S3Dep, name: FromPath[str], page: Page = 1) -> PostPage:
+        found = await public.model_posts(name, page, s3.sign)
+        if found is None:
             raise NotFoundException(f"There is no published model named {name!r}.")
-        return result
+        return PostPage(
+            data=[PublicPost(**row) for row in found["data"]], meta=PageMeta(**found["meta"])
+        )

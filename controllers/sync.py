@@ -6,19 +6,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body
-from litestar.plugins.htmx import HTMXTemplate
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from controllers.deps import ActorDep, RuntimeDep
 from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
-from controllers.templating import after_action, client_ip, committed, render, user_of
-from domain.accounts import audit
+from controllers.responses import Did, after_action, audited, render
 from domain.catalogue import runs, schedule
 from domain.catalogue.confirm import discard
-from domain.platform.runtime import Runtime
+from domain.errors import Invalid
 
 PANEL = "sync/_panel.html"
 
@@ -37,46 +37,52 @@ SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 ScheduleBody = Annotated[ScheduleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-async def _run_or_404(run_id: RowId) -> dict[str, Any]:
+async def _run_or_404(run_id: int) -> dict[str, Any]:
     run = await runs.get(run_id)
     if run is None:
         raise NotFoundException(f"There is no sync run #{run_id}.")
     return run
 
 
+def _run_url(request: HTMXRequest, run_id: int) -> str:
+    return request.app.route_reverse("runs.detail", run_id=run_id)
+
+
+async def _panel_of(run_id: int) -> dict[str, Any]:
+    return {"run": await _run_or_404(run_id)}
+
+
 class SyncController(Controller):
     include_in_schema = False
 
-    @post("/sync")
-    async def start(self, request: Request[Any, Any, Any], data: SyncBody) -> Any:
-        runtime: Runtime = request.app.state["runtime"]
-        user = user_of(request)
+    @post("/sync", name="sync.start")
+    async def start(
+        self, request: HTMXRequest, runtime: RuntimeDep, actor: ActorDep, data: SyncBody
+    ) -> Response[Any]:
         model = data.model or None
         if model is not None and (len(model) > 1024 or "/" in model):
-            raise ValueError(f"model={model[:60]!r} is not a model folder name.")
-        started = True
+            raise Invalid(f"model={model[:60]!r} is not a model folder name.")
+        did: Did | None = None
         try:
-            run_id = await runtime.start_sync(model, user["username"])
+            run_id = await runtime.start_sync(model, actor.username)
             toast = ("info", f"Sync #{run_id} queued" + (f" for {model}" if model else ""))
+            did = Did("sync_started", model or "all", f"run #{run_id}")
         except runs.SyncBusy as busy:
             assert busy.run is not None
-            run_id, started = busy.run["id"], False
+            run_id = busy.run["id"]
             toast = ("warning", f"Sync #{run_id} is already {busy.run['status']}: showing it.")
+        return await audited(
+            request,
+            actor,
+            did,
+            back=_run_url(request, run_id),
+            toast=toast,
+            partial=PANEL,
+            fresh=lambda: _panel_of(run_id),
+        )
 
-        async def rest() -> dict[str, Any]:
-            if started:
-                what, detail = model or "all", f"run #{run_id}"
-                await audit.record(
-                    user["username"], "sync_started", what, detail, client_ip(request)
-                )
-            return {"run": await _run_or_404(run_id)}
-
-        return await committed(request, f"/sync-runs/{run_id}", PANEL, toast, rest())
-
-    @get("/sync-runs")
-    async def index(
-        self, request: Request[Any, Any, Any], before: OptionalRowId = None
-    ) -> HTMXTemplate:
+    @get("/sync-runs", name="runs.index")
+    async def index(self, request: HTMXRequest, before: OptionalRowId = None) -> HTMXTemplate:
         rows = await runs.recent(26, before_id=before)
         more = len(rows) > 25
         rows = rows[:25]
@@ -89,86 +95,101 @@ class SyncController(Controller):
             nav="runs",
         )
 
-    @get("/sync-runs/{run_id:int}")
-    async def detail(self, request: Request[Any, Any, Any], run_id: RowId) -> HTMXTemplate:
+    @get("/sync-runs/{run_id:int}", name="runs.detail")
+    async def detail(self, request: HTMXRequest, run_id: RowId) -> HTMXTemplate:
         run = await _run_or_404(run_id)
         return render(request, "sync/run.html", PANEL, run=run, nav="runs")
 
-    @get("/sync-runs/{run_id:int}/events")
-    async def events(self, request: Request[Any, Any, Any], run_id: RowId) -> ServerSentEvent:
+    @get("/sync-runs/{run_id:int}/events", name="runs.events")
+    async def events(self, request: HTMXRequest, run_id: RowId) -> ServerSentEvent:
         await _run_or_404(run_id)
-        template = request.app.template_engine.get_template("sync/_progress.html")  # type: ignore
+        engine = request.app.template_engine
+        assert engine is not None
+        template = engine.get_template("sync/_progress.html")
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             async for run in runs.subscribe(run_id):
-                html = template.render(run=run, csrf_token=lambda: "", live=True)
+                html = template.render(run=run, request=request, csrf_token=lambda: "")
                 event = "progress" if run["status"] in runs.ACTIVE else "done"
                 yield ServerSentEventMessage(event=event, data=html)
 
         return ServerSentEvent(stream())
 
-    @post("/sync-runs/{run_id:int}/cancel")
-    async def cancel(self, request: Request[Any, Any, Any], run_id: RowId, data: EmptyBody) -> Any:
-        user = user_of(request)
-        runtime: Runtime = request.app.state["runtime"]
+    @post("/sync-runs/{run_id:int}/cancel", name="runs.cancel")
+    async def cancel(
+        self,
+        request: HTMXRequest,
+        runtime: RuntimeDep,
+        actor: ActorDep,
+        run_id: RowId,
+        data: EmptyBody,
+    ) -> Response[Any]:
         before = await runtime.cancel(run_id)
-        if before:
-            await audit.record(
-                user["username"], "sync_cancelled", f"run #{run_id}", "", client_ip(request)
-            )
-            toast = (
-                ("info", f"Sync #{run_id} cancelled before it started.")
-                if before == "queued"
-                else ("info", f"Cancelling sync #{run_id}: it stops after the current model.")
-            )
-        else:
+        if not before:
             toast = ("warning", f"Sync #{run_id} is not running.")
-        run = await _run_or_404(run_id)
-        return after_action(request, f"/sync-runs/{run_id}", PANEL, toast, run=run)
-
-    @post("/sync-runs/{run_id:int}/confirm")
-    async def confirm_deletions(
-        self, request: Request[Any, Any, Any], run_id: RowId, data: EmptyBody
-    ) -> Any:
-        user = user_of(request)
-        runtime: Runtime = request.app.state["runtime"]
-        confirm_id = await runtime.start_confirm(run_id, user["username"])
-
-        async def rest() -> dict[str, Any]:
-            detail = f"applied by run #{confirm_id}"
-            ip = client_ip(request)
-            await audit.record(user["username"], "sync_confirmed", f"run #{run_id}", detail, ip)
-            return {"run": await _run_or_404(confirm_id)}
-
-        toast = ("info", f"Applying the deletions of sync #{run_id} as run #{confirm_id}.")
-        return await committed(request, f"/sync-runs/{confirm_id}", PANEL, toast, rest())
-
-    @post("/sync-runs/{run_id:int}/discard")
-    async def discard_deletions(
-        self, request: Request[Any, Any, Any], run_id: RowId, data: EmptyBody
-    ) -> Any:
-        user = user_of(request)
-        await discard(run_id, user["username"])
-
-        async def rest() -> dict[str, Any]:
-            ip = client_ip(request)
-            await audit.record(user["username"], "sync_discarded", f"run #{run_id}", "", ip)
-            return {"run": await _run_or_404(run_id)}
-
-        toast = ("info", f"Deletions of sync #{run_id} discarded.")
-        return await committed(request, f"/sync-runs/{run_id}", PANEL, toast, rest())
-
-    @post("/sync-schedule")
-    async def set_schedule(self, request: Request[Any, Any, Any], data: ScheduleBody) -> Any:
-        """Store the schedule (a malformed one is a 400 naming the field); audited."""
-        user = user_of(request)
-        saved = await schedule.save(data.schedule, user["username"])
-        await audit.record(
-            user["username"],
-            "sync_schedule_changed",
-            saved.expression or "off",
-            "",
-            client_ip(request),
+            run = await _run_or_404(run_id)
+            return after_action(request, _run_url(request, run_id), PANEL, toast, run=run)
+        toast = (
+            ("info", f"Sync #{run_id} cancelled before it started.")
+            if before == "queued"
+            else ("info", f"Cancelling sync #{run_id}: it stops after the current model.")
         )
+        return await audited(
+            request,
+            actor,
+            Did("sync_cancelled", f"run #{run_id}"),
+            back=_run_url(request, run_id),
+            toast=toast,
+            partial=PANEL,
+            fresh=lambda: _panel_of(run_id),
+        )
+
+    @post("/sync-runs/{run_id:int}/confirm", name="runs.confirm")
+    async def confirm_deletions(
+        self,
+        request: HTMXRequest,
+        runtime: RuntimeDep,
+        actor: ActorDep,
+        run_id: RowId,
+        data: EmptyBody,
+    ) -> Response[Any]:
+        confirm_id = await runtime.start_confirm(run_id, actor.username)
+        return await audited(
+            request,
+            actor,
+            Did("sync_confirmed", f"run #{run_id}", f"applied by run #{confirm_id}"),
+            back=_run_url(request, confirm_id),
+            toast=("info", f"Applying the deletions of sync #{run_id} as run #{confirm_id}."),
+            partial=PANEL,
+            fresh=lambda: _panel_of(confirm_id),
+        )
+
+    @post("/sync-runs/{run_id:int}/discard", name="runs.discard")
+    async def discard_deletions(
+        self, request: HTMXRequest, actor: ActorDep, run_id: RowId, data: EmptyBody
+    ) -> Response[Any]:
+        await discard(run_id, actor.username)
+        return await audited(
+            request,
+            actor,
+            Did("sync_discarded", f"run #{run_id}"),
+            back=_run_url(request, run_id),
+            toast=("info", f"Deletions of sync #{run_id} discarded."),
+            partial=PANEL,
+            fresh=lambda: _panel_of(run_id),
+        )
+
+    @post("/sync-schedule", name="sync.schedule")
+    async def set_schedule(
+        self, request: HTMXRequest, actor: ActorDep, data: ScheduleBody
+    ) -> Response[Any]:
+        """Store the schedule (a malformed one is a 400 naming the field); audited."""
+        saved = await schedule.save(data.schedule, actor.username)
         toast = f"Scheduled sync: {saved.expression}." if saved.enabled else "Scheduled sync off."
-        return after_action(request, "/", None, ("success", toast))
+        return await audited(
+            request,
+            actor,
+            Did("sync_schedule_changed", saved.expression or "off"),
+            back=request.app.route_reverse("dashboard"),
+            toast=("success", toast),
+        )

@@ -5,43 +5,44 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.plugins.htmx import HTMXTemplate
+from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
-from controllers.forms import EmptyBody, SelectionBody, as_list
-from controllers.templating import after_action, client_ip, committed, render, user_of
-from domain.accounts import audit
+from controllers.deps import ActorDep, RuntimeDep, S3Dep
+from controllers.forms import EmptyBody, SelectionBody
+from controllers.responses import Did, after_action, audited, render
 from domain.catalogue import runs
+from domain.errors import Invalid
 from domain.platform import paging
-from domain.platform.runtime import Runtime
+from domain.platform.s3 import S3Service
 from domain.staging import activation, queries
 
 ROW = "whitelabel/_row.html"
 TABLE = "whitelabel/_table.html"
 
 
-def model_url(name: FromPath[str]) -> str:
-    return "/whitelabel/" + quote(name, safe="")
+def model_url(request: HTMXRequest, name: str) -> str:
+    return request.app.route_reverse("staged.detail", model_name=quote(name, safe=""))
 
 
-async def _row(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str, Any]:
-    runtime: Runtime = request.app.state["runtime"]
+async def _row(s3: S3Service, name: str) -> dict[str, Any]:
     model = await queries.staged_model(name)
     if model is None:
         raise NotFoundException(f"There is no staged model named {name!r}.")
-    return (await paging.sign_rows([model], runtime.s3.sign))[0]
+    return (await paging.sign_rows([model], s3.sign))[0]
 
 
 class WhitelabelController(Controller):
     path = "/whitelabel"
     include_in_schema = False
 
-    @get("/")
+    @get("/", name="staged.index")
     async def index(
         self,
-        request: Request[Any, Any, Any],
+        request: HTMXRequest,
+        s3: S3Dep,
         q: FromQuery[str] = "",
         status: FromQuery[str] = "",
         sort: FromQuery[str] = "name",
@@ -50,7 +51,6 @@ class WhitelabelController(Controller):
         after: FromQuery[str | None] = None,
         before: FromQuery[str | None] = None,
     ) -> HTMXTemplate:
-        runtime: Runtime = request.app.state["runtime"]
         if dir not in ("asc", "desc"):
             raise paging.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
         query = queries.StagedQuery(
@@ -63,7 +63,7 @@ class WhitelabelController(Controller):
             before=before,
         )
         page = await queries.staged_models(query)
-        await paging.sign_rows(page.rows, runtime.s3.sign)
+        await paging.sign_rows(page.rows, s3.sign)
         params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
         new_count = await queries.new_count()
         return render(
@@ -77,16 +77,18 @@ class WhitelabelController(Controller):
             nav="staged",
         )
 
-    @get("/{name:str}")
+    @get("/{model_name:str}", name="staged.detail")
     async def detail(
-        self, request: Request[Any, Any, Any], name: FromPath[str], page: FromQuery[int] = 1
+        self,
+        request: HTMXRequest,
+        s3: S3Dep,
+        model_name: FromPath[str],
+        page: FromQuery[int] = 1,
     ) -> HTMXTemplate:
-        runtime: Runtime = request.app.state["runtime"]
-        model = await _row(request, name)
-        sign = runtime.s3.sign
-        posts, total = await queries.model_posts(model["id"], sign, page=page)
+        model = await _row(s3, model_name)
+        posts, total = await queries.model_posts(model["id"], s3.sign, page=page)
         for key in ("icon_key", "banner_key"):
-            model[key.replace("_key", "_url")] = await sign(model[key]) if model[key] else None
+            model[key.replace("_key", "_url")] = await s3.sign(model[key]) if model[key] else None
         current = await runs.current()
         return render(
             request,
@@ -101,77 +103,98 @@ class WhitelabelController(Controller):
             nav="staged",
         )
 
-    @post("/{name:str}/activate")
+    @post("/{model_name:str}/activate", name="staged.activate")
     async def activate_one(
-        self, request: Request[Any, Any, Any], name: FromPath[str], data: EmptyBody
-    ) -> Any:
-        result = await activation.activate([name])  # committed: from here on it is done
-        user = user_of(request)
-
-        async def rest() -> dict[str, Any]:
-            ip = client_ip(request)
-            await audit.record(user["username"], "activation", name, result.summary(), ip)
-            return {"row": await _row(request, name)}
-
-        toast = ("success", f"{name}: " + result.summary())
-        response = await committed(request, model_url(name), ROW, toast, rest())
-        response.headers["HX-Trigger"] = "catalogue-changed"  # refreshes "Activate all new (N)"
+        self,
+        request: HTMXRequest,
+        actor: ActorDep,
+        s3: S3Dep,
+        model_name: FromPath[str],
+        data: EmptyBody,
+    ) -> Response[Any]:
+        result = await activation.activate([model_name])  # committed: from here on it is done
+        response = await audited(
+            request,
+            actor,
+            Did("activation", model_name, result.summary()),
+            back=model_url(request, model_name),
+            toast=("success", f"{model_name}: " + result.summary()),
+            partial=ROW,
+            fresh=lambda: _fresh_row(s3, model_name),
+        )
+        # Refreshes "Activate all new (N)", which listens for it.
+        response.headers[HTMXHeaders.TRIGGER_EVENT.value] = "catalogue-changed"
         return response
 
-    @post("/{name:str}/resync")
+    @post("/{model_name:str}/resync", name="staged.resync")
     async def resync(
-        self, request: Request[Any, Any, Any], name: FromPath[str], data: EmptyBody
-    ) -> Any:
-        runtime: Runtime = request.app.state["runtime"]
-        user = user_of(request)
-        row = await _row(request, name)
+        self,
+        request: HTMXRequest,
+        runtime: RuntimeDep,
+        actor: ActorDep,
+        s3: S3Dep,
+        model_name: FromPath[str],
+        data: EmptyBody,
+    ) -> Response[Any]:
+        row = await _row(s3, model_name)
         try:
-            run_id = await runtime.start_sync(name, user["username"])
+            run_id = await runtime.start_sync(model_name, actor.username)
         except runs.SyncBusy as busy:
-            return after_action(request, model_url(name), ROW, ("warning", str(busy)), row=row)
+            toast = ("warning", str(busy))
+            return after_action(request, model_url(request, model_name), ROW, toast, row=row)
 
-        async def rest() -> dict[str, Any]:
-            ip = client_ip(request)
-            await audit.record(user["username"], "sync_started", name, f"run #{run_id}", ip)
+        async def fresh() -> dict[str, Any]:
             return {"row": row, "run_id": run_id}
 
-        toast = ("info", f"Re-sync of {name} queued (run #{run_id}).")
-        return await committed(request, f"/sync-runs/{run_id}", ROW, toast, rest())
+        return await audited(
+            request,
+            actor,
+            Did("sync_started", model_name, f"run #{run_id}"),
+            back=request.app.route_reverse("runs.detail", run_id=run_id),
+            toast=("info", f"Re-sync of {model_name} queued (run #{run_id})."),
+            partial=ROW,
+            fresh=fresh,
+        )
 
-    @post("/_bulk/activate")
-    async def activate_selected(self, request: Request[Any, Any, Any], data: SelectionBody) -> Any:
-        names = [n for n in as_list(data.name) if n][:500]
+    @post("/_bulk/activate", name="staged.activate_selected")
+    async def activate_selected(
+        self, request: HTMXRequest, actor: ActorDep, data: SelectionBody
+    ) -> Response[Any]:
+        names = [n for n in data.names() if n][:500]
         if not names:
-            raise ValueError("No models selected: tick at least one row.")
+            raise Invalid("No models selected: tick at least one row.")
         result = await activation.activate(names)
-        user = user_of(request)
+        return await audited(
+            request,
+            actor,
+            Did("activation", ", ".join(names)[:500], result.summary()),
+            back=request.app.route_reverse("staged.index"),
+            toast=("success", result.summary()),
+        )
 
-        async def rest() -> dict[str, Any]:
-            target = ", ".join(names)[:500]
-            ip = client_ip(request)
-            await audit.record(user["username"], "activation", target, result.summary(), ip)
-            return {}
-
-        toast = ("success", result.summary())
-        return await committed(request, "/whitelabel", None, toast, rest())
-
-    @get("/_bulk/activate-all-button")
-    async def activate_all_button(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
+    @get("/_bulk/activate-all-button", name="staged.activate_all_button")
+    async def activate_all_button(self, request: HTMXRequest) -> HTMXTemplate:
         new_count = await queries.new_count()
         partial = "whitelabel/_activate_all.html"
         return render(request, partial, partial, new_count=new_count)
 
-    @get("/_bulk/activate-all-new")
-    async def confirm_all_new(self, request: Request[Any, Any, Any]) -> HTMXTemplate:
+    @get("/_bulk/activate-all-new", name="staged.confirm_all_new")
+    async def confirm_all_new(self, request: HTMXRequest) -> HTMXTemplate:
         new_count = await queries.new_count()
         return render(request, "whitelabel/confirm_all.html", new_count=new_count, nav="staged")
 
-    @post("/_bulk/activate-all-new")
-    async def activate_all_new(self, request: Request[Any, Any, Any], data: EmptyBody) -> Any:
+    @post("/_bulk/activate-all-new", name="staged.activate_all_new")
+    async def activate_all_new(
+        self, request: HTMXRequest, runtime: RuntimeDep, actor: ActorDep, data: EmptyBody
+    ) -> Response[Any]:
         """Runs as a job: thousands of models take longer than a request should."""
-        runtime: Runtime = request.app.state["runtime"]
         count = await queries.new_count()
-        user = user_of(request)
-        await runtime.start_activation([], True, user["username"], client_ip(request))
+        await runtime.start_activation([], True, actor.username, actor.address)
         message = f"Activating {count:,} new model(s) in the background; they go public as done."
-        return after_action(request, "/whitelabel", None, ("info", message))
+        return after_action(
+            request, request.app.route_reverse("staged.index"), None, ("info", message)
+        )
+
+
+async def _fresh_row(s3: S3Service, name: str) -> dict[str, Any]:
+    return {"row": await _row(s3, name)}

@@ -8,8 +8,7 @@
  * 2. htmx failures become error toasts, so a failed request never fails silently.
  * 3. Staged-models selection: select-all, #selection-count, [data-needs-selection] buttons disabled
  *    with nothing selected. Delegated on document and re-run after swaps: survives table swaps.
- * 4. form[data-confirm] without htmx asks confirm() before a plain submit (htmx uses hx-confirm).
- * 5. <time datetime> gets a title with the time in the viewer's local time zone.
+ * 4. <time datetime> gets a title with the time in the viewer's local time zone.
  */
 (() => {
   "use strict";
@@ -102,19 +101,7 @@
     }
   });
 
-  // ---- 4. Confirmation for plain (non-htmx) forms -----------------------------------------
-  const HTMX_FORM = "[hx-post],[data-hx-post],[hx-put],[hx-patch],[hx-delete]";
-  document.addEventListener("submit", (e) => {
-    const form = e.target;
-    if (!(form instanceof HTMLFormElement) || !form.matches("form[data-confirm]")) return;
-    if (form.matches(HTMX_FORM)) return; // htmx forms use hx-confirm
-    if (!window.confirm(form.dataset.confirm)) {
-      e.preventDefault();
-      e.stopImmediatePropagation();
-    }
-  }, true);
-
-  // ---- 5. Local time tooltips --------------------------------------------------------------
+  // ---- 4. Local time tooltips --------------------------------------------------------------
   const localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
   function localTimes(scope) {
     const els = [...scope.querySelectorAll("time[datetime]")];

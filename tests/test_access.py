@@ -25,6 +25,7 @@ SAMPLE = {
     "model_id": "1",
     "post_id": "1",
     "name": "Someone",
+    "model_name": "Someone",
     "file_path": "app.css",
     "path": "x",
 }

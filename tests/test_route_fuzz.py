@@ -29,6 +29,7 @@ SECURITY_HEADERS = {
 }
 DEFAULTS = {
     "name": "api",
+    "model_name": "api",
     "run_id": "1",
     "model_id": "1",
     "post_id": "1",

@@ -9,20 +9,19 @@ from domain.catalogue.plan import build_model
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync import ListingSource
+from domain.errors import Conflict, NotFound
 from domain.platform import db
 from domain.platform.s3 import S3Object
 
 
-class NotConfirmable(RuntimeError):
+class NotConfirmable(Conflict):
     """The run holds no plan to confirm (any more); the message says why and what to do."""
 
 
 async def check_confirmable(run_id: int) -> dict[str, Any]:
     run = await runs.get(run_id)
     if run is None:
-        raise LookupError(
-            f"sync run #{run_id} is not waiting for confirmation: there is no such run."
-        )
+        raise NotFound(f"sync run #{run_id} is not waiting for confirmation: there is no such run.")
     if run["status"] == "superseded":
         raise NotConfirmable(
             f"sync run #{run_id}'s plan was superseded by run #{run['superseded_by']}, which "

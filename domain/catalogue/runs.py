@@ -18,6 +18,7 @@ from domain.platform.db import now
 
 if TYPE_CHECKING:
     from domain.catalogue.run_handle import RunHandle
+from domain.errors import Conflict
 
 STALE_AFTER = timedelta(seconds=60)
 ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX": held by the process running a sync
@@ -31,7 +32,7 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class SyncBusy(RuntimeError):
+class SyncBusy(Conflict):
     """Another sync is queued or running; `run` is that run's row."""
 
     def __init__(self, run: dict[str, Any] | None) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from croniter import croniter
 
+from domain.errors import Invalid
 from domain.platform import db
 from domain.platform.db import now
 
@@ -16,7 +17,7 @@ _UNITS = {"m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(minutes=1)
 
 
-class ScheduleError(ValueError):
+class ScheduleError(Invalid):
     """A malformed schedule; the message names the field and shows what is accepted."""
 
 

@@ -15,13 +15,14 @@ from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_models import live_parts, work_parts
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
+from domain.errors import NotFound
 from domain.platform.s3 import S3Error
 
 __all__ = ["ListingSource", "SyncOptions", "run_sync", "work_parts"]
 log = logging.getLogger("creatorflix.sync")
 
 
-class ModelNotInBucket(LookupError):
+class ModelNotInBucket(NotFound):
     pass
 
 

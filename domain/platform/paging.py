@@ -9,11 +9,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.errors import Invalid
+
 Signer = Callable[[str], Awaitable[str]]
 INT32 = 2**31 - 1
 
 
-class BadQuery(ValueError):
+class BadQuery(Invalid):
     """A query parameter that cannot be used; the message names it and the accepted values."""
 
 

@@ -25,7 +25,7 @@ async def models(page: int, signer: Signer) -> dict[str, Any]:
             "id": r["id"],
             "name": r["name"],
             "slug": r["slug"],
-            "postCount": r["post_count"],
+            "post_count": r["post_count"],
             "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
         }
         for r in rows
@@ -60,12 +60,12 @@ async def model_posts(name: str, page: int, signer: Signer) -> dict[str, Any] | 
         data.append(
             {
                 "id": r["id"],
-                "modelId": r["model"],
+                "model_id": r["model"],
                 "title": r["title"],
                 "type": r["type"],
                 "content": await signer(r["content_key"]),
                 "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
-                "createdAt": r["created_at"].isoformat() if r["created_at"] else None,
+                "created_at": r["created_at"].isoformat() if r["created_at"] else None,
             }
         )
     return {"data": data, "meta": {"page": page, "limit": PAGE_SIZE, "count": count}}

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import now
 from domain.staging.activation_plan import plan_posts
@@ -41,7 +42,7 @@ class ActivationResult:
         )
 
 
-class UnknownModels(LookupError):
+class UnknownModels(NotFound):
     def __init__(self, names: list[str]) -> None:
         self.names = names
         shown = ", ".join(repr(n) for n in names[:5])

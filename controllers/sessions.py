@@ -1,0 +1,147 @@
+"""Server-side sessions in PostgreSQL, given a new id at sign-in and written only when changed."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
+from litestar.stores.base import Store
+from litestar.types import Empty, Message, ScopeSession
+from litestar.utils.dataclass import extract_dataclass_items
+
+from domain.platform import db
+from domain.platform.db import now
+
+PURGE_CHANCE = 0.01
+ROTATE = "_rotate"  # set in the session by the sign-in handler: give it a new id
+
+
+class DatabaseStore(Store):
+    """Sessions in the `admin_sessions` table: they survive restarts and span processes."""
+
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        seconds = (
+            expires_in.total_seconds()
+            if isinstance(expires_in, timedelta)
+            else (expires_in or 86400)
+        )
+        expires = now() + timedelta(seconds=seconds)
+        async with db.transaction() as tx:  # an upsert: concurrent requests of one session race
+            await tx.execute(
+                "INSERT INTO admin_sessions (key, data, expires_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
+                "expires_at = excluded.expires_at",
+                key,
+                data,
+                expires,
+            )
+            if random.random() < PURGE_CHANCE:  # expired rows go now and then, not per request
+                await tx.execute("DELETE FROM admin_sessions WHERE expires_at < $1", now())
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        rows = await db.fetch(
+            "SELECT data, expires_at FROM admin_sessions WHERE key = $1 AND expires_at > $2",
+            key,
+            now(),
+        )
+        if not rows:
+            return None
+        seconds = (
+            renew_for.total_seconds() if isinstance(renew_for, timedelta) else (renew_for or 0)
+        )
+        # Sliding expiry, written at most once a minute rather than on every request.
+        if seconds and rows[0]["expires_at"] < now() + timedelta(seconds=seconds - 60):
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "UPDATE admin_sessions SET expires_at = $2 WHERE key = $1",
+                    key,
+                    now() + timedelta(seconds=seconds),
+                )
+        return bytes(rows[0]["data"])
+
+    async def delete(self, key: str) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM admin_sessions WHERE key = $1", key)
+
+    async def delete_all(self) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM admin_sessions")
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        rows = await db.fetch("SELECT expires_at FROM admin_sessions WHERE key = $1", key)
+        return int((rows[0]["expires_at"] - now()).total_seconds()) if rows else None
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Litestar keeps a session's id across sign-in (session fixation): this backend gives the
+    session a new id when it holds `ROTATE`, dropping the old one, and writes the store only
+    when the session changed (the cookie is still renewed, for the idle timeout)."""
+
+    async def load_from_connection(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> dict[str, Any]:
+        if session_id := connection.cookies.get(self.config.key):
+            store = self.config.get_store_from_app(connection.scope["app"])
+            data = await self.get(session_id, store=store)
+            if data is not None:
+                connection.state.session_loaded = data
+                return self.deserialize_data(data)
+        return {}
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        cookie = connection.cookies.get(self.config.key)
+        store = self.config.get_store_from_app(connection.scope["app"])
+        if not scope_session or scope_session is Empty:
+            # Anonymous requests store nothing; an emptied session is deleted server-side.
+            if cookie not in (None, "null"):
+                await super().store_in_message(Empty, message, connection)
+            return
+        session_id = self.get_session_id(connection)
+        rotate = isinstance(scope_session, dict) and bool(scope_session.pop(ROTATE, False))
+        data = self.serialize_data(scope_session, connection.scope)
+        if rotate:
+            if cookie:
+                await self.delete(cookie, store=store)
+            session_id = self.generate_session_id()
+        elif data == connection.state.get("session_loaded"):
+            self._set_cookie(message, session_id)
+            return
+        await self.set(session_id, data, store)
+        self._set_cookie(message, session_id)
+
+    def _set_cookie(self, message: Message, session_id: str) -> None:
+        params = extract_dataclass_items(
+            self.config, exclude_none=True, include=Cookie.__dict__.keys()
+        )
+        cookie = Cookie(value=session_id, key=self.config.key, **dict(params))
+        MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
+
+
+def session_config(idle_seconds: int, secure: bool) -> ServerSideSessionConfig:
+    return ServerSideSessionConfig(
+        store="sessions",
+        max_age=idle_seconds,
+        renew_on_access=True,
+        key="cfx_session",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )

@@ -1,0 +1,19 @@
+"""Failures meant for the user: the web maps each kind to its status, the message is shown as is."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal the user can act on; the message names what is wrong and what to do."""
+
+
+class NotFound(DomainError, LookupError):
+    """The thing asked for does not exist (HTTP 404)."""
+
+
+class Invalid(DomainError, ValueError):
+    """The input cannot be used (HTTP 400)."""
+
+
+class Conflict(DomainError, RuntimeError):
+    """The request clashes with the current state, such as a sync already going (HTTP 409)."""

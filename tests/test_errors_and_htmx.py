@@ -1,0 +1,87 @@
+"""Errors by kind (domain refusals keep their status, bugs are logged 500s with a request id),
+`Vary` on page-or-fragment URLs, and the public API's documented fields."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from domain.errors import Conflict, Invalid, NotFound
+from domain.staging import queries
+from tests.conftest import Bucket
+from tests.web import Browser, admin, browser, running_app
+
+
+@pytest.fixture
+async def signed_in(
+    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
+) -> AsyncIterator[Browser]:
+    await admin()
+    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
+        await b.sign_in()
+        yield b
+
+
+async def test_pages_that_also_serve_fragments_vary_on_htmx_headers(signed_in: Browser) -> None:
+    for url in ("/whitelabel", "/sync-runs", "/production", "/audit"):
+        page = await signed_in.get(url)
+        assert page.status_code == 200, url
+        assert "HX-Request" in page.headers["vary"], url
+    assert "vary" not in (await signed_in.get("/")).headers  # the dashboard has no fragment
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(NotFound("no such thing"), 404), (Invalid("not like that"), 400), (Conflict("busy"), 409)],
+)
+async def test_domain_errors_keep_their_status_and_message(
+    signed_in: Browser, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int
+) -> None:
+    async def fail() -> int:
+        raise error
+
+    monkeypatch.setattr(queries, "new_count", fail)
+    page = await signed_in.get("/whitelabel/_bulk/activate-all-new")
+    assert page.status_code == status and str(error) in page.text
+    fragment = await signed_in.get(
+        "/whitelabel/_bulk/activate-all-button", headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == status and fragment.text == str(error)
+    assert fragment.headers["hx-reswap"] == "none"
+
+
+@pytest.mark.parametrize("error", [KeyError("uid"), ValueError("bad"), LookupError("gone")])
+async def test_bugs_are_logged_500s_with_a_request_id(
+    signed_in: Browser,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+) -> None:
+    async def fail() -> int:
+        raise error
+
+    monkeypatch.setattr(queries, "new_count", fail)
+    with caplog.at_level(logging.ERROR, logger="creatorflix.errors"):
+        page = await signed_in.get("/whitelabel/_bulk/activate-all-new")
+    assert page.status_code == 500
+    request_id = page.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{12}", request_id) and request_id in page.text
+    assert any(request_id in r.getMessage() and r.exc_info for r in caplog.records)
+    assert str(error) not in page.text  # the bug's text stays in the log
+
+
+async def test_openapi_documents_every_public_field(signed_in: Browser) -> None:
+    schema = (await signed_in.client.get("/schema/openapi.json")).json()
+    fields = {
+        name: set(component.get("properties", {}))
+        for name, component in schema["components"]["schemas"].items()
+    }
+    assert {"id", "name", "slug", "postCount", "thumbnail"} in fields.values()
+    assert {"id", "modelId", "title", "type", "content", "thumbnail", "createdAt"} in (
+        fields.values()
+    )
+    assert {"page", "limit", "count"} in fields.values()

@@ -86,6 +86,7 @@ async def record(
 ) -> int:
     """Record a queued run, or raise SyncBusy naming the run already queued or running."""
     await mark_stale()
+    # Raw SQL under the enqueue advisory lock: check, orphan and insert in one locked transaction.
     async with db.transaction() as tx:
         await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)
         active = await tx.fetch(

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from bench import web_seed
+from bench.moto_e2e import moto_server
 from bench.web_load import LoadResult, run_load
 from bench.web_piccolo_admin import LIST_PATH
 from bench.web_profile import Profile, print_profile, profile_under_load
@@ -36,6 +37,7 @@ from bench.web_server import (
     login_piccolo_admin,
 )
 from domain.platform import db
+from domain.platform.s3 import S3Service
 from domain.platform.settings import Settings
 
 PASSWORD = "bench-password-123"
@@ -157,7 +159,26 @@ async def bench_ours(
 ) -> tuple[dict[str, LoadResult], list[Profile], dict[str, str]]:
     results: dict[str, LoadResult] = {}
     profiles: list[Profile] = []
-    async with UvicornServer("creatorflix", args.app, "/healthz", args.out) as server:
+    with moto_server() as s3_settings:  # the pages sign media URLs: they need a bucket
+        async with S3Service(s3_settings) as s3:
+            await s3.create_bucket()
+        env = {
+            "DO_SPACES_ENDPOINT": s3_settings.endpoint,
+            "DO_SPACES_KEY": s3_settings.key,
+            "DO_SPACES_SECRET": s3_settings.secret,
+            "DO_SPACES_BUCKET": s3_settings.bucket,
+        }
+        return await _bench_ours(args, facts, results, profiles, env)
+
+
+async def _bench_ours(
+    args: argparse.Namespace,
+    facts: dict[str, Any],
+    results: dict[str, LoadResult],
+    profiles: list[Profile],
+    env: dict[str, str],
+) -> tuple[dict[str, LoadResult], list[Profile], dict[str, str]]:
+    async with UvicornServer("creatorflix", args.app, "/healthz", args.out, env) as server:
         cookies = [await login_ours(server.base, "bench", PASSWORD) for _ in range(args.logins)]
         deep = await deep_path(server.base, cookies[0], "/whitelabel", args.deep_rows, 25)
         targets = [

@@ -16,8 +16,8 @@ from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
+from domain.platform import db
 from domain.platform.db import now
-from domain.platform.tables import SessionRow
 
 PURGE_CHANCE = 0.01
 ROTATE = "_rotate"  # set in the session by the sign-in handler: give it a new id
@@ -36,45 +36,53 @@ class DatabaseStore(Store):
             else (expires_in or 86400)
         )
         expires = now() + timedelta(seconds=seconds)
-        # An upsert: concurrent requests of one session race.
-        await SessionRow.insert(SessionRow(key=key, data=data, expires_at=expires)).on_conflict(
-            target=SessionRow.key,
-            action="DO UPDATE",
-            values=[SessionRow.data, SessionRow.expires_at],
-        )
-        if random.random() < PURGE_CHANCE:  # expired rows go now and then, not per request
-            await SessionRow.delete().where(SessionRow.expires_at < now())
+        async with db.transaction() as tx:  # an upsert: concurrent requests of one session race
+            await tx.execute(
+                "INSERT INTO admin_sessions (key, data, expires_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
+                "expires_at = excluded.expires_at",
+                key,
+                data,
+                expires,
+            )
+            if random.random() < PURGE_CHANCE:  # expired rows go now and then, not per request
+                await tx.execute("DELETE FROM admin_sessions WHERE expires_at < $1", now())
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        row = (
-            await SessionRow.select(SessionRow.data, SessionRow.expires_at)
-            .where((SessionRow.key == key) & (SessionRow.expires_at > now()))
-            .first()
+        rows = await db.fetch(
+            "SELECT data, expires_at FROM admin_sessions WHERE key = $1 AND expires_at > $2",
+            key,
+            now(),
         )
-        if row is None:
+        if not rows:
             return None
         seconds = (
             renew_for.total_seconds() if isinstance(renew_for, timedelta) else (renew_for or 0)
         )
         # Sliding expiry, written at most once a minute rather than on every request.
-        if seconds and row["expires_at"] < now() + timedelta(seconds=seconds - 60):
-            await SessionRow.update(
-                {SessionRow.expires_at: now() + timedelta(seconds=seconds)}
-            ).where(SessionRow.key == key)
-        return bytes(row["data"])
+        if seconds and rows[0]["expires_at"] < now() + timedelta(seconds=seconds - 60):
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "UPDATE admin_sessions SET expires_at = $2 WHERE key = $1",
+                    key,
+                    now() + timedelta(seconds=seconds),
+                )
+        return bytes(rows[0]["data"])
 
     async def delete(self, key: str) -> None:
-        await SessionRow.delete().where(SessionRow.key == key)
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM admin_sessions WHERE key = $1", key)
 
     async def delete_all(self) -> None:
-        await SessionRow.delete(force=True)
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM admin_sessions")
 
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
-        row = await SessionRow.select(SessionRow.expires_at).where(SessionRow.key == key).first()
-        return int((row["expires_at"] - now()).total_seconds()) if row else None
+        rows = await db.fetch("SELECT expires_at FROM admin_sessions WHERE key = $1", key)
+        return int((rows[0]["expires_at"] - now()).total_seconds()) if rows else None
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,6 @@ from domain.platform.paging import (
     like_pattern,
     page_bounds,
 )
-from domain.platform.tables import Model, WhitelabelMedia, WhitelabelModel, WhitelabelPost
 
 SORTS = {"name": "folder_name", "posts": "post_count", "synced": "last_synced_at"}
 PAGE_SIZES = (10, 25, 50, 100)
@@ -55,10 +55,6 @@ class StagedPage:
 
 
 async def staged_models(q: StagedQuery) -> StagedPage:
-    """The staged list stays raw SQL, its measured fast path: the keyset step is a row-value
-    comparison `(col, id) > ($1, $2)` that Piccolo's `where` cannot express, the search is
-    `lower(folder_name) LIKE` so the pg_trgm index on lower(folder_name) serves it, and the
-    total is a capped count over a LIMITed subquery."""
     q = q.validate()
     column = SORTS[q.sort]
     where: list[str] = ["1 = 1"]
@@ -112,8 +108,7 @@ async def staged_models(q: StagedQuery) -> StagedPage:
 
 
 async def _capped_count(where: str, args: list[Any], cap: int = COUNT_CAP) -> int:
-    """Exact up to `cap`, so a page view never counts a whole 100k-row table (raw: a COUNT over
-    a LIMITed subquery, which the query builder cannot express)."""
+    """Exact up to `cap`, so a page view never counts a whole 100k-row table."""
     args = [*args, cap]
     rows = await db.fetch(
         f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
@@ -129,20 +124,19 @@ async def new_count() -> int:
 
 
 async def staged_model(name: str) -> dict[str, Any] | None:
-    w = WhitelabelModel
-    row = await db.first(w.select().where(w.folder_name == name).output(load_json=True))
-    if row is None:
-        return None
-    synced, full_sync = row["last_synced_at"], await last_full_sync()
-    # GREATEST(last_synced_at, last full sync), NULLs ignored as in SQL.
-    row["last_synced_at"] = max((t for t in (synced, full_sync) if t is not None), default=None)
-    production = (
-        await Model.select(Model.id, Model.is_published)
-        .where(Model.whitelabel_model == row["id"])
-        .first()
+    rows = await db.fetch(
+        "SELECT w.*, GREATEST(w.last_synced_at, $2) AS last_synced_at, m.id AS production_id, "
+        "m.is_published AS production_published "
+        "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
+        "WHERE w.folder_name = $1",
+        name,
+        await last_full_sync(),
     )
-    row["production_id"] = production["id"] if production else None
-    row["production_published"] = production["is_published"] if production else None
+    if not rows:
+        return None
+    row = rows[0]
+    if isinstance(row.get("extra_image_keys"), str):
+        row["extra_image_keys"] = json.loads(row["extra_image_keys"])
     return row
 
 
@@ -151,22 +145,27 @@ async def model_posts(
 ) -> tuple[list[dict[str, Any]], int]:
     """A staged model's posts with signed image and video URLs; returns (posts, total)."""
     offset = page_bounds(page, size)
-    wp = WhitelabelPost
-    posts = await db.select(
-        wp.select(wp.id, wp.folder_name, wp.title, wp.image_count, wp.video_count)
-        .where(wp.whitelabel_model == model_id)
-        .order_by(wp.folder_name, wp.id)
-        .limit(size)
-        .offset(offset)
+    posts = await db.fetch(
+        "SELECT id, folder_name, title, image_count, video_count FROM whitelabel_posts "
+        "WHERE whitelabel_model = $1 ORDER BY folder_name, id LIMIT $2 OFFSET $3",
+        model_id,
+        size,
+        offset,
     )
-    total = int(await wp.count().where(wp.whitelabel_model == model_id))
+    total = int(
+        (
+            await db.fetch(
+                "SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = $1", model_id
+            )
+        )[0]["n"]
+    )
     if not posts:
         return [], total
-    wm = WhitelabelMedia
-    media = (
-        await wm.select(wm.whitelabel_post, wm.s3_key, wm.type, wm.size)
-        .where(wm.whitelabel_post.is_in([p["id"] for p in posts]))
-        .order_by(wm.s3_key)
+    ids = [p["id"] for p in posts]
+    media = await db.fetch(
+        "SELECT whitelabel_post, s3_key, type, size FROM whitelabel_media WHERE whitelabel_post "
+        f"IN ({', '.join(f'${i + 1}' for i in range(len(ids)))}) ORDER BY s3_key",
+        *ids,
     )
     by_post: dict[int, dict[str, list[dict[str, Any]]]] = {
         p["id"]: {"images": [], "videos": []} for p in posts

@@ -24,11 +24,7 @@ ROTATE = "_rotate"  # set in the session by the sign-in handler: give it a new i
 
 
 class DatabaseStore(Store):
-    """Sessions in the `admin_sessions` table: they survive restarts and span processes.
-
-    Raw SQL on purpose: read on every request, and the query builder measured slower here
-    (`make bench-web`: the list page's p50 went from 8.8 ms to 11.5 ms with this, the admin
-    check and the model page's reads built by Piccolo)."""
+    """Sessions in the `admin_sessions` table: they survive restarts and span processes."""
 
     async def set(
         self, key: str, value: str | bytes, expires_in: int | timedelta | None = None

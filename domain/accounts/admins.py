@@ -54,6 +54,5 @@ async def authenticate(username: str, password: str) -> int | None:
 
 async def is_active_admin(user_id: int) -> bool:
     """Checked on every request (a deactivated admin is out at once): one indexed lookup."""
-    # Kept raw: on every request, the query builder's compile step measured as most of its cost.
     rows = await db.fetch("SELECT active, admin FROM piccolo_user WHERE id = $1", user_id)
     return bool(rows and rows[0]["active"] and rows[0]["admin"])

@@ -10,8 +10,8 @@ from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync import ListingSource
 from domain.errors import Conflict, NotFound
+from domain.platform import db
 from domain.platform.s3 import S3Object
-from domain.platform.tables import RunStatus, SyncRun
 
 
 class NotConfirmable(Conflict):
@@ -58,12 +58,12 @@ async def confirm(
             f"; kept {kept} that came back since" if kept else ""
         )
         await run_handle.finish(handle, "succeeded", note)
-        await SyncRun.update(
-            {
-                SyncRun.status: RunStatus.succeeded,
-                SyncRun.error: f"deletions confirmed by {actor} in run #{handle.id}",
-            }
-        ).where(SyncRun.id == run_id)
+        async with db.transaction() as tx:
+            await tx.execute(
+                "UPDATE sync_runs SET status = 'succeeded', error = $2 WHERE id = $1",
+                run_id,
+                f"deletions confirmed by {actor} in run #{handle.id}",
+            )
     except BaseException as exc:
         await run_handle.finish(handle, "failed", str(exc))
         raise
@@ -114,15 +114,12 @@ async def _listing(source: ListingSource, folder: str) -> list[S3Object]:
 
 
 async def discard(run_id: int, actor: str) -> None:
-    rows = (
-        await SyncRun.update(
-            {
-                SyncRun.status: RunStatus.cancelled,
-                SyncRun.error: f"deletions discarded by {actor}; nothing was deleted",
-            }
+    async with db.transaction() as tx:
+        rows = await tx.fetch(
+            "UPDATE sync_runs SET status = 'cancelled', error = $2 WHERE id = $1 AND "
+            "status = 'needs_confirmation' RETURNING id",
+            run_id,
+            f"deletions discarded by {actor}; nothing was deleted",
         )
-        .where((SyncRun.id == run_id) & (SyncRun.status == RunStatus.needs_confirmation))
-        .returning(SyncRun.id)
-    )
     if not rows:
         raise NotConfirmable(f"sync run #{run_id} is not waiting for confirmation.")

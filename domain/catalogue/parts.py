@@ -19,7 +19,6 @@ from typing import Any
 from domain.catalogue.key_ranges import in_key_order, part_bounds
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.tables import SyncPart
 
 LEASE = timedelta(seconds=15)  # a part whose owner is silent this long is claimed again
 MIN_FOLDERS = 25  # smaller parts cost more in coordination than they save
@@ -73,7 +72,6 @@ async def create(run_id: int, folders: list[str], parts: int, whole_bucket: bool
 
 async def claim(run_id: int, owner: str) -> Part | None:
     """The next pending part, or one whose owner stopped; None when none is left to take."""
-    # Raw, as are create/beat/complete: the claim is FOR UPDATE SKIP LOCKED, the rest the lease.
     rows = await db.fetch(
         "UPDATE sync_parts p SET status = 'running', owner = $2, heartbeat_at = $3, "
         "stats = '{}' FROM (SELECT id, owner AS previous FROM sync_parts WHERE run = $1 AND "
@@ -141,20 +139,16 @@ class Progress:
 
 
 async def progress(run_id: int) -> Progress:
-    rows = (
-        await SyncPart.select(SyncPart.id, SyncPart.status, SyncPart.stats)
-        .where(SyncPart.run == run_id)
-        .output(load_json=True)
-    )
-    by_part = {r["id"]: r["stats"] for r in rows}
+    rows = await db.fetch("SELECT id, status, stats FROM sync_parts WHERE run = $1", run_id)
+    by_part = {
+        r["id"]: json.loads(r["stats"]) if isinstance(r["stats"], str) else r["stats"] for r in rows
+    }
     return Progress(by_part, len(rows), sum(1 for r in rows if r["status"] == "done"))
 
 
 async def results(run_id: int) -> list[dict[str, Any]]:
-    rows = (
-        await SyncPart.select(SyncPart.result)
-        .where((SyncPart.run == run_id) & (SyncPart.status == "done"))
-        .order_by(SyncPart.part_no)
-        .output(load_json=True)
+    rows = await db.fetch(
+        "SELECT result FROM sync_parts WHERE run = $1 AND status = 'done' ORDER BY part_no",
+        run_id,
     )
-    return [r["result"] for r in rows]
+    return [json.loads(r["result"]) if isinstance(r["result"], str) else r["result"] for r in rows]

@@ -12,12 +12,9 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from piccolo.query.functions.aggregate import Count, Max
-
 from domain.catalogue.run_stats import COUNTERS
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.tables import SyncRun
 
 if TYPE_CHECKING:
     from domain.catalogue.run_handle import RunHandle
@@ -61,17 +58,12 @@ async def mark_stale(force: bool = True) -> int:
     if not force and time.monotonic() - _last_stale_check < 5:
         return 0
     _last_stale_check = time.monotonic()
-    rows = (
-        await SyncRun.update(
-            {
-                SyncRun.status: "failed",
-                SyncRun.finished_at: now(),
-                SyncRun.phase: "done",
-                SyncRun.error: "the process running this sync stopped (no heartbeat for 60 s)",
-            }
-        )
-        .where((SyncRun.status == "running") & (SyncRun.heartbeat_at < now() - STALE_AFTER))
-        .returning(SyncRun.id)
+    rows = await db.fetch(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', error = "
+        "'the process running this sync stopped (no heartbeat for 60 s)' "
+        "WHERE status = 'running' AND heartbeat_at < $2 RETURNING id",
+        now(),
+        now() - STALE_AFTER,
     )
     return len(rows)
 
@@ -86,7 +78,6 @@ async def record(
 ) -> int:
     """Record a queued run, or raise SyncBusy naming the run already queued or running."""
     await mark_stale()
-    # Raw SQL under the enqueue advisory lock: check, orphan and insert in one locked transaction.
     async with db.transaction() as tx:
         await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)
         active = await tx.fetch(
@@ -161,12 +152,12 @@ async def record_skipped(scope: str, triggered_by: str, reason: str) -> int:
 
 
 async def set_job(run_id: int, job_id: int) -> None:
-    await SyncRun.update({SyncRun.job_id: job_id}).where(SyncRun.id == run_id)
+    await db.fetch("UPDATE sync_runs SET job_id = $2 WHERE id = $1", run_id, job_id)
 
 
 async def log_event(run_id: int, text: str) -> None:
     """Add a line to the run's ledger (what happened, when, on which worker)."""
-    await db.fetch(  # raw: an atomic jsonb append, which the query builder cannot express
+    await db.fetch(
         "UPDATE sync_runs SET events = (events::jsonb || $2::jsonb)::json WHERE id = $1",
         run_id,
         json.dumps([ledger_entry(text)]),
@@ -182,7 +173,7 @@ async def request_cancel(run_id: int) -> str | None:
 
     Returns the run's status before the request, or None if it was not active.
     """
-    rows = await db.fetch(  # raw: it locks the row (FOR UPDATE) to read the status it replaces
+    rows = await db.fetch(
         # `before` is joined (FROM) so it is read before the update; read only in RETURNING,
         # it found no row (the row was already updated by this statement) and gave None.
         "WITH before AS (SELECT status AS was FROM sync_runs WHERE id = $1 FOR UPDATE) "
@@ -205,29 +196,30 @@ async def request_cancel(run_id: int) -> str | None:
 
 
 async def get(run_id: int, tx: db.Tx | None = None) -> dict[str, Any] | None:
-    query = SyncRun.select().where(SyncRun.id == run_id)
-    rows = await (tx.run(query) if tx else db.select(query))
+    sql = "SELECT * FROM sync_runs WHERE id = $1"
+    rows = await (tx.fetch(sql, run_id) if tx else db.fetch(sql, run_id))
     return _decode(rows[0]) if rows else None
 
 
 async def current() -> dict[str, Any] | None:
     """The run queued or going now, if any (stale ones are marked failed first)."""
     await mark_stale(force=False)
-    row = await db.first(
-        SyncRun.select()
-        .where(SyncRun.status.is_in(list(ACTIVE)))
-        .order_by(SyncRun.id, ascending=False)
-        .limit(1)
+    rows = await db.fetch(
+        "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
+        list(ACTIVE),
     )
-    return _decode(row) if row else None
+    return _decode(rows[0]) if rows else None
 
 
 async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str, Any]]:
     await mark_stale(force=False)
-    query = SyncRun.select().order_by(SyncRun.id, ascending=False).limit(limit)
-    if before_id is not None:
-        query = query.where(SyncRun.id < before_id)
-    return [_decode(r) for r in await db.select(query)]
+    if before_id is None:
+        rows = await db.fetch("SELECT * FROM sync_runs ORDER BY id DESC LIMIT $1", limit)
+    else:
+        rows = await db.fetch(
+            "SELECT * FROM sync_runs WHERE id < $1 ORDER BY id DESC LIMIT $2", before_id, limit
+        )
+    return [_decode(r) for r in rows]
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
@@ -287,8 +279,7 @@ async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[st
 
 async def totals() -> dict[str, Any]:
     """Runs by status, plus the sums /metrics exposes (durations and keys of finished runs)."""
-    by_status = await SyncRun.select(SyncRun.status, Count(alias="n")).group_by(SyncRun.status)
-    # Raw: interval arithmetic (EXTRACT(EPOCH FROM finished_at - started_at)) in the aggregates.
+    by_status = await db.fetch("SELECT status, COUNT(*) AS n FROM sync_runs GROUP BY status")
     sums = await db.fetch(
         "SELECT COALESCE(SUM(EXTRACT(EPOCH FROM finished_at - started_at)), 0) AS seconds, "
         "COALESCE(SUM(keys_listed), 0) AS keys, COUNT(*) AS finished FROM sync_runs "
@@ -314,15 +305,8 @@ async def last_full_sync() -> datetime | None:
 
     Unchanged models are not stamped one by one (an unchanged re-sync writes no row), so a
     model was last synced at its own stamp (its last change, or a one-model sync) or then."""
-    row = (
-        await SyncRun.select(Max(SyncRun.finished_at, alias="at"))
-        .where(
-            (SyncRun.status == "succeeded")
-            & (SyncRun.scope == "all")
-            & SyncRun.dry_run.eq(False)
-            & (SyncRun.kind == "sync")
-        )
-        .first()
+    rows = await db.fetch(
+        "SELECT max(finished_at) AS at FROM sync_runs WHERE status = 'succeeded' "
+        "AND scope = 'all' AND NOT dry_run AND kind = 'sync'"
     )
-    at: datetime | None = row["at"] if row else None
-    return at
+    return rows[0]["at"] if rows else None

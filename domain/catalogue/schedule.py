@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from croniter import croniter
 
 from domain.errors import Invalid
+from domain.platform import db
 from domain.platform.db import now
-from domain.platform.tables import SyncSchedule
 
 _INTERVAL = re.compile(r"^(?:every\s+)?(\d{1,4})\s*(m|min|minutes?|h|hours?|d|days?)$", re.I)
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
@@ -71,32 +71,25 @@ def _seconds(match: re.Match[str]) -> int:
 
 
 async def load() -> Schedule:
-    r = (
-        await SyncSchedule.select(
-            SyncSchedule.expression,
-            SyncSchedule.updated_by,
-            SyncSchedule.updated_at,
-            SyncSchedule.last_tick_at,
-        )
-        .order_by(SyncSchedule.id)
-        .first()
+    rows = await db.fetch(
+        "SELECT expression, updated_by, updated_at, last_tick_at FROM sync_schedule "
+        "ORDER BY id LIMIT 1"
     )
-    if r is None:
+    if not rows:
         return Schedule("", "", None, None)
+    r = rows[0]
     return Schedule(r["expression"], r["updated_by"], r["updated_at"], r["last_tick_at"])
 
 
 async def save(expression: str, actor: str) -> Schedule:
     """Store a validated schedule; the next tick counts from now."""
     expression = validate(expression)
-    await SyncSchedule.update(
-        {
-            SyncSchedule.expression: expression,
-            SyncSchedule.updated_by: actor,
-            SyncSchedule.updated_at: now(),
-            SyncSchedule.last_tick_at: None,
-        },
-        force=True,  # the one row
+    await db.fetch(
+        "UPDATE sync_schedule SET expression = $1, updated_by = $2, updated_at = $3, "
+        "last_tick_at = NULL",
+        expression,
+        actor,
+        now(),
     )
     return await load()
 
@@ -107,15 +100,11 @@ async def take_due_tick() -> datetime | None:
     due = schedule.next_due()
     if due is None or due > now():
         return None
-    # Compare and set: only the worker that still sees the tick it read claims it.
-    unchanged = (
-        SyncSchedule.last_tick_at.is_null()
-        if schedule.last_tick_at is None
-        else SyncSchedule.last_tick_at == schedule.last_tick_at
-    )
-    claimed = (
-        await SyncSchedule.update({SyncSchedule.last_tick_at: now()})
-        .where(unchanged & (SyncSchedule.expression == schedule.expression))
-        .returning(SyncSchedule.id)
+    claimed = await db.fetch(
+        "UPDATE sync_schedule SET last_tick_at = $1 WHERE last_tick_at IS NOT DISTINCT FROM $2 "
+        "AND expression = $3 RETURNING id",
+        now(),
+        schedule.last_tick_at,
+        schedule.expression,
     )
     return due if claimed else None

@@ -12,7 +12,6 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
-    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -43,7 +42,6 @@ class RunStatus(enum.StrEnum):
 
 
 class WhitelabelModel(Table, tablename="whitelabel_models"):
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     folder_name = Text(unique=True)
     thumbnail_key = Text(null=True, default=None)
     icon_key = Text(null=True, default=None)
@@ -62,7 +60,6 @@ class WhitelabelModel(Table, tablename="whitelabel_models"):
 
 
 class WhitelabelPost(Table, tablename="whitelabel_posts"):
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
     folder_name = Text()
     title = Text()
@@ -73,7 +70,6 @@ class WhitelabelPost(Table, tablename="whitelabel_posts"):
 
 
 class WhitelabelMedia(Table, tablename="whitelabel_media"):
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     whitelabel_post = ForeignKey(WhitelabelPost, on_delete=OnDelete.cascade, index=True)
     s3_key = Text(unique=True)
     url = Text()
@@ -85,7 +81,6 @@ class WhitelabelMedia(Table, tablename="whitelabel_media"):
 
 
 class SyncRun(Table, tablename="sync_runs"):
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     scope = Text(default="all")  # "all", or one model's folder name
     status = Varchar(length=24, default=RunStatus.running, choices=RunStatus, index=True)
     phase = Varchar(length=32, default="starting")
@@ -121,7 +116,6 @@ class SyncRun(Table, tablename="sync_runs"):
 class SyncPart(Table, tablename="sync_parts"):
     """A share of one sync's model folders, claimed by whichever worker is free."""
 
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     run = ForeignKey(SyncRun, on_delete=OnDelete.cascade, index=True)
     part_no = Integer()
     folders = JSON(default="[]")
@@ -135,7 +129,6 @@ class SyncPart(Table, tablename="sync_parts"):
 class SyncSchedule(Table, tablename="sync_schedule"):
     """The one sync schedule: an interval or a cron expression, off when empty."""
 
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     expression = Varchar(length=128, default="")
     updated_by = Varchar(length=150, default="")
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -143,7 +136,6 @@ class SyncSchedule(Table, tablename="sync_schedule"):
 
 
 class Model(Table, tablename="models"):
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     name = Text(unique=True)
     slug = Varchar(length=255, unique=True)
     description = Text(default="")
@@ -162,7 +154,6 @@ class Model(Table, tablename="models"):
 
 
 class Post(Table, tablename="posts"):
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     model = ForeignKey(Model, on_delete=OnDelete.cascade, index=True)
     # "<staged model folder>/<post folder>": stable across re-syncs and re-activations.
     source_key = Text(unique=True)
@@ -176,7 +167,6 @@ class Post(Table, tablename="posts"):
 
 
 class AuditEntry(Table, tablename="audit_log"):
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     actor = Varchar(length=150, default="")
     action = Varchar(length=64, index=True)
     target = Text(default="")
@@ -188,7 +178,6 @@ class AuditEntry(Table, tablename="audit_log"):
 class SessionRow(Table, tablename="admin_sessions"):
     """Server-side sessions, so they survive restarts and span app processes."""
 
-    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     key = Varchar(length=128, unique=True)
     data = Bytea()
     expires_at = Timestamptz(index=True)

@@ -5,28 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns.combination import WhereRaw
-
+from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
-from domain.platform.tables import Model, Post
 
 PAGE_SIZE = 20
 
 
 async def models(page: int, signer: Signer) -> dict[str, Any]:
     offset = page_bounds(page, PAGE_SIZE)
-    # A literal predicate, not `= $1`: the partial index models_public_order (WHERE is_published)
-    # then serves generic plans of the prepared statement too.
-    published = WhereRaw("is_published")
-    rows = (
-        await Model.select(Model.id, Model.name, Model.slug, Model.post_count, Model.thumbnail_key)
-        .where(published)
-        .order_by(Model.post_count, ascending=False)
-        .order_by(Model.id)
-        .limit(PAGE_SIZE)
-        .offset(offset)
+    rows = await db.fetch(
+        "SELECT id, name, slug, post_count, thumbnail_key FROM models WHERE is_published "
+        "ORDER BY post_count DESC, id ASC LIMIT $1 OFFSET $2",
+        PAGE_SIZE,
+        offset,
     )
-    count = await Model.count().where(published)
+    count = int((await db.fetch("SELECT COUNT(*) AS n FROM models WHERE is_published"))[0]["n"])
     data = [
         {
             "id": r["id"],
@@ -43,31 +36,25 @@ async def models(page: int, signer: Signer) -> dict[str, Any]:
 async def model_posts(name: str, page: int, signer: Signer) -> dict[str, Any] | None:
     """Published posts of a published model, newest first; None for an unknown model."""
     offset = page_bounds(page, PAGE_SIZE)
-    found = (
-        await Model.select(Model.id)
-        .where((Model.name == name) & Model.is_published.eq(True))
-        .first()
-    )
-    if found is None:
+    found = await db.fetch("SELECT id FROM models WHERE name = $1 AND is_published", name)
+    if not found:
         return None
-    published_posts = (Post.model == found["id"]) & Post.is_published.eq(True)
-    rows = (
-        await Post.select(
-            Post.id,
-            Post.model,
-            Post.source_key,
-            Post.title,
-            Post.content_key,
-            Post.type,
-            Post.thumbnail_key,
-            Post.created_at,
-        )
-        .where(published_posts)
-        .order_by(Post.created_at, Post.id, ascending=False)
-        .limit(PAGE_SIZE)
-        .offset(offset)
+    model_id = found[0]["id"]
+    rows = await db.fetch(
+        "SELECT id, model, source_key, title, content_key, type, thumbnail_key, created_at "
+        "FROM posts WHERE model = $1 AND is_published ORDER BY created_at DESC, id DESC "
+        "LIMIT $2 OFFSET $3",
+        model_id,
+        PAGE_SIZE,
+        offset,
     )
-    count = await Post.count().where(published_posts)
+    count = int(
+        (
+            await db.fetch(
+                "SELECT COUNT(*) AS n FROM posts WHERE model = $1 AND is_published", model_id
+            )
+        )[0]["n"]
+    )
     data = []
     for r in rows:
         data.append(

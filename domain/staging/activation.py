@@ -10,7 +10,6 @@ from typing import Any
 from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.tables import StagedStatus, WhitelabelModel
 from domain.staging.activation_plan import plan_posts
 
 ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
@@ -60,13 +59,9 @@ async def activate(names: list[str]) -> ActivationResult:
     """Activate the named staged models, one transaction each; unknown names fail first."""
     by_name: dict[str, int] = {}
     for name in dict.fromkeys(names):
-        found = (
-            await WhitelabelModel.select(WhitelabelModel.id)
-            .where(WhitelabelModel.folder_name == name)
-            .first()
-        )
+        found = await db.fetch("SELECT id FROM whitelabel_models WHERE folder_name = $1", name)
         if found:
-            by_name[name] = int(found["id"])
+            by_name[name] = int(found[0]["id"])
     missing = [n for n in names if n not in by_name]
     if missing:
         raise UnknownModels(missing)
@@ -77,10 +72,8 @@ async def activate(names: list[str]) -> ActivationResult:
 
 
 async def activate_all_new() -> ActivationResult:
-    rows = (
-        await WhitelabelModel.select(WhitelabelModel.id)
-        .where(WhitelabelModel.status == StagedStatus.new)
-        .order_by(WhitelabelModel.folder_name)
+    rows = await db.fetch(
+        "SELECT id FROM whitelabel_models WHERE status = 'new' ORDER BY folder_name"
     )
     result = ActivationResult()
     for row in rows:
@@ -91,7 +84,6 @@ async def activate_all_new() -> ActivationResult:
 async def _activate_one(staged_id: int) -> ActivationResult:
     result = ActivationResult(processed=1)
     stamp = now()
-    # The locked writes below stay raw SQL: an advisory lock, then unnest/executemany upserts.
     async with db.transaction() as tx:
         # One activation of a model at a time (a bulk job and a row's button may overlap).
         await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", ACTIVATION_LOCK, staged_id)

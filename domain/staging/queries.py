@@ -124,7 +124,6 @@ async def new_count() -> int:
 
 
 async def staged_model(name: str) -> dict[str, Any] | None:
-    """The model page's row: one raw join, its measured fast path (Piccolo took 3 queries)."""
     rows = await db.fetch(
         "SELECT w.*, GREATEST(w.last_synced_at, $2) AS last_synced_at, m.id AS production_id, "
         "m.is_published AS production_published "

@@ -174,6 +174,19 @@ async def bucket(settings: Settings) -> AsyncIterator[Bucket]:
         yield Bucket(service)
 
 
+@pytest.fixture
+async def signed_in(
+    database: Any, bucket: Bucket, settings: Settings, pg_engine: Engine
+) -> AsyncIterator[Any]:
+    """A browser signed in as the admin, on the app served in this process."""
+    from tests.web import admin, browser, running_app  # tests.web imports this module
+
+    await admin()
+    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
+        await b.sign_in()
+        yield b
+
+
 def cli_env(s3: S3Settings, **extra: str) -> dict[str, str]:
     """The environment for running the app or CLI as a process against the test services."""
     return {

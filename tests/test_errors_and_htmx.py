@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from domain.errors import Conflict, Invalid, NotFound
 from domain.staging import queries
-from tests.conftest import Bucket
-from tests.web import Browser, admin, browser, running_app
-
-
-@pytest.fixture
-async def signed_in(
-    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
-) -> AsyncIterator[Browser]:
-    await admin()
-    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
-        await b.sign_in()
-        yield b
+from tests.web import Browser
 
 
 async def test_pages_that_also_serve_fragments_vary_on_htmx_headers(signed_in: Browser) -> None:

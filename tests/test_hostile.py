@@ -79,16 +79,6 @@ KEYS = hostile_keys()
 
 
 @pytest.fixture
-async def signed_in(
-    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
-) -> AsyncIterator[Browser]:
-    await admin()
-    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
-        await b.sign_in()
-        yield b
-
-
-@pytest.fixture
 async def hostile(
     database: Any, bucket: Bucket, settings: Any, pg_engine: Any
 ) -> AsyncIterator[tuple[Browser, Bucket]]:

@@ -14,14 +14,13 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.catalogue.keys import parse_key
 from tests.conftest import Bucket, rows
 from tests.served import staged
-from tests.web import Browser, admin, browser, running_app
+from tests.web import Browser
 
 T = TypeVar("T")
 TRICKY = ["\u00eb", "e\u0308", "Ж", "李", "🌸", "👩\u200d👧", "\u202e", "\u200b", "\u200f"]
@@ -40,14 +39,6 @@ def folder_name(name: str) -> bool:
 
 NAME = st.lists(PIECES, min_size=1, max_size=16).map("".join).filter(folder_name)
 NAMES = st.lists(NAME, min_size=1, max_size=3).map(lambda names: list(dict.fromkeys(names)))
-
-
-@pytest.fixture
-async def signed_in(database: Any, bucket: Bucket, settings: Any, pg_engine: Any) -> Any:
-    await admin()
-    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
-        await b.sign_in()
-        yield b
 
 
 def toast(response: Any) -> str:

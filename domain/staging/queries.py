@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from domain.catalogue.runs import last_full_sync
+from domain.catalogue.runs import LAST_FULL_SYNC
 from domain.platform import db
 from domain.platform.paging import (
     BadQuery,
@@ -78,10 +78,9 @@ async def staged_models(q: StagedQuery) -> StagedPage:
         page_args += [value, row_id]
         page_where += f" AND ({col_expr}, id) {op} (${len(page_args) - 1}, ${len(page_args)})"
     direction = "DESC" if q.desc != backwards else "ASC"
-    page_args.append(await last_full_sync())
     rows = await db.fetch(
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
-        f"GREATEST(last_synced_at, ${len(page_args)}) AS last_synced_at "
+        f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
         f"FROM whitelabel_models WHERE {page_where} "
         f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(page_args) + 1}",
         *page_args,
@@ -125,12 +124,11 @@ async def new_count() -> int:
 
 async def staged_model(name: str) -> dict[str, Any] | None:
     rows = await db.fetch(
-        "SELECT w.*, GREATEST(w.last_synced_at, $2) AS last_synced_at, m.id AS production_id, "
-        "m.is_published AS production_published "
+        f"SELECT w.*, GREATEST(w.last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at, "
+        "m.id AS production_id, m.is_published AS production_published "
         "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
         "WHERE w.folder_name = $1",
         name,
-        await last_full_sync(),
     )
     if not rows:
         return None

@@ -31,6 +31,7 @@ from controllers.errors import exception_handlers
 from controllers.metrics import CONFIG as METRICS
 from controllers.metrics import MetricsController
 from controllers.production import ProductionController
+from controllers.production_edit import ProductionModelController
 from controllers.public_api import PublicApiController
 from controllers.security import admin_auth, admin_or_scraper
 from controllers.sessions import DatabaseStore
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SyncController,
             WhitelabelController,
             ProductionController,
+            ProductionModelController,
             AuditController,
             PublicApiController,
             metrics,

@@ -36,14 +36,18 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 async def security_headers(message: Message, scope: Scope) -> None:
     """A before_send hook: it sees every response, also the router's 404/405 and 413, 403 and
-    500 raised in middleware, which route middleware never does. Nothing but static files may
-    be kept by a cache (Back after sign-out must not show the audit log)."""
+    500 raised in middleware, which route middleware never does. Nothing but static files and
+    the public API's answers (which say how long) may be kept by a cache (Back after sign-out
+    must not show the audit log)."""
     if message["type"] != "http.response.start":
         return
     headers = MutableScopeHeaders.from_message(message)
     for name, value in HEADERS.items():
         headers[name] = value
-    if not scope.get("path", "").startswith("/static/"):
+    path = scope.get("path", "")
+    if path.startswith("/static/"):
+        return
+    if not (path.startswith("/api/") and "cache-control" in headers):  # the API sets its own
         headers["Cache-Control"] = "no-store"
 
 

@@ -25,8 +25,10 @@ class Actor:
     username: str
     address: str
 
-    async def record(self, action: str, target: str, detail: str = "") -> None:
-        await audit.record(self.username, action, target, detail, self.address)
+    async def record(
+        self, action: str, target: str, detail: str = "", model: int | None = None
+    ) -> None:
+        await audit.record(self.username, action, target, detail, self.address, model)
 
 
 ActorDep = NamedDependency[Actor]

@@ -1,24 +1,25 @@
-"""Production: activated models and their posts; publish and unpublish each."""
+"""Production: activated models and their posts; filter, publish and unpublish one or many."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromQuery
+from litestar.params import Body, FromQuery, QueryParameter
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, RowId
 from controllers.responses import Did, audited, render
-from domain.errors import NotFound
+from domain.errors import Invalid, NotFound
 from domain.platform import paging
 from domain.platform.s3 import S3Service
 from domain.production import publishing as production
+from domain.production.publishing import ProductionQuery
 
 
 @dataclass
@@ -26,17 +27,43 @@ class PublishForm(Checked):
     published: bool
 
 
+@dataclass
+class BulkForm(Checked):
+    """Ticked rows ("id" repeated), or with scope=matching every model the filters match."""
+
+    published: bool
+    id: list[str] | str = field(default_factory=list)
+    scope: str = "selected"
+    q: str = ""
+    state: str = ""
+    featured: str = ""
+    missing: str = ""
+
+    def ids(self) -> list[int]:
+        values = [self.id] if isinstance(self.id, str) else self.id
+        try:
+            return [int(v) for v in values if v]
+        except ValueError:
+            raise Invalid("id must be production model ids (whole numbers).") from None
+
+
 PublishBody = Annotated[PublishForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+BulkBody = Annotated[BulkForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 MODEL_ROW = "production/_model_row.html"
 POST_ROW = "production/_post_row.html"
+LIST = "production/_list.html"
 Fetch = Callable[[int], Awaitable[dict[str, Any] | None]]
 
 
-async def _signed(s3: S3Service, what: str, row_id: int, fetch: Fetch) -> dict[str, Any]:
+async def signed(s3: S3Service, what: str, row_id: int, fetch: Fetch) -> dict[str, Any]:
     row = await fetch(row_id)
     if row is None:
         raise NotFound(f"production {what} #{row_id} is gone")
     return (await paging.sign_rows([row], s3.sign))[0]
+
+
+def _flag(value: str) -> bool:
+    return value in ("1", "true", "on", "yes")
 
 
 class ProductionController(Controller):
@@ -45,19 +72,36 @@ class ProductionController(Controller):
 
     @get("/", name="production.index")
     async def index(
-        self, request: HTMXRequest, s3: S3Dep, q: FromQuery[str] = "", page: FromQuery[int] = 1
+        self,
+        request: HTMXRequest,
+        s3: S3Dep,
+        q: FromQuery[str] = "",
+        shown: Annotated[str, QueryParameter(name="state")] = "",  # `state` is Litestar's
+        featured: FromQuery[str] = "",
+        missing: FromQuery[str] = "",
+        sort: FromQuery[str] = "name",
+        dir: FromQuery[str] = "asc",
+        size: FromQuery[int] = production.PAGE_SIZE,
+        page: FromQuery[int] = 1,
     ) -> HTMXTemplate:
-        rows, total = await production.models(page, q.strip())
+        if dir not in ("asc", "desc"):
+            raise paging.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
+        query = ProductionQuery(
+            q.strip(), shown, _flag(featured), _flag(missing), sort, dir == "desc", size, page
+        )
+        rows, total = await production.models(query)
         await paging.sign_rows(rows, s3.sign)
+        params: dict[str, Any] = {"q": q, "state": shown, "featured": featured}
+        params |= {"missing": missing, "sort": sort, "dir": dir, "size": size}
         return render(
             request,
             "production/index.html",
-            "production/_models.html",
+            LIST,
             rows=rows,
             total=total,
-            page=page,
-            size=production.PAGE_SIZE,
-            q=q,
+            listing=query,
+            params=params,
+            sizes=production.PAGE_SIZES,
             nav="production",
         )
 
@@ -96,14 +140,37 @@ class ProductionController(Controller):
             raise NotFoundException(f"There is no production model #{model_id}.")
 
         async def fresh() -> dict[str, Any]:
-            return {"row": await _signed(s3, "model", model_id, production.model_row)}
+            return {"row": await signed(s3, "model", model_id, production.model_row)}
 
-        back = request.app.route_reverse("production.index")
+        back = request.app.route_reverse("production.detail", model_id=model_id)
         toast = f"{row['name']} {_state(data.published)}."
-        did = Did("publish_change", row["name"], _state(data.published))
+        did = Did("publish_change", row["name"], _state(data.published), model_id)
         return await audited(
             request, actor, did, back=back, toast=("success", toast), partial=MODEL_ROW, fresh=fresh
         )
+
+    @post("/_bulk/publish", name="production.publish_many")
+    async def publish_many(
+        self, request: HTMXRequest, actor: ActorDep, data: BulkBody
+    ) -> Response[Any]:
+        if data.scope == "matching":
+            query = ProductionQuery(
+                data.q.strip(), data.state, _flag(data.featured), _flag(data.missing)
+            )
+            ids = await production.matching_ids(query)
+        elif data.scope == "selected":
+            ids = data.ids()
+        else:
+            raise Invalid(f"scope={data.scope!r} is not supported: use selected or matching.")
+        if not ids:
+            raise Invalid("No models selected: tick at least one row.")
+        changed, skipped = await production.set_many_published(ids, data.published)
+        message = f"{changed:,} model(s) {_state(data.published)}"
+        if skipped:
+            message += f"; {skipped:,} skipped: their source is missing from the bucket"
+        did = Did("publish_change", f"{len(ids):,} model(s)", message)
+        back = request.app.route_reverse("production.index")
+        return await audited(request, actor, did, back=back, toast=("success", message + "."))
 
     @post("/posts/{post_id:int}/publish", name="production.publish_post")
     async def publish_post(
@@ -119,11 +186,11 @@ class ProductionController(Controller):
             raise NotFoundException(f"There is no production post #{post_id}.")
 
         async def fresh() -> dict[str, Any]:
-            return {"post": await _signed(s3, "post", post_id, production.post)}
+            return {"post": await signed(s3, "post", post_id, production.post)}
 
         back = request.app.route_reverse("production.detail", model_id=row["model"])
         toast = f"Post {row['title']!r} {_state(data.published)}."
-        did = Did("publish_change", row["source_key"], _state(data.published))
+        did = Did("publish_change", row["source_key"], _state(data.published), row["model"])
         return await audited(
             request, actor, did, back=back, toast=("success", toast), partial=POST_ROW, fresh=fresh
         )

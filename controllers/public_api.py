@@ -4,13 +4,14 @@ response types are msgspec Structs, so OpenAPI at /schema documents every field 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
+from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, Parameter
+from litestar.params import Parameter
 
 from controllers.deps import S3Dep
 from domain.production import public
@@ -19,18 +20,26 @@ from domain.production import public
 class PublicModel(msgspec.Struct, rename="camel"):
     id: int
     name: str
-    slug: str
+    slug: str  # what a model is addressed by; a former slug and the display name also resolve
+    description: str
+    is_featured: bool
     post_count: int
-    thumbnail: str | None
+    thumbnail: str | None  # signed; the model's own image, else its first public post's
+
+
+class PublicMedia(msgspec.Struct):
+    type: str  # "image" or "video"
+    url: str  # signed
 
 
 class PublicPost(msgspec.Struct, rename="camel"):
     id: int
     model_id: int
     title: str
-    type: str
-    content: str
-    thumbnail: str | None
+    type: str  # the main item's type
+    content: str  # the main item (first video, else first image), signed
+    thumbnail: str | None  # the first image, signed
+    media: list[PublicMedia]  # every image and video of the post, in key order
     created_at: str | None  # ISO 8601, as Python writes it
 
 
@@ -45,7 +54,14 @@ class ModelPage(msgspec.Struct):
     meta: PageMeta
 
 
+class ModelRef(msgspec.Struct):
+    id: int
+    slug: str
+    name: str
+
+
 class PostPage(msgspec.Struct):
+    model: ModelRef
     data: list[PublicPost]
     meta: PageMeta
 
@@ -58,29 +74,59 @@ class ApiError:
 
 NOT_FOUND = {404: ResponseSpec(data_container=ApiError, description="No such published model")}
 Page = Annotated[int, Parameter(ge=1, le=100_000, description="Page number, from 1.")]
+Ref = Annotated[
+    str, Parameter(description="The model's slug (a former slug or the name also work)")
+]
+# Signed URLs live SIGNED_URL_TTL (an hour by default): a response may be cached for a short
+# while, far inside that, and an unpublished model leaves every cache within it.
+CACHE = CacheControlHeader(public=True, max_age=30)
+
+
+def public_post(row: dict[str, Any]) -> PublicPost:
+    return PublicPost(**{**row, "media": [PublicMedia(**m) for m in row["media"]]})
+
+
+def _missing(ref: str) -> NotFoundException:
+    return NotFoundException(f"There is no published model with slug or name {ref!r}.")
 
 
 class PublicApiController(Controller):
+    """Version 1. The unversioned paths answer the same, for clients of the original API."""
+
     path = "/api"
     tags = ["public"]
+    cache_control = CACHE
 
-    @get("/models", name="api.models", summary="Published models, most posts first, 20 a page")
+    @get(
+        ["/v1/models", "/models"],
+        name="api.models",
+        summary="Published models, by display order then most posts, 20 a page",
+    )
     async def models(self, s3: S3Dep, page: Page = 1) -> ModelPage:
         found = await public.models(page, s3.sign)
         return ModelPage(
             data=[PublicModel(**row) for row in found["data"]], meta=PageMeta(**found["meta"])
         )
 
+    @get(["/v1/models/{ref:str}"], name="api.model", responses=NOT_FOUND, summary="One model")
+    async def model(self, s3: S3Dep, ref: Ref) -> PublicModel:
+        found = await public.model(ref, s3.sign)
+        if found is None:
+            raise _missing(ref)
+        return PublicModel(**found)
+
     @get(
-        "/models/{name:str}/posts",
+        ["/v1/models/{ref:str}/posts", "/models/{ref:str}/posts"],
         name="api.posts",
         responses=NOT_FOUND,
-        summary="A published model's posts, newest first",
+        summary="A published model's published posts, newest first, 20 a page",
     )
-    async def posts(self, s3: S3Dep, name: FromPath[str], page: Page = 1) -> PostPage:
-        found = await public.model_posts(name, page, s3.sign)
+    async def posts(self, s3: S3Dep, ref: Ref, page: Page = 1) -> PostPage:
+        found = await public.model_posts(ref, page, s3.sign)
         if found is None:
-            raise NotFoundException(f"There is no published model named {name!r}.")
+            raise _missing(ref)
         return PostPage(
-            data=[PublicPost(**row) for row in found["data"]], meta=PageMeta(**found["meta"])
+            model=ModelRef(**found["model"]),
+            data=[public_post(row) for row in found["data"]],
+            meta=PageMeta(**found["meta"]),
         )

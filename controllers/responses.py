@@ -35,6 +35,7 @@ class Did(NamedTuple):
     action: str
     target: str
     detail: str = ""
+    model: int | None = None  # the production model it concerns
 
 
 def is_fragment(request: HTMXRequest) -> bool:

@@ -67,7 +67,7 @@
 
   // ---- 3. Selection on the staged models table --------------------------------------------
   // Row checkboxes live in the table and join the form through form="selection-form".
-  const ROW_BOX = 'input[type=checkbox][name=name]:not([data-select-all])';
+  const ROW_BOX = 'input[type=checkbox]:is([name=name], [name=id]):not([data-select-all])';
   const rowBoxes = (form) => [...form.elements].filter((el) => el.matches(ROW_BOX));
   function updateSelection() {
     const form = document.getElementById("selection-form");

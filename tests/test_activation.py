@@ -92,7 +92,7 @@ async def test_activating_twice_changes_nothing(database: Any, bucket: Bucket) -
     assert await count("posts") == 4  # defect 7: no duplicates
 
 
-async def test_activation_after_a_post_disappears_unpublishes_it(
+async def test_a_sync_that_removes_a_post_unpublishes_it_before_any_activation(
     database: Any, bucket: Bucket
 ) -> None:
     await synced(bucket)
@@ -100,8 +100,13 @@ async def test_activation_after_a_post_disappears_unpublishes_it(
     await bucket.delete("Anna Lee/Studio/x.jpg", "Anna Lee/Studio/y.jpg")
     await bucket.put("Anna Lee/Beach/a0.mp4")  # a new first video
     assert (await bucket.sync(allow_mass_delete=True))["status"] == "succeeded"
+    anna = (await production())["Anna Lee"]
+    assert anna["posts"]["Anna Lee/Studio"]["is_published"] is False  # by the sync itself
+    assert anna["post_count"] == 1
+    missing = await rows("SELECT source_key FROM posts WHERE source_missing_at IS NOT NULL")
+    assert [r["source_key"] for r in missing] == ["Anna Lee/Studio"]
     result = await activate(["Anna Lee"])
-    assert (result.posts_unpublished, result.posts_updated) == (1, 1)
+    assert (result.posts_unpublished, result.posts_updated) == (0, 1)
     anna = (await production())["Anna Lee"]
     assert anna["posts"]["Anna Lee/Studio"]["is_published"] is False
     assert anna["posts"]["Anna Lee/Beach"]["content_key"] == "Anna Lee/Beach/a0.mp4"

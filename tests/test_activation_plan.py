@@ -23,8 +23,21 @@ def production(
         "content_key": content,
         "type": kind,
         "thumbnail_key": thumb,
+        "media": [
+            {"key": m["s3_key"], "type": m["type"]} for m in STAGED if m["folder_name"] == post
+        ],
+        "source_missing_at": None,
         "model": 1,
     }
+
+
+def short(plan: PostsPlan) -> PostsPlan:
+    """The plan without each post's media list (tested on its own below)."""
+    return PostsPlan(
+        [(key, values[:4]) for key, values in plan.inserts],
+        [(post_id, values[:4]) for post_id, values in plan.updates],
+        plan.unpublish,
+    )
 
 
 STAGED = [
@@ -40,7 +53,7 @@ STAGED = [
 
 
 def test_a_post_shows_its_first_video_with_its_first_image_as_thumbnail() -> None:
-    assert wanted_posts("M", STAGED) == {
+    assert {k: v[:4] for k, v in wanted_posts("M", STAGED).items()} == {
         "M/Beach": ("Beach", "M/Beach/b.mp4", "video", "M/Beach/a.jpg"),
         "M/Gym": ("Gym", "M/Gym/1.png", "image", "M/Gym/1.png"),  # no video: its first image
         "M/Night": ("Night", "M/Night/x.mp4", "video", None),  # no image: no thumbnail
@@ -70,7 +83,7 @@ def test_a_model_without_media_wants_no_post() -> None:
 
 
 def test_a_first_activation_inserts_every_post_in_order() -> None:
-    plan = plan_posts("M", STAGED, {})
+    plan = short(plan_posts("M", STAGED, {}))
     assert plan == PostsPlan(
         inserts=[
             ("M/Beach", ("Beach", "M/Beach/b.mp4", "video", "M/Beach/a.jpg")),
@@ -101,7 +114,7 @@ def test_a_changed_post_is_updated_in_place() -> None:
     existing["M/Gym"]["title"] = "Old title"
     existing["M/Night"]["thumbnail_key"] = "M/Night/old.jpg"
     existing["M/Beach"]["content_key"] = "M/Beach/old.mp4"
-    plan = plan_posts("M", STAGED, existing)
+    plan = short(plan_posts("M", STAGED, existing))
     assert plan.inserts == [] and plan.unpublish == []
     assert plan.updates == [
         (11, ("Beach", "M/Beach/b.mp4", "video", "M/Beach/a.jpg")),
@@ -113,7 +126,7 @@ def test_a_changed_post_is_updated_in_place() -> None:
 def test_a_post_whose_type_changed_is_updated() -> None:
     existing = current()
     existing["M/Gym"]["type"] = "video"
-    assert plan_posts("M", STAGED, existing).updates == [
+    assert short(plan_posts("M", STAGED, existing)).updates == [
         (12, ("Gym", "M/Gym/1.png", "image", "M/Gym/1.png"))
     ]
 
@@ -123,9 +136,33 @@ def test_posts_gone_from_staging_are_unpublished_and_new_ones_inserted() -> None
     existing["M/Old"] = production(9, "Old", "M/Old/a.jpg", "image", "M/Old/a.jpg")
     staged = [row for row in STAGED if row["folder_name"] != "Gym"]
     staged.append(media("Zoo", "a.jpg", "image"))
-    plan = plan_posts("M", staged, existing)
+    plan = short(plan_posts("M", staged, existing))
     assert plan == PostsPlan(
         inserts=[("M/Zoo", ("Zoo", "M/Zoo/a.jpg", "image", "M/Zoo/a.jpg"))],
         updates=[],
         unpublish=[12, 9],
     )
+
+
+def test_every_item_of_a_post_is_listed_in_key_order_with_its_type() -> None:
+    media_of = {k: v[4] for k, v in wanted_posts("M", STAGED).items()}
+    assert media_of["M/Beach"] == [
+        {"key": "M/Beach/a.jpg", "type": "image"},
+        {"key": "M/Beach/b.mp4", "type": "video"},
+        {"key": "M/Beach/c.jpg", "type": "image"},
+        {"key": "M/Beach/d.mov", "type": "video"},
+    ]
+    assert [m["key"] for m in media_of["M/Night"]] == ["M/Night/x.mp4", "M/Night/y.webm"]
+
+
+def test_a_post_that_gained_an_item_is_updated_with_the_full_list() -> None:
+    staged = [*STAGED, media("Gym", "3.png", "image")]
+    (update,) = plan_posts("M", staged, current()).updates
+    assert update[0] == 12
+    assert [m["key"] for m in update[1][4]] == ["M/Gym/1.png", "M/Gym/2.png", "M/Gym/3.png"]
+
+
+def test_a_post_whose_source_came_back_is_updated_even_when_unchanged() -> None:
+    existing = current()
+    existing["M/Gym"]["source_missing_at"] = "2026-11-26T10:00:00+00:00"
+    assert [post_id for post_id, _ in plan_posts("M", STAGED, existing).updates] == [12]

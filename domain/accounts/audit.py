@@ -15,16 +15,25 @@ MAX_FAILURES_PER_ADDRESS = 20
 PAGE_SIZE = 50
 
 
-async def record(actor: str, action: str, target: str = "", detail: str = "", ip: str = "") -> None:
+async def record(
+    actor: str,
+    action: str,
+    target: str = "",
+    detail: str = "",
+    ip: str = "",
+    model: int | None = None,
+) -> None:
+    """One line; `model` names the production model it concerns (its history page)."""
     async with db.transaction() as tx:
         await tx.execute(
-            "INSERT INTO audit_log (actor, action, target, detail, ip, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO audit_log (actor, action, target, detail, ip, model, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
             actor[:150],
             action,
             target,
             detail,
             ip[:64],
+            model,
             now(),
         )
 

@@ -10,6 +10,7 @@ from typing import Any
 from domain.catalogue.plan import ExistingModel, ModelChange, model_fields
 from domain.platform import db
 from domain.platform.db import now
+from domain.production import lifecycle
 
 MEDIA_COLUMNS = (
     "whitelabel_post",
@@ -137,6 +138,10 @@ async def write_change(change: ModelChange) -> int:
                 fingerprint,
                 stamp,
             )
+            images = [desired.thumbnail_key, desired.icon_key, desired.banner_key]
+            await lifecycle.model_images_changed(
+                tx, desired.folder, [*images, *desired.extra_image_keys]
+            )
         post_ids = await _insert_posts(tx, model_id, change, stamp)
         await tx.executemany(
             "UPDATE whitelabel_posts SET media_cdns = $2, image_count = $3, video_count = $4 "
@@ -217,6 +222,25 @@ async def apply_deletions(
 ) -> tuple[int, int]:
     """Delete a surviving model's gone media and posts; returns (posts, media) deleted."""
     async with db.transaction() as tx:
+        folder = await tx.fetchval(
+            "SELECT folder_name FROM whitelabel_models WHERE id = $1", model_id
+        )
+        gone_posts = await tx.fetch(
+            "SELECT folder_name FROM whitelabel_posts WHERE id = ANY($1::int[]) AND "
+            "whitelabel_model = $2",
+            post_ids,
+            model_id,
+        )
+        gone_media = await tx.fetch(
+            "SELECT s3_key FROM whitelabel_media WHERE id = ANY($1::int[])", media_ids
+        )
+        await lifecycle.content_removed(
+            tx,
+            folder,
+            [r["folder_name"] for r in gone_posts],
+            [r["s3_key"] for r in gone_media],
+            now(),
+        )
         media = await _delete_ids(tx, "whitelabel_media", media_ids)
         posts = await _delete_ids(tx, "whitelabel_posts", post_ids, model_id)
         await tx.execute(
@@ -241,6 +265,7 @@ async def delete_models(model_ids: list[int]) -> tuple[int, int, int]:
                     *chunk,
                 )
             )[0]
+            await lifecycle.models_removed(tx, chunk, now())
             models = await _delete_ids(tx, "whitelabel_models", chunk)
         totals[0] += models
         totals[1] += int(counts["posts"])

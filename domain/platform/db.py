@@ -159,6 +159,12 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         return await tx.fetch(sql, *args)
 
 
+async def fetchval(sql: str, *args: Any) -> Any:
+    """The first column of the first row of a read (a count, an id), or None."""
+    async with read_connection() as tx:
+        return await tx.fetchval(sql, *args)
+
+
 @asynccontextmanager
 async def read_connection(engine: PostgresEngine | None = None) -> AsyncIterator[Tx]:
     engine = engine or current_engine()

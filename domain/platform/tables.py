@@ -146,9 +146,14 @@ class Model(Table, tablename="models"):
     is_advertiser = Boolean(default=False)
     is_published = Boolean(default=True, index=True)
     post_count = Integer(default=0)
+    display_order = Integer(default=0)  # lower first on the public site, then most posts
     whitelabel_model = ForeignKey(
         WhitelabelModel, null=True, default=None, on_delete=OnDelete.set_null, index=True
     )
+    # The staged folder it was activated from: stays when the name is edited.
+    source_folder = Text(null=True, default=None, unique=True)
+    # Set when a sync removed its folder: unpublished then, and public again only by an admin.
+    source_missing_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -162,8 +167,19 @@ class Post(Table, tablename="posts"):
     thumbnail_key = Text(null=True, default=None)
     type = Varchar(length=8, choices=MediaType)
     is_published = Boolean(default=True)
+    # Every item of the post in key order: [{"key": ..., "type": "image" | "video"}].
+    media = JSON(default=[])
+    source_missing_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ModelSlug(Table, tablename="model_slugs"):
+    """A slug a model had before: the public API still answers to it."""
+
+    slug = Varchar(length=255, unique=True)
+    model = ForeignKey(Model, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class AuditEntry(Table, tablename="audit_log"):
@@ -172,6 +188,7 @@ class AuditEntry(Table, tablename="audit_log"):
     target = Text(default="")
     detail = Text(default="")
     ip = Varchar(length=64, default="")
+    model = Integer(null=True, default=None, index=True)  # the production model it concerns
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
@@ -192,6 +209,7 @@ TABLES: tuple[type[Table], ...] = (
     SyncSchedule,
     Model,
     Post,
+    ModelSlug,
     AuditEntry,
     SessionRow,
 )

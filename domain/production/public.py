@@ -1,5 +1,9 @@
 """The public read side: published production models and their published posts, 20 a page,
-with signed media URLs (the public API serves these as they are)."""
+with signed media URLs (the public API serves these as they are).
+
+Public means published **and** with its source still in the bucket; everything derived (a
+model's thumbnail, its post count, a post's media list) comes from such content only.
+"""
 
 from __future__ import annotations
 
@@ -7,65 +11,98 @@ from typing import Any
 
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
+from domain.production.lifecycle import media_list
 
 PAGE_SIZE = 20
+VISIBLE_MODEL = "m.is_published AND m.source_missing_at IS NULL"
+VISIBLE_POST = "p.is_published AND p.source_missing_at IS NULL"
+# A model's own thumbnail, else the thumbnail of its first visible post.
+THUMBNAIL = (
+    f"COALESCE(m.thumbnail_key, (SELECT p.thumbnail_key FROM posts p WHERE p.model = m.id AND "
+    f"{VISIBLE_POST} AND p.thumbnail_key IS NOT NULL ORDER BY p.source_key LIMIT 1))"
+)
 
 
 async def models(page: int, signer: Signer) -> dict[str, Any]:
     offset = page_bounds(page, PAGE_SIZE)
     rows = await db.fetch(
-        "SELECT id, name, slug, post_count, thumbnail_key FROM models WHERE is_published "
-        "ORDER BY post_count DESC, id ASC LIMIT $1 OFFSET $2",
+        f"SELECT m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, "
+        f"{THUMBNAIL} AS thumbnail_key FROM models m WHERE {VISIBLE_MODEL} "
+        "ORDER BY m.display_order, m.post_count DESC, m.id LIMIT $1 OFFSET $2",
         PAGE_SIZE,
         offset,
     )
-    count = int((await db.fetch("SELECT COUNT(*) AS n FROM models WHERE is_published"))[0]["n"])
-    data = [
-        {
-            "id": r["id"],
-            "name": r["name"],
-            "slug": r["slug"],
-            "post_count": r["post_count"],
-            "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
-        }
-        for r in rows
-    ]
-    return {"data": data, "meta": {"page": page, "limit": PAGE_SIZE, "count": count}}
+    count = await db.fetchval(f"SELECT COUNT(*) FROM models m WHERE {VISIBLE_MODEL}")
+    return {
+        "data": [await _model(r, signer) for r in rows],
+        "meta": {"page": page, "limit": PAGE_SIZE, "count": int(count)},
+    }
 
 
-async def model_posts(name: str, page: int, signer: Signer) -> dict[str, Any] | None:
-    """Published posts of a published model, newest first; None for an unknown model."""
-    offset = page_bounds(page, PAGE_SIZE)
-    found = await db.fetch("SELECT id FROM models WHERE name = $1 AND is_published", name)
-    if not found:
-        return None
-    model_id = found[0]["id"]
+async def _model(row: dict[str, Any], signer: Signer) -> dict[str, Any]:
+    thumb = row.pop("thumbnail_key")
+    return {**row, "thumbnail": await signer(thumb) if thumb else None}
+
+
+async def find_model(ref: str) -> dict[str, Any] | None:
+    """A visible model by its slug, a slug it had before, or its display name."""
     rows = await db.fetch(
-        "SELECT id, model, source_key, title, content_key, type, thumbnail_key, created_at "
-        "FROM posts WHERE model = $1 AND is_published ORDER BY created_at DESC, id DESC "
-        "LIMIT $2 OFFSET $3",
+        f"SELECT m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, "
+        f"{THUMBNAIL} AS thumbnail_key, CASE WHEN m.slug = $1 THEN 0 WHEN m.id IN (SELECT "
+        "model FROM model_slugs WHERE slug = $1) THEN 1 ELSE 2 END AS rank FROM models m "
+        f"WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR m.name = $1 OR m.id IN "
+        "(SELECT model FROM model_slugs WHERE slug = $1)) ORDER BY rank LIMIT 1",
+        ref,
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    row.pop("rank")
+    return row
+
+
+async def model(ref: str, signer: Signer) -> dict[str, Any] | None:
+    found = await find_model(ref)
+    return await _model(found, signer) if found else None
+
+
+async def model_posts(ref: str, page: int, signer: Signer) -> dict[str, Any] | None:
+    """Visible posts of a visible model, newest first; None for an unknown model."""
+    offset = page_bounds(page, PAGE_SIZE)
+    found = await find_model(ref)
+    if found is None:
+        return None
+    model_id = found["id"]
+    rows = await db.fetch(
+        "SELECT p.id, p.model, p.title, p.content_key, p.type, p.thumbnail_key, p.media, "
+        f"p.created_at FROM posts p WHERE p.model = $1 AND {VISIBLE_POST} "
+        "ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3",
         model_id,
         PAGE_SIZE,
         offset,
     )
-    count = int(
-        (
-            await db.fetch(
-                "SELECT COUNT(*) AS n FROM posts WHERE model = $1 AND is_published", model_id
-            )
-        )[0]["n"]
+    count = await db.fetchval(
+        f"SELECT COUNT(*) FROM posts p WHERE p.model = $1 AND {VISIBLE_POST}", model_id
     )
-    data = []
-    for r in rows:
-        data.append(
-            {
-                "id": r["id"],
-                "model_id": r["model"],
-                "title": r["title"],
-                "type": r["type"],
-                "content": await signer(r["content_key"]),
-                "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
-                "created_at": r["created_at"].isoformat() if r["created_at"] else None,
-            }
-        )
-    return {"data": data, "meta": {"page": page, "limit": PAGE_SIZE, "count": count}}
+    data = [await _post(r, signer) for r in rows]
+    return {
+        "model": {"id": model_id, "slug": found["slug"], "name": found["name"]},
+        "data": data,
+        "meta": {"page": page, "limit": PAGE_SIZE, "count": int(count)},
+    }
+
+
+async def _post(r: dict[str, Any], signer: Signer) -> dict[str, Any]:
+    media = [
+        {"type": m["type"], "url": await signer(m["key"])} for m in media_list(r["media"])
+    ] or [{"type": r["type"], "url": await signer(r["content_key"])}]
+    return {
+        "id": r["id"],
+        "model_id": r["model"],
+        "title": r["title"],
+        "type": r["type"],
+        "content": await signer(r["content_key"]),
+        "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
+        "media": media,
+        "created_at": r["created_at"].isoformat() if r["created_at"] else None,
+    }

@@ -1,40 +1,99 @@
-"""Production catalogue management: list activated models and posts, publish and unpublish."""
+"""Production catalogue management: list activated models and posts with filters, publish and
+unpublish one or many. Content whose source is missing from the bucket cannot be published."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.paging import BadQuery, like_pattern, page_bounds
+from domain.production.lifecycle import recount
+from domain.production.public import THUMBNAIL
 
 PAGE_SIZE = 25
-
-
+PAGE_SIZES = (25, 50, 100)
+STATES = ("", "published", "unpublished")
+SORTS = {
+    "name": "lower(m.name)",
+    "posts": "m.post_count",
+    "updated": "m.updated_at",
+    "order": "m.display_order",
+}
+BACK = (
+    "EXISTS (SELECT 1 FROM whitelabel_models w2 WHERE w2.folder_name = m.source_folder) "
+    "AS source_back"
+)
 LIST_SELECT = (
-    "SELECT m.id, m.name, m.slug, m.is_published, m.post_count, m.thumbnail_key, m.updated_at, "
-    "w.folder_name AS staged_name, (SELECT COUNT(*) FROM posts p WHERE p.model = m.id) "
+    "SELECT m.id, m.name, m.slug, m.is_published, m.is_featured, m.post_count, "
+    f"{THUMBNAIL} AS thumbnail_key, m.updated_at, m.display_order, m.source_missing_at, "
+    f"w.folder_name AS staged_name, {BACK}, (SELECT COUNT(*) FROM posts p WHERE p.model = m.id) "
     "AS all_posts FROM models m LEFT JOIN whitelabel_models w ON w.id = m.whitelabel_model"
 )
 
 
-async def models(page: int = 1, search: str = "") -> tuple[list[dict[str, Any]], int]:
-    offset = page_bounds(page, PAGE_SIZE)
-    where, args = "1 = 1", []
-    if search:
-        if len(search) > 200:
-            raise BadQuery("search is too long: use at most 200 characters.")
-        args.append(like_pattern(search.lower()))
-        where = "lower(m.name) LIKE $1 ESCAPE '\\'"
-    count = await db.fetch(f"SELECT COUNT(*) AS n FROM models m WHERE {where}", *args)
+@dataclass(frozen=True)
+class ProductionQuery:
+    """The production list's controls, validated: each bad value is a 400 naming it."""
+
+    search: str = ""
+    state: str = ""  # "", "published", "unpublished"
+    featured: bool = False
+    missing: bool = False  # only models whose source folder is gone from the bucket
+    sort: str = "name"
+    desc: bool = False
+    size: int = PAGE_SIZE
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        if len(self.search) > 200:
+            raise BadQuery("q is too long: use at most 200 characters.")
+        if self.state not in STATES:
+            raise BadQuery(f"state={self.state!r} is not supported: use published or unpublished.")
+        if self.sort not in SORTS:
+            raise BadQuery(f"sort={self.sort!r} is not supported: use one of {', '.join(SORTS)}.")
+        if self.size not in PAGE_SIZES:
+            raise BadQuery(f"size={self.size} is not supported: use 25, 50 or 100.")
+        page_bounds(self.page, self.size)
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, args = ["TRUE"], []
+        if self.search:
+            args.append(like_pattern(self.search.lower()))
+            clauses.append(
+                f"(lower(m.name) LIKE ${len(args)} ESCAPE '\\' OR m.slug LIKE "
+                f"${len(args)} ESCAPE '\\')"
+            )
+        if self.state:
+            clauses.append("m.is_published" if self.state == "published" else "NOT m.is_published")
+        if self.featured:
+            clauses.append("m.is_featured")
+        if self.missing:
+            clauses.append("m.source_missing_at IS NOT NULL")
+        return " AND ".join(clauses), args
+
+
+async def models(query: ProductionQuery) -> tuple[list[dict[str, Any]], int]:
+    where, args = query.where()
+    total = await db.fetchval(f"SELECT COUNT(*) FROM models m WHERE {where}", *args)
+    order = f"{SORTS[query.sort]} {'DESC' if query.desc else 'ASC'}, m.id"
     rows = await db.fetch(
-        f"{LIST_SELECT} WHERE {where} ORDER BY m.name LIMIT ${len(args) + 1} "
+        f"{LIST_SELECT} WHERE {where} ORDER BY {order} LIMIT ${len(args) + 1} "
         f"OFFSET ${len(args) + 2}",
         *args,
-        PAGE_SIZE,
-        offset,
+        query.size,
+        (query.page - 1) * query.size,
     )
-    return rows, int(count[0]["n"])
+    return rows, int(total)
+
+
+async def matching_ids(query: ProductionQuery) -> list[int]:
+    """Every model the filters match, on all pages: what "all matching" acts on."""
+    where, args = query.where()
+    rows = await db.fetch(f"SELECT m.id FROM models m WHERE {where} ORDER BY m.id", *args)
+    return [int(r["id"]) for r in rows]
 
 
 async def model_row(model_id: int) -> dict[str, Any] | None:
@@ -45,8 +104,8 @@ async def model_row(model_id: int) -> dict[str, Any] | None:
 
 async def model(model_id: int) -> dict[str, Any] | None:
     rows = await db.fetch(
-        "SELECT m.*, w.folder_name AS staged_name FROM models m LEFT JOIN whitelabel_models w "
-        "ON w.id = m.whitelabel_model WHERE m.id = $1",
+        f"SELECT m.*, w.folder_name AS staged_name, {BACK} FROM models m LEFT JOIN "
+        "whitelabel_models w ON w.id = m.whitelabel_model WHERE m.id = $1",
         model_id,
     )
     return rows[0] if rows else None
@@ -54,32 +113,79 @@ async def model(model_id: int) -> dict[str, Any] | None:
 
 async def posts(model_id: int, page: int = 1) -> tuple[list[dict[str, Any]], int]:
     offset = page_bounds(page, PAGE_SIZE)
-    total = int(
-        (await db.fetch("SELECT COUNT(*) AS n FROM posts WHERE model = $1", model_id))[0]["n"]
-    )
+    total = await db.fetchval("SELECT COUNT(*) FROM posts WHERE model = $1", model_id)
     rows = await db.fetch(
         "SELECT id, title, source_key, content_key, thumbnail_key, type, is_published, "
-        "updated_at FROM posts WHERE model = $1 ORDER BY source_key LIMIT $2 OFFSET $3",
+        "source_missing_at, updated_at FROM posts WHERE model = $1 ORDER BY source_key "
+        "LIMIT $2 OFFSET $3",
         model_id,
         PAGE_SIZE,
         offset,
     )
-    return rows, total
+    return rows, int(total)
+
+
+def _refuse_missing(what: str, source_back: bool) -> Conflict:
+    if source_back:
+        return Conflict(
+            f"{what}: its folder is back in the bucket but not activated yet. Activate its "
+            "staged model to bring it up to date; that publishes it."
+        )
+    return Conflict(
+        f"{what}: its source is missing from the bucket, so it cannot be public. Put the "
+        "folder back and sync, then activate it again."
+    )
 
 
 async def set_model_published(model_id: int, published: bool) -> dict[str, Any] | None:
     async with db.transaction() as tx:
+        rows = await tx.fetch(
+            f"SELECT m.name, m.source_missing_at, {BACK} FROM models m WHERE m.id = $1 FOR UPDATE",
+            model_id,
+        )
+        if not rows:
+            return None
+        if published and rows[0]["source_missing_at"] is not None:
+            raise _refuse_missing(rows[0]["name"], rows[0]["source_back"])
         rows = await tx.fetch(
             "UPDATE models SET is_published = $2, updated_at = $3 WHERE id = $1 RETURNING id, name",
             model_id,
             published,
             now(),
         )
-    return rows[0] if rows else None
+    return rows[0]
+
+
+async def set_many_published(ids: list[int], published: bool) -> tuple[int, int]:
+    """Publish or unpublish many models in one transaction; returns (changed, skipped).
+    Publishing skips models whose source is missing (they cannot be public)."""
+    async with db.transaction() as tx:
+        changed = await tx.fetch(
+            "UPDATE models SET is_published = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND "
+            "is_published <> $2 AND (NOT $2 OR source_missing_at IS NULL) RETURNING id",
+            ids,
+            published,
+            now(),
+        )
+        skipped = 0
+        if published:
+            skipped = await tx.fetchval(
+                "SELECT COUNT(*) FROM models WHERE id = ANY($1::int[]) AND source_missing_at "
+                "IS NOT NULL",
+                ids,
+            )
+    return len(changed), int(skipped)
 
 
 async def set_post_published(post_id: int, published: bool) -> dict[str, Any] | None:
     async with db.transaction() as tx:
+        rows = await tx.fetch(
+            "SELECT title, source_missing_at FROM posts WHERE id = $1 FOR UPDATE", post_id
+        )
+        if not rows:
+            return None
+        if published and rows[0]["source_missing_at"] is not None:
+            raise _refuse_missing(f"post {rows[0]['title']!r}", False)
         rows = await tx.fetch(
             "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = $1 "
             "RETURNING id, model, title, source_key",
@@ -87,19 +193,14 @@ async def set_post_published(post_id: int, published: bool) -> dict[str, Any] | 
             published,
             now(),
         )
-        if rows:
-            await tx.execute(
-                "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
-                "is_published) WHERE id = $1",
-                rows[0]["model"],
-            )
-    return rows[0] if rows else None
+        await recount(tx, rows[0]["model"])
+    return rows[0]
 
 
 async def post(post_id: int) -> dict[str, Any] | None:
     rows = await db.fetch(
         "SELECT id, model, title, source_key, content_key, thumbnail_key, type, "
-        "is_published, updated_at FROM posts WHERE id = $1",
+        "is_published, source_missing_at, updated_at FROM posts WHERE id = $1",
         post_id,
     )
     return rows[0] if rows else None

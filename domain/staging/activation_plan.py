@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# (title, content_key, type, thumbnail_key): the production post columns activation sets.
+from domain.production.lifecycle import main_item, media_list
+
+# (title, content_key, type, thumbnail_key, media JSON): the production post columns activation
+# sets; media lists every item of the post in key order, as [{"key": ..., "type": ...}].
 PostValues = tuple[Any, ...]
 
 
@@ -18,7 +21,8 @@ class PostsPlan:
 
 
 def wanted_posts(folder: str, media: list[dict[str, Any]]) -> dict[str, PostValues]:
-    """source_key -> (title, content_key, type, thumbnail_key): first video, else first image.
+    """source_key -> (title, content_key, type, thumbnail_key, media): the main item is the
+    first video, else the first image; the thumbnail is the first image.
 
     `media` rows (folder_name, title, s3_key, type) come ordered by post folder, then key.
     """
@@ -27,20 +31,20 @@ def wanted_posts(folder: str, media: list[dict[str, Any]]) -> dict[str, PostValu
         grouped.setdefault(row["folder_name"], (row["title"], []))[1].append(row)
     wanted: dict[str, PostValues] = {}
     for post_folder, (title, items) in grouped.items():
-        video = next((m["s3_key"] for m in items if m["type"] == "video"), None)
-        image = next((m["s3_key"] for m in items if m["type"] == "image"), None)
-        main = video or image
-        wanted[f"{folder}/{post_folder}"] = (
-            title or post_folder,
-            main,
-            "video" if video else "image",
-            image,
-        )
+        media = [{"key": m["s3_key"], "type": m["type"]} for m in items]
+        main, kind, image = main_item(media)
+        wanted[f"{folder}/{post_folder}"] = (title or post_folder, main, kind, image, media)
     return wanted
 
 
 def row_values(row: Mapping[str, Any]) -> PostValues:
-    return (row["title"], row["content_key"], row["type"], row["thumbnail_key"])
+    return (
+        row["title"],
+        row["content_key"],
+        row["type"],
+        row["thumbnail_key"],
+        media_list(row["media"]),
+    )
 
 
 def plan_posts(
@@ -49,8 +53,9 @@ def plan_posts(
     """What activating one staged model writes to its production posts.
 
     `existing` maps source_key -> the production post row (id, title, content_key, type,
-    thumbnail_key). New posts are inserted, changed ones updated, and posts whose staged
-    post is gone are unpublished (never deleted).
+    thumbnail_key, media, source_missing_at). New posts are inserted, changed ones and ones
+    whose source came back updated, and posts whose staged post is gone are unpublished
+    (never deleted).
     """
     wanted = wanted_posts(folder, media)
     return PostsPlan(
@@ -58,7 +63,11 @@ def plan_posts(
         updates=[
             (existing[key]["id"], values)
             for key, values in wanted.items()
-            if key in existing and row_values(existing[key]) != values
+            if key in existing
+            and (
+                row_values(existing[key]) != values
+                or existing[key].get("source_missing_at") is not None
+            )
         ],
         unpublish=[row["id"] for key, row in existing.items() if key not in wanted],
     )

@@ -1,0 +1,154 @@
+"""Production follows the bucket: when a sync removes staged content, its production counterpart
+is unpublished and marked "source missing" in the same transaction, and audited.
+
+Called from the sync's write path (domain/catalogue/sync_store.py) with its open transaction,
+so the public site never shows content whose objects are gone, not even between two statements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from domain.platform import db
+
+ACTOR = "sync"
+
+
+def is_model_level(folder: str, key: str | None) -> bool:
+    """A model's own image (`Model/x.jpg`, `Model/profile/...`), not one of its posts'."""
+    if not key or not key.startswith(folder + "/"):
+        return False
+    rest = key[len(folder) + 1 :]
+    return "/" not in rest or rest.startswith("profile/")
+
+
+def main_item(media: list[dict[str, str]]) -> tuple[str | None, str, str | None]:
+    """(content_key, type, thumbnail_key) of a post: its first video, else its first image."""
+    video = next((m["key"] for m in media if m["type"] == "video"), None)
+    image = next((m["key"] for m in media if m["type"] == "image"), None)
+    return video or image, "video" if video else "image", image
+
+
+def media_list(value: Any) -> list[dict[str, str]]:
+    """A post's media column as a list, however the driver hands back JSON."""
+    items = json.loads(value) if isinstance(value, str) else value
+    return list(items or [])
+
+
+async def _audit(tx: db.Tx, rows: Iterable[tuple[int, str, str]], stamp: datetime) -> None:
+    """One audit line per production model or post the sync took off the public site."""
+    await tx.executemany(
+        "INSERT INTO audit_log (actor, action, target, detail, ip, model, created_at) "
+        "VALUES ($1, 'source_missing', $2, $3, '', $4, $5)",
+        [(ACTOR, target, detail, model_id, stamp) for model_id, target, detail in rows],
+    )
+
+
+async def models_removed(tx: db.Tx, staged_ids: list[int], stamp: datetime) -> int:
+    """Before staged models are deleted: unpublish their production models and all their posts."""
+    rows = await tx.fetch(
+        "UPDATE models SET is_published = FALSE, source_missing_at = $2, updated_at = $2, "
+        "post_count = 0 WHERE source_folder IN (SELECT folder_name FROM whitelabel_models "
+        "WHERE id = ANY($1::int[])) AND source_missing_at IS NULL RETURNING id, name",
+        staged_ids,
+        stamp,
+    )
+    if not rows:
+        return 0
+    ids = [r["id"] for r in rows]
+    await tx.execute(
+        "UPDATE posts SET is_published = FALSE, source_missing_at = $2, updated_at = $2 "
+        "WHERE model = ANY($1::int[]) AND source_missing_at IS NULL",
+        ids,
+        stamp,
+    )
+    detail = "its folder is gone from the bucket: unpublished with all its posts"
+    await _audit(tx, ((r["id"], r["name"], detail) for r in rows), stamp)
+    return len(rows)
+
+
+async def content_removed(
+    tx: db.Tx, folder: str, post_folders: list[str], media_keys: list[str], stamp: datetime
+) -> int:
+    """Staged posts and media of a surviving model are about to go: unpublish production posts
+    whose folder is gone, drop gone items from the others' media lists (re-picking the main
+    item and thumbnail), and unpublish a post left with nothing. Returns posts unpublished."""
+    found = await tx.fetch("SELECT id FROM models WHERE source_folder = $1", folder)
+    if not found or not (post_folders or media_keys):
+        return 0
+    model_id = int(found[0]["id"])
+    gone = await tx.fetch(
+        "UPDATE posts SET is_published = FALSE, source_missing_at = $3, updated_at = $3 "
+        "WHERE model = $1 AND source_key = ANY($2::text[]) AND source_missing_at IS NULL "
+        "RETURNING id, source_key",
+        model_id,
+        [f"{folder}/{p}" for p in post_folders],
+        stamp,
+    )
+    missing = [(model_id, r["source_key"], "its folder is gone from the bucket") for r in gone]
+    if media_keys:
+        missing += await _drop_media(tx, model_id, set(media_keys), stamp)
+    if missing:
+        await _audit(tx, missing, stamp)
+        await recount(tx, model_id)
+    return len(missing)
+
+
+async def _drop_media(
+    tx: db.Tx, model_id: int, keys: set[str], stamp: datetime
+) -> list[tuple[int, str, str]]:
+    rows = await tx.fetch(
+        "SELECT id, source_key, media, content_key FROM posts WHERE model = $1 AND "
+        "source_missing_at IS NULL AND EXISTS (SELECT 1 FROM json_array_elements(media) e "
+        "WHERE e->>'key' = ANY($2::text[]))",
+        model_id,
+        list(keys),
+    )
+    emptied: list[tuple[int, str, str]] = []
+    updates = []
+    for row in rows:
+        left = [m for m in media_list(row["media"]) if m["key"] not in keys]
+        if not left:
+            emptied.append((model_id, row["source_key"], "all its files are gone from the bucket"))
+            await tx.execute(
+                "UPDATE posts SET is_published = FALSE, source_missing_at = $2, media = '[]', "
+                "updated_at = $2 WHERE id = $1",
+                row["id"],
+                stamp,
+            )
+            continue
+        content, kind, thumb = main_item(left)
+        updates.append((row["id"], json.dumps(left), content, kind, thumb, stamp))
+    await tx.executemany(
+        "UPDATE posts SET media = $2::json, content_key = $3, type = $4, thumbnail_key = $5, "
+        "updated_at = $6 WHERE id = $1",
+        updates,
+    )
+    return emptied
+
+
+async def model_images_changed(tx: db.Tx, folder: str, keys: Iterable[str | None]) -> None:
+    """A staged model's own images changed: production forgets the ones no longer there."""
+    present = [k for k in keys if k]
+    await tx.execute(
+        "UPDATE models SET "
+        "icon_key = CASE WHEN icon_key = ANY($2::text[]) THEN icon_key END, "
+        "banner_key = CASE WHEN banner_key = ANY($2::text[]) THEN banner_key END, "
+        "thumbnail_key = CASE WHEN thumbnail_key = ANY($2::text[]) THEN thumbnail_key END "
+        "WHERE source_folder = $1 AND (icon_key <> ALL($2::text[]) OR "
+        "banner_key <> ALL($2::text[]) OR thumbnail_key <> ALL($2::text[]))",
+        folder,
+        present,
+    )
+
+
+async def recount(tx: db.Tx, model_id: int) -> None:
+    """post_count is what the public site lists: published posts whose source exists."""
+    await tx.execute(
+        "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
+        "is_published AND source_missing_at IS NULL) WHERE id = $1",
+        model_id,
+    )

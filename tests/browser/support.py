@@ -113,7 +113,7 @@ def staged_row(page: Page, name: str) -> Locator:
 
 def production_row(page: Page, name: str) -> Locator:
     link = page.get_by_role("link", name=name, exact=True)
-    return page.locator("#production-models tbody tr").filter(has=link)
+    return page.locator("#production-list tbody tr").filter(has=link)
 
 
 @dataclass(frozen=True)

@@ -117,8 +117,8 @@ async def test_activate_one_row_then_all_new(ui: UI, app_data: Bucket) -> None:
 
     await page.get_by_role("link", name="Production", exact=True).click()
     await expect(page).to_have_url(ui.url("/production"))
-    production = page.locator("#production-models tbody tr")
-    await expect(production.locator("td:nth-child(2)")).to_have_text(["Aurora Vale"])
+    production = page.locator("#production-list tbody tr")
+    await expect(production.locator("td:nth-child(3)")).to_have_text(["Aurora Vale"])
     await expect(production.locator(".badge")).to_have_text(["published"])
 
     await ui.goto("/whitelabel")
@@ -137,7 +137,7 @@ async def test_activate_one_row_then_all_new(ui: UI, app_data: Bucket) -> None:
     await expect(page.get_by_role("link", name="Activate all new (0)")).to_be_visible()
     assert ui.confirms == [f"Activate all {want.models - 1} new model(s) into production?"]
     await ui.goto("/production")
-    await expect(page.get_by_text(f"Page 1 of 1 · {want.models} model(s)")).to_be_visible()
+    await expect(page.get_by_text(f"1–{want.models} of {want.models} model(s)")).to_be_visible()
 
 
 async def test_activate_selected_rows(ui: UI, app_data: Bucket) -> None:
@@ -165,6 +165,6 @@ async def test_activate_selected_rows(ui: UI, app_data: Bucket) -> None:
     await expect(page.locator("#selection-count")).to_have_text(str(want.models))
 
     await ui.goto("/production")
-    production = page.locator("#production-models tbody tr")
-    await expect(production.locator("td:nth-child(2)")).to_have_text(["Bruno Díaz", "Chloé Martin"])
+    production = page.locator("#production-list tbody tr")
+    await expect(production.locator("td:nth-child(3)")).to_have_text(["Bruno Díaz", "Chloé Martin"])
     await expect(production.locator(".badge")).to_have_text(["published"] * 2)

@@ -205,3 +205,19 @@ async def test_nobody_deactivates_themself_or_the_last_superuser(app: Any) -> No
     with pytest.raises(Conflict, match="'sam' is the last active superuser"):
         await admins.set_active(second, False, by=None)
     assert await audit() == []
+
+
+async def test_an_installation_without_superusers_gets_its_first_admin_promoted(
+    database: Any,
+) -> None:
+    """The migration for installations whose admins were all made before superusers mattered."""
+    from piccolo_migrations.creatorflix import creatorflix_2026_11_26t18_00_12_000000 as mig
+
+    for name in ("old", "older", "gone"):
+        await make(name)
+    await rows("UPDATE piccolo_user SET active = false WHERE username = 'old' RETURNING id")
+    for _ in range(2):  # and applied again, nothing more changes
+        for sql in mig.STATEMENTS:
+            await rows(sql)
+        found = await rows("SELECT username FROM piccolo_user WHERE superuser ORDER BY id")
+        assert [r["username"] for r in found] == ["older"]  # the first still active

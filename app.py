@@ -19,6 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from controllers.admins import AdminsController
 from controllers.api_docs import VendoredSwagger
 from controllers.audit import AuditController
 from controllers.auth import AuthController
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionController,
             ProductionModelController,
             AuditController,
+            AdminsController,
             PublicApiController,
             metrics,
             create_static_files_router(

@@ -23,6 +23,10 @@ ACTIONS = (
     "sync_discarded",
     "activation",
     "publish_change",
+    "admin_created",
+    "admin_deactivated",
+    "admin_reactivated",
+    "admin_password_reset",
 )
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from litestar import Response
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
@@ -22,7 +22,7 @@ from litestar.security.session_auth import SessionAuth
 from litestar.types import Guard
 
 from controllers.sessions import RotatingSessionBackend, session_config
-from domain.accounts.admins import is_active_admin
+from domain.accounts.admins import signed_in
 
 PUBLIC = ("^/login$", "^/healthz$", "^/static/", "^/api/", "^/schema", "^/favicon.ico")
 PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")
@@ -34,6 +34,7 @@ class Admin:
 
     id: int
     username: str
+    is_superuser: bool = False
 
 
 async def current_admin(
@@ -41,9 +42,20 @@ async def current_admin(
 ) -> Admin | None:
     """The session's admin if still an active admin: a deactivated one is out at once."""
     user_id = session.get("uid")
-    if user_id is None or not await is_active_admin(int(user_id)):
+    if user_id is None or (found := await signed_in(int(user_id))) is None:
         return None
-    return Admin(int(user_id), str(session.get("username", "")))
+    return Admin(int(user_id), str(session.get("username", "")), found.superuser)
+
+
+async def superusers_only(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Managing admins is for superusers: anyone else gets a 403, whatever the route."""
+    user = connection.scope.get("user")
+    if not (isinstance(user, Admin) and user.is_superuser):
+        raise PermissionDeniedException(
+            "Only superusers manage admins: ask a superuser to do this, or to make you one."
+        )
 
 
 class AdminAuth(SessionAuth[Admin, ServerSideSessionBackend]):

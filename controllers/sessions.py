@@ -20,6 +20,7 @@ from domain.platform import db
 from domain.platform.db import now
 
 PURGE_CHANCE = 0.01
+SESSION_COOKIE = "cfx_session"  # its value is the session's key in `admin_sessions`
 ROTATE = "_rotate"  # set in the session by the sign-in handler: give it a new id
 
 
@@ -140,7 +141,7 @@ def session_config(idle_seconds: int, secure: bool) -> ServerSideSessionConfig:
         store="sessions",
         max_age=idle_seconds,
         renew_on_access=True,
-        key="cfx_session",
+        key=SESSION_COOKIE,
         httponly=True,
         samesite="lax",
         secure=secure,

@@ -24,6 +24,7 @@ SAMPLE = {
     "run_id": "1",
     "model_id": "1",
     "post_id": "1",
+    "admin_id": "1",
     "name": "Someone",
     "model_name": "Someone",
     "file_path": "app.css",

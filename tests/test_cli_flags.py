@@ -259,13 +259,16 @@ async def test_create_admin_asks_for_a_password_then_the_admin_signs_in(
     )
     assert short.returncode == 1  # after the prompts, one line says why
     assert short.stderr.strip().splitlines()[-1] == (
-        "error: password is too short: use at least 8 characters."
+        "error: the password has 5 characters: use at least 8."
     )
     async with served(cli_env(s3, SECRET_KEY="k" * 64)) as app:
         b = app.browser
         signed_in = await b.sign_in("alice", "pw-alice-123")
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
-        assert (await b.client.get("/")).status_code == 200
+        home = await b.client.get("/")
+        assert home.status_code == 200
+        assert 'href="/admins"' in home.text  # the command line makes superusers
+        assert (await b.client.get("/admins")).status_code == 200
         refused = await b.post("/login", {"username": "bob", "password": "short"})
         assert refused.status_code == 400
         wrong = await b.post("/login", {"username": "alice", "password": "not-her-password"})

@@ -63,6 +63,8 @@ async def test_make_run_with_no_configuration_serves_a_synced_demo(open_tmp: Pat
         assert (await b.client.get("/")).status_code == 303  # nothing without signing in
         signed_in = await b.sign_in("admin", "creatorflix-demo")
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+        admins = await b.get("/admins")  # the demo admin is a superuser
+        assert admins.status_code == 200 and "superuser" in admins.text
         page = ""
         for _ in range(600):  # the first sync stages the demo catalogue in the background
             page = (await b.get("/whitelabel?size=25")).text

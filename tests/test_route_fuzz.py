@@ -33,6 +33,7 @@ DEFAULTS = {
     "run_id": "1",
     "model_id": "1",
     "post_id": "1",
+    "admin_id": "1",
     "file_path": "app.css",
     "path": "openapi.json",
 }

@@ -1,29 +1,96 @@
-"""Admin accounts on Piccolo's BaseUser: only active admins get in."""
+"""Admin accounts on Piccolo's BaseUser: only active admins get in; superusers manage the rest."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import asyncpg
 from piccolo.apps.user.tables import BaseUser
 
+from domain.accounts import sessions
+from domain.errors import Conflict, Invalid, NotFound
 from domain.platform import db
+
+MIN_PASSWORD = 8
+MAX_USERNAME = 100  # piccolo_user.username is VARCHAR(100)
+MAX_EMAIL = 255
+COLUMNS = "id, username, email, active, superuser, last_login"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What every request needs to know about its admin."""
+
+    superuser: bool
+
+
+def check_password(password: str) -> None:
+    """The rules for a new password; the message never repeats it."""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"the password has {len(password)} characters: use at least {MIN_PASSWORD}.")
+    if len(password) > BaseUser._max_password_length:
+        raise Invalid(
+            f"the password has {len(password)} characters: use at most "
+            f"{BaseUser._max_password_length}."
+        )
+    if password.startswith("pbkdf2_sha256"):
+        raise Invalid("the password starts with 'pbkdf2_sha256' (a stored hash): choose another.")
+
+
+def check_username(username: str) -> str:
+    name = username.strip()
+    if not name:
+        raise Invalid("the username is empty: enter a name such as 'alice'.")
+    if len(name) > MAX_USERNAME:
+        raise Invalid(
+            f"the username {name[:20]!r}… has {len(name)} characters: use at most {MAX_USERNAME}."
+        )
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        raise Invalid(f"the username {name!r} holds control or invisible characters: remove them.")
+    return name
+
+
+def check_email(email: str) -> str:
+    address = email.strip()
+    local, _, domain = address.partition("@")
+    if not local or not domain or len(address) > MAX_EMAIL or any(c.isspace() for c in address):
+        raise Invalid(f"the email {address!r} is not an address: enter one like alice@example.com.")
+    return address
+
+
+async def _hash(password: str) -> str:
+    """PBKDF2 takes a good tenth of a second: off the event loop."""
+    return await asyncio.to_thread(BaseUser.hash_password, password)
 
 
 async def upsert_admin(username: str, email: str, password: str) -> str:
-    """Create the admin, or reset its password and make it an active admin again."""
-    if len(password) < 8:
-        raise ValueError("password is too short: use at least 8 characters.")
+    """Create the admin, or reset its password and make it an active admin again. The operator's
+    command line makes superusers: it is how the first admin, who manages the others, is made."""
+    check_password(password)
     user = await BaseUser.objects().get(BaseUser.username == username)
     if user is None:
         await BaseUser.create_user(
-            username=username, password=password, email=email, active=True, admin=True
+            username=username,
+            password=password,
+            email=email,
+            active=True,
+            admin=True,
+            superuser=True,
         )
         return f"created admin {username!r}"
     await BaseUser.update_password(user.id, password)
     await BaseUser.update(
-        {BaseUser.active: True, BaseUser.admin: True, BaseUser.email: email}
+        {
+            BaseUser.active: True,
+            BaseUser.admin: True,
+            BaseUser.superuser: True,
+            BaseUser.email: email,
+        }
     ).where(BaseUser.id == user.id)
     return f"updated admin {username!r}"
 
@@ -52,7 +119,113 @@ async def authenticate(username: str, password: str) -> int | None:
     return int(row["id"])
 
 
-async def is_active_admin(user_id: int) -> bool:
+async def signed_in(user_id: int) -> SignedIn | None:
     """Checked on every request (a deactivated admin is out at once): one indexed lookup."""
-    rows = await db.fetch("SELECT active, admin FROM piccolo_user WHERE id = $1", user_id)
-    return bool(rows and rows[0]["active"] and rows[0]["admin"])
+    rows = await db.fetch(
+        "SELECT superuser FROM piccolo_user WHERE id = $1 AND active AND admin", user_id
+    )
+    return SignedIn(bool(rows[0]["superuser"])) if rows else None
+
+
+async def admins() -> list[dict[str, Any]]:
+    """Every admin account, active or not, by name."""
+    return await db.fetch(
+        f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY lower(username), id"
+    )
+
+
+async def admin(admin_id: int) -> dict[str, Any]:
+    rows = await db.fetch(f"SELECT {COLUMNS} FROM piccolo_user WHERE id = $1 AND admin", admin_id)
+    if not rows:
+        raise NotFound(f"there is no admin #{admin_id}: reload the list of admins.")
+    return rows[0]
+
+
+async def create_admin(username: str, email: str, password: str, superuser: bool) -> dict[str, Any]:
+    """A new active admin; a username or email already taken is a conflict naming it."""
+    username, email = check_username(username), check_email(email)
+    check_password(password)
+    hashed = await _hash(password)
+    try:
+        async with db.transaction() as tx:
+            taken = await tx.fetch(
+                "SELECT username, email FROM piccolo_user WHERE lower(username) = lower($1) "
+                "OR lower(email) = lower($2)",
+                username,
+                email,
+            )
+            for row in taken:
+                _refuse_taken(row, username, email)
+            rows = await tx.fetch(
+                "INSERT INTO piccolo_user (username, password, email, active, admin, superuser) "
+                f"VALUES ($1, $2, $3, true, true, $4) RETURNING {COLUMNS}",
+                username,
+                hashed,
+                email,
+                superuser,
+            )
+    except asyncpg.UniqueViolationError:  # created by someone else meanwhile
+        raise Conflict(
+            f"the username {username!r} or the email {email!r} was just taken: choose another."
+        ) from None
+    return rows[0]
+
+
+def _refuse_taken(row: dict[str, Any], username: str, email: str) -> None:
+    if row["username"].lower() == username.lower():
+        raise Conflict(
+            f"the username {username!r} is taken (by {row['username']!r}): choose another, "
+            "or reactivate that admin in the list."
+        )
+    raise Conflict(f"the email {email!r} belongs to {row['username']!r}: use another address.")
+
+
+async def set_active(admin_id: int, active: bool, by: int | None) -> tuple[dict[str, Any], bool]:
+    """Deactivate or reactivate an admin (`by`: the admin doing it); whether it changed.
+
+    A deactivated admin's sessions end in the same transaction. Nobody deactivates themself,
+    and the last active superuser stays, so someone can always manage the admins. Admin rows
+    are locked first, so two superusers deactivating each other at once cannot both succeed.
+    """
+    async with db.transaction() as tx:
+        rows = await tx.fetch(
+            f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY id FOR UPDATE"
+        )
+        target = next((r for r in rows if r["id"] == admin_id), None)
+        if target is None:
+            raise NotFound(f"there is no admin #{admin_id}: reload the list of admins.")
+        if target["active"] == active:
+            return target, False
+        if not active:
+            if admin_id == by:
+                raise Conflict("you cannot deactivate yourself: ask another superuser to do it.")
+            others = [r for r in rows if r["superuser"] and r["active"] and r["id"] != admin_id]
+            if target["superuser"] and not others:
+                raise Conflict(
+                    f"{target['username']!r} is the last active superuser: make another admin "
+                    "a superuser first, so someone can still manage the admins."
+                )
+        fresh = await tx.fetch(
+            f"UPDATE piccolo_user SET active = $2 WHERE id = $1 RETURNING {COLUMNS}",
+            admin_id,
+            active,
+        )
+        if not active:
+            await sessions.end(tx, admin_id)
+        return fresh[0], True
+
+
+async def reset_password(admin_id: int, password: str, keep_session: str | None = None) -> int:
+    """Set an admin's password and end their sessions but `keep_session` (the one doing it,
+    resetting their own); how many sessions ended."""
+    check_password(password)
+    hashed = await _hash(password)
+    async with db.transaction() as tx:
+        rows = await tx.fetch(
+            "UPDATE piccolo_user SET password = $2 WHERE id = $1 AND admin RETURNING id",
+            admin_id,
+            hashed,
+        )
+        if not rows:
+            raise NotFound(f"there is no admin #{admin_id}: reload the list of admins.")
+        return await sessions.end(tx, admin_id, keep=keep_session)

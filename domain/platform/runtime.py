@@ -216,5 +216,6 @@ async def ensure_demo_admin() -> tuple[str, str]:
             email="admin@example.com",
             active=True,
             admin=True,
+            superuser=True,  # manages the admins page
         )
     return DEMO_USER, DEMO_PASSWORD

@@ -1,0 +1,30 @@
+"""Ending an admin's server-side sessions (`admin_sessions`, written by controllers/sessions.py).
+
+A session's data is the JSON Litestar serializes; the sign-in puts the admin's id in it as
+"uid". Sessions are few (admins times devices), so they are read and matched here rather than
+parsed by SQL, where one unreadable row would fail the whole statement.
+"""
+
+from __future__ import annotations
+
+import json
+
+from domain.platform.db import Tx
+
+
+def owner(data: bytes) -> int | None:
+    """The admin id a session belongs to, if it names one."""
+    try:
+        uid = json.loads(data).get("uid")
+    except (ValueError, AttributeError):
+        return None
+    return uid if isinstance(uid, int) else None
+
+
+async def end(tx: Tx, admin_id: int, keep: str | None = None) -> int:
+    """Delete the admin's sessions except `keep`; how many ended."""
+    rows = await tx.fetch("SELECT key, data FROM admin_sessions")
+    keys = [r["key"] for r in rows if owner(bytes(r["data"])) == admin_id and r["key"] != keep]
+    if keys:
+        await tx.execute("DELETE FROM admin_sessions WHERE key = ANY($1::text[])", keys)
+    return len(keys)

@@ -12,12 +12,12 @@ from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromQuery
-from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, OptionalRowId, RowId
 from controllers.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
-from controllers.responses import Did, audited, render
+from controllers.responses import Did, audited, is_fragment, render
 from domain.errors import Invalid
 from domain.production import editing, public
 from domain.production import publishing as production
@@ -58,6 +58,15 @@ async def _model(model_id: int) -> dict[str, Any]:
     return model
 
 
+def _to_model_page(request: HTMXRequest, back: str, response: Response[Any]) -> Response[Any]:
+    """After a save, htmx goes to the model's page too (the flash travels in the session)."""
+    if not is_fragment(request):
+        return response
+    redirect = ClientRedirect(back)
+    redirect.status_code = 200  # as ClientRefresh: 201 on a @post otherwise
+    return redirect
+
+
 class ProductionModelController(Controller):
     path = "/production/{model_id:int}"
     include_in_schema = False
@@ -74,12 +83,14 @@ class ProductionModelController(Controller):
         row, changes = await editing.update_model(model_id, data.edit())
         back = request.app.route_reverse("production.detail", model_id=model_id)
         if not changes:
-            return await audited(
+            response = await audited(
                 request, actor, None, back=back, toast=("info", "Nothing changed.")
             )
+            return _to_model_page(request, back, response)
         did = Did("model_edited", row["name"], "; ".join(changes)[:2000], model_id)
         toast = f"{row['name']} saved: {len(changes)} change(s)."
-        return await audited(request, actor, did, back=back, toast=("success", toast))
+        response = await audited(request, actor, did, back=back, toast=("success", toast))
+        return _to_model_page(request, back, response)
 
     @get("/preview", name="production.preview")
     async def preview(self, request: HTMXRequest, s3: S3Dep, model_id: RowId) -> HTMXTemplate:

@@ -14,6 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from controllers.deps import S3Dep
+from domain.platform.s3 import S3Service
 from domain.production import public
 
 
@@ -116,17 +117,30 @@ class PublicApiController(Controller):
         return PublicModel(**found)
 
     @get(
-        ["/v1/models/{ref:str}/posts", "/models/{ref:str}/posts"],
+        "/v1/models/{ref:str}/posts",
         name="api.posts",
         responses=NOT_FOUND,
         summary="A published model's published posts, newest first, 20 a page",
     )
     async def posts(self, s3: S3Dep, ref: Ref, page: Page = 1) -> PostPage:
-        found = await public.model_posts(ref, page, s3.sign)
-        if found is None:
-            raise _missing(ref)
-        return PostPage(
-            model=ModelRef(**found["model"]),
-            data=[public_post(row) for row in found["data"]],
-            meta=PageMeta(**found["meta"]),
-        )
+        return await _posts(s3, ref, page, by_name_first=False)
+
+    @get(
+        "/models/{ref:str}/posts",
+        name="api.posts_by_name",
+        responses=NOT_FOUND,
+        summary="As /v1/models/{ref}/posts; the original API's path, where names come first",
+    )
+    async def posts_by_name(self, s3: S3Dep, ref: Ref, page: Page = 1) -> PostPage:
+        return await _posts(s3, ref, page, by_name_first=True)
+
+
+async def _posts(s3: S3Service, ref: str, page: int, by_name_first: bool) -> PostPage:
+    found = await public.model_posts(ref, page, s3.sign, by_name_first)
+    if found is None:
+        raise _missing(ref)
+    return PostPage(
+        model=ModelRef(**found["model"]),
+        data=[public_post(row) for row in found["data"]],
+        meta=PageMeta(**found["meta"]),
+    )

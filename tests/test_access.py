@@ -26,6 +26,7 @@ SAMPLE = {
     "post_id": "1",
     "admin_id": "1",
     "name": "Someone",
+    "ref": "someone",
     "model_name": "Someone",
     "file_path": "app.css",
     "path": "x",
@@ -206,7 +207,13 @@ async def test_public_api_and_schema_need_no_login(app: Any) -> None:
     async with browser(app) as b:
         assert (await b.client.get("/api/models")).status_code == 200
         schema = (await b.client.get("/schema/openapi.json")).json()
-        assert set(schema["paths"]) == {"/api/models", "/api/models/{name}/posts"}
+        assert set(schema["paths"]) == {
+            "/api/v1/models",
+            "/api/v1/models/{ref}",
+            "/api/v1/models/{ref}/posts",
+            "/api/models",
+            "/api/models/{ref}/posts",
+        }
         assert (await b.client.get("/healthz")).json() == {"status": "ok"}
 
 

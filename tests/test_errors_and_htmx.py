@@ -67,8 +67,9 @@ async def test_openapi_documents_every_public_field(signed_in: Browser) -> None:
         name: set(component.get("properties", {}))
         for name, component in schema["components"]["schemas"].items()
     }
-    assert {"id", "name", "slug", "postCount", "thumbnail"} in fields.values()
-    assert {"id", "modelId", "title", "type", "content", "thumbnail", "createdAt"} in (
-        fields.values()
-    )
+    model = {"id", "name", "slug", "description", "isFeatured", "postCount", "thumbnail"}
+    assert model in fields.values()
+    post = {"id", "modelId", "title", "type", "content", "thumbnail", "media", "createdAt"}
+    assert post in fields.values()
+    assert {"type", "url"} in fields.values()  # each media item
     assert {"page", "limit", "count"} in fields.values()

@@ -29,6 +29,7 @@ SECURITY_HEADERS = {
 }
 DEFAULTS = {
     "name": "api",
+    "ref": "api",
     "model_name": "api",
     "run_id": "1",
     "model_id": "1",
@@ -144,7 +145,12 @@ def check(response: httpx.Response, what: tuple[Any, ...], wrong: list[Any]) -> 
         if part not in response.headers.get(header, ""):
             wrong.append((*what, response.status_code, f"no {header}"))
     static = what[2].startswith("/static/")  # public files, cacheable (their errors too)
-    if not static and response.headers.get("cache-control") != "no-store":
+    # The public API's answers say how long they keep (inside the signed URLs' lifetime).
+    api_ok = what[2].startswith("/api/") and response.status_code == 200
+    cache = response.headers.get("cache-control")
+    if api_ok and sorted((cache or "").split(", ")) != ["max-age=30", "public"]:
+        wrong.append((*what, response.status_code, f"API cache-control {cache!r}"))
+    if not static and not api_ok and cache != "no-store":
         wrong.append((*what, response.status_code, "not no-store"))
 
 

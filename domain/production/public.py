@@ -44,15 +44,19 @@ async def _model(row: dict[str, Any], signer: Signer) -> dict[str, Any]:
     return {**row, "thumbnail": await signer(thumb) if thumb else None}
 
 
-async def find_model(ref: str) -> dict[str, Any] | None:
-    """A visible model by its slug, a slug it had before, or its display name."""
+async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | None:
+    """A visible model by its slug, a slug it had before, or its display name. When one
+    model's name is another's slug, the slug wins, except for clients of the original API,
+    which addressed models by name (`by_name_first`)."""
     rows = await db.fetch(
         f"SELECT m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, "
         f"{THUMBNAIL} AS thumbnail_key, CASE WHEN m.slug = $1 THEN 0 WHEN m.id IN (SELECT "
         "model FROM model_slugs WHERE slug = $1) THEN 1 ELSE 2 END AS rank FROM models m "
         f"WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR m.name = $1 OR m.id IN "
-        "(SELECT model FROM model_slugs WHERE slug = $1)) ORDER BY rank LIMIT 1",
+        "(SELECT model FROM model_slugs WHERE slug = $1)) "
+        "ORDER BY CASE WHEN $2 AND m.name = $1 THEN -1 ELSE 0 END, rank LIMIT 1",
         ref,
+        by_name_first,
     )
     if not rows:
         return None
@@ -66,10 +70,12 @@ async def model(ref: str, signer: Signer) -> dict[str, Any] | None:
     return await _model(found, signer) if found else None
 
 
-async def model_posts(ref: str, page: int, signer: Signer) -> dict[str, Any] | None:
+async def model_posts(
+    ref: str, page: int, signer: Signer, by_name_first: bool = False
+) -> dict[str, Any] | None:
     """Visible posts of a visible model, newest first; None for an unknown model."""
     offset = page_bounds(page, PAGE_SIZE)
-    found = await find_model(ref)
+    found = await find_model(ref, by_name_first)
     if found is None:
         return None
     model_id = found["id"]

@@ -77,6 +77,13 @@ class Recorder:
         else:
             self.ignored.extend(await asyncio.to_thread(ignored_in, folder, objects, room))
 
+    async def flush_quietly(self) -> None:
+        """Flush; a failure is logged, never the sync's failure (those rows are lost)."""
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - the run's own outcome matters more
+            log.warning("recording the changes of run %s failed", self.run_id, exc_info=True)
+
     async def flush(self) -> None:
         rows, self.rows = self.rows, []
         ignored, self.ignored = self.ignored, []

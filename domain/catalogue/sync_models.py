@@ -156,8 +156,7 @@ async def _sync_part(
                     lost.set()
                 if cancel:
                     cancelled.set()
-            with contextlib.suppress(Exception):
-                await recorder.flush()
+            await recorder.flush_quietly()
 
     async def model_worker() -> None:
         while (listed := await models.get()) is not None:
@@ -220,10 +219,7 @@ async def _sync_part(
         for task in [ticker, *workers]:
             task.cancel()
         await asyncio.gather(ticker, *workers, return_exceptions=True)
-        try:  # the models written are kept, so is what changed in them
-            await recorder.flush()
-        except Exception:  # noqa: BLE001 - the run's own outcome matters more
-            log.warning("recording the changes of part %s failed", part.id, exc_info=True)
+        await recorder.flush_quietly()  # the models written are kept: so is what changed
     if stopped():
         return
     result = {

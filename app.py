@@ -34,6 +34,7 @@ from controllers.metrics import MetricsController
 from controllers.production import ProductionController
 from controllers.production_edit import ProductionModelController
 from controllers.public_api import PublicApiController
+from controllers.run_lists import RunListsController
 from controllers.security import admin_auth, admin_or_scraper
 from controllers.sessions import DatabaseStore
 from controllers.sync import SyncController
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             DashboardController,
             SyncController,
+            RunListsController,
             WhitelabelController,
             ProductionController,
             ProductionModelController,

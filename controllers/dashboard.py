@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, get
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import S3Dep
-from controllers.responses import render
-from domain.catalogue import overview, runs, schedule
+from controllers.responses import is_fragment, render
+from domain.catalogue import overview, run_reports, runs, schedule
 from domain.platform import jobs
 
 
@@ -16,18 +18,22 @@ class DashboardController(Controller):
 
     @get("/", name="dashboard")
     async def index(self, request: HTMXRequest, s3: S3Dep) -> HTMXTemplate:
+        """The page; for htmx (a run started or ended) only the cards and the recent runs."""
+        pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the page
         recent = await runs.recent(8)
-        current = next((r for r in recent if r["status"] in runs.ACTIVE), None)
-        last = next((r for r in recent if r["status"] not in runs.ACTIVE), None)
+        context: dict[str, Any] = {
+            "stats": await overview.catalogue_stats(),
+            "recent": recent,
+            "last": next((r for r in recent if r["status"] not in runs.ACTIVE), None),
+            "queue": await jobs.queue_state(),
+        }
+        if not is_fragment(request):
+            context.update(
+                top=await overview.top_creators(s3.sign, limit=8),
+                current=next((r for r in recent if r["status"] in runs.ACTIVE), None),
+                schedule=await schedule.load(),
+                pulse=pulse,
+            )
         return render(
-            request,
-            "dashboard/index.html",
-            stats=await overview.catalogue_stats(),
-            top=await overview.top_creators(s3.sign, limit=8),
-            recent=recent,
-            current=current,
-            last=last,
-            queue=await jobs.queue_state(),
-            schedule=await schedule.load(),
-            nav="dashboard",
+            request, "dashboard/index.html", "dashboard/_live.html", nav="dashboard", **context
         )

@@ -16,8 +16,9 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from controllers.deps import ActorDep, RuntimeDep
 from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
 from controllers.responses import Did, after_action, audited, render
-from domain.catalogue import runs, schedule
+from domain.catalogue import run_reports, runs, schedule
 from domain.catalogue.confirm import discard
+from domain.catalogue.run_changes import IGNORED_KEPT
 from domain.errors import Invalid
 
 PANEL = "sync/_panel.html"
@@ -83,6 +84,7 @@ class SyncController(Controller):
 
     @get("/sync-runs", name="runs.index")
     async def index(self, request: HTMXRequest, before: OptionalRowId = None) -> HTMXTemplate:
+        pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the list
         rows = await runs.recent(26, before_id=before)
         more = len(rows) > 25
         rows = rows[:25]
@@ -92,13 +94,24 @@ class SyncController(Controller):
             "sync/_runs_table.html",
             runs=rows,
             next_before=rows[-1]["id"] if more else None,
+            before=before,
+            pulse=pulse,
             nav="runs",
         )
 
     @get("/sync-runs/{run_id:int}", name="runs.detail")
     async def detail(self, request: HTMXRequest, run_id: RowId) -> HTMXTemplate:
         run = await _run_or_404(run_id)
-        return render(request, "sync/run.html", PANEL, run=run, nav="runs")
+        return render(
+            request,
+            "sync/run.html",
+            PANEL,
+            run=run,
+            changes=await run_reports.changes(run),
+            confirmed_by=await run_reports.confirmations(run_id),
+            ignored_kept=IGNORED_KEPT,
+            nav="runs",
+        )
 
     @get("/sync-runs/{run_id:int}/events", name="runs.events")
     async def events(self, request: HTMXRequest, run_id: RowId) -> ServerSentEvent:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.catalogue import run_handle, runs, sync_store
+from domain.catalogue import run_changes, run_handle, runs, sync_store
 from domain.catalogue.plan import build_model
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
@@ -53,7 +53,7 @@ async def confirm(
     try:
         held = await check_confirmable(run_id)  # again, now that we hold the sync lock
         handle.stats.phase = "deleting"
-        kept = await _apply_still_gone(source, held["plan"], handle.stats, public_base)
+        kept = await _apply_still_gone(source, held["plan"], handle, public_base)
         note = f"confirmed deletions of run #{run_id}" + (
             f"; kept {kept} that came back since" if kept else ""
         )
@@ -73,10 +73,13 @@ async def confirm(
 
 
 async def _apply_still_gone(
-    source: ListingSource, plan: dict[str, Any], stats: RunStats, public_base: str
+    source: ListingSource, plan: dict[str, Any], handle: RunHandle, public_base: str
 ) -> int:
-    """Re-list each folder the plan touches; delete only what the bucket still lacks."""
+    """Re-list each folder the plan touches; delete only what the bucket still lacks. The
+    confirming run records the models and posts it removed."""
+    stats: RunStats = handle.stats
     kept = 0
+    removed_posts: list[tuple[str, str]] = []
     for model_id, part in plan["per_model"].items():
         objects = await _listing(source, part["name"])
         desired = build_model(part["name"], objects, public_base)
@@ -85,6 +88,7 @@ async def _apply_still_gone(
         media_ids = [i for i, key in media_keys.items() if key not in present]
         post_folders = await sync_store.post_folders(part["posts"])
         post_ids = [i for i, folder in post_folders.items() if folder not in desired.posts]
+        removed_posts += [(part["name"], post_folders[i]) for i in post_ids]
         kept += len(part["media"]) - len(media_ids) + len(part["posts"]) - len(post_ids)
         fingerprint = part["fingerprint"] if desired.listing_hash == part["fingerprint"] else None
         deleted_posts, deleted_media = await sync_store.apply_deletions(
@@ -98,11 +102,15 @@ async def _apply_still_gone(
             kept += 1
         else:
             gone.append(model_id)
+    names = {model_id: folder for folder, model_id in plan["models"].items()}
+    removed_models = sorted(names[i] for i in gone)
     if gone:
+        removed_posts += await run_changes.posts_of_models(gone)
         models, posts, media = await sync_store.delete_models(gone)
         stats.models_deleted += models
         stats.posts_deleted += posts
         stats.media_deleted += media
+    await run_changes.record_removed(handle.id, removed_models, removed_posts)
     return kept
 
 

@@ -96,3 +96,29 @@ def encode_key(key: str) -> str:
 
 def media_url(public_base: str, key: str) -> str:
     return f"{public_base.rstrip('/')}/{encode_key(key)}"
+
+
+def ignore_reason(key: str) -> str:
+    """Why parse_key ignores this key, in docs/keys.md's words (run pages list them)."""
+    if not key:
+        return "an empty key"
+    if key[-1] == "/":
+        return "a folder marker (ends with /)"
+    if "\x00" in key:
+        return "holds a NUL character, which no database text can store"
+    segments = key.split("/")
+    if len(segments) < 2:
+        return "a file at the top of the bucket, in no model folder"
+    if "" in segments:
+        return "an empty path segment (// or a leading /)"
+    if any(s.startswith(".") for s in segments):
+        return "a hidden file or folder (a segment starts with .)"
+    if key[0] == "_":
+        return "a model folder starting with _ (kept for the project's own files)"
+    ext = extension(segments[-1])
+    shown = f".{ext}" if ext else "no extension"
+    if len(segments) == 2:
+        return f"not an image ({shown}) directly in the model folder"
+    if segments[1] == PROFILE_FOLDER:
+        return f"not an image ({shown}) in the profile folder"
+    return f"neither an image nor a video ({shown})"

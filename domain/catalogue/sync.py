@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from domain.catalogue import parts, run_handle, runs, sync_store
+from domain.catalogue import parts, run_changes, run_handle, runs, sync_store
 from domain.catalogue.guard import judge_deletions
 from domain.catalogue.keys import parse_key
 from domain.catalogue.run_handle import RunHandle
@@ -125,6 +125,7 @@ async def _execute(
         prefixes, loose = await source.list_top()
     base.keys_listed += len(loose)
     base.keys_ignored += len(loose)
+    await run_changes.record_ignored(handle.id, [o.key for o in loose])
     folders: list[str] = []
     for prefix in prefixes:
         folder = prefix[:-1]
@@ -210,6 +211,8 @@ async def _guard_and_delete(
     )
     guarded = verdict.guarded
     if options.dry_run:
+        would = await run_changes.planned_removals(plan.as_json())
+        await run_changes.record_removed(handle.id, *would)  # what a real run would remove
         s = plan.as_json()["summary"]
         stats.models_deleted, stats.posts_deleted, stats.media_deleted = (
             s["models"],
@@ -233,12 +236,14 @@ async def _guard_and_delete(
             summary,
         )
     stats.phase = "deleting"
-    await apply_plan(plan.as_json(), stats)
+    await apply_plan(plan.as_json(), stats, handle.id)
     return "succeeded", None, None
 
 
-async def apply_plan(plan: dict[str, Any], stats: RunStats) -> None:
-    """Apply a deletion plan exactly (at the end of a run, after the guard)."""
+async def apply_plan(plan: dict[str, Any], stats: RunStats, run_id: int) -> None:
+    """Apply a deletion plan exactly (at the end of a run, after the guard); the run records
+    the models and posts it removed."""
+    removed = await run_changes.planned_removals(plan)
     for model_id, part in plan["per_model"].items():
         posts, media = await sync_store.apply_deletions(
             int(model_id), part["posts"], part["media"], part["fingerprint"]
@@ -250,3 +255,4 @@ async def apply_plan(plan: dict[str, Any], stats: RunStats) -> None:
         stats.models_deleted += models
         stats.posts_deleted += posts
         stats.media_deleted += media
+    await run_changes.record_removed(run_id, *removed)

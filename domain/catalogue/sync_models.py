@@ -17,7 +17,7 @@ from operator import attrgetter
 
 import asyncpg
 
-from domain.catalogue import parts, runs, sync_store
+from domain.catalogue import parts, run_changes, runs, sync_store
 from domain.catalogue.key_ranges import KeyRange, cut, units_of
 from domain.catalogue.plan import build_model, diff_model, listing_hash
 from domain.catalogue.range_listing import Assembler, Capacity, Listed, list_range
@@ -133,6 +133,7 @@ async def _sync_part(
 ) -> None:
     stats = RunStats()
     plan = DeletionPlan()
+    recorder = run_changes.Recorder(part.run_id)  # what changed, for the run's page
     seen: set[str] = set()
     failed: list[str] = []
     lost = asyncio.Event()  # another worker took the part over: stop, store nothing
@@ -155,6 +156,7 @@ async def _sync_part(
                     lost.set()
                 if cancel:
                     cancelled.set()
+            await recorder.flush_quietly()
 
     async def model_worker() -> None:
         while (listed := await models.get()) is not None:
@@ -166,7 +168,7 @@ async def _sync_part(
                     raise S3Error(listed.error)
                 if folder not in known:  # made after the top-level listing, or not yet staged
                     known.update(await sync_store.known_models_in([folder]))
-                if await _sync_model(options, listed, known.get(folder), plan, stats):
+                if await _sync_model(options, listed, known.get(folder), plan, stats, recorder):
                     seen.add(folder)
             except Exception as exc:  # noqa: BLE001 - S3 or database: this model is skipped
                 if not isinstance(exc, S3Error):
@@ -217,6 +219,7 @@ async def _sync_part(
         for task in [ticker, *workers]:
             task.cancel()
         await asyncio.gather(ticker, *workers, return_exceptions=True)
+        await recorder.flush_quietly()  # the models written are kept: so is what changed
     if stopped():
         return
     result = {
@@ -248,6 +251,7 @@ async def _sync_model(
     known: sync_store.KnownModel | None,
     plan: DeletionPlan,
     stats: RunStats,
+    recorder: run_changes.Recorder,
 ) -> bool:
     """Write one listed model folder's change; returns whether the model exists."""
     folder = listed.folder
@@ -255,6 +259,8 @@ async def _sync_model(
     if known is not None and known.listing_hash == fingerprint:  # unchanged: parse nothing
         stats.keys_ignored += known.ignored_keys
         plan.unchanged.append(known.id)
+        if known.ignored_keys:
+            await recorder.scan(folder, objects)
         return True
     if len(objects) < BIG_MODEL:
         desired = build_model(folder, objects, options.public_base, fingerprint)
@@ -262,6 +268,8 @@ async def _sync_model(
         desired = await asyncio.to_thread(
             build_model, folder, objects, options.public_base, fingerprint
         )
+    if desired.ignored:
+        await recorder.scan(folder, objects)
     if not desired.exists:
         stats.keys_ignored += desired.ignored
         return False
@@ -280,6 +288,7 @@ async def _sync_model(
                 raise
             log.warning("model %r: database connection lost (%s); trying again", folder, exc)
             await asyncio.sleep(0.2 * attempt)  # pooled connections killed too get noticed
+    recorder.model(change)
     stats.keys_ignored += desired.ignored
     if change.model_id is None:
         stats.models_inserted += 1
@@ -293,6 +302,7 @@ async def _sync_model(
         plan.per_model[model_id] = {
             "name": folder,
             "posts": change.deleted_post_ids,
+            "post_names": run_changes.deleted_post_names(change, existing),
             "media": change.deleted_media_ids,
             "keys": change.deleted_media_keys[:PLAN_NAMES_SHOWN],
             "fingerprint": desired.listing_hash,

@@ -126,6 +126,17 @@ class SyncPart(Table, tablename="sync_parts"):
     result = JSON(null=True, default=None)  # seen, failed, unchanged, deletions
 
 
+class SyncRunChange(Table, tablename="sync_run_changes"):
+    """One model or post a run added, changed or removed, or one key it ignored and why."""
+
+    run = ForeignKey(SyncRun, on_delete=OnDelete.cascade)  # indexed with kind, change, id
+    kind = Varchar(length=8)  # "model", "post" or "ignored"
+    change = Varchar(length=8, default="")  # "added", "changed", "removed"; "" for ignored
+    model = Text(default="")  # the model folder (of a post, too)
+    name = Text()  # the model or post folder, or the ignored key
+    reason = Text(default="")  # why a key was ignored
+
+
 class SyncSchedule(Table, tablename="sync_schedule"):
     """The one sync schedule: an interval or a cron expression, off when empty."""
 
@@ -206,6 +217,7 @@ TABLES: tuple[type[Table], ...] = (
     WhitelabelMedia,
     SyncRun,
     SyncPart,
+    SyncRunChange,
     SyncSchedule,
     Model,
     Post,

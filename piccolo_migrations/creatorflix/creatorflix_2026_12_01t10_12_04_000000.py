@@ -1,0 +1,38 @@
+"""What each sync changed: the models and posts it added, changed or removed, and the keys it
+ignored (with why), one row each; and an index to find a held run's confirmations."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine import engine_finder
+
+ID = "2026-12-01T10:12:04:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "sync run changes: added, changed, removed, ignored"
+
+STATEMENTS = [
+    """CREATE TABLE IF NOT EXISTS sync_run_changes (
+        id SERIAL PRIMARY KEY,
+        run INTEGER NOT NULL REFERENCES sync_runs (id) ON DELETE CASCADE,
+        kind VARCHAR(8) NOT NULL,
+        change VARCHAR(8) NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        name TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS sync_run_changes_list "
+    "ON sync_run_changes (run, kind, change, id)",
+    "CREATE INDEX IF NOT EXISTS sync_runs_confirms ON sync_runs (confirms) "
+    "WHERE confirms IS NOT NULL",
+]
+
+
+async def forwards() -> MigrationManager:
+    manager = MigrationManager(migration_id=ID, app_name="creatorflix", description=DESCRIPTION)
+
+    async def apply() -> None:
+        engine = engine_finder()
+        assert engine is not None
+        for sql in STATEMENTS:
+            await engine.run_ddl(sql)
+
+    manager.add_raw(apply)
+    return manager

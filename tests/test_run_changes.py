@@ -1,0 +1,177 @@
+"""A run's page lists what it changed (models and posts added, changed, removed; keys ignored
+and why), a held plan lists everything it would delete page by page, and a confirmation and
+the run it confirms link to each other. Over HTTP, against moto and the app's real worker."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Bucket, count
+from tests.web import Browser, admin, browser, running_app
+
+
+@pytest.fixture
+async def web(
+    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
+) -> AsyncIterator[tuple[Browser, Bucket]]:
+    await admin()
+    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
+        await b.sign_in()
+        yield b, bucket
+
+
+async def synced(b: Browser) -> dict[str, Any]:
+    """ "Sync now", as the dashboard's button sends it; the run as it ended."""
+    response = await b.post("/sync", {}, htmx=True)
+    assert response.status_code == 200, response.text
+    run_id = int(response.text.split('data-run="')[1].split('"')[0])
+    return await b.wait_for_run(run_id, timeout=60)
+
+
+def listed(page: str, name: str) -> str:
+    """The markup of one list on a run page (`model-added`, `post-removed`, `ignored`...)."""
+    start = page.find(f'data-list="{name}"')
+    assert start != -1, f"the page has no {name} list"
+    return page[start : page.index("</section>", start)]
+
+
+def items(markup: str) -> list[str]:
+    """The list's lines as the admin reads them (tags dropped, spaces squeezed)."""
+    lines = re.findall(r"<li>(.*?)</li>", markup, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", "", line).split()) for line in lines]
+
+
+def position(page: str) -> str:
+    found = re.search(r'id="position">([^<]*)<', page)
+    assert found, "the page shows no position"
+    return found.group(1)
+
+
+FILLER = [f"M{i}/P/{n}.jpg" for i in range(5) for n in "abc"]
+
+
+async def test_run_page_lists_added_changed_removed_and_ignored(web: Any) -> None:
+    b, bucket = web
+    await bucket.put(*FILLER, "Anna/Beach/a.jpg", "Anna/Studio/a.jpg", "Ben/Trip/x.png")
+    first = await synced(b)
+    page = (await b.get(f"/sync-runs/{first['id']}")).text
+    assert sorted(items(listed(page, "model-added"))) == [
+        "Anna",
+        "Ben",
+        "M0",
+        "M1",
+        "M2",
+        "M3",
+        "M4",
+    ]
+    assert "Models added (7)" in page and "Posts added (8)" in page
+
+    await bucket.put("Anna/Pool/new.jpg", "Anna/Beach/b.jpg", "Zed/P/z.jpg")  # added, changed
+    await bucket.delete("Anna/Studio/a.jpg", "Ben/Trip/x.png")  # a post, a whole model
+    await bucket.put("README.md", "Anna/Beach/notes.txt", "Anna/.trash/old.jpg")  # ignored
+    second = await synced(b)
+    assert second["status"] == "succeeded", second["error"]
+    page = (await b.get(f"/sync-runs/{second['id']}")).text
+    assert items(listed(page, "model-added")) == ["Zed"]
+    assert items(listed(page, "model-changed")) == ["Anna"]
+    assert items(listed(page, "model-removed")) == ["Ben"]
+    assert sorted(items(listed(page, "post-added"))) == ["Anna / Pool", "Zed / P"]
+    assert items(listed(page, "post-changed")) == ["Anna / Beach"]
+    assert sorted(items(listed(page, "post-removed"))) == ["Anna / Studio", "Ben / Trip"]
+    # A model still staged links to its page; a removed one cannot.
+    assert 'href="/whitelabel/Zed"' in listed(page, "model-added")
+    assert 'href="/whitelabel/Anna"' in listed(page, "post-removed")
+    assert "<a" not in listed(page, "model-removed")
+    ignored = items(listed(page, "ignored"))
+    assert "Ignored keys (3)" in page
+    assert sorted(ignored) == [
+        "Anna/.trash/old.jpg — a hidden file or folder (a segment starts with .)",
+        "Anna/Beach/notes.txt — neither an image nor a video (.txt)",
+        "README.md — a file at the top of the bucket, in no model folder",
+    ]
+    # The counters and the lists agree.
+    assert (second["models_inserted"], second["models_updated"], second["models_deleted"]) == (
+        1,
+        1,
+        1,
+    )
+    assert (second["posts_inserted"], second["posts_updated"], second["posts_deleted"]) == (2, 1, 2)
+
+
+async def test_long_lists_show_50_and_page_through_all(web: Any) -> None:
+    b, bucket = web
+    names = [f"Model {i:02d}" for i in range(60)]
+    await bucket.put(*(f"{n}/P/a.jpg" for n in names))
+    await bucket.put(*(f"{n}/junk{j}.txt" for n in names for j in range(4)))  # 240 ignored
+    run = await synced(b)
+    page = (await b.get(f"/sync-runs/{run['id']}")).text
+    added = listed(page, "model-added")
+    assert len(items(added)) == 50 and "Models added (60)" in page
+    show_all = re.search(r'href="([^"]+)">Show all \(60\)', added)
+    assert show_all, added[-300:]
+    full = await b.get(show_all.group(1).replace("&amp;", "&") + "&page=2")
+    assert full.status_code == 200
+    assert position(full.text) == "51–60 of 60"
+    assert sorted(items(full.text) + items(added)) == names
+    # Ignored keys: all 240 counted, the first 200 kept with their reason, 50 on the page.
+    ignored = listed(page, "ignored")
+    assert "Ignored keys (240)" in page and len(items(ignored)) == 50
+    assert "Show all (200)" in ignored
+    last = await b.get(f"/sync-runs/{run['id']}/changes?kind=ignored&page=4")
+    assert position(last.text) == "151–200 of 200 kept"
+    assert all("not an image (.txt) directly in the model folder" in i for i in items(last.text))
+    fragment = await b.get(
+        f"/sync-runs/{run['id']}/changes?kind=ignored&page=2", headers={"HX-Request": "true"}
+    )
+    assert "<html" not in fragment.text and position(fragment.text) == "51–100 of 200 kept"
+    wrong = await b.get(f"/sync-runs/{run['id']}/changes?kind=media")
+    assert wrong.status_code == 400 and "kind='media' change=" in html.unescape(wrong.text)
+
+
+async def test_held_plan_lists_every_deletion_and_confirm_links_both_ways(web: Any) -> None:
+    b, bucket = web
+    gone = [f"Gone {i:02d}" for i in range(60)]
+    kept = [f"Kept {i:02d}" for i in range(20)]
+    await bucket.put(*(f"{n}/P/a.jpg" for n in gone + kept))
+    await bucket.put("Kept 00/Old/a.jpg", *(f"Kept 00/Stay/{i:02d}.jpg" for i in range(25)))
+    await synced(b)
+    await bucket.delete(*(f"{n}/P/a.jpg" for n in gone), "Kept 00/Old/a.jpg")
+    await bucket.delete(*(f"Kept 00/Stay/{i:02d}.jpg" for i in range(0, 25, 2)))  # 13 media
+    held = await synced(b)
+    assert held["status"] == "needs_confirmation", held["error"]
+    page = (await b.get(f"/sync-runs/{held['id']}")).text
+    assert "and 40 more" in page and "Show all 60 model(s)" in page
+    plan = f"/sync-runs/{held['id']}/plan"
+    pages = [await b.get(f"{plan}?kind=models&page={n}") for n in (1, 2, 3)]
+    assert [position(p.text) for p in pages] == ["1–20 of 60", "21–40 of 60", "41–60 of 60"]
+    assert [i for p in pages for i in items(p.text)] == [
+        f"{n} with 1 post(s), 1 media" for n in gone
+    ]
+    assert "Next" in pages[2].text and 'aria-disabled="true">Next' in pages[2].text
+    posts = await b.get(f"{plan}?kind=posts")
+    assert items(posts.text) == ["Kept 00 / Old"] and position(posts.text) == "1–1 of 1"
+    media = await b.get(f"{plan}?kind=media")
+    assert position(media.text) == "1–14 of 14"  # 13 from Stay and Old's one
+    assert "Kept 00/Stay/24.jpg" in items(media.text)
+    assert await count("whitelabel_models") == 80  # held: nothing deleted yet
+
+    confirm = await b.post(f"/sync-runs/{held['id']}/confirm", {}, htmx=True)
+    confirm_id = int(confirm.text.split('data-run="')[1].split('"')[0])
+    done = await b.wait_for_run(confirm_id, timeout=60)
+    assert done["status"] == "succeeded", done["error"]
+    confirm_page = (await b.get(f"/sync-runs/{confirm_id}")).text
+    assert re.search(
+        rf'confirms <a href="/sync-runs/{held["id"]}">run #{held["id"]}</a>', confirm_page
+    )
+    assert "Models removed (60)" in confirm_page and "Posts removed (61)" in confirm_page
+    original = (await b.get(f"/sync-runs/{held['id']}")).text
+    assert re.search(
+        rf'confirmed by <a href="/sync-runs/{confirm_id}">run #{confirm_id}</a>', original
+    )
+    assert (await b.get(f"{plan}?kind=models")).status_code == 404  # nothing is held any more
+    assert await count("whitelabel_models") == 20

@@ -34,6 +34,7 @@ from controllers.production import ProductionController
 from controllers.public_api import PublicApiController
 from controllers.security import admin_auth, admin_or_scraper
 from controllers.sessions import DatabaseStore
+from controllers.staged_bulk import StagedBulkController
 from controllers.sync import SyncController
 from controllers.templating import register_filters, url_for
 from controllers.whitelabel import WhitelabelController
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DashboardController,
             SyncController,
             WhitelabelController,
+            StagedBulkController,
             ProductionController,
             AuditController,
             PublicApiController,

@@ -229,3 +229,85 @@ async def test_back_and_forward_restore_the_controls(ui: UI, app_data: Bucket) -
     await expect(size).to_have_value("25")
     await expect(status).to_have_value("new")
     assert await ui.same_document(), "a control change or Back reloaded the whole page"
+
+
+async def test_one_ticked_row_then_every_model_matching_the_filters(
+    ui: UI, app_data: Bucket
+) -> None:
+    tiny = image_bytes("x", 0.6, (40, 40))
+    keys = roster(20, "Anna") + roster(10, "Ben")
+    await put_many(app_data.s3, [(key, tiny) for key in keys])
+    assert (await app_data.sync())["status"] == "succeeded"
+    page = ui.page
+    summary = page.locator("#staged-summary")
+    count = page.locator("#selection-count")
+    banner = page.locator("[data-select-banner]")
+    activate_selected = page.get_by_role("button", name="Activate selected")
+    await ui.sign_in()
+    await ui.goto("/whitelabel?q=anna&size=10")
+    await expect(summary).to_have_text("1–10 of 20")
+
+    await page.get_by_label("Select Anna 003").check()  # exactly one ticked box
+    await expect(count).to_have_text("1")
+    await expect(banner).to_be_hidden()
+    await activate_selected.click()
+    await expect(page.locator("#toasts .toast-success")).to_contain_text("1 model(s) activated")
+    await expect(staged_row(page, "Anna 003").locator(".badge")).to_have_text("active")
+    await ui.mark_document()
+
+    await page.get_by_label("Select all on this page").check()
+    await expect(count).to_have_text("10")
+    await expect(banner).to_contain_text("All 10 models on this page are selected.")
+    await banner.get_by_role("link", name="Select all 20 matching").click()
+    await expect(banner).to_contain_text("All 20 models matching these filters are selected.")
+    await expect(count).to_have_text("20")
+    await banner.get_by_role("button", name="Clear selection").click()
+    await expect(count).to_have_text("0")
+    await expect(banner).to_be_hidden()
+    await expect(activate_selected).to_be_disabled()
+
+    await page.get_by_label("Select all on this page").check()
+    await banner.get_by_role("link", name="Select all 20 matching").click()
+    await expect(count).to_have_text("20")
+    ui.accept_confirms = True
+    await activate_selected.click()
+    panel = page.locator("#bulk-slot section[data-bulk]")
+    await expect(panel).to_contain_text("name contains “anna”")
+    await expect(panel).to_have_attribute("data-status", "succeeded", timeout=30_000)
+    await expect(panel).to_contain_text("20 of 20 model(s) activated")
+    await expect(page.locator(f"{ROWS} .badge")).to_have_text(["active"] * 10)  # list refreshed
+    assert ui.confirms == [
+        "Activate all 20 staged models matching these filters into production? "
+        "They go public on the site as each is done."
+    ]
+    found = await rows("SELECT folder_name, status FROM whitelabel_models ORDER BY folder_name")
+    assert {r["folder_name"] for r in found if r["status"] == "active"} == {
+        f"Anna {i:03d}" for i in range(1, 21)
+    }
+    assert all(r["status"] == "new" for r in found if r["folder_name"].startswith("Ben"))
+    assert await ui.same_document()
+
+
+async def test_row_resync_shows_its_result_in_place(ui: UI, app_data: Bucket) -> None:
+    await synced_demo(app_data)
+    before = (
+        await rows("SELECT post_count FROM whitelabel_models WHERE folder_name = $1", "Aurora Vale")
+    )[0]
+    tiny = image_bytes("y", 0.3, (40, 40))
+    await put_many(
+        app_data.s3, [("Aurora Vale/Extra One/a.jpg", tiny), ("Aurora Vale/Extra Two/b.jpg", tiny)]
+    )
+    page = ui.page
+    await ui.sign_in()
+    await ui.goto("/whitelabel")
+    await ui.mark_document()
+    aurora = staged_row(page, "Aurora Vale")
+    await aurora.get_by_role("button", name="Re-sync").click()
+    await expect(page.locator("#toasts .toast-info")).to_contain_text(
+        "Re-sync of Aurora Vale queued"
+    )
+    result = aurora.get_by_role("status")
+    await expect(result).to_contain_text("synced: 2 posts added", timeout=30_000)
+    await expect(aurora.locator("td:nth-child(4)")).to_have_text(str(before["post_count"] + 2))
+    await expect(aurora.get_by_role("button", name="Re-sync")).to_be_visible()
+    assert await ui.same_document()

@@ -65,10 +65,12 @@ class StagedBulkController(Controller):
             nav="staged",
         )
 
-    @get("/activations/{bulk_id:int}", name="staged.bulk")
-    async def progress(self, request: HTMXRequest, bulk_id: RowId) -> HTMXTemplate:
+    # `?id=`, not a path parameter: one under /_bulk/ stops the router from falling back to
+    # /whitelabel/{model_name}/... for a model folder named "_bulk".
+    @get("/activation", name="staged.bulk")
+    async def progress(self, request: HTMXRequest, id: RowId) -> HTMXTemplate:
         """One bulk activation: the page, or the panel its running self polls every second."""
-        job = await bulk.get(bulk_id)
+        job = await bulk.get(id)
         finished = job["status"] not in bulk.ACTIVE
         toast = None
         if finished and is_fragment(request):
@@ -112,4 +114,5 @@ async def _queued(
     if is_fragment(request):
         return render(request, PANEL, PANEL, toast=("info", message), job=job)
     flash(request, message, "info")
-    return Redirect(request.app.route_reverse("staged.bulk", bulk_id=job["id"]), status_code=303)
+    page = request.app.route_reverse("staged.bulk") + f"?id={job['id']}"
+    return Redirect(page, status_code=303)

@@ -88,7 +88,7 @@ async def test_more_ticked_rows_than_one_request_run_as_a_job(web: Any) -> None:
 
     await eventually(lambda: done_status(job), "succeeded")
     assert await statuses() == {n: "active" if n in ticked else "new" for n in names}
-    panel = await b.get(f"/whitelabel/_bulk/activations/{job}", headers=HX)
+    panel = await b.get(f"/whitelabel/_bulk/activation?id={job}", headers=HX)
     assert "120 of 120 model(s) activated" in panel.text
     assert panel.headers["hx-trigger"] == "activation-finished"  # the list refreshes
     assert 'hx-trigger="every 1s"' not in panel.text  # and the polling stops

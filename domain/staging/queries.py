@@ -80,7 +80,10 @@ async def staged_models(q: StagedQuery) -> StagedPage:
     cursor = q.before if backwards else q.after
     page_where = base_where
     page_args: list[Any] = list(args)
-    col_expr = column  # last_synced_at is set by every sync write, so never NULL here
+    # Qualified: a bare last_synced_at in ORDER BY would be the displayed GREATEST(...) below,
+    # which the keyset condition (and the index) cannot follow. Every sync write sets it: never
+    # NULL here.
+    col_expr = f"whitelabel_models.{column}"
     if cursor:
         value, row_id = decode_cursor(cursor, q.sort, "before" if backwards else "after")
         forward_desc = q.desc != backwards

@@ -185,7 +185,9 @@ async def test_row_resync_shows_its_result_in_place(web: Any) -> None:
     await bucket.put("Ben/New 1/a.jpg", "Ben/New 2/b.jpg")
     started = await b.post("/whitelabel/Ben/resync", {}, htmx=True)
     assert started.status_code == 200, started.text
-    run_id = int(re.search(r'data-row-sync="(\d+)"', started.text).group(1))  # type: ignore[union-attr]
+    polling = re.search(r'data-row-sync="(\d+)"', started.text)
+    assert polling, started.text
+    run_id = int(polling.group(1))
     assert f'hx-get="/whitelabel/Ben/row?run={run_id}"' in started.text
     assert 'hx-trigger="every 1s"' in started.text and "Syncing" in started.text
     await b.wait_for_run(run_id)

@@ -269,6 +269,7 @@ async def test_one_ticked_row_then_every_model_matching_the_filters(
     await page.get_by_label("Select all on this page").check()
     await banner.get_by_role("link", name="Select all 20 matching").click()
     await expect(count).to_have_text("20")
+    await ui.screenshot("staged-select-matching")
     ui.accept_confirms = True
     await activate_selected.click()
     panel = page.locator("#bulk-slot section[data-bulk]")
@@ -310,4 +311,5 @@ async def test_row_resync_shows_its_result_in_place(ui: UI, app_data: Bucket) ->
     await expect(result).to_contain_text("synced: 2 posts added", timeout=30_000)
     await expect(aurora.locator("td:nth-child(4)")).to_have_text(str(before["post_count"] + 2))
     await expect(aurora.get_by_role("button", name="Re-sync")).to_be_visible()
+    await ui.screenshot("staged-row-resync")
     assert await ui.same_document()

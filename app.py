@@ -37,6 +37,7 @@ from controllers.public_api import PublicApiController
 from controllers.run_lists import RunListsController
 from controllers.security import admin_auth, admin_or_scraper
 from controllers.sessions import DatabaseStore
+from controllers.staged_bulk import StagedBulkController
 from controllers.sync import SyncController
 from controllers.templating import register_filters, url_for
 from controllers.whitelabel import WhitelabelController
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SyncController,
             RunListsController,
             WhitelabelController,
+            StagedBulkController,
             ProductionController,
             ProductionModelController,
             AuditController,

@@ -37,10 +37,14 @@ class LoginForm(Checked):
 
 @dataclass
 class SelectionForm(Checked):
-    """Staged models picked with the checkboxes ("name" repeated)."""
+    """Staged models picked with the checkboxes ("name" repeated), or with `matching` set,
+    every staged model matching the list's filters `q` and `status`."""
 
     # One ticked box arrives as a string, several as a list: a bare list[str] was a 400.
     name: list[str] | str = field(default_factory=list)
+    matching: str = ""
+    q: str = ""
+    status: str = ""
 
     def names(self) -> list[str]:
         return [self.name] if isinstance(self.name, str) else list(self.name)

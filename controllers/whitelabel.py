@@ -1,4 +1,5 @@
-"""Staged models: search/sort/page the list, open one, activate and re-sync per row or in bulk."""
+"""Staged models: search/sort/page the list, open one, activate and re-sync a row (bulk actions:
+controllers/staged_bulk.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from litestar import Controller, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
+from litestar.response import Redirect
 
 from controllers.deps import ActorDep, RuntimeDep, S3Dep
-from controllers.forms import EmptyBody, SelectionBody
-from controllers.responses import Did, after_action, audited, render
+from controllers.forms import EmptyBody, OptionalRowId
+from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import runs
-from domain.errors import Invalid
 from domain.platform import paging
 from domain.platform.s3 import S3Service
-from domain.staging import activation, queries
+from domain.staging import activation, bulk, queries, row_sync
 
 ROW = "whitelabel/_row.html"
 TABLE = "whitelabel/_table.html"
@@ -74,6 +75,7 @@ class WhitelabelController(Controller):
             params=params,
             sizes=queries.PAGE_SIZES,
             new_count=new_count,
+            bulk_jobs=await bulk.active() if not is_fragment(request) else [],
             nav="staged",
         )
 
@@ -136,6 +138,7 @@ class WhitelabelController(Controller):
         model_name: FromPath[str],
         data: EmptyBody,
     ) -> Response[Any]:
+        """Queue a sync of this model; the row it answers polls the run until it ends."""
         row = await _row(s3, model_name)
         try:
             run_id = await runtime.start_sync(model_name, actor.username)
@@ -144,7 +147,7 @@ class WhitelabelController(Controller):
             return after_action(request, model_url(request, model_name), ROW, toast, row=row)
 
         async def fresh() -> dict[str, Any]:
-            return {"row": row, "run_id": run_id}
+            return {"row": row, "sync": await runs.get(run_id)}
 
         return await audited(
             request,
@@ -156,44 +159,26 @@ class WhitelabelController(Controller):
             fresh=fresh,
         )
 
-    @post("/_bulk/activate", name="staged.activate_selected")
-    async def activate_selected(
-        self, request: HTMXRequest, actor: ActorDep, data: SelectionBody
+    @get("/{model_name:str}/row", name="staged.row")
+    async def row(
+        self,
+        request: HTMXRequest,
+        s3: S3Dep,
+        model_name: FromPath[str],
+        run: OptionalRowId = None,
     ) -> Response[Any]:
-        names = [n for n in data.names() if n][:500]
-        if not names:
-            raise Invalid("No models selected: tick at least one row.")
-        result = await activation.activate(names)
-        return await audited(
-            request,
-            actor,
-            Did("activation", ", ".join(names)[:500], result.summary()),
-            back=request.app.route_reverse("staged.index"),
-            toast=("success", result.summary()),
-        )
-
-    @get("/_bulk/activate-all-button", name="staged.activate_all_button")
-    async def activate_all_button(self, request: HTMXRequest) -> HTMXTemplate:
-        new_count = await queries.new_count()
-        partial = "whitelabel/_activate_all.html"
-        return render(request, partial, partial, new_count=new_count)
-
-    @get("/_bulk/activate-all-new", name="staged.confirm_all_new")
-    async def confirm_all_new(self, request: HTMXRequest) -> HTMXTemplate:
-        new_count = await queries.new_count()
-        return render(request, "whitelabel/confirm_all.html", new_count=new_count, nav="staged")
-
-    @post("/_bulk/activate-all-new", name="staged.activate_all_new")
-    async def activate_all_new(
-        self, request: HTMXRequest, runtime: RuntimeDep, actor: ActorDep, data: EmptyBody
-    ) -> Response[Any]:
-        """Runs as a job: thousands of models take longer than a request should."""
-        count = await queries.new_count()
-        await runtime.start_activation([], True, actor.username, actor.address)
-        message = f"Activating {count:,} new model(s) in the background; they go public as done."
-        return after_action(
-            request, request.app.route_reverse("staged.index"), None, ("info", message)
-        )
+        """One row, polled while its re-sync runs; once the run ends, fresh counts and a result."""
+        sync = await row_sync.run_of(run, model_name)
+        if not is_fragment(request):
+            back = request.app.route_reverse("runs.detail", run_id=run) if sync else None
+            return Redirect(back or model_url(request, model_name), status_code=303)
+        outcome = row_sync.outcome(sync) if sync else None
+        model = await queries.staged_model(model_name)
+        if model is None:  # the sync found the folder gone
+            gone = "whitelabel/_row_gone.html"
+            return render(request, gone, gone, name=model_name, sync=sync, outcome=outcome)
+        row = (await paging.sign_rows([model], s3.sign))[0]
+        return render(request, ROW, ROW, row=row, sync=sync, outcome=outcome)
 
 
 async def _fresh_row(s3: S3Service, name: str) -> dict[str, Any]:

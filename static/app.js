@@ -8,7 +8,11 @@
  * 2. htmx failures become error toasts, so a failed request never fails silently.
  * 3. Staged-models selection: select-all, #selection-count, [data-needs-selection] buttons disabled
  *    with nothing selected. Delegated on document and re-run after swaps: survives table swaps.
+ *    With the whole page ticked, the table's [data-select-banner] offers every model matching the
+ *    filters: that enables its hidden inputs (matching, q, status) and asks for a confirmation.
  * 4. <time datetime> gets a title with the time in the viewer's local time zone.
+ * 5. Back/Forward: htmx restores the swapped table, whose [data-controls] element holds the
+ *    values of the controls around it (search, status, size); they are put back from it.
  */
 (() => {
   "use strict";
@@ -69,23 +73,40 @@
   // Row checkboxes live in the table and join the form through form="selection-form".
   const ROW_BOX = 'input[type=checkbox]:is([name=name], [name=id]):not([data-select-all])';
   const rowBoxes = (form) => [...form.elements].filter((el) => el.matches(ROW_BOX));
+  const banner = () => document.querySelector("[data-select-banner]");
+  const isMatching = (b) => Boolean(b && b.dataset.mode === "matching");
+
+  // Every model matching the filters (on), or only the ticked rows (off).
+  function setMatching(b, on) {
+    b.dataset.mode = on ? "matching" : "page";
+    b.querySelectorAll("[data-matching-input]").forEach((i) => { i.disabled = !on; });
+    b.querySelectorAll("[data-page-note], [data-select-matching]").forEach((e) => { e.hidden = on; });
+    b.querySelectorAll("[data-matching-note], [data-clear-selection]").forEach((e) => { e.hidden = !on; });
+  }
+
   function updateSelection() {
     const form = document.getElementById("selection-form");
     if (!form) return;
     const boxes = rowBoxes(form);
     const n = boxes.filter((b) => b.checked).length;
-    const count = document.getElementById("selection-count");
-    if (count) {
-      // Works for both "<span id=selection-count>3</span> selected" and "3 selected" inside.
-      const old = count.textContent;
-      count.textContent = /\d/.test(old) ? old.replace(/\d[\d,]*/, String(n)) : String(n);
+    const wholePage = n > 0 && n === boxes.length;
+    const b = banner();
+    if (b) {
+      if (!wholePage && isMatching(b)) setMatching(b, false);
+      b.hidden = !wholePage;
     }
+    const matching = isMatching(b);
+    // The confirmation says what happens to every matching model; ticked rows need none.
+    if (matching) form.setAttribute("hx-confirm", b.dataset.confirm);
+    else form.removeAttribute("hx-confirm");
+    const count = document.getElementById("selection-count");
+    if (count) count.textContent = matching ? b.dataset.totalText : String(n);
     document.querySelectorAll("[data-needs-selection]").forEach((el) => {
       if ("disabled" in el) el.disabled = n === 0;
       else el.setAttribute("aria-disabled", String(n === 0));
     });
     document.querySelectorAll("input[data-select-all]").forEach((all) => {
-      all.checked = n > 0 && n === boxes.length;
+      all.checked = wholePage;
       all.indeterminate = n > 0 && n < boxes.length;
     });
   }
@@ -100,6 +121,38 @@
       updateSelection();
     }
   });
+
+  document.addEventListener("click", (e) => {
+    const pick = e.target.closest?.("[data-select-matching]");
+    const clear = e.target.closest?.("[data-clear-selection]");
+    const b = banner();
+    if (!b || !(pick || clear)) return;
+    e.preventDefault(); // the link's page is the way without JavaScript
+    setMatching(b, Boolean(pick));
+    if (clear) {
+      const form = document.getElementById("selection-form");
+      if (form) rowBoxes(form).forEach((box) => { box.checked = false; });
+    }
+    updateSelection();
+  });
+
+  // ---- 5. Controls after Back/Forward -------------------------------------------------------
+  // htmx restores the page's HTML as it was when left: the table is right for its URL, but the
+  // controls outside it show their first values. The table says what they were.
+  function restoreControls() {
+    document.querySelectorAll("[data-controls]").forEach((state) => {
+      const form = document.getElementById(state.dataset.controls);
+      if (!form) return;
+      let values;
+      try { values = JSON.parse(state.dataset.values || "{}"); } catch { return; }
+      for (const [name, value] of Object.entries(values)) {
+        const field = form.elements.namedItem(name);
+        if (field && !(field instanceof RadioNodeList) && field.type !== "hidden") {
+          field.value = value;
+        }
+      }
+    });
+  }
 
   // ---- 4. Local time tooltips --------------------------------------------------------------
   const localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
@@ -145,7 +198,8 @@
     body.addEventListener("htmx:sseError", (e) => console.debug("SSE error", e.detail));
     body.addEventListener("htmx:afterSwap", (e) => enhance(e.target));
     body.addEventListener("htmx:afterSettle", (e) => enhance(e.target));
-    window.addEventListener("pageshow", updateSelection); // back/forward restores checkboxes
+    body.addEventListener("htmx:historyRestore", () => { restoreControls(); updateSelection(); });
+    window.addEventListener("pageshow", () => { restoreControls(); updateSelection(); }); // bfcache
     enhance(document);
   }
 

@@ -62,10 +62,15 @@ async def confirm_job(context: procrastinate.JobContext, run_id: int, confirms: 
 
 @queue.task(name="activate", pass_context=True)
 async def activate_job(
-    context: procrastinate.JobContext, names: list[str], all_new: bool, actor: str, ip: str
+    context: procrastinate.JobContext,
+    bulk_id: int | None = None,
+    names: list[str] | None = None,
+    all_new: bool = False,
+    actor: str = "",
+    ip: str = "",
 ) -> None:
-    """Activate many staged models (or every new one) into production."""
-    await _runtime(context).run_activation(names, all_new, actor, ip)
+    """Activate a recorded bulk activation's models (older jobs: names, or every new one)."""
+    await _runtime(context).run_activation(bulk_id, names or [], all_new, actor, ip)
 
 
 @queue.periodic(cron="* * * * * */5", periodic_id="schedule")
@@ -97,8 +102,8 @@ async def defer_helpers(run_id: int, count: int) -> None:
         await _defer("sync_part", {"run_id": run_id})
 
 
-async def defer_activation(names: list[str], all_new: bool, actor: str, ip: str) -> int:
-    return await _defer("activate", {"names": names, "all_new": all_new, "actor": actor, "ip": ip})
+async def defer_activation(bulk_id: int) -> int:
+    return await _defer("activate", {"bulk_id": bulk_id}, queueing_lock=f"bulk-{bulk_id}")
 
 
 async def _defer(task: str, kwargs: dict[str, Any], **options: Any) -> int:

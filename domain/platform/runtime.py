@@ -21,7 +21,7 @@ from domain.platform.embedded_pg import database_url
 from domain.platform.embedded_s3 import running_demo_s3
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
-from domain.staging import activation
+from domain.staging import activation, bulk
 
 log = logging.getLogger("creatorflix")
 DEMO_USER, DEMO_PASSWORD = "admin", "creatorflix-demo"
@@ -108,8 +108,17 @@ class Runtime:
         run_id = await runs.record(held["scope"], actor, kind="confirm", confirms=held_run)
         return await _queue(run_id, "confirm", confirms=held_run)
 
-    async def start_activation(self, names: list[str], all_new: bool, actor: str, ip: str) -> int:
-        return await jobs.defer_activation(names, all_new, actor, ip)
+    async def start_activation(
+        self, selection: bulk.Selection, actor: str, ip: str
+    ) -> dict[str, Any]:
+        """Fix the selection into a recorded bulk activation and queue its job."""
+        job = await bulk.record(selection, actor, ip)
+        try:
+            await bulk.set_job(job["id"], await jobs.defer_activation(job["id"]))
+        except Exception as exc:
+            await bulk.fail(job["id"], f"the job queue refused it: {exc}")
+            raise RuntimeError(f"could not queue bulk activation #{job['id']}: {exc}") from exc
+        return job
 
     async def cancel(self, run_id: int) -> str | None:
         before = await runs.request_cancel(run_id)
@@ -164,7 +173,13 @@ class Runtime:
         except (LookupError, RuntimeError) as exc:  # recorded on the run by confirm()
             log.info("confirmation run #%s: %s", run_id, exc)
 
-    async def run_activation(self, names: list[str], all_new: bool, actor: str, ip: str) -> None:
+    async def run_activation(
+        self, bulk_id: int | None, names: list[str], all_new: bool, actor: str, ip: str
+    ) -> None:
+        if bulk_id is not None:
+            await bulk.run(bulk_id)
+            return
+        # A job queued by an older version, before bulk activations were recorded.
         if all_new:
             result = await activation.activate_all_new()
         else:

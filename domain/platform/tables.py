@@ -6,6 +6,7 @@ import enum
 
 from piccolo.columns import (
     JSON,
+    Array,
     BigInt,
     Boolean,
     Bytea,
@@ -193,6 +194,25 @@ class ModelSlug(Table, tablename="model_slugs"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class BulkActivation(Table, tablename="bulk_activations"):
+    """Many staged models activated by a worker: the set fixed when asked, and its progress."""
+
+    description = Text(default="")  # what was picked, as the admin reads it
+    selection = JSON(default="{}")  # {"search", "status"} or {"names": [...]}
+    model_ids = Array(base_column=Integer())  # whitelabel_models ids, in activation order
+    total = Integer(default=0)
+    done = Integer(default=0)
+    failed = Integer(default=0)
+    status = Varchar(length=16, default="queued")  # queued, running, succeeded, failed
+    summary = Text(default="")
+    error = Text(null=True, default=None)
+    actor = Varchar(length=150, default="")
+    ip = Varchar(length=64, default="")
+    job_id = BigInt(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+
+
 class AuditEntry(Table, tablename="audit_log"):
     actor = Varchar(length=150, default="")
     action = Varchar(length=64, index=True)
@@ -222,6 +242,7 @@ TABLES: tuple[type[Table], ...] = (
     Model,
     Post,
     ModelSlug,
+    BulkActivation,
     AuditEntry,
     SessionRow,
 )

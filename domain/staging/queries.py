@@ -52,25 +52,38 @@ class StagedPage:
     prev_cursor: str | None
     total: int  # capped at COUNT_CAP; see total_capped
     total_capped: bool
+    start: int = 0  # 1-based position of the first row under the same filter; 0 when empty
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.rows) - 1 if self.rows else 0
+
+
+def filter_where(search: str, status: str) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its arguments) of the list's search and status filters."""
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
+    if search:
+        args.append(like_pattern(search.lower()))
+        where.append(f"lower(folder_name) LIKE ${len(args)} ESCAPE '\\'")
+    if status:
+        args.append(status)
+        where.append(f"status = ${len(args)}")
+    return " AND ".join(where), args
 
 
 async def staged_models(q: StagedQuery) -> StagedPage:
     q = q.validate()
     column = SORTS[q.sort]
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
-    if q.search:
-        args.append(like_pattern(q.search.lower()))
-        where.append(f"lower(folder_name) LIKE ${len(args)} ESCAPE '\\'")
-    if q.status:
-        args.append(q.status)
-        where.append(f"status = ${len(args)}")
-    base_where = " AND ".join(where)
+    base_where, args = filter_where(q.search, q.status)
     backwards = q.before is not None and q.after is None
     cursor = q.before if backwards else q.after
     page_where = base_where
     page_args: list[Any] = list(args)
-    col_expr = column  # last_synced_at is set by every sync write, so never NULL here
+    # Qualified: a bare last_synced_at in ORDER BY would be the displayed GREATEST(...) below,
+    # which the keyset condition (and the index) cannot follow. Every sync write sets it: never
+    # NULL here.
+    col_expr = f"whitelabel_models.{column}"
     if cursor:
         value, row_id = decode_cursor(cursor, q.sort, "before" if backwards else "after")
         forward_desc = q.desc != backwards
@@ -78,8 +91,10 @@ async def staged_models(q: StagedQuery) -> StagedPage:
         page_args += [value, row_id]
         page_where += f" AND ({col_expr}, id) {op} (${len(page_args) - 1}, ${len(page_args)})"
     direction = "DESC" if q.desc != backwards else "ASC"
+    # The cursor holds the sort column itself (sort_value), not the displayed last-synced time.
     rows = await db.fetch(
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
+        f"{col_expr} AS sort_value, "
         f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
         f"FROM whitelabel_models WHERE {page_where} "
         f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(page_args) + 1}",
@@ -97,13 +112,27 @@ async def staged_models(q: StagedQuery) -> StagedPage:
     first, last = rows[0], rows[-1]
     has_next = more if not backwards else True
     has_prev = more if backwards else bool(cursor)
+    before = await _rows_before(first["id"], column, q.desc, base_where, args) if cursor else 0
     return StagedPage(
         rows,
-        encode_cursor(last[column], last["id"]) if has_next else None,
-        encode_cursor(first[column], first["id"]) if has_prev else None,
+        encode_cursor(last["sort_value"], last["id"]) if has_next else None,
+        encode_cursor(first["sort_value"], first["id"]) if has_prev else None,
         total,
         total >= cap,
+        before + 1,
     )
+
+
+async def _rows_before(row_id: int, column: str, desc: bool, where: str, args: list[Any]) -> int:
+    """How many rows under the same filter come before this one in the list's order."""
+    op = ">" if desc else "<"
+    rows = await db.fetch(
+        f"SELECT COUNT(*) AS n FROM whitelabel_models WHERE {where} AND ({column}, id) {op} "
+        f"(SELECT {column}, id FROM whitelabel_models WHERE id = ${len(args) + 1})",
+        *args,
+        row_id,
+    )
+    return int(rows[0]["n"])
 
 
 async def _capped_count(where: str, args: list[Any], cap: int = COUNT_CAP) -> int:

@@ -4,7 +4,7 @@ ignored (with why), one row each; and an index to find a held run's confirmation
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-ID = "2026-12-01T10:12:04:000000"
+ID = "2026-11-26T18:30:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "sync run changes: added, changed, removed, ignored"
 

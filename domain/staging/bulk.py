@@ -1,0 +1,170 @@
+"""Bulk activation: a filter or a list of names, fixed into a set of staged models when the admin
+asks, that a worker activates one by one, keeping its progress on the record for pages to poll."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from domain.accounts import audit
+from domain.errors import Invalid, NotFound
+from domain.platform import db
+from domain.platform.db import now
+from domain.staging.activation import ActivationResult, UnknownModels, _activate_one
+from domain.staging.queries import StagedQuery, filter_where
+
+log = logging.getLogger("creatorflix.activation")
+ACTIVE = ("queued", "running")
+COLUMNS = (
+    "id, description, total, done, failed, status, summary, error, actor, job_id, created_at, "
+    "finished_at"
+)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the admin picked: the models matching the list's filters, or some by name."""
+
+    search: str = ""
+    status: str = ""
+    names: tuple[str, ...] | None = None  # None: every model matching search and status
+
+    def describe(self) -> str:
+        if self.names is not None:
+            return f"{len(self.names):,} selected model(s)"
+        if not self.search and self.status == "new":
+            return "all new models"
+        if not self.search and not self.status:
+            return "all staged models"
+        parts = [f"name contains “{self.search}”"] if self.search else []
+        parts += [f"status {self.status}"] if self.status else []
+        return "models where " + " and ".join(parts)
+
+    def as_json(self) -> str:
+        if self.names is not None:
+            return json.dumps({"names": list(self.names)})
+        return json.dumps({"search": self.search, "status": self.status})
+
+
+async def resolve(selection: Selection) -> list[int]:
+    """The staged model ids the selection means now, in name order; unknown names are a 404."""
+    if selection.names is not None:
+        names = list(dict.fromkeys(selection.names))
+        rows = await db.fetch(
+            "SELECT id, folder_name FROM whitelabel_models WHERE folder_name = ANY($1::text[]) "
+            "ORDER BY folder_name, id",
+            names,
+        )
+        found = {r["folder_name"] for r in rows}
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise UnknownModels(missing)
+        return [int(r["id"]) for r in rows]
+    StagedQuery(search=selection.search, status=selection.status).validate()
+    where, args = filter_where(selection.search, selection.status)
+    rows = await db.fetch(
+        f"SELECT id FROM whitelabel_models WHERE {where} ORDER BY folder_name, id", *args
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def record(selection: Selection, actor: str, ip: str) -> dict[str, Any]:
+    """Fix the selection into a queued bulk activation; nothing selected is a 400."""
+    ids = await resolve(selection)
+    if not ids:
+        raise Invalid(
+            f"No staged model matches ({selection.describe()}): change the filters or sync first."
+        )
+    rows = await db.fetch(
+        "INSERT INTO bulk_activations (description, selection, model_ids, total, actor, ip) "
+        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}",
+        selection.describe(),
+        selection.as_json(),
+        ids,
+        len(ids),
+        actor[:150],
+        ip[:64],
+    )
+    return rows[0]
+
+
+async def set_job(bulk_id: int, job_id: int) -> None:
+    await db.fetch("UPDATE bulk_activations SET job_id = $2 WHERE id = $1", bulk_id, job_id)
+
+
+async def get(bulk_id: int) -> dict[str, Any]:
+    rows = await db.fetch(f"SELECT {COLUMNS} FROM bulk_activations WHERE id = $1", bulk_id)
+    if not rows:
+        raise NotFound(f"There is no bulk activation #{bulk_id}.")
+    return rows[0]
+
+
+async def active() -> list[dict[str, Any]]:
+    """Bulk activations still queued or running, oldest first (the list page shows them)."""
+    return await db.fetch(
+        f"SELECT {COLUMNS} FROM bulk_activations WHERE status IN ('queued', 'running') ORDER BY id"
+    )
+
+
+async def fail(bulk_id: int, error: str) -> None:
+    """The job could not be queued (or its worker gave up): the record says so."""
+    await db.fetch(
+        "UPDATE bulk_activations SET status = 'failed', error = $2, finished_at = $3 "
+        "WHERE id = $1 AND status IN ('queued', 'running')",
+        bulk_id,
+        error,
+        now(),
+    )
+
+
+async def run(bulk_id: int) -> ActivationResult:
+    """The worker's body: activate each model still staged, counting progress as it goes.
+
+    A job retried after its worker died resumes after the models already done (activating one
+    again would change nothing anyway). A model that fails is counted and the rest go on.
+    """
+    rows = await db.fetch(
+        "UPDATE bulk_activations SET status = 'running' WHERE id = $1 AND status IN "
+        "('queued', 'running') RETURNING model_ids, done, failed, actor, ip, description",
+        bulk_id,
+    )
+    result = ActivationResult()
+    if not rows:
+        log.info("bulk activation #%s is no longer waiting; nothing to do", bulk_id)
+        return result
+    job = rows[0]
+    ids, done, failed = list(job["model_ids"]), int(job["done"]), int(job["failed"])
+    first_error: str | None = None
+    for staged_id in ids[done:]:
+        still_there = await db.fetch("SELECT 1 FROM whitelabel_models WHERE id = $1", staged_id)
+        try:
+            if still_there:  # a sync since the request may have removed it
+                result.add(await _activate_one(staged_id))
+        except Exception as exc:  # noqa: BLE001 - one model's failure is counted, not fatal
+            log.exception("bulk activation #%s: staged model %s failed", bulk_id, staged_id)
+            failed += 1
+            first_error = first_error or f"staged model #{staged_id}: {exc}"
+        done += 1
+        await db.fetch(
+            "UPDATE bulk_activations SET done = $2, failed = $3 WHERE id = $1",
+            bulk_id,
+            done,
+            failed,
+        )
+    status = "failed" if failed else "succeeded"
+    error = f"{failed:,} model(s) failed; the first: {first_error}" if failed else None
+    await db.fetch(
+        "UPDATE bulk_activations SET status = $2, summary = $3, error = $4, finished_at = $5 "
+        "WHERE id = $1",
+        bulk_id,
+        status,
+        result.summary(),
+        error,
+        now(),
+    )
+    await audit.record(
+        job["actor"], "activation", job["description"][:500], result.summary(), job["ip"]
+    )
+    return result

@@ -45,9 +45,17 @@ class SelectionForm(Checked):
     matching: str = ""
     q: str = ""
     status: str = ""
+    draft: str = ""  # "1": activate without publishing
 
     def names(self) -> list[str]:
         return [self.name] if isinstance(self.name, str) else list(self.name)
+
+
+@dataclass
+class ActivateForm(Checked):
+    """Activate one staged model; with draft=1 its production model stays unpublished."""
+
+    draft: str = ""
 
 
 @dataclass
@@ -62,6 +70,7 @@ RowId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="A row id.")]
 OptionalRowId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
 LoginBody = Annotated[LoginForm, Form]
 SelectionBody = Annotated[SelectionForm, Form]
+ActivateBody = Annotated[ActivateForm, Form]
 EmptyBody = Annotated[EmptyForm, Form]
 
 

@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
 from controllers.deps import Actor, ActorDep, RuntimeDep
-from controllers.forms import EmptyBody, RowId, SelectionBody
+from controllers.forms import ActivateBody, RowId, SelectionBody
 from controllers.responses import Did, audited, is_fragment, render
 from domain.errors import Invalid
 from domain.platform.runtime import Runtime
@@ -33,20 +33,23 @@ class StagedBulkController(Controller):
         self, request: HTMXRequest, runtime: RuntimeDep, actor: ActorDep, data: SelectionBody
     ) -> Response[Any]:
         if data.matching:
-            selection = bulk.Selection(search=data.q.strip(), status=data.status)
+            selection = bulk.Selection(
+                search=data.q.strip(), status=data.status, draft=bool(data.draft)
+            )
             return await _queued(request, runtime, actor, selection)
         names = [n for n in data.names() if n]
         if not names:
             raise Invalid("No models selected: tick at least one row.")
         if len(names) > INLINE_MAX:
-            return await _queued(request, runtime, actor, bulk.Selection(names=tuple(names)))
-        result = await activation.activate(names)
+            selection = bulk.Selection(names=tuple(names), draft=bool(data.draft))
+            return await _queued(request, runtime, actor, selection)
+        result = await activation.activate(names, draft=bool(data.draft))
         return await audited(
             request,
             actor,
-            Did("activation", ", ".join(names)[:500], result.summary()),
+            Did("activation", ", ".join(names)[:500], result.summary(bool(data.draft))),
             back=request.app.route_reverse("staged.index"),
-            toast=("success", result.summary()),
+            toast=("success", result.summary(bool(data.draft))),
         )
 
     @get("/activate-matching", name="staged.confirm_matching")
@@ -96,10 +99,11 @@ class StagedBulkController(Controller):
 
     @post("/activate-all-new", name="staged.activate_all_new")
     async def activate_all_new(
-        self, request: HTMXRequest, runtime: RuntimeDep, actor: ActorDep, data: EmptyBody
+        self, request: HTMXRequest, runtime: RuntimeDep, actor: ActorDep, data: ActivateBody
     ) -> Response[Any]:
         """Runs as a job: thousands of models take longer than a request should."""
-        return await _queued(request, runtime, actor, bulk.Selection(status="new"))
+        selection = bulk.Selection(status="new", draft=bool(data.draft))
+        return await _queued(request, runtime, actor, selection)
 
 
 async def _queued(
@@ -107,9 +111,11 @@ async def _queued(
 ) -> Response[Any]:
     """Queue the job; htmx gets its progress panel, a plain form post goes to its page."""
     job = await runtime.start_activation(selection, actor.username, actor.address)
+    outcome = (
+        "they stay unpublished, as drafts" if selection.draft else "they go public as each is done"
+    )
     message = (
-        f"Activating {job['total']:,} model(s) in the background ({job['description']}); "
-        "they go public as each is done."
+        f"Activating {job['total']:,} model(s) in the background ({job['description']}); {outcome}."
     )
     if is_fragment(request):
         return render(request, PANEL, PANEL, toast=("info", message), job=job)

@@ -13,7 +13,7 @@ from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
 from controllers.deps import ActorDep, RuntimeDep, S3Dep
-from controllers.forms import EmptyBody, OptionalRowId
+from controllers.forms import ActivateBody, EmptyBody, OptionalRowId
 from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import runs
 from domain.platform import paging
@@ -112,15 +112,16 @@ class WhitelabelController(Controller):
         actor: ActorDep,
         s3: S3Dep,
         model_name: FromPath[str],
-        data: EmptyBody,
+        data: ActivateBody,
     ) -> Response[Any]:
-        result = await activation.activate([model_name])  # committed: from here on it is done
+        draft = bool(data.draft)
+        result = await activation.activate([model_name], draft)  # committed: it is done
         response = await audited(
             request,
             actor,
-            Did("activation", model_name, result.summary()),
+            Did("activation", model_name, result.summary(draft)),
             back=model_url(request, model_name),
-            toast=("success", f"{model_name}: " + result.summary()),
+            toast=("success", f"{model_name}: " + result.summary(draft)),
             partial=ROW,
             fresh=lambda: _fresh_row(s3, model_name),
         )

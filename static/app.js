@@ -122,6 +122,15 @@
     }
   });
 
+  // "Activate as drafts" on all matching: the question says nothing goes public.
+  document.addEventListener("htmx:confirm", (e) => {
+    const submitter = e.detail.triggeringEvent?.submitter;
+    const b = banner();
+    if (!e.detail.question || submitter?.name !== "draft" || !b?.dataset.confirmDraft) return;
+    e.preventDefault();
+    if (window.confirm(b.dataset.confirmDraft)) e.detail.issueRequest(true);
+  });
+
   document.addEventListener("click", (e) => {
     const pick = e.target.closest?.("[data-select-matching]");
     const clear = e.target.closest?.("[data-clear-selection]");

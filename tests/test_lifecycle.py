@@ -182,3 +182,24 @@ async def test_bulk_unpublish_one_row_and_all_matching(web: Any) -> None:
     assert names == ["Anna"]
     page = (await b.get("/production?state=unpublished&size=25")).text
     assert "1–3 of 3 model(s)" in page
+
+
+async def test_activate_as_draft_keeps_content_off_the_public_site(web: Any) -> None:
+    b, _ = web
+    await sync(b)
+    one = await b.post("/whitelabel/Anna/activate", {"draft": "1"}, htmx=True)
+    toast = " ".join(v for k, v in one.headers.items() if k.lower().startswith("hx-trigger"))
+    assert one.status_code == 200 and "activated as draft(s), not public" in toast
+    picked = {"name": ["Ben", "Cleo"], "draft": "1"}
+    assert (await b.post("/whitelabel/_bulk/activate", picked)).status_code == 303
+    assert (await b.post("/whitelabel/Dora/activate", {})).status_code == 303
+    states = {
+        r["name"]: r["is_published"] for r in await rows("SELECT name, is_published FROM models")
+    }
+    assert states == {"Anna": False, "Ben": False, "Cleo": False, "Dora": True}
+    assert [m["name"] for m in (await b.client.get("/api/v1/models")).json()["data"]] == ["Dora"]
+    # Activating a draft again (not as a draft) leaves it as the admin left it: unpublished.
+    await b.post("/whitelabel/Anna/activate", {})
+    assert (await rows("SELECT is_published FROM models WHERE name = 'Anna'"))[0][
+        "is_published"
+    ] is False

@@ -37,9 +37,10 @@ class ActivationResult:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.activated.extend(other.activated)
 
-    def summary(self) -> str:
+    def summary(self, draft: bool = False) -> str:
+        state = "activated as draft(s), not public" if draft else "activated"
         return (
-            f"{self.processed} model(s) activated: {self.posts_created} post(s) created, "
+            f"{self.processed} model(s) {state}: {self.posts_created} post(s) created, "
             f"{self.posts_updated} updated, {self.posts_unpublished} unpublished."
         )
 

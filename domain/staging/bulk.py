@@ -30,8 +30,13 @@ class Selection:
     search: str = ""
     status: str = ""
     names: tuple[str, ...] | None = None  # None: every model matching search and status
+    draft: bool = False  # activate without publishing
 
     def describe(self) -> str:
+        text = self._what()
+        return text + " as drafts" if self.draft else text
+
+    def _what(self) -> str:
         if self.names is not None:
             return f"{len(self.names):,} selected model(s)"
         if not self.search and self.status == "new":
@@ -44,8 +49,8 @@ class Selection:
 
     def as_json(self) -> str:
         if self.names is not None:
-            return json.dumps({"names": list(self.names)})
-        return json.dumps({"search": self.search, "status": self.status})
+            return json.dumps({"names": list(self.names), "draft": self.draft})
+        return json.dumps({"search": self.search, "status": self.status, "draft": self.draft})
 
 
 async def resolve(selection: Selection) -> list[int]:
@@ -127,7 +132,8 @@ async def run(bulk_id: int) -> ActivationResult:
     """
     rows = await db.fetch(
         "UPDATE bulk_activations SET status = 'running' WHERE id = $1 AND status IN "
-        "('queued', 'running') RETURNING model_ids, done, failed, actor, ip, description",
+        "('queued', 'running') RETURNING model_ids, done, failed, actor, ip, description, "
+        "selection",
         bulk_id,
     )
     result = ActivationResult()
@@ -136,12 +142,14 @@ async def run(bulk_id: int) -> ActivationResult:
         return result
     job = rows[0]
     ids, done, failed = list(job["model_ids"]), int(job["done"]), int(job["failed"])
+    picked = job["selection"]
+    draft = bool((json.loads(picked) if isinstance(picked, str) else picked or {}).get("draft"))
     first_error: str | None = None
     for staged_id in ids[done:]:
         still_there = await db.fetch("SELECT 1 FROM whitelabel_models WHERE id = $1", staged_id)
         try:
             if still_there:  # a sync since the request may have removed it
-                result.add(await _activate_one(staged_id))
+                result.add(await _activate_one(staged_id, draft))
         except Exception as exc:  # noqa: BLE001 - one model's failure is counted, not fatal
             log.exception("bulk activation #%s: staged model %s failed", bulk_id, staged_id)
             failed += 1

@@ -9,6 +9,8 @@
  * 3. Staged-models selection: select-all, #selection-count, [data-needs-selection] buttons disabled
  *    with nothing selected. Delegated on document and re-run after swaps: survives table swaps.
  * 4. <time datetime> gets a title with the time in the viewer's local time zone.
+ * 5. Narrow screens: the "Menu" link (which opens #menu through :target without JS) becomes a
+ *    toggle button with aria-expanded; Escape closes the menu.
  */
 (() => {
   "use strict";
@@ -115,6 +117,31 @@
     }
   }
 
+  // ---- 5. The folding menu ------------------------------------------------------------------
+  function initMenu() {
+    const link = document.querySelector("a.menu-toggle");
+    const menu = document.getElementById("menu");
+    if (!link || !menu) return;
+    const toggle = Object.assign(document.createElement("button"),
+      { type: "button", className: link.className, textContent: link.textContent });
+    toggle.setAttribute("aria-controls", "menu");
+    link.replaceWith(toggle);
+    const setOpen = (open) => {
+      menu.classList.toggle("open", open);
+      toggle.setAttribute("aria-expanded", String(open));
+    };
+    // Opened by #menu in the address (the no-JS way): keep it open, drop the fragment.
+    setOpen(menu.matches(":target"));
+    if (location.hash === "#menu") history.replaceState(history.state, "", location.pathname + location.search);
+    toggle.addEventListener("click", () => setOpen(!menu.classList.contains("open")));
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && menu.classList.contains("open") && getComputedStyle(toggle).display !== "none") {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+  }
+
   // ---- Wiring: page load, htmx events --------------------------------------------------------
   function enhance(root) {
     // outerHTML swaps may hand us the detached old element: fall back to the whole page.
@@ -146,6 +173,7 @@
     body.addEventListener("htmx:afterSwap", (e) => enhance(e.target));
     body.addEventListener("htmx:afterSettle", (e) => enhance(e.target));
     window.addEventListener("pageshow", updateSelection); // back/forward restores checkboxes
+    initMenu();
     enhance(document);
   }
 

@@ -11,6 +11,8 @@
  * 4. <time datetime> gets a title with the time in the viewer's local time zone.
  * 5. Narrow screens: the "Menu" link (which opens #menu through :target without JS) becomes a
  *    toggle button with aria-expanded; Escape closes the menu.
+ * 6. Tables: cells of `table.data` without data-label get their column's header text, so any
+ *    table stacks into labelled lines on narrow screens; sort headers without aria-sort get it.
  */
 (() => {
   "use strict";
@@ -142,11 +144,46 @@
     });
   }
 
+  // ---- 6. Table labels and sort state ------------------------------------------------------
+  // A header's visible text: without screen-reader-only text and controls (select-all box).
+  function headerText(th) {
+    const copy = th.cloneNode(true);
+    copy.querySelectorAll(".sr-only, input, select, button").forEach((el) => el.remove());
+    return copy.textContent.replace(/\s+/g, " ").trim();
+  }
+
+  function labelTables(scope) {
+    const tables = new Set(scope.querySelectorAll("table.data"));
+    const own = scope.closest?.("table.data");
+    if (own) tables.add(own);
+    for (const table of tables) {
+      const heads = [...table.querySelectorAll(":scope > thead > tr > th")];
+      const labels = heads.map(headerText);
+      table.classList.add("labelled");
+      for (const tr of table.querySelectorAll(":scope > tbody > tr")) {
+        let col = 0;
+        for (const td of tr.cells) {
+          const label = labels[col];
+          col += td.colSpan || 1;
+          if (td.colSpan > 1 || td.hasAttribute("data-label") || td.classList.contains("actions")) continue;
+          if (label) td.dataset.label = label;
+        }
+      }
+      heads.forEach((th) => {
+        const sort = th.querySelector("a.sort");
+        if (!sort || th.hasAttribute("aria-sort")) return;
+        const dir = sort.classList.contains("asc") ? "ascending" : sort.classList.contains("desc") ? "descending" : "none";
+        th.setAttribute("aria-sort", dir);
+      });
+    }
+  }
+
   // ---- Wiring: page load, htmx events --------------------------------------------------------
   function enhance(root) {
     // outerHTML swaps may hand us the detached old element: fall back to the whole page.
     const scope = root instanceof Element && root.isConnected ? root : document;
     localTimes(scope);
+    labelTables(scope);
     scope.querySelectorAll(".toast").forEach(arm);
     updateSelection();
   }

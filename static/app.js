@@ -13,6 +13,8 @@
  *    toggle button with aria-expanded; Escape closes the menu.
  * 6. Tables: cells of `table.data` without data-label get their column's header text, so any
  *    table stacks into labelled lines on narrow screens; sort headers without aria-sort get it.
+ * 7. Focus: when a swap removes the focused element (a row replaced with outerHTML), focus goes
+ *    to its counterpart in the new content (same id, same name, or same position), not <body>.
  */
 (() => {
   "use strict";
@@ -178,6 +180,45 @@
     }
   }
 
+  // ---- 7. Focus after a swap ---------------------------------------------------------------
+  const FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]";
+  let pendingFocus = null;
+
+  function rememberFocus(e) {
+    const target = e.detail.target;
+    if (!(target instanceof Element)) return;
+    // Safari does not focus a clicked button: fall back to the form's submitter.
+    const candidates = [document.activeElement, e.detail.requestConfig?.triggeringEvent?.submitter];
+    const el = candidates.find((c) => c instanceof Element && c !== document.body && target.contains(c));
+    if (!el) return;
+    const all = [...target.querySelectorAll(FOCUSABLE)];
+    pendingFocus = {
+      target, targetId: target.id, id: el.id, name: el.getAttribute("name"), tag: el.tagName,
+      index: all.filter((c) => c.tagName === el.tagName).indexOf(el),
+    };
+  }
+
+  function restoreFocus(e) {
+    const memo = pendingFocus;
+    if (!memo || e.detail.target !== memo.target) return; // not the swap it was taken for
+    pendingFocus = null;
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return; // focus survived
+    const scope = memo.target.isConnected ? memo.target
+      : (memo.targetId && document.getElementById(memo.targetId)) || (e.target.isConnected ? e.target : null);
+    if (!scope) return;
+    const same = [...scope.querySelectorAll(FOCUSABLE)].filter((c) => c.tagName === memo.tag);
+    const match = (memo.id && same.find((c) => c.id === memo.id))
+      || (memo.name && same.find((c) => c.getAttribute("name") === memo.name))
+      || same[Math.min(memo.index, same.length - 1)];
+    if (match && !match.disabled) {
+      match.focus({ preventScroll: true });
+    } else {
+      if (!scope.hasAttribute("tabindex")) scope.setAttribute("tabindex", "-1");
+      scope.focus({ preventScroll: true });
+    }
+  }
+
   // ---- Wiring: page load, htmx events --------------------------------------------------------
   function enhance(root) {
     // outerHTML swaps may hand us the detached old element: fall back to the whole page.
@@ -207,8 +248,10 @@
       () => showToast("error", "Network error: the server could not be reached."));
     // The SSE extension reconnects on its own: a dropped stream is not worth a toast.
     body.addEventListener("htmx:sseError", (e) => console.debug("SSE error", e.detail));
+    body.addEventListener("htmx:beforeSwap", rememberFocus);
     body.addEventListener("htmx:afterSwap", (e) => enhance(e.target));
-    body.addEventListener("htmx:afterSettle", (e) => enhance(e.target));
+    // After settling: htmx has wired the new content, so a key pressed at once reaches it.
+    body.addEventListener("htmx:afterSettle", (e) => { enhance(e.target); restoreFocus(e); });
     window.addEventListener("pageshow", updateSelection); // back/forward restores checkboxes
     initMenu();
     enhance(document);

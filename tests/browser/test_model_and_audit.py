@@ -55,9 +55,10 @@ async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket
     await expect(videos.first).not_to_have_js_property("readyState", 0)  # HAVE_NOTHING
     assert await videos.first.evaluate("(v) => v.error === null && v.duration > 0")
 
-    key = await first.get_attribute("alt")
+    key = await first.get_attribute("title")  # the alt text is the post's title, not the key
     src = await first.get_attribute("src")
     assert key in bodies and src is not None
+    assert await first.get_attribute("alt") == key.split("/")[1]
     async with httpx.AsyncClient() as client:
         response = await client.get(src)
         assert response.status_code == 200

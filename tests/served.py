@@ -197,14 +197,15 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
 
 
 ROW = re.compile(
-    r'<td class="name"><a href="/whitelabel/[^"]*" title="([^"]*)">.*?</a></td>\s*'
-    r'<td class="num">([\d,]+)</td>\s*<td class="num">([\d,]+)</td>\s*'
-    r'<td class="num">([\d,]+)</td>\s*<td><span class="badge badge-\w+">(\w+)</span>'
+    r'<td class="name"[^>]*><a href="/whitelabel/[^"]*" title="([^"]*)">.*?</a></td>\s*'
+    r'<td class="num"[^>]*>([\d,]+)</td>\s*<td class="num"[^>]*>([\d,]+)</td>\s*'
+    r'<td class="num"[^>]*>([\d,]+)</td>\s*<td[^>]*><span class="badge badge-\w+">(\w+)</span>'
 )
 AUDIT = re.compile(
-    r'<td class="name"><span class="clip" title="([^"]*)">.*?</span></td>\s*'
-    r'<td><span class="badge">([^<]*)</span></td>\s*'
-    r'<td class="mono name"><span class="clip" title="([^"]*)">.*?</span></td>\s*<td>([^<]*)</td>'
+    r'<td class="name"[^>]*><span class="clip" title="([^"]*)">.*?</span></td>\s*'
+    r'<td[^>]*><span class="badge">([^<]*)</span></td>\s*'
+    r'<td class="mono name"[^>]*><span class="clip" title="([^"]*)">.*?</span></td>\s*'
+    r"<td[^>]*>([^<]*)</td>"
 )
 
 

@@ -148,7 +148,8 @@ async def test_confirming_a_held_run_over_http_deletes_exactly_its_plan(world: B
         assert 'data-status="succeeded"' in page and "deletions confirmed by tester" in page
         assert f"in run #{applying}" in page
         applied = (await b.get(f"/sync-runs/{applying}")).text
-        assert f'applies the plan of <a href="/sync-runs/{run_id}">run #{run_id}' in applied
+        assert f'· confirms <a href="/sync-runs/{run_id}">run #{run_id}</a>' in applied
+        assert f'confirmed by <a href="/sync-runs/{applying}">run #{applying}</a>' in page
         assert "kept 1 that came back since" in applied
         again = await b.post(f"/sync-runs/{run_id}/confirm", {})
         assert again.status_code == 409  # a plan is applied once

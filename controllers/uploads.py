@@ -119,7 +119,7 @@ async def upload_form(
     limits, then queues the sync and shows its run."""
     form = await request.form()
     model, post_name = str(form.get("model") or ""), str(form.get("post") or "")
-    uploads = [f for f in form.getall("files") if isinstance(f, UploadFile)]
+    uploads = [f for f in form.getall("files", []) if isinstance(f, UploadFile)]
     target = Target(model, post_name)
     try:
         files = [(f.filename, f.content_type, _size(f)) for f in uploads]

@@ -7,12 +7,15 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from piccolo.engine import Engine
 
+from domain.platform.embedded_s3 import EmbeddedS3
+from domain.platform.s3 import S3Service
 from domain.platform.settings import Settings
 from tests.conftest import Bucket, count, eventually, rows
 from tests.web import Browser, admin, browser, running_app
@@ -196,6 +199,8 @@ async def test_the_form_without_javascript_refuses_within_the_same_limits(
         assert response.status_code == status, (files[0][1][0], response.status_code)
         assert named in response.text, (named, response.text[-2000:])
         assert 'value="Ann"' in response.text  # the form again, filled in
+    no_files = await b.post("/uploads", {"model": "Ann", "post": "P"})  # URL-encoded, no files
+    assert no_files.status_code == 400 and "No files were chosen" in no_files.text
     bad_name = await b.client.post(
         "/uploads", data={**form, "post": "../up"}, files=[("files", ("a.jpg", JPEG, "image/jpeg"))]
     )
@@ -212,3 +217,30 @@ async def test_pages_may_connect_to_the_bucket_and_nowhere_else(b: Browser, buck
     endpoint = bucket.s3.settings.endpoint
     assert f"connect-src 'self' {endpoint};" in csp
     assert "form-action 'self';" in csp
+
+
+async def test_the_embedded_s3_allows_the_admins_origin_and_checks_policies(
+    open_tmp: Path,
+) -> None:
+    """`make run`'s bucket: the CORS rule for the app's own address, and POST policies held."""
+    embedded = EmbeddedS3(Settings(data_dir=open_tmp, embedded_s3_port=0, port=8123))
+    try:
+        async with S3Service(embedded.start()) as s3:
+            await embedded.restore(s3)
+            cors = await s3.client.get_bucket_cors(Bucket=s3.settings.bucket)
+            assert cors["CORSRules"] == [
+                {
+                    "AllowedOrigins": ["http://127.0.0.1:8123", "http://localhost:8123"],
+                    "AllowedMethods": ["POST"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3000,
+                }
+            ]
+            signed = await s3.presign_post("Ann/P/a.jpg", "image/jpeg", len(JPEG), 60)
+            too_big = await form_post(signed, JPEG + b"!")
+            assert too_big.status_code == 400 and b"EntityTooLarge" in too_big.content
+            assert (await form_post(signed, JPEG)).status_code == 204
+            await s3.delete("Ann/P/a.jpg")
+    finally:
+        embedded.stop()

@@ -114,6 +114,7 @@ class ProductionController(Controller):
             raise NotFoundException(f"There is no production model #{model_id}.")
         posts, total = await production.posts(model_id, page)
         await paging.sign_rows(posts, s3.sign)
+        await paging.sign_rows(posts, s3.sign, "content_key", "content_url")  # the lightbox's
         return render(
             request,
             "production/detail.html",
@@ -186,7 +187,10 @@ class ProductionController(Controller):
             raise NotFoundException(f"There is no production post #{post_id}.")
 
         async def fresh() -> dict[str, Any]:
-            return {"post": await signed(s3, "post", post_id, production.post)}
+            row = await signed(s3, "post", post_id, production.post)
+            return {
+                "post": (await paging.sign_rows([row], s3.sign, "content_key", "content_url"))[0]
+            }
 
         back = request.app.route_reverse("production.detail", model_id=row["model"])
         toast = f"Post {row['title']!r} {_state(data.published)}."

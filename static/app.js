@@ -13,6 +13,12 @@
  * 4. <time datetime> gets a title with the time in the viewer's local time zone.
  * 5. Back/Forward: htmx restores the swapped table, whose [data-controls] element holds the
  *    values of the controls around it (search, status, size); they are put back from it.
+ * 6. Narrow screens: the "Menu" link (which opens #menu through :target without JS) becomes a
+ *    toggle button with aria-expanded; Escape closes the menu.
+ * 7. Tables: cells of `table.data` without data-label get their column's header text, so any
+ *    table stacks into labelled lines on narrow screens; sort headers without aria-sort get it.
+ * 8. Focus: when a swap removes the focused element (a row replaced with outerHTML), focus goes
+ *    to its counterpart in the new content (same id, same name, or same position), not <body>.
  */
 (() => {
   "use strict";
@@ -177,11 +183,110 @@
     }
   }
 
+  // ---- 5. The folding menu ------------------------------------------------------------------
+  function initMenu() {
+    const link = document.querySelector("a.menu-toggle");
+    const menu = document.getElementById("menu");
+    if (!link || !menu) return;
+    const toggle = Object.assign(document.createElement("button"),
+      { type: "button", className: link.className, textContent: link.textContent });
+    toggle.setAttribute("aria-controls", "menu");
+    link.replaceWith(toggle);
+    const setOpen = (open) => {
+      menu.classList.toggle("open", open);
+      toggle.setAttribute("aria-expanded", String(open));
+    };
+    // Opened by #menu in the address (the no-JS way): keep it open, drop the fragment.
+    setOpen(menu.matches(":target"));
+    if (location.hash === "#menu") history.replaceState(history.state, "", location.pathname + location.search);
+    toggle.addEventListener("click", () => setOpen(!menu.classList.contains("open")));
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && menu.classList.contains("open") && getComputedStyle(toggle).display !== "none") {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+  }
+
+  // ---- 6. Table labels and sort state ------------------------------------------------------
+  // A header's visible text: without screen-reader-only text and controls (select-all box).
+  function headerText(th) {
+    const copy = th.cloneNode(true);
+    copy.querySelectorAll(".sr-only, input, select, button").forEach((el) => el.remove());
+    return copy.textContent.replace(/\s+/g, " ").trim();
+  }
+
+  function labelTables(scope) {
+    const tables = new Set(scope.querySelectorAll("table.data"));
+    const own = scope.closest?.("table.data");
+    if (own) tables.add(own);
+    for (const table of tables) {
+      const heads = [...table.querySelectorAll(":scope > thead > tr > th")];
+      const labels = heads.map(headerText);
+      table.classList.add("labelled");
+      for (const tr of table.querySelectorAll(":scope > tbody > tr")) {
+        let col = 0;
+        for (const td of tr.cells) {
+          const label = labels[col];
+          col += td.colSpan || 1;
+          if (td.colSpan > 1 || td.hasAttribute("data-label") || td.classList.contains("actions")) continue;
+          if (label) td.dataset.label = label;
+        }
+      }
+      heads.forEach((th) => {
+        const sort = th.querySelector("a.sort");
+        if (!sort || th.hasAttribute("aria-sort")) return;
+        const dir = sort.classList.contains("asc") ? "ascending" : sort.classList.contains("desc") ? "descending" : "none";
+        th.setAttribute("aria-sort", dir);
+      });
+    }
+  }
+
+  // ---- 7. Focus after a swap ---------------------------------------------------------------
+  const FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]";
+  let pendingFocus = null;
+
+  function rememberFocus(e) {
+    const target = e.detail.target;
+    if (!(target instanceof Element)) return;
+    // Safari does not focus a clicked button: fall back to the form's submitter.
+    const candidates = [document.activeElement, e.detail.requestConfig?.triggeringEvent?.submitter];
+    const el = candidates.find((c) => c instanceof Element && c !== document.body && target.contains(c));
+    if (!el) return;
+    const all = [...target.querySelectorAll(FOCUSABLE)];
+    pendingFocus = {
+      target, targetId: target.id, id: el.id, name: el.getAttribute("name"), tag: el.tagName,
+      index: all.filter((c) => c.tagName === el.tagName).indexOf(el),
+    };
+  }
+
+  function restoreFocus(e) {
+    const memo = pendingFocus;
+    if (!memo || e.detail.target !== memo.target) return; // not the swap it was taken for
+    pendingFocus = null;
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return; // focus survived
+    const scope = memo.target.isConnected ? memo.target
+      : (memo.targetId && document.getElementById(memo.targetId)) || (e.target.isConnected ? e.target : null);
+    if (!scope) return;
+    const same = [...scope.querySelectorAll(FOCUSABLE)].filter((c) => c.tagName === memo.tag);
+    const match = (memo.id && same.find((c) => c.id === memo.id))
+      || (memo.name && same.find((c) => c.getAttribute("name") === memo.name))
+      || same[Math.min(memo.index, same.length - 1)];
+    if (match && !match.disabled) {
+      match.focus({ preventScroll: true });
+    } else {
+      if (!scope.hasAttribute("tabindex")) scope.setAttribute("tabindex", "-1");
+      scope.focus({ preventScroll: true });
+    }
+  }
+
   // ---- Wiring: page load, htmx events --------------------------------------------------------
   function enhance(root) {
     // outerHTML swaps may hand us the detached old element: fall back to the whole page.
     const scope = root instanceof Element && root.isConnected ? root : document;
     localTimes(scope);
+    labelTables(scope);
     scope.querySelectorAll(".toast").forEach(arm);
     updateSelection();
   }
@@ -205,10 +310,13 @@
       () => showToast("error", "Network error: the server could not be reached."));
     // The SSE extension reconnects on its own: a dropped stream is not worth a toast.
     body.addEventListener("htmx:sseError", (e) => console.debug("SSE error", e.detail));
+    body.addEventListener("htmx:beforeSwap", rememberFocus);
     body.addEventListener("htmx:afterSwap", (e) => enhance(e.target));
-    body.addEventListener("htmx:afterSettle", (e) => enhance(e.target));
+    // After settling: htmx has wired the new content, so a key pressed at once reaches it.
+    body.addEventListener("htmx:afterSettle", (e) => { enhance(e.target); restoreFocus(e); });
     body.addEventListener("htmx:historyRestore", () => { restoreControls(); updateSelection(); });
     window.addEventListener("pageshow", () => { restoreControls(); updateSelection(); }); // bfcache
+    initMenu();
     enhance(document);
   }
 

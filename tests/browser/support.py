@@ -81,10 +81,11 @@ class UI:
         await expect(self.page.get_by_role("button", name="Sign out")).to_be_visible()
         await expect(self.page.locator(".user")).to_contain_text(USERNAME)
 
-    async def screenshot(self, name: str) -> Path:
+    async def screenshot(self, name: str, full_page: bool = True) -> Path:
+        """The page (or only the viewport: what a modal dialog covers) as test-output/…/name.png."""
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"
-        await self.page.screenshot(path=str(path), full_page=True)
+        await self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     async def mark_document(self) -> None:

@@ -41,7 +41,9 @@ async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket
     videos = page.locator(".gallery video")
     await expect(videos).to_have_count(want.videos)
     await expect(videos.first).to_have_attribute("src", SIGNED)
-    await expect(videos.first).to_have_attribute("controls", "")
+    # A thumbnail inside the link to its original (the lightbox plays it; test_lightbox.py).
+    video_link = page.locator('.gallery a[data-type="video"]').first
+    await expect(video_link).to_have_attribute("href", str(await videos.first.get_attribute("src")))
     await expect(page.get_by_text(f"Page 1 of 1 · {want.posts} post(s)")).to_be_visible()
 
     # The browser really loads them: every image decodes, the clip's metadata arrives.
@@ -53,9 +55,10 @@ async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket
     await expect(videos.first).not_to_have_js_property("readyState", 0)  # HAVE_NOTHING
     assert await videos.first.evaluate("(v) => v.error === null && v.duration > 0")
 
-    key = await first.get_attribute("alt")
+    key = await first.get_attribute("title")  # the alt text is the post's title, not the key
     src = await first.get_attribute("src")
     assert key in bodies and src is not None
+    assert await first.get_attribute("alt") == key.split("/")[1]
     async with httpx.AsyncClient() as client:
         response = await client.get(src)
         assert response.status_code == 200

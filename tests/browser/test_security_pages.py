@@ -24,7 +24,7 @@ async def test_api_docs_render_under_the_csp_offline(ui: UI) -> None:
         await expect(page.locator(".swagger-ui .info .title")).to_contain_text(
             "CreatorFlix public API"
         )
-        await expect(page.get_by_text("/api/models/{name}/posts")).to_be_visible()
+        await expect(page.get_by_text("/api/v1/models/{ref}/posts", exact=True)).to_be_visible()
     assert outside == []  # everything from this server: works offline
     await ui.screenshot("api-docs")
     assert not ui.errors, ui.errors  # no "Refused to ..." CSP reports

@@ -40,6 +40,7 @@ from controllers.sessions import DatabaseStore
 from controllers.staged_bulk import StagedBulkController
 from controllers.sync import SyncController
 from controllers.templating import register_filters, url_for
+from controllers.uploads import UploadsController, upload_form_router
 from controllers.whitelabel import WhitelabelController
 from domain.platform.runtime import Runtime
 from domain.platform.settings import ROOT, Settings, SettingsError
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionModelController,
             AuditController,
             AdminsController,
+            UploadsController,
+            upload_form_router(settings.upload_max_bytes),
             PublicApiController,
             metrics,
             create_static_files_router(
@@ -124,7 +127,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             auth.middleware,
             SessionCsrf(settings.secret_key, settings.secure_cookies),
         ],
-        before_send=[security_headers],
+        before_send=[
+            security_headers(lambda: runtime.s3_settings.endpoint if runtime.s3_settings else None)
+        ],
         stores={"sessions": DatabaseStore()},
         exception_handlers=exception_handlers(),
         dependencies=dependencies(runtime),

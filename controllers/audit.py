@@ -23,6 +23,8 @@ ACTIONS = (
     "sync_discarded",
     "activation",
     "publish_change",
+    "upload_started",
+    "upload_finished",
     "admin_created",
     "admin_deactivated",
     "admin_reactivated",

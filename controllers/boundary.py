@@ -4,9 +4,10 @@ Referer of this site), and the security headers that every response carries, err
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,35 +21,54 @@ from domain.platform.paging import BadQuery
 
 log = logging.getLogger("creatorflix.boundary")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
-    "media-src 'self' http: https:; connect-src 'self'; frame-ancestors 'none'; "
-    "base-uri 'self'; form-action 'self'; object-src 'none'"
-)
 HEADERS = {
-    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Hook = Callable[[Message, Scope], Awaitable[None]]
 
 
-async def security_headers(message: Message, scope: Scope) -> None:
+@functools.lru_cache(maxsize=8)
+def csp(bucket_origin: str = "") -> str:
+    """The policy; pages may also send requests to the bucket (uploads POST files there)."""
+    connect = f"'self' {bucket_origin}" if bucket_origin else "'self'"
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data: http: https:; media-src 'self' http: https:; "
+        f"connect-src {connect}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+        "object-src 'none'"
+    )
+
+
+def origin_of(url: str | None) -> str:
+    """scheme://host[:port] of a URL, or "" (what CSP source lists name)."""
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def security_headers(bucket_url: Callable[[], str | None]) -> Hook:
     """A before_send hook: it sees every response, also the router's 404/405 and 413, 403 and
     500 raised in middleware, which route middleware never does. Nothing but static files and
     the public API's answers (which say how long) may be kept by a cache (Back after sign-out
-    must not show the audit log)."""
-    if message["type"] != "http.response.start":
-        return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in HEADERS.items():
-        headers[name] = value
-    path = scope.get("path", "")
-    if path.startswith("/static/"):
-        return
-    if not (path.startswith("/api/") and "cache-control" in headers):  # the API sets its own
-        headers["Cache-Control"] = "no-store"
+    must not show the audit log). `bucket_url` is read per response: the embedded S3's
+    endpoint is known only once the app has started."""
+
+    async def hook(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        headers["Content-Security-Policy"] = csp(origin_of(bucket_url()))
+        for name, value in HEADERS.items():
+            headers[name] = value
+        path = scope.get("path", "")
+        if path.startswith("/static/"):
+            return
+        if not (path.startswith("/api/") and "cache-control" in headers):  # the API sets its own
+            headers["Cache-Control"] = "no-store"
+
+    return hook
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

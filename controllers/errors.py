@@ -21,6 +21,7 @@ from litestar.response import Template
 from controllers.responses import is_fragment, user_of
 from controllers.security import to_sign_in
 from domain.errors import Conflict, DomainError, Invalid, NotFound
+from domain.uploads.names import human
 
 log = logging.getLogger("creatorflix.errors")
 TITLES = {
@@ -30,6 +31,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Too large",
     429: "Too many attempts",
     500: "Something went wrong",
 }
@@ -56,6 +58,19 @@ def _no_such_file(exc: Exception) -> bool:
     )
 
 
+def _too_large(request: HTMXRequest) -> str:
+    """413: how much this route takes (the upload form takes a file's limit)."""
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except Exception:  # noqa: BLE001 - not routed: no route's limit to name
+        limit = None
+    most = f" (at most {human(limit)})" if limit else ""
+    return (
+        f"The request is larger than this page accepts{most}: send fewer or smaller files; "
+        "with JavaScript on, the upload page sends each file straight to the bucket."
+    )
+
+
 def classify(request: HTMXRequest, exc: Exception) -> tuple[int, str, dict[str, str]]:
     """Status, the message for the user, and headers. Only a domain refusal or an HTTP error
     speaks for itself: a bare ValueError or KeyError is a bug, logged under a request id."""
@@ -63,6 +78,8 @@ def classify(request: HTMXRequest, exc: Exception) -> tuple[int, str, dict[str, 
         return 404, "Not Found", {}
     if isinstance(exc, ValidationException):
         return exc.status_code, _validation_message(exc), dict(exc.headers or {})
+    if isinstance(exc, HTTPException) and exc.status_code == 413:
+        return 413, _too_large(request), {}
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return exc.status_code, str(exc.detail), dict(exc.headers or {})
     if isinstance(exc, DomainError):
@@ -81,9 +98,17 @@ def classify(request: HTMXRequest, exc: Exception) -> tuple[int, str, dict[str, 
     return 500, message, {"X-Request-ID": request_id}
 
 
+def wants_json(request: HTMXRequest) -> bool:
+    """The public API, or a script that asked for JSON (the upload page's calls)."""
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return accept.startswith(MediaType.JSON.value)
+
+
 def error_response(request: HTMXRequest, exc: Exception) -> Response[Any]:
     status, message, headers = classify(request, exc)
-    if request.url.path.startswith("/api/"):
+    if wants_json(request):
         return Response(
             {"status_code": status, "detail": message},
             status_code=status,

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 from piccolo.engine import Engine
 
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform import db
+from domain.platform.policy_gate import GatedMotoServer
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
 from domain.platform.tables import TABLES
@@ -82,10 +82,10 @@ def open_tmp() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    """moto's S3 server, refusing browser POSTs their policy forbids as S3 does (moto alone
+    would store them)."""
+    server = GatedMotoServer(port=0, secrets={"test": "test"})
+    yield server.start()
     bounded_call(server.stop, "stopping moto's S3 server")
 
 

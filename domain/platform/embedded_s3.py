@@ -15,6 +15,7 @@ import socket
 import urllib.request
 from pathlib import Path
 
+from domain.platform.policy_gate import GatedMotoServer
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
 
@@ -38,15 +39,18 @@ class EmbeddedS3:
 
     def __init__(self, settings: Settings, bucket: str = DEMO_BUCKET) -> None:
         try:
-            from moto.server import ThreadedMotoServer
+            import moto.server  # noqa: F401 - only to know the demo extra is there
         except ImportError:
             raise DemoExtraMissing("the embedded demo S3 (moto)") from None
 
         self.bucket = bucket
         self.data_dir = settings.data_dir
         self.port = _port(settings.embedded_s3_port)
+        self.admin_origins = admin_origins(settings)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        demo = _demo_settings("", bucket)
+        # Browser uploads are refused as Spaces refuses them: moto alone checks no POST policy.
+        self._server = GatedMotoServer(self.port, {demo.key: demo.secret})
 
     def start(self) -> S3Settings:
         self._server.start()
@@ -70,6 +74,7 @@ class EmbeddedS3:
     async def restore(self, s3: S3Service) -> int:
         """Put back the objects kept from the last run; returns how many (0: a new bucket)."""
         await s3.create_bucket()
+        await s3.allow_browser_uploads(self.admin_origins)
         index = self.store / "index.json"
         if not index.exists():
             return 0
@@ -96,6 +101,16 @@ class EmbeddedS3:
             (objects / stale).unlink()
         (self.store / "index.json").write_text(json.dumps(keys, ensure_ascii=False))
         return len(keys)
+
+
+def admin_origins(settings: Settings) -> list[str]:
+    """Where the admin's pages come from, as the bucket's CORS rule names them."""
+    if settings.host in ("0.0.0.0", "::"):  # every interface: any name may reach it
+        return ["*"]
+    origins = [f"http://{settings.host}:{settings.port}"]
+    if settings.host == "127.0.0.1":
+        origins.append(f"http://localhost:{settings.port}")
+    return origins
 
 
 def running_demo_s3(settings: Settings) -> S3Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 SIGN_CACHE_SIZE = 50_000
+PART_BYTES = 8 * 1024 * 1024  # one part of a server-side upload (S3: at least 5 MiB, bar the last)
 
 
 class S3Service:
@@ -179,6 +180,71 @@ class S3Service:
         try:
             await self.client.put_object(
                 Bucket=self.settings.bucket, Key=key, Body=body, ContentType=content_type
+            )
+        except Exception as exc:
+            raise explain(exc, self.settings) from exc
+
+    async def presign_post(
+        self, key: str, content_type: str, max_bytes: int, expires: int
+    ) -> dict[str, Any]:
+        """A browser form's URL and fields for one POST of exactly this key and type, at most
+        `max_bytes` long: S3 refuses anything else the form would carry."""
+        try:
+            post: dict[str, Any] = await self.client.generate_presigned_post(
+                Bucket=self.settings.bucket,
+                Key=key,
+                Fields={"Content-Type": content_type},
+                Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+                ExpiresIn=expires,
+            )
+        except Exception as exc:
+            raise explain(exc, self.settings) from exc
+        return post
+
+    async def put_stream(
+        self, key: str, read: Callable[[int], Awaitable[bytes]], size: int, content_type: str
+    ) -> None:
+        """Store `size` bytes read in parts, so a large file never sits in memory whole."""
+        bucket = self.settings.bucket
+        try:
+            if size <= PART_BYTES:
+                body = await read(size)
+                await self.client.put_object(
+                    Bucket=bucket, Key=key, Body=body, ContentType=content_type
+                )
+                return
+            started = await self.client.create_multipart_upload(
+                Bucket=bucket, Key=key, ContentType=content_type
+            )
+            where = {"Bucket": bucket, "Key": key, "UploadId": started["UploadId"]}
+            try:
+                parts: list[dict[str, Any]] = []
+                while chunk := await read(PART_BYTES):
+                    number = len(parts) + 1
+                    sent = await self.client.upload_part(**where, PartNumber=number, Body=chunk)
+                    parts.append({"ETag": sent["ETag"], "PartNumber": number})
+                await self.client.complete_multipart_upload(
+                    **where, MultipartUpload={"Parts": parts}
+                )
+            except BaseException:
+                await self.client.abort_multipart_upload(**where)
+                raise
+        except Exception as exc:
+            raise explain(exc, self.settings) from exc
+
+    async def allow_browser_uploads(self, origins: list[str]) -> None:
+        """The bucket CORS rule that lets pages from `origins` POST files (docs/uploads.md);
+        it replaces the bucket's CORS rules, so only the embedded S3 and tests call it."""
+        rule = {
+            "AllowedOrigins": origins,
+            "AllowedMethods": ["POST"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 3000,
+        }
+        try:
+            await self.client.put_bucket_cors(
+                Bucket=self.settings.bucket, CORSConfiguration={"CORSRules": [rule]}
             )
         except Exception as exc:
             raise explain(exc, self.settings) from exc

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = ROOT / "data"
+GIB = 1024**3
 _HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
@@ -59,6 +60,7 @@ class Settings:
     worker_name: str = ""  # how a worker signs the runs and parts it works on; "" is host:pid
     # Proxies whose X-Forwarded-For/-Host we believe (addresses or networks); none by default.
     forwarded_allow_ips: tuple[str, ...] = ()
+    upload_max_bytes: int = 2 * GIB  # the largest file an admin may upload (one S3 POST: 5 GiB)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +95,7 @@ class Settings:
             metrics_token=env.get("METRICS_TOKEN") or "",
             worker_name=_name(env, "WORKER_NAME"),
             forwarded_allow_ips=_networks(env, "FORWARDED_ALLOW_IPS"),
+            upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", 2 * GIB, low=1, high=5 * GIB),
         )
 
 

@@ -19,6 +19,7 @@ LAPTOP = {"width": 1366, "height": 768}
 VIEWPORTS = [pytest.param(PHONE, id="390"), pytest.param(LAPTOP, id="1366")]
 SECTIONS = [
     ("Staged models", "Staged models"),
+    ("Upload", "Upload"),
     ("Sync runs", "Sync runs"),
     ("Production", "Production"),
     ("Audit log", "Audit log"),

@@ -1,7 +1,6 @@
 """Bulk activations: the recorded set of staged models a worker activates, and its progress."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from domain.platform.migrations import ddl_forwards
 
 ID = "2026-11-26T17:41:07:120612"
 VERSION = "1.38.0"
@@ -28,14 +27,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="creatorflix", description=DESCRIPTION)
-
-    async def apply() -> None:
-        engine = engine_finder()
-        assert engine is not None
-        for sql in STATEMENTS:
-            await engine.run_ddl(sql)
-
-    manager.add_raw(apply)
-    return manager
+forwards = ddl_forwards(ID, DESCRIPTION, STATEMENTS)

@@ -1,8 +1,7 @@
 """Content lifecycle: production rows know their source folder and whether it is missing, posts
 list all their media, old slugs keep resolving, audit lines can name a production model."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from domain.platform.migrations import ddl_forwards
 
 ID = "2026-11-26T18:00:00:000000"
 VERSION = "1.38.0"
@@ -29,14 +28,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="creatorflix", description=DESCRIPTION)
-
-    async def apply() -> None:
-        engine = engine_finder()
-        assert engine is not None
-        for sql in STATEMENTS:
-            await engine.run_ddl(sql)
-
-    manager.add_raw(apply)
-    return manager
+forwards = ddl_forwards(ID, DESCRIPTION, STATEMENTS)

@@ -1,0 +1,31 @@
+"""Our schema migrations are lists of idempotent DDL statements: each migration file names its
+ID, description and statements, and takes its `forwards` from `ddl_forwards`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine import engine_finder
+
+
+def ddl_forwards(
+    migration_id: str, description: str, statements: Sequence[str]
+) -> Callable[[], Awaitable[MigrationManager]]:
+    """Piccolo's `forwards` for a migration that runs `statements` in order."""
+
+    async def forwards() -> MigrationManager:
+        manager = MigrationManager(
+            migration_id=migration_id, app_name="creatorflix", description=description
+        )
+
+        async def apply() -> None:
+            engine = engine_finder()
+            assert engine is not None
+            for sql in statements:
+                await engine.run_ddl(sql)
+
+        manager.add_raw(apply)
+        return manager
+
+    return forwards

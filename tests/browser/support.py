@@ -78,7 +78,10 @@ class UI:
         await self.page.get_by_label("Username").fill(USERNAME)
         await self.page.get_by_label("Password").fill(PASSWORD)
         await self.page.get_by_role("button", name="Sign in").click()
-        await expect(self.page.get_by_role("button", name="Sign out")).to_be_visible()
+        # Attached, not visible: on a phone it sits in the closed menu.
+        await expect(
+            self.page.get_by_role("button", name="Sign out", include_hidden=True)
+        ).to_be_attached()
         await expect(self.page.locator(".user")).to_contain_text(USERNAME)
 
     async def screenshot(self, name: str, full_page: bool = True) -> Path:

@@ -19,13 +19,13 @@ async def test_source_missing_filter_bulk_unpublish_and_edit(
 ) -> None:
     await synced_demo(app_data)
     await activation.activate(["Aurora Vale", "Bruno Díaz", "Chloé Martin"])
-    await ui.page.set_viewport_size({"width": width, "height": 900})
     bruno_keys = [key for key, _ in demo() if key.startswith("Bruno Díaz/")]
     await app_data.delete(*bruno_keys)
     run = await app_data.sync(allow_mass_delete=True)
     assert run["status"] == "succeeded", run
     page = ui.page
-    await ui.sign_in()
+    await ui.sign_in()  # at the default width, where "Sign out" is on screen
+    await page.set_viewport_size({"width": width, "height": 900})
 
     # The deleted creator is off the public site and marked in production.
     await ui.goto("/production")

@@ -24,8 +24,11 @@ from PIL import Image
 from domain.catalogue import runs
 from domain.media import store
 from domain.platform import db, jobs
+from domain.platform.settings import Settings
+from domain.staging import activation
 from tests.conftest import Bucket, cli_env, rows
 from tests.processes import Processes
+from tests.web import admin, browser, running_app
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -213,8 +216,58 @@ async def test_previews_made_once_replaced_and_removed(
     assert all(now_there[k] == objects[k] for k in kept)  # untouched
 
 
+async def test_pages_and_public_api_show_previews(
+    bucket: Bucket,
+    procs: Processes,
+    queue: None,
+    tmp_path: Path,
+    settings: Settings,
+    pg_engine: Any,
+) -> None:
+    await bucket.put("Cleo/P1/a.jpg", body=jpeg((1200, 800), "purple"))
+    await bucket.put("Cleo/P1/b.mp4", body=mp4(tmp_path))
+    await bucket.put("Cleo/P2/later.jpg", body=jpeg((900, 900), "teal"))
+    await workers(procs, bucket, 1)
+    await synced(procs)
+    # A file added and synced while no worker runs: its previews do not exist yet.
+    await procs.stop_all()
+    await bucket.put("Cleo/P3/pending.jpg", body=jpeg((900, 900), "gray"))
+    await bucket.sync()
+    found = await media()
+    assert found["pending.jpg"]["derived_etag"] is None
+    await activation.activate(["Cleo"])
+    await admin()
+    async with running_app(settings, bucket, pg_engine, worker=False) as app, browser(app) as b:
+        posts = (await b.client.get("/api/v1/models/cleo/posts")).json()["data"]
+        items = {m["url"].split("?")[0].rsplit("/", 1)[-1]: m for p in posts for m in p["media"]}
+        image, video, waiting = items["a.jpg"], items["b.mp4"], items["pending.jpg"]
+        assert found["a.jpg"]["preview_key"] in image["preview"]
+        assert found["a.jpg"]["thumb_key"] in image["thumbnail"]
+        assert "Signature=" in image["preview"] and image["poster"] is None
+        assert (image["width"], image["height"]) == (1200, 800)
+        assert found["b.mp4"]["poster_key"] in video["poster"] == video["preview"]
+        assert video["duration"] == pytest.approx(1.0, abs=0.1)
+        assert waiting["preview"] is None and waiting["thumbnail"] is None
+        schema = (await b.client.get("/schema/openapi.json")).json()
+        fields = schema["components"]["schemas"]["PublicMedia"]["properties"]
+        assert {"preview", "thumbnail", "poster", "width", "height", "duration"} <= set(fields)
+
+        await b.sign_in()
+        page = (await b.get("/whitelabel/Cleo")).text
+        assert found["a.jpg"]["preview_key"] in page  # the gallery shows the 480 px preview
+        assert 'poster="' in page and found["b.mp4"]["poster_key"] in page
+        assert "/static/media-pending.svg" in page  # pending.jpg: a placeholder, not the original
+        listing = (await b.get("/whitelabel")).text
+        assert found["a.jpg"]["thumb_key"] in listing  # the model's thumbnail, 160 px
+
+
 async def test_broken_files_are_recorded_and_skipped(
-    bucket: Bucket, procs: Processes, queue: None, tmp_path: Path
+    bucket: Bucket,
+    procs: Processes,
+    queue: None,
+    tmp_path: Path,
+    settings: Settings,
+    pg_engine: Any,
 ) -> None:
     good = jpeg((640, 480), "orange")
     clip = mp4(tmp_path)
@@ -243,3 +296,12 @@ async def test_broken_files_are_recorded_and_skipped(
     assert {n: r["derived_at"] for n, r in (await media()).items()} == {
         n: r["derived_at"] for n, r in found.items()
     }
+
+    # The model page names each file without a preview, the reason in its title.
+    await admin()
+    async with running_app(settings, bucket, pg_engine, worker=False) as app, browser(app) as b:
+        await b.sign_in()
+        page = (await b.get("/whitelabel/Bea")).text
+    for name in errors:
+        assert f"no preview: {name}" in page
+    assert 'title="not a readable image: image file is truncated' in page

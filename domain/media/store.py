@@ -100,9 +100,10 @@ async def trash(limit: int = 1000) -> AsyncIterator[list[str]]:
     commits only if the caller's block (the deletion) succeeds. Keys of a source that is back
     with the same ETag are dropped from the trash: its new row makes them again."""
     async with db.transaction() as tx:
-        await tx.execute(
-            "DELETE FROM media_derived_trash t USING whitelabel_media m "
-            "WHERE m.s3_key = t.source_key AND m.etag = t.etag"
+        await tx.execute(  # SKIP LOCKED: two jobs emptying the trash never wait on each other
+            "DELETE FROM media_derived_trash WHERE id IN (SELECT t.id FROM media_derived_trash t "
+            "JOIN whitelabel_media m ON m.s3_key = t.source_key AND m.etag = t.etag "
+            "FOR UPDATE OF t SKIP LOCKED)"
         )
         rows = await tx.fetch(
             "DELETE FROM media_derived_trash WHERE id IN (SELECT id FROM media_derived_trash "

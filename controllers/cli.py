@@ -161,11 +161,16 @@ class CreatorFlixCLI(CLIPluginProtocol):
                     assert run is not None
                     return run
                 if confirm_run is not None:
-                    return await confirm(rt.s3, confirm_run, "cli", rt.sync_options().public_base)
+                    done = await confirm(rt.s3, confirm_run, "cli", rt.sync_options().public_base)
+                    await rt.queue_media()  # the workers make and delete previews
+                    return done
                 options = rt.sync_options(
                     model, dry_run=dry_run, allow_mass_delete=allow_mass_delete
                 )
-                return await _sync_with_progress(rt, options, quiet=as_json)
+                run = await _sync_with_progress(rt, options, quiet=as_json)
+                if not dry_run:
+                    await rt.queue_media()
+                return run
 
             run = with_runtime(app, body)
             if enqueue:

@@ -16,6 +16,7 @@ from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, RowId
 from controllers.responses import Did, audited, render
 from domain.errors import Invalid, NotFound
+from domain.media.previews import sign_with_previews
 from domain.platform import paging
 from domain.platform.s3 import S3Service
 from domain.production import publishing as production
@@ -59,7 +60,7 @@ async def signed(s3: S3Service, what: str, row_id: int, fetch: Fetch) -> dict[st
     row = await fetch(row_id)
     if row is None:
         raise NotFound(f"production {what} #{row_id} is gone")
-    return (await paging.sign_rows([row], s3.sign))[0]
+    return (await sign_with_previews([row], s3.sign))[0]
 
 
 def _flag(value: str) -> bool:
@@ -90,7 +91,7 @@ class ProductionController(Controller):
             q.strip(), shown, _flag(featured), _flag(missing), sort, dir == "desc", size, page
         )
         rows, total = await production.models(query)
-        await paging.sign_rows(rows, s3.sign)
+        await sign_with_previews(rows, s3.sign)
         params: dict[str, Any] = {"q": q, "state": shown, "featured": featured}
         params |= {"missing": missing, "sort": sort, "dir": dir, "size": size}
         return render(
@@ -113,7 +114,7 @@ class ProductionController(Controller):
         if model is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
         posts, total = await production.posts(model_id, page)
-        await paging.sign_rows(posts, s3.sign)
+        await sign_with_previews(posts, s3.sign)
         await paging.sign_rows(posts, s3.sign, "content_key", "content_url")  # the lightbox's
         return render(
             request,

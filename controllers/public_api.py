@@ -30,7 +30,14 @@ class PublicModel(msgspec.Struct, rename="camel"):
 
 class PublicMedia(msgspec.Struct):
     type: str  # "image" or "video"
-    url: str  # signed
+    url: str  # signed: the original
+    # Made by the workers after a sync; null until then, or when the file cannot be previewed.
+    preview: str | None = None  # signed WebP, 480 px wide (a video's poster frame)
+    thumbnail: str | None = None  # signed WebP, 160 px wide
+    poster: str | None = None  # signed WebP frame of a video, 480 px wide; null for images
+    width: int | None = None  # of the original, as displayed
+    height: int | None = None
+    duration: float | None = None  # seconds, videos only
 
 
 class PublicPost(msgspec.Struct, rename="camel"):

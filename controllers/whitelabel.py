@@ -16,6 +16,7 @@ from controllers.deps import ActorDep, RuntimeDep, S3Dep
 from controllers.forms import ActivateBody, EmptyBody, OptionalRowId
 from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import runs
+from domain.media.previews import sign_with_previews
 from domain.platform import paging
 from domain.platform.s3 import S3Service
 from domain.staging import activation, bulk, queries, row_sync
@@ -32,7 +33,7 @@ async def _row(s3: S3Service, name: str) -> dict[str, Any]:
     model = await queries.staged_model(name)
     if model is None:
         raise NotFoundException(f"There is no staged model named {name!r}.")
-    return (await paging.sign_rows([model], s3.sign))[0]
+    return (await sign_with_previews([model], s3.sign))[0]
 
 
 class WhitelabelController(Controller):
@@ -64,7 +65,7 @@ class WhitelabelController(Controller):
             before=before,
         )
         page = await queries.staged_models(query)
-        await paging.sign_rows(page.rows, s3.sign)
+        await sign_with_previews(page.rows, s3.sign)
         params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
         new_count = await queries.new_count()
         return render(
@@ -178,7 +179,7 @@ class WhitelabelController(Controller):
         if model is None:  # the sync found the folder gone
             gone = "whitelabel/_row_gone.html"
             return render(request, gone, gone, name=model_name, sync=sync, outcome=outcome)
-        row = (await paging.sign_rows([model], s3.sign))[0]
+        row = (await sign_with_previews([model], s3.sign))[0]
         return render(request, ROW, ROW, row=row, sync=sync, outcome=outcome)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.media.previews import sign_with_previews
 from domain.platform import db
-from domain.platform.paging import Signer, sign_rows
+from domain.platform.paging import Signer
 
 
 async def top_creators(signer: Signer, limit: int = 8) -> list[dict[str, Any]]:
@@ -14,7 +15,7 @@ async def top_creators(signer: Signer, limit: int = 8) -> list[dict[str, Any]]:
         "FROM whitelabel_models ORDER BY post_count DESC, id ASC LIMIT $1",
         limit,
     )
-    return await sign_rows(rows, signer)
+    return await sign_with_previews(rows, signer)
 
 
 async def catalogue_stats() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The job queue: procrastinate on the app's PostgreSQL, run by worker processes.
 
 Jobs: a sync (full or one model), the helpers that share its parts, confirming held deletions,
-activating many models; periodic: the sync schedule and recovery of jobs whose worker died.
+activating many models, media previews (after a sync, behind everything else); periodic: the
+sync schedule and recovery of jobs whose worker died.
 The web process only defers jobs; it never lists or parses a bucket.
 """
 
@@ -20,6 +21,9 @@ log = logging.getLogger("creatorflix.jobs")
 SYNC_LOCK = "sync"  # one sync or confirmation at a time, across every worker
 HEARTBEAT_S = 2.0  # workers beat this often...
 STALLED_S = 10.0  # ...and one silent this long is gone: its jobs are retried elsewhere
+# Media jobs come after any other queued job: a worker busy with previews takes a queued sync
+# at the end of its current time slice (domain/media/derive.py).
+MEDIA_PRIORITY = -10
 
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
@@ -73,6 +77,12 @@ async def activate_job(
     await _runtime(context).run_activation(bulk_id, names or [], all_new, actor, ip)
 
 
+@queue.task(name="derive_media", pass_context=True, priority=MEDIA_PRIORITY)
+async def derive_media_job(context: procrastinate.JobContext) -> None:
+    """Previews and posters for new and changed media, until none waits (or a time slice)."""
+    await _runtime(context).derive_media(_worker_name(context))
+
+
 @queue.periodic(cron="* * * * * */5", periodic_id="schedule")
 @queue.task(name="schedule_tick", pass_context=True)
 async def schedule_tick(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -104,6 +114,12 @@ async def defer_helpers(run_id: int, count: int) -> None:
 
 async def defer_activation(bulk_id: int) -> int:
     return await _defer("activate", {"bulk_id": bulk_id}, queueing_lock=f"bulk-{bulk_id}")
+
+
+async def defer_media(count: int) -> None:
+    """`count` media jobs; each claims media in small batches, so they share the work."""
+    for _ in range(count):
+        await _defer("derive_media", {})
 
 
 async def _defer(task: str, kwargs: dict[str, Any], **options: Any) -> int:

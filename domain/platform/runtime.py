@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
@@ -16,6 +17,8 @@ from domain.accounts import audit
 from domain.catalogue import run_handle, runs, schedule
 from domain.catalogue.confirm import confirm
 from domain.catalogue.sync import SyncOptions, run_sync, work_parts
+from domain.media import derive
+from domain.media import store as media_store
 from domain.platform import db, jobs
 from domain.platform.embedded_pg import database_url
 from domain.platform.embedded_s3 import running_demo_s3
@@ -146,6 +149,8 @@ class Runtime:
             triggered_by=run["triggered_by"],
         )
         result = await run_sync(self.s3, options, handle, spread=jobs.defer_helpers, owner=worker)
+        if not options.dry_run:
+            await self.queue_media()
         await audit.record(
             options.triggered_by,
             "sync_finished",
@@ -172,6 +177,27 @@ class Runtime:
             )
         except (LookupError, RuntimeError) as exc:  # recorded on the run by confirm()
             log.info("confirmation run #%s: %s", run_id, exc)
+        await self.queue_media()  # deleted media leave derivatives to delete
+
+    async def queue_media(self) -> int:
+        """After a sync's writes are committed: media jobs for new and changed media (and
+        derivatives whose source is gone), enough to keep every live worker busy."""
+        pending, trash = await media_store.counts()
+        if not pending and not trash:
+            return 0
+        workers = max(1, (await jobs.queue_state())["workers"])
+        count: int = min(
+            math.ceil(pending / derive.BATCH), workers * self.settings.worker_concurrency
+        )
+        await jobs.defer_media(max(1, count))
+        log.info("media: %d waiting, %d stale derivatives: %d job(s) queued", pending, trash, count)
+        return count
+
+    async def derive_media(self, worker: str) -> None:
+        stats = await derive.run(self.s3)
+        log.info("media job on %s: %s", worker, stats)
+        if stats.more:  # its time slice ended: a follow-up takes its place behind other jobs
+            await jobs.defer_media(1)
 
     async def run_activation(
         self, bulk_id: int | None, names: list[str], all_new: bool, actor: str, ip: str

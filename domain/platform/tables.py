@@ -8,8 +8,10 @@ from piccolo.columns import (
     JSON,
     Array,
     BigInt,
+    BigSerial,
     Boolean,
     Bytea,
+    DoublePrecision,
     ForeignKey,
     Integer,
     OnDelete,
@@ -78,6 +80,29 @@ class WhitelabelMedia(Table, tablename="whitelabel_media"):
     size = BigInt(default=0)
     etag = Varchar(length=128, default="")
     last_modified = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    # Derivatives (domain/media): made from the object whose ETag is derived_etag, or failed on
+    # media_error_etag; a row where neither equals etag is waiting for a worker.
+    derived_etag = Varchar(length=128, null=True, default=None)
+    thumb_key = Text(null=True, default=None)  # 160 px wide WebP
+    preview_key = Text(null=True, default=None)  # 480 px wide WebP (images)
+    poster_key = Text(null=True, default=None)  # 480 px wide WebP frame (videos)
+    width = Integer(null=True, default=None)  # of the original, as displayed
+    height = Integer(null=True, default=None)
+    duration = DoublePrecision(null=True, default=None)  # seconds (videos)
+    media_error = Text(null=True, default=None)  # why no derivative could be made
+    media_error_etag = Varchar(length=128, null=True, default=None)
+    derived_at = Timestamptz(null=True, default=None)
+    derive_claimed_at = Timestamptz(null=True, default=None)  # a worker is on it
+
+
+class MediaDerivedTrash(Table, tablename="media_derived_trash"):
+    """Derivatives of deleted media rows (filled by a trigger), deleted from the bucket later."""
+
+    id = BigSerial(primary_key=True)
+    source_key = Text()
+    etag = Varchar(length=128, default="")
+    s3_key = Text()
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -235,6 +260,7 @@ TABLES: tuple[type[Table], ...] = (
     WhitelabelModel,
     WhitelabelPost,
     WhitelabelMedia,
+    MediaDerivedTrash,
     SyncRun,
     SyncPart,
     SyncRunChange,

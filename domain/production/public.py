@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.media.store import derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
 from domain.production.lifecycle import media_list
@@ -90,7 +91,9 @@ async def model_posts(
     count = await db.fetchval(
         f"SELECT COUNT(*) FROM posts p WHERE p.model = $1 AND {VISIBLE_POST}", model_id
     )
-    data = [await _post(r, signer) for r in rows]
+    keys = [m["key"] for r in rows for m in media_list(r["media"])]
+    derived = await derivatives_of(keys + [r["content_key"] for r in rows])
+    data = [await _post(r, signer, derived) for r in rows]
     return {
         "model": {"id": model_id, "slug": found["slug"], "name": found["name"]},
         "data": data,
@@ -98,10 +101,10 @@ async def model_posts(
     }
 
 
-async def _post(r: dict[str, Any], signer: Signer) -> dict[str, Any]:
-    media = [
-        {"type": m["type"], "url": await signer(m["key"])} for m in media_list(r["media"])
-    ] or [{"type": r["type"], "url": await signer(r["content_key"])}]
+async def _post(
+    r: dict[str, Any], signer: Signer, derived: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    items = media_list(r["media"]) or [{"key": r["content_key"], "type": r["type"]}]
     return {
         "id": r["id"],
         "model_id": r["model"],
@@ -109,6 +112,28 @@ async def _post(r: dict[str, Any], signer: Signer) -> dict[str, Any]:
         "type": r["type"],
         "content": await signer(r["content_key"]),
         "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
-        "media": media,
+        "media": [await _media(m["key"], m["type"], signer, derived) for m in items],
         "created_at": r["created_at"].isoformat() if r["created_at"] else None,
+    }
+
+
+async def _media(
+    key: str, kind: str, signer: Signer, derived: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """One item: the original, and its previews once a worker made them (else null)."""
+    d = derived.get(key, {})
+
+    async def signed(column: str) -> str | None:
+        return await signer(d[column]) if d.get(column) else None
+
+    poster = await signed("poster_key")
+    return {
+        "type": kind,
+        "url": await signer(key),
+        "preview": await signed("preview_key") or poster,
+        "thumbnail": await signed("thumb_key"),
+        "poster": poster,
+        "width": d.get("width"),
+        "height": d.get("height"),
+        "duration": d.get("duration"),
     }

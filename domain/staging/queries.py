@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.catalogue.runs import LAST_FULL_SYNC
+from domain.media.previews import signed_derivatives
 from domain.platform import db
 from domain.platform.paging import (
     BadQuery,
@@ -190,7 +191,12 @@ async def model_posts(
         return [], total
     ids = [p["id"] for p in posts]
     media = await db.fetch(
-        "SELECT whitelabel_post, s3_key, type, size FROM whitelabel_media WHERE whitelabel_post "
+        "SELECT whitelabel_post, s3_key, type, size, "
+        "CASE WHEN derived_etag = etag THEN thumb_key END AS thumb_key, "
+        "CASE WHEN derived_etag = etag THEN preview_key END AS preview_key, "
+        "CASE WHEN derived_etag = etag THEN poster_key END AS poster_key, "
+        "CASE WHEN media_error_etag = etag THEN media_error END AS media_error "
+        "FROM whitelabel_media WHERE whitelabel_post "
         f"IN ({', '.join(f'${i + 1}' for i in range(len(ids)))}) ORDER BY s3_key",
         *ids,
     )
@@ -200,10 +206,17 @@ async def model_posts(
     for m in media:
         bucket = "videos" if m["type"] == "video" else "images"
         by_post[m["whitelabel_post"]][bucket].append(
-            {"key": m["s3_key"], "url": await signer(m["s3_key"]), "size": m["size"]}
+            {
+                "key": m["s3_key"],
+                "url": await signer(m["s3_key"]),
+                "size": m["size"],
+                # preview_url, thumb_url, poster_url: None until a worker made them
+                **await signed_derivatives(m, signer),
+            }
         )
     for p in posts:
         p["media"] = by_post[p["id"]]
         first = p["media"]["images"][:1]
         p["thumbnail_url"] = first[0]["url"] if first else None
+        p["preview_url"] = first[0]["thumb_url"] if first else None
     return posts, total

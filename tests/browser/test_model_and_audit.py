@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 from playwright.async_api import expect
 
+from domain.media import derive
 from tests.browser.support import UI, demo, expected, synced_demo
 from tests.conftest import Bucket
 
@@ -36,8 +37,12 @@ async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket
     await expect(posts).to_have_count(want.posts)
     images = page.locator(".gallery img")
     await expect(images).to_have_count(want.images)
+    # No worker has made previews yet: placeholders, never broken images; links open originals.
     for src in [await img.get_attribute("src") for img in await images.all()]:
-        assert src is not None and SIGNED.match(src), src
+        assert src == "/static/media-pending.svg", src
+    links = page.locator(".gallery a")
+    for href in [await a.get_attribute("href") for a in await links.all()]:
+        assert href is not None and SIGNED.match(href), href
     videos = page.locator(".gallery video")
     await expect(videos).to_have_count(want.videos)
     await expect(videos.first).to_have_attribute("src", SIGNED)
@@ -45,22 +50,28 @@ async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket
     video_link = page.locator('.gallery a[data-type="video"]').first
     await expect(video_link).to_have_attribute("href", str(await videos.first.get_attribute("src")))
     await expect(page.get_by_text(f"Page 1 of 1 · {want.posts} post(s)")).to_be_visible()
-
-    # The browser really loads them: every image decodes, the clip's metadata arrives.
-    first = images.first
-    await first.scroll_into_view_if_needed()
-    await expect(first).to_have_js_property("complete", True)
-    assert await first.evaluate("(img) => img.naturalWidth") > 0
     await videos.first.scroll_into_view_if_needed()
     await expect(videos.first).not_to_have_js_property("readyState", 0)  # HAVE_NOTHING
     assert await videos.first.evaluate("(v) => v.error === null && v.duration > 0")
 
+    await derive.run(app_data.s3)  # what the workers do after a sync
+    await page.reload()
+    for src in [await img.get_attribute("src") for img in await images.all()]:
+        assert src is not None and SIGNED.match(src) and "/_derived/" in src, src
+    await expect(videos.first).to_have_attribute("poster", SIGNED)
+
+    # The browser really loads them: every preview decodes, at most 480 px wide.
+    first = images.first
+    await first.scroll_into_view_if_needed()
+    await expect(first).to_have_js_property("complete", True)
+    assert 0 < await first.evaluate("(img) => img.naturalWidth") <= 480
+
     key = await first.get_attribute("title")  # the alt text is the post's title, not the key
-    src = await first.get_attribute("src")
-    assert key in bodies and src is not None
-    assert await first.get_attribute("alt") == key.split("/")[1]
+    assert key is not None and await first.get_attribute("alt") == key.split("/")[1]
+    href = await links.first.get_attribute("href")
+    assert key in bodies and href is not None
     async with httpx.AsyncClient() as client:
-        response = await client.get(src)
+        response = await client.get(href)
         assert response.status_code == 200
         assert response.headers["content-type"] == "image/jpeg"
         assert response.content == bodies[key]

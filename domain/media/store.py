@@ -1,0 +1,133 @@
+"""The database side of derivatives: which media wait, claiming them, recording the outcome."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from domain.platform import db
+
+# A row waits when its derivatives were made from another ETag (or never) and it did not fail
+# on this one; the partial index whitelabel_media_underived covers exactly these rows.
+PENDING = "derived_etag IS DISTINCT FROM etag AND media_error_etag IS DISTINCT FROM etag"
+CLAIM_EXPIRES = "10 minutes"  # a claim older than this belongs to a worker that went away
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    id: int
+    s3_key: str
+    etag: str
+    type: str
+    size: int
+    old_keys: tuple[str, ...]  # derivatives of an earlier version, deleted once replaced
+
+
+async def counts() -> tuple[int, int]:
+    """(media waiting for derivatives, derivative objects waiting to be deleted)."""
+    row = (
+        await db.fetch(
+            f"SELECT (SELECT COUNT(*) FROM whitelabel_media WHERE {PENDING}) AS pending, "
+            "(SELECT COUNT(*) FROM media_derived_trash) AS trash"
+        )
+    )[0]
+    return int(row["pending"]), int(row["trash"])
+
+
+async def claim(limit: int) -> list[Pending]:
+    """Take up to `limit` waiting rows for this job; other jobs skip them."""
+    rows = await db.fetch(
+        "UPDATE whitelabel_media SET derive_claimed_at = now() WHERE id IN ("
+        f"SELECT id FROM whitelabel_media WHERE {PENDING} AND (derive_claimed_at IS NULL OR "
+        f"derive_claimed_at < now() - interval '{CLAIM_EXPIRES}') "
+        "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, s3_key, etag, type, size, thumb_key, preview_key, poster_key",
+        limit,
+    )
+    return [
+        Pending(
+            r["id"],
+            r["s3_key"],
+            r["etag"],
+            r["type"],
+            int(r["size"]),
+            tuple(k for k in (r["thumb_key"], r["preview_key"], r["poster_key"]) if k),
+        )
+        for r in sorted(rows, key=lambda r: r["id"])
+    ]
+
+
+async def record_done(
+    item: Pending, keys: dict[str, str | None], width: int, height: int, duration: float | None
+) -> bool:
+    """Store the derivatives of this ETag; False when the row is gone or changed meanwhile."""
+    rows = await db.fetch(
+        "UPDATE whitelabel_media SET derived_etag = etag, thumb_key = $3, preview_key = $4, "
+        "poster_key = $5, width = $6, height = $7, duration = $8, media_error = NULL, "
+        "media_error_etag = NULL, derived_at = now(), derive_claimed_at = NULL "
+        "WHERE id = $1 AND etag = $2 RETURNING id",
+        item.id,
+        item.etag,
+        keys.get("thumb"),
+        keys.get("preview"),
+        keys.get("poster"),
+        width,
+        height,
+        duration,
+    )
+    return bool(rows)
+
+
+async def record_error(item: Pending, message: str) -> bool:
+    """Why this ETag cannot be previewed; the row keeps no derivative of an older version."""
+    rows = await db.fetch(
+        "UPDATE whitelabel_media SET media_error = $3, media_error_etag = etag, "
+        "derived_etag = NULL, thumb_key = NULL, preview_key = NULL, poster_key = NULL, "
+        "width = NULL, height = NULL, duration = NULL, derived_at = now(), "
+        "derive_claimed_at = NULL WHERE id = $1 AND etag = $2 RETURNING id",
+        item.id,
+        item.etag,
+        message[:1000],
+    )
+    return bool(rows)
+
+
+@asynccontextmanager
+async def trash(limit: int = 1000) -> AsyncIterator[list[str]]:
+    """Up to `limit` derivative keys to delete from the bucket, taken in a transaction that
+    commits only if the caller's block (the deletion) succeeds. Keys of a source that is back
+    with the same ETag are dropped from the trash: its new row makes them again."""
+    async with db.transaction() as tx:
+        await tx.execute(  # SKIP LOCKED: two jobs emptying the trash never wait on each other
+            "DELETE FROM media_derived_trash WHERE id IN (SELECT t.id FROM media_derived_trash t "
+            "JOIN whitelabel_media m ON m.s3_key = t.source_key AND m.etag = t.etag "
+            "FOR UPDATE OF t SKIP LOCKED)"
+        )
+        rows = await tx.fetch(
+            "DELETE FROM media_derived_trash WHERE id IN (SELECT id FROM media_derived_trash "
+            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING s3_key",
+            limit,
+        )
+        yield sorted({r["s3_key"] for r in rows})
+
+
+async def derivatives_of(keys: list[str]) -> dict[str, dict[str, Any]]:
+    """s3_key -> its current derivatives (or error) for the media among `keys`; a replaced
+    object's older derivatives are not current."""
+    if not keys:
+        return {}
+    rows = await db.fetch(
+        "SELECT s3_key, type, "
+        "CASE WHEN derived_etag = etag THEN width END AS width, "
+        "CASE WHEN derived_etag = etag THEN height END AS height, "
+        "CASE WHEN derived_etag = etag THEN duration END AS duration, "
+        "CASE WHEN derived_etag = etag THEN thumb_key END AS thumb_key, "
+        "CASE WHEN derived_etag = etag THEN preview_key END AS preview_key, "
+        "CASE WHEN derived_etag = etag THEN poster_key END AS poster_key, "
+        "CASE WHEN media_error_etag = etag THEN media_error END AS media_error "
+        "FROM whitelabel_media WHERE s3_key = ANY($1::text[])",
+        keys,
+    )
+    return {r["s3_key"]: r for r in rows}

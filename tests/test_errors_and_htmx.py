@@ -73,5 +73,6 @@ async def test_openapi_documents_every_public_field(signed_in: Browser) -> None:
     assert model in fields.values()
     post = {"id", "modelId", "title", "type", "content", "thumbnail", "media", "createdAt"}
     assert post in fields.values()
-    assert {"type", "url"} in fields.values()  # each media item
+    item = {"type", "url", "preview", "thumbnail", "poster", "width", "height", "duration"}
+    assert item in fields.values()  # each media item: the original and its derivatives
     assert {"page", "limit", "count"} in fields.values()

@@ -4,13 +4,12 @@ production editing and bulk actions do what the admin asked (and are audited).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import Bucket, rows
-from tests.web import Browser, admin, browser, running_app
+from tests.web import Browser
 
 KEYS = [
     "Anna/Beach/a.jpg",
@@ -24,20 +23,14 @@ KEYS = [
 
 
 @pytest.fixture
-async def web(
-    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
-) -> AsyncIterator[tuple[Browser, Bucket]]:
+async def web(signed_in: Browser, bucket: Bucket) -> tuple[Browser, Bucket]:
     await bucket.put(*KEYS)
-    await admin()
-    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
-        await b.sign_in()
-        yield b, bucket
+    return signed_in, bucket
 
 
 async def sync(b: Browser) -> dict[str, Any]:
-    response = await b.post("/sync", {}, htmx=True)
-    assert response.status_code == 200, response.text
-    run = await b.wait_for_run(int(response.text.split('data-run="')[1].split('"')[0]))
+    """A sync; one that holds its deletions back is confirmed, as an admin would."""
+    run = await b.sync_now()
     if run["status"] == "needs_confirmation":
         confirm = await b.post(f"/sync-runs/{run['id']}/confirm", {}, htmx=True)
         assert confirm.status_code == 200, confirm.text

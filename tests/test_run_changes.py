@@ -6,31 +6,17 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import Bucket, count
-from tests.web import Browser, admin, browser, running_app
+from tests.web import Browser
 
 
 @pytest.fixture
-async def web(
-    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
-) -> AsyncIterator[tuple[Browser, Bucket]]:
-    await admin()
-    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
-        await b.sign_in()
-        yield b, bucket
-
-
-async def synced(b: Browser) -> dict[str, Any]:
-    """ "Sync now", as the dashboard's button sends it; the run as it ended."""
-    response = await b.post("/sync", {}, htmx=True)
-    assert response.status_code == 200, response.text
-    run_id = int(response.text.split('data-run="')[1].split('"')[0])
-    return await b.wait_for_run(run_id, timeout=60)
+async def web(signed_in: Browser, bucket: Bucket) -> tuple[Browser, Bucket]:
+    return signed_in, bucket
 
 
 def listed(page: str, name: str) -> str:
@@ -58,7 +44,7 @@ FILLER = [f"M{i}/P/{n}.jpg" for i in range(5) for n in "abc"]
 async def test_run_page_lists_added_changed_removed_and_ignored(web: Any) -> None:
     b, bucket = web
     await bucket.put(*FILLER, "Anna/Beach/a.jpg", "Anna/Studio/a.jpg", "Ben/Trip/x.png")
-    first = await synced(b)
+    first = await b.sync_now()
     page = (await b.get(f"/sync-runs/{first['id']}")).text
     assert sorted(items(listed(page, "model-added"))) == [
         "Anna",
@@ -74,7 +60,7 @@ async def test_run_page_lists_added_changed_removed_and_ignored(web: Any) -> Non
     await bucket.put("Anna/Pool/new.jpg", "Anna/Beach/b.jpg", "Zed/P/z.jpg")  # added, changed
     await bucket.delete("Anna/Studio/a.jpg", "Ben/Trip/x.png")  # a post, a whole model
     await bucket.put("README.md", "Anna/Beach/notes.txt", "Anna/.trash/old.jpg")  # ignored
-    second = await synced(b)
+    second = await b.sync_now()
     assert second["status"] == "succeeded", second["error"]
     page = (await b.get(f"/sync-runs/{second['id']}")).text
     assert items(listed(page, "model-added")) == ["Zed"]
@@ -108,7 +94,7 @@ async def test_long_lists_show_50_and_page_through_all(web: Any) -> None:
     names = [f"Model {i:02d}" for i in range(60)]
     await bucket.put(*(f"{n}/P/a.jpg" for n in names))
     await bucket.put(*(f"{n}/junk{j}.txt" for n in names for j in range(4)))  # 240 ignored
-    run = await synced(b)
+    run = await b.sync_now()
     page = (await b.get(f"/sync-runs/{run['id']}")).text
     added = listed(page, "model-added")
     assert len(items(added)) == 50 and "Models added (60)" in page
@@ -139,10 +125,10 @@ async def test_held_plan_lists_every_deletion_and_confirm_links_both_ways(web: A
     kept = [f"Kept {i:02d}" for i in range(20)]
     await bucket.put(*(f"{n}/P/a.jpg" for n in gone + kept))
     await bucket.put("Kept 00/Old/a.jpg", *(f"Kept 00/Stay/{i:02d}.jpg" for i in range(25)))
-    await synced(b)
+    await b.sync_now()
     await bucket.delete(*(f"{n}/P/a.jpg" for n in gone), "Kept 00/Old/a.jpg")
     await bucket.delete(*(f"Kept 00/Stay/{i:02d}.jpg" for i in range(0, 25, 2)))  # 13 media
-    held = await synced(b)
+    held = await b.sync_now()
     assert held["status"] == "needs_confirmation", held["error"]
     page = (await b.get(f"/sync-runs/{held['id']}")).text
     assert "and 40 more" in page and "Show all 60 model(s)" in page

@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from domain.staging import row_sync
 from tests.conftest import Bucket, eventually, rows
-from tests.web import Browser, admin, browser, running_app
+from tests.web import Browser
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-async def web(
-    database: Any, bucket: Bucket, settings: Any, pg_engine: Any
-) -> AsyncIterator[tuple[Browser, Bucket]]:
-    await admin()
-    async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
-        await b.sign_in()
-        yield b, bucket
+async def web(signed_in: Browser, bucket: Bucket) -> tuple[Browser, Bucket]:
+    return signed_in, bucket
 
 
 async def staged(bucket: Bucket, names: list[str], posts: int = 1) -> None:
@@ -194,7 +188,7 @@ async def test_row_resync_shows_its_result_in_place(web: Any) -> None:
     row = await b.get(f"/whitelabel/Ben/row?run={run_id}", headers=HX)
     assert row.text.strip().startswith("<tr") and "every 1s" not in row.text
     assert "synced: 2 posts added" in row.text
-    assert '<td class="num">4</td>' in row.text  # the fresh post count
+    assert '<td class="num" data-label="Posts">4</td>' in row.text  # the fresh post count
     assert "Re-sync</button>" in row.text
     again = await b.get(f"/whitelabel/Ben/row?run={run_id}")  # without htmx: the run's page
     assert again.status_code == 303 and again.headers["location"] == f"/sync-runs/{run_id}"

@@ -32,13 +32,6 @@ async def web(
         yield app, b, bucket
 
 
-async def synced(b: Browser) -> dict[str, Any]:
-    response = await b.post("/sync", {}, htmx=True)
-    assert response.status_code == 200, response.text
-    run_id = int(response.text.split('data-run="')[1].split('"')[0])
-    return await b.wait_for_run(run_id)
-
-
 async def audit_actions() -> list[tuple[str, str]]:
     return [
         (r["action"], r["target"])
@@ -53,7 +46,7 @@ async def test_sign_in_then_dashboard_shows_the_catalogue(web: Any) -> None:
     assert bad.status_code == 400 and "Wrong username or password" in bad.text
     ok = await b.sign_in()
     assert ok.status_code == 303 and ok.headers["location"] == "/"
-    run = await synced(b)
+    run = await b.sync_now()
     assert run["status"] == "succeeded"
     page = (await b.get("/")).text
     assert '<span class="card-value">3</span>' in page  # staged models
@@ -65,7 +58,7 @@ async def test_sign_in_then_dashboard_shows_the_catalogue(web: Any) -> None:
 async def test_sync_fragment_events_and_busy(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
-    run = await synced(b)
+    run = await b.sync_now()
     assert (run["models_inserted"], run["media_inserted"]) == (3, 5)
     events = await b.get(f"/sync-runs/{run['id']}/events")
     assert events.headers["content-type"].startswith("text/event-stream")
@@ -89,7 +82,7 @@ async def test_sync_fragment_events_and_busy(web: Any) -> None:
 async def test_staged_list_fragment_model_page_and_activation(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
-    await synced(b)
+    await b.sync_now()
     full = await b.get("/whitelabel?q=ben")
     assert "<html" in full.text and "Ben" in full.text and "Cleo" not in full.text
     fragment = await b.get("/whitelabel?sort=posts&dir=desc", headers={"HX-Request": "true"})
@@ -119,7 +112,7 @@ async def test_staged_list_fragment_model_page_and_activation(web: Any) -> None:
 async def test_production_publish_toggles_and_public_api(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
-    await synced(b)
+    await b.sync_now()
     queued = await b.post("/whitelabel/_bulk/activate-all-new", {})
     assert queued.status_code == 303
     assert "in the background" in (await b.get(queued.headers["location"])).text
@@ -167,7 +160,7 @@ async def test_errors_are_pages_or_toasts(web: Any) -> None:
         toast = await b.get(url, headers={"HX-Request": "true"})
         assert toast.status_code == 400 and names in toast.text, url
         assert toast.headers["hx-reswap"] == "none"
-    await synced(b)
+    await b.sync_now()
     await b.post("/whitelabel/Ben/activate", {})
     ben = (await rows("SELECT id, is_published FROM models WHERE name = 'Ben'"))[0]
     assert ben["is_published"] is True

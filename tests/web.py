@@ -64,6 +64,13 @@ class Browser:
         await self.get("/")  # a page with a token for the next posts
         return response
 
+    async def sync_now(self, timeout: float = 60) -> dict[str, Any]:
+        """ "Sync now", as the dashboard's button sends it; the run as it ended."""
+        response = await self.post("/sync", {}, htmx=True)
+        assert response.status_code == 200, response.text
+        run_id = int(response.text.split('data-run="')[1].split('"')[0])
+        return await self.wait_for_run(run_id, timeout=timeout)
+
     async def wait_for_run(self, run_id: int, timeout: float = 30) -> dict[str, Any]:
         for _ in range(int(timeout * 20)):
             run = await runs.get(run_id)

@@ -4,6 +4,8 @@ works, a model is edited (slug included) and its preview and history show the re
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from playwright.async_api import expect
@@ -41,6 +43,7 @@ async def test_source_missing_filter_bulk_unpublish_and_edit(
     await page.get_by_label("Source missing").uncheck()
     await expect(page.locator("#production-position")).to_have_text("1–3 of 3 model(s)")
     await page.get_by_label("Search production models").fill("a")
+    await expect(page).to_have_url(re.compile(r"[?&]q=a(&|$)"))  # the search's swap landed
     await expect(page.locator("#production-position")).to_have_text("1–3 of 3 model(s)")
     ui.accept_confirms = True
     await page.get_by_role("button", name="Unpublish all 3 matching").click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,17 +26,24 @@ async def record(
 ) -> None:
     """One line; `model` names the production model it concerns (its history page)."""
     async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO audit_log (actor, action, target, detail, ip, model, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            actor[:150],
-            action,
-            target,
-            detail,
-            ip[:64],
-            model,
-            now(),
-        )
+        await record_in(tx, [(actor, action, target, detail, ip, model)])
+
+
+# (actor, action, target, detail, ip, production model id or None)
+Entry = tuple[str, str, str, str, str, int | None]
+
+
+async def record_in(tx: db.Tx, entries: Iterable[Entry]) -> None:
+    """Lines written inside the caller's transaction: they commit with the change they record."""
+    stamp = now()
+    await tx.executemany(
+        "INSERT INTO audit_log (actor, action, target, detail, ip, model, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [
+            (actor[:150], action, target, detail, ip[:64], model, stamp)
+            for actor, action, target, detail, ip, model in entries
+        ],
+    )
 
 
 async def page(before_id: int | None = None, action: str = "") -> list[dict[str, Any]]:

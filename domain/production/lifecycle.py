@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from domain.accounts import audit
 from domain.platform import db
 
 ACTOR = "sync"
@@ -38,12 +39,10 @@ def media_list(value: Any) -> list[dict[str, str]]:
     return list(items or [])
 
 
-async def _audit(tx: db.Tx, rows: Iterable[tuple[int, str, str]], stamp: datetime) -> None:
+async def _audit(tx: db.Tx, rows: Iterable[tuple[int, str, str]]) -> None:
     """One audit line per production model or post the sync took off the public site."""
-    await tx.executemany(
-        "INSERT INTO audit_log (actor, action, target, detail, ip, model, created_at) "
-        "VALUES ($1, 'source_missing', $2, $3, '', $4, $5)",
-        [(ACTOR, target, detail, model_id, stamp) for model_id, target, detail in rows],
+    await audit.record_in(
+        tx, ((ACTOR, "source_missing", target, detail, "", m) for m, target, detail in rows)
     )
 
 
@@ -66,7 +65,7 @@ async def models_removed(tx: db.Tx, staged_ids: list[int], stamp: datetime) -> i
         stamp,
     )
     detail = "its folder is gone from the bucket: unpublished with all its posts"
-    await _audit(tx, ((r["id"], r["name"], detail) for r in rows), stamp)
+    await _audit(tx, ((r["id"], r["name"], detail) for r in rows))
     return len(rows)
 
 
@@ -76,8 +75,10 @@ async def content_removed(
     """Staged posts and media of a surviving model are about to go: unpublish production posts
     whose folder is gone, drop gone items from the others' media lists (re-picking the main
     item and thumbnail), and unpublish a post left with nothing. Returns posts unpublished."""
+    if not (post_folders or media_keys):
+        return 0
     found = await tx.fetch("SELECT id FROM models WHERE source_folder = $1", folder)
-    if not found or not (post_folders or media_keys):
+    if not found:
         return 0
     model_id = int(found[0]["id"])
     gone = await tx.fetch(
@@ -92,7 +93,7 @@ async def content_removed(
     if media_keys:
         missing += await _drop_media(tx, model_id, set(media_keys), stamp)
     if missing:
-        await _audit(tx, missing, stamp)
+        await _audit(tx, missing)
         await recount(tx, model_id)
     return len(missing)
 

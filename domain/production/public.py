@@ -51,19 +51,14 @@ async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | 
     which addressed models by name (`by_name_first`)."""
     rows = await db.fetch(
         f"SELECT m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, "
-        f"{THUMBNAIL} AS thumbnail_key, CASE WHEN m.slug = $1 THEN 0 WHEN m.id IN (SELECT "
-        "model FROM model_slugs WHERE slug = $1) THEN 1 ELSE 2 END AS rank FROM models m "
-        f"WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR m.name = $1 OR m.id IN "
-        "(SELECT model FROM model_slugs WHERE slug = $1)) "
-        "ORDER BY CASE WHEN $2 AND m.name = $1 THEN -1 ELSE 0 END, rank LIMIT 1",
+        f"{THUMBNAIL} AS thumbnail_key FROM models m WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR "
+        "m.name = $1 OR m.id IN (SELECT model FROM model_slugs WHERE slug = $1)) ORDER BY "
+        "CASE WHEN $2 AND m.name = $1 THEN 0 WHEN m.slug = $1 THEN 1 WHEN m.id IN (SELECT model "
+        "FROM model_slugs WHERE slug = $1) THEN 2 ELSE 3 END LIMIT 1",
         ref,
         by_name_first,
     )
-    if not rows:
-        return None
-    row = rows[0]
-    row.pop("rank")
-    return row
+    return rows[0] if rows else None
 
 
 async def model(ref: str, signer: Signer) -> dict[str, Any] | None:

@@ -225,28 +225,15 @@ async def apply_deletions(
         folder = await tx.fetchval(
             "SELECT folder_name FROM whitelabel_models WHERE id = $1", model_id
         )
-        gone_posts = await tx.fetch(
-            "SELECT folder_name FROM whitelabel_posts WHERE id = ANY($1::int[]) AND "
-            "whitelabel_model = $2",
-            post_ids,
-            model_id,
+        media = await _delete_ids(tx, "whitelabel_media", media_ids, returning="s3_key")
+        posts = await _delete_ids(
+            tx, "whitelabel_posts", post_ids, model_id, returning="folder_name"
         )
-        gone_media = await tx.fetch(
-            "SELECT s3_key FROM whitelabel_media WHERE id = ANY($1::int[])", media_ids
-        )
-        await lifecycle.content_removed(
-            tx,
-            folder,
-            [r["folder_name"] for r in gone_posts],
-            [r["s3_key"] for r in gone_media],
-            now(),
-        )
-        media = await _delete_ids(tx, "whitelabel_media", media_ids)
-        posts = await _delete_ids(tx, "whitelabel_posts", post_ids, model_id)
+        await lifecycle.content_removed(tx, folder, posts, media, now())
         await tx.execute(
             "UPDATE whitelabel_models SET listing_hash = $2 WHERE id = $1", model_id, fingerprint
         )
-    return posts, media
+    return len(posts), len(media)
 
 
 async def delete_models(model_ids: list[int]) -> tuple[int, int, int]:
@@ -267,14 +254,17 @@ async def delete_models(model_ids: list[int]) -> tuple[int, int, int]:
             )[0]
             await lifecycle.models_removed(tx, chunk, now())
             models = await _delete_ids(tx, "whitelabel_models", chunk)
-        totals[0] += models
+        totals[0] += len(models)
         totals[1] += int(counts["posts"])
         totals[2] += int(counts["media"])
     return totals[0], totals[1], totals[2]
 
 
-async def _delete_ids(tx: db.Tx, table: str, ids: list[int], model_id: int | None = None) -> int:
-    deleted = 0
+async def _delete_ids(
+    tx: db.Tx, table: str, ids: list[int], model_id: int | None = None, returning: str = "id"
+) -> list[Any]:
+    """Delete rows by id (of one model, if given); returns a column of each deleted row."""
+    deleted: list[Any] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join(f"${i + 1}" for i in range(len(chunk)))
@@ -284,9 +274,9 @@ async def _delete_ids(tx: db.Tx, table: str, ids: list[int], model_id: int | Non
             extra = f" AND whitelabel_model = ${len(chunk) + 1}"
             args.append(model_id)
         rows = await tx.fetch(
-            f"DELETE FROM {table} WHERE id IN ({marks}){extra} RETURNING id", *args
+            f"DELETE FROM {table} WHERE id IN ({marks}){extra} RETURNING {returning}", *args
         )
-        deleted += len(rows)
+        deleted += [row[returning] for row in rows]
     return deleted
 
 

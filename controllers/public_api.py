@@ -26,6 +26,13 @@ class PublicModel(msgspec.Struct, rename="camel"):
     is_featured: bool
     post_count: int
     thumbnail: str | None  # signed; the model's own image, else its first public post's
+    # Signed WebP previews, made by the workers after a sync; null until then, or when the
+    # file cannot be previewed. The originals beside them are signed too.
+    preview: str | None = None  # the thumbnail, 480 px wide
+    icon: str | None = None
+    icon_preview: str | None = None  # 160 px wide
+    banner: str | None = None
+    banner_preview: str | None = None  # 480 px wide
 
 
 class PublicMedia(msgspec.Struct):
@@ -47,6 +54,7 @@ class PublicPost(msgspec.Struct, rename="camel"):
     type: str  # the main item's type
     content: str  # the main item (first video, else first image), signed
     thumbnail: str | None  # the first image, signed
+    preview: str | None  # the main item's signed WebP (480 px, a video's poster); null until made
     media: list[PublicMedia]  # every image and video of the post, in key order
     created_at: str | None  # ISO 8601, as Python writes it
 

@@ -16,7 +16,7 @@ from controllers.deps import ActorDep, RuntimeDep, S3Dep
 from controllers.forms import ActivateBody, EmptyBody, OptionalRowId
 from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import runs
-from domain.media.previews import sign_with_previews
+from domain.media.previews import model_images, sign_with_previews
 from domain.platform import paging
 from domain.platform.s3 import S3Service
 from domain.staging import activation, bulk, queries, row_sync
@@ -90,14 +90,14 @@ class WhitelabelController(Controller):
     ) -> HTMXTemplate:
         model = await _row(s3, model_name)
         posts, total = await queries.model_posts(model["id"], s3.sign, page=page)
-        for key in ("icon_key", "banner_key"):
-            model[key.replace("_key", "_url")] = await s3.sign(model[key]) if model[key] else None
+        images = await model_images(model["id"], s3.sign)
         current = await runs.current()
         return render(
             request,
             "whitelabel/detail.html",
             "whitelabel/_posts.html",
             model=model,
+            images=images,
             posts=posts,
             total=total,
             page=page,

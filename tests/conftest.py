@@ -13,17 +13,20 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from piccolo.engine import Engine
 
 from domain.catalogue.sync import SyncOptions, run_sync
-from domain.platform import db
+from domain.platform import db, jobs
 from domain.platform.policy_gate import GatedMotoServer
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
 from domain.platform.tables import TABLES
+
+if TYPE_CHECKING:
+    from tests.processes import Processes  # it imports this module
 
 TEST_DB = os.environ.get("TEST_DATABASE_URL")
 _bucket_ids = itertools.count(1)
@@ -218,3 +221,27 @@ async def eventually(probe: Callable[[], Awaitable[Any]], want: Any, timeout: fl
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"waited {timeout} s for {want!r}; last saw {got!r}")
+
+
+@pytest.fixture
+async def procs(database: Any, tmp_path: Path) -> AsyncIterator[Processes]:
+    """Processes started by the test; all of them stopped (SIGKILL at worst) and waited for."""
+    from tests.processes import Processes
+
+    started = Processes(tmp_path)
+    try:
+        yield started
+    finally:
+        await started.stop_all()
+        print(started.report())  # shown by pytest when the test failed
+
+
+@pytest.fixture
+async def queue(database: Any) -> AsyncIterator[None]:
+    """The job queue opened in the test process, to defer jobs as the web would."""
+    jobs.connect(os.environ["TEST_DATABASE_URL"])
+    await jobs.queue.open_async()
+    try:
+        yield
+    finally:
+        await jobs.queue.close_async()

@@ -70,8 +70,10 @@ async def test_openapi_documents_every_public_field(signed_in: Browser) -> None:
         for name, component in schema["components"]["schemas"].items()
     }
     model = {"id", "name", "slug", "description", "isFeatured", "postCount", "thumbnail"}
+    model |= {"preview", "icon", "iconPreview", "banner", "bannerPreview"}  # WebP derivatives
     assert model in fields.values()
-    post = {"id", "modelId", "title", "type", "content", "thumbnail", "media", "createdAt"}
+    post = {"id", "modelId", "title", "type", "content", "thumbnail", "preview", "media"}
+    post.add("createdAt")
     assert post in fields.values()
     item = {"type", "url", "preview", "thumbnail", "poster", "width", "height", "duration"}
     assert item in fields.values()  # each media item: the original and its derivatives

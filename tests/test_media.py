@@ -10,10 +10,8 @@ go away; a broken file shows its error on the model page while the sync succeeds
 from __future__ import annotations
 
 import io
-import os
 import struct
 import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -80,26 +78,6 @@ def bomb() -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
         + chunk(b"IEND", b"")
     )
-
-
-@pytest.fixture
-async def procs(database: Any, tmp_path: Path) -> AsyncIterator[Processes]:
-    started = Processes(tmp_path)
-    try:
-        yield started
-    finally:
-        await started.stop_all()
-        print(started.report())
-
-
-@pytest.fixture
-async def queue(database: Any) -> AsyncIterator[None]:
-    jobs.connect(os.environ["TEST_DATABASE_URL"])
-    await jobs.queue.open_async()
-    try:
-        yield
-    finally:
-        await jobs.queue.close_async()
 
 
 async def workers(procs: Processes, bucket: Bucket, count: int) -> None:

@@ -224,7 +224,7 @@ def stored(desired: DesiredModel, model_id: int = 7, json_text: bool = False) ->
             }
     if json_text:
         fields["extra_image_keys"] = json.dumps(fields["extra_image_keys"])
-    return ExistingModel(model_id, fields, posts, media)
+    return ExistingModel(model_id, fields, posts, media, desired.image_versions())
 
 
 CATALOGUE = [
@@ -316,6 +316,24 @@ def test_a_rewritten_object_updates_its_media_row(new_object: S3Object) -> None:
     assert change.writes_anything
 
 
+def test_a_replaced_or_removed_model_image_rewrites_the_image_rows() -> None:
+    keys = ["M/look.jpg", "M/profile/icon.jpg", "M/profile/banner.png", "M/P1/1.jpg"]
+    old = build("M", *keys)
+    assert old.image_versions() == {
+        "M/look.jpg": ("image", "e1", 10),
+        "M/profile/icon.jpg": ("icon", "e1", 10),
+        "M/profile/banner.png": ("banner", "e1", 10),
+    }
+    assert not diff_model(old, stored(old)).writes_anything
+    replaced = [obj(k) for k in keys if k != "M/profile/icon.jpg"]
+    replaced.append(obj("M/profile/icon.jpg", etag="e2"))
+    change = diff_model(build_model("M", replaced, BASE), stored(old))
+    assert change.images_changed and change.writes_anything
+    assert not change.model_fields_changed and not change.changed_media  # only the icon's row
+    change = diff_model(build("M", *keys[1:]), stored(old))
+    assert change.images_changed and change.model_fields_changed
+
+
 def test_a_new_public_base_updates_every_url() -> None:
     old = build("M", *CATALOGUE)
     new = build("M", *CATALOGUE, base="https://other.example.test")
@@ -391,6 +409,7 @@ def change_with(**parts: Any) -> ModelChange:
         "changed_media": [],
         "deleted_media_ids": [],
         "deleted_media_keys": [],
+        "images_changed": False,
     }
     return ModelChange(build("M"), **{**empty, **parts})
 
@@ -404,6 +423,7 @@ def change_with(**parts: Any) -> ModelChange:
         {"changed_posts": [(1, DesiredPost("P"))]},
         {"new_media": [("P", None)]},
         {"changed_media": [(1, None)]},
+        {"images_changed": True},
     ],
     ids=lambda parts: next(iter(parts)),
 )

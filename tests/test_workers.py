@@ -64,17 +64,6 @@ async def procs(database: Any, proxy: FaultProxy, tmp_path: Path) -> AsyncIterat
         print(started.report())  # shown by pytest when the test failed
 
 
-@pytest.fixture
-async def queue(database: Any) -> AsyncIterator[None]:
-    """The job queue opened in the test process, to defer jobs as the web would."""
-    jobs.connect(os.environ["TEST_DATABASE_URL"])
-    await jobs.queue.open_async()
-    try:
-        yield
-    finally:
-        await jobs.queue.close_async()
-
-
 def slow_s3(bucket: Bucket, proxy: FaultProxy) -> S3Settings:
     return replace(bucket.s3.settings, endpoint=proxy.endpoint)
 

@@ -47,6 +47,12 @@ class DesiredModel:
     banner_key: str | None = None
     extra_image_keys: list[str] = field(default_factory=list)
     posts: dict[str, DesiredPost] = field(default_factory=dict)  # in key order
+    # The model's own images (icon, banner, model and profile images): key -> (role, object).
+    images: dict[str, tuple[str, S3Object]] = field(default_factory=dict)
+
+    def image_versions(self) -> dict[str, tuple[str, str, int]]:
+        """key -> (role, etag, size): what the model's image rows should hold."""
+        return {k: (role, o.etag, o.size) for k, (role, o) in self.images.items()}
 
     @property
     def exists(self) -> bool:
@@ -106,14 +112,18 @@ def build_model(
                 )
             )
         elif kind is KeyKind.ICON:
-            model.icon_key = model.icon_key or obj.key
+            if model.icon_key is None:
+                model.icon_key = obj.key
+                model.images[obj.key] = ("icon", obj)
         elif kind is KeyKind.BANNER:
-            model.banner_key = model.banner_key or obj.key
-        elif kind is KeyKind.MODEL_IMAGE:
-            model_images.append(obj.key)
+            if model.banner_key is None:
+                model.banner_key = obj.key
+                model.images[obj.key] = ("banner", obj)
+        else:  # a model image, or a profile image
+            if kind is KeyKind.MODEL_IMAGE:
+                model_images.append(obj.key)
             model.extra_image_keys.append(obj.key)
-        else:  # profile image
-            model.extra_image_keys.append(obj.key)
+            model.images[obj.key] = ("image", obj)
     if model_images:
         model.thumbnail_key = model_images[0]
     else:
@@ -137,6 +147,7 @@ class ModelChange:
     changed_media: list[tuple[int, DesiredMedia]]
     deleted_media_ids: list[int]
     deleted_media_keys: list[str]
+    images_changed: bool  # the model's own images were added, replaced or removed
 
     @property
     def has_deletions(self) -> bool:
@@ -147,6 +158,7 @@ class ModelChange:
         return bool(
             self.model_id is None
             or self.model_fields_changed
+            or self.images_changed
             or self.new_posts
             or self.changed_posts
             or self.new_media
@@ -160,6 +172,7 @@ class ExistingModel:
     fields: dict[str, Any]
     posts: dict[str, dict[str, Any]]  # folder -> {id, media_cdns, image_count, video_count}
     media: dict[str, dict[str, Any]]  # s3_key -> {id, etag, size, type, url}
+    images: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # key -> role, etag, size
 
 
 def model_fields(desired: DesiredModel) -> dict[str, Any]:
@@ -188,6 +201,7 @@ def diff_model(desired: DesiredModel, existing: ExistingModel | None) -> ModelCh
             [],
             [],
             [],
+            True,
         )
     fields = model_fields(desired)
     fields_changed = any(_norm(existing.fields.get(k)) != _norm(v) for k, v in fields.items())
@@ -228,6 +242,7 @@ def diff_model(desired: DesiredModel, existing: ExistingModel | None) -> ModelCh
         changed_media,
         [i for i, _ in gone],
         [k for _, k in gone],
+        desired.image_versions() != existing.images,
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.catalogue.plan import ExistingModel, ModelChange, model_fields
+from domain.media import store as media_store
 from domain.platform import db
 from domain.platform.db import now
 from domain.production import lifecycle
@@ -102,8 +103,17 @@ async def load_existing(model_id: int) -> ExistingModel:
             "JOIN whitelabel_posts p ON p.id = m.whitelabel_post WHERE p.whitelabel_model = $1",
             model_id,
         )
+        images = await tx.fetch(
+            "SELECT s3_key, role, etag, size FROM whitelabel_model_images "
+            "WHERE whitelabel_model = $1",
+            model_id,
+        )
     return ExistingModel(
-        model_id, fields, {p["folder_name"]: p for p in posts}, {m["s3_key"]: m for m in media}
+        model_id,
+        fields,
+        {p["folder_name"]: p for p in posts},
+        {m["s3_key"]: m for m in media},
+        {i["s3_key"]: (i["role"], i["etag"], int(i["size"])) for i in images},
     )
 
 
@@ -142,6 +152,8 @@ async def write_change(change: ModelChange) -> int:
             await lifecycle.model_images_changed(
                 tx, desired.folder, [*images, *desired.extra_image_keys]
             )
+        if change.images_changed:
+            await media_store.model_images_listed(tx, model_id, desired.image_versions())
         post_ids = await _insert_posts(tx, model_id, change, stamp)
         await tx.executemany(
             "UPDATE whitelabel_posts SET media_cdns = $2, image_count = $3, video_count = $4 "

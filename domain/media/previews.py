@@ -1,10 +1,13 @@
-"""The read side of derivatives for admin pages: which small image to show for a key."""
+"""The read side of derivatives for admin pages: which small image to show for a key, and a
+model's own images with theirs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from domain.media.store import derivatives_of
+from domain.platform import db
 from domain.platform.paging import Signer, sign_rows
 
 
@@ -37,3 +40,52 @@ async def signed_derivatives(item: dict[str, Any], signer: Signer) -> dict[str, 
         "poster_url": await signed("poster_key"),
         "error": item.get("media_error"),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ImageView:
+    """One of a model's own images as a page shows it: the original, its previews (None until
+    a worker made them, or when it could not), and why not."""
+
+    key: str
+    role: str  # icon, banner or image
+    url: str
+    preview_url: str | None  # 480 px WebP
+    thumb_url: str | None  # 160 px WebP
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelImages:
+    icon: ImageView | None
+    banner: ImageView | None
+    images: list[ImageView]  # model and profile images, in key order
+
+
+async def model_images(model_id: int, signer: Signer) -> ModelImages:
+    """A staged model's own images with signed originals and previews."""
+    rows = await db.fetch(
+        "SELECT s3_key, role, "
+        "CASE WHEN derived_etag = etag THEN thumb_key END AS thumb_key, "
+        "CASE WHEN derived_etag = etag THEN preview_key END AS preview_key, "
+        "CASE WHEN media_error_etag = etag THEN media_error END AS media_error "
+        "FROM whitelabel_model_images WHERE whitelabel_model = $1 ORDER BY s3_key",
+        model_id,
+    )
+    views = []
+    for r in rows:
+        signed = await signed_derivatives(r, signer)
+        views.append(
+            ImageView(
+                r["s3_key"],
+                r["role"],
+                await signer(r["s3_key"]),
+                signed["preview_url"],
+                signed["thumb_url"],
+                signed["error"],
+            )
+        )
+    by_role = {v.role: v for v in views if v.role != "image"}
+    return ModelImages(
+        by_role.get("icon"), by_role.get("banner"), [v for v in views if v.role == "image"]
+    )

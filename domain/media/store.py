@@ -12,11 +12,20 @@ from domain.platform import db
 # A row waits when its derivatives were made from another ETag (or never) and it did not fail
 # on this one; the partial index whitelabel_media_underived covers exactly these rows.
 PENDING = "derived_etag IS DISTINCT FROM etag AND media_error_etag IS DISTINCT FROM etag"
+# The tables whose rows get derivatives (same derivative columns): post media, then the
+# models' own images. Each has a partial index on exactly its PENDING rows.
+SOURCES = ("whitelabel_media", "whitelabel_model_images")
+_COLUMNS = (
+    "s3_key, type, etag, derived_etag, width, height, duration, thumb_key, preview_key, "
+    "poster_key, media_error, media_error_etag"
+)
+_ALL_SOURCES = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM {table}" for table in SOURCES)
 CLAIM_EXPIRES = "10 minutes"  # a claim older than this belongs to a worker that went away
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
+    table: str  # one of SOURCES
     id: int
     s3_key: str
     etag: str
@@ -25,22 +34,56 @@ class Pending:
     old_keys: tuple[str, ...]  # derivatives of an earlier version, deleted once replaced
 
 
+async def model_images_listed(
+    tx: db.Tx, model_id: int, images: dict[str, tuple[str, str, int]]
+) -> None:
+    """The model's image rows become `images`: a replaced object (another ETag) waits for new
+    derivatives; a removed one's row goes, and a trigger sends its derivatives to the trash.
+    Applied with the model's fields, which already stopped naming the removed images."""
+    keys = list(images)
+    await tx.execute(
+        "DELETE FROM whitelabel_model_images WHERE whitelabel_model = $1 "
+        "AND s3_key <> ALL($2::text[])",
+        model_id,
+        keys,
+    )
+    await tx.execute(
+        "INSERT INTO whitelabel_model_images (whitelabel_model, s3_key, role, etag, size) "
+        "SELECT $1, k, r, e, s FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) "
+        "AS t(k, r, e, s) ON CONFLICT (s3_key) DO UPDATE SET whitelabel_model = EXCLUDED."
+        "whitelabel_model, role = EXCLUDED.role, etag = EXCLUDED.etag, size = EXCLUDED.size",
+        model_id,
+        keys,
+        [v[0] for v in images.values()],
+        [v[1] for v in images.values()],
+        [v[2] for v in images.values()],
+    )
+
+
 async def counts() -> tuple[int, int]:
     """(media waiting for derivatives, derivative objects waiting to be deleted)."""
+    pending = " + ".join(f"(SELECT COUNT(*) FROM {table} WHERE {PENDING})" for table in SOURCES)
     row = (
         await db.fetch(
-            f"SELECT (SELECT COUNT(*) FROM whitelabel_media WHERE {PENDING}) AS pending, "
-            "(SELECT COUNT(*) FROM media_derived_trash) AS trash"
+            f"SELECT {pending} AS pending, (SELECT COUNT(*) FROM media_derived_trash) AS trash"
         )
     )[0]
     return int(row["pending"]), int(row["trash"])
 
 
 async def claim(limit: int) -> list[Pending]:
-    """Take up to `limit` waiting rows for this job; other jobs skip them."""
+    """Take up to `limit` waiting rows for this job, post media first; other jobs skip them."""
+    taken: list[Pending] = []
+    for table in SOURCES:
+        if len(taken) < limit:
+            taken += await _claim_from(table, limit - len(taken))
+    return taken
+
+
+async def _claim_from(table: str, limit: int) -> list[Pending]:
     rows = await db.fetch(
-        "UPDATE whitelabel_media SET derive_claimed_at = now() WHERE id IN ("
-        f"SELECT id FROM whitelabel_media WHERE {PENDING} AND (derive_claimed_at IS NULL OR "
+        f"UPDATE {table} SET derive_claimed_at = now() WHERE id IN ("
+        f"SELECT id FROM {table} WHERE {PENDING} AND (derive_claimed_at IS NULL OR "
         f"derive_claimed_at < now() - interval '{CLAIM_EXPIRES}') "
         "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
         "RETURNING id, s3_key, etag, type, size, thumb_key, preview_key, poster_key",
@@ -48,6 +91,7 @@ async def claim(limit: int) -> list[Pending]:
     )
     return [
         Pending(
+            table,
             r["id"],
             r["s3_key"],
             r["etag"],
@@ -64,7 +108,7 @@ async def record_done(
 ) -> bool:
     """Store the derivatives of this ETag; False when the row is gone or changed meanwhile."""
     rows = await db.fetch(
-        "UPDATE whitelabel_media SET derived_etag = etag, thumb_key = $3, preview_key = $4, "
+        f"UPDATE {item.table} SET derived_etag = etag, thumb_key = $3, preview_key = $4, "
         "poster_key = $5, width = $6, height = $7, duration = $8, media_error = NULL, "
         "media_error_etag = NULL, derived_at = now(), derive_claimed_at = NULL "
         "WHERE id = $1 AND etag = $2 RETURNING id",
@@ -83,7 +127,7 @@ async def record_done(
 async def record_error(item: Pending, message: str) -> bool:
     """Why this ETag cannot be previewed; the row keeps no derivative of an older version."""
     rows = await db.fetch(
-        "UPDATE whitelabel_media SET media_error = $3, media_error_etag = etag, "
+        f"UPDATE {item.table} SET media_error = $3, media_error_etag = etag, "
         "derived_etag = NULL, thumb_key = NULL, preview_key = NULL, poster_key = NULL, "
         "width = NULL, height = NULL, duration = NULL, derived_at = now(), "
         "derive_claimed_at = NULL WHERE id = $1 AND etag = $2 RETURNING id",
@@ -102,7 +146,7 @@ async def trash(limit: int = 1000) -> AsyncIterator[list[str]]:
     async with db.transaction() as tx:
         await tx.execute(  # SKIP LOCKED: two jobs emptying the trash never wait on each other
             "DELETE FROM media_derived_trash WHERE id IN (SELECT t.id FROM media_derived_trash t "
-            "JOIN whitelabel_media m ON m.s3_key = t.source_key AND m.etag = t.etag "
+            f"JOIN ({_ALL_SOURCES}) m ON m.s3_key = t.source_key AND m.etag = t.etag "
             "FOR UPDATE OF t SKIP LOCKED)"
         )
         rows = await tx.fetch(
@@ -127,7 +171,7 @@ async def derivatives_of(keys: list[str]) -> dict[str, dict[str, Any]]:
         "CASE WHEN derived_etag = etag THEN preview_key END AS preview_key, "
         "CASE WHEN derived_etag = etag THEN poster_key END AS poster_key, "
         "CASE WHEN media_error_etag = etag THEN media_error END AS media_error "
-        "FROM whitelabel_media WHERE s3_key = ANY($1::text[])",
+        f"FROM ({_ALL_SOURCES}) m WHERE s3_key = ANY($1::text[])",
         keys,
     )
     return {r["s3_key"]: r for r in rows}

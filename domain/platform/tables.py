@@ -72,17 +72,10 @@ class WhitelabelPost(Table, tablename="whitelabel_posts"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class WhitelabelMedia(Table, tablename="whitelabel_media"):
-    whitelabel_post = ForeignKey(WhitelabelPost, on_delete=OnDelete.cascade, index=True)
-    s3_key = Text(unique=True)
-    url = Text()
-    type = Varchar(length=8, choices=MediaType)
-    size = BigInt(default=0)
-    etag = Varchar(length=128, default="")
-    last_modified = Timestamptz(null=True, default=None)
-    created_at = Timestamptz(default=TimestamptzNow())
-    # Derivatives (domain/media): made from the object whose ETag is derived_etag, or failed on
-    # media_error_etag; a row where neither equals etag is waiting for a worker.
+class Derivatives:
+    """Columns of a row whose object gets derivatives (domain/media): made from the object whose
+    ETag is derived_etag, or failed on media_error_etag; neither equal to etag means waiting."""
+
     derived_etag = Varchar(length=128, null=True, default=None)
     thumb_key = Text(null=True, default=None)  # 160 px wide WebP
     preview_key = Text(null=True, default=None)  # 480 px wide WebP (images)
@@ -94,6 +87,29 @@ class WhitelabelMedia(Table, tablename="whitelabel_media"):
     media_error_etag = Varchar(length=128, null=True, default=None)
     derived_at = Timestamptz(null=True, default=None)
     derive_claimed_at = Timestamptz(null=True, default=None)  # a worker is on it
+
+
+class WhitelabelMedia(Derivatives, Table, tablename="whitelabel_media"):
+    whitelabel_post = ForeignKey(WhitelabelPost, on_delete=OnDelete.cascade, index=True)
+    s3_key = Text(unique=True)
+    url = Text()
+    type = Varchar(length=8, choices=MediaType)
+    size = BigInt(default=0)
+    etag = Varchar(length=128, default="")
+    last_modified = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WhitelabelModelImage(Derivatives, Table, tablename="whitelabel_model_images"):
+    """A model's own image (icon, banner, model or profile image), kept for its derivatives."""
+
+    whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
+    s3_key = Text(unique=True)
+    role = Varchar(length=8, default="image")  # icon, banner or image
+    type = Varchar(length=8, default="image")
+    size = BigInt(default=0)
+    etag = Varchar(length=128, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class MediaDerivedTrash(Table, tablename="media_derived_trash"):
@@ -260,6 +276,7 @@ TABLES: tuple[type[Table], ...] = (
     WhitelabelModel,
     WhitelabelPost,
     WhitelabelMedia,
+    WhitelabelModelImage,
     MediaDerivedTrash,
     SyncRun,
     SyncPart,

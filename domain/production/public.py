@@ -23,26 +23,50 @@ THUMBNAIL = (
     f"{VISIBLE_POST} AND p.thumbnail_key IS NOT NULL ORDER BY p.source_key LIMIT 1))"
 )
 
+MODEL_COLUMNS = (
+    "m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, m.icon_key, "
+    f"m.banner_key, {THUMBNAIL} AS thumbnail_key"
+)
+
 
 async def models(page: int, signer: Signer) -> dict[str, Any]:
     offset = page_bounds(page, PAGE_SIZE)
     rows = await db.fetch(
-        f"SELECT m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, "
-        f"{THUMBNAIL} AS thumbnail_key FROM models m WHERE {VISIBLE_MODEL} "
+        f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} "
         "ORDER BY m.display_order, m.post_count DESC, m.id LIMIT $1 OFFSET $2",
         PAGE_SIZE,
         offset,
     )
     count = await db.fetchval(f"SELECT COUNT(*) FROM models m WHERE {VISIBLE_MODEL}")
     return {
-        "data": [await _model(r, signer) for r in rows],
+        "data": await _models(rows, signer),
         "meta": {"page": page, "limit": PAGE_SIZE, "count": int(count)},
     }
 
 
-async def _model(row: dict[str, Any], signer: Signer) -> dict[str, Any]:
-    thumb = row.pop("thumbnail_key")
-    return {**row, "thumbnail": await signer(thumb) if thumb else None}
+async def _models(rows: list[dict[str, Any]], signer: Signer) -> list[dict[str, Any]]:
+    """Models with their images signed: each original, and its WebP preview once a worker
+    made it (the thumbnail's and banner's 480 px, the icon's 160 px; else null)."""
+    keys = [r[c] for r in rows for c in ("thumbnail_key", "icon_key", "banner_key") if r[c]]
+    derived = await derivatives_of(keys)
+
+    async def signed(key: str | None, column: str = "") -> str | None:
+        if column:
+            key = derived.get(key or "", {}).get(column)
+        return await signer(key) if key else None
+
+    return [
+        {
+            **{k: v for k, v in r.items() if not k.endswith("_key")},
+            "thumbnail": await signed(r["thumbnail_key"]),
+            "preview": await signed(r["thumbnail_key"], "preview_key"),
+            "icon": await signed(r["icon_key"]),
+            "icon_preview": await signed(r["icon_key"], "thumb_key"),
+            "banner": await signed(r["banner_key"]),
+            "banner_preview": await signed(r["banner_key"], "preview_key"),
+        }
+        for r in rows
+    ]
 
 
 async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | None:
@@ -50,8 +74,7 @@ async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | 
     model's name is another's slug, the slug wins, except for clients of the original API,
     which addressed models by name (`by_name_first`)."""
     rows = await db.fetch(
-        f"SELECT m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, "
-        f"{THUMBNAIL} AS thumbnail_key FROM models m WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR "
+        f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR "
         "m.name = $1 OR m.id IN (SELECT model FROM model_slugs WHERE slug = $1)) ORDER BY "
         "CASE WHEN $2 AND m.name = $1 THEN 0 WHEN m.slug = $1 THEN 1 WHEN m.id IN (SELECT model "
         "FROM model_slugs WHERE slug = $1) THEN 2 ELSE 3 END LIMIT 1",
@@ -63,7 +86,7 @@ async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | 
 
 async def model(ref: str, signer: Signer) -> dict[str, Any] | None:
     found = await find_model(ref)
-    return await _model(found, signer) if found else None
+    return (await _models([found], signer))[0] if found else None
 
 
 async def model_posts(
@@ -100,6 +123,8 @@ async def _post(
     r: dict[str, Any], signer: Signer, derived: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     items = media_list(r["media"]) or [{"key": r["content_key"], "type": r["type"]}]
+    main = derived.get(r["content_key"], {})
+    preview = main.get("preview_key") or main.get("poster_key")
     return {
         "id": r["id"],
         "model_id": r["model"],
@@ -107,6 +132,7 @@ async def _post(
         "type": r["type"],
         "content": await signer(r["content_key"]),
         "thumbnail": await signer(r["thumbnail_key"]) if r["thumbnail_key"] else None,
+        "preview": await signer(preview) if preview else None,
         "media": [await _media(m["key"], m["type"], signer, derived) for m in items],
         "created_at": r["created_at"].isoformat() if r["created_at"] else None,
     }

@@ -54,14 +54,9 @@ async def proxy(bucket: Bucket) -> AsyncIterator[FaultProxy]:
 
 
 @pytest.fixture
-async def procs(database: Any, proxy: FaultProxy, tmp_path: Path) -> AsyncIterator[Processes]:
-    """Processes started by the test; all of them stopped (SIGKILL at worst) and waited for."""
-    started = Processes(tmp_path)
-    try:
-        yield started
-    finally:
-        await started.stop_all()
-        print(started.report())  # shown by pytest when the test failed
+def procs(proxy: FaultProxy, procs: Processes) -> Processes:
+    """conftest's processes, started after the fault proxy and stopped before it."""
+    return procs
 
 
 def slow_s3(bucket: Bucket, proxy: FaultProxy) -> S3Settings:

@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from domain.catalogue import run_handle, runs
+from domain.catalogue import runs
+from domain.catalogue.begin import begin_here
 from domain.catalogue.confirm import confirm
 from domain.catalogue.sync import run_sync
 from domain.platform.runtime import Runtime
@@ -92,10 +93,7 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _sync_with_progress(runtime: Runtime, options: Any, quiet: bool) -> dict[str, Any]:
-    run_id = await runs.record(options.model or "all", "cli", dry_run=options.dry_run)
-    handle = await run_handle.claim(run_id, runtime.name)
-    if handle is None:
-        raise runs.SyncBusy(await runs.get(run_id))
+    handle = await begin_here(options.run_request(), runtime.name)
     task = asyncio.create_task(run_sync(runtime.s3, options, handle, owner=runtime.name))
     if not quiet:
         console = Console(stderr=True)

@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 
 from domain.catalogue import runs
+from domain.catalogue.begin import RunRequest, begin
 from domain.media import store
 from domain.platform import db, jobs
 from domain.platform.settings import Settings
@@ -113,8 +114,9 @@ async def workers(procs: Processes, bucket: Bucket, count: int) -> None:
 
 async def synced(procs: Processes, **options: Any) -> dict[str, Any]:
     """A whole-bucket sync as "Sync now" queues it; returns once its media work is done."""
-    run_id = await runs.record("all", "test")
-    await runs.set_job(run_id, await jobs.defer_run("sync", run_id, **options))
+    run_id = await begin(
+        RunRequest("all", "test"), lambda run: jobs.defer_run("sync", run, **options)
+    )
 
     async def ended() -> dict[str, Any] | None:
         run = await runs.get(run_id)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue import run_handle, runs
+from domain.catalogue import run_handle
+from domain.catalogue.begin import RunRequest, begin_here
 from tests.conftest import Bucket, count, eventually, rows
 from tests.web import Browser, admin, browser, running_app
 
@@ -65,8 +66,7 @@ async def test_sync_fragment_events_and_busy(web: Any) -> None:
     assert "event: done" in events.text and "succeeded" in events.text
     detail = (await b.get(f"/sync-runs/{run['id']}")).text
     assert f"Sync #{run['id']}" in detail and 'data-status="succeeded"' in detail
-    handle = await run_handle.claim(await runs.record("all", "someone else"), "elsewhere")
-    assert handle is not None  # a run already going
+    handle = await begin_here(RunRequest("all", "someone else"), "elsewhere")  # already going
     try:
         again = await b.post("/sync", {}, htmx=True)
         assert again.status_code == 200 and f'data-run="{handle.id}"' in again.text

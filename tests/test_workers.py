@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from domain.catalogue import run_handle, runs
+from domain.catalogue.begin import RunRequest, begin, begin_here
 from domain.platform import jobs
 from domain.platform.db import now
 from domain.platform.settings import S3Settings
@@ -150,8 +151,7 @@ async def test_worker_killed_mid_sync_another_takes_over(
     env = worker_env(bucket, proxy, SYNC_PARTS="3", WORKER_CONCURRENCY="2")
     workers = {name: procs.worker(name, env) for name in ("A", "B")}
     await procs.workers_registered(2)
-    run_id = await runs.record("all", "test")
-    await runs.set_job(run_id, await jobs.defer_run("sync", run_id))
+    run_id = await begin(RunRequest("all", "test"), lambda run: jobs.defer_run("sync", run))
     await running_with(procs, run_id, models_done=3)
     started = [t for t in texts(await run_of(run_id)) if t.startswith("started on ")]
     victim = started[0].removeprefix("started on ")
@@ -252,8 +252,7 @@ async def test_schedule_starts_a_run_or_records_a_skip(
         assert run["status"] == "succeeded", (run["error"], texts(run))
         assert await staged() == expected(keys)
 
-        held = await run_handle.claim(await runs.record("all", "someone"), "the test")
-        assert held is not None
+        held = await begin_here(RunRequest("all", "someone"), "the test")
         try:
             await rows("UPDATE sync_schedule SET last_tick_at = $1", now() - timedelta(minutes=2))
             skipped = await procs.wait_for(

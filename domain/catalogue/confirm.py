@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.catalogue import run_changes, run_handle, runs, sync_store
+from domain.catalogue.begin import RunRequest, begin_here
 from domain.catalogue.plan import build_model
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
@@ -32,6 +33,12 @@ async def check_confirmable(run_id: int) -> dict[str, Any]:
     return run
 
 
+async def confirm_request(run_id: int, actor: str) -> RunRequest:
+    """The run that confirms held run `run_id`, if it still holds a plan."""
+    held = await check_confirmable(run_id)
+    return RunRequest(held["scope"], actor, kind="confirm", confirms=run_id)
+
+
 async def confirm(
     source: ListingSource,
     run_id: int,
@@ -45,11 +52,7 @@ async def confirm(
     that came back since is kept. Runs as a run of its own (kind "confirm"), linked both ways.
     """
     if handle is None:
-        held = await check_confirmable(run_id)
-        new_id = await runs.record(held["scope"], actor, kind="confirm", confirms=run_id)
-        handle = await run_handle.claim(new_id, runs.this_process())
-        if handle is None:
-            raise runs.SyncBusy(await runs.get(new_id))
+        handle = await begin_here(await confirm_request(run_id, actor), runs.this_process())
     try:
         held = await check_confirmable(run_id)  # again, now that we hold the sync lock
         handle.stats.phase = "deleting"

@@ -22,7 +22,6 @@ from domain.errors import Conflict
 
 STALE_AFTER = timedelta(seconds=60)
 ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX": held by the process running a sync
-ENQUEUE_LOCK_KEY = 0x43464C59  # serialises "is a sync active? then record a new one"
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "cancelled", "needs_confirmation", "superseded", "skipped")
 
@@ -66,89 +65,6 @@ async def mark_stale(force: bool = True) -> int:
         now() - STALE_AFTER,
     )
     return len(rows)
-
-
-async def record(
-    scope: str,
-    triggered_by: str,
-    *,
-    dry_run: bool = False,
-    kind: str = "sync",
-    confirms: int | None = None,
-) -> int:
-    """Record a queued run, or raise SyncBusy naming the run already queued or running."""
-    await mark_stale()
-    async with db.transaction() as tx:
-        await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)
-        active = await tx.fetch(
-            "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id LIMIT 1",
-            list(ACTIVE),
-        )
-        if active and await _orphaned(tx, active[0]):
-            active = []
-        if active:
-            raise SyncBusy(_decode(active[0]))
-        stamp = now()
-        run_id = await _insert(
-            tx,
-            scope=scope,
-            status="queued",
-            phase="queued",
-            dry_run=dry_run,
-            started_at=stamp,
-            heartbeat_at=stamp,
-            triggered_by=triggered_by,
-            kind=kind,
-            confirms=confirms,
-            events=json.dumps([ledger_entry(f"queued by {triggered_by}")]),
-        )
-    notify(run_id)
-    return run_id
-
-
-async def _insert(tx: db.Tx, **columns: Any) -> int:
-    """A new sync_runs row with these columns and every counter at 0; returns its id."""
-    names = [*columns, *COUNTERS]
-    values = [*columns.values(), *(0 for _ in COUNTERS)]
-    marks = ", ".join(f"${i + 1}" for i in range(len(names)))
-    sql = f"INSERT INTO sync_runs ({', '.join(names)}) VALUES ({marks}) RETURNING id"
-    return int(await tx.fetchval(sql, *values))
-
-
-async def _orphaned(tx: db.Tx, run: dict[str, Any]) -> bool:
-    """A foreground run (no job) whose process died: nothing will resume it, so it failed.
-
-    A queued job's run is left alone: when its worker dies, the queue hands it to another.
-    """
-    if run["status"] != "running" or run["job_id"] is not None:
-        return False
-    if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):
-        return False  # its process still holds the sync lock
-    await tx.execute(
-        "UPDATE sync_runs SET status = 'failed', finished_at = $2, phase = 'done', "
-        "error = 'the process running this sync stopped' WHERE id = $1",
-        run["id"],
-        now(),
-    )
-    return True
-
-
-async def record_skipped(scope: str, triggered_by: str, reason: str) -> int:
-    """A run that never ran, kept in the ledger (a scheduled tick while a sync was going)."""
-    stamp = now()
-    async with db.transaction() as tx:
-        return await _insert(
-            tx,
-            scope=scope,
-            status="skipped",
-            phase="done",
-            started_at=stamp,
-            finished_at=stamp,
-            heartbeat_at=stamp,
-            triggered_by=triggered_by,
-            error=reason,
-            events=json.dumps([ledger_entry(reason)]),
-        )
 
 
 async def set_job(run_id: int, job_id: int) -> None:
@@ -198,7 +114,7 @@ async def request_cancel(run_id: int) -> str | None:
 async def get(run_id: int, tx: db.Tx | None = None) -> dict[str, Any] | None:
     sql = "SELECT * FROM sync_runs WHERE id = $1"
     rows = await (tx.fetch(sql, run_id) if tx else db.fetch(sql, run_id))
-    return _decode(rows[0]) if rows else None
+    return decode(rows[0]) if rows else None
 
 
 async def current() -> dict[str, Any] | None:
@@ -208,7 +124,7 @@ async def current() -> dict[str, Any] | None:
         "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
         list(ACTIVE),
     )
-    return _decode(rows[0]) if rows else None
+    return decode(rows[0]) if rows else None
 
 
 async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str, Any]]:
@@ -219,10 +135,10 @@ async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str
         rows = await db.fetch(
             "SELECT * FROM sync_runs WHERE id < $1 ORDER BY id DESC LIMIT $2", before_id, limit
         )
-    return [_decode(r) for r in rows]
+    return [decode(r) for r in rows]
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def decode(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("plan", "events"):
         if isinstance(row.get(key), str):
             row[key] = json.loads(row[key])

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from domain.catalogue import parts, run_changes, run_handle, runs, sync_store
+from domain.catalogue.begin import begin_here
 from domain.catalogue.guard import judge_deletions
 from domain.catalogue.keys import parse_key
 from domain.catalogue.run_handle import RunHandle
@@ -44,12 +45,7 @@ async def run_sync(
     """
     owner = owner or runs.this_process()
     if handle is None:
-        run_id = await runs.record(
-            options.model or "all", options.triggered_by, dry_run=options.dry_run
-        )
-        handle = await run_handle.claim(run_id, owner)
-        if handle is None:
-            raise runs.SyncBusy(await runs.get(run_id))
+        handle = await begin_here(options.run_request(), owner)
     runs.track(handle)
     base = RunStats()
     ticker = asyncio.create_task(_heartbeat(handle, base))

@@ -15,7 +15,8 @@ from piccolo.engine import PostgresEngine
 
 from domain.accounts import audit
 from domain.catalogue import run_handle, runs, schedule
-from domain.catalogue.confirm import confirm
+from domain.catalogue.begin import RunRequest, begin, skip
+from domain.catalogue.confirm import confirm, confirm_request
 from domain.catalogue.sync import SyncOptions, run_sync, work_parts
 from domain.media import derive
 from domain.media import store as media_store
@@ -100,16 +101,18 @@ class Runtime:
         dry_run: bool = False,
     ) -> int:
         """Queue a sync; raises SyncBusy naming the run already queued or going."""
-        run_id = await runs.record(model or "all", triggered_by, dry_run=dry_run)
-        return await _queue(run_id, "sync", allow_mass_delete=allow_mass_delete)
+        request = RunRequest(model or "all", triggered_by, dry_run=dry_run)
+        return await begin(
+            request,
+            lambda run_id: jobs.defer_run("sync", run_id, allow_mass_delete=allow_mass_delete),
+        )
 
     async def start_confirm(self, held_run: int, actor: str) -> int:
         """Queue the confirmation of a held plan as a run of its own."""
-        from domain.catalogue.confirm import check_confirmable
-
-        held = await check_confirmable(held_run)
-        run_id = await runs.record(held["scope"], actor, kind="confirm", confirms=held_run)
-        return await _queue(run_id, "confirm", confirms=held_run)
+        request = await confirm_request(held_run, actor)
+        return await begin(
+            request, lambda run_id: jobs.defer_run("confirm", run_id, confirms=held_run)
+        )
 
     async def start_activation(
         self, selection: bulk.Selection, actor: str, ip: str
@@ -227,19 +230,9 @@ class Runtime:
             log.info("scheduled sync: run #%s queued (%s)", run_id, due)
         except runs.SyncBusy as busy:
             held = busy.run["id"] if busy.run else "?"
-            await runs.record_skipped(
+            await skip(
                 "all", "schedule", f"scheduled sync skipped: sync run #{held} was still going"
             )
-
-
-async def _queue(run_id: int, task: str, **kwargs: Any) -> int:
-    """Hand a recorded run to the workers; if the queue refuses, the run ends cancelled."""
-    try:
-        await runs.set_job(run_id, await jobs.defer_run(task, run_id, **kwargs))
-    except Exception as exc:
-        await runs.request_cancel(run_id)
-        raise RuntimeError(f"could not queue run #{run_id}: {exc}") from exc
-    return run_id
 
 
 def _model_of(run: dict[str, Any]) -> str | None:

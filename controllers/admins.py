@@ -82,13 +82,13 @@ class AdminsController(Controller):
             data.password = ""
             status = DOMAIN_STATUS[type(exc)]
             return await _page(request, status, form=data, error=_sentence(str(exc)))
-        kind = "superuser" if row["superuser"] else "admin"
+        kind = "superuser" if row.superuser else "admin"
         return await audited(
             request,
             actor,
-            Did("admin_created", row["username"], kind),
+            Did("admin_created", row.username, kind),
             back=request.app.route_reverse("admins.index"),
-            toast=("success", f"Created {kind} {row['username']!r}."),
+            toast=("success", f"Created {kind} {row.username!r}."),
         )
 
     @post("/{admin_id:int}/deactivate", name="admins.deactivate")
@@ -115,9 +115,9 @@ class AdminsController(Controller):
         return await audited(
             request,
             actor,
-            Did("admin_password_reset", row["username"], sessions),
+            Did("admin_password_reset", row.username, sessions),
             back=request.app.route_reverse("admins.index"),
-            toast=("success", f"Password of {row['username']!r} reset; {sessions}."),
+            toast=("success", f"Password of {row.username!r} reset; {sessions}."),
             partial=ROW,
             fresh=lambda: _fresh(admin_id),
         )
@@ -131,7 +131,7 @@ async def _set_active(
     request: HTMXRequest, actor: ActorDep, admin_id: int, active: bool
 ) -> Response[Any]:
     row, changed = await accounts.set_active(admin_id, active, by=_me(request).id)
-    name = row["username"]
+    name = row.username
     if not changed:
         toast = ("info", f"{name!r} was already {'active' if active else 'inactive'}.")
     elif active:

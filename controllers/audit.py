@@ -55,7 +55,7 @@ class AuditController(Controller):
             "audit/index.html",
             "audit/_table.html",
             rows=rows,
-            next_before=rows[-1]["id"] if more else None,
+            next_before=rows[-1].id if more else None,
             action=action,
             actions=ACTIONS,
             nav="audit",

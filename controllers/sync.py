@@ -38,7 +38,7 @@ SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 ScheduleBody = Annotated[ScheduleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-async def _run_or_404(run_id: int) -> dict[str, Any]:
+async def _run_or_404(run_id: int) -> runs.SyncRun:
     run = await runs.get(run_id)
     if run is None:
         raise NotFoundException(f"There is no sync run #{run_id}.")
@@ -70,8 +70,8 @@ class SyncController(Controller):
             did = Did("sync_started", model or "all", f"run #{run_id}")
         except runs.SyncBusy as busy:
             assert busy.run is not None
-            run_id = busy.run["id"]
-            toast = ("warning", f"Sync #{run_id} is already {busy.run['status']}: showing it.")
+            run_id = busy.run.id
+            toast = ("warning", f"Sync #{run_id} is already {busy.run.status}: showing it.")
         return await audited(
             request,
             actor,
@@ -93,7 +93,7 @@ class SyncController(Controller):
             "sync/runs.html",
             "sync/_runs_table.html",
             runs=rows,
-            next_before=rows[-1]["id"] if more else None,
+            next_before=rows[-1].id if more else None,
             before=before,
             pulse=pulse,
             nav="runs",
@@ -123,7 +123,7 @@ class SyncController(Controller):
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             async for run in runs.subscribe(run_id):
                 html = template.render(run=run, request=request, csrf_token=lambda: "")
-                event = "progress" if run["status"] in runs.ACTIVE else "done"
+                event = "progress" if run.active else "done"
                 yield ServerSentEventMessage(event=event, data=html)
 
         return ServerSentEvent(stream())

@@ -48,7 +48,7 @@ async def test_sign_in_then_dashboard_shows_the_catalogue(web: Any) -> None:
     ok = await b.sign_in()
     assert ok.status_code == 303 and ok.headers["location"] == "/"
     run = await b.sync_now()
-    assert run["status"] == "succeeded"
+    assert run.status == "succeeded"
     page = (await b.get("/")).text
     assert '<span class="card-value">3</span>' in page  # staged models
     assert "&lt;b&gt;Anna Lee" in page and "<b>Anna" not in page  # bucket names autoescaped
@@ -60,12 +60,12 @@ async def test_sync_fragment_events_and_busy(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
     run = await b.sync_now()
-    assert (run["models_inserted"], run["media_inserted"]) == (3, 5)
-    events = await b.get(f"/sync-runs/{run['id']}/events")
+    assert (run.models_inserted, run.media_inserted) == (3, 5)
+    events = await b.get(f"/sync-runs/{run.id}/events")
     assert events.headers["content-type"].startswith("text/event-stream")
     assert "event: done" in events.text and "succeeded" in events.text
-    detail = (await b.get(f"/sync-runs/{run['id']}")).text
-    assert f"Sync #{run['id']}" in detail and 'data-status="succeeded"' in detail
+    detail = (await b.get(f"/sync-runs/{run.id}")).text
+    assert f"Sync #{run.id}" in detail and 'data-status="succeeded"' in detail
     handle = await begin_here(RunRequest("all", "someone else"), "elsewhere")  # already going
     try:
         again = await b.post("/sync", {}, htmx=True)
@@ -74,7 +74,7 @@ async def test_sync_fragment_events_and_busy(web: Any) -> None:
     finally:
         await run_handle.finish(handle, "succeeded")
     listing = (await b.get("/sync-runs")).text
-    assert f'href="/sync-runs/{run["id"]}"' in listing
+    assert f'href="/sync-runs/{run.id}"' in listing
     assert ("sync_started", "all") in await audit_actions()
     assert ("sync_finished", "all") in await audit_actions()
 

@@ -11,7 +11,14 @@ from typing import Any, Literal
 from domain.catalogue import run_handle, runs
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import COUNTERS
-from domain.catalogue.runs import ACTIVE, ADVISORY_LOCK_KEY, SyncBusy, ledger_entry, notify
+from domain.catalogue.runs import (
+    ACTIVE,
+    ADVISORY_LOCK_KEY,
+    SyncBusy,
+    SyncRun,
+    ledger_entry,
+    notify,
+)
 from domain.platform import db
 from domain.platform.db import now
 
@@ -78,14 +85,13 @@ async def _record(request: RunRequest) -> int:
     await runs.mark_stale()
     async with db.transaction() as tx:
         await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)
-        active = await tx.fetch(
+        rows = await tx.fetch(
             "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id LIMIT 1",
             list(ACTIVE),
         )
-        if active and await _orphaned(tx, active[0]):
-            active = []
-        if active:
-            raise SyncBusy(runs.decode(active[0]))
+        active = SyncRun.from_row(rows[0]) if rows else None
+        if active is not None and not await _orphaned(tx, active):
+            raise SyncBusy(active)
         stamp = now()
         run_id = await _insert(
             tx,
@@ -113,19 +119,19 @@ async def _insert(tx: db.Tx, **columns: Any) -> int:
     return int(await tx.fetchval(sql, *values))
 
 
-async def _orphaned(tx: db.Tx, run: dict[str, Any]) -> bool:
+async def _orphaned(tx: db.Tx, run: SyncRun) -> bool:
     """A foreground run (no job) whose process died: nothing will resume it, so it failed.
 
     A queued job's run is left alone: when its worker dies, the queue hands it to another.
     """
-    if run["status"] != "running" or run["job_id"] is not None:
+    if run.status != "running" or run.job_id is not None:
         return False
     if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):
         return False  # its process still holds the sync lock
     await tx.execute(
         "UPDATE sync_runs SET status = 'failed', finished_at = $2, phase = 'done', "
         "error = 'the process running this sync stopped' WHERE id = $1",
-        run["id"],
+        run.id,
         now(),
     )
     return True

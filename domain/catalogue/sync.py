@@ -38,7 +38,7 @@ async def run_sync(
     *,
     spread: Spread | None = None,
     owner: str | None = None,
-) -> dict[str, Any]:
+) -> runs.SyncRun:
     """Run one sync to the end and return its run row (status, counters, error, plan).
 
     Without a handle, the run is recorded and claimed here (the CLI's foreground sync).
@@ -147,18 +147,18 @@ async def _execute(
 
 
 async def _merge_and_delete(
-    options: SyncOptions, handle: RunHandle, results: list[dict[str, Any]]
+    options: SyncOptions, handle: RunHandle, results: list[parts.PartResult]
 ) -> tuple[str, str | None, dict[str, Any] | None]:
     stats = handle.stats
     plan = DeletionPlan()
     seen: set[str] = set()
     failed: list[str] = []
     for result in results:
-        seen.update(result["seen"])
-        failed.extend(result["failed"])
-        stats.errors.extend(result["errors"])
-        plan.unchanged.extend(result["unchanged"])
-        plan.per_model.update({int(k): v for k, v in result["per_model"].items()})
+        seen.update(result.seen)
+        failed.extend(result.failed)
+        stats.errors.extend(result.errors)
+        plan.unchanged.extend(result.unchanged)
+        plan.per_model.update({int(k): v for k, v in result.per_model.items()})
     known = await sync_store.known_models([options.model] if options.model else None)
     if options.model and options.model not in seen and options.model not in known:
         raise ModelNotInBucket(

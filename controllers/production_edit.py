@@ -19,6 +19,7 @@ from controllers.forms import Checked, OptionalRowId, RowId
 from controllers.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
 from controllers.responses import Did, audited, is_fragment, render
 from domain.errors import Invalid
+from domain.platform import paging
 from domain.production import editing, public
 from domain.production import publishing as production
 from domain.production.rows import ProductionModel
@@ -124,13 +125,12 @@ class ProductionModelController(Controller):
         self, request: HTMXRequest, model_id: RowId, before: FromQuery[OptionalRowId] = None
     ) -> HTMXTemplate:
         model = await _model(model_id)
-        rows = await editing.history(model_id, before)
-        more = len(rows) > 50
+        rows, next_before = paging.older(await editing.history(model_id, before), 50)
         return render(
             request,
             "production/history.html",
             model=model,
-            rows=rows[:50],
-            next_before=rows[49].id if more else None,
+            rows=rows,
+            next_before=next_before,
             nav="production",
         )

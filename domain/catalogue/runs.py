@@ -24,7 +24,6 @@ from domain.errors import Conflict
 STALE_AFTER = timedelta(seconds=60)
 ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX": held by the process running a sync
 ACTIVE = ("queued", "running")
-FINISHED = ("succeeded", "failed", "cancelled", "needs_confirmation", "superseded", "skipped")
 JSON = ("plan", "events")  # sync_runs' JSON columns (asyncpg hands them over as text)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.catalogue import runs
+from domain.catalogue.begin import RunRequest, begin
 from domain.platform import db, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,8 +84,7 @@ def _status_kb(pid: int, field: str) -> float:
 
 async def queued_sync(within: float = 3600) -> dict[str, Any]:
     """Record a whole-bucket sync, defer it to the workers and wait for its end."""
-    run_id = await runs.record("all", "bench")
-    await runs.set_job(run_id, await jobs.defer_run("sync", run_id))
+    run_id = await begin(RunRequest("all", "bench"), lambda run: jobs.defer_run("sync", run))
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         run = await runs.get(run_id)

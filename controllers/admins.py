@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
-from controllers.deps import ActorDep
+from controllers.deps import Actor, ActorDep
 from controllers.errors import DOMAIN_STATUS
 from controllers.forms import Checked, EmptyBody, Form, RowId
-from controllers.responses import Did, audited, render
+from controllers.responses import Did, Toast, audited, render
 from controllers.security import Admin, superusers_only
 from controllers.sessions import SESSION_COOKIE
 from domain.accounts import admins as accounts
@@ -82,14 +82,9 @@ class AdminsController(Controller):
             data.password = ""
             status = DOMAIN_STATUS[type(exc)]
             return await _page(request, status, form=data, error=_sentence(str(exc)))
-        kind = "superuser" if row["superuser"] else "admin"
-        return await audited(
-            request,
-            actor,
-            Did("admin_created", row["username"], kind),
-            back=request.app.route_reverse("admins.index"),
-            toast=("success", f"Created {kind} {row['username']!r}."),
-        )
+        kind = "superuser" if row.superuser else "admin"
+        did = Did("admin_created", row.username, kind)
+        return await _answer(request, actor, did, ("success", f"Created {kind} {row.username!r}."))
 
     @post("/{admin_id:int}/deactivate", name="admins.deactivate")
     async def deactivate(
@@ -112,26 +107,32 @@ class AdminsController(Controller):
         ended = await accounts.reset_password(admin_id, data.password, keep_session=keep)
         row = await accounts.admin(admin_id)
         sessions = f"{ended} {'other ' if own else ''}session(s) ended"
-        return await audited(
-            request,
-            actor,
-            Did("admin_password_reset", row["username"], sessions),
-            back=request.app.route_reverse("admins.index"),
-            toast=("success", f"Password of {row['username']!r} reset; {sessions}."),
-            partial=ROW,
-            fresh=lambda: _fresh(admin_id),
-        )
+        did = Did("admin_password_reset", row.username, sessions)
+        toast = ("success", f"Password of {row.username!r} reset; {sessions}.")
+        return await _answer(request, actor, did, toast, admin_id)
 
 
-async def _fresh(admin_id: int) -> dict[str, Any]:
-    return {"row": await accounts.admin(admin_id), "min_password": accounts.MIN_PASSWORD}
+async def _answer(
+    request: HTMXRequest, actor: Actor, did: Did | None, toast: Toast, row_id: int | None = None
+) -> Response[Any]:
+    """A change to the admins, audited: htmx gets the admin's row again (`row_id`), else the
+    list reloads; a plain form post goes back to the list."""
+    back = request.app.route_reverse("admins.index")
+    if row_id is None:
+        return await audited(request, actor, did, back=back, toast=toast)
+    admin_id = row_id
+
+    async def fresh() -> dict[str, Any]:
+        return {"row": await accounts.admin(admin_id), "min_password": accounts.MIN_PASSWORD}
+
+    return await audited(request, actor, did, back=back, toast=toast, partial=ROW, fresh=fresh)
 
 
 async def _set_active(
     request: HTMXRequest, actor: ActorDep, admin_id: int, active: bool
 ) -> Response[Any]:
     row, changed = await accounts.set_active(admin_id, active, by=_me(request).id)
-    name = row["username"]
+    name = row.username
     if not changed:
         toast = ("info", f"{name!r} was already {'active' if active else 'inactive'}.")
     elif active:
@@ -139,12 +140,4 @@ async def _set_active(
     else:
         toast = ("success", f"{name!r} deactivated: their sessions have ended.")
     action = "admin_reactivated" if active else "admin_deactivated"
-    return await audited(
-        request,
-        actor,
-        Did(action, name) if changed else None,
-        back=request.app.route_reverse("admins.index"),
-        toast=toast,
-        partial=ROW,
-        fresh=lambda: _fresh(admin_id),
-    )
+    return await _answer(request, actor, Did(action, name) if changed else None, toast, admin_id)

@@ -10,6 +10,7 @@ from controllers.forms import OptionalRowId
 from controllers.responses import render
 from domain.accounts import audit
 from domain.errors import Invalid
+from domain.platform import paging
 
 ACTIONS = (
     "sign_in",
@@ -47,15 +48,13 @@ class AuditController(Controller):
             raise Invalid(
                 f"action={action!r} is not an audited action: use one of {', '.join(ACTIONS)}."
             )
-        rows = await audit.page(before, action)
-        more = len(rows) > audit.PAGE_SIZE
-        rows = rows[: audit.PAGE_SIZE]
+        rows, next_before = paging.older(await audit.page(before, action), audit.PAGE_SIZE)
         return render(
             request,
             "audit/index.html",
             "audit/_table.html",
             rows=rows,
-            next_before=rows[-1]["id"] if more else None,
+            next_before=next_before,
             action=action,
             actions=ACTIONS,
             nav="audit",

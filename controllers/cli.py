@@ -18,9 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from domain.catalogue import run_handle, runs
+from domain.catalogue import runs
+from domain.catalogue.begin import begin_here
 from domain.catalogue.confirm import confirm
-from domain.catalogue.sync import run_sync
+from domain.catalogue.runs import SyncRun
+from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform.runtime import Runtime
 from domain.platform.settings import Settings
 from domain.staging import activation
@@ -55,47 +57,38 @@ def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], **start
     raise AssertionError("unreachable")
 
 
-def stats_table(run: dict[str, Any]) -> Table:
-    table = Table(title=f"Sync run #{run['id']}: {run['status']}")
+def stats_table(run: SyncRun) -> Table:
+    table = Table(title=f"Sync run #{run.id}: {run.status}")
     table.add_column("")
     for col in ("inserted", "updated", "deleted"):
         table.add_column(col, justify="right")
     for row in STAT_ROWS:
-        table.add_row(row, *(str(run[f"{row}_{c}"]) for c in ("inserted", "updated", "deleted")))
+        counts = (getattr(run, f"{row}_{c}") for c in ("inserted", "updated", "deleted"))
+        table.add_row(row, *map(str, counts))
     table.caption = (
-        f"{run['keys_listed']} keys listed, {run['keys_ignored']} ignored, "
-        f"{run['duration_s'] or 0:.2f} s"
+        f"{run.keys_listed} keys listed, {run.keys_ignored} ignored, {run.duration_s:.2f} s"
     )
     return table
 
 
-def run_summary(run: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "id",
-        "scope",
-        "status",
-        "dry_run",
-        "keys_listed",
-        "keys_ignored",
-        "models_total",
-        "models_done",
-        "duration_s",
-        "error",
-    )
-    out = {k: run[k] for k in keys}
-    for row in STAT_ROWS:
-        for col in ("inserted", "updated", "deleted"):
-            out[f"{row}_{col}"] = run[f"{row}_{col}"]
-    if run.get("plan"):
-        out["would_delete"] = run["plan"]["summary"]
+def run_summary(run: SyncRun) -> dict[str, Any]:
+    """The run as `--json` prints it (a JSON object: free-form by nature)."""
+    out: dict[str, Any] = {
+        "id": run.id,
+        "scope": run.scope,
+        "status": run.status,
+        "dry_run": run.dry_run,
+        **run.counters(),
+        "duration_s": run.duration_s,
+        "error": run.error,
+    }
+    if run.plan:
+        out["would_delete"] = run.plan["summary"]
     return out
 
 
-async def _sync_with_progress(runtime: Runtime, options: Any, quiet: bool) -> dict[str, Any]:
-    run_id = await runs.record(options.model or "all", "cli", dry_run=options.dry_run)
-    handle = await run_handle.claim(run_id, runtime.name)
-    if handle is None:
-        raise runs.SyncBusy(await runs.get(run_id))
+async def _sync_with_progress(runtime: Runtime, options: SyncOptions, quiet: bool) -> SyncRun:
+    handle = await begin_here(options.run_request(), runtime.name)
     task = asyncio.create_task(run_sync(runtime.s3, options, handle, owner=runtime.name))
     if not quiet:
         console = Console(stderr=True)
@@ -111,10 +104,10 @@ async def _sync_with_progress(runtime: Runtime, options: Any, quiet: bool) -> di
             async for row in runs.subscribe(handle.id, interval=0.2):
                 bar.update(
                     tid,
-                    description=row["phase"],
-                    completed=row["models_done"],
-                    total=row["models_total"] or None,
-                    keys=row["keys_listed"],
+                    description=row.phase,
+                    completed=row.models_done,
+                    total=row.models_total or None,
+                    keys=row.keys_listed,
                 )
     return await task
 
@@ -152,7 +145,7 @@ class CreatorFlixCLI(CLIPluginProtocol):
             if enqueue and confirm_run is not None:
                 fail("--enqueue and --confirm do not go together: confirm runs here.", 2)
 
-            async def body(rt: Runtime) -> dict[str, Any]:
+            async def body(rt: Runtime) -> SyncRun:
                 if enqueue:
                     run_id = await rt.start_sync(
                         model, "cli", allow_mass_delete=allow_mass_delete, dry_run=dry_run
@@ -177,18 +170,18 @@ class CreatorFlixCLI(CLIPluginProtocol):
                 if as_json:
                     click.echo(json.dumps(run_summary(run), default=str))
                 else:
-                    click.echo(f"sync run #{run['id']} queued for the workers")
+                    click.echo(f"sync run #{run.id} queued for the workers")
                 return
             if as_json:
                 click.echo(json.dumps(run_summary(run), default=str))
             else:
                 Console().print(stats_table(run))
-            if run["status"] == "needs_confirmation":
-                fail(f"{run['error']} Run `litestar sync --confirm {run['id']}` to apply.", 3)
-            if run["status"] != "succeeded":
-                fail(run["error"] or f"sync ended {run['status']}")
-            if run.get("error"):
-                click.echo(f"note: {run['error']}", err=True)
+            if run.status == "needs_confirmation":
+                fail(f"{run.error} Run `litestar sync --confirm {run.id}` to apply.", 3)
+            if run.status != "succeeded":
+                fail(run.error or f"sync ended {run.status}")
+            if run.error:
+                click.echo(f"note: {run.error}", err=True)
 
         @cli.command(name="activate", help="Activate staged models into production.")
         @click.option("--all-new", is_flag=True, help="Activate every staged model still new.")

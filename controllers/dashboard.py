@@ -24,13 +24,13 @@ class DashboardController(Controller):
         context: dict[str, Any] = {
             "stats": await overview.catalogue_stats(),
             "recent": recent,
-            "last": next((r for r in recent if r["status"] not in runs.ACTIVE), None),
+            "last": next((r for r in recent if not r.active), None),
             "queue": await jobs.queue_state(),
         }
         if not is_fragment(request):
             context.update(
                 top=await overview.top_creators(s3.sign, limit=8),
-                current=next((r for r in recent if r["status"] in runs.ACTIVE), None),
+                current=next((r for r in recent if r.active), None),
                 schedule=await schedule.load(),
                 pulse=pulse,
             )

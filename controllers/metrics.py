@@ -30,15 +30,15 @@ class MetricsController(PrometheusController):
     @get(include_in_schema=False)
     async def get(self) -> Response[bytes]:
         state = await jobs.queue_state()
-        JOBS.labels("queued").set(state["queued"])
-        JOBS.labels("running").set(state["running"])
-        WORKERS.set(state["workers"])
+        JOBS.labels("queued").set(state.queued)
+        JOBS.labels("running").set(state.running)
+        WORKERS.set(state.workers)
         totals = await runs.totals()
-        for status, count in totals["by_status"].items():
+        for status, count in totals.by_status.items():
             RUNS.labels(status).set(count)
-        SYNC_SECONDS.set(totals["seconds"])
-        SYNC_KEYS.set(totals["keys"])
-        SYNC_FINISHED.set(totals["finished"])
-        LAST_SECONDS.set(totals["last_seconds"])
-        LAST_KEYS.set(totals["last_keys"])
+        SYNC_SECONDS.set(totals.seconds)
+        SYNC_KEYS.set(totals.keys)
+        SYNC_FINISHED.set(totals.finished)
+        LAST_SECONDS.set(totals.last_seconds)
+        LAST_KEYS.set(totals.last_keys)
         return await super().get.fn(self)  # type: ignore[no-any-return]

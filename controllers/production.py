@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -16,9 +16,7 @@ from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, RowId
 from controllers.responses import Did, audited, render
 from domain.errors import Invalid, NotFound
-from domain.media.previews import sign_with_previews
 from domain.platform import paging
-from domain.platform.s3 import S3Service
 from domain.production import publishing as production
 from domain.production.publishing import ProductionQuery
 
@@ -53,14 +51,8 @@ BulkBody = Annotated[BulkForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 MODEL_ROW = "production/_model_row.html"
 POST_ROW = "production/_post_row.html"
 LIST = "production/_list.html"
-Fetch = Callable[[int], Awaitable[dict[str, Any] | None]]
-
-
-async def signed(s3: S3Service, what: str, row_id: int, fetch: Fetch) -> dict[str, Any]:
-    row = await fetch(row_id)
-    if row is None:
-        raise NotFound(f"production {what} #{row_id} is gone")
-    return (await sign_with_previews([row], s3.sign))[0]
+# A model's list row or a post's row, signed, to swap in after publishing it.
+Fresh = Callable[[int, paging.Signer], Awaitable[object | None]]
 
 
 def _flag(value: str) -> bool:
@@ -90,8 +82,7 @@ class ProductionController(Controller):
         query = ProductionQuery(
             q.strip(), shown, _flag(featured), _flag(missing), sort, dir == "desc", size, page
         )
-        rows, total = await production.models(query)
-        await sign_with_previews(rows, s3.sign)
+        rows, total = await production.models(query, s3.sign)
         params: dict[str, Any] = {"q": q, "state": shown, "featured": featured}
         params |= {"missing": missing, "sort": sort, "dir": dir, "size": size}
         return render(
@@ -113,9 +104,7 @@ class ProductionController(Controller):
         model = await production.model(model_id)
         if model is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
-        posts, total = await production.posts(model_id, page)
-        await sign_with_previews(posts, s3.sign)
-        await paging.sign_rows(posts, s3.sign, "content_key", "content_url")  # the lightbox's
+        posts, total = await production.posts(model_id, s3.sign, page)
         return render(
             request,
             "production/detail.html",
@@ -137,19 +126,7 @@ class ProductionController(Controller):
         model_id: RowId,
         data: PublishBody,
     ) -> Response[Any]:
-        row = await production.set_model_published(model_id, data.published)
-        if row is None:
-            raise NotFoundException(f"There is no production model #{model_id}.")
-
-        async def fresh() -> dict[str, Any]:
-            return {"row": await signed(s3, "model", model_id, production.model_row)}
-
-        back = request.app.route_reverse("production.detail", model_id=model_id)
-        toast = f"{row['name']} {_state(data.published)}."
-        did = Did("publish_change", row["name"], _state(data.published), model_id)
-        return await audited(
-            request, actor, did, back=back, toast=("success", toast), partial=MODEL_ROW, fresh=fresh
-        )
+        return await _publish(request, actor, s3.sign, "model", model_id, data.published)
 
     @post("/_bulk/publish", name="production.publish_many")
     async def publish_many(
@@ -183,22 +160,41 @@ class ProductionController(Controller):
         post_id: RowId,
         data: PublishBody,
     ) -> Response[Any]:
-        row = await production.set_post_published(post_id, data.published)
+        return await _publish(request, actor, s3.sign, "post", post_id, data.published)
+
+
+# Per kind: the row partial, its template variable, and how to read the row again.
+_ROWS: dict[str, tuple[str, str, Fresh]] = {
+    "model": (MODEL_ROW, "row", production.model_row),
+    "post": (POST_ROW, "post", production.post),
+}
+
+
+async def _publish(
+    request: HTMXRequest,
+    actor: ActorDep,
+    signer: paging.Signer,
+    kind: Literal["model", "post"],
+    row_id: int,
+    published: bool,
+) -> Response[Any]:
+    """Publish or unpublish one model or post, audited; htmx gets its row again."""
+    done = await production.set_published(kind, row_id, published)
+    if done is None:
+        raise NotFoundException(f"There is no production {kind} #{row_id}.")
+    partial, name, read = _ROWS[kind]
+
+    async def fresh() -> dict[str, Any]:
+        row = await read(row_id, signer)
         if row is None:
-            raise NotFoundException(f"There is no production post #{post_id}.")
+            raise NotFound(f"production {kind} #{row_id} is gone")
+        return {name: row}
 
-        async def fresh() -> dict[str, Any]:
-            row = await signed(s3, "post", post_id, production.post)
-            return {
-                "post": (await paging.sign_rows([row], s3.sign, "content_key", "content_url"))[0]
-            }
-
-        back = request.app.route_reverse("production.detail", model_id=row["model"])
-        toast = f"Post {row['title']!r} {_state(data.published)}."
-        did = Did("publish_change", row["source_key"], _state(data.published), row["model"])
-        return await audited(
-            request, actor, did, back=back, toast=("success", toast), partial=POST_ROW, fresh=fresh
-        )
+    back = request.app.route_reverse("production.detail", model_id=done.model_id)
+    label = done.name if kind == "model" else f"Post {done.name!r}"
+    did = Did("publish_change", done.target, _state(published), done.model_id)
+    toast = ("success", f"{label} {_state(published)}.")
+    return await audited(request, actor, did, back=back, toast=toast, partial=partial, fresh=fresh)
 
 
 def _state(published: bool) -> str:

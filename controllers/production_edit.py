@@ -19,8 +19,10 @@ from controllers.forms import Checked, OptionalRowId, RowId
 from controllers.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
 from controllers.responses import Did, audited, is_fragment, render
 from domain.errors import Invalid
+from domain.platform import paging
 from domain.production import editing, public
 from domain.production import publishing as production
+from domain.production.rows import ProductionModel
 
 
 @dataclass
@@ -51,7 +53,7 @@ class EditForm(Checked):
 EditBody = Annotated[EditForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-async def _model(model_id: int) -> dict[str, Any]:
+async def _model(model_id: int) -> ProductionModel:
     model = await production.model(model_id)
     if model is None:
         raise NotFoundException(f"There is no production model #{model_id}.")
@@ -80,15 +82,16 @@ class ProductionModelController(Controller):
     async def update(
         self, request: HTMXRequest, actor: ActorDep, model_id: RowId, data: EditBody
     ) -> Response[Any]:
-        row, changes = await editing.update_model(model_id, data.edit())
+        edit = data.edit()
+        changes = await editing.update_model(model_id, edit)
         back = request.app.route_reverse("production.detail", model_id=model_id)
         if not changes:
             response = await audited(
                 request, actor, None, back=back, toast=("info", "Nothing changed.")
             )
             return _to_model_page(request, back, response)
-        did = Did("model_edited", row["name"], "; ".join(changes)[:2000], model_id)
-        toast = f"{row['name']} saved: {len(changes)} change(s)."
+        did = Did("model_edited", edit.name, "; ".join(changes)[:2000], model_id)
+        toast = f"{edit.name} saved: {len(changes)} change(s)."
         response = await audited(request, actor, did, back=back, toast=("success", toast))
         return _to_model_page(request, back, response)
 
@@ -96,8 +99,8 @@ class ProductionModelController(Controller):
     async def preview(self, request: HTMXRequest, s3: S3Dep, model_id: RowId) -> HTMXTemplate:
         """What /api/v1 answers for this model, from the same code, or why it answers 404."""
         model = await _model(model_id)
-        found = await public.model(model["slug"], s3.sign)
-        posts = await public.model_posts(model["slug"], 1, s3.sign) if found else None
+        found = await public.model(model.slug, s3.sign)
+        posts = await public.model_posts(model.slug, 1, s3.sign) if found else None
         body = None
         if found and posts:
             page = PostPage(
@@ -122,13 +125,12 @@ class ProductionModelController(Controller):
         self, request: HTMXRequest, model_id: RowId, before: FromQuery[OptionalRowId] = None
     ) -> HTMXTemplate:
         model = await _model(model_id)
-        rows = await editing.history(model_id, before)
-        more = len(rows) > 50
+        rows, next_before = paging.older(await editing.history(model_id, before), 50)
         return render(
             request,
             "production/history.html",
             model=model,
-            rows=rows[:50],
-            next_before=rows[49]["id"] if more else None,
+            rows=rows,
+            next_before=next_before,
             nav="production",
         )

@@ -74,11 +74,11 @@ class StagedBulkController(Controller):
     async def progress(self, request: HTMXRequest, id: RowId) -> HTMXTemplate:
         """One bulk activation: the page, or the panel its running self polls every second."""
         job = await bulk.get(id)
-        finished = job["status"] not in bulk.ACTIVE
+        finished = not job.active
         toast = None
         if finished and is_fragment(request):
-            level = "success" if job["status"] == "succeeded" else "error"
-            toast = (level, f"Activation #{job['id']} ended: {job['summary'] or job['error']}")
+            level = "success" if job.status == "succeeded" else "error"
+            toast = (level, f"Activation #{job.id} ended: {job.summary or job.error}")
         response = render(
             request, "whitelabel/bulk.html", PANEL, toast=toast, job=job, nav="staged"
         )
@@ -114,11 +114,9 @@ async def _queued(
     outcome = (
         "they stay unpublished, as drafts" if selection.draft else "they go public as each is done"
     )
-    message = (
-        f"Activating {job['total']:,} model(s) in the background ({job['description']}); {outcome}."
-    )
+    message = f"Activating {job.total:,} model(s) in the background ({job.description}); {outcome}."
     if is_fragment(request):
         return render(request, PANEL, PANEL, toast=("info", message), job=job)
     flash(request, message, "info")
-    page = request.app.route_reverse("staged.bulk") + f"?id={job['id']}"
+    page = request.app.route_reverse("staged.bulk") + f"?id={job.id}"
     return Redirect(page, status_code=303)

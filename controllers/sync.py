@@ -13,13 +13,14 @@ from litestar.params import Body
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from controllers.deps import ActorDep, RuntimeDep
+from controllers.deps import Actor, ActorDep, RuntimeDep
 from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
-from controllers.responses import Did, after_action, audited, render
+from controllers.responses import Did, Toast, after_action, audited, render
 from domain.catalogue import run_reports, runs, schedule
 from domain.catalogue.confirm import discard
 from domain.catalogue.run_changes import IGNORED_KEPT
 from domain.errors import Invalid
+from domain.platform import paging
 
 PANEL = "sync/_panel.html"
 
@@ -38,7 +39,7 @@ SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 ScheduleBody = Annotated[ScheduleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-async def _run_or_404(run_id: int) -> dict[str, Any]:
+async def _run_or_404(run_id: int) -> runs.SyncRun:
     run = await runs.get(run_id)
     if run is None:
         raise NotFoundException(f"There is no sync run #{run_id}.")
@@ -49,8 +50,16 @@ def _run_url(request: HTMXRequest, run_id: int) -> str:
     return request.app.route_reverse("runs.detail", run_id=run_id)
 
 
-async def _panel_of(run_id: int) -> dict[str, Any]:
-    return {"run": await _run_or_404(run_id)}
+async def _answer(
+    request: HTMXRequest, actor: Actor, did: Did | None, run_id: int, toast: Toast
+) -> Response[Any]:
+    """An action on a run, audited: htmx gets the run's panel, a plain form post its page."""
+
+    async def panel() -> dict[str, Any]:
+        return {"run": await _run_or_404(run_id)}
+
+    back = _run_url(request, run_id)
+    return await audited(request, actor, did, back=back, toast=toast, partial=PANEL, fresh=panel)
 
 
 class SyncController(Controller):
@@ -70,30 +79,20 @@ class SyncController(Controller):
             did = Did("sync_started", model or "all", f"run #{run_id}")
         except runs.SyncBusy as busy:
             assert busy.run is not None
-            run_id = busy.run["id"]
-            toast = ("warning", f"Sync #{run_id} is already {busy.run['status']}: showing it.")
-        return await audited(
-            request,
-            actor,
-            did,
-            back=_run_url(request, run_id),
-            toast=toast,
-            partial=PANEL,
-            fresh=lambda: _panel_of(run_id),
-        )
+            run_id = busy.run.id
+            toast = ("warning", f"Sync #{run_id} is already {busy.run.status}: showing it.")
+        return await _answer(request, actor, did, run_id, toast)
 
     @get("/sync-runs", name="runs.index")
     async def index(self, request: HTMXRequest, before: OptionalRowId = None) -> HTMXTemplate:
         pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the list
-        rows = await runs.recent(26, before_id=before)
-        more = len(rows) > 25
-        rows = rows[:25]
+        rows, next_before = paging.older(await runs.recent(26, before_id=before), 25)
         return render(
             request,
             "sync/runs.html",
             "sync/_runs_table.html",
             runs=rows,
-            next_before=rows[-1]["id"] if more else None,
+            next_before=next_before,
             before=before,
             pulse=pulse,
             nav="runs",
@@ -123,7 +122,7 @@ class SyncController(Controller):
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             async for run in runs.subscribe(run_id):
                 html = template.render(run=run, request=request, csrf_token=lambda: "")
-                event = "progress" if run["status"] in runs.ACTIVE else "done"
+                event = "progress" if run.active else "done"
                 yield ServerSentEventMessage(event=event, data=html)
 
         return ServerSentEvent(stream())
@@ -147,15 +146,8 @@ class SyncController(Controller):
             if before == "queued"
             else ("info", f"Cancelling sync #{run_id}: it stops after the current model.")
         )
-        return await audited(
-            request,
-            actor,
-            Did("sync_cancelled", f"run #{run_id}"),
-            back=_run_url(request, run_id),
-            toast=toast,
-            partial=PANEL,
-            fresh=lambda: _panel_of(run_id),
-        )
+        did = Did("sync_cancelled", f"run #{run_id}")
+        return await _answer(request, actor, did, run_id, toast)
 
     @post("/sync-runs/{run_id:int}/confirm", name="runs.confirm")
     async def confirm_deletions(
@@ -167,30 +159,17 @@ class SyncController(Controller):
         data: EmptyBody,
     ) -> Response[Any]:
         confirm_id = await runtime.start_confirm(run_id, actor.username)
-        return await audited(
-            request,
-            actor,
-            Did("sync_confirmed", f"run #{run_id}", f"applied by run #{confirm_id}"),
-            back=_run_url(request, confirm_id),
-            toast=("info", f"Applying the deletions of sync #{run_id} as run #{confirm_id}."),
-            partial=PANEL,
-            fresh=lambda: _panel_of(confirm_id),
-        )
+        did = Did("sync_confirmed", f"run #{run_id}", f"applied by run #{confirm_id}")
+        toast = ("info", f"Applying the deletions of sync #{run_id} as run #{confirm_id}.")
+        return await _answer(request, actor, did, confirm_id, toast)
 
     @post("/sync-runs/{run_id:int}/discard", name="runs.discard")
     async def discard_deletions(
         self, request: HTMXRequest, actor: ActorDep, run_id: RowId, data: EmptyBody
     ) -> Response[Any]:
         await discard(run_id, actor.username)
-        return await audited(
-            request,
-            actor,
-            Did("sync_discarded", f"run #{run_id}"),
-            back=_run_url(request, run_id),
-            toast=("info", f"Deletions of sync #{run_id} discarded."),
-            partial=PANEL,
-            fresh=lambda: _panel_of(run_id),
-        )
+        toast = ("info", f"Deletions of sync #{run_id} discarded.")
+        return await _answer(request, actor, Did("sync_discarded", f"run #{run_id}"), run_id, toast)
 
     @post("/sync-schedule", name="sync.schedule")
     async def set_schedule(

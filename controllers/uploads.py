@@ -138,7 +138,7 @@ async def upload_form(
         return Redirect(request.app.route_reverse("runs.index"), status_code=303)
     flash(request, f"Uploaded {len(planned)} file(s) to {target.prefix}: syncing.", "success")
     return Redirect(
-        request.app.route_reverse("runs.detail", run_id=synced["run"]["id"]), status_code=303
+        request.app.route_reverse("runs.detail", run_id=synced["run"].id), status_code=303
     )
 
 

@@ -16,10 +16,11 @@ from controllers.deps import ActorDep, RuntimeDep, S3Dep
 from controllers.forms import ActivateBody, EmptyBody, OptionalRowId
 from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import runs
-from domain.media.previews import model_images, sign_with_previews
+from domain.media.previews import model_images
 from domain.platform import paging
 from domain.platform.s3 import S3Service
 from domain.staging import activation, bulk, queries, row_sync
+from domain.staging.rows import StagedModel
 
 ROW = "whitelabel/_row.html"
 TABLE = "whitelabel/_table.html"
@@ -29,11 +30,11 @@ def model_url(request: HTMXRequest, name: str) -> str:
     return request.app.route_reverse("staged.detail", model_name=quote(name, safe=""))
 
 
-async def _row(s3: S3Service, name: str) -> dict[str, Any]:
-    model = await queries.staged_model(name)
+async def _row(s3: S3Service, name: str) -> StagedModel:
+    model = await queries.staged_model(name, s3.sign)
     if model is None:
         raise NotFoundException(f"There is no staged model named {name!r}.")
-    return (await sign_with_previews([model], s3.sign))[0]
+    return model
 
 
 class WhitelabelController(Controller):
@@ -64,8 +65,7 @@ class WhitelabelController(Controller):
             after=after,
             before=before,
         )
-        page = await queries.staged_models(query)
-        await sign_with_previews(page.rows, s3.sign)
+        page = await queries.staged_models(query, s3.sign)
         params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
         new_count = await queries.new_count()
         return render(
@@ -89,8 +89,8 @@ class WhitelabelController(Controller):
         page: FromQuery[int] = 1,
     ) -> HTMXTemplate:
         model = await _row(s3, model_name)
-        posts, total = await queries.model_posts(model["id"], s3.sign, page=page)
-        images = await model_images(model["id"], s3.sign)
+        posts, total = await queries.model_posts(model.id, s3.sign, page=page)
+        images = await model_images(model.id, s3.sign)
         current = await runs.current()
         return render(
             request,
@@ -175,11 +175,10 @@ class WhitelabelController(Controller):
             back = request.app.route_reverse("runs.detail", run_id=run) if sync else None
             return Redirect(back or model_url(request, model_name), status_code=303)
         outcome = row_sync.outcome(sync) if sync else None
-        model = await queries.staged_model(model_name)
-        if model is None:  # the sync found the folder gone
+        row = await queries.staged_model(model_name, s3.sign)
+        if row is None:  # the sync found the folder gone
             gone = "whitelabel/_row_gone.html"
             return render(request, gone, gone, name=model_name, sync=sync, outcome=outcome)
-        row = (await sign_with_previews([model], s3.sign))[0]
         return render(request, ROW, ROW, row=row, sync=sync, outcome=outcome)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from piccolo.engine import Engine
 
+from domain.catalogue.runs import SyncRun
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform import db, jobs
 from domain.platform.policy_gate import GatedMotoServer
@@ -163,7 +164,7 @@ class Bucket:
         for key in keys:
             await self.s3.delete(key)
 
-    async def sync(self, **options: Any) -> dict[str, Any]:
+    async def sync(self, **options: Any) -> SyncRun:
         opts = SyncOptions(public_base=self.public_base, **options)
         return await run_sync(self.s3, opts)
 

@@ -73,7 +73,7 @@ async def test_every_admin_route_redirects_logged_out_requests(app: Any) -> None
 
 async def test_every_unsafe_route_refuses_a_missing_csrf_token(app: Any, bucket: Bucket) -> None:
     run = await bucket.sync()  # "Someone" is staged: a forged activation would have work to do
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     checked = 0
     async with browser(app) as b:
         await b.sign_in()
@@ -87,7 +87,7 @@ async def test_every_unsafe_route_refuses_a_missing_csrf_token(app: Any, bucket:
     assert await rows("SELECT id FROM models") == []  # nothing was activated
     staged = await rows("SELECT folder_name, status FROM whitelabel_models")
     assert [(r["folder_name"], r["status"]) for r in staged] == [("Someone", "new")]
-    assert [r["id"] for r in await rows("SELECT id FROM sync_runs")] == [run["id"]]  # no sync
+    assert [r["id"] for r in await rows("SELECT id FROM sync_runs")] == [run.id]  # no sync
     assert await rows("SELECT action FROM audit_log WHERE action <> 'sign_in'") == []
 
 

@@ -49,7 +49,7 @@ async def production() -> dict[str, Any]:
 
 async def synced(bucket: Bucket) -> None:
     await bucket.put(*KEYS)
-    assert (await bucket.sync())["status"] == "succeeded"
+    assert (await bucket.sync()).status == "succeeded"
 
 
 async def test_activate_creates_production_rows_with_keys(database: Any, bucket: Bucket) -> None:
@@ -99,7 +99,7 @@ async def test_a_sync_that_removes_a_post_unpublishes_it_before_any_activation(
     await activate(["Anna Lee"])
     await bucket.delete("Anna Lee/Studio/x.jpg", "Anna Lee/Studio/y.jpg")
     await bucket.put("Anna Lee/Beach/a0.mp4")  # a new first video
-    assert (await bucket.sync(allow_mass_delete=True))["status"] == "succeeded"
+    assert (await bucket.sync(allow_mass_delete=True)).status == "succeeded"
     anna = (await production())["Anna Lee"]
     assert anna["posts"]["Anna Lee/Studio"]["is_published"] is False  # by the sync itself
     assert anna["post_count"] == 1
@@ -151,29 +151,38 @@ async def test_staged_list_search_filter_sort_and_keyset_pages(
     keys = [f"Model {i:02d}/P{p}/a.jpg" for i in range(30) for p in range(i % 4 + 1)]
     await bucket.put(*keys, "Zoë_x/P/a.jpg")
     await bucket.sync(allow_mass_delete=True)
-    first = await queries.staged_models(queries.StagedQuery(size=10))
-    assert [r["folder_name"] for r in first.rows][:2] == ["Model 00", "Model 01"]
+    sign = bucket.s3.sign
+    first = await queries.staged_models(queries.StagedQuery(size=10), sign)
+    assert [r.folder_name for r in first.rows][:2] == ["Model 00", "Model 01"]
     assert first.total == 31 and first.prev_cursor is None
-    second = await queries.staged_models(queries.StagedQuery(size=10, after=first.next_cursor))
-    assert second.rows[0]["folder_name"] == "Model 10"
-    back = await queries.staged_models(queries.StagedQuery(size=10, before=second.prev_cursor))
-    assert [r["id"] for r in back.rows] == [r["id"] for r in first.rows]
-    by_posts = await queries.staged_models(queries.StagedQuery(sort="posts", desc=True, size=10))
-    assert by_posts.rows[0]["post_count"] == 4
-    found = await queries.staged_models(queries.StagedQuery(search="_X"))  # LIKE chars literal
-    assert [r["folder_name"] for r in found.rows] == ["Zoë_x"]
+    second = await queries.staged_models(
+        queries.StagedQuery(size=10, after=first.next_cursor), bucket.s3.sign
+    )
+    assert second.rows[0].folder_name == "Model 10"
+    back = await queries.staged_models(
+        queries.StagedQuery(size=10, before=second.prev_cursor), bucket.s3.sign
+    )
+    assert [r.id for r in back.rows] == [r.id for r in first.rows]
+    by_posts = await queries.staged_models(
+        queries.StagedQuery(sort="posts", desc=True, size=10), bucket.s3.sign
+    )
+    assert by_posts.rows[0].post_count == 4
+    found = await queries.staged_models(
+        queries.StagedQuery(search="_X"), bucket.s3.sign
+    )  # LIKE chars literal
+    assert [r.folder_name for r in found.rows] == ["Zoë_x"]
     await activate(["Model 03"])
-    active = await queries.staged_models(queries.StagedQuery(status="active"))
-    assert [r["folder_name"] for r in active.rows] == ["Model 03"]
+    active = await queries.staged_models(queries.StagedQuery(status="active"), sign)
+    assert [r.folder_name for r in active.rows] == ["Model 03"]
     with pytest.raises(BadQuery, match="sort"):
-        await queries.staged_models(queries.StagedQuery(sort="password"))
+        await queries.staged_models(queries.StagedQuery(sort="password"), sign)
     with pytest.raises(BadQuery, match="cursor"):
-        await queries.staged_models(queries.StagedQuery(after="garbage!!"))
+        await queries.staged_models(queries.StagedQuery(after="garbage!!"), sign)
     stats = await overview.catalogue_stats()
-    assert (stats["staged_models"], stats["staged_active"], stats["production_models"]) == (
+    assert (stats.staged_models, stats.staged_active, stats.production_models) == (
         31,
         1,
         1,
     )
     top = await overview.top_creators(bucket.s3.sign, limit=3)
-    assert [t["post_count"] for t in top] == [4, 4, 4] and top[0]["thumbnail_url"]
+    assert [t.post_count for t in top] == [4, 4, 4] and top[0].thumbnail_url

@@ -35,7 +35,7 @@ async def signed_in_as(app: Any, username: str, password: str = PASSWORD) -> Asy
 
 async def make(username: str, superuser: bool = False) -> int:
     row = await admins.create_admin(username, f"{username}@example.com", PASSWORD, superuser)
-    return int(row["id"])
+    return int(row.id)
 
 
 async def audit(action_prefix: str = "admin_") -> list[tuple[str, str, str, str]]:
@@ -201,7 +201,7 @@ async def test_nobody_deactivates_themself_or_the_last_superuser(app: Any) -> No
         await admins.set_active(me, False, by=None)
     second = await make("sam", superuser=True)
     row, changed = await admins.set_active(me, False, by=second)
-    assert changed and row["active"] is False
+    assert changed and row.active is False
     with pytest.raises(Conflict, match="'sam' is the last active superuser"):
         await admins.set_active(second, False, by=None)
     assert await audit() == []

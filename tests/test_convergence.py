@@ -149,12 +149,12 @@ class BucketMachine(RuleBasedStateMachine):
     def synced_tables_match_the_bucket(self) -> None:
         options = SyncOptions(public_base=BASE, allow_mass_delete=True, concurrency=3)
         run = self.run(run_sync(self.bucket, options))
-        assert run["status"] == "succeeded", run["error"]
+        assert run.status == "succeeded", run.error
         want = expected(list(self.bucket.objects))
         got = self.run(staged())
         assert got == want
         again = self.run(run_sync(self.bucket, options))  # and a re-sync changes nothing
-        assert again["media_inserted"] + again["media_updated"] + again["media_deleted"] == 0
+        assert again.media_inserted + again.media_updated + again.media_deleted == 0
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 from domain.catalogue import runs, sync_models
+from domain.catalogue.runs import SyncRun
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform.s3 import S3Service
 from tests.conftest import Bucket, bounded, cli_env, rows
@@ -55,7 +56,7 @@ class Scene:
         await self.bucket.delete(*keys)
         self.keys = [k for k in self.keys if k not in keys]
 
-    async def faulty_sync(self, **kw: Any) -> dict[str, Any]:
+    async def faulty_sync(self, **kw: Any) -> SyncRun:
         return await run_sync(self.faulty, SyncOptions(public_base=self.bucket.public_base, **kw))
 
     async def db_keys(self) -> set[str]:
@@ -63,13 +64,13 @@ class Scene:
 
     async def converges(self) -> bool:
         run = await self.bucket.sync(allow_mass_delete=True)
-        return run["status"] == "succeeded" and await staged() == expected(self.keys)
+        return run.status == "succeeded" and await staged() == expected(self.keys)
 
 
 @pytest.fixture
 async def scene(database: Any, bucket: Bucket) -> AsyncIterator[Scene]:
     await bucket.put(*KEYS)
-    assert (await bucket.sync())["status"] == "succeeded"
+    assert (await bucket.sync()).status == "succeeded"
     proxy = await FaultProxy(bucket.s3.settings.endpoint).start()
     faulty_settings = replace(bucket.s3.settings, endpoint=proxy.endpoint)
     try:
@@ -86,13 +87,13 @@ async def test_transient_s3_errors_are_retried(scene: Scene) -> None:
         Rule(keys_listing, 500, "InternalError", times=1),  # a page of keys, not folders
     ]
     run = await scene.faulty_sync()
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     assert sum(r.hits for r in scene.proxy.rules) == 3
     assert "Alpha/P9/new.jpg" in await scene.db_keys()
     converged = await scene.converges()
     record(
         "S3 answers 503 SlowDown / 500 on some list pages",
-        f"retried by botocore; run {run['status']}",
+        f"retried by botocore; run {run.status}",
         "all rows",
         converged,
     )
@@ -110,7 +111,7 @@ async def test_one_model_prefix_keeps_failing(
     await scene.delete("Bravo/P0/0.jpg", "Delta/P1/2.jpg")
     scene.proxy.rules = [listing_in("Bravo/")]
     run = await scene.faulty_sync()
-    assert run["status"] == "failed" and "Bravo" in run["error"]
+    assert run.status == "failed" and "Bravo" in run.error
     now_keys = await scene.db_keys()
     assert {k for k in before if k.startswith("Bravo/")} <= now_keys  # every Bravo row kept
     assert "Bravo/P9/new.jpg" not in now_keys and "Delta/P9/new.jpg" in now_keys
@@ -118,7 +119,7 @@ async def test_one_model_prefix_keeps_failing(
     converged = await scene.converges()
     record(
         "One model's listing keeps failing",
-        f"run failed: {run['error'][:90]}…",
+        f"run failed: {run.error[:90]}…",
         "that model's rows untouched; other models synced; no deletions",
         converged,
     )
@@ -139,12 +140,12 @@ async def test_s3_unusable_changes_nothing(scene: Scene, case: str, rule: Rule, 
     await scene.delete("Bravo/P0/0.jpg")
     scene.proxy.rules = [rule]
     run = await scene.faulty_sync()
-    assert run["status"] == "failed" and words in run["error"], run["error"]
+    assert run.status == "failed" and words in run.error, run.error
     assert await staged() == before
     converged = await scene.converges()
     record(
         case,
-        f"run failed: {run['error'][:100]}…",
+        f"run failed: {run.error[:100]}…",
         "everything (no row changed)",
         converged,
     )
@@ -155,11 +156,11 @@ async def test_empty_or_halved_listing_asks_first(scene: Scene) -> None:
     half = [k for k in KEYS if k.split("/")[0] in MODELS[:3]]
     await scene.delete(*half)
     run = await scene.bucket.sync()
-    assert run["status"] == "needs_confirmation"
+    assert run.status == "needs_confirmation"
     assert await scene.db_keys() == set(KEYS)
     await scene.delete(*scene.keys)
     empty = await scene.bucket.sync()
-    assert empty["status"] == "needs_confirmation" and "empty" in empty["error"]
+    assert empty.status == "needs_confirmation" and "empty" in empty.error
     assert await scene.db_keys() == set(KEYS)
     converged = await scene.converges()
     record(
@@ -171,16 +172,14 @@ async def test_empty_or_halved_listing_asks_first(scene: Scene) -> None:
     assert converged
 
 
-async def kill_connections_while_alpha_writes(
-    scene: Scene, settings: Any
-) -> tuple[int, dict[str, Any]]:
+async def kill_connections_while_alpha_writes(scene: Scene, settings: Any) -> tuple[int, SyncRun]:
     """Sync a change to every model, one model at a time, and kill every client connection
     while the first model's (Alpha's) write waits on a table lock; returns (killed, run)."""
     for model in MODELS:
         await scene.put(f"{model}/P9/new.jpg")
     locker = await asyncpg.connect(settings.database_url)
     killer = await asyncpg.connect(settings.database_url)
-    task: asyncio.Task[dict[str, Any]] | None = None
+    task: asyncio.Task[SyncRun] | None = None
     try:
         blocking = locker.transaction()
         await blocking.start()
@@ -222,9 +221,9 @@ async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -
     model's change is in, and the next sync converges."""
     killed, run = await kill_connections_while_alpha_writes(scene, settings)
     assert killed >= 2  # at least the waiting writer and the run's advisory-lock connection
-    assert run["status"] == "succeeded", run
-    stored = await runs.get(run["id"])
-    assert stored is not None and stored["status"] == "succeeded" and stored["finished_at"]
+    assert run.status == "succeeded", run
+    stored = await runs.get(run.id)
+    assert stored is not None and stored.status == "succeeded" and stored.finished_at
     assert await runs.current() is None  # nothing is left "running"
     for model in await rows("SELECT id, post_count, image_count FROM whitelabel_models"):
         real = await rows(
@@ -237,7 +236,7 @@ async def test_database_connection_killed_mid_run(scene: Scene, settings: Any) -
     converged = await scene.converges()
     record(
         "The database connections are killed while a model is writing (pg_terminate_backend)",
-        f"{killed} backends killed; the killed model's write was retried; run {run['status']}",
+        f"{killed} backends killed; the killed model's write was retried; run {run.status}",
         "every model's change; no model half-written; nothing deleted",
         converged,
     )
@@ -301,7 +300,7 @@ async def test_process_killed_mid_sync(scene: Scene) -> None:
         run = None
         for _ in range(200):
             run = await runs.current()
-            if run and run["models_done"] >= 1:
+            if run and run.models_done >= 1:
                 break
             await asyncio.sleep(0.05)
         assert run is not None
@@ -314,8 +313,8 @@ async def test_process_killed_mid_sync(scene: Scene) -> None:
             break
         except runs.SyncBusy:  # the server has not yet seen the killed connection go
             await asyncio.sleep(0.1)
-    dead = await runs.get(run["id"])
-    assert dead is not None and dead["status"] == "failed" and "stopped" in dead["error"]
+    dead = await runs.get(run.id)
+    assert dead is not None and dead.status == "failed" and "stopped" in dead.error
     assert converged
     record(
         "The app process is killed with SIGKILL mid-sync, then a sync runs again",

@@ -94,7 +94,7 @@ async def test_hostile_keys_sync_render_sign_and_serve(hostile: tuple[Browser, B
     b, bucket = hostile
     assert len(KEYS) >= 200
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     assert await staged() == expected(KEYS)
     await b.post("/whitelabel/_bulk/activate-all-new", {})
     await eventually(lambda: count("models"), len(expected(KEYS)))  # a worker activates them
@@ -130,7 +130,7 @@ async def test_hostile_keys_sync_render_sign_and_serve(hostile: tuple[Browser, B
                 assert fetched.content == bodies[key]  # that post's own object, no other
     listing = await b.get("/whitelabel", params={"size": 100})
     assert listing.status_code == 200 and "<img src=x" not in listing.text
-    for url in ("/", "/production", "/audit", "/sync-runs", f"/sync-runs/{run['id']}"):
+    for url in ("/", "/production", "/audit", "/sync-runs", f"/sync-runs/{run.id}"):
         response = await b.get(url)
         assert response.status_code == 200 and "<svg onload" not in response.text
     public = (await b.client.get("/api/models")).json()
@@ -145,14 +145,14 @@ async def catalogue(
     bad requests use exists: only the handlers' own validation can refuse them."""
     await bucket.put("x/P/a.jpg", "x/Q/b.jpg")
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     await activate(["x"])
     model = (await rows("SELECT id FROM models WHERE name = 'x'"))[0]["id"]
     post = (await rows("SELECT id FROM posts WHERE source_key = 'x/P'"))[0]["id"]
     await admin()
     async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
         await b.sign_in()
-        yield b, {"run": run["id"], "model": model, "post": post}
+        yield b, {"run": run.id, "model": model, "post": post}
 
 
 def error_message(response: httpx.Response) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from domain.catalogue.runs import SyncRun
 from tests.conftest import Bucket, rows
 from tests.web import Browser
 
@@ -28,14 +29,14 @@ async def web(signed_in: Browser, bucket: Bucket) -> tuple[Browser, Bucket]:
     return signed_in, bucket
 
 
-async def sync(b: Browser) -> dict[str, Any]:
+async def sync(b: Browser) -> SyncRun:
     """A sync; one that holds its deletions back is confirmed, as an admin would."""
     run = await b.sync_now()
-    if run["status"] == "needs_confirmation":
-        confirm = await b.post(f"/sync-runs/{run['id']}/confirm", {}, htmx=True)
+    if run.status == "needs_confirmation":
+        confirm = await b.post(f"/sync-runs/{run.id}/confirm", {}, htmx=True)
         assert confirm.status_code == 200, confirm.text
         run = await b.wait_for_run(int(confirm.text.split('data-run="')[1].split('"')[0]))
-    assert run["status"] == "succeeded", run
+    assert run.status == "succeeded", run
     return run
 
 

@@ -20,6 +20,8 @@ import pytest
 from PIL import Image
 
 from domain.catalogue import runs
+from domain.catalogue.begin import RunRequest, begin
+from domain.catalogue.runs import SyncRun
 from domain.media import store
 from domain.platform import db, jobs
 from domain.platform.settings import Settings
@@ -89,14 +91,15 @@ async def workers(procs: Processes, bucket: Bucket, count: int) -> None:
     await procs.workers_registered(count)
 
 
-async def synced(procs: Processes, **options: Any) -> dict[str, Any]:
+async def synced(procs: Processes, **options: Any) -> SyncRun:
     """A whole-bucket sync as "Sync now" queues it; returns once its media work is done."""
-    run_id = await runs.record("all", "test")
-    await runs.set_job(run_id, await jobs.defer_run("sync", run_id, **options))
+    run_id = await begin(
+        RunRequest("all", "test"), lambda run: jobs.defer_run("sync", run, **options)
+    )
 
-    async def ended() -> dict[str, Any] | None:
+    async def ended() -> SyncRun | None:
         run = await runs.get(run_id)
-        return run if run and run["status"] not in runs.ACTIVE else None
+        return run if run and run.status not in runs.ACTIVE else None
 
     run = await procs.wait_for(ended, f"run #{run_id} to end", 90)
 
@@ -143,7 +146,7 @@ async def test_previews_made_once_replaced_and_removed(
     await workers(procs, bucket, 2)
 
     run = await synced(procs)
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     rows_by_name = await media()
     wide, turned, alpha, clip = (
         rows_by_name[n] for n in ("wide.jpg", "turned.jpg", "alpha.png", "clip.mp4")
@@ -169,7 +172,7 @@ async def test_previews_made_once_replaced_and_removed(
 
     # Unchanged: the re-sync makes nothing again.
     run = await synced(procs)
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     assert {n: r["derived_at"] for n, r in (await media()).items()} == {
         n: r["derived_at"] for n, r in rows_by_name.items()
     }
@@ -179,7 +182,7 @@ async def test_previews_made_once_replaced_and_removed(
     await bucket.put("Ana/P1/wide.jpg", body=jpeg((1000, 1000), "blue"))
     await bucket.delete("Ana/P1/alpha.png")
     run = await synced(procs, allow_mass_delete=True)  # 1 of 4 is above the guard's share
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     after = await media()
     assert "alpha.png" not in after
     new_wide = after["wide.jpg"]
@@ -257,7 +260,7 @@ async def test_broken_files_are_recorded_and_skipped(
     await workers(procs, bucket, 1)
 
     run = await synced(procs)
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     found = await media()
     assert found["good.jpg"]["derived_etag"] == found["good.jpg"]["etag"]
     errors = {n: r["media_error"] for n, r in found.items() if r["media_error"]}

@@ -35,7 +35,7 @@ async def test_model_images_get_previews_kept_replaced_and_removed(
     await workers(procs, bucket, 1)
 
     run = await synced(procs)
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     found = await images()
     assert {k: r["role"] for k, r in found.items()} == {
         "Dee/cover-shot.jpg": "image",
@@ -62,7 +62,7 @@ async def test_model_images_get_previews_kept_replaced_and_removed(
     await bucket.put("Dee/profile/icon.jpg", body=jpeg((400, 200), "yellow"))
     await bucket.delete("Dee/profile/banner.png")
     run = await synced(procs)
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     after = await images()
     assert "Dee/profile/banner.png" not in after
     new_icon = after["Dee/profile/icon.jpg"]

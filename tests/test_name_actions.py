@@ -49,7 +49,7 @@ def toast(response: Any) -> str:
 
 async def one_round(b: Browser, bucket: Bucket, names: list[str]) -> None:
     await bucket.put(*(f"{n}/Post/a.jpg" for n in names))
-    assert (await bucket.sync())["status"] == "succeeded"
+    assert (await bucket.sync()).status == "succeeded"
     name = names[0]
     path = "/whitelabel/" + quote(name, safe="")
     activated = await b.post(f"{path}/activate", {}, htmx=True)
@@ -61,7 +61,7 @@ async def one_round(b: Browser, bucket: Bucket, names: list[str]) -> None:
     assert resynced.status_code == 200, (name, resynced.text[:200])
     run_id = int(re.search(r"run #(\d+)", toast(resynced)).group(1))  # type: ignore[union-attr]
     run = await b.wait_for_run(run_id)
-    assert run["status"] == "succeeded" and run["scope"] == name
+    assert run.status == "succeeded" and run.scope == name
     model = (await rows("SELECT id FROM models WHERE name = $1", name))[0]["id"]
     post = (await rows("SELECT id FROM posts WHERE model = $1", model))[0]["id"]
     for target, table, row_id in (
@@ -107,7 +107,7 @@ TWINS = ["Zoë", unicodedata.normalize("NFD", "Zoë"), "abc\u202egnp.exe", "zero
 
 async def test_look_alike_names_are_shown_apart(signed_in: Browser, bucket: Bucket) -> None:
     await bucket.put(*(f"{n}/Post/a.jpg" for n in TWINS))
-    assert (await bucket.sync())["status"] == "succeeded"
+    assert (await bucket.sync()).status == "succeeded"
     page = (await signed_in.get("/whitelabel?size=100")).text
     found = re.findall(r'<a href="/whitelabel/[^"]*" title="([^"]*)">(.*?)</a>', page)
     links = {html.unescape(title): text for title, text in found}

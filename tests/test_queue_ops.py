@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from domain.catalogue import runs
+from domain.catalogue.runs import SyncRun
 from tests.conftest import Bucket, cli_env, count
 from tests.web import admin, browser, running_app
 
@@ -26,7 +27,7 @@ def keys(models: list[str]) -> list[str]:
     return [f"{m}/P/{i}.jpg" for m in models for i in range(2)]
 
 
-async def synced(b: Any) -> dict[str, Any]:
+async def synced(b: Any) -> SyncRun:
     response = await b.post("/sync", {}, htmx=True)
     assert response.status_code == 200, response.text
     return await b.wait_for_run(int(response.text.split('data-run="')[1].split('"')[0]))
@@ -39,24 +40,24 @@ async def test_a_newer_run_supersedes_a_held_plan_which_can_no_longer_be_confirm
     await admin()
     async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
         await b.sign_in()
-        assert (await synced(b))["status"] == "succeeded"
+        assert (await synced(b)).status == "succeeded"
         await bucket.delete(*keys(["Ann", "Bea"]))
         older = await synced(b)
-        assert older["status"] == "needs_confirmation"
+        assert older.status == "needs_confirmation"
         await bucket.delete(*keys(["Cid"]))
         newer = await synced(b)  # the same scope, seen later: the older plan is out of date
-        assert newer["status"] == "needs_confirmation"
-        stale = await runs.get(older["id"])
-        assert stale is not None and stale["status"] == "superseded"
-        assert stale["superseded_by"] == newer["id"]
-        page = (await b.get(f"/sync-runs/{older['id']}")).text
+        assert newer.status == "needs_confirmation"
+        stale = await runs.get(older.id)
+        assert stale is not None and stale.status == "superseded"
+        assert stale.superseded_by == newer.id
+        page = (await b.get(f"/sync-runs/{older.id}")).text
         assert "This plan is out of date" in page and "Confirm deletions" not in page
-        assert f'href="/sync-runs/{newer["id"]}"' in page
-        refused = await b.post(f"/sync-runs/{older['id']}/confirm", {}, htmx=True)
+        assert f'href="/sync-runs/{newer.id}"' in page
+        refused = await b.post(f"/sync-runs/{older.id}/confirm", {}, htmx=True)
         assert refused.status_code == 409
-        assert f"superseded by run #{newer['id']}" in refused.text
+        assert f"superseded by run #{newer.id}" in refused.text
         assert await count("whitelabel_models") == len(MODELS)  # nothing was deleted
-        assert (await runs.get(newer["id"]))["status"] == "needs_confirmation"  # type: ignore[index]
+        assert (await runs.get(newer.id)).status == "needs_confirmation"  # type: ignore[union-attr]
 
 
 async def test_metrics_are_for_admins_and_the_scraper_token_only(

@@ -116,7 +116,7 @@ async def walk(database: Any, bucket: Bucket, settings: Settings) -> AsyncIterat
     staged = [n for n in corpus if n and parse_key(f"{n}/P/a.jpg").model == n]
     assert {"api", "healthz", "whitelabel", "activate", "sync-runs"} <= set(staged)
     await bucket.put(*(f"{n}/P/a.jpg" for n in staged))
-    assert (await bucket.sync())["status"] == "succeeded"
+    assert (await bucket.sync()).status == "succeeded"
     assert await count("whitelabel_models") == len(staged)
     await admin()
     async with served(cli_env(bucket.s3.settings, SECRET_KEY="w" * 64)) as app:

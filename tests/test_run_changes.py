@@ -45,7 +45,7 @@ async def test_run_page_lists_added_changed_removed_and_ignored(web: Any) -> Non
     b, bucket = web
     await bucket.put(*FILLER, "Anna/Beach/a.jpg", "Anna/Studio/a.jpg", "Ben/Trip/x.png")
     first = await b.sync_now()
-    page = (await b.get(f"/sync-runs/{first['id']}")).text
+    page = (await b.get(f"/sync-runs/{first.id}")).text
     assert sorted(items(listed(page, "model-added"))) == [
         "Anna",
         "Ben",
@@ -61,8 +61,8 @@ async def test_run_page_lists_added_changed_removed_and_ignored(web: Any) -> Non
     await bucket.delete("Anna/Studio/a.jpg", "Ben/Trip/x.png")  # a post, a whole model
     await bucket.put("README.md", "Anna/Beach/notes.txt", "Anna/.trash/old.jpg")  # ignored
     second = await b.sync_now()
-    assert second["status"] == "succeeded", second["error"]
-    page = (await b.get(f"/sync-runs/{second['id']}")).text
+    assert second.status == "succeeded", second.error
+    page = (await b.get(f"/sync-runs/{second.id}")).text
     assert items(listed(page, "model-added")) == ["Zed"]
     assert items(listed(page, "model-changed")) == ["Anna"]
     assert items(listed(page, "model-removed")) == ["Ben"]
@@ -81,12 +81,12 @@ async def test_run_page_lists_added_changed_removed_and_ignored(web: Any) -> Non
         "README.md — a file at the top of the bucket, in no model folder",
     ]
     # The counters and the lists agree.
-    assert (second["models_inserted"], second["models_updated"], second["models_deleted"]) == (
+    assert (second.models_inserted, second.models_updated, second.models_deleted) == (
         1,
         1,
         1,
     )
-    assert (second["posts_inserted"], second["posts_updated"], second["posts_deleted"]) == (2, 1, 2)
+    assert (second.posts_inserted, second.posts_updated, second.posts_deleted) == (2, 1, 2)
 
 
 async def test_long_lists_show_50_and_page_through_all(web: Any) -> None:
@@ -95,7 +95,7 @@ async def test_long_lists_show_50_and_page_through_all(web: Any) -> None:
     await bucket.put(*(f"{n}/P/a.jpg" for n in names))
     await bucket.put(*(f"{n}/junk{j}.txt" for n in names for j in range(4)))  # 240 ignored
     run = await b.sync_now()
-    page = (await b.get(f"/sync-runs/{run['id']}")).text
+    page = (await b.get(f"/sync-runs/{run.id}")).text
     added = listed(page, "model-added")
     assert len(items(added)) == 50 and "Models added (60)" in page
     show_all = re.search(r'href="([^"]+)">Show all \(60\)', added)
@@ -108,14 +108,14 @@ async def test_long_lists_show_50_and_page_through_all(web: Any) -> None:
     ignored = listed(page, "ignored")
     assert "Ignored keys (240)" in page and len(items(ignored)) == 50
     assert "Show all (200)" in ignored
-    last = await b.get(f"/sync-runs/{run['id']}/changes?kind=ignored&page=4")
+    last = await b.get(f"/sync-runs/{run.id}/changes?kind=ignored&page=4")
     assert position(last.text) == "151–200 of 200 kept"
     assert all("not an image (.txt) directly in the model folder" in i for i in items(last.text))
     fragment = await b.get(
-        f"/sync-runs/{run['id']}/changes?kind=ignored&page=2", headers={"HX-Request": "true"}
+        f"/sync-runs/{run.id}/changes?kind=ignored&page=2", headers={"HX-Request": "true"}
     )
     assert "<html" not in fragment.text and position(fragment.text) == "51–100 of 200 kept"
-    wrong = await b.get(f"/sync-runs/{run['id']}/changes?kind=media")
+    wrong = await b.get(f"/sync-runs/{run.id}/changes?kind=media")
     assert wrong.status_code == 400 and "kind='media' change=" in html.unescape(wrong.text)
 
 
@@ -129,10 +129,10 @@ async def test_held_plan_lists_every_deletion_and_confirm_links_both_ways(web: A
     await bucket.delete(*(f"{n}/P/a.jpg" for n in gone), "Kept 00/Old/a.jpg")
     await bucket.delete(*(f"Kept 00/Stay/{i:02d}.jpg" for i in range(0, 25, 2)))  # 13 media
     held = await b.sync_now()
-    assert held["status"] == "needs_confirmation", held["error"]
-    page = (await b.get(f"/sync-runs/{held['id']}")).text
+    assert held.status == "needs_confirmation", held.error
+    page = (await b.get(f"/sync-runs/{held.id}")).text
     assert "and 40 more" in page and "Show all 60 model(s)" in page
-    plan = f"/sync-runs/{held['id']}/plan"
+    plan = f"/sync-runs/{held.id}/plan"
     pages = [await b.get(f"{plan}?kind=models&page={n}") for n in (1, 2, 3)]
     assert [position(p.text) for p in pages] == ["1–20 of 60", "21–40 of 60", "41–60 of 60"]
     assert [i for p in pages for i in items(p.text)] == [
@@ -146,16 +146,14 @@ async def test_held_plan_lists_every_deletion_and_confirm_links_both_ways(web: A
     assert "Kept 00/Stay/24.jpg" in items(media.text)
     assert await count("whitelabel_models") == 80  # held: nothing deleted yet
 
-    confirm = await b.post(f"/sync-runs/{held['id']}/confirm", {}, htmx=True)
+    confirm = await b.post(f"/sync-runs/{held.id}/confirm", {}, htmx=True)
     confirm_id = int(confirm.text.split('data-run="')[1].split('"')[0])
     done = await b.wait_for_run(confirm_id, timeout=60)
-    assert done["status"] == "succeeded", done["error"]
+    assert done.status == "succeeded", done.error
     confirm_page = (await b.get(f"/sync-runs/{confirm_id}")).text
-    assert re.search(
-        rf'confirms <a href="/sync-runs/{held["id"]}">run #{held["id"]}</a>', confirm_page
-    )
+    assert re.search(rf'confirms <a href="/sync-runs/{held.id}">run #{held.id}</a>', confirm_page)
     assert "Models removed (60)" in confirm_page and "Posts removed (61)" in confirm_page
-    original = (await b.get(f"/sync-runs/{held['id']}")).text
+    original = (await b.get(f"/sync-runs/{held.id}")).text
     assert re.search(
         rf'confirmed by <a href="/sync-runs/{confirm_id}">run #{confirm_id}</a>', original
     )

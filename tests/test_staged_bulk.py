@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from domain.catalogue.runs import SyncRun
+from domain.platform.db import now
 from domain.staging import row_sync
 from tests.conftest import Bucket, eventually, rows
 from tests.web import Browser
@@ -24,7 +26,7 @@ async def web(signed_in: Browser, bucket: Bucket) -> tuple[Browser, Bucket]:
 
 async def staged(bucket: Bucket, names: list[str], posts: int = 1) -> None:
     await bucket.put(*(f"{n}/P{p}/a.jpg" for n in names for p in range(posts)))
-    assert (await bucket.sync(allow_mass_delete=True))["status"] == "succeeded"
+    assert (await bucket.sync(allow_mass_delete=True)).status == "succeeded"
 
 
 async def statuses() -> dict[str, str]:
@@ -196,18 +198,40 @@ async def test_row_resync_shows_its_result_in_place(web: Any) -> None:
     assert "synced:" not in foreign.text and "Re-sync</button>" in foreign.text
 
 
+def ended(status: str = "succeeded", error: str | None = None, **counters: int) -> SyncRun:
+    stamp = now()
+    return SyncRun(
+        id=7,
+        scope="Ann",
+        status=status,
+        phase="done",
+        dry_run=False,
+        kind="sync",
+        triggered_by="tester",
+        started_at=stamp,
+        finished_at=stamp,
+        heartbeat_at=stamp,
+        error=error,
+        cancel_requested=False,
+        plan=None,
+        confirms=None,
+        superseded_by=None,
+        job_id=None,
+        events=[],
+        **counters,
+    )
+
+
 def test_a_row_reports_how_its_sync_ended() -> None:
-    base = {"id": 7, "error": None, "status": "succeeded"}
-    base |= {f"{e}_{f}": 0 for e in ("posts", "media") for f in ("inserted", "updated", "deleted")}
-    assert row_sync.outcome({**base, "status": "running"}) is None
-    assert row_sync.outcome(base) == ("success", "synced: no changes")
-    assert row_sync.outcome({**base, "posts_inserted": 1, "posts_deleted": 3}) == (
+    assert row_sync.outcome(ended("running")) is None
+    assert row_sync.outcome(ended()) == ("success", "synced: no changes")
+    assert row_sync.outcome(ended(posts_inserted=1, posts_deleted=3)) == (
         "success",
         "synced: 1 post added, 3 posts removed",
     )
-    assert row_sync.outcome({**base, "media_updated": 2}) == (
+    assert row_sync.outcome(ended(media_updated=2)) == (
         "success",
         "synced: 2 media files changed",
     )
-    failed = {**base, "status": "failed", "error": "bucket unreachable: check the endpoint"}
+    failed = ended("failed", "bucket unreachable: check the endpoint")
     assert row_sync.outcome(failed) == ("error", "failed: bucket unreachable: check the endpoint")

@@ -64,10 +64,10 @@ async def media_versions() -> dict[str, str]:
 async def test_first_sync_builds_the_catalogue(database: Any, bucket: Bucket) -> None:
     await bucket.put(*BASE)
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
-    assert (run["models_inserted"], run["posts_inserted"], run["media_inserted"]) == (2, 3, 5)
-    assert run["keys_listed"] == len(BASE)
-    assert run["keys_ignored"] == 2  # README.txt and notes.txt are counted, never stored
+    assert run.status == "succeeded", run.error
+    assert (run.models_inserted, run.posts_inserted, run.media_inserted) == (2, 3, 5)
+    assert run.keys_listed == len(BASE)
+    assert run.keys_ignored == 2  # README.txt and notes.txt are counted, never stored
     cat = await staged()
     anna = cat["Anna"]
     assert anna["thumbnail"] == "Anna/cover.jpg"
@@ -95,9 +95,9 @@ async def test_unchanged_resync_writes_nothing(database: Any, bucket: Bucket) ->
     await bucket.sync()
     before, cat = await media_versions(), await staged()
     run = await bucket.sync()
-    assert run["status"] == "succeeded"
+    assert run.status == "succeeded"
     counters = [
-        run[f"{e}_{c}"]
+        getattr(run, f"{e}_{c}")
         for e in ("models", "posts", "media")
         for c in ("inserted", "updated", "deleted")
     ]
@@ -114,8 +114,8 @@ async def test_added_changed_and_removed_objects(database: Any, bucket: Bucket) 
     await bucket.put("Anna/Studio/a.jpg", body=b"a new version")  # changed
     await bucket.delete("Anna/Beach/a.jpg")  # removed (defect 1: stale media stayed forever)
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
-    assert (run["media_inserted"], run["media_updated"], run["media_deleted"]) == (1, 1, 1)
+    assert run.status == "succeeded", run.error
+    assert (run.media_inserted, run.media_updated, run.media_deleted) == (1, 1, 1)
     after = await media_versions()
     assert "Anna/Beach/a.jpg" not in after
     assert after["Anna/Beach/b.mp4"] == before["Anna/Beach/b.mp4"]  # untouched row not written
@@ -133,8 +133,8 @@ async def test_last_media_of_a_post_removed_removes_the_post(database: Any, buck
     await bucket.sync()
     await bucket.delete("Anna/Studio/a.jpg")
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
-    assert (run["posts_deleted"], run["media_deleted"]) == (1, 1)
+    assert run.status == "succeeded", run.error
+    assert (run.posts_deleted, run.media_deleted) == (1, 1)
     anna = (await staged())["Anna"]
     assert list(anna["posts"]) == ["Beach"]
     assert anna["counts"] == (1, 1, 1)
@@ -147,8 +147,8 @@ async def test_post_and_model_removed(database: Any, bucket: Bucket) -> None:
     await bucket.delete("M00/Q/a.jpg", "M00/Q/b.jpg")  # a whole post
     await bucket.delete("M09/P/a.jpg", "M09/P/b.jpg", "M09/P/c.jpg")  # a whole model
     run = await bucket.sync()  # 1 of 10 models, 5 of 32 media: under the 20% guard
-    assert run["status"] == "succeeded", run["error"]
-    assert (run["models_deleted"], run["posts_deleted"], run["media_deleted"]) == (1, 2, 5)
+    assert run.status == "succeeded", run.error
+    assert (run.models_deleted, run.posts_deleted, run.media_deleted) == (1, 2, 5)
     cat = await staged()
     assert "M09" not in cat
     assert list(cat["M00"]["posts"]) == ["P"]
@@ -168,7 +168,7 @@ async def test_icon_banner_and_thumbnail_rules(database: Any, bucket: Bucket) ->
         "D/notes.txt",  # only ignored keys: no model
     )
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     cat = await staged()
     assert cat["A"]["icon"] == "A/profile/avatar.png"
     assert cat["A"]["banner"] == "A/profile/cover.jpg"
@@ -187,7 +187,7 @@ async def test_deep_unicode_and_space_keys(database: Any, bucket: Bucket) -> Non
     ]
     await bucket.put(*keys)
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     cat = await staged()
     assert set(cat) == {"Zoë Ådahl", " Lead Space", "名前", "Zoe\u0308"}
     deep = cat["Zoë Ådahl"]["posts"]["Été 2024"]
@@ -198,15 +198,15 @@ async def test_deep_unicode_and_space_keys(database: Any, bucket: Bucket) -> Non
     ]
     assert list(cat[" Lead Space"]["posts"]) == ["Post #1"]
     again = await bucket.sync()
-    assert again["media_updated"] == again["media_inserted"] == 0
+    assert again.media_updated == again.media_inserted == 0
 
 
 async def test_model_with_more_than_1000_keys(database: Any, bucket: Bucket) -> None:
     keys = [f"Big/P{i // 100:02d}/img_{i:04d}.jpg" for i in range(1150)]
     await bucket.put(*keys)
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
-    assert run["media_inserted"] == 1150
+    assert run.status == "succeeded", run.error
+    assert run.media_inserted == 1150
     assert (await staged())["Big"]["counts"] == (12, 1150, 0)
 
 
@@ -226,8 +226,8 @@ async def test_resync_skips_unchanged_models_without_reading_their_rows(
     )
     await bucket.put("Ben/Trip/z.jpg")  # only Ben's listing changes
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
-    assert (run["models_updated"], run["media_inserted"], run["media_updated"]) == (1, 1, 1)
+    assert run.status == "succeeded", run.error
+    assert (run.models_updated, run.media_inserted, run.media_updated) == (1, 1, 1)
     etags = {
         r["s3_key"]: r["etag"]
         for r in await rows(

@@ -20,7 +20,7 @@ NAMES = ["Zoë 🌸", "Анна", "李小龍", "abc\u202egnp.exe", "zero\u200bwi
 async def staged_names(database: Any, bucket: Bucket, settings: Any, pg_engine: Any) -> Any:
     await bucket.put(*[f"{name}/Post/a.jpg" for name in NAMES])
     await admin()
-    assert (await bucket.sync())["status"] == "succeeded"
+    assert (await bucket.sync()).status == "succeeded"
     async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
         await b.sign_in()
         yield b
@@ -43,7 +43,7 @@ async def test_htmx_actions_on_non_latin1_names_answer_2xx_with_a_readable_toast
         told = json.loads(resynced.headers["hx-trigger-after-settle"])["toast"]["message"]
         assert f"Re-sync of {name} queued" in told
         run = await b.wait_for_run(int(re.search(r"run #(\d+)", told).group(1)))  # type: ignore[union-attr]
-        assert run["status"] == "succeeded" and run["scope"] == name
+        assert run.status == "succeeded" and run.scope == name
     states = {r["folder_name"]: r["status"] for r in await rows("SELECT * FROM whitelabel_models")}
     assert states == dict.fromkeys(NAMES, "active")
     names = {r["name"] for r in await rows("SELECT name FROM models")}

@@ -143,7 +143,7 @@ async def test_finishing_an_upload_syncs_the_model_and_audits_it(
     run_id = int(re.search(r"Sync #(\d+)", finished.text).group(1))  # type: ignore[union-attr]
     assert "/whitelabel/%D0%9D" in finished.text  # the link to the model page
     run = await b.wait_for_run(run_id)
-    assert run["status"] == "succeeded" and run["scope"] == "Новая модель 🌸"
+    assert run.status == "succeeded" and run.scope == "Новая модель 🌸"
     posts = await rows(
         "SELECT p.title, p.image_count FROM whitelabel_posts p "
         "JOIN whitelabel_models m ON m.id = p.whitelabel_model WHERE m.folder_name = $1",
@@ -173,7 +173,7 @@ async def test_the_form_without_javascript_stores_the_files_and_syncs(
     response = await b.client.post("/uploads", data=form, files=files)
     assert response.status_code == 303, response.text
     run_id = int(response.headers["location"].rsplit("/", 1)[1])
-    assert (await b.wait_for_run(run_id))["status"] == "succeeded"
+    assert (await b.wait_for_run(run_id)).status == "succeeded"
     stored = await bucket.s3.client.head_object(
         Bucket=bucket.s3.settings.bucket, Key="Ann/Server side/big.mp4"
     )

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue import run_handle, runs
+from domain.catalogue import run_handle
+from domain.catalogue.begin import RunRequest, begin_here
 from tests.conftest import Bucket, count, eventually, rows
 from tests.web import Browser, admin, browser, running_app
 
@@ -47,7 +48,7 @@ async def test_sign_in_then_dashboard_shows_the_catalogue(web: Any) -> None:
     ok = await b.sign_in()
     assert ok.status_code == 303 and ok.headers["location"] == "/"
     run = await b.sync_now()
-    assert run["status"] == "succeeded"
+    assert run.status == "succeeded"
     page = (await b.get("/")).text
     assert '<span class="card-value">3</span>' in page  # staged models
     assert "&lt;b&gt;Anna Lee" in page and "<b>Anna" not in page  # bucket names autoescaped
@@ -59,14 +60,13 @@ async def test_sync_fragment_events_and_busy(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
     run = await b.sync_now()
-    assert (run["models_inserted"], run["media_inserted"]) == (3, 5)
-    events = await b.get(f"/sync-runs/{run['id']}/events")
+    assert (run.models_inserted, run.media_inserted) == (3, 5)
+    events = await b.get(f"/sync-runs/{run.id}/events")
     assert events.headers["content-type"].startswith("text/event-stream")
     assert "event: done" in events.text and "succeeded" in events.text
-    detail = (await b.get(f"/sync-runs/{run['id']}")).text
-    assert f"Sync #{run['id']}" in detail and 'data-status="succeeded"' in detail
-    handle = await run_handle.claim(await runs.record("all", "someone else"), "elsewhere")
-    assert handle is not None  # a run already going
+    detail = (await b.get(f"/sync-runs/{run.id}")).text
+    assert f"Sync #{run.id}" in detail and 'data-status="succeeded"' in detail
+    handle = await begin_here(RunRequest("all", "someone else"), "elsewhere")  # already going
     try:
         again = await b.post("/sync", {}, htmx=True)
         assert again.status_code == 200 and f'data-run="{handle.id}"' in again.text
@@ -74,7 +74,7 @@ async def test_sync_fragment_events_and_busy(web: Any) -> None:
     finally:
         await run_handle.finish(handle, "succeeded")
     listing = (await b.get("/sync-runs")).text
-    assert f'href="/sync-runs/{run["id"]}"' in listing
+    assert f'href="/sync-runs/{run.id}"' in listing
     assert ("sync_started", "all") in await audit_actions()
     assert ("sync_finished", "all") in await audit_actions()
 

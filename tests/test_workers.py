@@ -20,6 +20,8 @@ import httpx
 import pytest
 
 from domain.catalogue import run_handle, runs
+from domain.catalogue.begin import RunRequest, begin, begin_here
+from domain.catalogue.runs import SyncRun
 from domain.platform import jobs
 from domain.platform.db import now
 from domain.platform.settings import S3Settings
@@ -78,36 +80,36 @@ def web_env(bucket: Bucket) -> dict[str, str]:
     return app_env(bucket.s3.settings, SECRET_KEY=SECRET)
 
 
-async def run_of(run_id: int) -> dict[str, Any]:
+async def run_of(run_id: int) -> SyncRun:
     run = await runs.get(run_id)
     assert run is not None, f"run #{run_id} is gone"
     return run
 
 
-async def finished(procs: Processes, run_id: int, timeout: float, **kw: Any) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
+async def finished(procs: Processes, run_id: int, timeout: float, **kw: Any) -> SyncRun:
+    async def probe() -> SyncRun | None:
         run = await run_of(run_id)
-        return run if run["status"] not in runs.ACTIVE else None
+        return run if run.status not in runs.ACTIVE else None
 
     return await procs.wait_for(probe, f"run #{run_id} to finish", timeout, **kw)
 
 
 async def running_with(
     procs: Processes, run_id: int, models_done: int, timeout: float = 60
-) -> dict[str, Any]:
+) -> SyncRun:
     """Wait until the run is running and at least `models_done` models are done."""
 
-    async def probe() -> dict[str, Any] | None:
+    async def probe() -> SyncRun | None:
         run = await run_of(run_id)
-        assert run["status"] in runs.ACTIVE, f"run #{run_id} ended early: {run}"
-        ok = run["status"] == "running" and run["models_done"] >= models_done
+        assert run.status in runs.ACTIVE, f"run #{run_id} ended early: {run}"
+        ok = run.status == "running" and run.models_done >= models_done
         return run if ok else None
 
     return await procs.wait_for(probe, f"run #{run_id} running, {models_done} models", timeout)
 
 
-def texts(run: dict[str, Any]) -> list[str]:
-    return [e["text"] for e in run["events"]]
+def texts(run: SyncRun) -> list[str]:
+    return [e["text"] for e in run.events]
 
 
 async def signed_in(client: httpx.AsyncClient) -> Browser:
@@ -134,8 +136,7 @@ async def test_worker_killed_mid_sync_another_takes_over(
     env = worker_env(bucket, proxy, SYNC_PARTS="3", WORKER_CONCURRENCY="2")
     workers = {name: procs.worker(name, env) for name in ("A", "B")}
     await procs.workers_registered(2)
-    run_id = await runs.record("all", "test")
-    await runs.set_job(run_id, await jobs.defer_run("sync", run_id))
+    run_id = await begin(RunRequest("all", "test"), lambda run: jobs.defer_run("sync", run))
     await running_with(procs, run_id, models_done=3)
     started = [t for t in texts(await run_of(run_id)) if t.startswith("started on ")]
     victim = started[0].removeprefix("started on ")
@@ -145,14 +146,14 @@ async def test_worker_killed_mid_sync_another_takes_over(
 
     run = await finished(procs, run_id, timeout=150, alive=(workers[survivor],))
     ledger = texts(run)
-    assert run["status"] == "succeeded", (run["error"], ledger)
+    assert run.status == "succeeded", (run.error, ledger)
     assert f"resumed on {survivor}: the worker running it stopped" in ledger, ledger
     assert any(f"taken over by {survivor} from {victim}" in t for t in ledger), ledger
     assert ledger[-1] == "ended succeeded"
     # Every model counted once. (What the killed worker wrote before it died is not in
     # models_inserted: the part's counters restart with its new owner, which finds those
     # models already written and leaves them.)
-    assert (run["models_total"], run["models_done"]) == (60, 60), run
+    assert (run.models_total, run.models_done) == (60, 60), run
     assert await staged() == expected(keys)  # every model whole, none half-written
     assert await count("sync_runs") == 1
 
@@ -175,9 +176,9 @@ async def test_web_killed_mid_sync_the_worker_finishes(
     assert await web.wait(10) == -9
 
     run = await finished(procs, run_id, timeout=90, alive=(worker,))
-    assert run["status"] == "succeeded", (run["error"], texts(run))
+    assert run.status == "succeeded", (run.error, texts(run))
     assert texts(run)[:2] == ["queued by tester", "started on W"]
-    assert run["models_inserted"] == 8
+    assert run.models_inserted == 8
     assert await staged() == expected(keys)
 
 
@@ -203,7 +204,7 @@ async def test_two_webs_two_workers_one_run(
     assert sum("queued" in t and "already" not in t for t in toasts) == 1, toasts
 
     run = await finished(procs, ids[0], timeout=90, alive=tuple(workers))
-    assert run["status"] == "succeeded", (run["error"], texts(run))
+    assert run.status == "succeeded", (run.error, texts(run))
     assert await count("sync_runs") == 1
     assert await staged() == expected(keys)
 
@@ -233,11 +234,10 @@ async def test_schedule_starts_a_run_or_records_a_skip(
             alive=(worker,),
         )
         run = await finished(procs, scheduled[0]["id"], timeout=60, alive=(worker,))
-        assert run["status"] == "succeeded", (run["error"], texts(run))
+        assert run.status == "succeeded", (run.error, texts(run))
         assert await staged() == expected(keys)
 
-        held = await run_handle.claim(await runs.record("all", "someone"), "the test")
-        assert held is not None
+        held = await begin_here(RunRequest("all", "someone"), "the test")
         try:
             await rows("UPDATE sync_schedule SET last_tick_at = $1", now() - timedelta(minutes=2))
             skipped = await procs.wait_for(
@@ -267,7 +267,7 @@ async def test_cli_enqueue_then_worker_and_foreground_sync(
     assert (printed["status"], printed["scope"]) == ("queued", "all")
     worker = procs.worker("W", worker_env(bucket, proxy))
     run = await finished(procs, printed["id"], timeout=90, alive=(worker,))
-    assert run["status"] == "succeeded", (run["error"], texts(run))
+    assert run.status == "succeeded", (run.error, texts(run))
     assert "started on W" in texts(run)
     assert await staged() == expected(keys)
 
@@ -298,11 +298,11 @@ async def test_cancel_queued_and_running_runs(
     async with running_app(settings, bucket, pg_engine, worker=False) as app, browser(app) as b:
         await b.sign_in()
         first = run_id_of(await b.post("/sync", {}, htmx=True))  # no worker yet: it waits
-        assert (await run_of(first))["status"] == "queued"
+        assert (await run_of(first)).status == "queued"
         cancel = await b.post(f"/sync-runs/{first}/cancel", {}, htmx=True)
         assert "cancelled before it started" in cancel.headers["hx-trigger-after-settle"]
         run = await run_of(first)
-        assert (run["status"], run["error"]) == ("cancelled", "cancelled before it started")
+        assert (run.status, run.error) == ("cancelled", "cancelled before it started")
 
         worker = procs.worker("W", worker_env(bucket, proxy, SYNC_PARTS="1"))
         await procs.workers_registered(1)
@@ -312,8 +312,8 @@ async def test_cancel_queued_and_running_runs(
         stop = await b.post(f"/sync-runs/{second}/cancel", {}, htmx=True)
         assert "Cancelling sync" in stop.headers["hx-trigger-after-settle"]
         run = await finished(procs, second, timeout=60, alive=(worker,))
-        assert run["status"] == "cancelled", (run["error"], texts(run))
-        assert "cancelled by an admin" in run["error"]
+        assert run.status == "cancelled", (run.error, texts(run))
+        assert "cancelled by an admin" in run.error
         page = (await b.get(f"/sync-runs/{second}")).text
         assert 'data-status="cancelled"' in page
 
@@ -322,10 +322,10 @@ async def test_cancel_queued_and_running_runs(
     want = expected(keys)
     assert all(kept[name] == want[name] for name in kept)  # ...each one whole
     first_run = await run_of(first)
-    assert first_run["status"] == "cancelled"
+    assert first_run.status == "cancelled"
     assert not any(t.startswith("started on") for t in texts(first_run))
     job = await rows(
-        "SELECT status::text AS status FROM procrastinate_jobs WHERE id = $1", first_run["job_id"]
+        "SELECT status::text AS status FROM procrastinate_jobs WHERE id = $1", first_run.job_id
     )
     assert job == [{"status": "cancelled"}]  # taken off the queue, not left for a worker
     assert worker.alive

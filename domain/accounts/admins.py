@@ -23,6 +23,18 @@ COLUMNS = "id, username, email, active, superuser, last_login"
 
 
 @dataclass(frozen=True)
+class Admin(db.FromRow):
+    """An admin account as the admins page lists it (never its password)."""
+
+    id: int
+    username: str
+    email: str
+    active: bool
+    superuser: bool
+    last_login: datetime | None
+
+
+@dataclass(frozen=True)
 class SignedIn:
     """What every request needs to know about its admin."""
 
@@ -127,21 +139,26 @@ async def signed_in(user_id: int) -> SignedIn | None:
     return SignedIn(bool(rows[0]["superuser"])) if rows else None
 
 
-async def admins() -> list[dict[str, Any]]:
+async def admins() -> list[Admin]:
     """Every admin account, active or not, by name."""
-    return await db.fetch(
+    rows = await db.fetch(
         f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY lower(username), id"
     )
+    return [Admin.from_row(r) for r in rows]
 
 
-async def admin(admin_id: int) -> dict[str, Any]:
+async def admin(admin_id: int) -> Admin:
     rows = await db.fetch(f"SELECT {COLUMNS} FROM piccolo_user WHERE id = $1 AND admin", admin_id)
     if not rows:
-        raise NotFound(f"there is no admin #{admin_id}: reload the list of admins.")
-    return rows[0]
+        raise _no_admin(admin_id)
+    return Admin.from_row(rows[0])
 
 
-async def create_admin(username: str, email: str, password: str, superuser: bool) -> dict[str, Any]:
+def _no_admin(admin_id: int) -> NotFound:
+    return NotFound(f"there is no admin #{admin_id}: reload the list of admins.")
+
+
+async def create_admin(username: str, email: str, password: str, superuser: bool) -> Admin:
     """A new active admin; a username or email already taken is a conflict naming it."""
     username, email = check_username(username), check_email(email)
     check_password(password)
@@ -168,7 +185,7 @@ async def create_admin(username: str, email: str, password: str, superuser: bool
         raise Conflict(
             f"the username {username!r} or the email {email!r} was just taken: choose another."
         ) from None
-    return rows[0]
+    return Admin.from_row(rows[0])
 
 
 def _refuse_taken(row: dict[str, Any], username: str, email: str) -> None:
@@ -180,7 +197,7 @@ def _refuse_taken(row: dict[str, Any], username: str, email: str) -> None:
     raise Conflict(f"the email {email!r} belongs to {row['username']!r}: use another address.")
 
 
-async def set_active(admin_id: int, active: bool, by: int | None) -> tuple[dict[str, Any], bool]:
+async def set_active(admin_id: int, active: bool, by: int | None) -> tuple[Admin, bool]:
     """Deactivate or reactivate an admin (`by`: the admin doing it); whether it changed.
 
     A deactivated admin's sessions end in the same transaction. Nobody deactivates themself,
@@ -191,18 +208,19 @@ async def set_active(admin_id: int, active: bool, by: int | None) -> tuple[dict[
         rows = await tx.fetch(
             f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY id FOR UPDATE"
         )
-        target = next((r for r in rows if r["id"] == admin_id), None)
+        every = [Admin.from_row(r) for r in rows]
+        target = next((a for a in every if a.id == admin_id), None)
         if target is None:
-            raise NotFound(f"there is no admin #{admin_id}: reload the list of admins.")
-        if target["active"] == active:
+            raise _no_admin(admin_id)
+        if target.active == active:
             return target, False
         if not active:
             if admin_id == by:
                 raise Conflict("you cannot deactivate yourself: ask another superuser to do it.")
-            others = [r for r in rows if r["superuser"] and r["active"] and r["id"] != admin_id]
-            if target["superuser"] and not others:
+            others = [a for a in every if a.superuser and a.active and a.id != admin_id]
+            if target.superuser and not others:
                 raise Conflict(
-                    f"{target['username']!r} is the last active superuser: make another admin "
+                    f"{target.username!r} is the last active superuser: make another admin "
                     "a superuser first, so someone can still manage the admins."
                 )
         fresh = await tx.fetch(
@@ -212,7 +230,7 @@ async def set_active(admin_id: int, active: bool, by: int | None) -> tuple[dict[
         )
         if not active:
             await sessions.end(tx, admin_id)
-        return fresh[0], True
+        return Admin.from_row(fresh[0]), True
 
 
 async def reset_password(admin_id: int, password: str, keep_session: str | None = None) -> int:
@@ -227,5 +245,5 @@ async def reset_password(admin_id: int, password: str, keep_session: str | None 
             hashed,
         )
         if not rows:
-            raise NotFound(f"there is no admin #{admin_id}: reload the list of admins.")
+            raise _no_admin(admin_id)
         return await sessions.end(tx, admin_id, keep=keep_session)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.platform import db
@@ -33,6 +33,20 @@ async def record(
 Entry = tuple[str, str, str, str, str, int | None]
 
 
+@dataclass(frozen=True)
+class Logged(db.FromRow):
+    """An audit entry as written: the log page and a model's history list these."""
+
+    id: int
+    actor: str
+    action: str
+    target: str
+    detail: str
+    ip: str
+    model: int | None  # the production model it concerns
+    created_at: datetime
+
+
 async def record_in(tx: db.Tx, entries: Iterable[Entry]) -> None:
     """Lines written inside the caller's transaction: they commit with the change they record."""
     stamp = now()
@@ -46,7 +60,7 @@ async def record_in(tx: db.Tx, entries: Iterable[Entry]) -> None:
     )
 
 
-async def page(before_id: int | None = None, action: str = "") -> list[dict[str, Any]]:
+async def page(before_id: int | None = None, action: str = "") -> list[Logged]:
     where: list[str] = ["1 = 1"]
     args: list[Any] = []
     if before_id is not None:
@@ -56,10 +70,11 @@ async def page(before_id: int | None = None, action: str = "") -> list[dict[str,
         args.append(action)
         where.append(f"action = ${len(args)}")
     args.append(PAGE_SIZE + 1)
-    return await db.fetch(
+    rows = await db.fetch(
         f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ${len(args)}",
         *args,
     )
+    return [Logged.from_row(r) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.catalogue import run_changes, run_handle, runs, sync_store
+from domain.catalogue.begin import RunRequest, begin_here
 from domain.catalogue.plan import build_model
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
@@ -18,18 +19,24 @@ class NotConfirmable(Conflict):
     """The run holds no plan to confirm (any more); the message says why and what to do."""
 
 
-async def check_confirmable(run_id: int) -> dict[str, Any]:
+async def check_confirmable(run_id: int) -> runs.SyncRun:
     run = await runs.get(run_id)
     if run is None:
         raise NotFound(f"sync run #{run_id} is not waiting for confirmation: there is no such run.")
-    if run["status"] == "superseded":
+    if run.status == "superseded":
         raise NotConfirmable(
-            f"sync run #{run_id}'s plan was superseded by run #{run['superseded_by']}, which "
+            f"sync run #{run_id}'s plan was superseded by run #{run.superseded_by}, which "
             "saw the bucket later: review that run instead."
         )
-    if run["status"] != "needs_confirmation" or not run["plan"]:
+    if run.status != "needs_confirmation" or not run.plan:
         raise NotConfirmable(f"sync run #{run_id} is not waiting for confirmation.")
     return run
+
+
+async def confirm_request(run_id: int, actor: str) -> RunRequest:
+    """The run that confirms held run `run_id`, if it still holds a plan."""
+    held = await check_confirmable(run_id)
+    return RunRequest(held.scope, actor, kind="confirm", confirms=run_id)
 
 
 async def confirm(
@@ -38,22 +45,19 @@ async def confirm(
     actor: str,
     public_base: str,
     handle: RunHandle | None = None,
-) -> dict[str, Any]:
+) -> runs.SyncRun:
     """Apply the deletions a needs_confirmation run held back, for what is still gone.
 
     The folders the plan deletes from are listed again first: a model, post or media object
     that came back since is kept. Runs as a run of its own (kind "confirm"), linked both ways.
     """
     if handle is None:
-        held = await check_confirmable(run_id)
-        new_id = await runs.record(held["scope"], actor, kind="confirm", confirms=run_id)
-        handle = await run_handle.claim(new_id, runs.this_process())
-        if handle is None:
-            raise runs.SyncBusy(await runs.get(new_id))
+        handle = await begin_here(await confirm_request(run_id, actor), runs.this_process())
     try:
         held = await check_confirmable(run_id)  # again, now that we hold the sync lock
         handle.stats.phase = "deleting"
-        kept = await _apply_still_gone(source, held["plan"], handle, public_base)
+        assert held.plan is not None  # check_confirmable saw it
+        kept = await _apply_still_gone(source, held.plan, handle, public_base)
         note = f"confirmed deletions of run #{run_id}" + (
             f"; kept {kept} that came back since" if kept else ""
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -117,7 +117,18 @@ async def beat(part: Part, counters: dict[str, int]) -> tuple[bool, bool]:
     return True, bool(rows[0]["cancel_requested"])
 
 
-async def complete(part: Part, counters: dict[str, int], result: dict[str, Any]) -> bool:
+@dataclass(frozen=True)
+class PartResult:
+    """What one part saw, stored with it until the run merges every part's."""
+
+    seen: list[str]  # model folders listed
+    failed: list[str]  # model folders that could not be synced
+    errors: list[str]
+    unchanged: list[int]  # staged model ids whose fingerprint was equal
+    per_model: dict[str, dict[str, Any]]  # model id -> its deletions (DeletionPlan's JSON)
+
+
+async def complete(part: Part, counters: dict[str, int], result: PartResult) -> bool:
     """Store what the part saw; False if another worker took it over meanwhile."""
     rows = await db.fetch(
         "UPDATE sync_parts SET status = 'done', heartbeat_at = $3, stats = $4, result = $5 "
@@ -126,7 +137,7 @@ async def complete(part: Part, counters: dict[str, int], result: dict[str, Any])
         part.owner,
         now(),
         json.dumps(counters),
-        json.dumps(result),
+        json.dumps(asdict(result)),
     )
     return bool(rows)
 
@@ -146,9 +157,12 @@ async def progress(run_id: int) -> Progress:
     return Progress(by_part, len(rows), sum(1 for r in rows if r["status"] == "done"))
 
 
-async def results(run_id: int) -> list[dict[str, Any]]:
+async def results(run_id: int) -> list[PartResult]:
     rows = await db.fetch(
         "SELECT result FROM sync_parts WHERE run = $1 AND status = 'done' ORDER BY part_no",
         run_id,
     )
-    return [json.loads(r["result"]) if isinstance(r["result"], str) else r["result"] for r in rows]
+    stored = (
+        json.loads(r["result"]) if isinstance(r["result"], str) else r["result"] for r in rows
+    )
+    return [PartResult(**result) for result in stored]

@@ -62,7 +62,7 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
     Returns None when the run has already ended (cancelled while queued, or marked failed).
     """
     run = await get(run_id)
-    if run is None or run["status"] not in ACTIVE:
+    if run is None or run.status not in ACTIVE:
         return None
     engine = db.current_engine()
     lock_conn = await asyncpg.connect(engine.config["dsn"])
@@ -72,7 +72,7 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
             if time.monotonic() > deadline:
                 raise SyncBusy(await current())
             await asyncio.sleep(0.5)
-        resumed = run["status"] == "running"
+        resumed = run.status == "running"
         text = (
             f"resumed on {worker}: the worker running it stopped"
             if resumed

@@ -7,9 +7,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.catalogue.runs import ACTIVE, mark_stale
+from domain.catalogue.runs import ACTIVE, SyncRun, mark_stale
 from domain.errors import NotFound
 from domain.platform import db
+from domain.platform.db import FromRow
 from domain.platform.paging import BadQuery, page_bounds
 
 # (kind, change) of each list a run page shows, in its order.
@@ -27,6 +28,19 @@ PLAN_KINDS = ("models", "posts", "media")
 PLAN_PAGE = 20
 
 
+@dataclass(frozen=True)
+class ChangeRow(FromRow):
+    """One line of a run's lists: a model, a post (`name` in `model`), a media key or an
+    ignored key with its reason; `staged` when the model is staged now (a link to it)."""
+
+    model: str
+    name: str
+    staged: bool
+    reason: str | None = None
+    post_count: int | None = None  # a held plan's models: what goes with them
+    media: int | None = None
+
+
 @dataclass
 class Listing:
     """Rows of one list, from position `first` on, and how many the list holds."""
@@ -36,7 +50,7 @@ class Listing:
     total: int
     page: int = 1
     size: int = SHOWN
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[ChangeRow] = field(default_factory=list)
     kept: int = 0  # ignored keys: how many the run kept (the first IGNORED_KEPT)
 
     @property
@@ -65,19 +79,19 @@ _ROWS = (
 )
 
 
-async def changes(run: dict[str, Any]) -> list[Listing]:
+async def changes(run: SyncRun) -> list[Listing]:
     """Each list of the run with its first SHOWN rows; empty lists left out."""
     counts = await db.fetch(
         "SELECT kind, change, COUNT(*) AS n FROM sync_run_changes WHERE run = $1 "
         "GROUP BY kind, change",
-        run["id"],
+        run.id,
     )
     stored = {(r["kind"], r["change"]): int(r["n"]) for r in counts}
     rows = await db.fetch(
         "SELECT g.kind, g.change, x.* FROM unnest($2::text[], $3::text[]) AS g(kind, change) "
         f"CROSS JOIN LATERAL ({_ROWS} WHERE c.run = $1 AND c.kind = g.kind "
         "AND c.change = g.change ORDER BY c.id LIMIT $4) x",
-        run["id"],
+        run.id,
         [k for k, _ in LISTS],
         [c for _, c in LISTS],
         SHOWN,
@@ -85,14 +99,14 @@ async def changes(run: dict[str, Any]) -> list[Listing]:
     out = []
     for kind, change in LISTS:
         kept = stored.get((kind, change), 0)
-        total = max(kept, run["keys_ignored"] or 0) if kind == "ignored" else kept
+        total = max(kept, run.keys_ignored) if kind == "ignored" else kept
         if total:
-            mine = [r for r in rows if (r["kind"], r["change"]) == (kind, change)]
+            mine = _typed([r for r in rows if (r["kind"], r["change"]) == (kind, change)])
             out.append(Listing(kind, change, total, rows=mine, kept=kept))
     return out
 
 
-async def change_page(run: dict[str, Any], kind: str, change: str, page: int) -> Listing:
+async def change_page(run: SyncRun, kind: str, change: str, page: int) -> Listing:
     """One page of one of the run's lists, in the order the run recorded them."""
     change = "" if kind == "ignored" else change
     _check_list(kind, change)
@@ -100,7 +114,7 @@ async def change_page(run: dict[str, Any], kind: str, change: str, page: int) ->
     kept = int(
         await _value(
             "SELECT COUNT(*) FROM sync_run_changes WHERE run = $1 AND kind = $2 AND change = $3",
-            run["id"],
+            run.id,
             kind,
             change,
         )
@@ -108,14 +122,14 @@ async def change_page(run: dict[str, Any], kind: str, change: str, page: int) ->
     rows = await db.fetch(
         f"{_ROWS} WHERE c.run = $1 AND c.kind = $2 AND c.change = $3 ORDER BY c.id "
         "LIMIT $4 OFFSET $5",
-        run["id"],
+        run.id,
         kind,
         change,
         SHOWN,
         offset,
     )
-    total = max(kept, run["keys_ignored"] or 0) if kind == "ignored" else kept
-    return Listing(kind, change, total, page, SHOWN, rows, kept)
+    total = max(kept, run.keys_ignored) if kind == "ignored" else kept
+    return Listing(kind, change, total, page, SHOWN, _typed(rows), kept)
 
 
 async def _value(sql: str, *args: Any) -> Any:
@@ -123,18 +137,17 @@ async def _value(sql: str, *args: Any) -> Any:
     return next(iter(rows[0].values()))
 
 
-def held_plan(run: dict[str, Any]) -> dict[str, Any]:
+def held_plan(run: SyncRun) -> dict[str, Any]:
     """The deletions a run holds back; NotFound if it holds none (any more)."""
-    if run["status"] != "needs_confirmation" or not run.get("plan"):
+    if run.status != "needs_confirmation" or not run.plan:
         raise NotFound(
-            f"sync run #{run['id']} holds no deletions waiting for confirmation (it is "
-            f"{run['status'].replace('_', ' ')}); its page shows what it changed."
+            f"sync run #{run.id} holds no deletions waiting for confirmation (it is "
+            f"{run.status.replace('_', ' ')}); its page shows what it changed."
         )
-    plan: dict[str, Any] = run["plan"]
-    return plan
+    return run.plan
 
 
-async def plan_page(run: dict[str, Any], kind: str, page: int) -> Listing:
+async def plan_page(run: SyncRun, kind: str, page: int) -> Listing:
     """One page of everything a held plan deletes: its models (with what goes with them),
     the posts and the media gone from the models it keeps."""
     if kind not in PLAN_KINDS:
@@ -150,7 +163,7 @@ async def plan_page(run: dict[str, Any], kind: str, page: int) -> Listing:
             "AS n(name, i) LEFT JOIN whitelabel_models m ON m.folder_name = n.name ORDER BY n.i",
             names[offset : offset + PLAN_PAGE],
         )
-        return Listing("models", "removed", len(names), page, PLAN_PAGE, rows)
+        return Listing("models", "removed", len(names), page, PLAN_PAGE, _typed(rows))
     key = "posts" if kind == "posts" else "media"
     ids = [i for part in plan["per_model"].values() for i in part[key]]
     sql = (
@@ -164,14 +177,17 @@ async def plan_page(run: dict[str, Any], kind: str, page: int) -> Listing:
         "WHERE x.id = ANY($1::int[]) ORDER BY x.s3_key, x.id"
     )
     rows = await db.fetch(f"{sql} LIMIT $2 OFFSET $3", ids, PLAN_PAGE, offset)
-    return Listing(kind, "removed", len(ids), page, PLAN_PAGE, rows)
+    return Listing(kind, "removed", len(ids), page, PLAN_PAGE, _typed(rows))
 
 
-async def confirmations(run_id: int) -> list[dict[str, Any]]:
+def _typed(rows: list[dict[str, Any]]) -> list[ChangeRow]:
+    return [ChangeRow.from_row(r) for r in rows]
+
+
+async def confirmations(run_id: int) -> list[SyncRun]:
     """The runs that confirmed (or tried to confirm) this run's held plan."""
-    return await db.fetch(
-        "SELECT id, status FROM sync_runs WHERE confirms = $1 ORDER BY id", run_id
-    )
+    rows = await db.fetch("SELECT * FROM sync_runs WHERE confirms = $1 ORDER BY id", run_id)
+    return [SyncRun.from_row(r) for r in rows]
 
 
 async def pulse() -> tuple[str, bool]:

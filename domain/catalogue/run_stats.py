@@ -1,5 +1,6 @@
-"""A sync run's counters, defined once: RunStats names them, and COUNTERS (the matching columns
-of sync_runs, and the keys of a part's stats) is read from it."""
+"""A sync run's counters, defined once: Counters names them; RunStats (a run's live progress)
+and SyncRun (a stored run) carry them, and COUNTERS (the matching columns of sync_runs, and the
+keys of a part's stats) is read from it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from dataclasses import dataclass, field, fields
 
 
 @dataclass
-class RunStats:
-    phase: str = "starting"
+class Counters:
     keys_listed: int = 0
     keys_ignored: int = 0
     models_total: int = 0
@@ -22,7 +22,6 @@ class RunStats:
     media_inserted: int = 0
     media_updated: int = 0
     media_deleted: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def counters(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in COUNTERS}
@@ -32,5 +31,13 @@ class RunStats:
             setattr(self, key, getattr(self, key) + int(counters.get(key, 0)))
 
 
-# Every int field, in declaration order (the column order of sync_runs' counters).
-COUNTERS: tuple[str, ...] = tuple(f.name for f in fields(RunStats) if f.type == "int")
+@dataclass
+class RunStats(Counters):
+    """A run's progress as its workers count it."""
+
+    phase: str = "starting"
+    errors: list[str] = field(default_factory=list)
+
+
+# Every counter, in declaration order (the column order of sync_runs' counters).
+COUNTERS: tuple[str, ...] = tuple(f.name for f in fields(Counters))

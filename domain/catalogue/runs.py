@@ -8,11 +8,12 @@ import json
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Self
 
-from domain.catalogue.run_stats import COUNTERS
+from domain.catalogue.run_stats import Counters
 from domain.platform import db
 from domain.platform.db import now
 
@@ -22,9 +23,8 @@ from domain.errors import Conflict
 
 STALE_AFTER = timedelta(seconds=60)
 ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX": held by the process running a sync
-ENQUEUE_LOCK_KEY = 0x43464C59  # serialises "is a sync active? then record a new one"
 ACTIVE = ("queued", "running")
-FINISHED = ("succeeded", "failed", "cancelled", "needs_confirmation", "superseded", "skipped")
+JSON = ("plan", "events")  # sync_runs' JSON columns (asyncpg hands them over as text)
 
 
 def this_process() -> str:
@@ -32,15 +32,53 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class SyncBusy(Conflict):
-    """Another sync is queued or running; `run` is that run's row."""
+# Not frozen: it inherits the counters (defined once) from the mutable Counters.
+@dataclass(kw_only=True)
+class SyncRun(Counters, db.FromRow):
+    """One sync run as stored: what pages, the CLI and the workers read about it."""
 
-    def __init__(self, run: dict[str, Any] | None) -> None:
+    id: int
+    scope: str  # "all", or one model folder
+    status: str
+    phase: str
+    dry_run: bool
+    kind: str  # "sync", or "confirm" (applies a held plan)
+    triggered_by: str
+    started_at: datetime
+    finished_at: datetime | None
+    heartbeat_at: datetime
+    error: str | None
+    cancel_requested: bool
+    plan: dict[str, Any] | None  # a held deletion plan: DeletionPlan.as_json(), free-form JSON
+    confirms: int | None  # the held run a "confirm" run applies
+    superseded_by: int | None
+    job_id: int | None
+    events: list[dict[str, str]]  # the ledger: ledger_entry()s
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        decoded = {k: json.loads(row[k]) if isinstance(row[k], str) else row[k] for k in JSON}
+        return super().from_row({**row, **decoded})
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from start to end (or to the last heartbeat, while it runs)."""
+        return ((self.finished_at or self.heartbeat_at) - self.started_at).total_seconds()
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class SyncBusy(Conflict):
+    """Another sync is queued or running; `run` is that run."""
+
+    def __init__(self, run: SyncRun | None) -> None:
         self.run = run
         if run:
             super().__init__(
-                f"sync run #{run['id']} ({run['scope']}) is already {run['status']} since "
-                f"{run['started_at']:%Y-%m-%d %H:%M:%S} UTC; wait for it or cancel it."
+                f"sync run #{run.id} ({run.scope}) is already {run.status} since "
+                f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC; wait for it or cancel it."
             )
         else:
             super().__init__("another sync is already running; wait for it or cancel it.")
@@ -66,89 +104,6 @@ async def mark_stale(force: bool = True) -> int:
         now() - STALE_AFTER,
     )
     return len(rows)
-
-
-async def record(
-    scope: str,
-    triggered_by: str,
-    *,
-    dry_run: bool = False,
-    kind: str = "sync",
-    confirms: int | None = None,
-) -> int:
-    """Record a queued run, or raise SyncBusy naming the run already queued or running."""
-    await mark_stale()
-    async with db.transaction() as tx:
-        await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)
-        active = await tx.fetch(
-            "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id LIMIT 1",
-            list(ACTIVE),
-        )
-        if active and await _orphaned(tx, active[0]):
-            active = []
-        if active:
-            raise SyncBusy(_decode(active[0]))
-        stamp = now()
-        run_id = await _insert(
-            tx,
-            scope=scope,
-            status="queued",
-            phase="queued",
-            dry_run=dry_run,
-            started_at=stamp,
-            heartbeat_at=stamp,
-            triggered_by=triggered_by,
-            kind=kind,
-            confirms=confirms,
-            events=json.dumps([ledger_entry(f"queued by {triggered_by}")]),
-        )
-    notify(run_id)
-    return run_id
-
-
-async def _insert(tx: db.Tx, **columns: Any) -> int:
-    """A new sync_runs row with these columns and every counter at 0; returns its id."""
-    names = [*columns, *COUNTERS]
-    values = [*columns.values(), *(0 for _ in COUNTERS)]
-    marks = ", ".join(f"${i + 1}" for i in range(len(names)))
-    sql = f"INSERT INTO sync_runs ({', '.join(names)}) VALUES ({marks}) RETURNING id"
-    return int(await tx.fetchval(sql, *values))
-
-
-async def _orphaned(tx: db.Tx, run: dict[str, Any]) -> bool:
-    """A foreground run (no job) whose process died: nothing will resume it, so it failed.
-
-    A queued job's run is left alone: when its worker dies, the queue hands it to another.
-    """
-    if run["status"] != "running" or run["job_id"] is not None:
-        return False
-    if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):
-        return False  # its process still holds the sync lock
-    await tx.execute(
-        "UPDATE sync_runs SET status = 'failed', finished_at = $2, phase = 'done', "
-        "error = 'the process running this sync stopped' WHERE id = $1",
-        run["id"],
-        now(),
-    )
-    return True
-
-
-async def record_skipped(scope: str, triggered_by: str, reason: str) -> int:
-    """A run that never ran, kept in the ledger (a scheduled tick while a sync was going)."""
-    stamp = now()
-    async with db.transaction() as tx:
-        return await _insert(
-            tx,
-            scope=scope,
-            status="skipped",
-            phase="done",
-            started_at=stamp,
-            finished_at=stamp,
-            heartbeat_at=stamp,
-            triggered_by=triggered_by,
-            error=reason,
-            events=json.dumps([ledger_entry(reason)]),
-        )
 
 
 async def set_job(run_id: int, job_id: int) -> None:
@@ -195,23 +150,22 @@ async def request_cancel(run_id: int) -> str | None:
     return str(rows[0]["before"]) if rows else None
 
 
-async def get(run_id: int, tx: db.Tx | None = None) -> dict[str, Any] | None:
-    sql = "SELECT * FROM sync_runs WHERE id = $1"
-    rows = await (tx.fetch(sql, run_id) if tx else db.fetch(sql, run_id))
-    return _decode(rows[0]) if rows else None
+async def get(run_id: int) -> SyncRun | None:
+    rows = await db.fetch("SELECT * FROM sync_runs WHERE id = $1", run_id)
+    return SyncRun.from_row(rows[0]) if rows else None
 
 
-async def current() -> dict[str, Any] | None:
+async def current() -> SyncRun | None:
     """The run queued or going now, if any (stale ones are marked failed first)."""
     await mark_stale(force=False)
     rows = await db.fetch(
         "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
         list(ACTIVE),
     )
-    return _decode(rows[0]) if rows else None
+    return SyncRun.from_row(rows[0]) if rows else None
 
 
-async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str, Any]]:
+async def recent(limit: int = 20, before_id: int | None = None) -> list[SyncRun]:
     await mark_stale(force=False)
     if before_id is None:
         rows = await db.fetch("SELECT * FROM sync_runs ORDER BY id DESC LIMIT $1", limit)
@@ -219,16 +173,7 @@ async def recent(limit: int = 20, before_id: int | None = None) -> list[dict[str
         rows = await db.fetch(
             "SELECT * FROM sync_runs WHERE id < $1 ORDER BY id DESC LIMIT $2", before_id, limit
         )
-    return [_decode(r) for r in rows]
-
-
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    for key in ("plan", "events"):
-        if isinstance(row.get(key), str):
-            row[key] = json.loads(row[key])
-    started, finished = row.get("started_at"), row.get("finished_at") or row.get("heartbeat_at")
-    row["duration_s"] = (finished - started).total_seconds() if started and finished else None
-    return row
+    return [SyncRun.from_row(r) for r in rows]
 
 
 # In-process wake-ups, so a subscriber in this process sees changes at once.
@@ -249,7 +194,7 @@ def notify(run_id: int) -> None:
         event.set()
 
 
-async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[str, Any]]:
+async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[SyncRun]:
     """Yield the run's row whenever it changes, until it finishes (works across processes)."""
     wake = asyncio.Event()
     _waiters.setdefault(run_id, set()).add(wake)
@@ -259,13 +204,13 @@ async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[st
             run = await get(run_id)
             if run is None:
                 return
-            snapshot = (run["status"], run["phase"], *(run[k] for k in COUNTERS))
+            snapshot = (run.status, run.phase, *run.counters().values())
             if snapshot != last:
                 last = snapshot
                 yield run
-            if run["status"] not in ACTIVE:
+            if not run.active:
                 return
-            if run["status"] == "running" and run["heartbeat_at"] < now() - STALE_AFTER:
+            if run.status == "running" and run.heartbeat_at < now() - STALE_AFTER:
                 await mark_stale()
                 continue
             wake.clear()
@@ -277,7 +222,19 @@ async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[dict[st
             del _waiters[run_id]
 
 
-async def totals() -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunTotals:
+    """Runs by status, and the sums /metrics exposes (durations and keys of finished syncs)."""
+
+    by_status: dict[str, int]
+    seconds: float
+    keys: int
+    finished: int
+    last_seconds: float
+    last_keys: int
+
+
+async def totals() -> RunTotals:
     """Runs by status, plus the sums /metrics exposes (durations and keys of finished runs)."""
     by_status = await db.fetch("SELECT status, COUNT(*) AS n FROM sync_runs GROUP BY status")
     sums = await db.fetch(
@@ -290,14 +247,14 @@ async def totals() -> dict[str, Any]:
         "FROM sync_runs WHERE finished_at IS NOT NULL AND kind = 'sync' AND status <> 'skipped' "
         "ORDER BY id DESC LIMIT 1"
     )
-    return {
-        "by_status": {r["status"]: int(r["n"]) for r in by_status},
-        "seconds": float(sums[0]["seconds"]),
-        "keys": int(sums[0]["keys"]),
-        "finished": int(sums[0]["finished"]),
-        "last_seconds": float(last[0]["seconds"]) if last else 0.0,
-        "last_keys": int(last[0]["keys_listed"]) if last else 0,
-    }
+    return RunTotals(
+        by_status={r["status"]: int(r["n"]) for r in by_status},
+        seconds=float(sums[0]["seconds"]),
+        keys=int(sums[0]["keys"]),
+        finished=int(sums[0]["finished"]),
+        last_seconds=float(last[0]["seconds"]) if last else 0.0,
+        last_keys=int(last[0]["keys_listed"]) if last else 0,
+    )
 
 
 # When a whole-bucket sync last succeeded: it saw every model still staged. Unchanged models

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from domain.catalogue import parts, run_changes, run_handle, runs, sync_store
+from domain.catalogue.begin import begin_here
 from domain.catalogue.guard import judge_deletions
 from domain.catalogue.keys import parse_key
 from domain.catalogue.run_handle import RunHandle
@@ -37,19 +38,14 @@ async def run_sync(
     *,
     spread: Spread | None = None,
     owner: str | None = None,
-) -> dict[str, Any]:
+) -> runs.SyncRun:
     """Run one sync to the end and return its run row (status, counters, error, plan).
 
     Without a handle, the run is recorded and claimed here (the CLI's foreground sync).
     """
     owner = owner or runs.this_process()
     if handle is None:
-        run_id = await runs.record(
-            options.model or "all", options.triggered_by, dry_run=options.dry_run
-        )
-        handle = await run_handle.claim(run_id, owner)
-        if handle is None:
-            raise runs.SyncBusy(await runs.get(run_id))
+        handle = await begin_here(options.run_request(), owner)
     runs.track(handle)
     base = RunStats()
     ticker = asyncio.create_task(_heartbeat(handle, base))
@@ -151,18 +147,18 @@ async def _execute(
 
 
 async def _merge_and_delete(
-    options: SyncOptions, handle: RunHandle, results: list[dict[str, Any]]
+    options: SyncOptions, handle: RunHandle, results: list[parts.PartResult]
 ) -> tuple[str, str | None, dict[str, Any] | None]:
     stats = handle.stats
     plan = DeletionPlan()
     seen: set[str] = set()
     failed: list[str] = []
     for result in results:
-        seen.update(result["seen"])
-        failed.extend(result["failed"])
-        stats.errors.extend(result["errors"])
-        plan.unchanged.extend(result["unchanged"])
-        plan.per_model.update({int(k): v for k, v in result["per_model"].items()})
+        seen.update(result.seen)
+        failed.extend(result.failed)
+        stats.errors.extend(result.errors)
+        plan.unchanged.extend(result.unchanged)
+        plan.per_model.update({int(k): v for k, v in result.per_model.items()})
     known = await sync_store.known_models([options.model] if options.model else None)
     if options.model and options.model not in seen and options.model not in known:
         raise ModelNotInBucket(

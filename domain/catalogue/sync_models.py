@@ -222,13 +222,8 @@ async def _sync_part(
         await recorder.flush_quietly()  # the models written are kept: so is what changed
     if stopped():
         return
-    result = {
-        "seen": sorted(seen),
-        "failed": failed,
-        "errors": stats.errors,
-        "unchanged": plan.unchanged,
-        "per_model": {str(k): v for k, v in plan.per_model.items()},
-    }
+    per_model = {str(k): v for k, v in plan.per_model.items()}
+    result = parts.PartResult(sorted(seen), failed, stats.errors, plan.unchanged, per_model)
     await parts.complete(part, stats.counters(), result)
 
 

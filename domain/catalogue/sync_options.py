@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from domain.catalogue.begin import RunRequest
 from domain.platform.s3_types import S3Object
 
 PLAN_NAMES_SHOWN = 20
@@ -33,6 +34,9 @@ class SyncOptions:
     max_delete_fraction: float = 0.2
     triggered_by: str = "cli"
     parts: int = 16  # most parts the folders are split into (shared by workers)
+
+    def run_request(self) -> RunRequest:
+        return RunRequest(self.model or "all", self.triggered_by, dry_run=self.dry_run)
 
 
 @dataclass

@@ -6,10 +6,10 @@ import contextlib
 import io
 import re
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 from piccolo.engine import PostgresEngine
 
@@ -103,6 +103,16 @@ class Row(dict[str, Any]):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+class FromRow:
+    """For the dataclasses features hand across module boundaries: built from a record in one
+    place. Columns the class lacks are ignored; fields the record lacks keep their defaults."""
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        names: dict[str, Any] = getattr(cls, "__dataclass_fields__")  # noqa: B009 - a dataclass
+        return cls(**{name: row[name] for name in names if name in row})
 
 
 class Tx:

@@ -9,6 +9,7 @@ The web process only defers jobs; it never lists or parses a bucket.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
@@ -123,6 +124,7 @@ async def defer_media(count: int) -> None:
 
 
 async def _defer(task: str, kwargs: dict[str, Any], **options: Any) -> int:
+    """`kwargs`: the job's arguments, as procrastinate stores them (JSON)."""
     try:
         return await queue.configure_task(task, **options).defer_async(**kwargs)
     except AlreadyEnqueued:
@@ -135,7 +137,16 @@ async def abort(job_id: int) -> None:
     await queue.job_manager.cancel_job_by_id_async(job_id, abort=True)
 
 
-async def queue_state() -> dict[str, Any]:
+@dataclass(frozen=True)
+class QueueState:
+    """Live workers and the jobs waiting and running, for the dashboard and /metrics."""
+
+    workers: int
+    queued: int
+    running: int
+
+
+async def queue_state() -> QueueState:
     """Live workers and queue depth, for the dashboard and /metrics."""
     connector = queue.connector
     workers = await connector.execute_query_one_async(
@@ -148,11 +159,7 @@ async def queue_state() -> dict[str, Any]:
         "WHERE status IN ('todo', 'doing') GROUP BY status"
     )
     by_status = {r["status"]: int(r["n"]) for r in counts}
-    return {
-        "workers": int(workers["n"]),
-        "queued": by_status.get("todo", 0),
-        "running": by_status.get("doing", 0),
-    }
+    return QueueState(int(workers["n"]), by_status.get("todo", 0), by_status.get("doing", 0))
 
 
 async def run_worker(

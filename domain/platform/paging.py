@@ -7,12 +7,27 @@ import base64
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from domain.errors import Invalid
 
 Signer = Callable[[str], Awaitable[str]]
 INT32 = 2**31 - 1
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+RowT = TypeVar("RowT", bound=HasId)
+
+
+def older(rows: list[RowT], size: int) -> tuple[list[RowT], int | None]:
+    """A page of a newest-first list read with one row more than `size`: its rows, and the id
+    the next (older) page starts before, or None on the last page."""
+    page = rows[:size]
+    return page, (page[-1].id if len(rows) > size else None)
 
 
 class BadQuery(Invalid):

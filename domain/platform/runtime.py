@@ -15,7 +15,8 @@ from piccolo.engine import PostgresEngine
 
 from domain.accounts import audit
 from domain.catalogue import run_handle, runs, schedule
-from domain.catalogue.confirm import confirm
+from domain.catalogue.begin import RunRequest, begin, skip
+from domain.catalogue.confirm import confirm, confirm_request
 from domain.catalogue.sync import SyncOptions, run_sync, work_parts
 from domain.media import derive
 from domain.media import store as media_store
@@ -100,27 +101,29 @@ class Runtime:
         dry_run: bool = False,
     ) -> int:
         """Queue a sync; raises SyncBusy naming the run already queued or going."""
-        run_id = await runs.record(model or "all", triggered_by, dry_run=dry_run)
-        return await _queue(run_id, "sync", allow_mass_delete=allow_mass_delete)
+        request = RunRequest(model or "all", triggered_by, dry_run=dry_run)
+        return await begin(
+            request,
+            lambda run_id: jobs.defer_run("sync", run_id, allow_mass_delete=allow_mass_delete),
+        )
 
     async def start_confirm(self, held_run: int, actor: str) -> int:
         """Queue the confirmation of a held plan as a run of its own."""
-        from domain.catalogue.confirm import check_confirmable
-
-        held = await check_confirmable(held_run)
-        run_id = await runs.record(held["scope"], actor, kind="confirm", confirms=held_run)
-        return await _queue(run_id, "confirm", confirms=held_run)
+        request = await confirm_request(held_run, actor)
+        return await begin(
+            request, lambda run_id: jobs.defer_run("confirm", run_id, confirms=held_run)
+        )
 
     async def start_activation(
         self, selection: bulk.Selection, actor: str, ip: str
-    ) -> dict[str, Any]:
+    ) -> bulk.BulkActivation:
         """Fix the selection into a recorded bulk activation and queue its job."""
         job = await bulk.record(selection, actor, ip)
         try:
-            await bulk.set_job(job["id"], await jobs.defer_activation(job["id"]))
+            await bulk.set_job(job.id, await jobs.defer_activation(job.id))
         except Exception as exc:
-            await bulk.fail(job["id"], f"the job queue refused it: {exc}")
-            raise RuntimeError(f"could not queue bulk activation #{job['id']}: {exc}") from exc
+            await bulk.fail(job.id, f"the job queue refused it: {exc}")
+            raise RuntimeError(f"could not queue bulk activation #{job.id}: {exc}") from exc
         return job
 
     async def cancel(self, run_id: int) -> str | None:
@@ -129,8 +132,8 @@ class Runtime:
         # Only a queued job is taken off the queue. A running one stops by itself at its next
         # model (it sees cancel_requested); aborting it would cancel its task mid-model, and
         # the run would end "failed".
-        if before == "queued" and run and run["job_id"]:
-            await jobs.abort(int(run["job_id"]))
+        if before == "queued" and run and run.job_id:
+            await jobs.abort(int(run.job_id))
         return before
 
     # The worker side: the jobs' bodies.
@@ -144,9 +147,9 @@ class Runtime:
         assert run is not None
         options = self.sync_options(
             _model_of(run),
-            dry_run=run["dry_run"],
+            dry_run=run.dry_run,
             allow_mass_delete=allow_mass_delete,
-            triggered_by=run["triggered_by"],
+            triggered_by=run.triggered_by,
         )
         result = await run_sync(self.s3, options, handle, spread=jobs.defer_helpers, owner=worker)
         if not options.dry_run:
@@ -154,13 +157,13 @@ class Runtime:
         await audit.record(
             options.triggered_by,
             "sync_finished",
-            result["scope"],
-            f"run #{result['id']}: {result['status']}",
+            result.scope,
+            f"run #{result.id}: {result.status}",
         )
 
     async def help_sync(self, run_id: int, worker: str) -> None:
         run = await runs.get(run_id)
-        if run is None or run["status"] != "running":
+        if run is None or run.status != "running":
             return
         cancelled = asyncio.Event()  # set by the parts' heartbeats when an admin cancels
         await work_parts(self.s3, self.sync_options(_model_of(run)), run_id, worker, cancelled)
@@ -173,7 +176,7 @@ class Runtime:
         assert run is not None
         try:
             await confirm(
-                self.s3, confirms, run["triggered_by"], self.sync_options().public_base, handle
+                self.s3, confirms, run.triggered_by, self.sync_options().public_base, handle
             )
         except (LookupError, RuntimeError) as exc:  # recorded on the run by confirm()
             log.info("confirmation run #%s: %s", run_id, exc)
@@ -185,7 +188,7 @@ class Runtime:
         pending, trash = await media_store.counts()
         if not pending and not trash:
             return 0
-        workers = max(1, (await jobs.queue_state())["workers"])
+        workers = max(1, (await jobs.queue_state()).workers)
         count: int = min(
             math.ceil(pending / derive.BATCH), workers * self.settings.worker_concurrency
         )
@@ -226,25 +229,15 @@ class Runtime:
             run_id = await self.start_sync(None, "schedule")
             log.info("scheduled sync: run #%s queued (%s)", run_id, due)
         except runs.SyncBusy as busy:
-            held = busy.run["id"] if busy.run else "?"
-            await runs.record_skipped(
+            held = busy.run.id if busy.run else "?"
+            await skip(
                 "all", "schedule", f"scheduled sync skipped: sync run #{held} was still going"
             )
 
 
-async def _queue(run_id: int, task: str, **kwargs: Any) -> int:
-    """Hand a recorded run to the workers; if the queue refuses, the run ends cancelled."""
-    try:
-        await runs.set_job(run_id, await jobs.defer_run(task, run_id, **kwargs))
-    except Exception as exc:
-        await runs.request_cancel(run_id)
-        raise RuntimeError(f"could not queue run #{run_id}: {exc}") from exc
-    return run_id
-
-
-def _model_of(run: dict[str, Any]) -> str | None:
+def _model_of(run: runs.SyncRun) -> str | None:
     """The one model a run syncs, or None for the whole bucket."""
-    return None if run["scope"] == "all" else str(run["scope"])
+    return None if run.scope == "all" else run.scope
 
 
 async def ensure_demo_admin() -> tuple[str, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from domain.accounts.audit import Logged
 from domain.errors import Conflict, Invalid, NotFound
 from domain.platform import db
 from domain.platform.db import now
@@ -47,8 +47,8 @@ class ModelEdit:
         object.__setattr__(self, "name", name)
 
 
-async def update_model(model_id: int, edit: ModelEdit) -> tuple[dict[str, Any], list[str]]:
-    """Apply the edit; returns the updated row and what changed ("slug: a → b", ...)."""
+async def update_model(model_id: int, edit: ModelEdit) -> list[str]:
+    """Apply the edit; returns what changed ("slug: a → b", ...)."""
     async with db.transaction() as tx:
         rows = await tx.fetch(
             f"SELECT id, {', '.join(EDITABLE)} FROM models WHERE id = $1 FOR UPDATE", model_id
@@ -59,22 +59,21 @@ async def update_model(model_id: int, edit: ModelEdit) -> tuple[dict[str, Any], 
         new = {name: getattr(edit, name) for name in EDITABLE}
         changes = [f"{k}: {old[k]!r} → {new[k]!r}" for k in EDITABLE if old[k] != new[k]]
         if not changes:
-            return old, []
+            return []
         if new["name"] != old["name"] and await tx.fetch(
             "SELECT 1 FROM models WHERE name = $1 AND id <> $2", new["name"], model_id
         ):
             raise Conflict(f"name {new['name']!r} is taken by another model: choose another.")
         if new["slug"] != old["slug"]:
             await _move_slug(tx, model_id, old["slug"], new["slug"])
-        updated = await tx.fetch(
+        await tx.execute(
             "UPDATE models SET name = $2, slug = $3, description = $4, is_featured = $5, "
-            "is_advertiser = $6, display_order = $7, updated_at = $8 WHERE id = $1 "
-            f"RETURNING id, {', '.join(EDITABLE)}",
+            "is_advertiser = $6, display_order = $7, updated_at = $8 WHERE id = $1",
             model_id,
             *new.values(),
             now(),
         )
-    return updated[0], changes
+    return changes
 
 
 async def _move_slug(tx: db.Tx, model_id: int, old: str, new: str) -> None:
@@ -97,9 +96,9 @@ async def _move_slug(tx: db.Tx, model_id: int, old: str, new: str) -> None:
     )
 
 
-async def history(model_id: int, before: int | None = None, size: int = 50) -> list[dict[str, Any]]:
+async def history(model_id: int, before: int | None = None, size: int = 50) -> list[Logged]:
     """The audit log of one model: lines naming it, and activations of its source folder."""
-    return await db.fetch(
+    rows = await db.fetch(
         "SELECT a.* FROM audit_log a, models m WHERE m.id = $1 AND (a.model = m.id OR "
         "(a.model IS NULL AND a.action IN ('activation', 'sync_started') AND "
         "(a.target = m.source_folder OR a.target = m.name))) AND ($2::int IS NULL OR a.id < $2) "
@@ -108,3 +107,4 @@ async def history(model_id: int, before: int | None = None, size: int = 50) -> l
         before,
         size + 1,
     )
+    return [Logged.from_row(r) for r in rows]

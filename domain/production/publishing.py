@@ -4,14 +4,15 @@ unpublish one or many. Content whose source is missing from the bucket cannot be
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.paging import BadQuery, like_pattern, page_bounds
+from domain.platform.paging import BadQuery, Signer, like_pattern, page_bounds
 from domain.production.lifecycle import recount
 from domain.production.public import THUMBNAIL
+from domain.production.rows import ListedModel, ProductionModel, ProductionPost, Published, signed
 
 PAGE_SIZE = 25
 PAGE_SIZES = (25, 50, 100)
@@ -75,7 +76,7 @@ class ProductionQuery:
         return " AND ".join(clauses), args
 
 
-async def models(query: ProductionQuery) -> tuple[list[dict[str, Any]], int]:
+async def models(query: ProductionQuery, signer: Signer) -> tuple[list[ListedModel], int]:
     where, args = query.where()
     total = await db.fetchval(f"SELECT COUNT(*) FROM models m WHERE {where}", *args)
     order = f"{SORTS[query.sort]} {'DESC' if query.desc else 'ASC'}, m.id"
@@ -86,7 +87,7 @@ async def models(query: ProductionQuery) -> tuple[list[dict[str, Any]], int]:
         query.size,
         (query.page - 1) * query.size,
     )
-    return rows, int(total)
+    return await signed(rows, signer, ListedModel), int(total)
 
 
 async def matching_ids(query: ProductionQuery) -> list[int]:
@@ -96,33 +97,37 @@ async def matching_ids(query: ProductionQuery) -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
-async def model_row(model_id: int) -> dict[str, Any] | None:
+async def model_row(model_id: int, signer: Signer) -> ListedModel | None:
     """One model in the shape of a list row (for swapping a single table row)."""
     rows = await db.fetch(f"{LIST_SELECT} WHERE m.id = $1", model_id)
-    return rows[0] if rows else None
+    return (await signed(rows, signer, ListedModel))[0] if rows else None
 
 
-async def model(model_id: int) -> dict[str, Any] | None:
+async def model(model_id: int) -> ProductionModel | None:
     rows = await db.fetch(
         f"SELECT m.*, w.folder_name AS staged_name, {BACK} FROM models m LEFT JOIN "
         "whitelabel_models w ON w.id = m.whitelabel_model WHERE m.id = $1",
         model_id,
     )
-    return rows[0] if rows else None
+    return ProductionModel.from_row(rows[0]) if rows else None
 
 
-async def posts(model_id: int, page: int = 1) -> tuple[list[dict[str, Any]], int]:
+POST_COLUMNS = (
+    "id, model, title, source_key, content_key, thumbnail_key, type, is_published, "
+    "source_missing_at, updated_at"
+)
+
+
+async def posts(model_id: int, signer: Signer, page: int = 1) -> tuple[list[ProductionPost], int]:
     offset = page_bounds(page, PAGE_SIZE)
     total = await db.fetchval("SELECT COUNT(*) FROM posts WHERE model = $1", model_id)
     rows = await db.fetch(
-        "SELECT id, title, source_key, content_key, thumbnail_key, type, is_published, "
-        "source_missing_at, updated_at FROM posts WHERE model = $1 ORDER BY source_key "
-        "LIMIT $2 OFFSET $3",
+        f"SELECT {POST_COLUMNS} FROM posts WHERE model = $1 ORDER BY source_key LIMIT $2 OFFSET $3",
         model_id,
         PAGE_SIZE,
         offset,
     )
-    return rows, int(total)
+    return await signed(rows, signer, ProductionPost), int(total)
 
 
 def _refuse_missing(what: str, source_back: bool) -> Conflict:
@@ -137,23 +142,42 @@ def _refuse_missing(what: str, source_back: bool) -> Conflict:
     )
 
 
-async def set_model_published(model_id: int, published: bool) -> dict[str, Any] | None:
+# What publishing one model or post locks and reads first: its names, and whether it may be
+# public (a missing source may not; a model's folder may be staged again, not yet activated).
+_LOCK = {
+    "model": (
+        f"SELECT m.name, m.name AS target, m.id AS model_id, m.source_missing_at, {BACK} "
+        "FROM models m WHERE m.id = $1 FOR UPDATE"
+    ),
+    "post": (
+        "SELECT title AS name, source_key AS target, model AS model_id, source_missing_at, "
+        "false AS source_back FROM posts WHERE id = $1 FOR UPDATE"
+    ),
+}
+
+
+async def set_published(
+    kind: Literal["model", "post"], row_id: int, published: bool
+) -> Published | None:
+    """Publish or unpublish one model or post; None if there is no such row. Publishing
+    content whose source is missing is a conflict that says what to do."""
     async with db.transaction() as tx:
-        rows = await tx.fetch(
-            f"SELECT m.name, m.source_missing_at, {BACK} FROM models m WHERE m.id = $1 FOR UPDATE",
-            model_id,
-        )
+        rows = await tx.fetch(_LOCK[kind], row_id)
         if not rows:
             return None
-        if published and rows[0]["source_missing_at"] is not None:
-            raise _refuse_missing(rows[0]["name"], rows[0]["source_back"])
-        rows = await tx.fetch(
-            "UPDATE models SET is_published = $2, updated_at = $3 WHERE id = $1 RETURNING id, name",
-            model_id,
+        row = rows[0]
+        if published and row["source_missing_at"] is not None:
+            what = row["name"] if kind == "model" else f"post {row['name']!r}"
+            raise _refuse_missing(what, row["source_back"])
+        await tx.execute(
+            f"UPDATE {kind}s SET is_published = $2, updated_at = $3 WHERE id = $1",
+            row_id,
             published,
             now(),
         )
-    return rows[0]
+        if kind == "post":
+            await recount(tx, row["model_id"])
+    return Published(row["name"], row["target"], row["model_id"])
 
 
 async def set_many_published(ids: list[int], published: bool) -> tuple[int, int]:
@@ -177,30 +201,6 @@ async def set_many_published(ids: list[int], published: bool) -> tuple[int, int]
     return len(changed), int(skipped)
 
 
-async def set_post_published(post_id: int, published: bool) -> dict[str, Any] | None:
-    async with db.transaction() as tx:
-        rows = await tx.fetch(
-            "SELECT title, source_missing_at FROM posts WHERE id = $1 FOR UPDATE", post_id
-        )
-        if not rows:
-            return None
-        if published and rows[0]["source_missing_at"] is not None:
-            raise _refuse_missing(f"post {rows[0]['title']!r}", False)
-        rows = await tx.fetch(
-            "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = $1 "
-            "RETURNING id, model, title, source_key",
-            post_id,
-            published,
-            now(),
-        )
-        await recount(tx, rows[0]["model"])
-    return rows[0]
-
-
-async def post(post_id: int) -> dict[str, Any] | None:
-    rows = await db.fetch(
-        "SELECT id, model, title, source_key, content_key, thumbnail_key, type, "
-        "is_published, source_missing_at, updated_at FROM posts WHERE id = $1",
-        post_id,
-    )
-    return rows[0] if rows else None
+async def post(post_id: int, signer: Signer) -> ProductionPost | None:
+    rows = await db.fetch(f"SELECT {POST_COLUMNS} FROM posts WHERE id = $1", post_id)
+    return (await signed(rows, signer, ProductionPost))[0] if rows else None

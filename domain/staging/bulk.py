@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from datetime import datetime
 
 from domain.accounts import audit
 from domain.errors import Invalid, NotFound
@@ -17,10 +17,31 @@ from domain.staging.queries import StagedQuery, filter_where
 
 log = logging.getLogger("creatorflix.activation")
 ACTIVE = ("queued", "running")
-COLUMNS = (
-    "id, description, total, done, failed, status, summary, error, actor, job_id, created_at, "
-    "finished_at"
-)
+
+
+@dataclass(frozen=True)
+class BulkActivation(db.FromRow):
+    """A bulk activation's record: what was asked, and its progress (pages poll it)."""
+
+    id: int
+    description: str
+    total: int
+    done: int
+    failed: int
+    status: str
+    summary: str
+    error: str | None
+    actor: str
+    job_id: int | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+COLUMNS = ", ".join(f.name for f in fields(BulkActivation))
 
 
 @dataclass(frozen=True)
@@ -75,7 +96,7 @@ async def resolve(selection: Selection) -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
-async def record(selection: Selection, actor: str, ip: str) -> dict[str, Any]:
+async def record(selection: Selection, actor: str, ip: str) -> BulkActivation:
     """Fix the selection into a queued bulk activation; nothing selected is a 400."""
     ids = await resolve(selection)
     if not ids:
@@ -92,25 +113,26 @@ async def record(selection: Selection, actor: str, ip: str) -> dict[str, Any]:
         actor[:150],
         ip[:64],
     )
-    return rows[0]
+    return BulkActivation.from_row(rows[0])
 
 
 async def set_job(bulk_id: int, job_id: int) -> None:
     await db.fetch("UPDATE bulk_activations SET job_id = $2 WHERE id = $1", bulk_id, job_id)
 
 
-async def get(bulk_id: int) -> dict[str, Any]:
+async def get(bulk_id: int) -> BulkActivation:
     rows = await db.fetch(f"SELECT {COLUMNS} FROM bulk_activations WHERE id = $1", bulk_id)
     if not rows:
         raise NotFound(f"There is no bulk activation #{bulk_id}.")
-    return rows[0]
+    return BulkActivation.from_row(rows[0])
 
 
-async def active() -> list[dict[str, Any]]:
+async def active() -> list[BulkActivation]:
     """Bulk activations still queued or running, oldest first (the list page shows them)."""
-    return await db.fetch(
+    rows = await db.fetch(
         f"SELECT {COLUMNS} FROM bulk_activations WHERE status IN ('queued', 'running') ORDER BY id"
     )
+    return [BulkActivation.from_row(r) for r in rows]
 
 
 async def fail(bulk_id: int, error: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,15 @@ from domain.platform.paging import (
     encode_cursor,
     like_pattern,
     page_bounds,
+)
+from domain.staging.rows import (
+    Gallery,
+    GalleryItem,
+    StagedModel,
+    StagedPost,
+    StagedRow,
+    signed_model,
+    signed_rows,
 )
 
 SORTS = {"name": "folder_name", "posts": "post_count", "synced": "last_synced_at"}
@@ -48,7 +56,7 @@ class StagedQuery:
 
 @dataclass
 class StagedPage:
-    rows: list[dict[str, Any]]
+    rows: list[StagedRow]
     next_cursor: str | None
     prev_cursor: str | None
     total: int  # capped at COUNT_CAP; see total_capped
@@ -73,7 +81,8 @@ def filter_where(search: str, status: str) -> tuple[str, list[Any]]:
     return " AND ".join(where), args
 
 
-async def staged_models(q: StagedQuery) -> StagedPage:
+async def staged_models(q: StagedQuery, signer: Signer) -> StagedPage:
+    """One page of the list, its rows' thumbnails signed."""
     q = q.validate()
     column = SORTS[q.sort]
     base_where, args = filter_where(q.search, q.status)
@@ -115,7 +124,7 @@ async def staged_models(q: StagedQuery) -> StagedPage:
     has_prev = more if backwards else bool(cursor)
     before = await _rows_before(first["id"], column, q.desc, base_where, args) if cursor else 0
     return StagedPage(
-        rows,
+        await signed_rows(rows, signer),
         encode_cursor(last["sort_value"], last["id"]) if has_next else None,
         encode_cursor(first["sort_value"], first["id"]) if has_prev else None,
         total,
@@ -152,7 +161,8 @@ async def new_count() -> int:
     return await _capped_count("status = $1", ["new"])
 
 
-async def staged_model(name: str) -> dict[str, Any] | None:
+async def staged_model(name: str, signer: Signer) -> StagedModel | None:
+    """One staged model, signed, with its production model's id and state if it has one."""
     rows = await db.fetch(
         f"SELECT w.*, GREATEST(w.last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at, "
         "m.id AS production_id, m.is_published AS production_published "
@@ -160,17 +170,12 @@ async def staged_model(name: str) -> dict[str, Any] | None:
         "WHERE w.folder_name = $1",
         name,
     )
-    if not rows:
-        return None
-    row = rows[0]
-    if isinstance(row.get("extra_image_keys"), str):
-        row["extra_image_keys"] = json.loads(row["extra_image_keys"])
-    return row
+    return await signed_model(rows[0], signer) if rows else None
 
 
 async def model_posts(
     model_id: int, signer: Signer, page: int = 1, size: int = 12
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[StagedPost], int]:
     """A staged model's posts with signed image and video URLs; returns (posts, total)."""
     offset = page_bounds(page, size)
     posts = await db.fetch(
@@ -200,23 +205,17 @@ async def model_posts(
         f"IN ({', '.join(f'${i + 1}' for i in range(len(ids)))}) ORDER BY s3_key",
         *ids,
     )
-    by_post: dict[int, dict[str, list[dict[str, Any]]]] = {
-        p["id"]: {"images": [], "videos": []} for p in posts
-    }
+    by_post = {p["id"]: Gallery([], []) for p in posts}
     for m in media:
-        bucket = "videos" if m["type"] == "video" else "images"
-        by_post[m["whitelabel_post"]][bucket].append(
-            {
-                "key": m["s3_key"],
-                "url": await signer(m["s3_key"]),
-                "size": m["size"],
-                # preview_url, thumb_url, poster_url: None until a worker made them
-                **await signed_derivatives(m, signer),
-            }
+        gallery = by_post[m["whitelabel_post"]]
+        # preview_url, thumb_url, poster_url: None until a worker made them
+        item = GalleryItem(
+            m["s3_key"], await signer(m["s3_key"]), m["size"], **await signed_derivatives(m, signer)
         )
+        (gallery.videos if m["type"] == "video" else gallery.images).append(item)
+    out = []
     for p in posts:
-        p["media"] = by_post[p["id"]]
-        first = p["media"]["images"][:1]
-        p["thumbnail_url"] = first[0]["url"] if first else None
-        p["preview_url"] = first[0]["thumb_url"] if first else None
-    return posts, total
+        gallery = by_post[p["id"]]
+        preview = gallery.images[0].thumb_url if gallery.images else None
+        out.append(StagedPost.from_row({**p, "media": gallery, "preview_url": preview}))
+    return out, total

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from domain.catalogue import runs
 
 
@@ -11,35 +9,35 @@ def _count(n: int, noun: str, verb: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'} {verb}"
 
 
-def outcome(run: dict[str, Any]) -> tuple[str, str] | None:
+def outcome(run: runs.SyncRun) -> tuple[str, str] | None:
     """(level, text) once the run has ended, e.g. ("success", "synced: 2 posts added")."""
-    status = run["status"]
+    status = run.status
     if status in runs.ACTIVE:
         return None
     if status == "succeeded":
         changes = [
-            _count(run[f"posts_{field}"], "post", verb)
+            _count(getattr(run, f"posts_{field}"), "post", verb)
             for field, verb in (
                 ("inserted", "added"),
                 ("updated", "changed"),
                 ("deleted", "removed"),
             )
-            if run[f"posts_{field}"]
+            if getattr(run, f"posts_{field}")
         ]
-        media = sum(run[f"media_{field}"] for field in ("inserted", "updated", "deleted"))
+        media = sum(getattr(run, f"media_{field}") for field in ("inserted", "updated", "deleted"))
         if not changes and media:
             changes.append(_count(media, "media file", "changed"))
         return "success", "synced: " + (", ".join(changes) or "no changes")
     if status == "needs_confirmation":
-        return "warning", f"held: its deletions wait for confirmation on run #{run['id']}"
+        return "warning", f"held: its deletions wait for confirmation on run #{run.id}"
     if status == "failed":
-        return "error", f"failed: {run['error'] or 'see run #' + str(run['id'])}"
-    return "warning", f"{status.replace('_', ' ')}: {run['error'] or 'run #' + str(run['id'])}"
+        return "error", f"failed: {run.error or 'see run #' + str(run.id)}"
+    return "warning", f"{status.replace('_', ' ')}: {run.error or 'run #' + str(run.id)}"
 
 
-async def run_of(run_id: int | None, model_name: str) -> dict[str, Any] | None:
+async def run_of(run_id: int | None, model_name: str) -> runs.SyncRun | None:
     """The sync run `run_id` if it synced this model, else None (a stale or foreign id)."""
     if run_id is None:
         return None
     run = await runs.get(run_id)
-    return run if run is not None and run["scope"] == model_name else None
+    return run if run is not None and run.scope == model_name else None

@@ -160,7 +160,7 @@ async def synced_demo(bucket: Bucket) -> Expected:
     """Upload the demo catalogue and sync it from the test process."""
     await put_many(bucket.s3, demo())
     run = await bucket.sync()
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     return expected(key for key, _ in demo())
 
 

@@ -15,10 +15,10 @@ async def test_sign_in_lands_on_dashboard_with_synced_numbers(ui: UI, app_data: 
     objects = demo()
     await put_many(app_data.s3, objects)
     run = await app_data.sync()
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     want = expected(key for key, _ in objects)
     stats = await overview.catalogue_stats()
-    assert (stats["staged_models"], stats["posts"], stats["images"], stats["videos"]) == (
+    assert (stats.staged_models, stats.posts, stats.images, stats.videos) == (
         want.models,
         want.posts,
         want.images,
@@ -56,7 +56,7 @@ async def test_sign_in_lands_on_dashboard_with_synced_numbers(ui: UI, app_data: 
     await expect(top.first).to_contain_text("Emi Tanaka")  # the model with the most posts
     await expect(page.locator("#runs-table tbody tr")).to_have_count(1)
     await expect(page.locator("#runs-table tbody tr")).to_contain_text(
-        re.compile(rf"#{run['id']}\s+all\s+succeeded")
+        re.compile(rf"#{run.id}\s+all\s+succeeded")
     )
     await ui.screenshot("dashboard")
 

@@ -18,7 +18,7 @@ XSS = "<img src=x onerror=alert(1)>"
 async def test_hostile_names_render_inert(ui: UI, app_data: Bucket) -> None:
     await app_data.put(*KEYS)
     run = await app_data.sync()
-    assert run["status"] == "succeeded", run["error"]
+    assert run.status == "succeeded", run.error
     await activate_all_new()
     page = ui.page
     ui.allow_console_error(r"Failed to load resource")  # bodies are not real images
@@ -33,7 +33,7 @@ async def test_hostile_names_render_inert(ui: UI, app_data: Bucket) -> None:
     search = page.get_by_role("searchbox", name="Search models")
     await search.fill("onerror")
     await expect(page.locator("#staged-table tbody tr")).to_have_count(1)
-    for path in ("/", "/production", "/audit", "/sync-runs", f"/sync-runs/{run['id']}"):
+    for path in ("/", "/production", "/audit", "/sync-runs", f"/sync-runs/{run.id}"):
         await ui.goto(path)
     assert await page.evaluate("() => document.querySelectorAll('img[src=x]').length") == 0
     await ui.screenshot("hostile-staged")

@@ -24,7 +24,7 @@ async def test_source_missing_filter_bulk_unpublish_and_edit(
     bruno_keys = [key for key, _ in demo() if key.startswith("Bruno Díaz/")]
     await app_data.delete(*bruno_keys)
     run = await app_data.sync(allow_mass_delete=True)
-    assert run["status"] == "succeeded", run
+    assert run.status == "succeeded", run
     page = ui.page
     await ui.sign_in()  # at the default width, where "Sign out" is on screen
     await page.set_viewport_size({"width": width, "height": 900})

@@ -262,7 +262,7 @@ async def test_production_rows_and_preview_open_the_lightbox(ui: UI, app_data: B
 async def test_galleries_swapped_in_by_htmx_and_restored_by_back(ui: UI, app_data: Bucket) -> None:
     tiny = image_bytes("x", 0.3, (60, 80))
     await put_many(app_data.s3, [(f"Paged/Post {p:02d}/a.jpg", tiny) for p in range(1, 14)])
-    assert (await app_data.sync())["status"] == "succeeded"
+    assert (await app_data.sync()).status == "succeeded"
     page = ui.page
     await ui.sign_in()
     await ui.goto("/whitelabel/Paged")

@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from domain.catalogue import runs
+from domain.catalogue.begin import RunRequest, begin
 from tests.browser.support import PASSWORD, UI, USERNAME, card_value
 from tests.browser.test_sync_panel import SyncGate, sync_gate  # noqa: F401 - a fixture
 from tests.conftest import Bucket
@@ -54,7 +55,7 @@ async def test_runs_list_shows_a_run_started_elsewhere_without_reload(
     await expect(row).to_contain_text("succeeded", timeout=30_000)
     await expect(row).to_contain_text("12/0/0")  # posts added, as the run ended
     # A run recorded by another process and cancelled before any worker took it.
-    queued = await runs.record("all", "another process")
+    queued = await begin(RunRequest("all", "another process"), None)  # no worker takes it
     await runs.request_cancel(queued)
     cancelled = rows.filter(has=ui.page.get_by_role("link", name=f"#{queued}", exact=True))
     await expect(cancelled).to_contain_text("cancelled")

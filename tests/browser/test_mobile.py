@@ -204,7 +204,7 @@ async def no_js(browser: Browser, ui: UI) -> AsyncIterator[UI]:
 
 async def test_without_javascript_the_menu_opens_and_lists_fit(no_js: UI, app_data: Bucket) -> None:
     await app_data.put(f"{LONG}/Post/a.jpg", "Short/Post/a.jpg")
-    assert (await app_data.sync())["status"] == "succeeded"
+    assert (await app_data.sync()).status == "succeeded"
     page = no_js.page
     nav = page.get_by_role("navigation", name="Main")
     await expect(nav).to_be_hidden()

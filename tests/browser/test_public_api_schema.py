@@ -15,7 +15,7 @@ ST = str(Path(sys.executable).parent / "st")
 
 async def test_public_api_conforms_to_its_schema(app_data: Bucket, live_server: str) -> None:
     await app_data.put("Zoë Ådahl/P 1/a.jpg", "Zoë Ådahl/P 1/b.mp4", "Ben/Trip/x.png")
-    assert (await app_data.sync())["status"] == "succeeded"
+    assert (await app_data.sync()).status == "succeeded"
     await activate_all_new()
     done = await asyncio.to_thread(
         subprocess.run,

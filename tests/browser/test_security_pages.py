@@ -34,7 +34,7 @@ async def test_a_1000_character_name_keeps_the_row_actions_on_screen(
     ui: UI, app_data: Bucket
 ) -> None:
     await app_data.put(f"{LONG}/P/a.jpg", "Short/P/a.jpg")
-    assert (await app_data.sync())["status"] == "succeeded"
+    assert (await app_data.sync()).status == "succeeded"
     ui.allow_console_error(r"Failed to load resource")  # the thumbnail body is not an image
     await ui.sign_in()
     await ui.goto("/whitelabel")

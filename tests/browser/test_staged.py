@@ -22,7 +22,7 @@ def names(page: Page) -> Locator:
 async def test_search_sort_page_and_history(ui: UI, app_data: Bucket) -> None:
     tiny = image_bytes("x", 0.6, (40, 40))
     await put_many(app_data.s3, [(key, tiny) for key in roster(MODELS)])
-    assert (await app_data.sync())["status"] == "succeeded"
+    assert (await app_data.sync()).status == "succeeded"
     by_posts = [
         r["folder_name"]
         for r in await rows("SELECT folder_name FROM whitelabel_models ORDER BY post_count, id")
@@ -180,7 +180,7 @@ async def test_activate_selected_rows(ui: UI, app_data: Bucket) -> None:
 async def test_back_and_forward_restore_the_controls(ui: UI, app_data: Bucket) -> None:
     tiny = image_bytes("x", 0.6, (40, 40))
     await put_many(app_data.s3, [(key, tiny) for key in roster(MODELS)])
-    assert (await app_data.sync())["status"] == "succeeded"
+    assert (await app_data.sync()).status == "succeeded"
     await activate([f"Model {i:03d}" for i in (2, 3, 5, 7)])  # 26 stay new
     page = ui.page
     summary = page.locator("#staged-summary")
@@ -237,7 +237,7 @@ async def test_one_ticked_row_then_every_model_matching_the_filters(
     tiny = image_bytes("x", 0.6, (40, 40))
     keys = roster(20, "Anna") + roster(10, "Ben")
     await put_many(app_data.s3, [(key, tiny) for key in keys])
-    assert (await app_data.sync())["status"] == "succeeded"
+    assert (await app_data.sync()).status == "succeeded"
     page = ui.page
     summary = page.locator("#staged-summary")
     count = page.locator("#selection-count")

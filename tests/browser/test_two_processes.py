@@ -33,4 +33,4 @@ async def test_session_and_sync_progress_cross_processes(
         assert events[-1] == "done"
         assert "progress" in events  # live updates crossed from process one to process two
         run = await runs.get(run_id)
-        assert run is not None and run["status"] == "succeeded" and run["models_inserted"] == 150
+        assert run is not None and run.status == "succeeded" and run.models_inserted == 150

@@ -1,0 +1,89 @@
+"""Production models and posts as the admin pages read them, built from their records here;
+list rows and posts come with their signed thumbnails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from domain.media.previews import sign_with_previews
+from domain.platform.db import FromRow
+from domain.platform.paging import Signer, sign_rows
+
+R = TypeVar("R", bound=FromRow)
+
+
+@dataclass(frozen=True)
+class ListedModel(FromRow):
+    """A row of the production list."""
+
+    id: int
+    name: str
+    slug: str
+    is_published: bool
+    is_featured: bool
+    post_count: int  # public posts
+    all_posts: int
+    display_order: int
+    updated_at: datetime
+    source_missing_at: datetime | None
+    source_back: bool  # its missing folder is staged again, not yet activated
+    staged_name: str | None
+    thumbnail_key: str | None
+    preview_url: str | None = None  # a 160 px preview of its thumbnail, once made
+
+
+@dataclass(frozen=True)
+class ProductionModel(FromRow):
+    """One production model, with where it came from (its page, edit form and preview)."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    is_published: bool
+    is_featured: bool
+    is_advertiser: bool
+    post_count: int
+    display_order: int
+    source_folder: str | None
+    source_missing_at: datetime | None
+    source_back: bool
+    staged_name: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ProductionPost(FromRow):
+    """A production post as its model's page lists it."""
+
+    id: int
+    model: int
+    title: str
+    source_key: str
+    content_key: str
+    type: str
+    is_published: bool
+    source_missing_at: datetime | None
+    updated_at: datetime
+    thumbnail_key: str | None
+    preview_url: str | None = None
+    content_url: str | None = None  # the original, for the lightbox
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a publish or unpublish changed, for its audit entry and toast."""
+
+    name: str  # a model's name, a post's title
+    target: str  # the audited target: a model's name, a post's source key
+    model_id: int
+
+
+async def signed(rows: list[dict[str, Any]], signer: Signer, kind: type[R]) -> list[R]:
+    """Rows of `kind` with their thumbnails' previews (and a post's original) signed."""
+    await sign_with_previews(rows, signer)
+    if kind is ProductionPost:
+        await sign_rows(rows, signer, "content_key", "content_url")
+    return [kind.from_row(r) for r in rows]

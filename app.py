@@ -31,6 +31,7 @@ from controllers.deps import dependencies
 from controllers.errors import exception_handlers
 from controllers.metrics import CONFIG as METRICS
 from controllers.metrics import MetricsController
+from controllers.old_urls import old_url
 from controllers.production import ProductionController
 from controllers.production_edit import ProductionModelController
 from controllers.public_api import PublicApiController
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RunListsController,
             WhitelabelController,
             StagedBulkController,
+            old_url,
             ProductionController,
             ProductionModelController,
             AuditController,

@@ -25,7 +25,7 @@ FINISHED_EVENT = "activation-finished"  # the list and the "all new" button refr
 
 
 class StagedBulkController(Controller):
-    path = "/whitelabel/_bulk"
+    path = "/staged/_bulk"
     include_in_schema = False
 
     @post("/activate", name="staged.activate_selected")
@@ -69,7 +69,7 @@ class StagedBulkController(Controller):
         )
 
     # `?id=`, not a path parameter: one under /_bulk/ stops the router from falling back to
-    # /whitelabel/{model_name}/... for a model folder named "_bulk".
+    # /staged/{model_name}/... for a model folder named "_bulk".
     @get("/activation", name="staged.bulk")
     async def progress(self, request: HTMXRequest, id: RowId) -> HTMXTemplate:
         """One bulk activation: the page, or the panel its running self polls every second."""

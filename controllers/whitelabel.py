@@ -37,7 +37,7 @@ async def _row(s3: S3Service, name: str) -> dict[str, Any]:
 
 
 class WhitelabelController(Controller):
-    path = "/whitelabel"
+    path = "/staged"
     include_in_schema = False
 
     @get("/", name="staged.index")

@@ -31,18 +31,18 @@ from controllers.deps import dependencies
 from controllers.errors import exception_handlers
 from controllers.metrics import CONFIG as METRICS
 from controllers.metrics import MetricsController
-from controllers.old_urls import old_url
 from controllers.production import ProductionController
 from controllers.production_edit import ProductionModelController
 from controllers.public_api import PublicApiController
 from controllers.run_lists import RunListsController
 from controllers.security import admin_auth, admin_or_scraper
 from controllers.sessions import DatabaseStore
-from controllers.staged_bulk import StagedBulkController
+from controllers.staging.bulk import StagedBulkController
+from controllers.staging.old_urls import old_url
+from controllers.staging.staged import StagedModelsController
 from controllers.sync import SyncController
 from controllers.templating import register_filters, url_for
 from controllers.uploads import UploadsController, upload_form_router
-from controllers.whitelabel import WhitelabelController
 from domain.platform.runtime import Runtime
 from domain.platform.settings import ROOT, Settings, SettingsError
 
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DashboardController,
             SyncController,
             RunListsController,
-            WhitelabelController,
+            StagedModelsController,
             StagedBulkController,
             old_url,
             ProductionController,

@@ -19,7 +19,7 @@ from domain.errors import Invalid
 from domain.platform.runtime import Runtime
 from domain.staging import activation, bulk, queries
 
-PANEL = "whitelabel/_bulk.html"
+PANEL = "staging/_bulk.html"
 INLINE_MAX = 50  # more ticked rows than this run as a job, like "all matching"
 FINISHED_EVENT = "activation-finished"  # the list and the "all new" button refresh on it
 
@@ -61,7 +61,7 @@ class StagedBulkController(Controller):
         count = len(await bulk.resolve(selection))
         return render(
             request,
-            "whitelabel/confirm_matching.html",
+            "staging/confirm_matching.html",
             selection=selection,
             count=count,
             params={"q": q, "status": status},
@@ -79,9 +79,7 @@ class StagedBulkController(Controller):
         if finished and is_fragment(request):
             level = "success" if job["status"] == "succeeded" else "error"
             toast = (level, f"Activation #{job['id']} ended: {job['summary'] or job['error']}")
-        response = render(
-            request, "whitelabel/bulk.html", PANEL, toast=toast, job=job, nav="staged"
-        )
+        response = render(request, "staging/bulk.html", PANEL, toast=toast, job=job, nav="staged")
         if toast is not None:
             response.headers[HTMXHeaders.TRIGGER_EVENT.value] = FINISHED_EVENT
         return response
@@ -89,13 +87,13 @@ class StagedBulkController(Controller):
     @get("/activate-all-button", name="staged.activate_all_button")
     async def activate_all_button(self, request: HTMXRequest) -> HTMXTemplate:
         new_count = await queries.new_count()
-        partial = "whitelabel/_activate_all.html"
+        partial = "staging/_activate_all.html"
         return render(request, partial, partial, new_count=new_count)
 
     @get("/activate-all-new", name="staged.confirm_all_new")
     async def confirm_all_new(self, request: HTMXRequest) -> HTMXTemplate:
         new_count = await queries.new_count()
-        return render(request, "whitelabel/confirm_all.html", new_count=new_count, nav="staged")
+        return render(request, "staging/confirm_all.html", new_count=new_count, nav="staged")
 
     @post("/activate-all-new", name="staged.activate_all_new")
     async def activate_all_new(

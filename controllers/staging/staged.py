@@ -1,5 +1,5 @@
 """Staged models: search/sort/page the list, open one, activate and re-sync a row (bulk actions:
-controllers/staged_bulk.py)."""
+controllers/staging/bulk.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from domain.platform import paging
 from domain.platform.s3 import S3Service
 from domain.staging import activation, bulk, queries, row_sync
 
-ROW = "whitelabel/_row.html"
-TABLE = "whitelabel/_table.html"
+ROW = "staging/_row.html"
+TABLE = "staging/_table.html"
 
 
 def model_url(request: HTMXRequest, name: str) -> str:
@@ -36,7 +36,7 @@ async def _row(s3: S3Service, name: str) -> dict[str, Any]:
     return (await sign_with_previews([model], s3.sign))[0]
 
 
-class WhitelabelController(Controller):
+class StagedModelsController(Controller):
     path = "/staged"
     include_in_schema = False
 
@@ -70,7 +70,7 @@ class WhitelabelController(Controller):
         new_count = await queries.new_count()
         return render(
             request,
-            "whitelabel/index.html",
+            "staging/index.html",
             TABLE,
             page=page,
             params=params,
@@ -94,8 +94,8 @@ class WhitelabelController(Controller):
         current = await runs.current()
         return render(
             request,
-            "whitelabel/detail.html",
-            "whitelabel/_posts.html",
+            "staging/detail.html",
+            "staging/_posts.html",
             model=model,
             images=images,
             posts=posts,
@@ -177,7 +177,7 @@ class WhitelabelController(Controller):
         outcome = row_sync.outcome(sync) if sync else None
         model = await queries.staged_model(model_name)
         if model is None:  # the sync found the folder gone
-            gone = "whitelabel/_row_gone.html"
+            gone = "staging/_row_gone.html"
             return render(request, gone, gone, name=model_name, sync=sync, outcome=outcome)
         row = (await sign_with_previews([model], s3.sign))[0]
         return render(request, ROW, ROW, row=row, sync=sync, outcome=outcome)

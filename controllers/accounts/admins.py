@@ -8,16 +8,16 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
+from controllers.accounts.security import Admin, superusers_only
+from controllers.accounts.sessions import SESSION_COOKIE
 from controllers.deps import ActorDep
 from controllers.errors import DOMAIN_STATUS
 from controllers.forms import Checked, EmptyBody, Form, RowId
 from controllers.responses import Did, audited, render
-from controllers.security import Admin, superusers_only
-from controllers.sessions import SESSION_COOKIE
 from domain.accounts import admins as accounts
 from domain.errors import Conflict, Invalid
 
-ROW = "admins/_row.html"
+ROW = "accounts/admins/_row.html"
 
 
 @dataclass
@@ -42,7 +42,7 @@ async def _page(request: HTMXRequest, status_code: int = 200, **context: Any) ->
     context.setdefault("form", NewAdminForm())
     return render(
         request,
-        "admins/index.html",
+        "accounts/admins/index.html",
         status_code=status_code,
         rows=await accounts.admins(),
         min_password=accounts.MIN_PASSWORD,

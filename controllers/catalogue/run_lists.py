@@ -9,9 +9,9 @@ from litestar import Controller, Response, get
 from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
+from controllers.catalogue.sync import _run_or_404
 from controllers.forms import RowId
 from controllers.responses import render
-from controllers.sync import _run_or_404
 from domain.catalogue import run_reports
 from domain.catalogue.run_changes import IGNORED_KEPT
 
@@ -33,8 +33,8 @@ class RunListsController(Controller):
         listing = await run_reports.change_page(run, kind, change, page)
         return render(
             request,
-            "sync/changes.html",
-            "sync/_change_list.html",
+            "catalogue/sync/changes.html",
+            "catalogue/sync/_change_list.html",
             run=run,
             listing=listing,
             ignored_kept=IGNORED_KEPT,
@@ -52,8 +52,10 @@ class RunListsController(Controller):
         """Everything a held plan would delete, page by page."""
         run = await _run_or_404(run_id)
         listing = await run_reports.plan_page(run, kind, page)
-        partial = "sync/_change_list.html"
-        return render(request, "sync/plan.html", partial, run=run, listing=listing, nav="runs")
+        partial = "catalogue/sync/_change_list.html"
+        return render(
+            request, "catalogue/sync/plan.html", partial, run=run, listing=listing, nav="runs"
+        )
 
     @get("/sync-runs/pulse", name="runs.pulse")
     async def pulse(self, request: HTMXRequest, seen: FromQuery[str] = "") -> Response[Any]:
@@ -62,6 +64,6 @@ class RunListsController(Controller):
         fingerprint, active = await run_reports.pulse()
         if fingerprint == seen:
             return Response(content=None, status_code=204)
-        response = render(request, "sync/_pulse.html", pulse=(fingerprint, active))
+        response = render(request, "catalogue/sync/_pulse.html", pulse=(fingerprint, active))
         response.headers[HTMXHeaders.TRIGGER_EVENT.value] = "runs-changed"
         return response

@@ -10,11 +10,11 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
+from controllers.accounts.sessions import ROTATE
 from controllers.csrf import SESSION_KEY, fresh_token
 from controllers.deps import ActorDep, AddressDep
 from controllers.forms import EmptyBody, LoginBody, safe_next
 from controllers.responses import render
-from controllers.sessions import ROTATE
 from domain.accounts import audit
 from domain.accounts.admins import authenticate
 
@@ -24,7 +24,7 @@ class AuthController(Controller):
 
     @get("/login", name="login")
     async def login_page(self, request: HTMXRequest, next: FromQuery[str] = "/") -> HTMXTemplate:
-        return render(request, "auth/login.html", next=safe_next(next), error=None)
+        return render(request, "accounts/auth/login.html", next=safe_next(next), error=None)
 
     @post("/login", name="login.submit")
     async def login(
@@ -45,7 +45,7 @@ class AuthController(Controller):
         if user_id is None:
             return render(
                 request,
-                "auth/login.html",
+                "accounts/auth/login.html",
                 status_code=400,
                 next=safe_next(data.next),
                 error="Wrong username or password, or the account is not an active admin.",

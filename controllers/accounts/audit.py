@@ -52,8 +52,8 @@ class AuditController(Controller):
         rows = rows[: audit.PAGE_SIZE]
         return render(
             request,
-            "audit/index.html",
-            "audit/_table.html",
+            "accounts/audit/index.html",
+            "accounts/audit/_table.html",
             rows=rows,
             next_before=rows[-1]["id"] if more else None,
             action=action,

@@ -35,5 +35,9 @@ class DashboardController(Controller):
                 pulse=pulse,
             )
         return render(
-            request, "dashboard/index.html", "dashboard/_live.html", nav="dashboard", **context
+            request,
+            "catalogue/dashboard/index.html",
+            "catalogue/dashboard/_live.html",
+            nav="dashboard",
+            **context,
         )

@@ -21,7 +21,7 @@ from domain.catalogue.confirm import discard
 from domain.catalogue.run_changes import IGNORED_KEPT
 from domain.errors import Invalid
 
-PANEL = "sync/_panel.html"
+PANEL = "catalogue/sync/_panel.html"
 
 
 @dataclass
@@ -90,8 +90,8 @@ class SyncController(Controller):
         rows = rows[:25]
         return render(
             request,
-            "sync/runs.html",
-            "sync/_runs_table.html",
+            "catalogue/sync/runs.html",
+            "catalogue/sync/_runs_table.html",
             runs=rows,
             next_before=rows[-1]["id"] if more else None,
             before=before,
@@ -104,7 +104,7 @@ class SyncController(Controller):
         run = await _run_or_404(run_id)
         return render(
             request,
-            "sync/run.html",
+            "catalogue/sync/run.html",
             PANEL,
             run=run,
             changes=await run_reports.changes(run),
@@ -118,7 +118,7 @@ class SyncController(Controller):
         await _run_or_404(run_id)
         engine = request.app.template_engine
         assert engine is not None
-        template = engine.get_template("sync/_progress.html")
+        template = engine.get_template("catalogue/sync/_progress.html")
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             async for run in runs.subscribe(run_id):

@@ -16,7 +16,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, OptionalRowId, RowId
-from controllers.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
+from controllers.production.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
 from controllers.responses import Did, audited, is_fragment, render
 from domain.errors import Invalid
 from domain.production import editing, public

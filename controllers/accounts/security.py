@@ -21,7 +21,7 @@ from litestar.response import Redirect
 from litestar.security.session_auth import SessionAuth
 from litestar.types import Guard
 
-from controllers.sessions import RotatingSessionBackend, session_config
+from controllers.accounts.sessions import RotatingSessionBackend, session_config
 from domain.accounts.admins import signed_in
 
 PUBLIC = ("^/login$", "^/healthz$", "^/static/", "^/api/", "^/schema", "^/favicon.ico")

@@ -19,29 +19,30 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from controllers.admins import AdminsController
+from controllers.accounts.admins import AdminsController
+from controllers.accounts.audit import AuditController
+from controllers.accounts.auth import AuthController
+from controllers.accounts.security import admin_auth, admin_or_scraper
+from controllers.accounts.sessions import DatabaseStore
 from controllers.api_docs import VendoredSwagger
-from controllers.audit import AuditController
-from controllers.auth import AuthController
 from controllers.boundary import Boundary, security_headers
+from controllers.catalogue.dashboard import DashboardController
+from controllers.catalogue.run_lists import RunListsController
+from controllers.catalogue.sync import SyncController
 from controllers.cli import CreatorFlixCLI
 from controllers.csrf import SessionCsrf
-from controllers.dashboard import DashboardController
 from controllers.deps import dependencies
 from controllers.errors import exception_handlers
 from controllers.metrics import CONFIG as METRICS
 from controllers.metrics import MetricsController
-from controllers.production import ProductionController
-from controllers.production_edit import ProductionModelController
-from controllers.public_api import PublicApiController
-from controllers.run_lists import RunListsController
-from controllers.security import admin_auth, admin_or_scraper
-from controllers.sessions import DatabaseStore
-from controllers.staged_bulk import StagedBulkController
-from controllers.sync import SyncController
+from controllers.production.editing import ProductionModelController
+from controllers.production.public_api import PublicApiController
+from controllers.production.publishing import ProductionController
+from controllers.staging.bulk import StagedBulkController
+from controllers.staging.old_urls import old_url
+from controllers.staging.staged import StagedModelsController
 from controllers.templating import register_filters, url_for
-from controllers.uploads import UploadsController, upload_form_router
-from controllers.whitelabel import WhitelabelController
+from controllers.uploads.routes import UploadsController, upload_form_router
 from domain.platform.runtime import Runtime
 from domain.platform.settings import ROOT, Settings, SettingsError
 
@@ -97,8 +98,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DashboardController,
             SyncController,
             RunListsController,
-            WhitelabelController,
+            StagedModelsController,
             StagedBulkController,
+            old_url,
             ProductionController,
             ProductionModelController,
             AuditController,

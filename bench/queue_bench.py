@@ -8,7 +8,7 @@ processes) on the DATABASE_URL that tests/run.py --only-db provides, HTTP to the
 syncs run by the workers through the app's S3 client (aiobotocore) against bench/store.py, an
 S3-compatible listing server in its own process that waits `--delay` per request.
 
-a. /whitelabel p50/p95 (paced requests, as an admin browsing) idle after a first sync, then
+a. /staged p50/p95 (paced requests, as an admin browsing) idle after a first sync, then
    while a dashboard-started sync runs (POST /sync with the CSRF token): an unchanged re-sync
    and one where every model's objects have new content; ratio p95 during / p95 idle.
 b. A full first sync (fresh tables, same bucket) with WORKERS=1 and WORKERS=2: seconds from
@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--delay", type=float, default=0.05, help="store's seconds per request")
     p.add_argument("--rate", type=float, default=20.0, help="page requests per second")
     p.add_argument("--idle-seconds", type=float, default=15.0, help="idle sampling window")
-    p.add_argument("--path", default="/whitelabel", help="the page measured in (a)")
+    p.add_argument("--path", default="/staged", help="the page measured in (a)")
     p.add_argument("--bump-every", type=int, default=1, help="(a) changed re-sync: every Kth model")
     p.add_argument("--rounds", type=int, default=2, help="(b) syncs per worker count")
     p.add_argument(

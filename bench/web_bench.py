@@ -180,12 +180,12 @@ async def _bench_ours(
 ) -> tuple[dict[str, LoadResult], list[Profile], dict[str, str]]:
     async with UvicornServer("creatorflix", args.app, "/healthz", args.out, env) as server:
         cookies = [await login_ours(server.base, "bench", PASSWORD) for _ in range(args.logins)]
-        deep = await deep_path(server.base, cookies[0], "/whitelabel", args.deep_rows, 25)
+        deep = await deep_path(server.base, cookies[0], "/staged", args.deep_rows, 25)
         targets = [
-            Target("list", "/whitelabel"),
+            Target("list", "/staged"),
             Target("deep", deep),
-            Target("search", "/whitelabel?" + urlencode({"q": args.search})),
-            Target("model", "/whitelabel/" + quote(facts["model"], safe="")),
+            Target("search", "/staged?" + urlencode({"q": args.search})),
+            Target("model", "/staged/" + quote(facts["model"], safe="")),
             Target("api_models", "/api/models", public=True),
         ]
         say(

@@ -19,7 +19,7 @@ from yarl import URL
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRF_INPUT = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
-NEXT_LINK = re.compile(r'href="/whitelabel\?([^"]*after=[^"]+)"')
+NEXT_LINK = re.compile(r'href="/staged\?([^"]*after=[^"]+)"')
 
 
 def free_port() -> int:
@@ -164,7 +164,7 @@ async def deep_path(base: str, cookie: str, start: str, rows: int, size: int) ->
             found = NEXT_LINK.search(page)
             if found is None:
                 break
-            path = "/whitelabel?" + html.unescape(found.group(1))
+            path = "/staged?" + html.unescape(found.group(1))
     return path
 
 

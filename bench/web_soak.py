@@ -149,10 +149,10 @@ async def run_soak(
                 while soak.run_id is None:
                     await asyncio.sleep(0.1)
                 routes = [
-                    ("/whitelabel", "/whitelabel"),
-                    ("/whitelabel?sort=posts", "/whitelabel?sort=posts&dir=desc&size=50"),
-                    ("/whitelabel?q=", "/whitelabel?q=model%2000"),
-                    ("/whitelabel/{name}", "/whitelabel/Model%2000001"),
+                    ("/staged", "/staged"),
+                    ("/staged?sort=posts", "/staged?sort=posts&dir=desc&size=50"),
+                    ("/staged?q=", "/staged?q=model%2000"),
+                    ("/staged/{name}", "/staged/Model%2000001"),
                     ("/api/models", "/api/models"),
                     ("/", "/"),
                     ("/sync-runs", "/sync-runs"),

@@ -197,7 +197,7 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
 
 
 ROW = re.compile(
-    r'<td class="name"[^>]*><a href="/whitelabel/[^"]*" title="([^"]*)">.*?</a></td>\s*'
+    r'<td class="name"[^>]*><a href="/staged/[^"]*" title="([^"]*)">.*?</a></td>\s*'
     r'<td class="num"[^>]*>([\d,]+)</td>\s*<td class="num"[^>]*>([\d,]+)</td>\s*'
     r'<td class="num"[^>]*>([\d,]+)</td>\s*<td[^>]*><span class="badge badge-\w+">(\w+)</span>'
 )
@@ -211,7 +211,7 @@ AUDIT = re.compile(
 
 async def staged(b: Browser) -> dict[str, tuple[int, int, int, str]]:
     """The staged models page as the admin sees it: name -> (posts, images, videos, status)."""
-    page = await b.get("/whitelabel?size=100")
+    page = await b.get("/staged?size=100")
     assert page.status_code == 200, page.text[:300]
     return {
         html.unescape(name): (int(p.replace(",", "")), int(i.replace(",", "")), int(v), status)

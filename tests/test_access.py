@@ -13,7 +13,7 @@ import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
-from controllers.security import is_public
+from controllers.accounts.security import is_public
 from domain.accounts import audit
 from domain.platform.db import now
 from tests.conftest import Bucket, rows
@@ -221,7 +221,7 @@ async def test_concurrent_requests_on_one_session_do_not_fail(app: Any) -> None:
     async with browser(app) as b:
         await b.sign_in()
         before = await rows("SELECT key, xmin::text AS v FROM admin_sessions")
-        responses = await asyncio.gather(*(b.client.get(p) for p in ["/", "/whitelabel"] * 12))
+        responses = await asyncio.gather(*(b.client.get(p) for p in ["/", "/staged"] * 12))
         assert [r.status_code for r in responses] == [200] * 24
         after = await rows("SELECT key, xmin::text AS v FROM admin_sessions")
         assert after == before  # an unchanged session is not rewritten on every request

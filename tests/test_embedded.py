@@ -37,7 +37,7 @@ async def test_embedded_postgres_killed_then_restarted_loses_nothing(open_tmp: P
                 os.kill(pid, 0)
             except ProcessLookupError:
                 break
-        broken = await b.client.get("/whitelabel")
+        broken = await b.client.get("/staged")
         assert broken.status_code >= 500 and "Traceback" not in broken.text
     async with served(env, startup_timeout=180) as app:
         b = app.browser

@@ -15,11 +15,11 @@ from tests.web import Browser
 
 async def test_pages_that_also_serve_fragments_vary_on_htmx_headers(signed_in: Browser) -> None:
     # The dashboard too: its cards and recent runs redraw themselves as a fragment.
-    for url in ("/", "/whitelabel", "/sync-runs", "/production", "/audit"):
+    for url in ("/", "/staged", "/sync-runs", "/production", "/audit"):
         page = await signed_in.get(url)
         assert page.status_code == 200, url
         assert "HX-Request" in page.headers["vary"], url
-    confirm = await signed_in.get("/whitelabel/_bulk/activate-all-new")  # a page, no fragment
+    confirm = await signed_in.get("/staged/_bulk/activate-all-new")  # a page, no fragment
     assert confirm.status_code == 200 and "vary" not in confirm.headers
 
 
@@ -34,10 +34,10 @@ async def test_domain_errors_keep_their_status_and_message(
         raise error
 
     monkeypatch.setattr(queries, "new_count", fail)
-    page = await signed_in.get("/whitelabel/_bulk/activate-all-new")
+    page = await signed_in.get("/staged/_bulk/activate-all-new")
     assert page.status_code == status and str(error) in page.text
     fragment = await signed_in.get(
-        "/whitelabel/_bulk/activate-all-button", headers={"HX-Request": "true"}
+        "/staged/_bulk/activate-all-button", headers={"HX-Request": "true"}
     )
     assert fragment.status_code == status and fragment.text == str(error)
     assert fragment.headers["hx-reswap"] == "none"
@@ -55,7 +55,7 @@ async def test_bugs_are_logged_500s_with_a_request_id(
 
     monkeypatch.setattr(queries, "new_count", fail)
     with caplog.at_level(logging.ERROR, logger="creatorflix.errors"):
-        page = await signed_in.get("/whitelabel/_bulk/activate-all-new")
+        page = await signed_in.get("/staged/_bulk/activate-all-new")
     assert page.status_code == 500
     request_id = page.headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{12}", request_id) and request_id in page.text

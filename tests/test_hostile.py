@@ -96,7 +96,7 @@ async def test_hostile_keys_sync_render_sign_and_serve(hostile: tuple[Browser, B
     run = await bucket.sync()
     assert run.status == "succeeded", run.error
     assert await staged() == expected(KEYS)
-    await b.post("/whitelabel/_bulk/activate-all-new", {})
+    await b.post("/staged/_bulk/activate-all-new", {})
     await eventually(lambda: count("models"), len(expected(KEYS)))  # a worker activates them
     bodies = {key: f"object {i}".encode() for i, key in enumerate(KEYS)}
     models = sorted(expected(KEYS))
@@ -110,11 +110,11 @@ async def test_hostile_keys_sync_render_sign_and_serve(hostile: tuple[Browser, B
     }
     async with httpx.AsyncClient() as s3:
         for name in models:
-            page = await b.get(f"/whitelabel/{quote(name, safe='')}")
+            page = await b.get(f"/staged/{quote(name, safe='')}")
             assert page.status_code == 200, (name, page.status_code)
             assert "<img src=x onerror" not in page.text and "<svg onload" not in page.text
             assert "onerror=alert" not in page.text.replace("onerror=alert(1)&gt;", "")
-            search = await b.get("/whitelabel", params={"q": name[:200]})
+            search = await b.get("/staged", params={"q": name[:200]})
             assert search.status_code == 200
             api = await b.client.get(f"/api/models/{quote(name, safe='')}/posts")
             assert api.status_code == 200, (name, api.text)
@@ -128,7 +128,7 @@ async def test_hostile_keys_sync_render_sign_and_serve(hostile: tuple[Browser, B
                 fetched = await s3.get(post["content"])
                 assert fetched.status_code == 200, (key, fetched.status_code)
                 assert fetched.content == bodies[key]  # that post's own object, no other
-    listing = await b.get("/whitelabel", params={"size": 100})
+    listing = await b.get("/staged", params={"size": 100})
     assert listing.status_code == 200 and "<img src=x" not in listing.text
     for url in ("/", "/production", "/audit", "/sync-runs", f"/sync-runs/{run.id}"):
         response = await b.get(url)
@@ -185,14 +185,14 @@ async def state() -> list[Any]:
 @pytest.mark.parametrize(
     ("url", "status", "names"),
     [
-        ("/whitelabel?size=-1", 400, "size=-1 is not supported"),
-        ("/whitelabel?size=99999999999999999999", 400, "size=99999999999999999999"),
-        ("/whitelabel?dir=up", 400, "dir='up' is not supported"),
-        ("/whitelabel?after=" + "A" * 5000, 400, "after='AAAA"),
-        ("/whitelabel?q=" + "x" * 5000, 400, "search is too long"),
-        ("/whitelabel?status=gone", 400, "status='gone' is not supported"),
-        ("/whitelabel/x?page=0", 400, "page=0"),
-        ("/whitelabel/x?page=abc", 400, "page: Expected `int`"),
+        ("/staged?size=-1", 400, "size=-1 is not supported"),
+        ("/staged?size=99999999999999999999", 400, "size=99999999999999999999"),
+        ("/staged?dir=up", 400, "dir='up' is not supported"),
+        ("/staged?after=" + "A" * 5000, 400, "after='AAAA"),
+        ("/staged?q=" + "x" * 5000, 400, "search is too long"),
+        ("/staged?status=gone", 400, "status='gone' is not supported"),
+        ("/staged/x?page=0", 400, "page=0"),
+        ("/staged/x?page=abc", 400, "page: Expected `int`"),
         ("/production?page=1e9", 400, "page=1000000000 is out of range"),
         ("/production/{model}?page=0", 400, "page=0"),
         ("/production/0", 400, "model_id: Expected `int` >= 1"),
@@ -235,8 +235,8 @@ async def test_bad_query_parameters_are_400s(
         ("/production/{model}/publish", {"published": "maybe"}, 400, "published: Expected `bool`"),
         ("/production/posts/0/publish", {"published": "false"}, 400, "post_id: Expected `int`"),
         ("/production/posts/abc/publish", {"published": "false"}, 404, "Not Found"),
-        ("/whitelabel/_bulk/activate", {"name": ["Nobody"] * 3}, 404, "model named 'Nobody'"),
-        ("/whitelabel/_bulk/activate", {}, 400, "No models selected"),
+        ("/staged/_bulk/activate", {"name": ["Nobody"] * 3}, 404, "model named 'Nobody'"),
+        ("/staged/_bulk/activate", {}, 400, "No models selected"),
         ("/sync-runs/{run}/confirm", {}, 409, "#{run} is not waiting for confirmation"),
         ("/sync-runs/{run}/discard", {}, 409, "#{run} is not waiting for confirmation"),
         ("/sync-runs/0/cancel", {}, 400, "run_id: Expected `int` >= 1"),

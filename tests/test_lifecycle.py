@@ -41,7 +41,7 @@ async def sync(b: Browser) -> SyncRun:
 
 
 async def activate_all(b: Browser) -> None:
-    assert await b.post("/whitelabel/_bulk/activate", {"name": ["Anna", "Ben", "Cleo", "Dora"]})
+    assert await b.post("/staged/_bulk/activate", {"name": ["Anna", "Ben", "Cleo", "Dora"]})
     assert len(await rows("SELECT id FROM models")) == 4
 
 
@@ -86,7 +86,7 @@ async def test_a_model_removed_from_the_bucket_leaves_every_public_response(web:
     await sync(b)
     assert "source is back" in (await b.get(f"/production/{ben['id']}")).text
     assert "Ben/Trip/t.png" not in await public_text(b)  # only by an admin's decision
-    await b.post("/whitelabel/Ben/activate", {})
+    await b.post("/staged/Ben/activate", {})
     assert "Ben/Trip/t.png" in await public_text(b)
 
 
@@ -181,19 +181,19 @@ async def test_bulk_unpublish_one_row_and_all_matching(web: Any) -> None:
 async def test_activate_as_draft_keeps_content_off_the_public_site(web: Any) -> None:
     b, _ = web
     await sync(b)
-    one = await b.post("/whitelabel/Anna/activate", {"draft": "1"}, htmx=True)
+    one = await b.post("/staged/Anna/activate", {"draft": "1"}, htmx=True)
     toast = " ".join(v for k, v in one.headers.items() if k.lower().startswith("hx-trigger"))
     assert one.status_code == 200 and "activated as draft(s), not public" in toast
     picked = {"name": ["Ben", "Cleo"], "draft": "1"}
-    assert (await b.post("/whitelabel/_bulk/activate", picked)).status_code == 303
-    assert (await b.post("/whitelabel/Dora/activate", {})).status_code == 303
+    assert (await b.post("/staged/_bulk/activate", picked)).status_code == 303
+    assert (await b.post("/staged/Dora/activate", {})).status_code == 303
     states = {
         r["name"]: r["is_published"] for r in await rows("SELECT name, is_published FROM models")
     }
     assert states == {"Anna": False, "Ben": False, "Cleo": False, "Dora": True}
     assert [m["name"] for m in (await b.client.get("/api/v1/models")).json()["data"]] == ["Dora"]
     # Activating a draft again (not as a draft) leaves it as the admin left it: unpublished.
-    await b.post("/whitelabel/Anna/activate", {})
+    await b.post("/staged/Anna/activate", {})
     assert (await rows("SELECT is_published FROM models WHERE name = 'Anna'"))[0][
         "is_published"
     ] is False

@@ -234,11 +234,11 @@ async def test_pages_and_public_api_show_previews(
         assert {"preview", "thumbnail", "poster", "width", "height", "duration"} <= set(fields)
 
         await b.sign_in()
-        page = (await b.get("/whitelabel/Cleo")).text
+        page = (await b.get("/staged/Cleo")).text
         assert found["a.jpg"]["preview_key"] in page  # the gallery shows the 480 px preview
         assert 'poster="' in page and found["b.mp4"]["poster_key"] in page
         assert "/static/media-pending.svg" in page  # pending.jpg: a placeholder, not the original
-        listing = (await b.get("/whitelabel")).text
+        listing = (await b.get("/staged")).text
         assert found["a.jpg"]["thumb_key"] in listing  # the model's thumbnail, 160 px
 
 
@@ -282,7 +282,7 @@ async def test_broken_files_are_recorded_and_skipped(
     await admin()
     async with running_app(settings, bucket, pg_engine, worker=False) as app, browser(app) as b:
         await b.sign_in()
-        page = (await b.get("/whitelabel/Bea")).text
+        page = (await b.get("/staged/Bea")).text
     for name in errors:
         assert f"no preview: {name}" in page
     assert 'title="not a readable image: image file is truncated' in page

@@ -115,7 +115,7 @@ async def test_model_page_and_public_api_show_model_image_previews(
         assert {"preview", "icon", "iconPreview", "banner", "bannerPreview"} <= set(fields)
 
         await b.sign_in()
-        page = (await b.get("/whitelabel/Eve")).text
+        page = (await b.get("/staged/Eve")).text
         assert banner["preview_key"] in page  # the banner at 480 px, not the original
         assert icon["thumb_key"] in page
         assert headshot["preview_key"] in page  # the model images gallery
@@ -124,5 +124,5 @@ async def test_model_page_and_public_api_show_model_image_previews(
         assert "no preview: torn.jpg" in page
         preview = await b.get(f"/production/{model['id']}/preview")
         assert icon["thumb_key"] in preview.text and post_image in preview.text
-        listing = (await b.get("/whitelabel")).text
+        listing = (await b.get("/staged")).text
         assert headshot["thumb_key"] in listing  # the list's thumbnail, 160 px

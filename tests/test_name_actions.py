@@ -51,7 +51,7 @@ async def one_round(b: Browser, bucket: Bucket, names: list[str]) -> None:
     await bucket.put(*(f"{n}/Post/a.jpg" for n in names))
     assert (await bucket.sync()).status == "succeeded"
     name = names[0]
-    path = "/whitelabel/" + quote(name, safe="")
+    path = "/staged/" + quote(name, safe="")
     activated = await b.post(f"{path}/activate", {}, htmx=True)
     assert activated.status_code == 200, (name, activated.text[:200])
     assert name in toast(activated) and "badge-active" in activated.text
@@ -75,7 +75,7 @@ async def one_round(b: Browser, bucket: Bucket, names: list[str]) -> None:
             assert f"badge-{shown}" in answer.text
             stored = await rows(f"SELECT is_published FROM {table} WHERE id = $1", row_id)
             assert stored[0]["is_published"] is published
-    bulk = await b.post("/whitelabel/_bulk/activate", {"name": names}, htmx=True)
+    bulk = await b.post("/staged/_bulk/activate", {"name": names}, htmx=True)
     assert bulk.status_code == 200 and bulk.headers.get("hx-refresh") == "true"
     shown_rows = await staged(b)
     stored_rows = await rows("SELECT folder_name, status FROM whitelabel_models")
@@ -108,8 +108,8 @@ TWINS = ["Zoë", unicodedata.normalize("NFD", "Zoë"), "abc\u202egnp.exe", "zero
 async def test_look_alike_names_are_shown_apart(signed_in: Browser, bucket: Bucket) -> None:
     await bucket.put(*(f"{n}/Post/a.jpg" for n in TWINS))
     assert (await bucket.sync()).status == "succeeded"
-    page = (await signed_in.get("/whitelabel?size=100")).text
-    found = re.findall(r'<a href="/whitelabel/[^"]*" title="([^"]*)">(.*?)</a>', page)
+    page = (await signed_in.get("/staged?size=100")).text
+    found = re.findall(r'<a href="/staged/[^"]*" title="([^"]*)">(.*?)</a>', page)
     links = {html.unescape(title): text for title, text in found}
     assert set(links) == set(TWINS)  # stored and shown as they are: never normalised
     assert "cf-mark" not in links["Zoë"]

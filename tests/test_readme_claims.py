@@ -69,14 +69,14 @@ async def test_make_run_with_no_configuration_serves_a_synced_demo(open_tmp: Pat
         # The first sync stages the demo catalogue in the background, then the worker makes
         # each model's preview (a placeholder shows until then).
         for _ in range(1200):
-            page = (await b.get("/whitelabel?size=25")).text
+            page = (await b.get("/staged?size=25")).text
             if all(n in page for n in DEMO_MODELS) and len(signed_urls(page)) >= len(DEMO_MODELS):
                 break
             await asyncio.sleep(0.1)
         assert all(name in page for name in DEMO_MODELS), page[-2000:]
         thumbs = signed_urls(page)
         assert len(thumbs) >= len(DEMO_MODELS), page[-2000:]
-        detail = (await b.get("/whitelabel/Aurora%20Vale")).text
+        detail = (await b.get("/staged/Aurora%20Vale")).text
         media = signed_urls(detail)
         videos = re.findall(r'<video src="([^"]+)"', detail)
         assert videos, "the demo model shows a playable video"
@@ -252,8 +252,8 @@ async def test_row_resync_over_http_syncs_only_that_model(world: Bucket) -> None
         before = await staged(b)
         assert before["Ann"][:2] == (1, 1) and before["Bea"][:2] == (1, 1)
         await world.put("Ann/Post 9/new.jpg", "Bea/Post 9/new.jpg", "Cat/P/c.jpg")
-        await b.get("/whitelabel")
-        resync = await b.post("/whitelabel/Ann/resync", {})
+        await b.get("/staged")
+        resync = await b.post("/staged/Ann/resync", {})
         run_id = run_id_from(resync)
         assert await wait_final(b, run_id) == "succeeded"
         run_page = (await b.get(f"/sync-runs/{run_id}")).text
@@ -262,7 +262,7 @@ async def test_row_resync_over_http_syncs_only_that_model(world: Bucket) -> None
         assert after["Ann"][:2] == (2, 2)  # its new post is staged
         assert after["Bea"][:2] == (1, 1) and "Cat" not in after  # the others are untouched
         assert ("tester", "sync started", "Ann") in [e[:3] for e in await audit_log(b)]
-        missing = await b.post("/whitelabel/Nobody/resync", {})
+        missing = await b.post("/staged/Nobody/resync", {})
         assert missing.status_code == 404
 
 
@@ -324,9 +324,9 @@ async def test_an_idle_session_is_signed_out_after_session_idle_seconds(world: B
             assert (await b.client.get("/")).status_code == 200
             assert await session_seconds_left() > 100  # 20 s left had it not slid
         await backdate_sessions(121)  # idle longer than SESSION_IDLE_SECONDS
-        gone = await b.client.get("/whitelabel")
+        gone = await b.client.get("/staged")
         assert gone.status_code == 303
-        assert gone.headers["location"] == "/login?next=%2Fwhitelabel"
+        assert gone.headers["location"] == "/login?next=%2Fstaged"
         hx = await b.client.get("/", headers={"HX-Request": "true"})
         assert hx.status_code == 401 and hx.headers["hx-redirect"].startswith("/login")
 
@@ -366,11 +366,11 @@ async def test_signed_url_ttl_is_the_lifetime_of_every_signed_url(world: Bucket)
         b = app.browser
         await b.sign_in()
         await synced_ok(b)
-        staged_page = (await b.get("/whitelabel")).text
-        model_page = (await b.get("/whitelabel/Ann")).text
+        staged_page = (await b.get("/staged")).text
+        model_page = (await b.get("/staged/Ann")).text
         urls = signed_urls(staged_page) + signed_urls(model_page)
         assert len(urls) >= 3
-        activated = await b.post("/whitelabel/_bulk/activate-all-new", {})
+        activated = await b.post("/staged/_bulk/activate-all-new", {})
         assert activated.status_code == 303
 
         async def listed() -> int:  # a worker runs the activation

@@ -1,7 +1,7 @@
 """A route walk with hostile names: every path parameter of every route is filled from a corpus
 of reserved words and of the app's own route segments, over HTTP against the app as a process.
 
-Folders with those names are staged first, so `/whitelabel/api/activate` is a real model's
+Folders with those names are staged first, so `/staged/api/activate` is a real model's
 action. For each route: signed out, nothing but a way to the sign-in page; signed in, no unsafe
 request without a CSRF token gets through; and nothing answers 5xx.
 """
@@ -90,7 +90,7 @@ class Walk:
 
     def routed(self, method: str, path: str) -> str | None:
         """The template (for `method`) that the decoded path falls on, if any."""
-        # Litestar's router skips empty segments: "/whitelabel//a//activate" is a's action.
+        # Litestar's router skips empty segments: "/staged//a//activate" is a's action.
         decoded = re.sub("/+", "/", unquote(path)).rstrip("/") or "/"
         for m, template in self.table:
             if m == method and pattern(template).fullmatch(decoded):
@@ -114,7 +114,7 @@ async def walk(database: Any, bucket: Bucket, settings: Settings) -> AsyncIterat
     table = route_table(replace(settings, s3=bucket.s3.settings))
     corpus = list(dict.fromkeys(RESERVED + SPECIAL + literal_segments(table)))
     staged = [n for n in corpus if n and parse_key(f"{n}/P/a.jpg").model == n]
-    assert {"api", "healthz", "whitelabel", "activate", "sync-runs"} <= set(staged)
+    assert {"api", "healthz", "staged", "activate", "sync-runs"} <= set(staged)
     await bucket.put(*(f"{n}/P/a.jpg" for n in staged))
     assert (await bucket.sync()).status == "succeeded"
     assert await count("whitelabel_models") == len(staged)

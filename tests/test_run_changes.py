@@ -70,8 +70,8 @@ async def test_run_page_lists_added_changed_removed_and_ignored(web: Any) -> Non
     assert items(listed(page, "post-changed")) == ["Anna / Beach"]
     assert sorted(items(listed(page, "post-removed"))) == ["Anna / Studio", "Ben / Trip"]
     # A model still staged links to its page; a removed one cannot.
-    assert 'href="/whitelabel/Zed"' in listed(page, "model-added")
-    assert 'href="/whitelabel/Anna"' in listed(page, "post-removed")
+    assert 'href="/staged/Zed"' in listed(page, "model-added")
+    assert 'href="/staged/Anna"' in listed(page, "post-removed")
     assert "<a" not in listed(page, "model-removed")
     ignored = items(listed(page, "ignored"))
     assert "Ignored keys (3)" in page

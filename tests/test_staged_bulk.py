@@ -60,12 +60,12 @@ async def test_one_ticked_row_is_activated(web: Any) -> None:
     b, bucket = web
     await staged(bucket, ["Ann", "Ben", "Cleo"])
     # One ticked box arrives as a single field, not a list: it was a 400.
-    response = await b.post("/whitelabel/_bulk/activate", {"name": "Ben"}, htmx=True)
+    response = await b.post("/staged/_bulk/activate", {"name": "Ben"}, htmx=True)
     assert response.status_code == 200, response.text
     assert response.headers["hx-refresh"] == "true"
     assert await statuses() == {"Ann": "new", "Ben": "active", "Cleo": "new"}
     assert await published() == {"Ben"}
-    plain = await b.post("/whitelabel/_bulk/activate", {"name": "Cleo"})
+    plain = await b.post("/staged/_bulk/activate", {"name": "Cleo"})
     assert plain.status_code == 303
     assert "1 model(s) activated" in (await b.get(plain.headers["location"])).text
     assert await statuses() == {"Ann": "new", "Ben": "active", "Cleo": "active"}
@@ -76,7 +76,7 @@ async def test_more_ticked_rows_than_one_request_run_as_a_job(web: Any) -> None:
     names = [f"Model {i:03d}" for i in range(1, 131)]
     await staged(bucket, names)
     ticked = names[:120]  # more than the request activates itself, none dropped
-    response = await b.post("/whitelabel/_bulk/activate", {"name": ticked}, htmx=True)
+    response = await b.post("/staged/_bulk/activate", {"name": ticked}, htmx=True)
     assert response.status_code == 200, response.text
     job = bulk_id(response)
     assert "of 120 model(s) activated" in response.text
@@ -84,7 +84,7 @@ async def test_more_ticked_rows_than_one_request_run_as_a_job(web: Any) -> None:
 
     await eventually(lambda: done_status(job), "succeeded")
     assert await statuses() == {n: "active" if n in ticked else "new" for n in names}
-    panel = await b.get(f"/whitelabel/_bulk/activation?id={job}", headers=HX)
+    panel = await b.get(f"/staged/_bulk/activation?id={job}", headers=HX)
     assert "120 of 120 model(s) activated" in panel.text
     assert panel.headers["hx-trigger"] == "activation-finished"  # the list refreshes
     assert 'hx-trigger="every 1s"' not in panel.text  # and the polling stops
@@ -103,19 +103,19 @@ async def test_all_matching_activates_exactly_the_filtered_set(web: Any) -> None
     names = [f"Anna {i:02d}" for i in range(12)] + [f"Ben {i:02d}" for i in range(8)]
     names += ["Hanna", "Joanna"]
     await staged(bucket, names)
-    b_page = await b.get("/whitelabel")
+    b_page = await b.get("/staged")
     assert b_page.status_code == 200
-    await b.post("/whitelabel/_bulk/activate", {"name": ["Anna 03", "Ben 01"]})  # already active
+    await b.post("/staged/_bulk/activate", {"name": ["Anna 03", "Ben 01"]})  # already active
     want = {n for n in names if "anna" in n.lower()} - {"Anna 03"}  # q=ANNA, status=new
 
-    listing = await b.get("/whitelabel?q=ANNA&status=new&size=10")
+    listing = await b.get("/staged?q=ANNA&status=new&size=10")
     assert summary(listing.text) == "1–10 of 13"
     assert "Select all 13 matching" in listing.text and "They go public" in listing.text
-    confirm = await b.get("/whitelabel/_bulk/activate-matching?q=ANNA&status=new")
+    confirm = await b.get("/staged/_bulk/activate-matching?q=ANNA&status=new")
     assert "<strong>13</strong>" in confirm.text and "They go public" in confirm.text
 
     form = {"matching": "1", "q": "ANNA", "status": "new", "name": ["Ben 02"]}
-    response = await b.post("/whitelabel/_bulk/activate", form, htmx=True)
+    response = await b.post("/staged/_bulk/activate", form, htmx=True)
     assert response.status_code == 200, response.text
     job = bulk_id(response)
     assert "of 13 model(s) activated" in response.text
@@ -125,30 +125,28 @@ async def test_all_matching_activates_exactly_the_filtered_set(web: Any) -> None
     assert await published() == want | {"Anna 03", "Ben 01"}  # they went public
 
     # Without JavaScript: the confirmation page's form, then the job's own page.
-    plain = await b.post("/whitelabel/_bulk/activate", {"matching": "1", "q": "ben 0"})
+    plain = await b.post("/staged/_bulk/activate", {"matching": "1", "q": "ben 0"})
     assert plain.status_code == 303
     page = await b.get(plain.headers["location"])
     assert "Activation #" in page.text and "in the background" in page.text
     await eventually(lambda: done_status(job + 1), "succeeded")
     assert set((await statuses()).values()) == {"active"}
-    nothing = await b.post(
-        "/whitelabel/_bulk/activate", {"matching": "1", "q": "nobody"}, htmx=True
-    )
+    nothing = await b.post("/staged/_bulk/activate", {"matching": "1", "q": "nobody"}, htmx=True)
     assert nothing.status_code == 400 and "No staged model matches" in nothing.text
-    bad = await b.post("/whitelabel/_bulk/activate", {"matching": "1", "status": "x"})
+    bad = await b.post("/staged/_bulk/activate", {"matching": "1", "status": "x"})
     assert bad.status_code == 400 and "status='x' is not supported" in html.unescape(bad.text)
 
 
 async def test_activate_all_new_shows_its_progress(web: Any) -> None:
     b, bucket = web
     await staged(bucket, ["Ann", "Ben", "Cleo"])
-    await b.post("/whitelabel/Ben/activate", {})
-    response = await b.post("/whitelabel/_bulk/activate-all-new", {}, htmx=True)
+    await b.post("/staged/Ben/activate", {})
+    response = await b.post("/staged/_bulk/activate-all-new", {}, htmx=True)
     job = bulk_id(response)
     assert "Activation #" in response.text and "all new models" in response.text
     await eventually(lambda: done_status(job), "succeeded")
     assert set((await statuses()).values()) == {"active"}
-    empty = await b.post("/whitelabel/_bulk/activate-all-new", {}, htmx=True)
+    empty = await b.post("/staged/_bulk/activate-all-new", {}, htmx=True)
     assert empty.status_code == 400 and "No staged model matches" in empty.text
 
 
@@ -157,7 +155,7 @@ async def test_pages_show_their_position(web: Any) -> None:
     names = [f"Model {i:03d}" for i in range(1, 31)]
     await staged(bucket, names)
     for sort in ("name", "posts", "synced"):
-        url = f"/whitelabel?sort={sort}&dir=desc&size=10"
+        url = f"/staged?sort={sort}&dir=desc&size=10"
         first = (await b.get(url)).text
         assert summary(first) == "1–10 of 30", sort
         second = (await b.get(link(first, "Next →"))).text
@@ -168,10 +166,10 @@ async def test_pages_show_their_position(web: Any) -> None:
         assert summary(back) == "11–20 of 30", sort
         seen = [re.findall(r'title="(Model \d+)"', p) for p in (first, second, third)]
         assert sorted(sum(seen, [])) == names, sort  # every model once, in three pages
-    filtered = (await b.get("/whitelabel?q=model%2001&size=10")).text  # Model 010 to 019
+    filtered = (await b.get("/staged?q=model%2001&size=10")).text  # Model 010 to 019
     assert summary(filtered) == "1–10 of 10"
     assert 'aria-disabled="true">Next →' in filtered
-    none = (await b.get("/whitelabel?q=nobody")).text
+    none = (await b.get("/staged?q=nobody")).text
     assert summary(none) == "0 of 0"
 
 
@@ -179,22 +177,22 @@ async def test_row_resync_shows_its_result_in_place(web: Any) -> None:
     b, bucket = web
     await staged(bucket, ["Ann", "Ben"], posts=2)
     await bucket.put("Ben/New 1/a.jpg", "Ben/New 2/b.jpg")
-    started = await b.post("/whitelabel/Ben/resync", {}, htmx=True)
+    started = await b.post("/staged/Ben/resync", {}, htmx=True)
     assert started.status_code == 200, started.text
     polling = re.search(r'data-row-sync="(\d+)"', started.text)
     assert polling, started.text
     run_id = int(polling.group(1))
-    assert f'hx-get="/whitelabel/Ben/row?run={run_id}"' in started.text
+    assert f'hx-get="/staged/Ben/row?run={run_id}"' in started.text
     assert 'hx-trigger="every 1s"' in started.text and "Syncing" in started.text
     await b.wait_for_run(run_id)
-    row = await b.get(f"/whitelabel/Ben/row?run={run_id}", headers=HX)
+    row = await b.get(f"/staged/Ben/row?run={run_id}", headers=HX)
     assert row.text.strip().startswith("<tr") and "every 1s" not in row.text
     assert "synced: 2 posts added" in row.text
     assert '<td class="num" data-label="Posts">4</td>' in row.text  # the fresh post count
     assert "Re-sync</button>" in row.text
-    again = await b.get(f"/whitelabel/Ben/row?run={run_id}")  # without htmx: the run's page
+    again = await b.get(f"/staged/Ben/row?run={run_id}")  # without htmx: the run's page
     assert again.status_code == 303 and again.headers["location"] == f"/sync-runs/{run_id}"
-    foreign = await b.get(f"/whitelabel/Ann/row?run={run_id}", headers=HX)
+    foreign = await b.get(f"/staged/Ann/row?run={run_id}", headers=HX)
     assert "synced:" not in foreign.text and "Re-sync</button>" in foreign.text
 
 

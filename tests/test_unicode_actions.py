@@ -31,7 +31,7 @@ async def test_htmx_actions_on_non_latin1_names_answer_2xx_with_a_readable_toast
 ) -> None:
     b = staged_names
     for name in NAMES:
-        path = f"/whitelabel/{quote(name, safe='')}"
+        path = f"/staged/{quote(name, safe='')}"
         activated = await b.post(f"{path}/activate", {}, htmx=True)
         assert activated.status_code == 200, (name, activated.text[:300])
         header = activated.headers["hx-trigger-after-settle"]

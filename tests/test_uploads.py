@@ -141,7 +141,7 @@ async def test_finishing_an_upload_syncs_the_model_and_audits_it(
     finished = await call(b, "/uploads/finish", body, **{"HX-Request": "true"})
     assert finished.status_code == 200, finished.text
     run_id = int(re.search(r"Sync #(\d+)", finished.text).group(1))  # type: ignore[union-attr]
-    assert "/whitelabel/%D0%9D" in finished.text  # the link to the model page
+    assert "/staged/%D0%9D" in finished.text  # the link to the model page
     run = await b.wait_for_run(run_id)
     assert run.status == "succeeded" and run.scope == "Новая модель 🌸"
     posts = await rows(

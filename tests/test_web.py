@@ -83,21 +83,21 @@ async def test_staged_list_fragment_model_page_and_activation(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
     await b.sync_now()
-    full = await b.get("/whitelabel?q=ben")
+    full = await b.get("/staged?q=ben")
     assert "<html" in full.text and "Ben" in full.text and "Cleo" not in full.text
-    fragment = await b.get("/whitelabel?sort=posts&dir=desc", headers={"HX-Request": "true"})
+    fragment = await b.get("/staged?sort=posts&dir=desc", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and fragment.text.index("Ben") < fragment.text.index("Cleo")
-    boosted = await b.get("/whitelabel", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    boosted = await b.get("/staged", headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in boosted.text
-    model = await b.get("/whitelabel/%3Cb%3EAnna%20Lee")
+    model = await b.get("/staged/%3Cb%3EAnna%20Lee")
     assert model.status_code == 200 and "X-Amz-Signature" in model.text and "<video" in model.text
-    row = await b.post("/whitelabel/Ben/activate", {}, htmx=True)
+    row = await b.post("/staged/Ben/activate", {}, htmx=True)
     assert row.text.strip().startswith("<tr") and "badge-active" in row.text
     assert "Ben" in row.headers["hx-trigger-after-settle"]
     assert row.headers["hx-trigger"] == "catalogue-changed"  # the "all new (N)" button refreshes
-    button = await b.get("/whitelabel/_bulk/activate-all-button", headers={"HX-Request": "true"})
+    button = await b.get("/staged/_bulk/activate-all-button", headers={"HX-Request": "true"})
     assert "Activate all new (2)" in button.text
-    bulk = await b.post("/whitelabel/_bulk/activate", {"name": ["Cleo", "<b>Anna Lee"]})
+    bulk = await b.post("/staged/_bulk/activate", {"name": ["Cleo", "<b>Anna Lee"]})
     assert bulk.status_code == 303
     statuses = {
         r["folder_name"]: r["status"]
@@ -105,7 +105,7 @@ async def test_staged_list_fragment_model_page_and_activation(web: Any) -> None:
     }
     assert set(statuses.values()) == {"active"}
     assert ("activation", "Ben") in await audit_actions()
-    missing = await b.post("/whitelabel/_bulk/activate", {})
+    missing = await b.post("/staged/_bulk/activate", {})
     assert missing.status_code == 400 and "No models selected" in missing.text
 
 
@@ -113,7 +113,7 @@ async def test_production_publish_toggles_and_public_api(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
     await b.sync_now()
-    queued = await b.post("/whitelabel/_bulk/activate-all-new", {})
+    queued = await b.post("/staged/_bulk/activate-all-new", {})
     assert queued.status_code == 303
     assert "in the background" in (await b.get(queued.headers["location"])).text
     await eventually(lambda: count("models"), 3)  # a worker runs the activation job
@@ -142,14 +142,14 @@ async def test_production_publish_toggles_and_public_api(web: Any) -> None:
 async def test_errors_are_pages_or_toasts(web: Any) -> None:
     _, b, _ = web
     await b.sign_in()
-    missing = await b.get("/whitelabel/Nobody")
+    missing = await b.get("/staged/Nobody")
     assert missing.status_code == 404 and "<html" in missing.text and "Nobody" in missing.text
-    hx = await b.get("/whitelabel/Nobody", headers={"HX-Request": "true"})
+    hx = await b.get("/staged/Nobody", headers={"HX-Request": "true"})
     assert hx.status_code == 404 and hx.headers["hx-reswap"] == "none" and "<" not in hx.text
     for url, names in (
-        ("/whitelabel?size=999", "size=999 is not supported"),
-        ("/whitelabel?sort=x", "sort='x' is not supported"),
-        ("/whitelabel?after=%%%", "after='%%%' is not a cursor of this list"),
+        ("/staged?size=999", "size=999 is not supported"),
+        ("/staged?sort=x", "sort='x' is not supported"),
+        ("/staged?after=%%%", "after='%%%' is not a cursor of this list"),
         ("/audit?action=drop", "action='drop' is not an audited action"),
         ("/production?page=-1", "page=-1 is out of range"),
         ("/sync-runs?before=x", "before: Expected `int | null`, got `str`"),
@@ -161,7 +161,7 @@ async def test_errors_are_pages_or_toasts(web: Any) -> None:
         assert toast.status_code == 400 and names in toast.text, url
         assert toast.headers["hx-reswap"] == "none"
     await b.sync_now()
-    await b.post("/whitelabel/Ben/activate", {})
+    await b.post("/staged/Ben/activate", {})
     ben = (await rows("SELECT id, is_published FROM models WHERE name = 'Ben'"))[0]
     assert ben["is_published"] is True
     form = await b.post(f"/production/{ben['id']}/publish", {"published": "maybe"})

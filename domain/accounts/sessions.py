@@ -1,4 +1,5 @@
-"""Ending an admin's server-side sessions (`admin_sessions`, written by controllers/sessions.py).
+"""Ending an admin's server-side sessions (`admin_sessions`, written by
+controllers/accounts/sessions.py).
 
 A session's data is the JSON Litestar serializes; the sign-in puts the admin's id in it as
 "uid". Sessions are few (admins times devices), so they are read and matched here rather than

@@ -92,5 +92,5 @@ async def test_sign_out_ends_the_session(ui: UI) -> None:
 
     await page.goto(ui.url("/"))
     await expect(page).to_have_url(ui.url("/login?next=%2F"))
-    await page.goto(ui.url("/whitelabel?q=a"))
-    await expect(page).to_have_url(ui.url("/login?next=%2Fwhitelabel%3Fq%3Da"))
+    await page.goto(ui.url("/staged?q=a"))
+    await expect(page).to_have_url(ui.url("/login?next=%2Fstaged%3Fq%3Da"))

@@ -23,13 +23,13 @@ async def test_hostile_names_render_inert(ui: UI, app_data: Bucket) -> None:
     page = ui.page
     ui.allow_console_error(r"Failed to load resource")  # bodies are not real images
     await ui.sign_in()
-    await ui.goto("/whitelabel?size=100")
+    await ui.goto("/staged?size=100")
     await expect(page.get_by_role("link", name=XSS, exact=True)).to_be_visible()
-    await ui.goto("/whitelabel/" + quote(XSS, safe=""))
+    await ui.goto("/staged/" + quote(XSS, safe=""))
     await expect(page.get_by_role("heading", name=XSS, level=1)).to_be_visible()
     for name in NAMES[:12]:
-        await ui.goto("/whitelabel/" + quote(name, safe=""))
-    await ui.goto("/whitelabel")
+        await ui.goto("/staged/" + quote(name, safe=""))
+    await ui.goto("/staged")
     search = page.get_by_role("searchbox", name="Search models")
     await search.fill("onerror")
     await expect(page.locator("#staged-table tbody tr")).to_have_count(1)

@@ -76,7 +76,7 @@ async def test_staged_gallery_opens_originals_steps_plays_and_closes(
     assert videos == 2 and len(keys) == 17
     page = ui.page
     await ui.sign_in()
-    await ui.goto("/whitelabel/" + quote(MODEL))
+    await ui.goto("/staged/" + quote(MODEL))
     links = page.locator('#posts a[data-lightbox="posts"]')
     await expect(links).to_have_count(len(keys))
     urls = await hrefs(links)
@@ -180,7 +180,7 @@ async def test_phone_viewer_fits_and_swipes(phone: UI, app_data: Bucket) -> None
     await synced_demo(app_data)
     page = phone.page
     await phone.sign_in()
-    await phone.goto("/whitelabel/" + quote(MODEL))
+    await phone.goto("/staged/" + quote(MODEL))
     links = page.locator('#posts a[data-lightbox="posts"]')
     urls = await hrefs(links)
     total = len(urls)
@@ -265,7 +265,7 @@ async def test_galleries_swapped_in_by_htmx_and_restored_by_back(ui: UI, app_dat
     assert (await app_data.sync()).status == "succeeded"
     page = ui.page
     await ui.sign_in()
-    await ui.goto("/whitelabel/Paged")
+    await ui.goto("/staged/Paged")
     links = page.locator('#posts a[data-lightbox="posts"]')
     await expect(links).to_have_count(12)
     dialog = viewer(page)

@@ -144,7 +144,7 @@ async def test_lists_fit_the_screen_and_keep_their_actions(
     await expect(aurora.locator(".badge").first).to_have_text("published")
     await expect(aurora.get_by_role("button", name="Unpublish")).to_be_focused()
 
-    await ui.goto("/whitelabel")
+    await ui.goto("/staged")
     await fits(page)
     await readable_names(page.locator("#staged-table tbody td.name > a"))
     await expect(page.locator("table.data th:has(a.sort):not([aria-sort])")).to_have_count(0)
@@ -182,7 +182,7 @@ async def test_lists_fit_the_screen_and_keep_their_actions(
 
     if narrow(viewport):
         await labelled(page)
-        await ui.goto("/whitelabel")
+        await ui.goto("/staged")
         await labelled(page)  # a table whose template has no labels gets them from app.js
 
 

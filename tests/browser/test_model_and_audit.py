@@ -26,7 +26,7 @@ async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket
     await ui.sign_in()
     await page.get_by_role("link", name="Staged models", exact=True).click()
     await page.get_by_role("link", name=name, exact=True).click()
-    await expect(page).to_have_url(ui.url("/whitelabel/" + quote(name)))
+    await expect(page).to_have_url(ui.url("/staged/" + quote(name)))
     await expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
     await expect(page.locator(".page-header .badge")).to_have_text("new")
     await expect(page.get_by_text("not in production")).to_be_visible()
@@ -85,7 +85,7 @@ async def test_audit_log_lists_sign_in_and_activation(ui: UI, app_data: Bucket) 
     await synced_demo(app_data)
     page = ui.page
     await ui.sign_in()
-    await ui.goto("/whitelabel/" + quote("Bruno Díaz"))
+    await ui.goto("/staged/" + quote("Bruno Díaz"))
     # The model page's Activate is a plain form post: redirect back, with a flash message.
     await page.get_by_role("button", name="Activate", exact=True).click()
     await expect(page.locator("#toasts .toast-success")).to_contain_text(

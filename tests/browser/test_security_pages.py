@@ -37,7 +37,7 @@ async def test_a_1000_character_name_keeps_the_row_actions_on_screen(
     assert (await app_data.sync()).status == "succeeded"
     ui.allow_console_error(r"Failed to load resource")  # the thumbnail body is not an image
     await ui.sign_in()
-    await ui.goto("/whitelabel")
+    await ui.goto("/staged")
     page = ui.page
     row = staged_row(page, LONG)
     activate = row.get_by_role("button", name="Activate")

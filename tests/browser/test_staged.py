@@ -34,14 +34,14 @@ async def test_search_sort_page_and_history(ui: UI, app_data: Bucket) -> None:
     page = ui.page
     summary = page.locator("#staged-summary")
     await ui.sign_in()
-    await ui.goto("/whitelabel")
+    await ui.goto("/staged")
     await expect(names(page)).to_have_text(by_name[:25])
     await expect(summary).to_have_text("1–25 of 30")
     await ui.mark_document()
 
     search = page.get_by_role("searchbox", name="Search models")
     await search.press_sequentially("Model 01", delay=30)
-    await expect(page).to_have_url(re.compile(r"/whitelabel\?(.*&)?q=Model(\+|%20)01(&|$)"))
+    await expect(page).to_have_url(re.compile(r"/staged\?(.*&)?q=Model(\+|%20)01(&|$)"))
     await expect(names(page)).to_have_text([n for n in by_name if "Model 01" in n])
     await expect(summary).to_have_text("1–10 of 10")
     await search.fill("Model 999")
@@ -97,7 +97,7 @@ async def test_activate_one_row_then_all_new(ui: UI, app_data: Bucket) -> None:
     want = await synced_demo(app_data)
     page = ui.page
     await ui.sign_in()
-    await ui.goto("/whitelabel")
+    await ui.goto("/staged")
     await expect(page.locator(ROWS)).to_have_count(want.models)
     await expect(page.locator(f"{ROWS} .badge")).to_have_text(["new"] * want.models)
     await ui.mark_document()
@@ -122,7 +122,7 @@ async def test_activate_one_row_then_all_new(ui: UI, app_data: Bucket) -> None:
     await expect(production.locator("td:nth-child(3)")).to_have_text(["Aurora Vale"])
     await expect(production.locator(".badge")).to_have_text(["published"])
 
-    await ui.goto("/whitelabel")
+    await ui.goto("/staged")
     await ui.mark_document()
     ui.accept_confirms = True
     await page.get_by_role("link", name=f"Activate all new ({want.models - 1})").click()
@@ -151,7 +151,7 @@ async def test_activate_selected_rows(ui: UI, app_data: Bucket) -> None:
     want = await synced_demo(app_data)
     page = ui.page
     await ui.sign_in()
-    await ui.goto("/whitelabel")
+    await ui.goto("/staged")
     activate_selected = page.get_by_role("button", name="Activate selected")
     await expect(activate_selected).to_be_disabled()
     await page.get_by_label("Select Bruno Díaz").check()
@@ -187,7 +187,7 @@ async def test_back_and_forward_restore_the_controls(ui: UI, app_data: Bucket) -
     search = page.get_by_role("searchbox", name="Search models")
     status, size = page.get_by_label("Status"), page.get_by_label("Per page")
     await ui.sign_in()
-    await ui.goto("/whitelabel")
+    await ui.goto("/staged")
     await ui.mark_document()
 
     await size.select_option("10")
@@ -244,7 +244,7 @@ async def test_one_ticked_row_then_every_model_matching_the_filters(
     banner = page.locator("[data-select-banner]")
     activate_selected = page.get_by_role("button", name="Activate selected")
     await ui.sign_in()
-    await ui.goto("/whitelabel?q=anna&size=10")
+    await ui.goto("/staged?q=anna&size=10")
     await expect(summary).to_have_text("1–10 of 20")
 
     await page.get_by_label("Select Anna 003").check()  # exactly one ticked box
@@ -300,7 +300,7 @@ async def test_row_resync_shows_its_result_in_place(ui: UI, app_data: Bucket) ->
     )
     page = ui.page
     await ui.sign_in()
-    await ui.goto("/whitelabel")
+    await ui.goto("/staged")
     await ui.mark_document()
     aurora = staged_row(page, "Aurora Vale")
     await aurora.get_by_role("button", name="Re-sync").click()

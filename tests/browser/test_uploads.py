@@ -90,7 +90,7 @@ async def test_dropped_files_upload_with_progress_and_the_new_post_appears(
     )
     await ui.screenshot("upload-done")
     await result.get_by_role("link", name="Open Zoë Drop").click()
-    await expect(page).to_have_url(ui.url("/whitelabel/" + quote("Zoë Drop")))
+    await expect(page).to_have_url(ui.url("/staged/" + quote("Zoë Drop")))
     post = page.locator("#posts article.post").filter(has_text="Dropped post")
     await expect(post).to_contain_text("2 image(s) · 1 video(s)")
     await expect(post.locator(".gallery img")).to_have_count(2)

@@ -1,0 +1,1 @@
+"""Accounts: signing in and out, sessions, who may ask, admins, the audit log."""

@@ -1,0 +1,43 @@
+"""Dashboard: catalogue cards, last sync, top creators, recent runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+
+from controllers.deps import S3Dep
+from controllers.responses import is_fragment, render
+from domain.catalogue import overview, run_reports, runs, schedule
+from domain.platform import jobs
+
+
+class DashboardController(Controller):
+    include_in_schema = False
+
+    @get("/", name="dashboard")
+    async def index(self, request: HTMXRequest, s3: S3Dep) -> HTMXTemplate:
+        """The page; for htmx (a run started or ended) only the cards and the recent runs."""
+        pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the page
+        recent = await runs.recent(8)
+        context: dict[str, Any] = {
+            "stats": await overview.catalogue_stats(),
+            "recent": recent,
+            "last": next((r for r in recent if not r.active), None),
+            "queue": await jobs.queue_state(),
+        }
+        if not is_fragment(request):
+            context.update(
+                top=await overview.top_creators(s3.sign, limit=8),
+                current=next((r for r in recent if r.active), None),
+                schedule=await schedule.load(),
+                pulse=pulse,
+            )
+        return render(
+            request,
+            "catalogue/dashboard/index.html",
+            "catalogue/dashboard/_live.html",
+            nav="dashboard",
+            **context,
+        )

@@ -1,0 +1,1 @@
+"""Production: the activated models and posts, publishing them, editing, the public API."""

@@ -1,0 +1,136 @@
+"""One production model's own pages: edit what the public site shows, preview it exactly as
+the public API serves it, and its history (the audit log filtered to it)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromQuery
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
+
+from controllers.deps import ActorDep, S3Dep
+from controllers.forms import Checked, OptionalRowId, RowId
+from controllers.production.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
+from controllers.responses import Did, audited, is_fragment, render
+from domain.errors import Invalid
+from domain.platform import paging
+from domain.production import editing, public
+from domain.production import publishing as production
+from domain.production.rows import ProductionModel
+
+
+@dataclass
+class EditForm(Checked):
+    name: str
+    slug: str
+    description: str = ""
+    is_featured: str = ""
+    is_advertiser: str = ""
+    display_order: str = "0"
+
+    def edit(self) -> editing.ModelEdit:
+        try:
+            order = int(self.display_order or "0")
+        except ValueError:
+            raise Invalid(f"display order {self.display_order[:20]!r} is not a number.") from None
+        on = ("on", "true", "1")
+        return editing.ModelEdit(
+            self.name,
+            self.slug.strip(),
+            self.description,
+            self.is_featured in on,
+            self.is_advertiser in on,
+            order,
+        )
+
+
+EditBody = Annotated[EditForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+async def _model(model_id: int) -> ProductionModel:
+    model = await production.model(model_id)
+    if model is None:
+        raise NotFoundException(f"There is no production model #{model_id}.")
+    return model
+
+
+def _to_model_page(request: HTMXRequest, back: str, response: Response[Any]) -> Response[Any]:
+    """After a save, htmx goes to the model's page too (the flash travels in the session)."""
+    if not is_fragment(request):
+        return response
+    redirect = ClientRedirect(back)
+    redirect.status_code = 200  # as ClientRefresh: 201 on a @post otherwise
+    return redirect
+
+
+class ProductionModelController(Controller):
+    path = "/production/{model_id:int}"
+    include_in_schema = False
+
+    @get("/edit", name="production.edit")
+    async def edit_page(self, request: HTMXRequest, model_id: RowId) -> HTMXTemplate:
+        model = await _model(model_id)
+        return render(request, "production/edit.html", model=model, nav="production")
+
+    @post("/edit", name="production.update")
+    async def update(
+        self, request: HTMXRequest, actor: ActorDep, model_id: RowId, data: EditBody
+    ) -> Response[Any]:
+        edit = data.edit()
+        changes = await editing.update_model(model_id, edit)
+        back = request.app.route_reverse("production.detail", model_id=model_id)
+        if not changes:
+            response = await audited(
+                request, actor, None, back=back, toast=("info", "Nothing changed.")
+            )
+            return _to_model_page(request, back, response)
+        did = Did("model_edited", edit.name, "; ".join(changes)[:2000], model_id)
+        toast = f"{edit.name} saved: {len(changes)} change(s)."
+        response = await audited(request, actor, did, back=back, toast=("success", toast))
+        return _to_model_page(request, back, response)
+
+    @get("/preview", name="production.preview")
+    async def preview(self, request: HTMXRequest, s3: S3Dep, model_id: RowId) -> HTMXTemplate:
+        """What /api/v1 answers for this model, from the same code, or why it answers 404."""
+        model = await _model(model_id)
+        found = await public.model(model.slug, s3.sign)
+        posts = await public.model_posts(model.slug, 1, s3.sign) if found else None
+        body = None
+        if found and posts:
+            page = PostPage(
+                model=ModelRef(**posts["model"]),
+                data=[public_post(r) for r in posts["data"]],
+                meta=PageMeta(**posts["meta"]),
+            )
+            body = {"model": PublicModel(**found), "posts": page}
+        return render(
+            request,
+            "production/preview.html",
+            model=model,
+            public=body,
+            json=json.dumps(msgspec.to_builtins(body), indent=2, ensure_ascii=False)
+            if body
+            else "",
+            nav="production",
+        )
+
+    @get("/history", name="production.history")
+    async def history(
+        self, request: HTMXRequest, model_id: RowId, before: FromQuery[OptionalRowId] = None
+    ) -> HTMXTemplate:
+        model = await _model(model_id)
+        rows, next_before = paging.older(await editing.history(model_id, before), 50)
+        return render(
+            request,
+            "production/history.html",
+            model=model,
+            rows=rows,
+            next_before=next_before,
+            nav="production",
+        )

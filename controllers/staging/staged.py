@@ -1,0 +1,186 @@
+"""Staged models: search/sort/page the list, open one, activate and re-sync a row (bulk actions:
+controllers/staging/bulk.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
+from litestar.response import Redirect
+
+from controllers.deps import ActorDep, RuntimeDep, S3Dep
+from controllers.forms import ActivateBody, EmptyBody, OptionalRowId
+from controllers.responses import Did, after_action, audited, is_fragment, render
+from domain.catalogue import runs
+from domain.media.previews import model_images
+from domain.platform import paging
+from domain.platform.s3 import S3Service
+from domain.staging import activation, bulk, queries, row_sync
+from domain.staging.rows import StagedModel
+
+ROW = "staging/_row.html"
+TABLE = "staging/_table.html"
+
+
+def model_url(request: HTMXRequest, name: str) -> str:
+    return request.app.route_reverse("staged.detail", model_name=quote(name, safe=""))
+
+
+async def _row(s3: S3Service, name: str) -> StagedModel:
+    model = await queries.staged_model(name, s3.sign)
+    if model is None:
+        raise NotFoundException(f"There is no staged model named {name!r}.")
+    return model
+
+
+class StagedModelsController(Controller):
+    path = "/staged"
+    include_in_schema = False
+
+    @get("/", name="staged.index")
+    async def index(
+        self,
+        request: HTMXRequest,
+        s3: S3Dep,
+        q: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        sort: FromQuery[str] = "name",
+        dir: FromQuery[str] = "asc",
+        size: FromQuery[int] = 25,
+        after: FromQuery[str | None] = None,
+        before: FromQuery[str | None] = None,
+    ) -> HTMXTemplate:
+        if dir not in ("asc", "desc"):
+            raise paging.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
+        query = queries.StagedQuery(
+            search=q.strip(),
+            status=status,
+            sort=sort,
+            desc=dir == "desc",
+            size=size,
+            after=after,
+            before=before,
+        )
+        page = await queries.staged_models(query, s3.sign)
+        params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
+        new_count = await queries.new_count()
+        return render(
+            request,
+            "staging/index.html",
+            TABLE,
+            page=page,
+            params=params,
+            sizes=queries.PAGE_SIZES,
+            new_count=new_count,
+            bulk_jobs=await bulk.active() if not is_fragment(request) else [],
+            nav="staged",
+        )
+
+    @get("/{model_name:str}", name="staged.detail")
+    async def detail(
+        self,
+        request: HTMXRequest,
+        s3: S3Dep,
+        model_name: FromPath[str],
+        page: FromQuery[int] = 1,
+    ) -> HTMXTemplate:
+        model = await _row(s3, model_name)
+        posts, total = await queries.model_posts(model.id, s3.sign, page=page)
+        images = await model_images(model.id, s3.sign)
+        current = await runs.current()
+        return render(
+            request,
+            "staging/detail.html",
+            "staging/_posts.html",
+            model=model,
+            images=images,
+            posts=posts,
+            total=total,
+            page=page,
+            size=12,
+            current=current,
+            nav="staged",
+        )
+
+    @post("/{model_name:str}/activate", name="staged.activate")
+    async def activate_one(
+        self,
+        request: HTMXRequest,
+        actor: ActorDep,
+        s3: S3Dep,
+        model_name: FromPath[str],
+        data: ActivateBody,
+    ) -> Response[Any]:
+        draft = bool(data.draft)
+        result = await activation.activate([model_name], draft)  # committed: it is done
+        response = await audited(
+            request,
+            actor,
+            Did("activation", model_name, result.summary(draft)),
+            back=model_url(request, model_name),
+            toast=("success", f"{model_name}: " + result.summary(draft)),
+            partial=ROW,
+            fresh=lambda: _fresh_row(s3, model_name),
+        )
+        # Refreshes "Activate all new (N)", which listens for it.
+        response.headers[HTMXHeaders.TRIGGER_EVENT.value] = "catalogue-changed"
+        return response
+
+    @post("/{model_name:str}/resync", name="staged.resync")
+    async def resync(
+        self,
+        request: HTMXRequest,
+        runtime: RuntimeDep,
+        actor: ActorDep,
+        s3: S3Dep,
+        model_name: FromPath[str],
+        data: EmptyBody,
+    ) -> Response[Any]:
+        """Queue a sync of this model; the row it answers polls the run until it ends."""
+        row = await _row(s3, model_name)
+        try:
+            run_id = await runtime.start_sync(model_name, actor.username)
+        except runs.SyncBusy as busy:
+            toast = ("warning", str(busy))
+            return after_action(request, model_url(request, model_name), ROW, toast, row=row)
+
+        async def fresh() -> dict[str, Any]:
+            return {"row": row, "sync": await runs.get(run_id)}
+
+        return await audited(
+            request,
+            actor,
+            Did("sync_started", model_name, f"run #{run_id}"),
+            back=request.app.route_reverse("runs.detail", run_id=run_id),
+            toast=("info", f"Re-sync of {model_name} queued (run #{run_id})."),
+            partial=ROW,
+            fresh=fresh,
+        )
+
+    @get("/{model_name:str}/row", name="staged.row")
+    async def row(
+        self,
+        request: HTMXRequest,
+        s3: S3Dep,
+        model_name: FromPath[str],
+        run: OptionalRowId = None,
+    ) -> Response[Any]:
+        """One row, polled while its re-sync runs; once the run ends, fresh counts and a result."""
+        sync = await row_sync.run_of(run, model_name)
+        if not is_fragment(request):
+            back = request.app.route_reverse("runs.detail", run_id=run) if sync else None
+            return Redirect(back or model_url(request, model_name), status_code=303)
+        outcome = row_sync.outcome(sync) if sync else None
+        row = await queries.staged_model(model_name, s3.sign)
+        if row is None:  # the sync found the folder gone
+            gone = "staging/_row_gone.html"
+            return render(request, gone, gone, name=model_name, sync=sync, outcome=outcome)
+        return render(request, ROW, ROW, row=row, sync=sync, outcome=outcome)
+
+
+async def _fresh_row(s3: S3Service, name: str) -> dict[str, Any]:
+    return {"row": await _row(s3, name)}

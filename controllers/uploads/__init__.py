@@ -1,0 +1,1 @@
+"""Uploads: new posts sent from the browser to the bucket, or through the app."""

@@ -13,6 +13,8 @@ from tests.browser.support import UI, demo, expected, synced_demo
 from tests.conftest import Bucket
 
 SIGNED = re.compile(r"^http://127\.0\.0\.1:\d+/browser-\d+/.+X-Amz-Signature=[0-9a-f]{64}")
+PENDING = "/static/media-pending.svg"  # a preview not made yet
+DERIVED = re.compile(SIGNED.pattern.replace(".+", "_derived/.+", 1))
 ALL_LOADED = """() => [...document.images].every((img) => img.complete && img.naturalWidth > 0)"""
 
 
@@ -30,24 +32,27 @@ async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket
     await expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
     await expect(page.locator(".page-header .badge")).to_have_text("new")
     await expect(page.get_by_text("not in production")).to_be_visible()
-    await expect(page.locator("img.banner-img")).to_have_attribute("src", SIGNED)
-    await expect(page.locator("img.thumb-lg")).to_have_attribute("src", SIGNED)
+    # The banner and icon show placeholders until a worker made their previews.
+    await expect(page.locator("img.banner-img")).to_have_attribute("src", PENDING)
+    await expect(page.locator(".model-head .thumb-lg.placeholder")).to_be_visible()
+    own = page.get_by_role("region", name="Model images").locator("img")
+    await expect(own.first).to_have_attribute("src", PENDING)
 
     posts = page.locator("#posts article.post")
     await expect(posts).to_have_count(want.posts)
-    images = page.locator(".gallery img")
+    images = page.locator("#posts .gallery img")
     await expect(images).to_have_count(want.images)
     # No worker has made previews yet: placeholders, never broken images; links open originals.
     for src in [await img.get_attribute("src") for img in await images.all()]:
-        assert src == "/static/media-pending.svg", src
-    links = page.locator(".gallery a")
+        assert src == PENDING, src
+    links = page.locator("#posts .gallery a")
     for href in [await a.get_attribute("href") for a in await links.all()]:
         assert href is not None and SIGNED.match(href), href
-    videos = page.locator(".gallery video")
+    videos = page.locator("#posts .gallery video")
     await expect(videos).to_have_count(want.videos)
     await expect(videos.first).to_have_attribute("src", SIGNED)
     # A thumbnail inside the link to its original (the lightbox plays it; test_lightbox.py).
-    video_link = page.locator('.gallery a[data-type="video"]').first
+    video_link = page.locator('#posts .gallery a[data-type="video"]').first
     await expect(video_link).to_have_attribute("href", str(await videos.first.get_attribute("src")))
     await expect(page.get_by_text(f"Page 1 of 1 · {want.posts} post(s)")).to_be_visible()
     await videos.first.scroll_into_view_if_needed()
@@ -59,6 +64,8 @@ async def test_model_page_shows_signed_images_and_video(ui: UI, app_data: Bucket
     for src in [await img.get_attribute("src") for img in await images.all()]:
         assert src is not None and SIGNED.match(src) and "/_derived/" in src, src
     await expect(videos.first).to_have_attribute("poster", SIGNED)
+    for own_image in (page.locator("img.banner-img"), page.locator("img.thumb-lg"), own.first):
+        await expect(own_image).to_have_attribute("src", DERIVED)
 
     # The browser really loads them: every preview decodes, at most 480 px wide.
     first = images.first

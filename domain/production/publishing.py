@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.querystring import QueryString
 
 from domain.errors import Conflict
 from domain.platform import db
@@ -30,6 +31,10 @@ BACK = (
     "EXISTS (SELECT 1 FROM whitelabel_models w2 WHERE w2.folder_name = m.source_folder) "
     "AS source_back"
 )
+# BACK for the query builder, where the table is named "models".
+SOURCE_BACK = QueryString(
+    "EXISTS (SELECT 1 FROM whitelabel_models w2 WHERE w2.folder_name = models.source_folder)"
+).as_alias("source_back")
 LIST_SELECT = (
     "SELECT m.id, m.name, m.slug, m.is_published, m.is_featured, m.post_count, "
     f"{THUMBNAIL} AS thumbnail_key, m.updated_at, m.display_order, m.source_missing_at, "
@@ -110,13 +115,14 @@ async def model_row(model_id: int, signer: Signer) -> ListedModel | None:
 
 
 async def model(model_id: int) -> ProductionModel | None:
-    # raw: EXISTS and a join Piccolo's builder cannot express as one select
-    rows = await db.fetch(
-        f"SELECT m.*, w.folder_name AS staged_name, {BACK} FROM models m LEFT JOIN "
-        "whitelabel_models w ON w.id = m.whitelabel_model WHERE m.id = $1",
-        model_id,
+    row = await db.first(
+        Model.select(
+            *Model.all_columns(),
+            Model.whitelabel_model.folder_name.as_alias("staged_name"),
+            SOURCE_BACK,
+        ).where(Model.id == model_id)
     )
-    return ProductionModel.from_row(rows[0]) if rows else None
+    return ProductionModel.from_row(row) if row else None
 
 
 POST_COLUMNS = (

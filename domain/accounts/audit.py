@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.tables import AuditEntry
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
@@ -50,31 +50,29 @@ class Logged(db.FromRow):
 async def record_in(tx: db.Tx, entries: Iterable[Entry]) -> None:
     """Lines written inside the caller's transaction: they commit with the change they record."""
     stamp = now()
-    await tx.executemany(
-        "INSERT INTO audit_log (actor, action, target, detail, ip, model, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        [
-            (actor[:150], action, target, detail, ip[:64], model, stamp)
-            for actor, action, target, detail, ip, model in entries
-        ],
-    )
+    lines = [
+        AuditEntry(
+            actor=actor[:150],
+            action=action,
+            target=target,
+            detail=detail,
+            ip=ip[:64],
+            model=model,
+            created_at=stamp,
+        )
+        for actor, action, target, detail, ip, model in entries
+    ]
+    if lines:
+        await tx.run(AuditEntry.insert(*lines))
 
 
 async def page(before_id: int | None = None, action: str = "") -> list[Logged]:
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
+    query = AuditEntry.select().order_by(AuditEntry.id, ascending=False).limit(PAGE_SIZE + 1)
     if before_id is not None:
-        args.append(before_id)
-        where.append(f"id < ${len(args)}")
+        query = query.where(AuditEntry.id < before_id)
     if action:
-        args.append(action)
-        where.append(f"action = ${len(args)}")
-    args.append(PAGE_SIZE + 1)
-    rows = await db.fetch(
-        f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ${len(args)}",
-        *args,
-    )
-    return [Logged.from_row(r) for r in rows]
+        query = query.where(AuditEntry.action == action)
+    return [Logged.from_row(r) for r in await db.select(query)]
 
 
 @dataclass(frozen=True)
@@ -87,30 +85,31 @@ async def begin_sign_in(username: str, ip: str) -> int:
     """Record an attempt before its password is hashed, as a failure until it proves right:
     concurrent wrong guesses for one account then count each other, and at most the limit of
     them reach the slow hash."""
-    rows = await db.fetch(
-        "INSERT INTO audit_log (actor, action, target, detail, ip, created_at) "
-        "VALUES ($1, 'sign_in_failed', $2, 'checking', $3, $4) RETURNING id",
-        username[:150],
-        username,
-        ip[:64],
-        now(),
-    )
-    return int(rows[0]["id"])
+    inserted = await AuditEntry.insert(
+        AuditEntry(
+            actor=username[:150],
+            action="sign_in_failed",
+            target=username,
+            detail="checking",
+            ip=ip[:64],
+            created_at=now(),
+        )
+    ).returning(AuditEntry.id)
+    return int(inserted[0]["id"])
 
 
 async def end_sign_in(attempt: int, succeeded: bool | None) -> None:
     """The attempt's verdict: a sign-in, a failure, or (None) refused unheard, and forgotten."""
-    async with db.transaction() as tx:
-        if succeeded is None:
-            await tx.execute("DELETE FROM audit_log WHERE id = $1", attempt)
-        elif succeeded:
-            await tx.execute(
-                "UPDATE audit_log SET action = 'sign_in', detail = '' WHERE id = $1", attempt
-            )
-        else:
-            await tx.execute(
-                "UPDATE audit_log SET detail = 'wrong credentials' WHERE id = $1", attempt
-            )
+    if succeeded is None:
+        await AuditEntry.delete().where(AuditEntry.id == attempt)
+    elif succeeded:
+        await AuditEntry.update({AuditEntry.action: "sign_in", AuditEntry.detail: ""}).where(
+            AuditEntry.id == attempt
+        )
+    else:
+        await AuditEntry.update({AuditEntry.detail: "wrong credentials"}).where(
+            AuditEntry.id == attempt
+        )
 
 
 async def sign_in_throttle(username: str, ip: str, attempt: int = 0) -> Throttle | None:
@@ -118,16 +117,19 @@ async def sign_in_throttle(username: str, ip: str, attempt: int = 0) -> Throttle
     the window: when to retry. Attempts still being checked count as failures."""
     since = now() - THROTTLE_WINDOW
     for column, value, limit, what in (
-        ("target", username, MAX_FAILURES_PER_ACCOUNT, "account"),
-        ("ip", ip, MAX_FAILURES_PER_ADDRESS, "address"),
+        (AuditEntry.target, username, MAX_FAILURES_PER_ACCOUNT, "account"),
+        (AuditEntry.ip, ip, MAX_FAILURES_PER_ADDRESS, "address"),
     ):
-        rows = await db.fetch(
-            f"SELECT created_at FROM audit_log WHERE action = 'sign_in_failed' AND {column} = $1 "
-            "AND created_at >= $2 AND id <> $4 ORDER BY created_at DESC LIMIT $3",
-            value,
-            since,
-            limit,
-            attempt,
+        rows = await db.select(
+            AuditEntry.select(AuditEntry.created_at)
+            .where(
+                (AuditEntry.action == "sign_in_failed")
+                & (column == value)
+                & (AuditEntry.created_at >= since)
+                & (AuditEntry.id != attempt)
+            )
+            .order_by(AuditEntry.created_at, ascending=False)
+            .limit(limit)
         )
         if len(rows) >= limit:
             oldest = rows[-1]["created_at"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from domain.platform.db import Tx
+from domain.platform.tables import SessionRow
 
 
 def owner(data: bytes) -> int | None:
@@ -24,8 +25,8 @@ def owner(data: bytes) -> int | None:
 
 async def end(tx: Tx, admin_id: int, keep: str | None = None) -> int:
     """Delete the admin's sessions except `keep`; how many ended."""
-    rows = await tx.fetch("SELECT key, data FROM admin_sessions")
+    rows = await tx.run(SessionRow.select(SessionRow.key, SessionRow.data))
     keys = [r["key"] for r in rows if owner(bytes(r["data"])) == admin_id and r["key"] != keep]
     if keys:
-        await tx.execute("DELETE FROM admin_sessions WHERE key = ANY($1::text[])", keys)
+        await tx.run(SessionRow.delete().where(SessionRow.key.is_in(keys)))
     return len(keys)

@@ -15,6 +15,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -189,6 +190,7 @@ class SyncSchedule(Table, tablename="sync_schedule"):
 
 
 class Model(Table, tablename="models"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     name = Text(unique=True)
     slug = Varchar(length=255, unique=True)
     description = Text(default="")
@@ -212,6 +214,7 @@ class Model(Table, tablename="models"):
 
 
 class Post(Table, tablename="posts"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     model = ForeignKey(Model, on_delete=OnDelete.cascade, index=True)
     # "<staged model folder>/<post folder>": stable across re-syncs and re-activations.
     source_key = Text(unique=True)
@@ -230,6 +233,7 @@ class Post(Table, tablename="posts"):
 class ModelSlug(Table, tablename="model_slugs"):
     """A slug a model had before: the public API still answers to it."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     slug = Varchar(length=255, unique=True)
     model = ForeignKey(Model, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -255,6 +259,7 @@ class BulkActivation(Table, tablename="bulk_activations"):
 
 
 class AuditEntry(Table, tablename="audit_log"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     actor = Varchar(length=150, default="")
     action = Varchar(length=64, index=True)
     target = Text(default="")
@@ -267,6 +272,7 @@ class AuditEntry(Table, tablename="audit_log"):
 class SessionRow(Table, tablename="admin_sessions"):
     """Server-side sessions, so they survive restarts and span app processes."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     key = Varchar(length=128, unique=True)
     data = Bytea()
     expires_at = Timestamptz(index=True)

@@ -10,6 +10,7 @@ from domain.accounts.audit import Logged
 from domain.errors import Conflict, Invalid, NotFound
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.tables import AuditEntry, Model, ModelSlug
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 200
@@ -50,6 +51,7 @@ class ModelEdit:
 async def update_model(model_id: int, edit: ModelEdit) -> list[str]:
     """Apply the edit; returns what changed ("slug: a → b", ...)."""
     async with db.transaction() as tx:
+        # raw: a lock (FOR UPDATE)
         rows = await tx.fetch(
             f"SELECT id, {', '.join(EDITABLE)} FROM models WHERE id = $1 FOR UPDATE", model_id
         )
@@ -60,51 +62,68 @@ async def update_model(model_id: int, edit: ModelEdit) -> list[str]:
         changes = [f"{k}: {old[k]!r} → {new[k]!r}" for k in EDITABLE if old[k] != new[k]]
         if not changes:
             return []
-        if new["name"] != old["name"] and await tx.fetch(
-            "SELECT 1 FROM models WHERE name = $1 AND id <> $2", new["name"], model_id
+        if new["name"] != old["name"] and await tx.run(
+            Model.select(Model.id).where((Model.name == new["name"]) & (Model.id != model_id))
         ):
             raise Conflict(f"name {new['name']!r} is taken by another model: choose another.")
         if new["slug"] != old["slug"]:
             await _move_slug(tx, model_id, old["slug"], new["slug"])
-        await tx.execute(
-            "UPDATE models SET name = $2, slug = $3, description = $4, is_featured = $5, "
-            "is_advertiser = $6, display_order = $7, updated_at = $8 WHERE id = $1",
-            model_id,
-            *new.values(),
-            now(),
+        await tx.run(
+            Model.update(
+                {
+                    Model.name: edit.name,
+                    Model.slug: edit.slug,
+                    Model.description: edit.description,
+                    Model.is_featured: edit.is_featured,
+                    Model.is_advertiser: edit.is_advertiser,
+                    Model.display_order: edit.display_order,
+                    Model.updated_at: now(),
+                }
+            ).where(Model.id == model_id)
         )
     return changes
 
 
 async def _move_slug(tx: db.Tx, model_id: int, old: str, new: str) -> None:
     """The new slug must be free (also of other models' former slugs); the old one is kept."""
-    taken = await tx.fetch(
-        "SELECT 1 FROM models WHERE slug = $1 AND id <> $2 UNION ALL "
-        "SELECT 1 FROM model_slugs WHERE slug = $1 AND model <> $2",
-        new,
-        model_id,
+    taken = await tx.run(
+        Model.select(Model.id).where((Model.slug == new) & (Model.id != model_id))
+    ) or await tx.run(
+        ModelSlug.select(ModelSlug.id).where(
+            (ModelSlug.slug == new) & (ModelSlug.model != model_id)
+        )
     )
     if taken:
         raise Conflict(f"slug {new!r} is taken by another model: choose another.")
-    await tx.execute("DELETE FROM model_slugs WHERE slug = $1", new)  # taking one back
-    await tx.execute(
-        "INSERT INTO model_slugs (slug, model, created_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (slug) DO NOTHING",
-        old,
-        model_id,
-        now(),
+    await tx.run(ModelSlug.delete().where(ModelSlug.slug == new))  # taking one back
+    await tx.run(
+        ModelSlug.insert(ModelSlug(slug=old, model=model_id, created_at=now())).on_conflict(
+            target=ModelSlug.slug, action="DO NOTHING"
+        )
     )
 
 
 async def history(model_id: int, before: int | None = None, size: int = 50) -> list[Logged]:
     """The audit log of one model: lines naming it, and activations of its source folder."""
-    rows = await db.fetch(
-        "SELECT a.* FROM audit_log a, models m WHERE m.id = $1 AND (a.model = m.id OR "
-        "(a.model IS NULL AND a.action IN ('activation', 'sync_started') AND "
-        "(a.target = m.source_folder OR a.target = m.name))) AND ($2::int IS NULL OR a.id < $2) "
-        "ORDER BY a.id DESC LIMIT $3",
-        model_id,
-        before,
-        size + 1,
+    found = await db.first(
+        Model.select(Model.name, Model.source_folder).where(Model.id == model_id)
     )
-    return [Logged.from_row(r) for r in rows]
+    if found is None:
+        return []
+    names = [n for n in (found["source_folder"], found["name"]) if n is not None]
+    query = (
+        AuditEntry.select()
+        .where(
+            (AuditEntry.model == model_id)
+            | (
+                AuditEntry.model.is_null()
+                & AuditEntry.action.is_in(["activation", "sync_started"])
+                & AuditEntry.target.is_in(names)
+            )
+        )
+        .order_by(AuditEntry.id, ascending=False)
+        .limit(size + 1)
+    )
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    return [Logged.from_row(r) for r in await db.select(query)]

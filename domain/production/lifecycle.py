@@ -12,8 +12,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
 from domain.accounts import audit
 from domain.platform import db
+from domain.platform.tables import Model, Post
 
 ACTOR = "sync"
 
@@ -48,6 +51,7 @@ async def _audit(tx: db.Tx, rows: Iterable[tuple[int, str, str]]) -> None:
 
 async def models_removed(tx: db.Tx, staged_ids: list[int], stamp: datetime) -> int:
     """Before staged models are deleted: unpublish their production models and all their posts."""
+    # raw: an UPDATE over a subquery of whitelabel_models (the sync's bulk statement)
     rows = await tx.fetch(
         "UPDATE models SET is_published = FALSE, source_missing_at = $2, updated_at = $2, "
         "post_count = 0 WHERE source_folder IN (SELECT folder_name FROM whitelabel_models "
@@ -58,11 +62,10 @@ async def models_removed(tx: db.Tx, staged_ids: list[int], stamp: datetime) -> i
     if not rows:
         return 0
     ids = [r["id"] for r in rows]
-    await tx.execute(
-        "UPDATE posts SET is_published = FALSE, source_missing_at = $2, updated_at = $2 "
-        "WHERE model = ANY($1::int[]) AND source_missing_at IS NULL",
-        ids,
-        stamp,
+    await tx.run(
+        Post.update(
+            {Post.is_published: False, Post.source_missing_at: stamp, Post.updated_at: stamp}
+        ).where(WhereRaw("posts.model = ANY({}::int[])", ids) & Post.source_missing_at.is_null())
     )
     detail = "its folder is gone from the bucket: unpublished with all its posts"
     await _audit(tx, ((r["id"], r["name"], detail) for r in rows))
@@ -77,17 +80,22 @@ async def content_removed(
     item and thumbnail), and unpublish a post left with nothing. Returns posts unpublished."""
     if not (post_folders or media_keys):
         return 0
-    found = await tx.fetch("SELECT id FROM models WHERE source_folder = $1", folder)
+    found = await tx.run(Model.select(Model.id).where(Model.source_folder == folder))
     if not found:
         return 0
     model_id = int(found[0]["id"])
-    gone = await tx.fetch(
-        "UPDATE posts SET is_published = FALSE, source_missing_at = $3, updated_at = $3 "
-        "WHERE model = $1 AND source_key = ANY($2::text[]) AND source_missing_at IS NULL "
-        "RETURNING id, source_key",
-        model_id,
-        [f"{folder}/{p}" for p in post_folders],
-        stamp,
+    gone = await tx.run(
+        Post.update(
+            {Post.is_published: False, Post.source_missing_at: stamp, Post.updated_at: stamp}
+        )
+        .where(
+            (Post.model == model_id)
+            & WhereRaw(
+                "posts.source_key = ANY({}::text[])", [f"{folder}/{p}" for p in post_folders]
+            )
+            & Post.source_missing_at.is_null()
+        )
+        .returning(Post.id, Post.source_key)
     )
     missing = [(model_id, r["source_key"], "its folder is gone from the bucket") for r in gone]
     if media_keys:
@@ -101,6 +109,7 @@ async def content_removed(
 async def _drop_media(
     tx: db.Tx, model_id: int, keys: set[str], stamp: datetime
 ) -> list[tuple[int, str, str]]:
+    # raw: json_array_elements, which Piccolo's builder cannot express
     rows = await tx.fetch(
         "SELECT id, source_key, media, content_key FROM posts WHERE model = $1 AND "
         "source_missing_at IS NULL AND EXISTS (SELECT 1 FROM json_array_elements(media) e "
@@ -114,15 +123,20 @@ async def _drop_media(
         left = [m for m in media_list(row["media"]) if m["key"] not in keys]
         if not left:
             emptied.append((model_id, row["source_key"], "all its files are gone from the bucket"))
-            await tx.execute(
-                "UPDATE posts SET is_published = FALSE, source_missing_at = $2, media = '[]', "
-                "updated_at = $2 WHERE id = $1",
-                row["id"],
-                stamp,
+            await tx.run(
+                Post.update(
+                    {
+                        Post.is_published: False,
+                        Post.source_missing_at: stamp,
+                        Post.media: [],
+                        Post.updated_at: stamp,
+                    }
+                ).where(Post.id == row["id"])
             )
             continue
         content, kind, thumb = main_item(left)
         updates.append((row["id"], json.dumps(left), content, kind, thumb, stamp))
+    # raw: one statement for many rows (executemany), the sync's bulk write path
     await tx.executemany(
         "UPDATE posts SET media = $2::json, content_key = $3, type = $4, thumbnail_key = $5, "
         "updated_at = $6 WHERE id = $1",
@@ -134,6 +148,7 @@ async def _drop_media(
 async def model_images_changed(tx: db.Tx, folder: str, keys: Iterable[str | None]) -> None:
     """A staged model's own images changed: production forgets the ones no longer there."""
     present = [k for k in keys if k]
+    # raw: CASE expressions in SET, which Piccolo's update cannot express
     await tx.execute(
         "UPDATE models SET "
         "icon_key = CASE WHEN icon_key = ANY($2::text[]) THEN icon_key END, "
@@ -148,6 +163,7 @@ async def model_images_changed(tx: db.Tx, folder: str, keys: Iterable[str | None
 
 async def recount(tx: db.Tx, model_id: int) -> None:
     """post_count is what the public site lists: published posts whose source exists."""
+    # raw: a correlated subquery in SET, which Piccolo's update cannot express
     await tx.execute(
         "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
         "is_published AND source_missing_at IS NULL) WHERE id = $1",

@@ -12,6 +12,7 @@ from typing import Any
 from domain.media.store import derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
+from domain.platform.tables import Model, Post
 from domain.production.lifecycle import media_list
 
 PAGE_SIZE = 20
@@ -23,6 +24,10 @@ THUMBNAIL = (
     f"{VISIBLE_POST} AND p.thumbnail_key IS NOT NULL ORDER BY p.source_key LIMIT 1))"
 )
 
+# The same rules for the query builder.
+VISIBLE_MODEL_WHERE = Model.is_published.eq(True) & Model.source_missing_at.is_null()
+VISIBLE_POST_WHERE = Post.is_published.eq(True) & Post.source_missing_at.is_null()
+
 MODEL_COLUMNS = (
     "m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, m.icon_key, "
     f"m.banner_key, {THUMBNAIL} AS thumbnail_key"
@@ -31,13 +36,14 @@ MODEL_COLUMNS = (
 
 async def models(page: int, signer: Signer) -> dict[str, Any]:
     offset = page_bounds(page, PAGE_SIZE)
+    # raw: THUMBNAIL is a correlated subquery, which Piccolo's select cannot express
     rows = await db.fetch(
         f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} "
         "ORDER BY m.display_order, m.post_count DESC, m.id LIMIT $1 OFFSET $2",
         PAGE_SIZE,
         offset,
     )
-    count = await db.fetchval(f"SELECT COUNT(*) FROM models m WHERE {VISIBLE_MODEL}")
+    count = await Model.count().where(VISIBLE_MODEL_WHERE)
     return {
         "data": await _models(rows, signer),
         "meta": {"page": page, "limit": PAGE_SIZE, "count": int(count)},
@@ -73,6 +79,7 @@ async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | 
     """A visible model by its slug, a slug it had before, or its display name. When one
     model's name is another's slug, the slug wins, except for clients of the original API,
     which addressed models by name (`by_name_first`)."""
+    # raw: THUMBNAIL's correlated subquery and the CASE ordering, beyond Piccolo's select
     rows = await db.fetch(
         f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR "
         "m.name = $1 OR m.id IN (SELECT model FROM model_slugs WHERE slug = $1)) ORDER BY "
@@ -98,17 +105,24 @@ async def model_posts(
     if found is None:
         return None
     model_id = found["id"]
-    rows = await db.fetch(
-        "SELECT p.id, p.model, p.title, p.content_key, p.type, p.thumbnail_key, p.media, "
-        f"p.created_at FROM posts p WHERE p.model = $1 AND {VISIBLE_POST} "
-        "ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3",
-        model_id,
-        PAGE_SIZE,
-        offset,
+    visible = (Post.model == model_id) & VISIBLE_POST_WHERE
+    rows = await db.select(
+        Post.select(
+            Post.id,
+            Post.model,
+            Post.title,
+            Post.content_key,
+            Post.type,
+            Post.thumbnail_key,
+            Post.media,
+            Post.created_at,
+        )
+        .where(visible)
+        .order_by(Post.created_at, Post.id, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset(offset)
     )
-    count = await db.fetchval(
-        f"SELECT COUNT(*) FROM posts p WHERE p.model = $1 AND {VISIBLE_POST}", model_id
-    )
+    count = await Post.count().where(visible)
     keys = [m["key"] for r in rows for m in media_list(r["media"])]
     derived = await derivatives_of(keys + [r["content_key"] for r in rows])
     data = [await _post(r, signer, derived) for r in rows]

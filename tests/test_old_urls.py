@@ -32,7 +32,7 @@ async def app_browser(
     database: Any, bucket: Bucket, settings: Any, pg_engine: Any
 ) -> AsyncIterator[Browser]:
     await bucket.put(*(f"{n}/Post/a.jpg" for n in (NAME, ODD, "Ben")))
-    assert (await bucket.sync())["status"] == "succeeded"
+    assert (await bucket.sync()).status == "succeeded"
     await admin()
     async with running_app(settings, bucket, pg_engine) as app, browser(app) as b:
         yield b

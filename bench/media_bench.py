@@ -191,7 +191,7 @@ async def sync_phase(args: argparse.Namespace, endpoint: str, count: int) -> dic
     derived = int(rows[0]["done"])
     rate = derived / (total - synced) if total > synced else float("nan")
     say(
-        f"{count} worker(s): sync {run['status']} in {synced:.1f} s, previews for {derived:,} "
+        f"{count} worker(s): sync {run.status} in {synced:.1f} s, previews for {derived:,} "
         f"images ({rows[0]['failed']} failed) {total - synced:.1f} s later: {total:.1f} s in all; "
         f"{rate:.1f} images/s ({rate / count:.1f} per worker); peak RSS "
         + ", ".join(f"{p:,.0f} MB" for p in peaks)

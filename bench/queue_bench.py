@@ -272,6 +272,7 @@ def bucket_env(
         PORT=str(free_port()),
         EMBEDDED_S3_PORT=str(free_port()),
         DATA_DIR=str(data_dir),
+        MEDIA_PREVIEWS="off",  # the store serves listings, not files: syncs are measured
     )
     env.update(extra or {})
     return env

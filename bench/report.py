@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import TableWrites
+from domain.catalogue.runs import SyncRun
 
 
 def say(text: str = "") -> None:
@@ -23,14 +24,14 @@ def fmt_rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f} keys/s"
 
 
-def describe_run(run: dict[str, Any]) -> str:
+def describe_run(run: SyncRun) -> str:
     return (
-        f"status {run['status']}, listed {run['keys_listed']:,}, ignored "
-        f"{run['keys_ignored']:,}; models +{run['models_inserted']:,} "
-        f"~{run['models_updated']:,}; posts +{run['posts_inserted']:,} "
-        f"~{run['posts_updated']:,}; media +{run['media_inserted']:,} "
-        f"~{run['media_updated']:,} -{run['media_deleted']:,}"
-        + (f"; error: {run['error']}" if run.get("error") else "")
+        f"status {run.status}, listed {run.keys_listed:,}, ignored "
+        f"{run.keys_ignored:,}; models +{run.models_inserted:,} "
+        f"~{run.models_updated:,}; posts +{run.posts_inserted:,} "
+        f"~{run.posts_updated:,}; media +{run.media_inserted:,} "
+        f"~{run.media_updated:,} -{run.media_deleted:,}"
+        + (f"; error: {run.error}" if run.error else "")
     )
 
 

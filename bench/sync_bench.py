@@ -27,7 +27,6 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -46,6 +45,7 @@ from bench.original import run_original
 from bench.report import Figures, describe_run, fmt_rate, fmt_writes, rate, say
 from bench.store import StoreProcess
 from bench.sync_workers import Workers, queued_sync
+from domain.catalogue import runs
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform import db, jobs
 from domain.platform.embedded_pg import database_url
@@ -125,7 +125,7 @@ def s3_settings(endpoint: str) -> S3Settings:
     return S3Settings(endpoint, "us-east-1", "bench", "bench-secret", BUCKET, PUBLIC_BASE)
 
 
-async def timed_sync(ctx: Ctx, s3: S3Service, name: str, label: str) -> dict[str, Any]:
+async def timed_sync(ctx: Ctx, s3: S3Service, name: str, label: str) -> runs.SyncRun:
     options = SyncOptions(
         public_base=PUBLIC_BASE, concurrency=ctx.args.concurrency, triggered_by="bench"
     )
@@ -133,14 +133,14 @@ async def timed_sync(ctx: Ctx, s3: S3Service, name: str, label: str) -> dict[str
     with phase_memory() as mem, Timer(ctx.server) as t:
         run = await run_sync(s3, options)
     requests = await ctx.listings() - before
-    per_s = ctx.record(name, t, run["keys_listed"], requests)
+    per_s = ctx.record(name, t, run.keys_listed, requests)
     say(f"{label}: {fmt_rate(per_s)}, {requests:,} requests; {t.describe()}")
     say(f"  [{describe_run(run)}]")
     say(f"  RSS {mem.start_mb:,.0f} MB at start, peak {mem.peak_mb:,.0f} MB ({mem.method})")
-    ctx.fig[f"{name}_status"] = run["status"]
+    ctx.fig[f"{name}_status"] = run.status
     ctx.fig[f"{name}_peak_rss_mb"] = mem.peak_mb
-    if run["status"] != "succeeded":
-        ctx.fig.notes.append(f"{label} ended {run['status']}: its figures are not meaningful")
+    if run.status != "succeeded":
+        ctx.fig.notes.append(f"{label} ended {run.status}: its figures are not meaningful")
     return run
 
 
@@ -171,6 +171,8 @@ async def phase_workers(ctx: Ctx, endpoint: str) -> None:
         "DO_SPACES_BUCKET": BUCKET,
         "DO_SPACES_CDN_URL": PUBLIC_BASE,
         "SYNC_CONCURRENCY": str(args.concurrency),
+        # The store serves listings, not files: this measures syncs, not preview making.
+        "MEDIA_PREVIEWS": "off",
     }
     await reset_tables(ctx.conn)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
@@ -184,10 +186,10 @@ async def phase_workers(ctx: Ctx, endpoint: str) -> None:
             with Timer(ctx.server) as t:
                 run = await queued_sync()
             requests = await ctx.listings() - before
-            per_s = ctx.record(name, t, run["keys_listed"], requests)
+            per_s = ctx.record(name, t, run.keys_listed, requests)
             peaks = workers.peak_rss_mb()
             ctx.fig[f"{name}_peak_rss_mb"] = max(peaks)
-            ctx.fig[f"{name}_status"] = run["status"]
+            ctx.fig[f"{name}_status"] = run.status
             say(
                 f"{label}: {fmt_rate(per_s)}, {requests:,} requests; {t.seconds:.2f} s wall "
                 f"(queued to finished); workers' peak RSS "

@@ -15,7 +15,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from domain.catalogue import runs
 from domain.catalogue.begin import RunRequest, begin
@@ -82,13 +81,13 @@ def _status_kb(pid: int, field: str) -> float:
     return float("nan")
 
 
-async def queued_sync(within: float = 3600) -> dict[str, Any]:
+async def queued_sync(within: float = 3600) -> runs.SyncRun:
     """Record a whole-bucket sync, defer it to the workers and wait for its end."""
     run_id = await begin(RunRequest("all", "bench"), lambda run: jobs.defer_run("sync", run))
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         run = await runs.get(run_id)
-        if run is not None and run["status"] not in runs.ACTIVE:
+        if run is not None and run.status not in runs.ACTIVE:
             return run
         await asyncio.sleep(0.05)
     raise TimeoutError(f"run #{run_id} did not finish within {within:.0f} s")

@@ -82,16 +82,16 @@ def bomb() -> bytes:
     )
 
 
-async def workers(procs: Processes, bucket: Bucket, count: int) -> None:
+async def workers(procs: Processes, bucket: Bucket, count: int, **extra: str) -> None:
     s3 = bucket.s3.settings
     assert s3.cdn_url
-    env = cli_env(s3, DO_SPACES_CDN_URL=s3.cdn_url, WORKER_CONCURRENCY="2")
+    env = cli_env(s3, DO_SPACES_CDN_URL=s3.cdn_url, WORKER_CONCURRENCY="2", **extra)
     for i in range(count):
         procs.worker(f"W{i + 1}", env)
     await procs.workers_registered(count)
 
 
-async def synced(procs: Processes, **options: Any) -> SyncRun:
+async def synced(procs: Processes, previews: bool = True, **options: Any) -> SyncRun:
     """A whole-bucket sync as "Sync now" queues it; returns once its media work is done."""
     run_id = await begin(
         RunRequest("all", "test"), lambda run: jobs.defer_run("sync", run, **options)
@@ -102,6 +102,8 @@ async def synced(procs: Processes, **options: Any) -> SyncRun:
         return run if run and run.status not in runs.ACTIVE else None
 
     run = await procs.wait_for(ended, f"run #{run_id} to end", 90)
+    if not previews:
+        return run
 
     async def media_idle() -> bool:
         waiting = await db.fetchval(
@@ -286,3 +288,16 @@ async def test_broken_files_are_recorded_and_skipped(
     for name in errors:
         assert f"no preview: {name}" in page
     assert 'title="not a readable image: image file is truncated' in page
+
+
+async def test_media_previews_off_makes_none(bucket: Bucket, procs: Processes, queue: None) -> None:
+    await bucket.put("Gus/P1/a.jpg", body=jpeg((640, 480), "red"))
+    await workers(procs, bucket, 1, MEDIA_PREVIEWS="off")
+    run = await synced(procs, previews=False)
+    assert run.status == "succeeded", run.error
+    row = (await media())["a.jpg"]
+    assert row["derived_etag"] is None and not row["media_error"]  # waiting, not failed
+    jobs_queued = await db.fetchval(
+        "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'derive_media'"
+    )
+    assert jobs_queued == 0 and await derived_objects(bucket) == {}

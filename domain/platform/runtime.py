@@ -184,14 +184,16 @@ class Runtime:
 
     async def queue_media(self) -> int:
         """After a sync's writes are committed: media jobs for new and changed media (and
-        derivatives whose source is gone), enough to keep every live worker busy."""
+        derivatives whose source is gone), enough to keep every live worker busy but for one
+        slot each, so a sync queued meanwhile starts at once (MEDIA_PREVIEWS=off: none)."""
+        if not self.settings.media_previews:
+            return 0
         pending, trash = await media_store.counts()
         if not pending and not trash:
             return 0
         workers = max(1, (await jobs.queue_state()).workers)
-        count: int = min(
-            math.ceil(pending / derive.BATCH), workers * self.settings.worker_concurrency
-        )
+        slots = workers * max(1, self.settings.worker_concurrency - 1)
+        count: int = min(math.ceil(pending / derive.BATCH), slots)
         await jobs.defer_media(max(1, count))
         log.info("media: %d waiting, %d stale derivatives: %d job(s) queued", pending, trash, count)
         return count

@@ -61,6 +61,7 @@ class Settings:
     # Proxies whose X-Forwarded-For/-Host we believe (addresses or networks); none by default.
     forwarded_allow_ips: tuple[str, ...] = ()
     upload_max_bytes: int = 2 * GIB  # the largest file an admin may upload (one S3 POST: 5 GiB)
+    media_previews: bool = True  # workers make previews and posters after each sync
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +97,7 @@ class Settings:
             worker_name=_name(env, "WORKER_NAME"),
             forwarded_allow_ips=_networks(env, "FORWARDED_ALLOW_IPS"),
             upload_max_bytes=_int(env, "UPLOAD_MAX_BYTES", 2 * GIB, low=1, high=5 * GIB),
+            media_previews=_bool(env, "MEDIA_PREVIEWS", True),
         )
 
 

@@ -1,4 +1,5 @@
-"""Database engine set-up and a small raw-SQL layer for the hot paths (PostgreSQL only)."""
+"""Database engine set-up, Piccolo queries on our own connections, and a small raw-SQL layer
+for the bulk write path and locks (PostgreSQL only)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 from piccolo.engine import PostgresEngine
+from piccolo.query.base import Query
 
 
 def now() -> datetime:
@@ -115,11 +117,35 @@ class FromRow:
         return cls(**{name: row[name] for name in names if name in row})
 
 
+def rows(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Piccolo's result dicts as `Row`s (same keys, attribute access for templates)."""
+    return [Row(r) for r in results]
+
+
+async def select(query: Query[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A Piccolo select (or count-free read) on the pool, as `Row`s."""
+    return rows(await query.run())
+
+
+async def first(query: Query[Any, list[dict[str, Any]]]) -> dict[str, Any] | None:
+    """The first row of a Piccolo query on the pool, as a `Row`, or None."""
+    found = await select(query)
+    return found[0] if found else None
+
+
 class Tx:
     """One connection (inside a transaction for writes), returning `Row`s."""
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
+
+    async def run(self, query: Query[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """A Piccolo query (select, insert, update, delete) on this connection, so it commits or
+        rolls back with the transaction. Piccolo's own `engine.transaction()` is not used (see
+        `transaction`), so the query is compiled here and its rows processed as Piccolo does."""
+        (querystring,) = query.querystrings
+        sql, args = querystring.compile_string(engine_type="postgres")
+        return rows(await query._process_results(await self.connection.fetch(sql, *args)))
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         return [Row(r) for r in await self.connection.fetch(sql, *args)]

@@ -15,6 +15,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -45,6 +46,7 @@ class RunStatus(enum.StrEnum):
 
 
 class WhitelabelModel(Table, tablename="whitelabel_models"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     folder_name = Text(unique=True)
     thumbnail_key = Text(null=True, default=None)
     icon_key = Text(null=True, default=None)
@@ -63,6 +65,7 @@ class WhitelabelModel(Table, tablename="whitelabel_models"):
 
 
 class WhitelabelPost(Table, tablename="whitelabel_posts"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
     folder_name = Text()
     title = Text()
@@ -90,6 +93,7 @@ class Derivatives:
 
 
 class WhitelabelMedia(Derivatives, Table, tablename="whitelabel_media"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     whitelabel_post = ForeignKey(WhitelabelPost, on_delete=OnDelete.cascade, index=True)
     s3_key = Text(unique=True)
     url = Text()
@@ -103,6 +107,7 @@ class WhitelabelMedia(Derivatives, Table, tablename="whitelabel_media"):
 class WhitelabelModelImage(Derivatives, Table, tablename="whitelabel_model_images"):
     """A model's own image (icon, banner, model or profile image), kept for its derivatives."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
     s3_key = Text(unique=True)
     role = Varchar(length=8, default="image")  # icon, banner or image
@@ -123,6 +128,7 @@ class MediaDerivedTrash(Table, tablename="media_derived_trash"):
 
 
 class SyncRun(Table, tablename="sync_runs"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     scope = Text(default="all")  # "all", or one model's folder name
     status = Varchar(length=24, default=RunStatus.running, choices=RunStatus, index=True)
     phase = Varchar(length=32, default="starting")
@@ -158,6 +164,7 @@ class SyncRun(Table, tablename="sync_runs"):
 class SyncPart(Table, tablename="sync_parts"):
     """A share of one sync's model folders, claimed by whichever worker is free."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     run = ForeignKey(SyncRun, on_delete=OnDelete.cascade, index=True)
     part_no = Integer()
     folders = JSON(default="[]")
@@ -171,6 +178,7 @@ class SyncPart(Table, tablename="sync_parts"):
 class SyncRunChange(Table, tablename="sync_run_changes"):
     """One model or post a run added, changed or removed, or one key it ignored and why."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     run = ForeignKey(SyncRun, on_delete=OnDelete.cascade)  # indexed with kind, change, id
     kind = Varchar(length=8)  # "model", "post" or "ignored"
     change = Varchar(length=8, default="")  # "added", "changed", "removed"; "" for ignored
@@ -182,6 +190,7 @@ class SyncRunChange(Table, tablename="sync_run_changes"):
 class SyncSchedule(Table, tablename="sync_schedule"):
     """The one sync schedule: an interval or a cron expression, off when empty."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     expression = Varchar(length=128, default="")
     updated_by = Varchar(length=150, default="")
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -189,6 +198,7 @@ class SyncSchedule(Table, tablename="sync_schedule"):
 
 
 class Model(Table, tablename="models"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     name = Text(unique=True)
     slug = Varchar(length=255, unique=True)
     description = Text(default="")
@@ -212,6 +222,7 @@ class Model(Table, tablename="models"):
 
 
 class Post(Table, tablename="posts"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     model = ForeignKey(Model, on_delete=OnDelete.cascade, index=True)
     # "<staged model folder>/<post folder>": stable across re-syncs and re-activations.
     source_key = Text(unique=True)
@@ -230,6 +241,7 @@ class Post(Table, tablename="posts"):
 class ModelSlug(Table, tablename="model_slugs"):
     """A slug a model had before: the public API still answers to it."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     slug = Varchar(length=255, unique=True)
     model = ForeignKey(Model, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -238,6 +250,7 @@ class ModelSlug(Table, tablename="model_slugs"):
 class BulkActivation(Table, tablename="bulk_activations"):
     """Many staged models activated by a worker: the set fixed when asked, and its progress."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     description = Text(default="")  # what was picked, as the admin reads it
     selection = JSON(default="{}")  # {"search", "status"} or {"names": [...]}
     model_ids = Array(base_column=Integer())  # whitelabel_models ids, in activation order
@@ -255,6 +268,7 @@ class BulkActivation(Table, tablename="bulk_activations"):
 
 
 class AuditEntry(Table, tablename="audit_log"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     actor = Varchar(length=150, default="")
     action = Varchar(length=64, index=True)
     target = Text(default="")
@@ -267,6 +281,7 @@ class AuditEntry(Table, tablename="audit_log"):
 class SessionRow(Table, tablename="admin_sessions"):
     """Server-side sessions, so they survive restarts and span app processes."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     key = Varchar(length=128, unique=True)
     data = Bytea()
     expires_at = Timestamptz(index=True)

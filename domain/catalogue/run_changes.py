@@ -13,6 +13,7 @@ from piccolo.query.functions.aggregate import Count
 from domain.catalogue.keys import ignore_reason, parse_key
 from domain.catalogue.plan import ExistingModel, ModelChange
 from domain.platform import db
+from domain.platform.lists import any_of
 from domain.platform.s3_types import S3Object
 from domain.platform.tables import SyncRunChange, WhitelabelPost
 
@@ -137,7 +138,7 @@ async def posts_of_models(model_ids: list[int]) -> list[tuple[str, str]]:
     model = p.whitelabel_model._.folder_name
     rows = await db.select(
         p.select(model.as_alias("model"), p.folder_name.as_alias("post"))
-        .where(p.whitelabel_model.is_in(model_ids))
+        .where(p.whitelabel_model.is_in(any_of(model_ids)))
         .order_by(model, p.folder_name)
     )
     return [(r["model"], r["post"]) for r in rows]

@@ -13,6 +13,7 @@ from domain.catalogue.runs import ACTIVE, SyncRun, mark_stale
 from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import FromRow
+from domain.platform.lists import any_of
 from domain.platform.paging import BadQuery, page_bounds
 from domain.platform.tables import SyncRun as Runs
 from domain.platform.tables import SyncRunChange as Changes
@@ -194,7 +195,7 @@ async def _plan_posts(ids: list[int], offset: int) -> list[dict[str, Any]]:
     model = p.whitelabel_model._.folder_name
     return await db.select(
         p.select(model.as_alias("model"), p.folder_name.as_alias("name"))
-        .where(p.id.is_in(ids))
+        .where(p.id.is_in(any_of(ids)))
         .order_by(model, p.folder_name, p.id)
         .limit(PLAN_PAGE)
         .offset(offset)
@@ -210,7 +211,7 @@ async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:
             x.whitelabel_post._.whitelabel_model._.folder_name.as_alias("model"),
             x.s3_key.as_alias("name"),
         )
-        .where(x.id.is_in(ids))
+        .where(x.id.is_in(any_of(ids)))
         .order_by(x.s3_key, x.id)
         .limit(PLAN_PAGE)
         .offset(offset)

@@ -11,6 +11,7 @@ from domain.catalogue.plan import ExistingModel, ModelChange, model_fields
 from domain.media import store as media_store
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.lists import any_of
 from domain.platform.tables import WhitelabelMedia, WhitelabelPost
 from domain.production import lifecycle
 
@@ -73,7 +74,7 @@ async def media_keys(media_ids: list[int]) -> dict[int, str]:
     if not media_ids:
         return {}
     m = WhitelabelMedia
-    rows = await db.select(m.select(m.id, m.s3_key).where(m.id.is_in(media_ids)))
+    rows = await db.select(m.select(m.id, m.s3_key).where(m.id.is_in(any_of(media_ids))))
     return {r["id"]: r["s3_key"] for r in rows}
 
 
@@ -81,7 +82,7 @@ async def post_folders(post_ids: list[int]) -> dict[int, str]:
     if not post_ids:
         return {}
     p = WhitelabelPost
-    rows = await db.select(p.select(p.id, p.folder_name).where(p.id.is_in(post_ids)))
+    rows = await db.select(p.select(p.id, p.folder_name).where(p.id.is_in(any_of(post_ids))))
     return {r["id"]: r["folder_name"] for r in rows}
 
 

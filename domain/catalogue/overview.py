@@ -58,11 +58,13 @@ async def catalogue_stats() -> CatalogueStats:
             Sum(w.video_count, alias="videos"),
         ).group_by(w.status)
     )
+    models = await _by_published(Model)
+    posts = await _by_published(Post)
     prod = {
-        "models": await Model.count(),
-        "published_models": await Model.count().where(Model.is_published.eq(True)),
-        "posts": await Post.count(),
-        "published_posts": await Post.count().where(Post.is_published.eq(True)),
+        "models": sum(models.values()),
+        "published_models": models.get(True, 0),
+        "posts": sum(posts.values()),
+        "published_posts": posts.get(True, 0),
     }
     by_status = {r["status"]: int(r["models"]) for r in staged}
     return CatalogueStats(
@@ -74,3 +76,11 @@ async def catalogue_stats() -> CatalogueStats:
         videos=sum(int(r["videos"] or 0) for r in staged),
         **{f"production_{k}": int(v) for k, v in prod.items()},
     )
+
+
+async def _by_published(table: type[Model] | type[Post]) -> dict[bool, int]:
+    """Rows of a production table, published and not, in one read."""
+    rows = await db.select(
+        table.select(table.is_published, Count(alias="n")).group_by(table.is_published)
+    )
+    return {bool(r["is_published"]): int(r["n"]) for r in rows}

@@ -166,13 +166,11 @@ async def get(run_id: int) -> SyncRun | None:
 async def current() -> SyncRun | None:
     """The run queued or going now, if any (stale ones are marked failed first)."""
     await mark_stale(force=False)
-    row = await db.first(
-        Runs.select()
-        .where(Runs.status.is_in(list(ACTIVE)))
-        .order_by(Runs.id, ascending=False)
-        .limit(1)
+    rows = await db.fetch(  # raw: hot read, query builder measured slower (the model page's)
+        "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
+        list(ACTIVE),
     )
-    return SyncRun.from_row(row) if row else None
+    return SyncRun.from_row(rows[0]) if rows else None
 
 
 async def recent(limit: int = 20, before_id: int | None = None) -> list[SyncRun]:

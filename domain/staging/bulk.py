@@ -45,6 +45,7 @@ class BulkActivation(db.FromRow):
 
 
 COLUMNS = [Bulks._meta.get_column_by_name(f.name) for f in fields(BulkActivation)]
+NAMES = ", ".join(c._meta.name for c in COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ async def record(selection: Selection, actor: str, ip: str) -> BulkActivation:
         )
     rows = await db.fetch(  # raw: model_ids may hold every staged model; the ORM warns on that
         "INSERT INTO bulk_activations (description, selection, model_ids, total, actor, ip) "
-        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {', '.join(c._meta.name for c in COLUMNS)}",
+        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {NAMES}",
         selection.describe(),
         selection.as_json(),
         ids,
@@ -135,8 +136,8 @@ async def get(bulk_id: int) -> BulkActivation:
 
 async def active() -> list[BulkActivation]:
     """Bulk activations still queued or running, oldest first (the list page shows them)."""
-    rows = await db.select(
-        Bulks.select(*COLUMNS).where(Bulks.status.is_in(list(ACTIVE))).order_by(Bulks.id)
+    rows = await db.fetch(  # raw: hot read, query builder measured slower (the list page's)
+        f"SELECT {NAMES} FROM bulk_activations WHERE status IN ('queued', 'running') ORDER BY id"
     )
     return [BulkActivation.from_row(r) for r in rows]
 

@@ -5,12 +5,13 @@ the run it confirms link to each other. Over HTTP, against moto and the app's re
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
 import pytest
 
-from tests.conftest import Bucket, count
+from tests.conftest import Bucket, count, rows
 from tests.web import Browser
 
 
@@ -159,3 +160,36 @@ async def test_held_plan_lists_every_deletion_and_confirm_links_both_ways(web: A
     )
     assert (await b.get(f"{plan}?kind=models")).status_code == 404  # nothing is held any more
     assert await count("whitelabel_models") == 20
+
+
+async def test_held_plan_of_forty_thousand_media_lists_them_page_by_page(
+    signed_in: Browser,
+) -> None:
+    """More ids than PostgreSQL takes parameters (32,767): the plan page still lists them."""
+    b = signed_in
+    (model,) = await rows("INSERT INTO whitelabel_models (folder_name) VALUES ('Big') RETURNING id")
+    (post,) = await rows(
+        "INSERT INTO whitelabel_posts (whitelabel_model, folder_name, title) "
+        "VALUES ($1, 'P', 'P') RETURNING id",
+        model["id"],
+    )
+    media = await rows(
+        "INSERT INTO whitelabel_media (whitelabel_post, s3_key, url, type) "
+        "SELECT $1, 'Big/P/' || lpad(i::text, 5, '0') || '.jpg', '', 'image' "
+        "FROM generate_series(1, 40000) AS i RETURNING id",
+        post["id"],
+    )
+    ids = [m["id"] for m in media]
+    part = {"name": "Big", "posts": [], "media": ids, "keys": []}
+    summary = {"models": 0, "posts": 0, "media": len(ids), "model_names": [], "media_keys": []}
+    plan = {"models": {}, "model_media": 0, "per_model": {str(model["id"]): part}}
+    plan["summary"] = summary
+    (held,) = await rows(
+        "INSERT INTO sync_runs (status, phase, plan, triggered_by) "
+        "VALUES ('needs_confirmation', 'done', $1, 'test') RETURNING id",
+        json.dumps(plan),
+    )
+    page = await b.get(f"/sync-runs/{held['id']}/plan?kind=media&page=2")
+    assert page.status_code == 200, page.text[:500]
+    assert position(page.text) == "21–40 of 40,000"
+    assert items(page.text)[0] == "Big/P/00021.jpg"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from domain.catalogue import run_handle
 from domain.catalogue.begin import RunRequest, begin_here
+from domain.staging import activation
 from tests.conftest import Bucket, count, eventually, rows
 from tests.web import Browser, admin, browser, running_app
 
@@ -54,6 +56,25 @@ async def test_sign_in_then_dashboard_shows_the_catalogue(web: Any) -> None:
     assert "&lt;b&gt;Anna Lee" in page and "<b>Anna" not in page  # bucket names autoescaped
     assert ("sign_in_failed", "tester") in await audit_actions()
     assert ("sign_in", "tester") in await audit_actions()
+
+
+def card(page: str, label: str) -> str:
+    """A dashboard card's text as the admin reads it (tags dropped, spaces squeezed)."""
+    start = page.index(f'<span class="card-label">{label}</span>')
+    return " ".join(re.sub(r"<[^>]+>", " ", page[start : page.index("</div>", start)]).split())
+
+
+async def test_dashboard_counts_staged_and_production_by_state(web: Any) -> None:
+    _, b, _ = web
+    await b.sign_in()
+    await b.sync_now()
+    await activation.activate(["<b>Anna Lee", "Ben"])
+    await activation.activate(["Cleo"], draft=True)
+    page = (await b.get("/")).text
+    assert card(page, "Staged models") == "Staged models 3 0 new · 3 active"
+    assert card(page, "Posts") == "Posts 4" and card(page, "Videos") == "Videos 1"
+    assert card(page, "Production models") == "Production models 3 2 published"
+    assert card(page, "Production posts") == "Production posts 4 4 published"
 
 
 async def test_sync_fragment_events_and_busy(web: Any) -> None:

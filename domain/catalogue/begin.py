@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 from domain.catalogue import run_handle, runs
 from domain.catalogue.run_handle import RunHandle
-from domain.catalogue.run_stats import COUNTERS
 from domain.catalogue.runs import (
     ACTIVE,
     ADVISORY_LOCK_KEY,
@@ -21,6 +20,7 @@ from domain.catalogue.runs import (
 )
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.tables import SyncRun as Runs
 
 ENQUEUE_LOCK_KEY = 0x43464C59  # serialises "is a sync active? then record a new one"
 
@@ -84,10 +84,9 @@ async def _record(request: RunRequest) -> int:
     """Insert a queued run under the enqueue lock, or raise SyncBusy."""
     await runs.mark_stale()
     async with db.transaction() as tx:
-        await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)
-        rows = await tx.fetch(
-            "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id LIMIT 1",
-            list(ACTIVE),
+        await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)  # raw: a lock
+        rows = await tx.run(
+            Runs.select().where(Runs.status.is_in(list(ACTIVE))).order_by(Runs.id).limit(1)
         )
         active = SyncRun.from_row(rows[0]) if rows else None
         if active is not None and not await _orphaned(tx, active):
@@ -111,12 +110,9 @@ async def _record(request: RunRequest) -> int:
 
 
 async def _insert(tx: db.Tx, **columns: Any) -> int:
-    """A new sync_runs row with these columns and every counter at 0; returns its id."""
-    names = [*columns, *COUNTERS]
-    values = [*columns.values(), *(0 for _ in COUNTERS)]
-    marks = ", ".join(f"${i + 1}" for i in range(len(names)))
-    sql = f"INSERT INTO sync_runs ({', '.join(names)}) VALUES ({marks}) RETURNING id"
-    return int(await tx.fetchval(sql, *values))
+    """A new sync_runs row with these columns and every counter at 0 (their default)."""
+    (row,) = await tx.run(Runs.insert(Runs(**columns)))
+    return int(row["id"])
 
 
 async def _orphaned(tx: db.Tx, run: SyncRun) -> bool:
@@ -126,12 +122,17 @@ async def _orphaned(tx: db.Tx, run: SyncRun) -> bool:
     """
     if run.status != "running" or run.job_id is not None:
         return False
-    if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):
+    if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):  # raw
         return False  # its process still holds the sync lock
-    await tx.execute(
-        "UPDATE sync_runs SET status = 'failed', finished_at = $2, phase = 'done', "
-        "error = 'the process running this sync stopped' WHERE id = $1",
-        run.id,
-        now(),
+    stopped = "the process running this sync stopped"
+    await tx.run(
+        Runs.update(
+            {
+                Runs.status: "failed",
+                Runs.finished_at: now(),
+                Runs.phase: "done",
+                Runs.error: stopped,
+            }
+        ).where(Runs.id == run.id)
     )
     return True

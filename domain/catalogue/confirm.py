@@ -13,6 +13,7 @@ from domain.catalogue.sync import ListingSource
 from domain.errors import Conflict, NotFound
 from domain.platform import db
 from domain.platform.s3 import S3Object
+from domain.platform.tables import SyncRun as Runs
 
 
 class NotConfirmable(Conflict):
@@ -62,12 +63,10 @@ async def confirm(
             f"; kept {kept} that came back since" if kept else ""
         )
         await run_handle.finish(handle, "succeeded", note)
-        async with db.transaction() as tx:
-            await tx.execute(
-                "UPDATE sync_runs SET status = 'succeeded', error = $2 WHERE id = $1",
-                run_id,
-                f"deletions confirmed by {actor} in run #{handle.id}",
-            )
+        confirmed = f"deletions confirmed by {actor} in run #{handle.id}"
+        await Runs.update({Runs.status: "succeeded", Runs.error: confirmed}).where(
+            Runs.id == run_id
+        )
     except BaseException as exc:
         await run_handle.finish(handle, "failed", str(exc))
         raise
@@ -126,12 +125,11 @@ async def _listing(source: ListingSource, folder: str) -> list[S3Object]:
 
 
 async def discard(run_id: int, actor: str) -> None:
-    async with db.transaction() as tx:
-        rows = await tx.fetch(
-            "UPDATE sync_runs SET status = 'cancelled', error = $2 WHERE id = $1 AND "
-            "status = 'needs_confirmation' RETURNING id",
-            run_id,
-            f"deletions discarded by {actor}; nothing was deleted",
-        )
+    discarded = f"deletions discarded by {actor}; nothing was deleted"
+    rows = await db.select(
+        Runs.update({Runs.status: "cancelled", Runs.error: discarded})
+        .where((Runs.id == run_id) & (Runs.status == "needs_confirmation"))
+        .returning(Runs.id)
+    )
     if not rows:
         raise NotConfirmable(f"sync run #{run_id} is not waiting for confirmation.")

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from piccolo.query.functions.aggregate import Count, Sum
+
 from domain.platform import db
 from domain.platform.paging import Signer
+from domain.platform.tables import Model, Post, WhitelabelModel
 from domain.staging.rows import StagedRow, signed_rows
 
 
 async def top_creators(signer: Signer, limit: int = 8) -> list[StagedRow]:
-    rows = await db.fetch(
-        "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status "
-        "FROM whitelabel_models ORDER BY post_count DESC, id ASC LIMIT $1",
-        limit,
+    w = WhitelabelModel
+    rows = await db.select(
+        w.select(
+            w.id,
+            w.folder_name,
+            w.thumbnail_key,
+            w.post_count,
+            w.image_count,
+            w.video_count,
+            w.status,
+        )
+        .order_by(w.post_count, ascending=False)
+        .order_by(w.id)
+        .limit(limit)
     )
     return await signed_rows(rows, signer)
 
@@ -35,23 +48,39 @@ class CatalogueStats:
 
 
 async def catalogue_stats() -> CatalogueStats:
-    staged = await db.fetch(
-        "SELECT status, COUNT(*) AS models, COALESCE(SUM(post_count), 0) AS posts, "
-        "COALESCE(SUM(image_count), 0) AS images, COALESCE(SUM(video_count), 0) AS videos "
-        "FROM whitelabel_models GROUP BY status"
+    w = WhitelabelModel
+    staged = await db.select(
+        w.select(
+            w.status,
+            Count(alias="models"),
+            Sum(w.post_count, alias="posts"),
+            Sum(w.image_count, alias="images"),
+            Sum(w.video_count, alias="videos"),
+        ).group_by(w.status)
     )
-    prod = await db.fetch(
-        "SELECT (SELECT COUNT(*) FROM models) AS models, (SELECT COUNT(*) FROM models WHERE "
-        "is_published) AS published_models, (SELECT COUNT(*) FROM posts) AS posts, "
-        "(SELECT COUNT(*) FROM posts WHERE is_published) AS published_posts"
-    )
+    models = await _by_published(Model)
+    posts = await _by_published(Post)
+    prod = {
+        "models": sum(models.values()),
+        "published_models": models.get(True, 0),
+        "posts": sum(posts.values()),
+        "published_posts": posts.get(True, 0),
+    }
     by_status = {r["status"]: int(r["models"]) for r in staged}
     return CatalogueStats(
         staged_models=sum(by_status.values()),
         staged_new=by_status.get("new", 0),
         staged_active=by_status.get("active", 0),
-        posts=sum(int(r["posts"]) for r in staged),
-        images=sum(int(r["images"]) for r in staged),
-        videos=sum(int(r["videos"]) for r in staged),
-        **{f"production_{k}": int(v) for k, v in prod[0].items()},
+        posts=sum(int(r["posts"] or 0) for r in staged),
+        images=sum(int(r["images"] or 0) for r in staged),
+        videos=sum(int(r["videos"] or 0) for r in staged),
+        **{f"production_{k}": int(v) for k, v in prod.items()},
     )
+
+
+async def _by_published(table: type[Model] | type[Post]) -> dict[bool, int]:
+    """Rows of a production table, published and not, in one read."""
+    rows = await db.select(
+        table.select(table.is_published, Count(alias="n")).group_by(table.is_published)
+    )
+    return {bool(r["is_published"]): int(r["n"]) for r in rows}

@@ -19,6 +19,7 @@ from typing import Any
 from domain.catalogue.key_ranges import in_key_order, part_bounds
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.tables import SyncPart
 
 LEASE = timedelta(seconds=15)  # a part whose owner is silent this long is claimed again
 MIN_FOLDERS = 25  # smaller parts cost more in coordination than they save
@@ -49,30 +50,29 @@ def split(folders: list[str], parts: int) -> list[list[str]]:
 async def create(run_id: int, folders: list[str], parts: int, whole_bucket: bool = True) -> int:
     """Split the run's folders into parts, once: a resumed run keeps its first split."""
     async with db.transaction() as tx:
+        # raw: a row lock on the run, so two workers never split it twice
         await tx.execute("SELECT id FROM sync_runs WHERE id = $1 FOR UPDATE", run_id)
-        count = await tx.fetchval("SELECT COUNT(*) FROM sync_parts WHERE run = $1", run_id)
-        if count:
-            return int(count)
+        existing = await tx.run(SyncPart.select(SyncPart.id).where(SyncPart.run == run_id))
+        if existing:
+            return len(existing)
         groups = split(in_key_order(folders), parts) or ([[]] if whole_bucket else [])
         bounds = part_bounds(groups, whole_bucket) if folders else [("", None)] * len(groups)
-        await tx.executemany(
-            "INSERT INTO sync_parts (run, part_no, folders, status, owner, stats) "
-            "VALUES ($1, $2, $3, 'pending', '', '{}')",
-            [
-                (
-                    run_id,
-                    i,
-                    json.dumps({"folders": g, "lo": lo, "hi": hi, "solo": len(groups) == 1}),
-                )
-                for i, (g, (lo, hi)) in enumerate(zip(groups, bounds, strict=True))
-            ],
-        )
+        new = [
+            SyncPart(
+                run=run_id,
+                part_no=i,
+                folders=json.dumps({"folders": g, "lo": lo, "hi": hi, "solo": len(groups) == 1}),
+            )
+            for i, (g, (lo, hi)) in enumerate(zip(groups, bounds, strict=True))
+        ]
+        if new:
+            await tx.run(SyncPart.insert(*new))
     return len(groups)
 
 
 async def claim(run_id: int, owner: str) -> Part | None:
     """The next pending part, or one whose owner stopped; None when none is left to take."""
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: the claim is FOR UPDATE SKIP LOCKED
         "UPDATE sync_parts p SET status = 'running', owner = $2, heartbeat_at = $3, "
         "stats = '{}' FROM (SELECT id, owner AS previous FROM sync_parts WHERE run = $1 AND "
         "(status = 'pending' OR (status = 'running' AND heartbeat_at < $4)) "
@@ -104,7 +104,7 @@ async def claim(run_id: int, owner: str) -> Part | None:
 
 async def beat(part: Part, counters: dict[str, int]) -> tuple[bool, bool]:
     """Renew the lease and publish progress; returns (still ours, cancel requested)."""
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: RETURNING a subquery (the run's cancel flag)
         "UPDATE sync_parts SET heartbeat_at = $3, stats = $4 WHERE id = $1 AND owner = $2 "
         "AND status = 'running' RETURNING (SELECT cancel_requested FROM sync_runs WHERE id = run)",
         part.id,
@@ -130,14 +130,18 @@ class PartResult:
 
 async def complete(part: Part, counters: dict[str, int], result: PartResult) -> bool:
     """Store what the part saw; False if another worker took it over meanwhile."""
-    rows = await db.fetch(
-        "UPDATE sync_parts SET status = 'done', heartbeat_at = $3, stats = $4, result = $5 "
-        "WHERE id = $1 AND owner = $2 AND status = 'running' RETURNING id",
-        part.id,
-        part.owner,
-        now(),
-        json.dumps(counters),
-        json.dumps(asdict(result)),
+    p = SyncPart
+    rows = await db.select(
+        p.update(
+            {
+                p.status: "done",
+                p.heartbeat_at: now(),
+                p.stats: json.dumps(counters),
+                p.result: json.dumps(asdict(result)),
+            }
+        )
+        .where((p.id == part.id) & (p.owner == part.owner) & (p.status == "running"))
+        .returning(p.id)
     )
     return bool(rows)
 
@@ -150,19 +154,20 @@ class Progress:
 
 
 async def progress(run_id: int) -> Progress:
-    rows = await db.fetch("SELECT id, status, stats FROM sync_parts WHERE run = $1", run_id)
-    by_part = {
-        r["id"]: json.loads(r["stats"]) if isinstance(r["stats"], str) else r["stats"] for r in rows
-    }
+    p = SyncPart
+    rows = await db.select(
+        p.select(p.id, p.status, p.stats).where(p.run == run_id).output(load_json=True)
+    )
+    by_part = {r["id"]: r["stats"] for r in rows}
     return Progress(by_part, len(rows), sum(1 for r in rows if r["status"] == "done"))
 
 
 async def results(run_id: int) -> list[PartResult]:
-    rows = await db.fetch(
-        "SELECT result FROM sync_parts WHERE run = $1 AND status = 'done' ORDER BY part_no",
-        run_id,
+    p = SyncPart
+    rows = await db.select(
+        p.select(p.result)
+        .where((p.run == run_id) & (p.status == "done"))
+        .order_by(p.part_no)
+        .output(load_json=True)
     )
-    stored = (
-        json.loads(r["result"]) if isinstance(r["result"], str) else r["result"] for r in rows
-    )
-    return [PartResult(**result) for result in stored]
+    return [PartResult(**r["result"]) for r in rows]

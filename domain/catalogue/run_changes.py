@@ -8,10 +8,14 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from domain.catalogue.keys import ignore_reason, parse_key
 from domain.catalogue.plan import ExistingModel, ModelChange
 from domain.platform import db
+from domain.platform.lists import any_of
 from domain.platform.s3_types import S3Object
+from domain.platform.tables import SyncRunChange, WhitelabelPost
 
 log = logging.getLogger("creatorflix.sync")
 IGNORED_KEPT = 200  # ignored keys kept per run, with their reason; the run counts them all
@@ -95,12 +99,14 @@ class Recorder:
 
 async def _keep_ignored(tx: db.Tx, run_id: int, keys: list[str]) -> bool:
     """Keep as many of these keys as the run's budget allows; True once it is spent."""
-    await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", BUDGET_LOCK, run_id)
-    kept = await tx.fetchval(
-        "SELECT COUNT(*) FROM sync_run_changes WHERE run = $1 AND kind = 'ignored' AND change = ''",
-        run_id,
+    await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", BUDGET_LOCK, run_id)  # raw: a lock
+    c = SyncRunChange
+    (kept,) = await tx.run(
+        c.select(Count(alias="n")).where(
+            (c.run == run_id) & (c.kind == "ignored") & (c.change == "")
+        )
     )
-    room = max(0, IGNORED_KEPT - int(kept))
+    room = max(0, IGNORED_KEPT - int(kept["n"]))
     await tx.copy(
         "sync_run_changes",
         COLUMNS,
@@ -128,11 +134,12 @@ async def posts_of_models(model_ids: list[int]) -> list[tuple[str, str]]:
     """(model, post) folders of these models: what deleting them takes along."""
     if not model_ids:
         return []
-    rows = await db.fetch(
-        "SELECT m.folder_name AS model, p.folder_name AS post FROM whitelabel_posts p "
-        "JOIN whitelabel_models m ON m.id = p.whitelabel_model "
-        "WHERE m.id = ANY($1::int[]) ORDER BY m.folder_name, p.folder_name",
-        model_ids,
+    p = WhitelabelPost
+    model = p.whitelabel_model._.folder_name
+    rows = await db.select(
+        p.select(model.as_alias("model"), p.folder_name.as_alias("post"))
+        .where(p.whitelabel_model.is_in(any_of(model_ids)))
+        .order_by(model, p.folder_name)
     )
     return [(r["model"], r["post"]) for r in rows]
 

@@ -36,6 +36,7 @@ class RunHandle:
 
     async def flush(self) -> None:
         """Write progress and heartbeat; pick up a cancel request made from any process."""
+        # raw: sent on the sync lock's own connection, outside the pool
         sets = ", ".join(f"{k} = ${i + 3}" for i, k in enumerate(COUNTERS))
         sql = (
             f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(COUNTERS) + 3}, {sets} "
@@ -80,6 +81,7 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
         )
         async with db.transaction() as tx:
             # We hold the lock: any other "running" row belongs to a process that is gone.
+            # raw (both): the claim under the sync lock, with a jsonb ledger append and a CASE
             await tx.execute(
                 "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', "
                 "error = 'the process running this sync stopped' "
@@ -116,7 +118,7 @@ async def finish(
     handle.stats.phase = "done"
     await handle.flush()
     async with db.transaction() as tx:
-        run = await tx.fetch(
+        run = await tx.fetch(  # raw: a jsonb ledger append
             "UPDATE sync_runs SET status = $2, finished_at = $3, error = $4, plan = $5, "
             "keys_ignored = $6, events = (events::jsonb || $7::jsonb)::json WHERE id = $1 "
             "RETURNING scope, dry_run, kind",
@@ -137,7 +139,7 @@ async def finish(
 
 async def _supersede(tx: db.Tx, run_id: int, scope: str) -> None:
     """Older held plans of the same scope (any scope, after a full sync) are out of date."""
-    await tx.execute(
+    await tx.execute(  # raw: a jsonb ledger append
         "UPDATE sync_runs SET status = 'superseded', superseded_by = $1, "
         "events = (events::jsonb || $3::jsonb)::json "
         "WHERE status = 'needs_confirmation' AND id < $1 AND ($2 = 'all' OR scope = $2)",

@@ -7,11 +7,17 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from domain.catalogue.runs import ACTIVE, SyncRun, mark_stale
 from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import FromRow
+from domain.platform.lists import any_of
 from domain.platform.paging import BadQuery, page_bounds
+from domain.platform.tables import SyncRun as Runs
+from domain.platform.tables import SyncRunChange as Changes
+from domain.platform.tables import WhitelabelMedia, WhitelabelModel, WhitelabelPost
 
 # (kind, change) of each list a run page shows, in its order.
 LISTS = (
@@ -81,13 +87,13 @@ _ROWS = (
 
 async def changes(run: SyncRun) -> list[Listing]:
     """Each list of the run with its first SHOWN rows; empty lists left out."""
-    counts = await db.fetch(
-        "SELECT kind, change, COUNT(*) AS n FROM sync_run_changes WHERE run = $1 "
-        "GROUP BY kind, change",
-        run.id,
+    counts = await db.select(
+        Changes.select(Changes.kind, Changes.change, Count(alias="n"))
+        .where(Changes.run == run.id)
+        .group_by(Changes.kind, Changes.change)
     )
     stored = {(r["kind"], r["change"]): int(r["n"]) for r in counts}
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: one LATERAL join for the first rows of every list
         "SELECT g.kind, g.change, x.* FROM unnest($2::text[], $3::text[]) AS g(kind, change) "
         f"CROSS JOIN LATERAL ({_ROWS} WHERE c.run = $1 AND c.kind = g.kind "
         "AND c.change = g.change ORDER BY c.id LIMIT $4) x",
@@ -111,30 +117,28 @@ async def change_page(run: SyncRun, kind: str, change: str, page: int) -> Listin
     change = "" if kind == "ignored" else change
     _check_list(kind, change)
     offset = page_bounds(page, SHOWN)
-    kept = int(
-        await _value(
-            "SELECT COUNT(*) FROM sync_run_changes WHERE run = $1 AND kind = $2 AND change = $3",
-            run.id,
-            kind,
-            change,
-        )
+    mine = (Changes.run == run.id) & (Changes.kind == kind) & (Changes.change == change)
+    kept = await Changes.count().where(mine)
+    rows = await db.select(
+        Changes.select(Changes.model, Changes.name, Changes.reason)
+        .where(mine)
+        .order_by(Changes.id)
+        .limit(SHOWN)
+        .offset(offset)
     )
-    rows = await db.fetch(
-        f"{_ROWS} WHERE c.run = $1 AND c.kind = $2 AND c.change = $3 ORDER BY c.id "
-        "LIMIT $4 OFFSET $5",
-        run.id,
-        kind,
-        change,
-        SHOWN,
-        offset,
-    )
+    staged = await _staged({r["model"] for r in rows if r["model"]})
+    rows = [{**r, "staged": r["model"] in staged} for r in rows]
     total = max(kept, run.keys_ignored) if kind == "ignored" else kept
     return Listing(kind, change, total, page, SHOWN, _typed(rows), kept)
 
 
-async def _value(sql: str, *args: Any) -> Any:
-    rows = await db.fetch(sql, *args)
-    return next(iter(rows[0].values()))
+async def _staged(folders: set[str]) -> set[str]:
+    """Which of these model folders are staged now (a link to each of them)."""
+    if not folders:
+        return set()
+    w = WhitelabelModel
+    found = await db.select(w.select(w.folder_name).where(w.folder_name.is_in(list(folders))))
+    return {r["folder_name"] for r in found}
 
 
 def held_plan(run: SyncRun) -> dict[str, Any]:
@@ -157,36 +161,73 @@ async def plan_page(run: SyncRun, kind: str, page: int) -> Listing:
     offset = page_bounds(page, PLAN_PAGE)
     if kind == "models":
         names = sorted(plan["models"])
-        rows = await db.fetch(
-            "SELECT n.name, n.name AS model, m.post_count, m.image_count + m.video_count AS "
-            "media, m.id IS NOT NULL AS staged FROM unnest($1::text[]) WITH ORDINALITY "
-            "AS n(name, i) LEFT JOIN whitelabel_models m ON m.folder_name = n.name ORDER BY n.i",
-            names[offset : offset + PLAN_PAGE],
+        return Listing(
+            "models", "removed", len(names), page, PLAN_PAGE, await _plan_models(names, offset)
         )
-        return Listing("models", "removed", len(names), page, PLAN_PAGE, _typed(rows))
     key = "posts" if kind == "posts" else "media"
     ids = [i for part in plan["per_model"].values() for i in part[key]]
-    sql = (
-        "SELECT m.folder_name AS model, p.folder_name AS name, true AS staged "
-        "FROM whitelabel_posts p JOIN whitelabel_models m ON m.id = p.whitelabel_model "
-        "WHERE p.id = ANY($1::int[]) ORDER BY m.folder_name, p.folder_name, p.id"
-        if kind == "posts"
-        else "SELECT m.folder_name AS model, x.s3_key AS name, true AS staged "
-        "FROM whitelabel_media x JOIN whitelabel_posts p ON p.id = x.whitelabel_post "
-        "JOIN whitelabel_models m ON m.id = p.whitelabel_model "
-        "WHERE x.id = ANY($1::int[]) ORDER BY x.s3_key, x.id"
+    rows = await (_plan_posts(ids, offset) if kind == "posts" else _plan_media(ids, offset))
+    return Listing(kind, "removed", len(ids), page, PLAN_PAGE, _typed(rows, staged=True))
+
+
+async def _plan_models(names: list[str], offset: int) -> list[ChangeRow]:
+    """A page of the plan's models, in name order, with what goes with each staged one."""
+    shown = names[offset : offset + PLAN_PAGE]
+    if not shown:
+        return []
+    w = WhitelabelModel
+    query = w.select(w.folder_name, w.post_count, w.image_count, w.video_count)
+    found = {r["folder_name"]: r for r in await db.select(query.where(w.folder_name.is_in(shown)))}
+    return [
+        ChangeRow(
+            name, name, True, post_count=m["post_count"], media=m["image_count"] + m["video_count"]
+        )
+        if (m := found.get(name))
+        else ChangeRow(name, name, False)
+        for name in shown
+    ]
+
+
+async def _plan_posts(ids: list[int], offset: int) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    p = WhitelabelPost
+    model = p.whitelabel_model._.folder_name
+    return await db.select(
+        p.select(model.as_alias("model"), p.folder_name.as_alias("name"))
+        .where(p.id.is_in(any_of(ids)))
+        .order_by(model, p.folder_name, p.id)
+        .limit(PLAN_PAGE)
+        .offset(offset)
     )
-    rows = await db.fetch(f"{sql} LIMIT $2 OFFSET $3", ids, PLAN_PAGE, offset)
-    return Listing(kind, "removed", len(ids), page, PLAN_PAGE, _typed(rows))
 
 
-def _typed(rows: list[dict[str, Any]]) -> list[ChangeRow]:
+async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    x = WhitelabelMedia
+    return await db.select(
+        x.select(
+            x.whitelabel_post._.whitelabel_model._.folder_name.as_alias("model"),
+            x.s3_key.as_alias("name"),
+        )
+        .where(x.id.is_in(any_of(ids)))
+        .order_by(x.s3_key, x.id)
+        .limit(PLAN_PAGE)
+        .offset(offset)
+    )
+
+
+def _typed(rows: list[dict[str, Any]], staged: bool | None = None) -> list[ChangeRow]:
+    """Rows as ChangeRows; plan rows of posts and media are all of staged models."""
+    if staged is not None:
+        rows = [{**r, "staged": staged} for r in rows]
     return [ChangeRow.from_row(r) for r in rows]
 
 
 async def confirmations(run_id: int) -> list[SyncRun]:
     """The runs that confirmed (or tried to confirm) this run's held plan."""
-    rows = await db.fetch("SELECT * FROM sync_runs WHERE confirms = $1 ORDER BY id", run_id)
+    rows = await db.select(Runs.select().where(Runs.confirms == run_id).order_by(Runs.id))
     return [SyncRun.from_row(r) for r in rows]
 
 
@@ -195,7 +236,9 @@ async def pulse() -> tuple[str, bool]:
     pages compare it to the one they were drawn with, to redraw when a run starts or ends
     (in any process: it is read from the database)."""
     await mark_stale(force=False)
-    rows = await db.fetch("SELECT id, status FROM sync_runs ORDER BY id DESC LIMIT 30")
+    rows = await db.select(
+        Runs.select(Runs.id, Runs.status).order_by(Runs.id, ascending=False).limit(30)
+    )
     text = ",".join(f"{r['id']}:{r['status']}" for r in rows)
     digest = hashlib.blake2s(text.encode(), digest_size=8).hexdigest()
     return digest, any(r["status"] in ACTIVE for r in rows)

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
+from piccolo.query.functions.aggregate import Count
+
 from domain.catalogue.run_stats import Counters
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.tables import SyncRun as Runs
 
 if TYPE_CHECKING:
     from domain.catalogue.run_handle import RunHandle
@@ -96,23 +99,28 @@ async def mark_stale(force: bool = True) -> int:
     if not force and time.monotonic() - _last_stale_check < 5:
         return 0
     _last_stale_check = time.monotonic()
-    rows = await db.fetch(
-        "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', error = "
-        "'the process running this sync stopped (no heartbeat for 60 s)' "
-        "WHERE status = 'running' AND heartbeat_at < $2 RETURNING id",
-        now(),
-        now() - STALE_AFTER,
+    rows = await db.select(
+        Runs.update(
+            {
+                Runs.status: "failed",
+                Runs.finished_at: now(),
+                Runs.phase: "done",
+                Runs.error: "the process running this sync stopped (no heartbeat for 60 s)",
+            }
+        )
+        .where((Runs.status == "running") & (Runs.heartbeat_at < now() - STALE_AFTER))
+        .returning(Runs.id)
     )
     return len(rows)
 
 
 async def set_job(run_id: int, job_id: int) -> None:
-    await db.fetch("UPDATE sync_runs SET job_id = $2 WHERE id = $1", run_id, job_id)
+    await Runs.update({Runs.job_id: job_id}).where(Runs.id == run_id)
 
 
 async def log_event(run_id: int, text: str) -> None:
     """Add a line to the run's ledger (what happened, when, on which worker)."""
-    await db.fetch(
+    await db.fetch(  # raw: an atomic jsonb append, which the query builder cannot express
         "UPDATE sync_runs SET events = (events::jsonb || $2::jsonb)::json WHERE id = $1",
         run_id,
         json.dumps([ledger_entry(text)]),
@@ -128,7 +136,7 @@ async def request_cancel(run_id: int) -> str | None:
 
     Returns the run's status before the request, or None if it was not active.
     """
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: it locks the row (FOR UPDATE) to read the status it replaces
         # `before` is joined (FROM) so it is read before the update; read only in RETURNING,
         # it found no row (the row was already updated by this statement) and gave None.
         "WITH before AS (SELECT status AS was FROM sync_runs WHERE id = $1 FOR UPDATE) "
@@ -151,14 +159,14 @@ async def request_cancel(run_id: int) -> str | None:
 
 
 async def get(run_id: int) -> SyncRun | None:
-    rows = await db.fetch("SELECT * FROM sync_runs WHERE id = $1", run_id)
-    return SyncRun.from_row(rows[0]) if rows else None
+    row = await db.first(Runs.select().where(Runs.id == run_id))
+    return SyncRun.from_row(row) if row else None
 
 
 async def current() -> SyncRun | None:
     """The run queued or going now, if any (stale ones are marked failed first)."""
     await mark_stale(force=False)
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: hot read, query builder measured slower (the model page's)
         "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
         list(ACTIVE),
     )
@@ -167,13 +175,10 @@ async def current() -> SyncRun | None:
 
 async def recent(limit: int = 20, before_id: int | None = None) -> list[SyncRun]:
     await mark_stale(force=False)
-    if before_id is None:
-        rows = await db.fetch("SELECT * FROM sync_runs ORDER BY id DESC LIMIT $1", limit)
-    else:
-        rows = await db.fetch(
-            "SELECT * FROM sync_runs WHERE id < $1 ORDER BY id DESC LIMIT $2", before_id, limit
-        )
-    return [SyncRun.from_row(r) for r in rows]
+    query = Runs.select().order_by(Runs.id, ascending=False).limit(limit)
+    if before_id is not None:
+        query = query.where(Runs.id < before_id)
+    return [SyncRun.from_row(r) for r in await db.select(query)]
 
 
 # In-process wake-ups, so a subscriber in this process sees changes at once.
@@ -236,13 +241,14 @@ class RunTotals:
 
 async def totals() -> RunTotals:
     """Runs by status, plus the sums /metrics exposes (durations and keys of finished runs)."""
-    by_status = await db.fetch("SELECT status, COUNT(*) AS n FROM sync_runs GROUP BY status")
+    by_status = await db.select(Runs.select(Runs.status, Count(alias="n")).group_by(Runs.status))
+    # raw: interval arithmetic (EXTRACT(EPOCH FROM finished_at - started_at)) in the aggregates
     sums = await db.fetch(
         "SELECT COALESCE(SUM(EXTRACT(EPOCH FROM finished_at - started_at)), 0) AS seconds, "
         "COALESCE(SUM(keys_listed), 0) AS keys, COUNT(*) AS finished FROM sync_runs "
         "WHERE finished_at IS NOT NULL AND kind = 'sync'"
     )
-    last = await db.fetch(
+    last = await db.fetch(  # raw: interval arithmetic, as above
         "SELECT EXTRACT(EPOCH FROM finished_at - started_at) AS seconds, keys_listed "
         "FROM sync_runs WHERE finished_at IS NOT NULL AND kind = 'sync' AND status <> 'skipped' "
         "ORDER BY id DESC LIMIT 1"

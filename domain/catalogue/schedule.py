@@ -11,6 +11,7 @@ from croniter import croniter
 from domain.errors import Invalid
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.tables import SyncSchedule
 
 _INTERVAL = re.compile(r"^(?:every\s+)?(\d{1,4})\s*(m|min|minutes?|h|hours?|d|days?)$", re.I)
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
@@ -71,25 +72,22 @@ def _seconds(match: re.Match[str]) -> int:
 
 
 async def load() -> Schedule:
-    rows = await db.fetch(
-        "SELECT expression, updated_by, updated_at, last_tick_at FROM sync_schedule "
-        "ORDER BY id LIMIT 1"
+    s = SyncSchedule
+    r = await db.first(
+        s.select(s.expression, s.updated_by, s.updated_at, s.last_tick_at).order_by(s.id).limit(1)
     )
-    if not rows:
+    if r is None:
         return Schedule("", "", None, None)
-    r = rows[0]
     return Schedule(r["expression"], r["updated_by"], r["updated_at"], r["last_tick_at"])
 
 
 async def save(expression: str, actor: str) -> Schedule:
     """Store a validated schedule; the next tick counts from now."""
     expression = validate(expression)
-    await db.fetch(
-        "UPDATE sync_schedule SET expression = $1, updated_by = $2, updated_at = $3, "
-        "last_tick_at = NULL",
-        expression,
-        actor,
-        now(),
+    s = SyncSchedule
+    await s.update(
+        {s.expression: expression, s.updated_by: actor, s.updated_at: now(), s.last_tick_at: None},
+        force=True,  # the one row
     )
     return await load()
 
@@ -100,11 +98,16 @@ async def take_due_tick() -> datetime | None:
     due = schedule.next_due()
     if due is None or due > now():
         return None
-    claimed = await db.fetch(
-        "UPDATE sync_schedule SET last_tick_at = $1 WHERE last_tick_at IS NOT DISTINCT FROM $2 "
-        "AND expression = $3 RETURNING id",
-        now(),
-        schedule.last_tick_at,
-        schedule.expression,
+    s = SyncSchedule
+    # Compare and set: only the worker that still sees the tick it read claims it.
+    unchanged = (
+        s.last_tick_at.is_null()
+        if schedule.last_tick_at is None
+        else s.last_tick_at == schedule.last_tick_at
+    )
+    claimed = await db.select(
+        s.update({s.last_tick_at: now()})
+        .where(unchanged & (s.expression == schedule.expression))
+        .returning(s.id)
     )
     return due if claimed else None

@@ -18,6 +18,7 @@ from domain.catalogue.sync_models import live_parts, work_parts
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
 from domain.errors import NotFound
 from domain.platform.s3 import S3Error
+from domain.platform.tables import WhitelabelMedia, WhitelabelModel
 
 __all__ = ["ListingSource", "SyncOptions", "run_sync", "work_parts"]
 log = logging.getLogger("creatorflix.sync")
@@ -190,10 +191,8 @@ async def _guard_and_delete(
     known: dict[str, sync_store.KnownModel],
     stats: RunStats,
 ) -> tuple[str, str | None, dict[str, Any] | None]:
-    total_models = (
-        len(known) if not options.model else await sync_store.count_rows("whitelabel_models")
-    )
-    total_media = await sync_store.count_rows("whitelabel_media")
+    total_models = len(known) if not options.model else await sync_store.count_rows(WhitelabelModel)
+    total_media = await sync_store.count_rows(WhitelabelMedia)
     verdict = judge_deletions(
         deletes_any=bool(plan.models or plan.per_model),
         models_to_delete=len(plan.models),

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.catalogue.plan import ExistingModel, ModelChange, model_fields
 from domain.media import store as media_store
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.lists import any_of
+from domain.platform.tables import WhitelabelMedia, WhitelabelPost
 from domain.production import lifecycle
+
+if TYPE_CHECKING:
+    from piccolo.table import Table
 
 MEDIA_COLUMNS = (
     "whitelabel_post",
@@ -45,7 +50,7 @@ async def known_models(names: list[str] | None = None) -> dict[str, KnownModel]:
             raise ValueError("known_models filters on one name at most")
         sql += " WHERE folder_name = $1"
         args = (names[0],)
-    rows = await db.fetch(sql, *args)
+    rows = await db.fetch(sql, *args)  # raw: the sync's read of every model, computed column
     return {
         r["folder_name"]: KnownModel(r["id"], r["listing_hash"], r["ignored_keys"], r["media"])
         for r in rows
@@ -54,7 +59,7 @@ async def known_models(names: list[str] | None = None) -> dict[str, KnownModel]:
 
 async def known_models_in(folders: list[str]) -> dict[str, KnownModel]:
     """The staged models among these folders: folder -> id, fingerprint and media count."""
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: each part's read on the sync's path, computed column
         "SELECT id, folder_name, listing_hash, ignored_keys, image_count + video_count AS media "
         "FROM whitelabel_models WHERE folder_name = ANY($1::text[])",
         folders,
@@ -66,26 +71,27 @@ async def known_models_in(folders: list[str]) -> dict[str, KnownModel]:
 
 
 async def media_keys(media_ids: list[int]) -> dict[int, str]:
-    rows = await db.fetch(
-        "SELECT id, s3_key FROM whitelabel_media WHERE id = ANY($1::int[])", media_ids
-    )
+    if not media_ids:
+        return {}
+    m = WhitelabelMedia
+    rows = await db.select(m.select(m.id, m.s3_key).where(m.id.is_in(any_of(media_ids))))
     return {r["id"]: r["s3_key"] for r in rows}
 
 
 async def post_folders(post_ids: list[int]) -> dict[int, str]:
-    rows = await db.fetch(
-        "SELECT id, folder_name FROM whitelabel_posts WHERE id = ANY($1::int[])", post_ids
-    )
+    if not post_ids:
+        return {}
+    p = WhitelabelPost
+    rows = await db.select(p.select(p.id, p.folder_name).where(p.id.is_in(any_of(post_ids))))
     return {r["id"]: r["folder_name"] for r in rows}
 
 
-async def count_rows(table: str) -> int:
-    rows = await db.fetch(f"SELECT COUNT(*) AS n FROM {table}")
-    return int(rows[0]["n"])
+async def count_rows(table: type[Table]) -> int:
+    return int(await table.count())
 
 
 async def load_existing(model_id: int) -> ExistingModel:
-    async with db.read_connection() as tx:
+    async with db.read_connection() as tx:  # raw: the sync's per-model read path
         fields = (
             await tx.fetch(
                 "SELECT thumbnail_key, icon_key, banner_key, extra_image_keys, post_count, "

@@ -1,4 +1,5 @@
-"""Database engine set-up and a small raw-SQL layer for the hot paths (PostgreSQL only)."""
+"""Database engine set-up, Piccolo queries on our own connections, and a small raw-SQL layer
+for the bulk write path and locks (PostgreSQL only)."""
 
 from __future__ import annotations
 

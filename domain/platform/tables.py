@@ -46,6 +46,7 @@ class RunStatus(enum.StrEnum):
 
 
 class WhitelabelModel(Table, tablename="whitelabel_models"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     folder_name = Text(unique=True)
     thumbnail_key = Text(null=True, default=None)
     icon_key = Text(null=True, default=None)
@@ -64,6 +65,7 @@ class WhitelabelModel(Table, tablename="whitelabel_models"):
 
 
 class WhitelabelPost(Table, tablename="whitelabel_posts"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
     folder_name = Text()
     title = Text()
@@ -91,6 +93,7 @@ class Derivatives:
 
 
 class WhitelabelMedia(Derivatives, Table, tablename="whitelabel_media"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     whitelabel_post = ForeignKey(WhitelabelPost, on_delete=OnDelete.cascade, index=True)
     s3_key = Text(unique=True)
     url = Text()
@@ -104,6 +107,7 @@ class WhitelabelMedia(Derivatives, Table, tablename="whitelabel_media"):
 class WhitelabelModelImage(Derivatives, Table, tablename="whitelabel_model_images"):
     """A model's own image (icon, banner, model or profile image), kept for its derivatives."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
     s3_key = Text(unique=True)
     role = Varchar(length=8, default="image")  # icon, banner or image
@@ -124,6 +128,7 @@ class MediaDerivedTrash(Table, tablename="media_derived_trash"):
 
 
 class SyncRun(Table, tablename="sync_runs"):
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     scope = Text(default="all")  # "all", or one model's folder name
     status = Varchar(length=24, default=RunStatus.running, choices=RunStatus, index=True)
     phase = Varchar(length=32, default="starting")
@@ -159,6 +164,7 @@ class SyncRun(Table, tablename="sync_runs"):
 class SyncPart(Table, tablename="sync_parts"):
     """A share of one sync's model folders, claimed by whichever worker is free."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     run = ForeignKey(SyncRun, on_delete=OnDelete.cascade, index=True)
     part_no = Integer()
     folders = JSON(default="[]")
@@ -172,6 +178,7 @@ class SyncPart(Table, tablename="sync_parts"):
 class SyncRunChange(Table, tablename="sync_run_changes"):
     """One model or post a run added, changed or removed, or one key it ignored and why."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     run = ForeignKey(SyncRun, on_delete=OnDelete.cascade)  # indexed with kind, change, id
     kind = Varchar(length=8)  # "model", "post" or "ignored"
     change = Varchar(length=8, default="")  # "added", "changed", "removed"; "" for ignored
@@ -183,6 +190,7 @@ class SyncRunChange(Table, tablename="sync_run_changes"):
 class SyncSchedule(Table, tablename="sync_schedule"):
     """The one sync schedule: an interval or a cron expression, off when empty."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     expression = Varchar(length=128, default="")
     updated_by = Varchar(length=150, default="")
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -242,6 +250,7 @@ class ModelSlug(Table, tablename="model_slugs"):
 class BulkActivation(Table, tablename="bulk_activations"):
     """Many staged models activated by a worker: the set fixed when asked, and its progress."""
 
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
     description = Text(default="")  # what was picked, as the admin reads it
     selection = JSON(default="{}")  # {"search", "status"} or {"names": [...]}
     model_ids = Array(base_column=Integer())  # whitelabel_models ids, in activation order

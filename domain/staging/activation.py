@@ -11,6 +11,9 @@ from typing import Any
 from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.lists import any_of
+from domain.platform.tables import Model, ModelSlug, Post, StagedStatus, WhitelabelMedia
+from domain.platform.tables import WhitelabelModel as Staged
 from domain.production.lifecycle import is_model_level
 from domain.staging.activation_plan import plan_posts
 
@@ -63,11 +66,11 @@ async def activate(names: list[str], draft: bool = False) -> ActivationResult:
 
     Activation makes content public; a draft activation leaves the production model
     unpublished, for an admin to review and publish later."""
-    by_name: dict[str, int] = {}
-    for name in dict.fromkeys(names):
-        found = await db.fetch("SELECT id FROM whitelabel_models WHERE folder_name = $1", name)
-        if found:
-            by_name[name] = int(found[0]["id"])
+    wanted = list(dict.fromkeys(names))
+    query = Staged.select(Staged.id, Staged.folder_name)
+    found = await db.select(query.where(Staged.folder_name.is_in(any_of(wanted, "text"))))
+    ids = {r["folder_name"]: int(r["id"]) for r in found}
+    by_name = {name: ids[name] for name in wanted if name in ids}
     missing = [n for n in names if n not in by_name]
     if missing:
         raise UnknownModels(missing)
@@ -78,8 +81,10 @@ async def activate(names: list[str], draft: bool = False) -> ActivationResult:
 
 
 async def activate_all_new(draft: bool = False) -> ActivationResult:
-    rows = await db.fetch(
-        "SELECT id FROM whitelabel_models WHERE status = 'new' ORDER BY folder_name"
+    rows = await db.select(
+        Staged.select(Staged.id)
+        .where(Staged.status == StagedStatus.new)
+        .order_by(Staged.folder_name)
     )
     result = ActivationResult()
     for row in rows:
@@ -92,30 +97,46 @@ async def _activate_one(staged_id: int, draft: bool = False) -> ActivationResult
     stamp = now()
     async with db.transaction() as tx:
         # One activation of a model at a time (a bulk job and a row's button may overlap).
-        await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", ACTIVATION_LOCK, staged_id)
-        staged = (
-            await tx.fetch(
-                "SELECT id, folder_name, thumbnail_key, icon_key, banner_key "
-                "FROM whitelabel_models "
-                "WHERE id = $1",
-                staged_id,
-            )
-        )[0]
+        await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", ACTIVATION_LOCK, staged_id)  # raw
+        (staged,) = await tx.run(
+            Staged.select(
+                Staged.id,
+                Staged.folder_name,
+                Staged.thumbnail_key,
+                Staged.icon_key,
+                Staged.banner_key,
+            ).where(Staged.id == staged_id)
+        )
         folder = staged["folder_name"]
         model_id, created = await _upsert_model(tx, staged, stamp, draft)
         result.models_created += int(created)
-        media = await tx.fetch(
-            "SELECT p.folder_name, p.title, m.s3_key, m.type FROM whitelabel_posts p "
-            "JOIN whitelabel_media m ON m.whitelabel_post = p.id WHERE p.whitelabel_model = $1 "
-            "ORDER BY p.folder_name, m.s3_key",
-            staged_id,
+        m = WhitelabelMedia
+        post = m.whitelabel_post._
+        media = await tx.run(
+            m.select(
+                post.folder_name.as_alias("folder_name"),
+                post.title.as_alias("title"),
+                m.s3_key,
+                m.type,
+            )
+            .where(post.whitelabel_model == staged_id)
+            .order_by(post.folder_name, m.s3_key)
         )
+        p = Post
         existing = {
             r["source_key"]: r
-            for r in await tx.fetch(
-                "SELECT id, source_key, title, content_key, type, thumbnail_key, media, "
-                "source_missing_at, model FROM posts WHERE model = $1",
-                model_id,
+            for r in await tx.run(
+                p.select(
+                    p.id,
+                    p.source_key,
+                    p.title,
+                    p.content_key,
+                    p.type,
+                    p.thumbnail_key,
+                    p.media,
+                    p.source_missing_at,
+                    p.model,
+                ).where(p.model == model_id)
             )
         }
         plan = plan_posts(folder, media, existing)
@@ -143,7 +164,7 @@ async def _activate_one(staged_id: int, draft: bool = False) -> ActivationResult
                 ),
                 inserts,
             )
-        await tx.executemany(
+        await tx.executemany(  # raw: one statement for many rows, with expressions
             # A post whose source came back is public again: activating says so.
             "UPDATE posts SET title = $2, content_key = $3, type = $4, thumbnail_key = $5, "
             "media = $6::json, updated_at = $7, is_published = is_published OR "
@@ -151,14 +172,17 @@ async def _activate_one(staged_id: int, draft: bool = False) -> ActivationResult
             updates,
         )
         unpublished = await _unpublish(tx, plan.unpublish, stamp)
-        await tx.execute(  # only when it changed: an unchanged row is not rewritten
+        # raw: correlated subqueries. Only when it changed: an unchanged row is not rewritten.
+        await tx.execute(
             "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
             "is_published AND source_missing_at IS NULL) WHERE id = $1 AND post_count <> "
             "(SELECT COUNT(*) FROM posts WHERE model = $1 AND is_published AND "
             "source_missing_at IS NULL)",
             model_id,
         )
-        await tx.execute("UPDATE whitelabel_models SET status = 'active' WHERE id = $1", staged_id)
+        await tx.run(
+            Staged.update({Staged.status: StagedStatus.active}).where(Staged.id == staged_id)
+        )
     result.posts_created = len(inserts)
     result.posts_updated = len(updates)
     result.posts_unpublished = unpublished
@@ -175,13 +199,11 @@ async def _upsert_model(
     folder = staged["folder_name"]
     thumb = staged["thumbnail_key"] if is_model_level(folder, staged["thumbnail_key"]) else None
     icon, banner = staged["icon_key"] or thumb, staged["banner_key"] or thumb
-    found = await tx.fetch(
-        "SELECT id, source_missing_at FROM models WHERE source_folder = $1", folder
-    )
+    found = await tx.run(Model.select(Model.id).where(Model.source_folder == folder))
     if found:
         model_id = int(found[0]["id"])
         # Activating brings a source-missing model back and, unless as a draft, publishes it.
-        await tx.execute(
+        await tx.execute(  # raw: CASE and IS DISTINCT FROM, so an unchanged row is not rewritten
             "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
             "whitelabel_model = $5, updated_at = $6, source_missing_at = NULL, "
             "is_published = CASE WHEN $7 THEN FALSE WHEN source_missing_at IS NOT NULL THEN "
@@ -199,40 +221,35 @@ async def _upsert_model(
         )
         return model_id, False
     slug = slugify(folder)
-    taken = (
-        "SELECT 1 FROM models WHERE slug = $1 UNION ALL SELECT 1 FROM model_slugs WHERE slug = $1"
-    )
-    if await tx.fetch(taken, slug):
+    if await tx.run(Model.select(Model.id).where(Model.slug == slug)) or await tx.run(
+        ModelSlug.select(ModelSlug.id).where(ModelSlug.slug == slug)
+    ):
         slug = f"{slug[:190]}-{staged['id']}"
     name = folder
-    if await tx.fetch("SELECT 1 FROM models WHERE name = $1", name):
+    if await tx.run(Model.select(Model.id).where(Model.name == name)):
         name = f"{folder} ({staged['id']})"  # an edited model took the folder's name
-    model_id = await tx.fetchval(
-        "INSERT INTO models (name, slug, description, icon_key, banner_key, thumbnail_key, "
-        "is_featured, is_advertiser, is_published, post_count, whitelabel_model, source_folder, "
-        "created_at, updated_at) VALUES ($1, $2, '', $3, $4, $5, FALSE, FALSE, $6, 0, $7, $8, "
-        "$9, $9) RETURNING id",
-        name,
-        slug,
-        icon,
-        banner,
-        thumb,
-        not draft,
-        staged["id"],
-        folder,
-        stamp,
+    new = Model(
+        name=name,
+        slug=slug,
+        icon_key=icon,
+        banner_key=banner,
+        thumbnail_key=thumb,
+        is_published=not draft,
+        whitelabel_model=staged["id"],
+        source_folder=folder,
+        created_at=stamp,
+        updated_at=stamp,
     )
-    return int(model_id), True
+    (inserted,) = await tx.run(Model.insert(new))
+    return int(inserted["id"]), True
 
 
 async def _unpublish(tx: db.Tx, post_ids: list[int], stamp: Any) -> int:
     if not post_ids:
         return 0
-    rows = await tx.fetch(
-        "UPDATE posts SET is_published = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND "
-        "is_published RETURNING id",
-        post_ids,
-        False,
-        stamp,
+    rows = await tx.run(
+        Post.update({Post.is_published: False, Post.updated_at: stamp})
+        .where(Post.id.is_in(any_of(post_ids)) & Post.is_published.eq(True))
+        .returning(Post.id)
     )
     return len(rows)

@@ -12,6 +12,9 @@ from domain.accounts import audit
 from domain.errors import Invalid, NotFound
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.lists import any_of
+from domain.platform.tables import BulkActivation as Bulks
+from domain.platform.tables import WhitelabelModel as Staged
 from domain.staging.activation import ActivationResult, UnknownModels, _activate_one
 from domain.staging.queries import StagedQuery, filter_where
 
@@ -41,7 +44,8 @@ class BulkActivation(db.FromRow):
         return self.status in ACTIVE
 
 
-COLUMNS = ", ".join(f.name for f in fields(BulkActivation))
+COLUMNS = [Bulks._meta.get_column_by_name(f.name) for f in fields(BulkActivation)]
+NAMES = ", ".join(c._meta.name for c in COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,12 @@ async def resolve(selection: Selection) -> list[int]:
     """The staged model ids the selection means now, in name order; unknown names are a 404."""
     if selection.names is not None:
         names = list(dict.fromkeys(selection.names))
-        rows = await db.fetch(
-            "SELECT id, folder_name FROM whitelabel_models WHERE folder_name = ANY($1::text[]) "
-            "ORDER BY folder_name, id",
-            names,
+        if not names:
+            return []
+        rows = await db.select(
+            Staged.select(Staged.id, Staged.folder_name)
+            .where(Staged.folder_name.is_in(any_of(names, "text")))
+            .order_by(Staged.folder_name, Staged.id)
         )
         found = {r["folder_name"] for r in rows}
         missing = [n for n in names if n not in found]
@@ -90,7 +96,7 @@ async def resolve(selection: Selection) -> list[int]:
         return [int(r["id"]) for r in rows]
     StagedQuery(search=selection.search, status=selection.status).validate()
     where, args = filter_where(selection.search, selection.status)
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: the staged list's own filter, so both pick the same models
         f"SELECT id FROM whitelabel_models WHERE {where} ORDER BY folder_name, id", *args
     )
     return [int(r["id"]) for r in rows]
@@ -103,9 +109,9 @@ async def record(selection: Selection, actor: str, ip: str) -> BulkActivation:
         raise Invalid(
             f"No staged model matches ({selection.describe()}): change the filters or sync first."
         )
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: model_ids may hold every staged model; the ORM warns on that
         "INSERT INTO bulk_activations (description, selection, model_ids, total, actor, ip) "
-        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}",
+        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {NAMES}",
         selection.describe(),
         selection.as_json(),
         ids,
@@ -113,37 +119,34 @@ async def record(selection: Selection, actor: str, ip: str) -> BulkActivation:
         actor[:150],
         ip[:64],
     )
-    return BulkActivation.from_row(rows[0])
+    row = rows[0]
+    return BulkActivation.from_row(row)
 
 
 async def set_job(bulk_id: int, job_id: int) -> None:
-    await db.fetch("UPDATE bulk_activations SET job_id = $2 WHERE id = $1", bulk_id, job_id)
+    await Bulks.update({Bulks.job_id: job_id}).where(Bulks.id == bulk_id)
 
 
 async def get(bulk_id: int) -> BulkActivation:
-    rows = await db.fetch(f"SELECT {COLUMNS} FROM bulk_activations WHERE id = $1", bulk_id)
-    if not rows:
+    row = await db.first(Bulks.select(*COLUMNS).where(Bulks.id == bulk_id))
+    if row is None:
         raise NotFound(f"There is no bulk activation #{bulk_id}.")
-    return BulkActivation.from_row(rows[0])
+    return BulkActivation.from_row(row)
 
 
 async def active() -> list[BulkActivation]:
     """Bulk activations still queued or running, oldest first (the list page shows them)."""
-    rows = await db.fetch(
-        f"SELECT {COLUMNS} FROM bulk_activations WHERE status IN ('queued', 'running') ORDER BY id"
+    rows = await db.fetch(  # raw: hot read, query builder measured slower (the list page's)
+        f"SELECT {NAMES} FROM bulk_activations WHERE status IN ('queued', 'running') ORDER BY id"
     )
     return [BulkActivation.from_row(r) for r in rows]
 
 
 async def fail(bulk_id: int, error: str) -> None:
     """The job could not be queued (or its worker gave up): the record says so."""
-    await db.fetch(
-        "UPDATE bulk_activations SET status = 'failed', error = $2, finished_at = $3 "
-        "WHERE id = $1 AND status IN ('queued', 'running')",
-        bulk_id,
-        error,
-        now(),
-    )
+    await Bulks.update(
+        {Bulks.status: "failed", Bulks.error: error, Bulks.finished_at: now()}
+    ).where((Bulks.id == bulk_id) & Bulks.status.is_in(list(ACTIVE)))
 
 
 async def run(bulk_id: int) -> ActivationResult:
@@ -152,11 +155,11 @@ async def run(bulk_id: int) -> ActivationResult:
     A job retried after its worker died resumes after the models already done (activating one
     again would change nothing anyway). A model that fails is counted and the rest go on.
     """
-    rows = await db.fetch(
-        "UPDATE bulk_activations SET status = 'running' WHERE id = $1 AND status IN "
-        "('queued', 'running') RETURNING model_ids, done, failed, actor, ip, description, "
-        "selection",
-        bulk_id,
+    b = Bulks
+    rows = await db.select(
+        b.update({b.status: "running"})
+        .where((b.id == bulk_id) & b.status.is_in(list(ACTIVE)))
+        .returning(b.model_ids, b.done, b.failed, b.actor, b.ip, b.description, b.selection)
     )
     result = ActivationResult()
     if not rows:
@@ -168,7 +171,7 @@ async def run(bulk_id: int) -> ActivationResult:
     draft = bool((json.loads(picked) if isinstance(picked, str) else picked or {}).get("draft"))
     first_error: str | None = None
     for staged_id in ids[done:]:
-        still_there = await db.fetch("SELECT 1 FROM whitelabel_models WHERE id = $1", staged_id)
+        still_there = await Staged.exists().where(Staged.id == staged_id)
         try:
             if still_there:  # a sync since the request may have removed it
                 result.add(await _activate_one(staged_id, draft))
@@ -177,23 +180,12 @@ async def run(bulk_id: int) -> ActivationResult:
             failed += 1
             first_error = first_error or f"staged model #{staged_id}: {exc}"
         done += 1
-        await db.fetch(
-            "UPDATE bulk_activations SET done = $2, failed = $3 WHERE id = $1",
-            bulk_id,
-            done,
-            failed,
-        )
+        await b.update({b.done: done, b.failed: failed}).where(b.id == bulk_id)
     status = "failed" if failed else "succeeded"
     error = f"{failed:,} model(s) failed; the first: {first_error}" if failed else None
-    await db.fetch(
-        "UPDATE bulk_activations SET status = $2, summary = $3, error = $4, finished_at = $5 "
-        "WHERE id = $1",
-        bulk_id,
-        status,
-        result.summary(),
-        error,
-        now(),
-    )
+    await b.update(
+        {b.status: status, b.summary: result.summary(), b.error: error, b.finished_at: now()}
+    ).where(b.id == bulk_id)
     await audit.record(
         job["actor"], "activation", job["description"][:500], result.summary(), job["ip"]
     )

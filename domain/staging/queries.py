@@ -102,7 +102,7 @@ async def staged_models(q: StagedQuery, signer: Signer) -> StagedPage:
         page_where += f" AND ({col_expr}, id) {op} (${len(page_args) - 1}, ${len(page_args)})"
     direction = "DESC" if q.desc != backwards else "ASC"
     # The cursor holds the sort column itself (sort_value), not the displayed last-synced time.
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
         f"{col_expr} AS sort_value, "
         f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
@@ -136,7 +136,7 @@ async def staged_models(q: StagedQuery, signer: Signer) -> StagedPage:
 async def _rows_before(row_id: int, column: str, desc: bool, where: str, args: list[Any]) -> int:
     """How many rows under the same filter come before this one in the list's order."""
     op = ">" if desc else "<"
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: hot read, query builder measured slower
         f"SELECT COUNT(*) AS n FROM whitelabel_models WHERE {where} AND ({column}, id) {op} "
         f"(SELECT {column}, id FROM whitelabel_models WHERE id = ${len(args) + 1})",
         *args,
@@ -148,7 +148,7 @@ async def _rows_before(row_id: int, column: str, desc: bool, where: str, args: l
 async def _capped_count(where: str, args: list[Any], cap: int = COUNT_CAP) -> int:
     """Exact up to `cap`, so a page view never counts a whole 100k-row table."""
     args = [*args, cap]
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: hot read, query builder measured slower
         f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
         f"{where} LIMIT ${len(args)}) AS capped",
         *args,
@@ -163,7 +163,7 @@ async def new_count() -> int:
 
 async def staged_model(name: str, signer: Signer) -> StagedModel | None:
     """One staged model, signed, with its production model's id and state if it has one."""
-    rows = await db.fetch(
+    rows = await db.fetch(  # raw: hot read, query builder measured slower
         f"SELECT w.*, GREATEST(w.last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at, "
         "m.id AS production_id, m.is_published AS production_published "
         "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
@@ -178,7 +178,7 @@ async def model_posts(
 ) -> tuple[list[StagedPost], int]:
     """A staged model's posts with signed image and video URLs; returns (posts, total)."""
     offset = page_bounds(page, size)
-    posts = await db.fetch(
+    posts = await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT id, folder_name, title, image_count, video_count FROM whitelabel_posts "
         "WHERE whitelabel_model = $1 ORDER BY folder_name, id LIMIT $2 OFFSET $3",
         model_id,
@@ -187,7 +187,7 @@ async def model_posts(
     )
     total = int(
         (
-            await db.fetch(
+            await db.fetch(  # raw: hot read, query builder measured slower
                 "SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = $1", model_id
             )
         )[0]["n"]
@@ -195,7 +195,7 @@ async def model_posts(
     if not posts:
         return [], total
     ids = [p["id"] for p in posts]
-    media = await db.fetch(
+    media = await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT whitelabel_post, s3_key, type, size, "
         "CASE WHEN derived_etag = etag THEN thumb_key END AS thumb_key, "
         "CASE WHEN derived_etag = etag THEN preview_key END AS preview_key, "

@@ -64,6 +64,7 @@ class ModelImages:
 
 async def model_images(model_id: int, signer: Signer) -> ModelImages:
     """A staged model's own images with signed originals and previews."""
+    # raw: CASE columns (a derivative counts only for the current ETag)
     rows = await db.fetch(
         "SELECT s3_key, role, "
         "CASE WHEN derived_etag = etag THEN thumb_key END AS thumb_key, "

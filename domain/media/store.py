@@ -41,6 +41,7 @@ async def model_images_listed(
     derivatives; a removed one's row goes, and a trigger sends its derivatives to the trash.
     Applied with the model's fields, which already stopped naming the removed images."""
     keys = list(images)
+    # raw: the sync's bulk write path (one statement for all of a model's images)
     await tx.execute(
         "DELETE FROM whitelabel_model_images WHERE whitelabel_model = $1 "
         "AND s3_key <> ALL($2::text[])",
@@ -64,6 +65,7 @@ async def counts() -> tuple[int, int]:
     """(media waiting for derivatives, derivative objects waiting to be deleted)."""
     pending = " + ".join(f"(SELECT COUNT(*) FROM {table} WHERE {PENDING})" for table in SOURCES)
     row = (
+        # raw: COUNT over each source table's partial index, named by its PENDING predicate
         await db.fetch(
             f"SELECT {pending} AS pending, (SELECT COUNT(*) FROM media_derived_trash) AS trash"
         )
@@ -81,6 +83,7 @@ async def claim(limit: int) -> list[Pending]:
 
 
 async def _claim_from(table: str, limit: int) -> list[Pending]:
+    # raw: the claim is FOR UPDATE SKIP LOCKED
     rows = await db.fetch(
         f"UPDATE {table} SET derive_claimed_at = now() WHERE id IN ("
         f"SELECT id FROM {table} WHERE {PENDING} AND (derive_claimed_at IS NULL OR "
@@ -107,6 +110,7 @@ async def record_done(
     item: Pending, keys: dict[str, str | None], width: int, height: int, duration: float | None
 ) -> bool:
     """Store the derivatives of this ETag; False when the row is gone or changed meanwhile."""
+    # raw: one statement for either source table (SOURCES), chosen by name at run time
     rows = await db.fetch(
         f"UPDATE {item.table} SET derived_etag = etag, thumb_key = $3, preview_key = $4, "
         "poster_key = $5, width = $6, height = $7, duration = $8, media_error = NULL, "
@@ -126,6 +130,7 @@ async def record_done(
 
 async def record_error(item: Pending, message: str) -> bool:
     """Why this ETag cannot be previewed; the row keeps no derivative of an older version."""
+    # raw: one statement for either source table (SOURCES), chosen by name at run time
     rows = await db.fetch(
         f"UPDATE {item.table} SET media_error = $3, media_error_etag = etag, "
         "derived_etag = NULL, thumb_key = NULL, preview_key = NULL, poster_key = NULL, "
@@ -162,6 +167,7 @@ async def derivatives_of(keys: list[str]) -> dict[str, dict[str, Any]]:
     object's older derivatives are not current."""
     if not keys:
         return {}
+    # raw: CASE columns over the union of both source tables
     rows = await db.fetch(
         "SELECT s3_key, type, "
         "CASE WHEN derived_etag = etag THEN width END AS width, "

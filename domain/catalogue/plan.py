@@ -172,7 +172,7 @@ class ExistingModel:
     fields: dict[str, Any]
     posts: dict[str, dict[str, Any]]  # folder -> {id, media_cdns, image_count, video_count}
     media: dict[str, dict[str, Any]]  # s3_key -> {id, etag, size, type, url}
-    images: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # key -> role, etag, size
+    images: dict[str, tuple[str, str, int]]  # key -> (role, etag, size) of its own images
 
 
 def model_fields(desired: DesiredModel) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.media.store import derivatives_of
+from domain.media.store import CURRENT, derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, sign_rows
 
@@ -66,11 +66,8 @@ async def model_images(model_id: int, signer: Signer) -> ModelImages:
     """A staged model's own images with signed originals and previews."""
     # raw: CASE columns (a derivative counts only for the current ETag)
     rows = await db.fetch(
-        "SELECT s3_key, role, "
-        "CASE WHEN derived_etag = etag THEN thumb_key END AS thumb_key, "
-        "CASE WHEN derived_etag = etag THEN preview_key END AS preview_key, "
-        "CASE WHEN media_error_etag = etag THEN media_error END AS media_error "
-        "FROM whitelabel_model_images WHERE whitelabel_model = $1 ORDER BY s3_key",
+        f"SELECT s3_key, role, {CURRENT} FROM whitelabel_model_images "
+        "WHERE whitelabel_model = $1 ORDER BY s3_key",
         model_id,
     )
     views = []

@@ -20,6 +20,15 @@ _COLUMNS = (
     "poster_key, media_error, media_error_etag"
 )
 _ALL_SOURCES = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM {table}" for table in SOURCES)
+# A row's derivative columns as pages read them: only what was made from (or failed on) the
+# object's current ETag; a replaced object's older derivatives read as none.
+CURRENT = ", ".join(
+    [
+        f"CASE WHEN derived_etag = etag THEN {c} END AS {c}"
+        for c in ("width", "height", "duration", "thumb_key", "preview_key", "poster_key")
+    ]
+    + ["CASE WHEN media_error_etag = etag THEN media_error END AS media_error"]
+)
 CLAIM_EXPIRES = "10 minutes"  # a claim older than this belongs to a worker that went away
 
 
@@ -169,15 +178,7 @@ async def derivatives_of(keys: list[str]) -> dict[str, dict[str, Any]]:
         return {}
     # raw: CASE columns over the union of both source tables
     rows = await db.fetch(
-        "SELECT s3_key, type, "
-        "CASE WHEN derived_etag = etag THEN width END AS width, "
-        "CASE WHEN derived_etag = etag THEN height END AS height, "
-        "CASE WHEN derived_etag = etag THEN duration END AS duration, "
-        "CASE WHEN derived_etag = etag THEN thumb_key END AS thumb_key, "
-        "CASE WHEN derived_etag = etag THEN preview_key END AS preview_key, "
-        "CASE WHEN derived_etag = etag THEN poster_key END AS poster_key, "
-        "CASE WHEN media_error_etag = etag THEN media_error END AS media_error "
-        f"FROM ({_ALL_SOURCES}) m WHERE s3_key = ANY($1::text[])",
+        f"SELECT s3_key, type, {CURRENT} FROM ({_ALL_SOURCES}) m WHERE s3_key = ANY($1::text[])",
         keys,
     )
     return {r["s3_key"]: r for r in rows}

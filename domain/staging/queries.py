@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.catalogue.runs import LAST_FULL_SYNC
 from domain.media.previews import signed_derivatives
+from domain.media.store import CURRENT
 from domain.platform import db
 from domain.platform.paging import (
     BadQuery,
@@ -196,12 +197,8 @@ async def model_posts(
         return [], total
     ids = [p["id"] for p in posts]
     media = await db.fetch(  # raw: hot read, query builder measured slower
-        "SELECT whitelabel_post, s3_key, type, size, "
-        "CASE WHEN derived_etag = etag THEN thumb_key END AS thumb_key, "
-        "CASE WHEN derived_etag = etag THEN preview_key END AS preview_key, "
-        "CASE WHEN derived_etag = etag THEN poster_key END AS poster_key, "
-        "CASE WHEN media_error_etag = etag THEN media_error END AS media_error "
-        "FROM whitelabel_media WHERE whitelabel_post "
+        f"SELECT whitelabel_post, s3_key, type, size, {CURRENT} FROM whitelabel_media "
+        "WHERE whitelabel_post "
         f"IN ({', '.join(f'${i + 1}' for i in range(len(ids)))}) ORDER BY s3_key",
         *ids,
     )

@@ -148,7 +148,7 @@ class Tx:
         return rows(await query._process_results(await self.connection.fetch(sql, *args)))
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        return [Row(r) for r in await self.connection.fetch(sql, *args)]
+        return rows(await self.connection.fetch(sql, *args))
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         rows = await self.fetch(sql, *args)

@@ -12,6 +12,7 @@ import pytest
 
 from domain.catalogue.runs import SyncRun
 from domain.platform.db import now
+from domain.platform.paging import encode_cursor
 from domain.staging import row_sync
 from tests.conftest import Bucket, eventually, rows
 from tests.web import Browser
@@ -233,3 +234,28 @@ def test_a_row_reports_how_its_sync_ended() -> None:
     )
     failed = ended("failed", "bucket unreachable: check the endpoint")
     assert row_sync.outcome(failed) == ("error", "failed: bucket unreachable: check the endpoint")
+
+
+async def test_a_page_deep_in_a_long_list_says_so_without_counting_it_all(web: Any) -> None:
+    """Past the first 10,000 rows the position is a floor ("25 rows past the first 10,000"), so a
+    deep page costs one capped count; just before the cap it is still exact."""
+    b, _ = web
+    await rows(
+        "INSERT INTO whitelabel_models (folder_name) "
+        "SELECT 'M' || lpad(i::text, 5, '0') FROM generate_series(1, 10030) AS i RETURNING id"
+    )
+    ids = {
+        r["folder_name"]: r["id"]
+        for r in await rows("SELECT id, folder_name FROM whitelabel_models")
+    }
+
+    def after(name: str) -> str:
+        return f"/staged?sort=name&dir=asc&size=25&after={encode_cursor(name, ids[name])}"
+
+    near = (await b.get(after("M09990"))).text
+    assert summary(near) == "9,991–10,015 of 10,015+"
+    deep = (await b.get(after("M10005"))).text
+    assert summary(deep) == "25 rows past the first 10,000"
+    assert re.findall(r'title="(M\d+)"', deep) == [f"M{i:05d}" for i in range(10006, 10031)]
+    back = (await b.get(link(deep, "← Previous"))).text
+    assert summary(back) == "9,981–10,005 of 10,005+"

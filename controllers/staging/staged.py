@@ -3,6 +3,7 @@ controllers/staging/bulk.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -65,9 +66,12 @@ class StagedModelsController(Controller):
             after=after,
             before=before,
         )
-        page = await queries.staged_models(query, s3.sign)
+        page, new_count, bulk_jobs = await asyncio.gather(
+            queries.staged_models(query, s3.sign),
+            queries.new_count(),
+            bulk.active() if not is_fragment(request) else asyncio.sleep(0, []),  # page only
+        )
         params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
-        new_count = await queries.new_count()
         return render(
             request,
             "staging/index.html",
@@ -76,7 +80,7 @@ class StagedModelsController(Controller):
             params=params,
             sizes=queries.PAGE_SIZES,
             new_count=new_count,
-            bulk_jobs=await bulk.active() if not is_fragment(request) else [],
+            bulk_jobs=bulk_jobs,
             nav="staged",
         )
 
@@ -88,10 +92,12 @@ class StagedModelsController(Controller):
         model_name: FromPath[str],
         page: FromQuery[int] = 1,
     ) -> HTMXTemplate:
-        model = await _row(s3, model_name)
-        posts, total = await queries.model_posts(model.id, s3.sign, page=page)
-        images = await model_images(model.id, s3.sign)
-        current = await runs.current()
+        model, current, (posts, total), images = await asyncio.gather(
+            _row(s3, model_name),
+            runs.current(),
+            queries.model_posts(model_name, s3.sign, page=page),
+            model_images(model_name, s3.sign),
+        )
         return render(
             request,
             "staging/detail.html",

@@ -62,13 +62,14 @@ class ModelImages:
     images: list[ImageView]  # model and profile images, in key order
 
 
-async def model_images(model_id: int, signer: Signer) -> ModelImages:
-    """A staged model's own images with signed originals and previews."""
+async def model_images(model_name: str, signer: Signer) -> ModelImages:
+    """A staged model's own images with signed originals and previews (keyed by name: the model
+    page reads them alongside the model itself)."""
     # raw: CASE columns (a derivative counts only for the current ETag)
     rows = await db.fetch(
-        f"SELECT s3_key, role, {CURRENT} FROM whitelabel_model_images "
-        "WHERE whitelabel_model = $1 ORDER BY s3_key",
-        model_id,
+        f"SELECT s3_key, role, {CURRENT} FROM whitelabel_model_images WHERE whitelabel_model = "
+        "(SELECT id FROM whitelabel_models WHERE folder_name = $1) ORDER BY s3_key",
+        model_name,
     )
     views = []
     for r in rows:

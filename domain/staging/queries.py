@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,7 @@ class StagedPage:
     total: int  # capped at COUNT_CAP; see total_capped
     total_capped: bool
     start: int = 0  # 1-based position of the first row under the same filter; 0 when empty
+    start_capped: bool = False  # the page lies past the first COUNT_CAP rows: start is a floor
 
     @property
     def end(self) -> int:
@@ -117,31 +119,43 @@ async def staged_models(q: StagedQuery, signer: Signer) -> StagedPage:
     if backwards:
         rows.reverse()
     cap = SEARCH_COUNT_CAP if q.search else COUNT_CAP
-    total = await _capped_count(base_where, args, cap)
     if not rows:
+        total = await _capped_count(base_where, args, cap)
         return StagedPage([], None, None, total, total >= cap)
     first, last = rows[0], rows[-1]
+    # Independent reads, each on its own pooled connection: the page waits for the slowest.
+    total, before, signed = await asyncio.gather(
+        _capped_count(base_where, args, cap),
+        _rows_before(first, col_expr, q.desc, base_where, args) if cursor else asyncio.sleep(0, 0),
+        signed_rows(rows, signer),
+    )
     has_next = more if not backwards else True
     has_prev = more if backwards else bool(cursor)
-    before = await _rows_before(first["id"], column, q.desc, base_where, args) if cursor else 0
     return StagedPage(
-        await signed_rows(rows, signer),
+        signed,
         encode_cursor(last["sort_value"], last["id"]) if has_next else None,
         encode_cursor(first["sort_value"], first["id"]) if has_prev else None,
         total,
         total >= cap,
-        before + 1,
+        min(before, COUNT_CAP) + 1,
+        start_capped=before >= COUNT_CAP,
     )
 
 
-async def _rows_before(row_id: int, column: str, desc: bool, where: str, args: list[Any]) -> int:
-    """How many rows under the same filter come before this one in the list's order."""
+async def _rows_before(
+    first: dict[str, Any], col_expr: str, desc: bool, where: str, args: list[Any]
+) -> int:
+    """How many rows under the same filter come before this one in the list's order, counted
+    up to COUNT_CAP: a (column, id) bound the keyset indexes serve, not a scan of the table."""
     op = ">" if desc else "<"
+    n = len(args)
     rows = await db.fetch(  # raw: hot read, query builder measured slower
-        f"SELECT COUNT(*) AS n FROM whitelabel_models WHERE {where} AND ({column}, id) {op} "
-        f"(SELECT {column}, id FROM whitelabel_models WHERE id = ${len(args) + 1})",
+        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE {where} AND "
+        f"({col_expr}, id) {op} (${n + 1}, ${n + 2}) LIMIT ${n + 3}) AS capped",
         *args,
-        row_id,
+        first["sort_value"],
+        first["id"],
+        COUNT_CAP,
     )
     return int(rows[0]["n"])
 
@@ -175,36 +189,36 @@ async def staged_model(name: str, signer: Signer) -> StagedModel | None:
 
 
 async def model_posts(
-    model_id: int, signer: Signer, page: int = 1, size: int = 12
+    model_name: str, signer: Signer, page: int = 1, size: int = 12
 ) -> tuple[list[StagedPost], int]:
-    """A staged model's posts with signed image and video URLs; returns (posts, total)."""
+    """A staged model's posts with signed image and video URLs; returns (posts, total). Keyed by
+    name, so its three reads run at once, alongside the page's read of the model itself."""
     offset = page_bounds(page, size)
-    posts = await db.fetch(  # raw: hot read, query builder measured slower
+    model = "(SELECT id FROM whitelabel_models WHERE folder_name = $1)"
+    page_of_posts = (
         "SELECT id, folder_name, title, image_count, video_count FROM whitelabel_posts "
-        "WHERE whitelabel_model = $1 ORDER BY folder_name, id LIMIT $2 OFFSET $3",
-        model_id,
-        size,
-        offset,
+        f"WHERE whitelabel_model = {model} ORDER BY folder_name, id LIMIT $2 OFFSET $3"
     )
-    total = int(
-        (
-            await db.fetch(  # raw: hot read, query builder measured slower
-                "SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = $1", model_id
-            )
-        )[0]["n"]
+    posts, counted, media = await asyncio.gather(
+        db.fetch(page_of_posts, model_name, size, offset),  # raw: hot read, builder slower
+        db.fetch(  # raw: hot read, query builder measured slower
+            f"SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = {model}",
+            model_name,
+        ),
+        db.fetch(  # raw: hot read, query builder measured slower
+            f"SELECT whitelabel_post, s3_key, type, size, {CURRENT} FROM whitelabel_media "
+            f"WHERE whitelabel_post IN (SELECT id FROM ({page_of_posts}) AS page) ORDER BY s3_key",
+            model_name,
+            size,
+            offset,
+        ),
     )
-    if not posts:
-        return [], total
-    ids = [p["id"] for p in posts]
-    media = await db.fetch(  # raw: hot read, query builder measured slower
-        f"SELECT whitelabel_post, s3_key, type, size, {CURRENT} FROM whitelabel_media "
-        "WHERE whitelabel_post "
-        f"IN ({', '.join(f'${i + 1}' for i in range(len(ids)))}) ORDER BY s3_key",
-        *ids,
-    )
+    total = int(counted[0]["n"])
     by_post = {p["id"]: Gallery([], []) for p in posts}
     for m in media:
-        gallery = by_post[m["whitelabel_post"]]
+        gallery = by_post.get(m["whitelabel_post"])
+        if gallery is None:  # read in another snapshot: a sync changed the page in between
+            continue
         # preview_url, thumb_url, poster_url: None until a worker made them
         item = GalleryItem(
             m["s3_key"], await signer(m["s3_key"]), m["size"], **await signed_derivatives(m, signer)

@@ -40,7 +40,7 @@ from domain.platform.s3 import (
     S3Service,
     S3Unreachable,
 )
-from domain.platform.s3_listing import parse_page
+from domain.platform.s3_pages import parse_page
 from domain.platform.s3_types import NotAListing
 from tests.conftest import Bucket, bounded
 from tests.fault_proxy import FaultProxy, Rule, listing, listing_in

@@ -14,7 +14,8 @@ from aiobotocore.session import get_session
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from domain.platform.s3_listing import FastLister, Page
+from domain.platform.s3_listing import FastLister
+from domain.platform.s3_pages import Page
 from domain.platform.s3_types import (
     S3BucketMissing,
     S3CredentialsError,

@@ -1,4 +1,5 @@
-"""ListObjectsV2 at the network's speed: signed by botocore, fetched by aiohttp, parsed by lxml.
+"""ListObjectsV2 at the network's speed: signed by botocore, fetched by aiohttp, parsed at C speed
+(domain.platform.s3_pages).
 
 botocore's response parser costs about 72 ms for a 1,000-key page, which caps a sync near 10k
 keys a second however fast the bucket answers. Here botocore still signs (SigV4 in headers, with
@@ -14,12 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from itertools import repeat
 from typing import Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote
 
 import aiohttp
 import yarl
@@ -29,9 +26,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, NoCredentialsError
 from lxml import etree
 
-from domain.platform.s3_types import NotAListing, S3Object, fast_timestamp
+from domain.platform.s3_pages import PARSER, Page, parse_page
 
-NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 PAGE_SIZE = 1000
 MAX_BACKOFF = 20.0
 # botocore's standard retry mode: these error codes and statuses are transient.
@@ -54,96 +50,13 @@ RETRY_CODES = frozenset(
     }
 )
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
-_FIELDS = (NS + "Key", NS + "LastModified", NS + "ETag", NS + "Size")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
-# A request's parameters echoed at the top of a listing (not the Prefix of CommonPrefixes).
-_ECHOES = re.compile(rb"<(StartAfter|Prefix|Delimiter)>[^<]*</\1>(?!</CommonPrefixes>)")
-
-
-@dataclass
-class Page:
-    """One ListObjectsV2 answer: its objects, its common prefixes and where to go on."""
-
-    objects: list[S3Object] = field(default_factory=list)
-    prefixes: list[str] = field(default_factory=list)
-    next_token: str | None = None
-
-
-def _decode(value: str | None, url: bool) -> str:
-    """A key as S3 sent it, decoded as botocore does (`unquote_plus`) when URL-encoded."""
-    text = value or ""
-    return unquote_plus(text) if url else text
-
-
-def parse_page(data: bytes) -> Page:
-    """A ListObjectsV2 XML body as a Page.
-
-    The common case (every Contents has Key, LastModified, ETag and Size, as S3 and Spaces send)
-    reads each field as one C-level pass; anything else falls back to element by element.
-    """
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError:
-        # Some S3-compatible stores (moto) URL-encode the keys but echo the request's own
-        # Prefix/StartAfter raw, so a control character in them breaks the XML: drop the echoes
-        # (the listing does not need them) and read the rest strictly.
-        root = etree.fromstring(_ECHOES.sub(b"", data), _PARSER)
-    if root.tag != NS + "ListBucketResult":  # an error page or a proxy's HTML answered 200
-        raise NotAListing(
-            f"the S3 endpoint answered a bucket listing with <{root.tag}>, not S3's "
-            "ListBucketResult: check DO_SPACES_ENDPOINT and DO_SPACES_BUCKET."
-        )
-    url = root.findtext(NS + "EncodingType") == "url"
-    # One C-level walk over the four fields, which occur only inside Contents, in S3's order.
-    elements = list(root.iter(*_FIELDS))
-    fields = [e.text for e in elements]
-    keys, stamps, etags, sizes = fields[0::4], fields[1::4], fields[2::4], fields[3::4]
-    if len(fields) != 4 * data.count(b"<Contents>") or not _in_order(elements):
-        contents = list(root.iterchildren(NS + "Contents"))
-        keys = [c.findtext(NS + "Key") for c in contents]
-        stamps = [c.findtext(NS + "LastModified") for c in contents]
-        etags = [c.findtext(NS + "ETag") for c in contents]
-        sizes = [c.findtext(NS + "Size") for c in contents]
-    if url:  # as botocore's unquote_plus, without its cost on keys with no '%'
-        keys = [unquote_plus(k) if "%" in k else k.replace("+", " ") if k else "" for k in keys]
-    times: dict[str | None, datetime | None] = {None: None}
-    for stamp in set(stamps):
-        times[stamp] = _timestamp(stamp)
-    fields_of_objects = zip(
-        keys,
-        [int(z) if z else 0 for z in sizes],
-        [e.strip('"') if e else "" for e in etags],
-        [times[t] for t in stamps],
-        strict=True,
-    )
-    # tuple.__new__ straight from C: a NamedTuple's own __new__ is a Python call per key.
-    objects: list[S3Object] = list(map(tuple.__new__, repeat(S3Object), fields_of_objects))
-    prefixes = [
-        _decode(c.findtext(NS + "Prefix"), url) for c in root.iterchildren(NS + "CommonPrefixes")
-    ]
-    truncated = root.findtext(NS + "IsTruncated") == "true"
-    token = root.findtext(NS + "NextContinuationToken") if truncated else None
-    return Page(objects, prefixes, token or None)
-
-
-def _in_order(elements: list[Any]) -> bool:
-    """Whether the first and the last Contents hold the four fields in the order read."""
-    return (
-        all(tuple(e.tag for e in quartet) == _FIELDS for quartet in (elements[:4], elements[-4:]))
-        if elements
-        else True
-    )
-
-
-def _timestamp(value: str | None) -> datetime | None:
-    return fast_timestamp(value) if value else None
 
 
 def client_error(status: int, body: bytes) -> ClientError:
     """An S3 error answer as botocore would raise it, so domain.platform.s3.explain words it."""
     code, message = str(status), ""
     try:
-        root = etree.fromstring(body, _PARSER)
+        root = etree.fromstring(body, PARSER)
         code = root.findtext("Code") or code
         message = root.findtext("Message") or ""
     except etree.XMLSyntaxError:

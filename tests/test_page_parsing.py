@@ -1,0 +1,144 @@
+"""A ListObjectsV2 page reads the same whichever parser takes it: the regular-expression fast
+path (S3's compact layout, keys URL-encoded) and lxml (anything else). What a user would notice
+if they differed: a key with an emoji, '&', '<', '+', '%' or a space synced under another name,
+a missing object, a wrong size or ETag, or a listing that stops early or never ends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import quote, quote_plus
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.platform import s3_pages
+from domain.platform.s3_pages import Page, parse_page
+from tests.test_listing import HOSTILE
+
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+)
+
+
+def s3_page(
+    objects: list[tuple[str, int, str]],
+    prefixes: list[str] = (),  # type: ignore[assignment]
+    token: str | None = None,
+    *,
+    indent: bool = False,
+    checksum: bool = False,
+    quotes: str = "&quot;",
+    encode: bool = True,
+) -> bytes:
+    """A page as S3 writes it (one line), or indented, which only lxml reads."""
+    sep = "\n  " if indent else ""
+
+    def enc(key: str) -> str:
+        if encode:
+            return quote_plus(key, safe="/")
+        return key.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    parts = [HEAD, sep, "<Name>b</Name>", sep, "<Prefix></Prefix>", sep]
+    if encode:
+        parts += ["<EncodingType>url</EncodingType>", sep]
+    parts += [f"<IsTruncated>{'true' if token else 'false'}</IsTruncated>", sep]
+    for key, size, etag in objects:
+        extra = "<ChecksumAlgorithm>CRC32</ChecksumAlgorithm>" if checksum else ""
+        parts += [
+            f"<Contents>{sep}<Key>{enc(key)}</Key>{sep}"
+            f"<LastModified>2026-11-01T10:00:00.000Z</LastModified>{sep}"
+            f"<ETag>{quotes}{etag}{quotes}</ETag>{extra}{sep}<Size>{size}</Size>{sep}"
+            f"<StorageClass>STANDARD</StorageClass></Contents>",
+            sep,
+        ]
+    for prefix in prefixes:
+        parts += [f"<CommonPrefixes>{sep}<Prefix>{enc(prefix)}</Prefix></CommonPrefixes>", sep]
+    if token:
+        parts += [f"<NextContinuationToken>{token}</NextContinuationToken>", sep]
+    parts.append("</ListBucketResult>")
+    return "".join(parts).encode()
+
+
+def read_both(**page: object) -> tuple[Page, Page]:
+    """The compact page through parse_page (fast path) and the same page indented (lxml)."""
+    compact = s3_page(**page)  # type: ignore[arg-type]
+    assert s3_pages._fast_page(compact) is not None, "the compact page must take the fast path"
+    indented = s3_page(**page, indent=True)  # type: ignore[arg-type]
+    if page.get("objects") or page.get("prefixes"):
+        assert s3_pages._fast_page(indented) is None, "an indented page must go to lxml"
+    return parse_page(compact), parse_page(indented)
+
+
+WHEN = datetime(2026, 11, 1, 10, tzinfo=UTC)
+
+
+def test_hostile_keys_read_the_same_on_both_paths() -> None:
+    keys = [*HOSTILE, "a+b c%2Fd/p/x.jpg", "100%/p/é.jpg"]
+    objects = [(k, i * 7, f"{i:032x}") for i, k in enumerate(keys)]
+    fast, slow = read_both(objects=objects, prefixes=["a+b c/", "😀/"], token="tok+/=")
+    assert fast == slow
+    assert [o.key for o in fast.objects] == keys
+    assert [(o.size, o.etag, o.last_modified) for o in fast.objects[:2]] == [
+        (0, f"{0:032x}", WHEN),
+        (7, f"{1:032x}", WHEN),
+    ]
+    assert fast.prefixes == ["a+b c/", "😀/"] and fast.next_token == "tok+/="
+
+
+@pytest.mark.parametrize("quotes", ["&quot;", '"', ""])
+def test_checksums_and_every_way_of_quoting_an_etag(quotes: str) -> None:
+    objects = [("m/p/a.jpg", 5, "abc"), ("m/p/b.jpg", 6, "def-2")]
+    fast, slow = read_both(objects=objects, checksum=True, quotes=quotes)
+    assert fast == slow and [o.etag for o in fast.objects] == ["abc", "def-2"]
+
+
+def test_a_page_without_url_encoding_goes_to_lxml_and_still_reads_exactly() -> None:
+    body = s3_page([("a&b/<p>/x.jpg", 1, "e")], encode=False)
+    assert s3_pages._fast_page(body) is None
+    assert [o.key for o in parse_page(body).objects] == ["a&b/<p>/x.jpg"]
+
+
+def test_an_empty_last_page_ends_the_listing() -> None:
+    fast, slow = read_both(objects=[])
+    assert fast == slow == Page([], [], None)
+
+
+def test_a_truncated_page_without_its_token_is_not_taken_as_the_end() -> None:
+    body = s3_page([("m/p/a.jpg", 1, "e")]).replace(
+        b"<IsTruncated>false</IsTruncated>", b"<IsTruncated>true</IsTruncated>"
+    )
+    assert s3_pages._fast_page(body) is None  # lxml decides: it reads no token either
+    assert parse_page(body).next_token is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=40),
+            st.integers(min_value=0, max_value=5 * 2**40),
+            st.text("0123456789abcdef-", min_size=1, max_size=40),
+        ),
+        max_size=30,
+    ),
+    st.lists(st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1), max_size=5),
+)
+def test_any_page_reads_the_same_on_both_paths(
+    objects: list[tuple[str, int, str]], prefixes: list[str]
+) -> None:
+    fast, slow = read_both(objects=objects, prefixes=prefixes, token="t")
+    assert fast == slow
+    assert [o.key for o in fast.objects] == [k for k, _, _ in objects]
+
+
+def test_keys_encoded_with_percent_twenty_read_as_spaces() -> None:
+    body = s3_page([]).replace(
+        b"</ListBucketResult>",
+        f"<Contents><Key>{quote('a b/p q/x.jpg')}</Key><LastModified>2026-11-01T10:00:00.000Z"
+        "</LastModified><ETag>&quot;e&quot;</ETag><Size>1</Size></Contents>"
+        "</ListBucketResult>".encode(),
+    )
+    assert s3_pages._fast_page(body) is not None
+    assert [o.key for o in parse_page(body).objects] == ["a b/p q/x.jpg"]

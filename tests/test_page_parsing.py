@@ -12,8 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.catalogue.plan import hash_lines, listing_hash
 from domain.platform import s3_pages
 from domain.platform.s3_pages import Page, parse_page
+from domain.platform.s3_rows import Rows
 from tests.test_listing import HOSTILE
 
 HEAD = (
@@ -142,3 +144,22 @@ def test_keys_encoded_with_percent_twenty_read_as_spaces() -> None:
     )
     assert s3_pages._fast_page(body) is not None
     assert [o.key for o in parse_page(body).objects] == ["a b/p q/x.jpg"]
+
+
+def test_a_fast_page_fingerprints_as_its_objects_do_without_building_them() -> None:
+    """An unchanged model is recognised from the page's text alone: were the two fingerprints
+    ever to differ, every re-sync would rewrite every model."""
+    keys = [*HOSTILE, "a+b c%2Fd/p/x.jpg"]
+    page = parse_page(s3_page([(k, i * 1000, f"{i:032x}-2") for i, k in enumerate(keys)]))
+    rows = page.objects
+    assert isinstance(rows, Rows)
+    lines = rows.fingerprint_lines()
+    assert rows._objects is None, "fingerprinting built the objects"
+    assert hash_lines(lines, "https://cdn") == listing_hash(list(rows), "https://cdn")
+    assert Rows.join([rows[:3], rows[3:]]) == rows and [o.key for o in rows[2:4]] == keys[2:4]
+
+
+def test_a_size_written_with_a_leading_zero_goes_to_lxml() -> None:
+    body = s3_page([("m/p/a.jpg", 5, "e")]).replace(b"<Size>5</Size>", b"<Size>05</Size>")
+    assert s3_pages._fast_page(body) is None
+    assert parse_page(body).objects[0].size == 5

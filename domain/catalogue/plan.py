@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +69,15 @@ class DesiredModel:
         return sum(p.counts()[1] for p in self.posts.values())
 
 
-def listing_hash(objects: list[S3Object], public_base: str) -> str:
+def listing_hash(objects: Iterable[S3Object], public_base: str) -> str:
     """Fingerprint of a model's listing and of everything its rows derive from."""
+    return hash_lines([f"{o.key}\0{o.etag}\0{o.size}" for o in objects], public_base)
+
+
+def hash_lines(lines: list[str], public_base: str) -> str:
+    """`listing_hash` from each object's line (`Rows.fingerprint_lines` gives them unbuilt)."""
     digest = hashlib.sha256(f"{RULES_VERSION}\0{public_base}\n".encode())
-    digest.update("\n".join(f"{o.key}\0{o.etag}\0{o.size}" for o in objects).encode())
+    digest.update("\n".join(lines).encode())
     return digest.hexdigest()
 
 

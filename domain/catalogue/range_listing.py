@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from domain.catalogue.key_ranges import KeyRange, folder_of
 from domain.catalogue.sync_options import ListingSource
+from domain.platform.s3_rows import Rows
 from domain.platform.s3_types import S3Error, S3Object
 
 
@@ -25,8 +26,17 @@ class Listed:
     """A model folder's whole listing, or the error that kept part of it from being read."""
 
     folder: str
-    objects: list[S3Object]
+    objects: Sequence[S3Object]  # Rows when the fast path read every page of it
     error: str | None = None
+
+
+def joined(parts: Sequence[Sequence[S3Object]]) -> Sequence[S3Object]:
+    """Consecutive runs of objects as one, still unbuilt if every run is `Rows`."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(isinstance(p, Rows) for p in parts):
+        return Rows.join(parts)  # type: ignore[arg-type]
+    return [o for part in parts for o in part]
 
 
 class Assembler:
@@ -34,11 +44,11 @@ class Assembler:
 
     def __init__(self, ranges: list[KeyRange]) -> None:
         self.expected = Counter(f for r in ranges for f in r.folders)
-        self._shares: dict[str, list[tuple[int, list[S3Object]]]] = {}
+        self._shares: dict[str, list[tuple[int, Sequence[S3Object]]]] = {}
         self._errors: dict[str, str] = {}
 
     def add(
-        self, folder: str, index: int, objects: list[S3Object], error: str | None = None
+        self, folder: str, index: int, objects: Sequence[S3Object], error: str | None = None
     ) -> Listed | None:
         """Take one range's share of a folder; returns the folder once every share is in."""
         shares = self._shares.setdefault(folder, [])
@@ -49,11 +59,8 @@ class Assembler:
         if len(shares) < self.expected.get(folder, 1):
             return None
         del self._shares[folder]
-        if len(shares) == 1:
-            whole = shares[0][1]
-        else:
-            shares.sort(key=lambda share: share[0])
-            whole = [o for _, part in shares for o in part]
+        shares.sort(key=lambda share: share[0])
+        whole = joined([part for _, part in shares])
         return Listed(folder, whole, self._errors.pop(folder, None))
 
 
@@ -116,9 +123,9 @@ async def list_range(
     """
     handed: set[str] = set()
     current: str | None = None
-    objects: list[S3Object] = []
+    runs: list[Sequence[S3Object]] = []  # the current folder's runs of objects, page by page
 
-    async def hand_in(folder: str, share: list[S3Object], error: str | None = None) -> None:
+    async def hand_in(folder: str, share: Sequence[S3Object], error: str | None = None) -> None:
         handed.add(folder)
         if stopped():  # cancelled or taken over: what is handed in now is not written
             return
@@ -134,7 +141,7 @@ async def list_range(
                     page = await anext(pages)
                 except StopAsyncIteration:
                     break
-            keys = [o.key for o in page]
+            keys = page.keys if isinstance(page, Rows) else [o.key for o in page]
             start = bisect_left(keys, rng.lo)  # before: a sibling ("A.x/" < "A/"), not ours
             end = len(keys) if rng.hi is None else bisect_left(keys, rng.hi, start)
             ended, listed = end < len(keys), 0
@@ -148,9 +155,9 @@ async def list_range(
                 listed += j - i
                 if folder != current:
                     if current is not None:
-                        await hand_in(current, objects)
-                    current, objects = folder, []
-                objects.extend(page[i:j])
+                        await hand_in(current, joined(runs))
+                    current, runs = folder, []
+                runs.append(page[i:j])
                 i = j
             counted(listed)
             if ended:
@@ -158,7 +165,7 @@ async def list_range(
         if stopped():
             return
         if current is not None:
-            await hand_in(current, objects)
+            await hand_in(current, joined(runs))
             current = None
         for folder in rng.folders:  # known folders with no key left: gone from the bucket
             if folder not in handed:

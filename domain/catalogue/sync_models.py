@@ -19,10 +19,11 @@ import asyncpg
 
 from domain.catalogue import parts, run_changes, runs, sync_store
 from domain.catalogue.key_ranges import KeyRange, cut, units_of
-from domain.catalogue.plan import build_model, diff_model, listing_hash
+from domain.catalogue.plan import build_model, diff_model, hash_lines, listing_hash
 from domain.catalogue.range_listing import Assembler, Capacity, Listed, list_range
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
+from domain.platform.s3_rows import Rows
 from domain.platform.s3_types import S3Error, S3Object
 
 log = logging.getLogger("creatorflix.sync")
@@ -227,17 +228,22 @@ async def _sync_part(
     await parts.complete(part, stats.counters(), result)
 
 
-async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Object], str]:
-    objects = listed.objects
-    if len(objects) < BIG_MODEL:
-        objects.sort(key=attrgetter("key"))
+async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Object] | Rows, str]:
+    """The model's objects in key order and their fingerprint. Rows in key order (as a range
+    lists them) are fingerprinted without building their objects."""
+    listing = listed.objects
+
+    def work() -> tuple[list[S3Object] | Rows, str]:
+        if isinstance(listing, Rows) and listing.keys == sorted(listing.keys):
+            return listing, hash_lines(listing.fingerprint_lines(), options.public_base)
+        objects = sorted(listing, key=attrgetter("key"))
         return objects, listing_hash(objects, options.public_base)
 
-    def work() -> str:
-        objects.sort(key=attrgetter("key"))
-        return listing_hash(objects, options.public_base)
+    return work() if len(listing) < BIG_MODEL else await asyncio.to_thread(work)
 
-    return objects, await asyncio.to_thread(work)
+
+def _built(listing: list[S3Object] | Rows) -> list[S3Object]:
+    return listing.objects() if isinstance(listing, Rows) else listing
 
 
 async def _sync_model(
@@ -250,13 +256,14 @@ async def _sync_model(
 ) -> bool:
     """Write one listed model folder's change; returns whether the model exists."""
     folder = listed.folder
-    objects, fingerprint = await _fingerprint(listed, options)
+    listing, fingerprint = await _fingerprint(listed, options)
     if known is not None and known.listing_hash == fingerprint:  # unchanged: parse nothing
         stats.keys_ignored += known.ignored_keys
         plan.unchanged.append(known.id)
         if known.ignored_keys:
-            await recorder.scan(folder, objects)
+            await recorder.scan(folder, _built(listing))
         return True
+    objects = _built(listing)
     if len(objects) < BIG_MODEL:
         desired = build_model(folder, objects, options.public_base, fingerprint)
     else:

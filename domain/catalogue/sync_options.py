@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,7 +21,7 @@ class ListingSource(Protocol):
 
     def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]: ...
 
-    def list_after(self, start_after: str) -> AsyncIterator[list[S3Object]]: ...
+    def list_after(self, start_after: str) -> AsyncIterator[Sequence[S3Object]]: ...
 
 
 @dataclass(frozen=True)

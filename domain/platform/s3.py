@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -133,13 +133,14 @@ class S3Service:
     async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
         """Every object under a prefix, one list per page of up to 1,000."""
         async for page in self._pages(prefix=prefix):
-            yield page.objects
+            yield list(page.objects)
 
-    async def list_after(self, start_after: str) -> AsyncIterator[list[S3Object]]:
+    async def list_after(self, start_after: str) -> AsyncIterator[Sequence[S3Object]]:
         """Every object whose key sorts after `start_after`, in S3's order, page by page.
 
         The caller stops reading where its key range ends; pages span model folders, so many
-        small models cost one request per 1,000 keys, not one each."""
+        small models cost one request per 1,000 keys, not one each. A page the fast path read
+        is `Rows`: its S3Objects are built only if asked for."""
         async for page in self._pages(start_after=start_after):
             yield page.objects
 

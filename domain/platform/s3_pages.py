@@ -12,6 +12,7 @@ lxml, which reads any well-formed answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
@@ -20,6 +21,7 @@ from urllib.parse import unquote_plus
 
 from lxml import etree
 
+from domain.platform.s3_rows import Rows
 from domain.platform.s3_types import NotAListing, S3Object, fast_timestamp
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -32,9 +34,10 @@ _ECHOES = re.compile(rb"<(StartAfter|Prefix|Delimiter)>[^<]*</\1>(?!</CommonPref
 
 @dataclass
 class Page:
-    """One ListObjectsV2 answer: its objects, its common prefixes and where to go on."""
+    """One ListObjectsV2 answer: its objects (`Rows` from the fast path, built on first use),
+    its common prefixes and where to go on."""
 
-    objects: list[S3Object] = field(default_factory=list)
+    objects: Sequence[S3Object] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     next_token: str | None = None
 
@@ -119,6 +122,7 @@ _CONTENTS = re.compile(
     r"(?:<Checksum\w*>[^<]*</Checksum\w*>)*<Size>(\d+)</Size>"
 )
 _PREFIX = re.compile(r"<CommonPrefixes><Prefix>([^<&]*)</Prefix></CommonPrefixes>")
+_LEADING_ZERO = re.compile(r"<Size>0\d")
 _TOKEN = re.compile(r"<NextContinuationToken>([^<&]*)</NextContinuationToken>")
 _URL_ENCODED = b"<EncodingType>url</EncodingType>"
 
@@ -140,25 +144,15 @@ def _fast_page(data: bytes) -> Page | None:
     prefixes = _PREFIX.findall(text) if "<CommonPrefixes>" in text else []
     if len(prefixes) != text.count("<CommonPrefixes>"):
         return None
-    objects: list[S3Object] = []
-    if found:
-        keys, stamps, quoted, sizes = zip(*found, strict=True)
-        etags = [e.replace("&quot;", '"').strip('"') for e in quoted]
-        if any("&" in e for e in etags):  # another entity: lxml decodes it
-            return None
-        times = {stamp: fast_timestamp(stamp) for stamp in set(stamps)}
-        columns = zip(
-            [unquote_plus(k) if "%" in k else k.replace("+", " ") for k in keys],
-            map(int, sizes),
-            etags,
-            map(times.__getitem__, stamps),
-            strict=True,
-        )
-        objects = list(map(tuple.__new__, repeat(S3Object), columns))
+    if text.count("&") != text.count("&quot;"):  # another entity (in an ETag): lxml decodes it
+        return None
+    if "<Size>0" in text and _LEADING_ZERO.search(text):  # Rows' fingerprint lines need none
+        return None
+    keys = [unquote_plus(k) if "%" in k else k.replace("+", " ") for k, _, _, _ in found]
     token = None
     if "<IsTruncated>true</IsTruncated>" in text:
         match = _TOKEN.search(text)
         if match is None:
             return None
         token = match.group(1)
-    return Page(objects, [_url_decoded(p) for p in prefixes], token or None)
+    return Page(Rows(keys, found), [_url_decoded(p) for p in prefixes], token or None)

@@ -7,7 +7,10 @@ model's thumbnail, its post count, a post's media list) comes from such content 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+from piccolo.columns.combination import WhereRaw
 
 from domain.media.store import derivatives_of
 from domain.platform import db
@@ -25,7 +28,8 @@ THUMBNAIL = (
 )
 
 # The same rules for the query builder.
-VISIBLE_MODEL_WHERE = Model.is_published.eq(True) & Model.source_missing_at.is_null()
+# Literal, not `is_published = $1`: a parameter cannot match models_public_page's predicate.
+VISIBLE_MODEL_WHERE = WhereRaw("is_published AND source_missing_at IS NULL")
 VISIBLE_POST_WHERE = Post.is_published.eq(True) & Post.source_missing_at.is_null()
 
 MODEL_COLUMNS = (
@@ -36,14 +40,17 @@ MODEL_COLUMNS = (
 
 async def models(page: int, signer: Signer) -> dict[str, Any]:
     offset = page_bounds(page, PAGE_SIZE)
-    # raw: THUMBNAIL is a correlated subquery, which Piccolo's select cannot express
-    rows = await db.fetch(
-        f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} "
-        "ORDER BY m.display_order, m.post_count DESC, m.id LIMIT $1 OFFSET $2",
-        PAGE_SIZE,
-        offset,
+    # The page and the count at once; the models_public_page index serves both.
+    rows, count = await asyncio.gather(
+        # raw: THUMBNAIL is a correlated subquery, which Piccolo's select cannot express
+        db.fetch(
+            f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} "
+            "ORDER BY m.display_order, m.post_count DESC, m.id LIMIT $1 OFFSET $2",
+            PAGE_SIZE,
+            offset,
+        ),
+        Model.count().where(VISIBLE_MODEL_WHERE).run(),
     )
-    count = await Model.count().where(VISIBLE_MODEL_WHERE)
     return {
         "data": await _models(rows, signer),
         "meta": {"page": page, "limit": PAGE_SIZE, "count": int(count)},

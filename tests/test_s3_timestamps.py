@@ -7,7 +7,8 @@ from datetime import datetime
 import pytest
 from botocore.utils import parse_timestamp
 
-import domain.platform.s3_listing
+import domain.platform.s3_pages
+import domain.platform.s3_rows
 from domain.platform.s3 import S3Service, fast_timestamp
 from domain.platform.settings import S3Settings
 
@@ -47,7 +48,9 @@ async def test_listings_parse_last_modified_with_it(monkeypatch: pytest.MonkeyPa
         seen.append(value)
         return fast_timestamp(value)
 
-    monkeypatch.setattr(domain.platform.s3_listing, "fast_timestamp", spy)
+    # Whichever parser reads the page (the fast path's rows or lxml) goes through it.
+    monkeypatch.setattr(domain.platform.s3_rows, "fast_timestamp", spy)
+    monkeypatch.setattr(domain.platform.s3_pages, "fast_timestamp", spy)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:

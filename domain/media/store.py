@@ -9,14 +9,12 @@ from typing import Any
 
 from domain.platform import db
 from domain.platform.sql import media as sql
-from domain.platform.sql.media import CURRENT as CURRENT  # the fragments live with the SQL
-from domain.platform.sql.media import PENDING as PENDING
-from domain.platform.sql.media import SOURCES as SOURCES
+from domain.platform.sql.media import SOURCES
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    table: str  # one of SOURCES
+    table: str  # one of SOURCES (domain/platform/sql/media.py)
     id: int
     s3_key: str
     etag: str

@@ -118,6 +118,7 @@ async def record_error(table: str, row_id: int, etag: str, message: str) -> list
 async def take_trash(tx: db.Tx, limit: int) -> list[dict[str, Any]]:
     """Drop trash a returned source makes again, then take up to `limit` keys (SKIP LOCKED: two
     jobs emptying the trash never wait on each other)."""
+    # raw: FOR UPDATE SKIP LOCKED, and a join over both source tables
     await tx.execute(
         "DELETE FROM media_derived_trash WHERE id IN (SELECT t.id FROM media_derived_trash t "
         f"JOIN ({_ALL_SOURCES}) m ON m.s3_key = t.source_key AND m.etag = t.etag "

@@ -18,6 +18,7 @@ from litestar.utils.dataclass import extract_dataclass_items
 
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.sql import accounts as sql
 from domain.platform.tables import SessionRow
 
 PURGE_CHANCE = 0.01
@@ -39,25 +40,12 @@ class DatabaseStore(Store):
         )
         expires = now() + timedelta(seconds=seconds)
         async with db.transaction() as tx:  # an upsert: concurrent requests of one session race
-            # raw: hot read, query builder measured slower (the per-request session write)
-            await tx.execute(
-                "INSERT INTO admin_sessions (key, data, expires_at) VALUES ($1, $2, $3) "
-                "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
-                "expires_at = excluded.expires_at",
-                key,
-                data,
-                expires,
-            )
+            await sql.upsert_session(tx, key, data, expires)
             if random.random() < PURGE_CHANCE:  # expired rows go now and then, not per request
                 await tx.run(SessionRow.delete().where(SessionRow.expires_at < now()))
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        # raw: hot read, query builder measured slower (the per-request session check)
-        rows = await db.fetch(
-            "SELECT data, expires_at FROM admin_sessions WHERE key = $1 AND expires_at > $2",
-            key,
-            now(),
-        )
+        rows = await sql.live_session(key, now())
         if not rows:
             return None
         seconds = (

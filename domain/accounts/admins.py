@@ -17,11 +17,11 @@ from piccolo.query.functions.string import Lower
 from domain.accounts import sessions
 from domain.errors import Conflict, Invalid, NotFound
 from domain.platform import db
+from domain.platform.sql import accounts as sql
 
 MIN_PASSWORD = 8
 MAX_USERNAME = 100  # piccolo_user.username is VARCHAR(100)
 MAX_EMAIL = 255
-COLUMNS = "id, username, email, active, superuser, last_login"
 FIELDS = (
     BaseUser.id,
     BaseUser.username,
@@ -143,10 +143,7 @@ async def authenticate(username: str, password: str) -> int | None:
 
 async def signed_in(user_id: int) -> SignedIn | None:
     """Checked on every request (a deactivated admin is out at once): one indexed lookup."""
-    # raw: hot read, query builder measured slower
-    rows = await db.fetch(
-        "SELECT superuser FROM piccolo_user WHERE id = $1 AND active AND admin", user_id
-    )
+    rows = await sql.signed_in(user_id)
     return SignedIn(bool(rows[0]["superuser"])) if rows else None
 
 
@@ -224,10 +221,7 @@ async def set_active(admin_id: int, active: bool, by: int | None) -> tuple[Admin
     are locked first, so two superusers deactivating each other at once cannot both succeed.
     """
     async with db.transaction() as tx:
-        # raw: a lock (FOR UPDATE)
-        rows = await tx.fetch(
-            f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY id FOR UPDATE"
-        )
+        rows = await sql.lock_admins(tx)
         every = [Admin.from_row(r) for r in rows]
         target = next((a for a in every if a.id == admin_id), None)
         if target is None:

@@ -12,7 +12,6 @@ from domain.catalogue import run_handle, runs
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.runs import (
     ACTIVE,
-    ADVISORY_LOCK_KEY,
     SyncBusy,
     SyncRun,
     ledger_entry,
@@ -20,9 +19,8 @@ from domain.catalogue.runs import (
 )
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRun as Runs
-
-ENQUEUE_LOCK_KEY = 0x43464C59  # serialises "is a sync active? then record a new one"
 
 # Queues the job of a recorded run and returns the job's id (the job queue, injected).
 Defer = Callable[[int], Awaitable[int]]
@@ -84,7 +82,7 @@ async def _record(request: RunRequest) -> int:
     """Insert a queued run under the enqueue lock, or raise SyncBusy."""
     await runs.mark_stale()
     async with db.transaction() as tx:
-        await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)  # raw: a lock
+        await sql.enqueue_lock(tx)
         rows = await tx.run(
             Runs.select().where(Runs.status.is_in(list(ACTIVE))).order_by(Runs.id).limit(1)
         )
@@ -122,7 +120,7 @@ async def _orphaned(tx: db.Tx, run: SyncRun) -> bool:
     """
     if run.status != "running" or run.job_id is not None:
         return False
-    if not await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY):  # raw
+    if not await sql.try_sync_xact_lock(tx):
         return False  # its process still holds the sync lock
     stopped = "the process running this sync stopped"
     await tx.run(

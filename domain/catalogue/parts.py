@@ -19,6 +19,7 @@ from typing import Any
 from domain.catalogue.key_ranges import in_key_order, part_bounds
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncPart
 
 LEASE = timedelta(seconds=15)  # a part whose owner is silent this long is claimed again
@@ -50,8 +51,7 @@ def split(folders: list[str], parts: int) -> list[list[str]]:
 async def create(run_id: int, folders: list[str], parts: int, whole_bucket: bool = True) -> int:
     """Split the run's folders into parts, once: a resumed run keeps its first split."""
     async with db.transaction() as tx:
-        # raw: a row lock on the run, so two workers never split it twice
-        await tx.execute("SELECT id FROM sync_runs WHERE id = $1 FOR UPDATE", run_id)
+        await sql.lock_run(tx, run_id)
         existing = await tx.run(SyncPart.select(SyncPart.id).where(SyncPart.run == run_id))
         if existing:
             return len(existing)
@@ -72,17 +72,7 @@ async def create(run_id: int, folders: list[str], parts: int, whole_bucket: bool
 
 async def claim(run_id: int, owner: str) -> Part | None:
     """The next pending part, or one whose owner stopped; None when none is left to take."""
-    rows = await db.fetch(  # raw: the claim is FOR UPDATE SKIP LOCKED
-        "UPDATE sync_parts p SET status = 'running', owner = $2, heartbeat_at = $3, "
-        "stats = '{}' FROM (SELECT id, owner AS previous FROM sync_parts WHERE run = $1 AND "
-        "(status = 'pending' OR (status = 'running' AND heartbeat_at < $4)) "
-        "ORDER BY part_no LIMIT 1 FOR UPDATE SKIP LOCKED) q WHERE p.id = q.id "
-        "RETURNING p.id, p.part_no, p.folders, q.previous",
-        run_id,
-        owner,
-        now(),
-        now() - LEASE,
-    )
+    rows = await sql.claim_part(run_id, owner, now(), now() - LEASE)
     if not rows:
         return None
     r = rows[0]
@@ -104,14 +94,7 @@ async def claim(run_id: int, owner: str) -> Part | None:
 
 async def beat(part: Part, counters: dict[str, int]) -> tuple[bool, bool]:
     """Renew the lease and publish progress; returns (still ours, cancel requested)."""
-    rows = await db.fetch(  # raw: RETURNING a subquery (the run's cancel flag)
-        "UPDATE sync_parts SET heartbeat_at = $3, stats = $4 WHERE id = $1 AND owner = $2 "
-        "AND status = 'running' RETURNING (SELECT cancel_requested FROM sync_runs WHERE id = run)",
-        part.id,
-        part.owner,
-        now(),
-        json.dumps(counters),
-    )
+    rows = await sql.beat_part(part.id, part.owner, now(), json.dumps(counters))
     if not rows:
         return False, False
     return True, bool(rows[0]["cancel_requested"])

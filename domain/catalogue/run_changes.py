@@ -15,14 +15,12 @@ from domain.catalogue.plan import ExistingModel, ModelChange
 from domain.platform import db
 from domain.platform.lists import any_of
 from domain.platform.s3_types import S3Object
+from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRunChange, WhitelabelPost
 
 log = logging.getLogger("creatorflix.sync")
 IGNORED_KEPT = 200  # ignored keys kept per run, with their reason; the run counts them all
 BIG_SCAN = 20_000  # keys: look for ignored ones in a thread, so the loop stays free
-COLUMNS = ("run", "kind", "change", "model", "name", "reason")
-# Serialises the ignored-key budget of one run across its parts and workers.
-BUDGET_LOCK = 0x43464C5A
 Row = tuple[int, str, str, str, str, str]
 
 
@@ -92,14 +90,14 @@ class Recorder:
         rows, self.rows = self.rows, []
         ignored, self.ignored = self.ignored, []
         async with db.transaction() as tx:
-            await tx.copy("sync_run_changes", COLUMNS, rows)
+            await sql.insert_changes(tx, rows)
             if ignored and not self.ignored_full:
                 self.ignored_full = await _keep_ignored(tx, self.run_id, ignored)
 
 
 async def _keep_ignored(tx: db.Tx, run_id: int, keys: list[str]) -> bool:
     """Keep as many of these keys as the run's budget allows; True once it is spent."""
-    await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", BUDGET_LOCK, run_id)  # raw: a lock
+    await sql.budget_lock(tx, run_id)
     c = SyncRunChange
     (kept,) = await tx.run(
         c.select(Count(alias="n")).where(
@@ -107,10 +105,8 @@ async def _keep_ignored(tx: db.Tx, run_id: int, keys: list[str]) -> bool:
         )
     )
     room = max(0, IGNORED_KEPT - int(kept["n"]))
-    await tx.copy(
-        "sync_run_changes",
-        COLUMNS,
-        [(run_id, "ignored", "", "", _text(k), ignore_reason(k)) for k in keys[:room]],
+    await sql.insert_changes(
+        tx, [(run_id, "ignored", "", "", _text(k), ignore_reason(k)) for k in keys[:room]]
     )
     return len(keys) >= room
 
@@ -160,4 +156,4 @@ async def record_removed(run_id: int, models: list[str], posts: list[tuple[str, 
     rows += [(run_id, "post", "removed", m, p, "") for m, p in posts]
     if rows:
         async with db.transaction() as tx:
-            await tx.copy("sync_run_changes", COLUMNS, rows)
+            await sql.insert_changes(tx, rows)

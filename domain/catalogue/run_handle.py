@@ -15,7 +15,6 @@ import asyncpg
 from domain.catalogue.run_stats import COUNTERS, RunStats
 from domain.catalogue.runs import (
     ACTIVE,
-    ADVISORY_LOCK_KEY,
     SyncBusy,
     current,
     get,
@@ -24,6 +23,7 @@ from domain.catalogue.runs import (
 )
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.sql import catalogue as sql
 
 
 @dataclass
@@ -36,22 +36,16 @@ class RunHandle:
 
     async def flush(self) -> None:
         """Write progress and heartbeat; pick up a cancel request made from any process."""
-        # raw: sent on the sync lock's own connection, outside the pool
-        sets = ", ".join(f"{k} = ${i + 3}" for i, k in enumerate(COUNTERS))
-        sql = (
-            f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(COUNTERS) + 3}, {sets} "
-            "WHERE id = $1 RETURNING cancel_requested"
-        )
         args = (self.id, self.stats.phase, *self.stats.counters().values(), now())
         flag = None
         if self._lock_conn is not None:  # its own connection: a busy pool never delays a beat
             try:
-                flag = await self._lock_conn.fetchval(sql, *args)
+                flag = await sql.flush_run(self._lock_conn, COUNTERS, args)
             except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
                 self._lock_conn = None  # killed: the pool's connections will do from now on
         if self._lock_conn is None:
             async with db.transaction() as tx:
-                flag = await tx.fetchval(sql, *args)
+                flag = await sql.flush_run(tx, COUNTERS, args)
         if flag:
             self.cancelled.set()
         notify(self.id)
@@ -69,7 +63,7 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
     lock_conn = await asyncpg.connect(engine.config["dsn"])
     try:
         deadline = time.monotonic() + wait
-        while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY):
+        while not await sql.try_sync_lock(lock_conn):
             if time.monotonic() > deadline:
                 raise SyncBusy(await current())
             await asyncio.sleep(0.5)
@@ -81,23 +75,9 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
         )
         async with db.transaction() as tx:
             # We hold the lock: any other "running" row belongs to a process that is gone.
-            # raw (both): the claim under the sync lock, with a jsonb ledger append and a CASE
-            await tx.execute(
-                "UPDATE sync_runs SET status = 'failed', finished_at = $1, phase = 'done', "
-                "error = 'the process running this sync stopped' "
-                "WHERE status = 'running' AND id <> $2",
-                now(),
-                run_id,
-            )
-            claimed = await tx.fetch(
-                "UPDATE sync_runs SET status = 'running', heartbeat_at = $2, "
-                "phase = CASE WHEN status = 'queued' THEN 'starting' ELSE phase END, "
-                "events = (events::jsonb || $3::jsonb)::json "
-                "WHERE id = $1 AND status = ANY($4::text[]) RETURNING scope, cancel_requested",
-                run_id,
-                now(),
-                json.dumps([ledger_entry(text)]),
-                list(ACTIVE),
+            await sql.fail_others(tx, now(), run_id)
+            claimed = await sql.claim_run(
+                tx, run_id, now(), json.dumps([ledger_entry(text)]), list(ACTIVE)
             )
     except BaseException:
         await lock_conn.close()
@@ -118,10 +98,8 @@ async def finish(
     handle.stats.phase = "done"
     await handle.flush()
     async with db.transaction() as tx:
-        run = await tx.fetch(  # raw: a jsonb ledger append
-            "UPDATE sync_runs SET status = $2, finished_at = $3, error = $4, plan = $5, "
-            "keys_ignored = $6, events = (events::jsonb || $7::jsonb)::json WHERE id = $1 "
-            "RETURNING scope, dry_run, kind",
+        run = await sql.finish_run(
+            tx,
             handle.id,
             status,
             now(),
@@ -139,13 +117,8 @@ async def finish(
 
 async def _supersede(tx: db.Tx, run_id: int, scope: str) -> None:
     """Older held plans of the same scope (any scope, after a full sync) are out of date."""
-    await tx.execute(  # raw: a jsonb ledger append
-        "UPDATE sync_runs SET status = 'superseded', superseded_by = $1, "
-        "events = (events::jsonb || $3::jsonb)::json "
-        "WHERE status = 'needs_confirmation' AND id < $1 AND ($2 = 'all' OR scope = $2)",
-        run_id,
-        scope,
-        json.dumps([ledger_entry(f"superseded by run #{run_id}")]),
+    await sql.supersede(
+        tx, run_id, scope, json.dumps([ledger_entry(f"superseded by run #{run_id}")])
     )
 
 

@@ -15,6 +15,7 @@ from domain.platform import db
 from domain.platform.db import FromRow
 from domain.platform.lists import any_of
 from domain.platform.paging import BadQuery, page_bounds
+from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRun as Runs
 from domain.platform.tables import SyncRunChange as Changes
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel, WhitelabelPost
@@ -79,12 +80,6 @@ def _check_list(kind: str, change: str) -> None:
         raise BadQuery(f"kind={kind[:20]!r} change={change[:20]!r} is not a list: use {known}.")
 
 
-_ROWS = (
-    "SELECT c.model, c.name, c.reason, m.id IS NOT NULL AS staged FROM sync_run_changes c "
-    "LEFT JOIN whitelabel_models m ON m.folder_name = c.model AND c.model <> '' "
-)
-
-
 async def changes(run: SyncRun) -> list[Listing]:
     """Each list of the run with its first SHOWN rows; empty lists left out."""
     counts = await db.select(
@@ -93,15 +88,7 @@ async def changes(run: SyncRun) -> list[Listing]:
         .group_by(Changes.kind, Changes.change)
     )
     stored = {(r["kind"], r["change"]): int(r["n"]) for r in counts}
-    rows = await db.fetch(  # raw: one LATERAL join for the first rows of every list
-        "SELECT g.kind, g.change, x.* FROM unnest($2::text[], $3::text[]) AS g(kind, change) "
-        f"CROSS JOIN LATERAL ({_ROWS} WHERE c.run = $1 AND c.kind = g.kind "
-        "AND c.change = g.change ORDER BY c.id LIMIT $4) x",
-        run.id,
-        [k for k, _ in LISTS],
-        [c for _, c in LISTS],
-        SHOWN,
-    )
+    rows = await sql.first_changes(run.id, [k for k, _ in LISTS], [c for _, c in LISTS], SHOWN)
     out = []
     for kind, change in LISTS:
         kept = stored.get((kind, change), 0)

@@ -18,6 +18,7 @@ from piccolo.query.functions.aggregate import Count
 from domain.catalogue.run_stats import Counters
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRun as Runs
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 from domain.errors import Conflict
 
 STALE_AFTER = timedelta(seconds=60)
-ADVISORY_LOCK_KEY = 0x43464C58  # "CFLX": held by the process running a sync
 ACTIVE = ("queued", "running")
 JSON = ("plan", "events")  # sync_runs' JSON columns (asyncpg hands them over as text)
 
@@ -120,11 +120,7 @@ async def set_job(run_id: int, job_id: int) -> None:
 
 async def log_event(run_id: int, text: str) -> None:
     """Add a line to the run's ledger (what happened, when, on which worker)."""
-    await db.fetch(  # raw: an atomic jsonb append, which the query builder cannot express
-        "UPDATE sync_runs SET events = (events::jsonb || $2::jsonb)::json WHERE id = $1",
-        run_id,
-        json.dumps([ledger_entry(text)]),
-    )
+    await sql.log_event(run_id, json.dumps([ledger_entry(text)]))
 
 
 def ledger_entry(text: str) -> dict[str, str]:
@@ -136,21 +132,7 @@ async def request_cancel(run_id: int) -> str | None:
 
     Returns the run's status before the request, or None if it was not active.
     """
-    rows = await db.fetch(  # raw: it locks the row (FOR UPDATE) to read the status it replaces
-        # `before` is joined (FROM) so it is read before the update; read only in RETURNING,
-        # it found no row (the row was already updated by this statement) and gave None.
-        "WITH before AS (SELECT status AS was FROM sync_runs WHERE id = $1 FOR UPDATE) "
-        "UPDATE sync_runs SET cancel_requested = true, "
-        "status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
-        "finished_at = CASE WHEN status = 'queued' THEN $2 ELSE finished_at END, "
-        "phase = CASE WHEN status = 'queued' THEN 'done' ELSE phase END, "
-        "error = CASE WHEN status = 'queued' THEN 'cancelled before it started' ELSE error END "
-        "FROM before WHERE id = $1 AND status = ANY($3::text[]) "
-        "RETURNING before.was AS before",
-        run_id,
-        now(),
-        list(ACTIVE),
-    )
+    rows = await sql.request_cancel(run_id, now(), list(ACTIVE))
     for handle in _local.values():
         if handle.id == run_id:
             handle.cancelled.set()
@@ -166,10 +148,7 @@ async def get(run_id: int) -> SyncRun | None:
 async def current() -> SyncRun | None:
     """The run queued or going now, if any (stale ones are marked failed first)."""
     await mark_stale(force=False)
-    rows = await db.fetch(  # raw: hot read, query builder measured slower (the model page's)
-        "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
-        list(ACTIVE),
-    )
+    rows = await sql.current(list(ACTIVE))
     return SyncRun.from_row(rows[0]) if rows else None
 
 
@@ -242,17 +221,7 @@ class RunTotals:
 async def totals() -> RunTotals:
     """Runs by status, plus the sums /metrics exposes (durations and keys of finished runs)."""
     by_status = await db.select(Runs.select(Runs.status, Count(alias="n")).group_by(Runs.status))
-    # raw: interval arithmetic (EXTRACT(EPOCH FROM finished_at - started_at)) in the aggregates
-    sums = await db.fetch(
-        "SELECT COALESCE(SUM(EXTRACT(EPOCH FROM finished_at - started_at)), 0) AS seconds, "
-        "COALESCE(SUM(keys_listed), 0) AS keys, COUNT(*) AS finished FROM sync_runs "
-        "WHERE finished_at IS NOT NULL AND kind = 'sync'"
-    )
-    last = await db.fetch(  # raw: interval arithmetic, as above
-        "SELECT EXTRACT(EPOCH FROM finished_at - started_at) AS seconds, keys_listed "
-        "FROM sync_runs WHERE finished_at IS NOT NULL AND kind = 'sync' AND status <> 'skipped' "
-        "ORDER BY id DESC LIMIT 1"
-    )
+    sums, last = await sql.totals()
     return RunTotals(
         by_status={r["status"]: int(r["n"]) for r in by_status},
         seconds=float(sums[0]["seconds"]),
@@ -261,13 +230,3 @@ async def totals() -> RunTotals:
         last_seconds=float(last[0]["seconds"]) if last else 0.0,
         last_keys=int(last[0]["keys_listed"]) if last else 0,
     )
-
-
-# When a whole-bucket sync last succeeded: it saw every model still staged. Unchanged models
-# are not stamped one by one (an unchanged re-sync writes no row), so a model was last synced
-# at its own stamp (its last change, or a one-model sync) or then. A scalar subquery, so that
-# the pages showing it pay no extra round trip.
-LAST_FULL_SYNC = (
-    "(SELECT max(finished_at) FROM sync_runs WHERE status = 'succeeded' "
-    "AND scope = 'all' AND NOT dry_run AND kind = 'sync')"
-)

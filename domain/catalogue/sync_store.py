@@ -12,22 +12,12 @@ from domain.media import store as media_store
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.lists import any_of
+from domain.platform.sql import sync_store as sql
 from domain.platform.tables import WhitelabelMedia, WhitelabelPost
 from domain.production import lifecycle
 
 if TYPE_CHECKING:
     from piccolo.table import Table
-
-MEDIA_COLUMNS = (
-    "whitelabel_post",
-    "s3_key",
-    "url",
-    "type",
-    "size",
-    "etag",
-    "last_modified",
-    "created_at",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +30,9 @@ class KnownModel:
 
 async def known_models(names: list[str] | None = None) -> dict[str, KnownModel]:
     """Every staged model (or the named ones): folder -> id, fingerprint and media count."""
-    sql = (
-        "SELECT id, folder_name, listing_hash, ignored_keys, image_count + video_count AS media "
-        "FROM whitelabel_models"
-    )
-    args: tuple[Any, ...] = ()
-    if names is not None:
-        if len(names) != 1:
-            raise ValueError("known_models filters on one name at most")
-        sql += " WHERE folder_name = $1"
-        args = (names[0],)
-    rows = await db.fetch(sql, *args)  # raw: the sync's read of every model, computed column
+    if names is not None and len(names) != 1:
+        raise ValueError("known_models filters on one name at most")
+    rows = await sql.known_models(names[0] if names is not None else None)
     return {
         r["folder_name"]: KnownModel(r["id"], r["listing_hash"], r["ignored_keys"], r["media"])
         for r in rows
@@ -59,11 +41,7 @@ async def known_models(names: list[str] | None = None) -> dict[str, KnownModel]:
 
 async def known_models_in(folders: list[str]) -> dict[str, KnownModel]:
     """The staged models among these folders: folder -> id, fingerprint and media count."""
-    rows = await db.fetch(  # raw: each part's read on the sync's path, computed column
-        "SELECT id, folder_name, listing_hash, ignored_keys, image_count + video_count AS media "
-        "FROM whitelabel_models WHERE folder_name = ANY($1::text[])",
-        folders,
-    )
+    rows = await sql.known_models_in(folders)
     return {
         r["folder_name"]: KnownModel(r["id"], r["listing_hash"], r["ignored_keys"], r["media"])
         for r in rows
@@ -91,29 +69,7 @@ async def count_rows(table: type[Table]) -> int:
 
 
 async def load_existing(model_id: int) -> ExistingModel:
-    async with db.read_connection() as tx:  # raw: the sync's per-model read path
-        fields = (
-            await tx.fetch(
-                "SELECT thumbnail_key, icon_key, banner_key, extra_image_keys, post_count, "
-                "image_count, video_count, ignored_keys FROM whitelabel_models WHERE id = $1",
-                model_id,
-            )
-        )[0]
-        posts = await tx.fetch(
-            "SELECT id, folder_name, media_cdns, image_count, video_count FROM whitelabel_posts "
-            "WHERE whitelabel_model = $1",
-            model_id,
-        )
-        media = await tx.fetch(
-            "SELECT m.id, m.s3_key, m.etag, m.size, m.type, m.url FROM whitelabel_media m "
-            "JOIN whitelabel_posts p ON p.id = m.whitelabel_post WHERE p.whitelabel_model = $1",
-            model_id,
-        )
-        images = await tx.fetch(
-            "SELECT s3_key, role, etag, size FROM whitelabel_model_images "
-            "WHERE whitelabel_model = $1",
-            model_id,
-        )
+    fields, posts, media, images = await sql.load_existing(model_id)
     return ExistingModel(
         model_id,
         fields,
@@ -134,26 +90,11 @@ async def write_change(change: ModelChange) -> int:
     async with db.transaction() as tx:
         model_id = change.model_id
         if model_id is None:
-            model_id = await tx.fetchval(
-                "INSERT INTO whitelabel_models (folder_name, thumbnail_key, icon_key, banner_key, "
-                "extra_image_keys, post_count, image_count, video_count, ignored_keys, status, "
-                "listing_hash, last_synced_at, created_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', $10, $11, $11) RETURNING id",
-                desired.folder,
-                *fields.values(),
-                fingerprint,
-                stamp,
+            model_id = await sql.insert_model(
+                tx, desired.folder, list(fields.values()), fingerprint, stamp
             )
         else:
-            await tx.execute(
-                "UPDATE whitelabel_models SET thumbnail_key = $2, icon_key = $3, banner_key = $4, "
-                "extra_image_keys = $5, post_count = $6, image_count = $7, video_count = $8, "
-                "ignored_keys = $9, listing_hash = $10, last_synced_at = $11 WHERE id = $1",
-                model_id,
-                *fields.values(),
-                fingerprint,
-                stamp,
-            )
+            await sql.update_model(tx, model_id, list(fields.values()), fingerprint, stamp)
             images = [desired.thumbnail_key, desired.icon_key, desired.banner_key]
             await lifecycle.model_images_changed(
                 tx, desired.folder, [*images, *desired.extra_image_keys]
@@ -161,14 +102,11 @@ async def write_change(change: ModelChange) -> int:
         if change.images_changed:
             await media_store.model_images_listed(tx, model_id, desired.image_versions())
         post_ids = await _insert_posts(tx, model_id, change, stamp)
-        await tx.executemany(
-            "UPDATE whitelabel_posts SET media_cdns = $2, image_count = $3, video_count = $4 "
-            "WHERE id = $1",
-            [(pid, json.dumps(p.cdns()), *p.counts()) for pid, p in change.changed_posts],
+        await sql.update_posts(
+            tx, [(pid, json.dumps(p.cdns()), *p.counts()) for pid, p in change.changed_posts]
         )
-        await tx.copy(
-            "whitelabel_media",
-            MEDIA_COLUMNS,
+        await sql.insert_media(
+            tx,
             [
                 (
                     post_ids[folder],
@@ -183,9 +121,8 @@ async def write_change(change: ModelChange) -> int:
                 for folder, m in change.new_media
             ],
         )
-        await tx.executemany(
-            "UPDATE whitelabel_media SET url = $2, type = $3, size = $4, etag = $5, "
-            "last_modified = $6 WHERE id = $1",
+        await sql.update_media(
+            tx,
             [
                 (mid, m.url, m.type, m.obj.size, m.obj.etag, m.obj.last_modified)
                 for mid, m in change.changed_media
@@ -204,11 +141,8 @@ async def _insert_posts(
         await _insert_post_rows(tx, model_id, posts, stamp)
         return {}
     if posts:
-        rows = await tx.fetch(
-            "INSERT INTO whitelabel_posts (whitelabel_model, folder_name, title, media_cdns, "
-            "image_count, video_count, created_at) "
-            "SELECT $1, f, f, c::json, i, v, $2 FROM unnest($3::text[], $4::text[], $5::int[], "
-            "$6::int[]) AS t(f, c, i, v) RETURNING id, folder_name",
+        rows = await sql.insert_posts_returning(
+            tx,
             model_id,
             stamp,
             [p.folder for p in posts],
@@ -221,16 +155,13 @@ async def _insert_posts(
             return ids
     else:
         await _insert_post_rows(tx, model_id, posts, stamp)
-    rows = await tx.fetch(
-        "SELECT id, folder_name FROM whitelabel_posts WHERE whitelabel_model = $1", model_id
-    )
+    rows = await sql.post_ids(tx, model_id)
     return {r["folder_name"]: r["id"] for r in rows}
 
 
 async def _insert_post_rows(tx: db.Tx, model_id: int, posts: list[Any], stamp: datetime) -> None:
-    await tx.executemany(
-        "INSERT INTO whitelabel_posts (whitelabel_model, folder_name, title, media_cdns, "
-        "image_count, video_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    await sql.insert_post_rows(
+        tx,
         [(model_id, p.folder, p.folder, json.dumps(p.cdns()), *p.counts(), stamp) for p in posts],
     )
 
@@ -240,17 +171,13 @@ async def apply_deletions(
 ) -> tuple[int, int]:
     """Delete a surviving model's gone media and posts; returns (posts, media) deleted."""
     async with db.transaction() as tx:
-        folder = await tx.fetchval(
-            "SELECT folder_name FROM whitelabel_models WHERE id = $1", model_id
-        )
-        media = await _delete_ids(tx, "whitelabel_media", media_ids, returning="s3_key")
-        posts = await _delete_ids(
+        folder = await sql.folder_of(tx, model_id)
+        media = await sql.delete_ids(tx, "whitelabel_media", media_ids, returning="s3_key")
+        posts = await sql.delete_ids(
             tx, "whitelabel_posts", post_ids, model_id, returning="folder_name"
         )
         await lifecycle.content_removed(tx, folder, posts, media, now())
-        await tx.execute(
-            "UPDATE whitelabel_models SET listing_hash = $2 WHERE id = $1", model_id, fingerprint
-        )
+        await sql.set_listing_hash(tx, model_id, fingerprint)
     return len(posts), len(media)
 
 
@@ -259,43 +186,14 @@ async def delete_models(model_ids: list[int]) -> tuple[int, int, int]:
     totals = [0, 0, 0]
     for start in range(0, len(model_ids), 500):
         chunk = model_ids[start : start + 500]
-        marks = ", ".join(f"${i + 1}" for i in range(len(chunk)))
         async with db.transaction() as tx:
-            counts = (
-                await tx.fetch(
-                    "SELECT (SELECT COUNT(*) FROM whitelabel_posts WHERE "
-                    f"whitelabel_model IN ({marks})) AS posts, (SELECT COUNT(*) FROM "
-                    "whitelabel_media m JOIN whitelabel_posts p ON "
-                    f"p.id = m.whitelabel_post WHERE p.whitelabel_model IN ({marks})) AS media",
-                    *chunk,
-                )
-            )[0]
+            counts = await sql.contents_of(tx, chunk)
             await lifecycle.models_removed(tx, chunk, now())
-            models = await _delete_ids(tx, "whitelabel_models", chunk)
+            models = await sql.delete_ids(tx, "whitelabel_models", chunk)
         totals[0] += len(models)
         totals[1] += int(counts["posts"])
         totals[2] += int(counts["media"])
     return totals[0], totals[1], totals[2]
-
-
-async def _delete_ids(
-    tx: db.Tx, table: str, ids: list[int], model_id: int | None = None, returning: str = "id"
-) -> list[Any]:
-    """Delete rows by id (of one model, if given); returns a column of each deleted row."""
-    deleted: list[Any] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join(f"${i + 1}" for i in range(len(chunk)))
-        extra = ""
-        args: list[Any] = list(chunk)
-        if model_id is not None:
-            extra = f" AND whitelabel_model = ${len(chunk) + 1}"
-            args.append(model_id)
-        rows = await tx.fetch(
-            f"DELETE FROM {table} WHERE id IN ({marks}){extra} RETURNING {returning}", *args
-        )
-        deleted += [row[returning] for row in rows]
-    return deleted
 
 
 async def touch_synced(model_ids: list[int]) -> None:
@@ -304,8 +202,4 @@ async def touch_synced(model_ids: list[int]) -> None:
     for start in range(0, len(model_ids), 10_000):
         chunk = model_ids[start : start + 10_000]
         async with db.transaction() as tx:
-            await tx.execute(
-                "UPDATE whitelabel_models SET last_synced_at = $1 WHERE id = ANY($2::int[])",
-                stamp,
-                chunk,
-            )
+            await sql.touch_synced(tx, stamp, chunk)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.media.store import CURRENT, derivatives_of
-from domain.platform import db
+from domain.media.store import derivatives_of
 from domain.platform.paging import Signer, sign_rows
+from domain.platform.sql import media as sql
 
 
 async def sign_with_previews(
@@ -65,12 +65,7 @@ class ModelImages:
 async def model_images(model_name: str, signer: Signer) -> ModelImages:
     """A staged model's own images with signed originals and previews (keyed by name: the model
     page reads them alongside the model itself)."""
-    # raw: CASE columns (a derivative counts only for the current ETag)
-    rows = await db.fetch(
-        f"SELECT s3_key, role, {CURRENT} FROM whitelabel_model_images WHERE whitelabel_model = "
-        "(SELECT id FROM whitelabel_models WHERE folder_name = $1) ORDER BY s3_key",
-        model_name,
-    )
+    rows = await sql.model_images(model_name)
     views = []
     for r in rows:
         signed = await signed_derivatives(r, signer)

@@ -8,33 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.platform import db
-
-# A row waits when its derivatives were made from another ETag (or never) and it did not fail
-# on this one; the partial index whitelabel_media_underived covers exactly these rows.
-PENDING = "derived_etag IS DISTINCT FROM etag AND media_error_etag IS DISTINCT FROM etag"
-# The tables whose rows get derivatives (same derivative columns): post media, then the
-# models' own images. Each has a partial index on exactly its PENDING rows.
-SOURCES = ("whitelabel_media", "whitelabel_model_images")
-_COLUMNS = (
-    "s3_key, type, etag, derived_etag, width, height, duration, thumb_key, preview_key, "
-    "poster_key, media_error, media_error_etag"
-)
-_ALL_SOURCES = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM {table}" for table in SOURCES)
-# A row's derivative columns as pages read them: only what was made from (or failed on) the
-# object's current ETag; a replaced object's older derivatives read as none.
-CURRENT = ", ".join(
-    [
-        f"CASE WHEN derived_etag = etag THEN {c} END AS {c}"
-        for c in ("width", "height", "duration", "thumb_key", "preview_key", "poster_key")
-    ]
-    + ["CASE WHEN media_error_etag = etag THEN media_error END AS media_error"]
-)
-CLAIM_EXPIRES = "10 minutes"  # a claim older than this belongs to a worker that went away
+from domain.platform.sql import media as sql
+from domain.platform.sql.media import SOURCES
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    table: str  # one of SOURCES
+    table: str  # one of SOURCES (domain/platform/sql/media.py)
     id: int
     s3_key: str
     etag: str
@@ -49,36 +29,12 @@ async def model_images_listed(
     """The model's image rows become `images`: a replaced object (another ETag) waits for new
     derivatives; a removed one's row goes, and a trigger sends its derivatives to the trash.
     Applied with the model's fields, which already stopped naming the removed images."""
-    keys = list(images)
-    # raw: the sync's bulk write path (one statement for all of a model's images)
-    await tx.execute(
-        "DELETE FROM whitelabel_model_images WHERE whitelabel_model = $1 "
-        "AND s3_key <> ALL($2::text[])",
-        model_id,
-        keys,
-    )
-    await tx.execute(
-        "INSERT INTO whitelabel_model_images (whitelabel_model, s3_key, role, etag, size) "
-        "SELECT $1, k, r, e, s FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) "
-        "AS t(k, r, e, s) ON CONFLICT (s3_key) DO UPDATE SET whitelabel_model = EXCLUDED."
-        "whitelabel_model, role = EXCLUDED.role, etag = EXCLUDED.etag, size = EXCLUDED.size",
-        model_id,
-        keys,
-        [v[0] for v in images.values()],
-        [v[1] for v in images.values()],
-        [v[2] for v in images.values()],
-    )
+    await sql.model_images_listed(tx, model_id, images)
 
 
 async def counts() -> tuple[int, int]:
     """(media waiting for derivatives, derivative objects waiting to be deleted)."""
-    pending = " + ".join(f"(SELECT COUNT(*) FROM {table} WHERE {PENDING})" for table in SOURCES)
-    row = (
-        # raw: COUNT over each source table's partial index, named by its PENDING predicate
-        await db.fetch(
-            f"SELECT {pending} AS pending, (SELECT COUNT(*) FROM media_derived_trash) AS trash"
-        )
-    )[0]
+    row = await sql.counts()
     return int(row["pending"]), int(row["trash"])
 
 
@@ -92,15 +48,7 @@ async def claim(limit: int) -> list[Pending]:
 
 
 async def _claim_from(table: str, limit: int) -> list[Pending]:
-    # raw: the claim is FOR UPDATE SKIP LOCKED
-    rows = await db.fetch(
-        f"UPDATE {table} SET derive_claimed_at = now() WHERE id IN ("
-        f"SELECT id FROM {table} WHERE {PENDING} AND (derive_claimed_at IS NULL OR "
-        f"derive_claimed_at < now() - interval '{CLAIM_EXPIRES}') "
-        "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-        "RETURNING id, s3_key, etag, type, size, thumb_key, preview_key, poster_key",
-        limit,
-    )
+    rows = await sql.claim_from(table, limit)
     return [
         Pending(
             table,
@@ -119,36 +67,13 @@ async def record_done(
     item: Pending, keys: dict[str, str | None], width: int, height: int, duration: float | None
 ) -> bool:
     """Store the derivatives of this ETag; False when the row is gone or changed meanwhile."""
-    # raw: one statement for either source table (SOURCES), chosen by name at run time
-    rows = await db.fetch(
-        f"UPDATE {item.table} SET derived_etag = etag, thumb_key = $3, preview_key = $4, "
-        "poster_key = $5, width = $6, height = $7, duration = $8, media_error = NULL, "
-        "media_error_etag = NULL, derived_at = now(), derive_claimed_at = NULL "
-        "WHERE id = $1 AND etag = $2 RETURNING id",
-        item.id,
-        item.etag,
-        keys.get("thumb"),
-        keys.get("preview"),
-        keys.get("poster"),
-        width,
-        height,
-        duration,
-    )
+    rows = await sql.record_done(item.table, item.id, item.etag, keys, width, height, duration)
     return bool(rows)
 
 
 async def record_error(item: Pending, message: str) -> bool:
     """Why this ETag cannot be previewed; the row keeps no derivative of an older version."""
-    # raw: one statement for either source table (SOURCES), chosen by name at run time
-    rows = await db.fetch(
-        f"UPDATE {item.table} SET media_error = $3, media_error_etag = etag, "
-        "derived_etag = NULL, thumb_key = NULL, preview_key = NULL, poster_key = NULL, "
-        "width = NULL, height = NULL, duration = NULL, derived_at = now(), "
-        "derive_claimed_at = NULL WHERE id = $1 AND etag = $2 RETURNING id",
-        item.id,
-        item.etag,
-        message[:1000],
-    )
+    rows = await sql.record_error(item.table, item.id, item.etag, message[:1000])
     return bool(rows)
 
 
@@ -158,16 +83,7 @@ async def trash(limit: int = 1000) -> AsyncIterator[list[str]]:
     commits only if the caller's block (the deletion) succeeds. Keys of a source that is back
     with the same ETag are dropped from the trash: its new row makes them again."""
     async with db.transaction() as tx:
-        await tx.execute(  # SKIP LOCKED: two jobs emptying the trash never wait on each other
-            "DELETE FROM media_derived_trash WHERE id IN (SELECT t.id FROM media_derived_trash t "
-            f"JOIN ({_ALL_SOURCES}) m ON m.s3_key = t.source_key AND m.etag = t.etag "
-            "FOR UPDATE OF t SKIP LOCKED)"
-        )
-        rows = await tx.fetch(
-            "DELETE FROM media_derived_trash WHERE id IN (SELECT id FROM media_derived_trash "
-            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING s3_key",
-            limit,
-        )
+        rows = await sql.take_trash(tx, limit)
         yield sorted({r["s3_key"] for r in rows})
 
 
@@ -176,9 +92,5 @@ async def derivatives_of(keys: list[str]) -> dict[str, dict[str, Any]]:
     object's older derivatives are not current."""
     if not keys:
         return {}
-    # raw: CASE columns over the union of both source tables
-    rows = await db.fetch(
-        f"SELECT s3_key, type, {CURRENT} FROM ({_ALL_SOURCES}) m WHERE s3_key = ANY($1::text[])",
-        keys,
-    )
+    rows = await sql.derivatives_of(keys)
     return {r["s3_key"]: r for r in rows}

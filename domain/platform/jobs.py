@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
+from domain.platform.sql import jobs as sql
+
 if TYPE_CHECKING:
     from domain.platform.runtime import Runtime
 
@@ -148,16 +150,7 @@ class QueueState:
 
 async def queue_state() -> QueueState:
     """Live workers and queue depth, for the dashboard and /metrics."""
-    connector = queue.connector
-    workers = await connector.execute_query_one_async(
-        "SELECT COUNT(*) AS n FROM procrastinate_workers "
-        "WHERE last_heartbeat > now() - make_interval(secs => %(stalled)s)",
-        stalled=STALLED_S,
-    )
-    counts = await connector.execute_query_all_async(
-        "SELECT status::text AS status, COUNT(*) AS n FROM procrastinate_jobs "
-        "WHERE status IN ('todo', 'doing') GROUP BY status"
-    )
+    workers, counts = await sql.queue_counts(queue.connector, STALLED_S)
     by_status = {r["status"]: int(r["n"]) for r in counts}
     return QueueState(int(workers["n"]), by_status.get("todo", 0), by_status.get("doing", 0))
 

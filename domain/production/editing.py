@@ -10,6 +10,7 @@ from domain.accounts.audit import Logged
 from domain.errors import Conflict, Invalid, NotFound
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.sql import production as sql
 from domain.platform.tables import AuditEntry, Model, ModelSlug
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -51,10 +52,7 @@ class ModelEdit:
 async def update_model(model_id: int, edit: ModelEdit) -> list[str]:
     """Apply the edit; returns what changed ("slug: a → b", ...)."""
     async with db.transaction() as tx:
-        # raw: a lock (FOR UPDATE)
-        rows = await tx.fetch(
-            f"SELECT id, {', '.join(EDITABLE)} FROM models WHERE id = $1 FOR UPDATE", model_id
-        )
+        rows = await sql.lock_model(tx, model_id, EDITABLE)
         if not rows:
             raise NotFound(f"there is no production model #{model_id}.")
         old = rows[0]

@@ -16,6 +16,7 @@ from piccolo.columns.combination import WhereRaw
 
 from domain.accounts import audit
 from domain.platform import db
+from domain.platform.sql import production as sql
 from domain.platform.tables import Model, Post
 
 ACTOR = "sync"
@@ -51,14 +52,7 @@ async def _audit(tx: db.Tx, rows: Iterable[tuple[int, str, str]]) -> None:
 
 async def models_removed(tx: db.Tx, staged_ids: list[int], stamp: datetime) -> int:
     """Before staged models are deleted: unpublish their production models and all their posts."""
-    # raw: an UPDATE over a subquery of whitelabel_models (the sync's bulk statement)
-    rows = await tx.fetch(
-        "UPDATE models SET is_published = FALSE, source_missing_at = $2, updated_at = $2, "
-        "post_count = 0 WHERE source_folder IN (SELECT folder_name FROM whitelabel_models "
-        "WHERE id = ANY($1::int[])) AND source_missing_at IS NULL RETURNING id, name",
-        staged_ids,
-        stamp,
-    )
+    rows = await sql.models_removed(tx, staged_ids, stamp)
     if not rows:
         return 0
     ids = [r["id"] for r in rows]
@@ -109,14 +103,7 @@ async def content_removed(
 async def _drop_media(
     tx: db.Tx, model_id: int, keys: set[str], stamp: datetime
 ) -> list[tuple[int, str, str]]:
-    # raw: json_array_elements, which Piccolo's builder cannot express
-    rows = await tx.fetch(
-        "SELECT id, source_key, media, content_key FROM posts WHERE model = $1 AND "
-        "source_missing_at IS NULL AND EXISTS (SELECT 1 FROM json_array_elements(media) e "
-        "WHERE e->>'key' = ANY($2::text[]))",
-        model_id,
-        list(keys),
-    )
+    rows = await sql.posts_with_media(tx, model_id, list(keys))
     emptied: list[tuple[int, str, str]] = []
     updates = []
     for row in rows:
@@ -136,36 +123,16 @@ async def _drop_media(
             continue
         content, kind, thumb = main_item(left)
         updates.append((row["id"], json.dumps(left), content, kind, thumb, stamp))
-    # raw: one statement for many rows (executemany), the sync's bulk write path
-    await tx.executemany(
-        "UPDATE posts SET media = $2::json, content_key = $3, type = $4, thumbnail_key = $5, "
-        "updated_at = $6 WHERE id = $1",
-        updates,
-    )
+    await sql.set_posts_media(tx, updates)
     return emptied
 
 
 async def model_images_changed(tx: db.Tx, folder: str, keys: Iterable[str | None]) -> None:
     """A staged model's own images changed: production forgets the ones no longer there."""
     present = [k for k in keys if k]
-    # raw: CASE expressions in SET, which Piccolo's update cannot express
-    await tx.execute(
-        "UPDATE models SET "
-        "icon_key = CASE WHEN icon_key = ANY($2::text[]) THEN icon_key END, "
-        "banner_key = CASE WHEN banner_key = ANY($2::text[]) THEN banner_key END, "
-        "thumbnail_key = CASE WHEN thumbnail_key = ANY($2::text[]) THEN thumbnail_key END "
-        "WHERE source_folder = $1 AND (icon_key <> ALL($2::text[]) OR "
-        "banner_key <> ALL($2::text[]) OR thumbnail_key <> ALL($2::text[]))",
-        folder,
-        present,
-    )
+    await sql.forget_model_images(tx, folder, present)
 
 
 async def recount(tx: db.Tx, model_id: int) -> None:
     """post_count is what the public site lists: published posts whose source exists."""
-    # raw: a correlated subquery in SET, which Piccolo's update cannot express
-    await tx.execute(
-        "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
-        "is_published AND source_missing_at IS NULL) WHERE id = $1",
-        model_id,
-    )
+    await sql.recount(tx, model_id)

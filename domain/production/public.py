@@ -15,40 +15,23 @@ from piccolo.columns.combination import WhereRaw
 from domain.media.store import derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
+from domain.platform.sql import production as sql
 from domain.platform.tables import Model, Post
 from domain.production.lifecycle import media_list
 
 PAGE_SIZE = 20
-VISIBLE_MODEL = "m.is_published AND m.source_missing_at IS NULL"
-VISIBLE_POST = "p.is_published AND p.source_missing_at IS NULL"
-# A model's own thumbnail, else the thumbnail of its first visible post.
-THUMBNAIL = (
-    f"COALESCE(m.thumbnail_key, (SELECT p.thumbnail_key FROM posts p WHERE p.model = m.id AND "
-    f"{VISIBLE_POST} AND p.thumbnail_key IS NOT NULL ORDER BY p.source_key LIMIT 1))"
-)
-
-# The same rules for the query builder.
+# The visibility rules as SQL fragments (VISIBLE_MODEL, THUMBNAIL) live in
+# domain/platform/sql/production.py; the same rules for the query builder:
 # Literal, not `is_published = $1`: a parameter cannot match models_public_page's predicate.
 VISIBLE_MODEL_WHERE = WhereRaw("is_published AND source_missing_at IS NULL")
 VISIBLE_POST_WHERE = Post.is_published.eq(True) & Post.source_missing_at.is_null()
-
-MODEL_COLUMNS = (
-    "m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, m.icon_key, "
-    f"m.banner_key, {THUMBNAIL} AS thumbnail_key"
-)
 
 
 async def models(page: int, signer: Signer) -> dict[str, Any]:
     offset = page_bounds(page, PAGE_SIZE)
     # The page and the count at once; the models_public_page index serves both.
     rows, count = await asyncio.gather(
-        # raw: THUMBNAIL is a correlated subquery, which Piccolo's select cannot express
-        db.fetch(
-            f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} "
-            "ORDER BY m.display_order, m.post_count DESC, m.id LIMIT $1 OFFSET $2",
-            PAGE_SIZE,
-            offset,
-        ),
+        sql.public_models_page(PAGE_SIZE, offset),
         Model.count().where(VISIBLE_MODEL_WHERE).run(),
     )
     return {
@@ -86,15 +69,7 @@ async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | 
     """A visible model by its slug, a slug it had before, or its display name. When one
     model's name is another's slug, the slug wins, except for clients of the original API,
     which addressed models by name (`by_name_first`)."""
-    # raw: THUMBNAIL's correlated subquery and the CASE ordering, beyond Piccolo's select
-    rows = await db.fetch(
-        f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR "
-        "m.name = $1 OR m.id IN (SELECT model FROM model_slugs WHERE slug = $1)) ORDER BY "
-        "CASE WHEN $2 AND m.name = $1 THEN 0 WHEN m.slug = $1 THEN 1 WHEN m.id IN (SELECT model "
-        "FROM model_slugs WHERE slug = $1) THEN 2 ELSE 3 END LIMIT 1",
-        ref,
-        by_name_first,
-    )
+    rows = await sql.find_public_model(ref, by_name_first)
     return rows[0] if rows else None
 
 

@@ -13,9 +13,9 @@ from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.paging import BadQuery, Signer, like_pattern, page_bounds
+from domain.platform.sql import production as sql
 from domain.platform.tables import Model, Post
 from domain.production.lifecycle import recount
-from domain.production.public import THUMBNAIL
 from domain.production.rows import ListedModel, ProductionModel, ProductionPost, Published, signed
 
 PAGE_SIZE = 25
@@ -27,20 +27,10 @@ SORTS = {
     "updated": "m.updated_at",
     "order": "m.display_order",
 }
-BACK = (
-    "EXISTS (SELECT 1 FROM whitelabel_models w2 WHERE w2.folder_name = m.source_folder) "
-    "AS source_back"
-)
-# BACK for the query builder, where the table is named "models".
+# sql.BACK for the query builder, where the table is named "models".
 SOURCE_BACK = QueryString(
     "EXISTS (SELECT 1 FROM whitelabel_models w2 WHERE w2.folder_name = models.source_folder)"
 ).as_alias("source_back")
-LIST_SELECT = (
-    "SELECT m.id, m.name, m.slug, m.is_published, m.is_featured, m.post_count, "
-    f"{THUMBNAIL} AS thumbnail_key, m.updated_at, m.display_order, m.source_missing_at, "
-    f"w.folder_name AS staged_name, {BACK}, (SELECT COUNT(*) FROM posts p WHERE p.model = m.id) "
-    "AS all_posts FROM models m LEFT JOIN whitelabel_models w ON w.id = m.whitelabel_model"
-)
 
 
 @dataclass(frozen=True)
@@ -86,15 +76,9 @@ class ProductionQuery:
 
 async def models(query: ProductionQuery, signer: Signer) -> tuple[list[ListedModel], int]:
     where, args = query.where()
-    # raw: hot read, query builder measured slower
-    total = await db.fetchval(f"SELECT COUNT(*) FROM models m WHERE {where}", *args)
     order = f"{SORTS[query.sort]} {'DESC' if query.desc else 'ASC'}, m.id"
-    rows = await db.fetch(
-        f"{LIST_SELECT} WHERE {where} ORDER BY {order} LIMIT ${len(args) + 1} "
-        f"OFFSET ${len(args) + 2}",
-        *args,
-        query.size,
-        (query.page - 1) * query.size,
+    total, rows = await sql.models_page(
+        where, args, order, query.size, (query.page - 1) * query.size
     )
     return await signed(rows, signer, ListedModel), int(total)
 
@@ -102,15 +86,13 @@ async def models(query: ProductionQuery, signer: Signer) -> tuple[list[ListedMod
 async def matching_ids(query: ProductionQuery) -> list[int]:
     """Every model the filters match, on all pages: what "all matching" acts on."""
     where, args = query.where()
-    # raw: the production list's filters (ProductionQuery.where), one definition for both
-    rows = await db.fetch(f"SELECT m.id FROM models m WHERE {where} ORDER BY m.id", *args)
+    rows = await sql.matching_ids(where, args)
     return [int(r["id"]) for r in rows]
 
 
 async def model_row(model_id: int, signer: Signer) -> ListedModel | None:
     """One model in the shape of a list row (for swapping a single table row)."""
-    # raw: hot read, query builder measured slower (the production list's row)
-    rows = await db.fetch(f"{LIST_SELECT} WHERE m.id = $1", model_id)
+    rows = await sql.model_row(model_id)
     return (await signed(rows, signer, ListedModel))[0] if rows else None
 
 
@@ -164,27 +146,13 @@ def _refuse_missing(what: str, source_back: bool) -> Conflict:
     )
 
 
-# What publishing one model or post locks and reads first: its names, and whether it may be
-# public (a missing source may not; a model's folder may be staged again, not yet activated).
-_LOCK = {
-    "model": (
-        f"SELECT m.name, m.name AS target, m.id AS model_id, m.source_missing_at, {BACK} "
-        "FROM models m WHERE m.id = $1 FOR UPDATE"
-    ),
-    "post": (
-        "SELECT title AS name, source_key AS target, model AS model_id, source_missing_at, "
-        "false AS source_back FROM posts WHERE id = $1 FOR UPDATE"
-    ),
-}
-
-
 async def set_published(
     kind: Literal["model", "post"], row_id: int, published: bool
 ) -> Published | None:
     """Publish or unpublish one model or post; None if there is no such row. Publishing
     content whose source is missing is a conflict that says what to do."""
     async with db.transaction() as tx:
-        rows = await tx.fetch(_LOCK[kind], row_id)  # raw: a lock (FOR UPDATE)
+        rows = await sql.lock_for_publishing(tx, kind, row_id)
         if not rows:
             return None
         row = rows[0]

@@ -12,12 +12,11 @@ from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.lists import any_of
+from domain.platform.sql import staging as sql
 from domain.platform.tables import Model, ModelSlug, Post, StagedStatus, WhitelabelMedia
 from domain.platform.tables import WhitelabelModel as Staged
 from domain.production.lifecycle import is_model_level
 from domain.staging.activation_plan import plan_posts
-
-ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
 
 
 @dataclass
@@ -96,8 +95,7 @@ async def _activate_one(staged_id: int, draft: bool = False) -> ActivationResult
     result = ActivationResult(processed=1)
     stamp = now()
     async with db.transaction() as tx:
-        # One activation of a model at a time (a bulk job and a row's button may overlap).
-        await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", ACTIVATION_LOCK, staged_id)  # raw
+        await sql.lock_activation(tx, staged_id)
         (staged,) = await tx.run(
             Staged.select(
                 Staged.id,
@@ -147,39 +145,10 @@ async def _activate_one(staged_id: int, draft: bool = False) -> ActivationResult
         updates = [
             (post_id, *values[:4], json.dumps(values[4]), stamp) for post_id, values in plan.updates
         ]
-        if inserts:
-            await tx.copy(
-                "posts",
-                (
-                    "model",
-                    "source_key",
-                    "title",
-                    "content_key",
-                    "type",
-                    "thumbnail_key",
-                    "media",
-                    "is_published",
-                    "created_at",
-                    "updated_at",
-                ),
-                inserts,
-            )
-        await tx.executemany(  # raw: one statement for many rows, with expressions
-            # A post whose source came back is public again: activating says so.
-            "UPDATE posts SET title = $2, content_key = $3, type = $4, thumbnail_key = $5, "
-            "media = $6::json, updated_at = $7, is_published = is_published OR "
-            "source_missing_at IS NOT NULL, source_missing_at = NULL WHERE id = $1",
-            updates,
-        )
+        await sql.insert_posts(tx, inserts)
+        await sql.update_posts(tx, updates)
         unpublished = await _unpublish(tx, plan.unpublish, stamp)
-        # raw: correlated subqueries. Only when it changed: an unchanged row is not rewritten.
-        await tx.execute(
-            "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
-            "is_published AND source_missing_at IS NULL) WHERE id = $1 AND post_count <> "
-            "(SELECT COUNT(*) FROM posts WHERE model = $1 AND is_published AND "
-            "source_missing_at IS NULL)",
-            model_id,
-        )
+        await sql.recount_if_changed(tx, model_id)
         await tx.run(
             Staged.update({Staged.status: StagedStatus.active}).where(Staged.id == staged_id)
         )
@@ -202,23 +171,7 @@ async def _upsert_model(
     found = await tx.run(Model.select(Model.id).where(Model.source_folder == folder))
     if found:
         model_id = int(found[0]["id"])
-        # Activating brings a source-missing model back and, unless as a draft, publishes it.
-        await tx.execute(  # raw: CASE and IS DISTINCT FROM, so an unchanged row is not rewritten
-            "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
-            "whitelabel_model = $5, updated_at = $6, source_missing_at = NULL, "
-            "is_published = CASE WHEN $7 THEN FALSE WHEN source_missing_at IS NOT NULL THEN "
-            "TRUE ELSE is_published END WHERE id = $1 AND (icon_key IS DISTINCT FROM $2 OR "
-            "banner_key IS DISTINCT FROM $3 OR thumbnail_key IS DISTINCT FROM $4 OR "
-            "whitelabel_model IS DISTINCT FROM $5 OR source_missing_at IS NOT NULL OR "
-            "($7 AND is_published))",
-            model_id,
-            icon,
-            banner,
-            thumb,
-            staged["id"],
-            stamp,
-            draft,
-        )
+        await sql.refresh_model(tx, model_id, icon, banner, thumb, staged["id"], stamp, draft)
         return model_id, False
     slug = slugify(folder)
     if await tx.run(Model.select(Model.id).where(Model.slug == slug)) or await tx.run(

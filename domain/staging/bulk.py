@@ -13,6 +13,7 @@ from domain.errors import Invalid, NotFound
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.lists import any_of
+from domain.platform.sql import staging as sql
 from domain.platform.tables import BulkActivation as Bulks
 from domain.platform.tables import WhitelabelModel as Staged
 from domain.staging.activation import ActivationResult, UnknownModels, _activate_one
@@ -96,9 +97,7 @@ async def resolve(selection: Selection) -> list[int]:
         return [int(r["id"]) for r in rows]
     StagedQuery(search=selection.search, status=selection.status).validate()
     where, args = filter_where(selection.search, selection.status)
-    rows = await db.fetch(  # raw: the staged list's own filter, so both pick the same models
-        f"SELECT id FROM whitelabel_models WHERE {where} ORDER BY folder_name, id", *args
-    )
+    rows = await sql.filtered_ids(where, args)
     return [int(r["id"]) for r in rows]
 
 
@@ -109,17 +108,9 @@ async def record(selection: Selection, actor: str, ip: str) -> BulkActivation:
         raise Invalid(
             f"No staged model matches ({selection.describe()}): change the filters or sync first."
         )
-    rows = await db.fetch(  # raw: model_ids may hold every staged model; the ORM warns on that
-        "INSERT INTO bulk_activations (description, selection, model_ids, total, actor, ip) "
-        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {NAMES}",
-        selection.describe(),
-        selection.as_json(),
-        ids,
-        len(ids),
-        actor[:150],
-        ip[:64],
+    row = await sql.record_bulk(
+        NAMES, selection.describe(), selection.as_json(), ids, actor[:150], ip[:64]
     )
-    row = rows[0]
     return BulkActivation.from_row(row)
 
 
@@ -136,9 +127,7 @@ async def get(bulk_id: int) -> BulkActivation:
 
 async def active() -> list[BulkActivation]:
     """Bulk activations still queued or running, oldest first (the list page shows them)."""
-    rows = await db.fetch(  # raw: hot read, query builder measured slower (the list page's)
-        f"SELECT {NAMES} FROM bulk_activations WHERE status IN ('queued', 'running') ORDER BY id"
-    )
+    rows = await sql.active_bulks(NAMES)
     return [BulkActivation.from_row(r) for r in rows]
 
 

@@ -6,10 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from domain.catalogue.runs import LAST_FULL_SYNC
 from domain.media.previews import signed_derivatives
-from domain.media.store import CURRENT
-from domain.platform import db
 from domain.platform.paging import (
     BadQuery,
     Signer,
@@ -18,6 +15,7 @@ from domain.platform.paging import (
     like_pattern,
     page_bounds,
 )
+from domain.platform.sql import staging as sql
 from domain.staging.rows import (
     Gallery,
     GalleryItem,
@@ -104,16 +102,7 @@ async def staged_models(q: StagedQuery, signer: Signer) -> StagedPage:
         page_args += [value, row_id]
         page_where += f" AND ({col_expr}, id) {op} (${len(page_args) - 1}, ${len(page_args)})"
     direction = "DESC" if q.desc != backwards else "ASC"
-    # The cursor holds the sort column itself (sort_value), not the displayed last-synced time.
-    rows = await db.fetch(  # raw: hot read, query builder measured slower
-        "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
-        f"{col_expr} AS sort_value, "
-        f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
-        f"FROM whitelabel_models WHERE {page_where} "
-        f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(page_args) + 1}",
-        *page_args,
-        q.size + 1,
-    )
+    rows = await sql.staged_page(col_expr, page_where, page_args, direction, q.size + 1)
     more = len(rows) > q.size
     rows = rows[: q.size]
     if backwards:
@@ -148,27 +137,14 @@ async def _rows_before(
     """How many rows under the same filter come before this one in the list's order, counted
     up to COUNT_CAP: a (column, id) bound the keyset indexes serve, not a scan of the table."""
     op = ">" if desc else "<"
-    n = len(args)
-    rows = await db.fetch(  # raw: hot read, query builder measured slower
-        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE {where} AND "
-        f"({col_expr}, id) {op} (${n + 1}, ${n + 2}) LIMIT ${n + 3}) AS capped",
-        *args,
-        first["sort_value"],
-        first["id"],
-        COUNT_CAP,
+    return await sql.rows_before(
+        where, args, col_expr, op, first["sort_value"], first["id"], COUNT_CAP
     )
-    return int(rows[0]["n"])
 
 
 async def _capped_count(where: str, args: list[Any], cap: int = COUNT_CAP) -> int:
     """Exact up to `cap`, so a page view never counts a whole 100k-row table."""
-    args = [*args, cap]
-    rows = await db.fetch(  # raw: hot read, query builder measured slower
-        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
-        f"{where} LIMIT ${len(args)}) AS capped",
-        *args,
-    )
-    return int(rows[0]["n"])
+    return await sql.capped_count(where, [*args, cap])
 
 
 async def new_count() -> int:
@@ -178,13 +154,7 @@ async def new_count() -> int:
 
 async def staged_model(name: str, signer: Signer) -> StagedModel | None:
     """One staged model, signed, with its production model's id and state if it has one."""
-    rows = await db.fetch(  # raw: hot read, query builder measured slower
-        f"SELECT w.*, GREATEST(w.last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at, "
-        "m.id AS production_id, m.is_published AS production_published "
-        "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
-        "WHERE w.folder_name = $1",
-        name,
-    )
+    rows = await sql.staged_model(name)
     return await signed_model(rows[0], signer) if rows else None
 
 
@@ -194,25 +164,7 @@ async def model_posts(
     """A staged model's posts with signed image and video URLs; returns (posts, total). Keyed by
     name, so its three reads run at once, alongside the page's read of the model itself."""
     offset = page_bounds(page, size)
-    model = "(SELECT id FROM whitelabel_models WHERE folder_name = $1)"
-    page_of_posts = (
-        "SELECT id, folder_name, title, image_count, video_count FROM whitelabel_posts "
-        f"WHERE whitelabel_model = {model} ORDER BY folder_name, id LIMIT $2 OFFSET $3"
-    )
-    posts, counted, media = await asyncio.gather(
-        db.fetch(page_of_posts, model_name, size, offset),  # raw: hot read, builder slower
-        db.fetch(  # raw: hot read, query builder measured slower
-            f"SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = {model}",
-            model_name,
-        ),
-        db.fetch(  # raw: hot read, query builder measured slower
-            f"SELECT whitelabel_post, s3_key, type, size, {CURRENT} FROM whitelabel_media "
-            f"WHERE whitelabel_post IN (SELECT id FROM ({page_of_posts}) AS page) ORDER BY s3_key",
-            model_name,
-            size,
-            offset,
-        ),
-    )
+    posts, counted, media = await sql.model_posts(model_name, size, offset)
     total = int(counted[0]["n"])
     by_post = {p["id"]: Gallery([], []) for p in posts}
     for m in media:

@@ -1,0 +1,23 @@
+"""Hand-written SQL on the job queue's own tables, sent through procrastinate's connector (see
+the package docstring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+async def queue_counts(
+    connector: Any, stalled: float
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(live workers, jobs waiting and running by status)."""
+    # raw: procrastinate's tables, which have no Piccolo table classes, on its own connector
+    workers = await connector.execute_query_one_async(
+        "SELECT COUNT(*) AS n FROM procrastinate_workers "
+        "WHERE last_heartbeat > now() - make_interval(secs => %(stalled)s)",
+        stalled=stalled,
+    )
+    counts = await connector.execute_query_all_async(
+        "SELECT status::text AS status, COUNT(*) AS n FROM procrastinate_jobs "
+        "WHERE status IN ('todo', 'doing') GROUP BY status"
+    )
+    return workers, counts

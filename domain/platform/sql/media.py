@@ -1,0 +1,148 @@
+"""Hand-written SQL for media derivatives and model images (see the package docstring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.platform import db
+
+# A row waits when its derivatives were made from another ETag (or never) and it did not fail
+# on this one; the partial index whitelabel_media_underived covers exactly these rows.
+PENDING = "derived_etag IS DISTINCT FROM etag AND media_error_etag IS DISTINCT FROM etag"
+# The tables whose rows get derivatives (same derivative columns): post media, then the
+# models' own images. Each has a partial index on exactly its PENDING rows.
+SOURCES = ("whitelabel_media", "whitelabel_model_images")
+_COLUMNS = (
+    "s3_key, type, etag, derived_etag, width, height, duration, thumb_key, preview_key, "
+    "poster_key, media_error, media_error_etag"
+)
+_ALL_SOURCES = " UNION ALL ".join(f"SELECT {_COLUMNS} FROM {table}" for table in SOURCES)
+# A row's derivative columns as pages read them: only what was made from (or failed on) the
+# object's current ETag; a replaced object's older derivatives read as none.
+CURRENT = ", ".join(
+    [
+        f"CASE WHEN derived_etag = etag THEN {c} END AS {c}"
+        for c in ("width", "height", "duration", "thumb_key", "preview_key", "poster_key")
+    ]
+    + ["CASE WHEN media_error_etag = etag THEN media_error END AS media_error"]
+)
+CLAIM_EXPIRES = "10 minutes"  # a claim older than this belongs to a worker that went away
+
+
+async def model_images_listed(
+    tx: db.Tx, model_id: int, images: dict[str, tuple[str, str, int]]
+) -> None:
+    keys = list(images)
+    # raw: the sync's bulk write path (one statement for all of a model's images)
+    await tx.execute(
+        "DELETE FROM whitelabel_model_images WHERE whitelabel_model = $1 "
+        "AND s3_key <> ALL($2::text[])",
+        model_id,
+        keys,
+    )
+    await tx.execute(
+        "INSERT INTO whitelabel_model_images (whitelabel_model, s3_key, role, etag, size) "
+        "SELECT $1, k, r, e, s FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) "
+        "AS t(k, r, e, s) ON CONFLICT (s3_key) DO UPDATE SET whitelabel_model = EXCLUDED."
+        "whitelabel_model, role = EXCLUDED.role, etag = EXCLUDED.etag, size = EXCLUDED.size",
+        model_id,
+        keys,
+        [v[0] for v in images.values()],
+        [v[1] for v in images.values()],
+        [v[2] for v in images.values()],
+    )
+
+
+async def counts() -> dict[str, Any]:
+    """(media waiting for derivatives, derivative objects waiting to be deleted) as one row."""
+    pending = " + ".join(f"(SELECT COUNT(*) FROM {table} WHERE {PENDING})" for table in SOURCES)
+    # raw: COUNT over each source table's partial index, named by its PENDING predicate
+    return (
+        await db.fetch(
+            f"SELECT {pending} AS pending, (SELECT COUNT(*) FROM media_derived_trash) AS trash"
+        )
+    )[0]
+
+
+async def claim_from(table: str, limit: int) -> list[dict[str, Any]]:
+    # raw: the claim is FOR UPDATE SKIP LOCKED
+    return await db.fetch(
+        f"UPDATE {table} SET derive_claimed_at = now() WHERE id IN ("
+        f"SELECT id FROM {table} WHERE {PENDING} AND (derive_claimed_at IS NULL OR "
+        f"derive_claimed_at < now() - interval '{CLAIM_EXPIRES}') "
+        "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, s3_key, etag, type, size, thumb_key, preview_key, poster_key",
+        limit,
+    )
+
+
+async def record_done(
+    table: str,
+    row_id: int,
+    etag: str,
+    keys: dict[str, str | None],
+    width: int,
+    height: int,
+    duration: float | None,
+) -> list[dict[str, Any]]:
+    # raw: one statement for either source table (SOURCES), chosen by name at run time
+    return await db.fetch(
+        f"UPDATE {table} SET derived_etag = etag, thumb_key = $3, preview_key = $4, "
+        "poster_key = $5, width = $6, height = $7, duration = $8, media_error = NULL, "
+        "media_error_etag = NULL, derived_at = now(), derive_claimed_at = NULL "
+        "WHERE id = $1 AND etag = $2 RETURNING id",
+        row_id,
+        etag,
+        keys.get("thumb"),
+        keys.get("preview"),
+        keys.get("poster"),
+        width,
+        height,
+        duration,
+    )
+
+
+async def record_error(table: str, row_id: int, etag: str, message: str) -> list[dict[str, Any]]:
+    # raw: one statement for either source table (SOURCES), chosen by name at run time
+    return await db.fetch(
+        f"UPDATE {table} SET media_error = $3, media_error_etag = etag, "
+        "derived_etag = NULL, thumb_key = NULL, preview_key = NULL, poster_key = NULL, "
+        "width = NULL, height = NULL, duration = NULL, derived_at = now(), "
+        "derive_claimed_at = NULL WHERE id = $1 AND etag = $2 RETURNING id",
+        row_id,
+        etag,
+        message,
+    )
+
+
+async def take_trash(tx: db.Tx, limit: int) -> list[dict[str, Any]]:
+    """Drop trash a returned source makes again, then take up to `limit` keys (SKIP LOCKED: two
+    jobs emptying the trash never wait on each other)."""
+    # raw: FOR UPDATE SKIP LOCKED, and a join over both source tables
+    await tx.execute(
+        "DELETE FROM media_derived_trash WHERE id IN (SELECT t.id FROM media_derived_trash t "
+        f"JOIN ({_ALL_SOURCES}) m ON m.s3_key = t.source_key AND m.etag = t.etag "
+        "FOR UPDATE OF t SKIP LOCKED)"
+    )
+    return await tx.fetch(
+        "DELETE FROM media_derived_trash WHERE id IN (SELECT id FROM media_derived_trash "
+        "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING s3_key",
+        limit,
+    )
+
+
+async def derivatives_of(keys: list[str]) -> list[dict[str, Any]]:
+    # raw: CASE columns over the union of both source tables
+    return await db.fetch(
+        f"SELECT s3_key, type, {CURRENT} FROM ({_ALL_SOURCES}) m WHERE s3_key = ANY($1::text[])",
+        keys,
+    )
+
+
+async def model_images(model_name: str) -> list[dict[str, Any]]:
+    # raw: CASE columns (a derivative counts only for the current ETag)
+    return await db.fetch(
+        f"SELECT s3_key, role, {CURRENT} FROM whitelabel_model_images WHERE whitelabel_model = "
+        "(SELECT id FROM whitelabel_models WHERE folder_name = $1) ORDER BY s3_key",
+        model_name,
+    )

@@ -1,0 +1,168 @@
+"""Hand-written SQL for the production catalogue and its public side (see the package docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from domain.platform import db
+
+VISIBLE_MODEL = "m.is_published AND m.source_missing_at IS NULL"
+VISIBLE_POST = "p.is_published AND p.source_missing_at IS NULL"
+# A model's own thumbnail, else the thumbnail of its first visible post.
+THUMBNAIL = (
+    f"COALESCE(m.thumbnail_key, (SELECT p.thumbnail_key FROM posts p WHERE p.model = m.id AND "
+    f"{VISIBLE_POST} AND p.thumbnail_key IS NOT NULL ORDER BY p.source_key LIMIT 1))"
+)
+MODEL_COLUMNS = (
+    "m.id, m.name, m.slug, m.description, m.is_featured, m.post_count, m.icon_key, "
+    f"m.banner_key, {THUMBNAIL} AS thumbnail_key"
+)
+BACK = (
+    "EXISTS (SELECT 1 FROM whitelabel_models w2 WHERE w2.folder_name = m.source_folder) "
+    "AS source_back"
+)
+LIST_SELECT = (
+    "SELECT m.id, m.name, m.slug, m.is_published, m.is_featured, m.post_count, "
+    f"{THUMBNAIL} AS thumbnail_key, m.updated_at, m.display_order, m.source_missing_at, "
+    f"w.folder_name AS staged_name, {BACK}, (SELECT COUNT(*) FROM posts p WHERE p.model = m.id) "
+    "AS all_posts FROM models m LEFT JOIN whitelabel_models w ON w.id = m.whitelabel_model"
+)
+# What publishing one model or post locks and reads first: its names, and whether it may be
+# public (a missing source may not; a model's folder may be staged again, not yet activated).
+_LOCK = {
+    "model": (
+        f"SELECT m.name, m.name AS target, m.id AS model_id, m.source_missing_at, {BACK} "
+        "FROM models m WHERE m.id = $1 FOR UPDATE"
+    ),
+    "post": (
+        "SELECT title AS name, source_key AS target, model AS model_id, source_missing_at, "
+        "false AS source_back FROM posts WHERE id = $1 FOR UPDATE"
+    ),
+}
+
+
+# -- the public read side (domain/production/public.py)
+
+
+async def public_models_page(limit: int, offset: int) -> list[dict[str, Any]]:
+    # raw: THUMBNAIL is a correlated subquery, which Piccolo's select cannot express
+    return await db.fetch(
+        f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} "
+        "ORDER BY m.display_order, m.post_count DESC, m.id LIMIT $1 OFFSET $2",
+        limit,
+        offset,
+    )
+
+
+async def find_public_model(ref: str, by_name_first: bool) -> list[dict[str, Any]]:
+    # raw: THUMBNAIL's correlated subquery and the CASE ordering, beyond Piccolo's select
+    return await db.fetch(
+        f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR "
+        "m.name = $1 OR m.id IN (SELECT model FROM model_slugs WHERE slug = $1)) ORDER BY "
+        "CASE WHEN $2 AND m.name = $1 THEN 0 WHEN m.slug = $1 THEN 1 WHEN m.id IN (SELECT model "
+        "FROM model_slugs WHERE slug = $1) THEN 2 ELSE 3 END LIMIT 1",
+        ref,
+        by_name_first,
+    )
+
+
+# -- the production list and publishing (domain/production/publishing.py)
+
+
+async def models_page(
+    where: str, args: list[Any], order: str, size: int, offset: int
+) -> tuple[Any, list[dict[str, Any]]]:
+    """(how many match, this page of them) for the production list's filters."""
+    # raw: hot read, query builder measured slower
+    total = await db.fetchval(f"SELECT COUNT(*) FROM models m WHERE {where}", *args)
+    rows = await db.fetch(
+        f"{LIST_SELECT} WHERE {where} ORDER BY {order} LIMIT ${len(args) + 1} "
+        f"OFFSET ${len(args) + 2}",
+        *args,
+        size,
+        offset,
+    )
+    return total, rows
+
+
+async def matching_ids(where: str, args: list[Any]) -> list[dict[str, Any]]:
+    # raw: the production list's filters (ProductionQuery.where), one definition for both
+    return await db.fetch(f"SELECT m.id FROM models m WHERE {where} ORDER BY m.id", *args)
+
+
+async def model_row(model_id: int) -> list[dict[str, Any]]:
+    # raw: hot read, query builder measured slower (the production list's row)
+    return await db.fetch(f"{LIST_SELECT} WHERE m.id = $1", model_id)
+
+
+async def lock_for_publishing(tx: db.Tx, kind: str, row_id: int) -> list[dict[str, Any]]:
+    return await tx.fetch(_LOCK[kind], row_id)  # raw: a lock (FOR UPDATE)
+
+
+# -- editing (domain/production/editing.py)
+
+
+async def lock_model(tx: db.Tx, model_id: int, columns: Sequence[str]) -> list[dict[str, Any]]:
+    # raw: a lock (FOR UPDATE)
+    return await tx.fetch(
+        f"SELECT id, {', '.join(columns)} FROM models WHERE id = $1 FOR UPDATE", model_id
+    )
+
+
+# -- following the bucket (domain/production/lifecycle.py)
+
+
+async def models_removed(tx: db.Tx, staged_ids: list[int], stamp: datetime) -> list[dict[str, Any]]:
+    # raw: an UPDATE over a subquery of whitelabel_models (the sync's bulk statement)
+    return await tx.fetch(
+        "UPDATE models SET is_published = FALSE, source_missing_at = $2, updated_at = $2, "
+        "post_count = 0 WHERE source_folder IN (SELECT folder_name FROM whitelabel_models "
+        "WHERE id = ANY($1::int[])) AND source_missing_at IS NULL RETURNING id, name",
+        staged_ids,
+        stamp,
+    )
+
+
+async def posts_with_media(tx: db.Tx, model_id: int, keys: list[str]) -> list[dict[str, Any]]:
+    # raw: json_array_elements, which Piccolo's builder cannot express
+    return await tx.fetch(
+        "SELECT id, source_key, media, content_key FROM posts WHERE model = $1 AND "
+        "source_missing_at IS NULL AND EXISTS (SELECT 1 FROM json_array_elements(media) e "
+        "WHERE e->>'key' = ANY($2::text[]))",
+        model_id,
+        keys,
+    )
+
+
+async def set_posts_media(tx: db.Tx, updates: list[tuple[Any, ...]]) -> None:
+    # raw: one statement for many rows (executemany), the sync's bulk write path
+    await tx.executemany(
+        "UPDATE posts SET media = $2::json, content_key = $3, type = $4, thumbnail_key = $5, "
+        "updated_at = $6 WHERE id = $1",
+        updates,
+    )
+
+
+async def forget_model_images(tx: db.Tx, folder: str, present: list[str]) -> None:
+    # raw: CASE expressions in SET, which Piccolo's update cannot express
+    await tx.execute(
+        "UPDATE models SET "
+        "icon_key = CASE WHEN icon_key = ANY($2::text[]) THEN icon_key END, "
+        "banner_key = CASE WHEN banner_key = ANY($2::text[]) THEN banner_key END, "
+        "thumbnail_key = CASE WHEN thumbnail_key = ANY($2::text[]) THEN thumbnail_key END "
+        "WHERE source_folder = $1 AND (icon_key <> ALL($2::text[]) OR "
+        "banner_key <> ALL($2::text[]) OR thumbnail_key <> ALL($2::text[]))",
+        folder,
+        present,
+    )
+
+
+async def recount(tx: db.Tx, model_id: int) -> None:
+    # raw: a correlated subquery in SET, which Piccolo's update cannot express
+    await tx.execute(
+        "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
+        "is_published AND source_missing_at IS NULL) WHERE id = $1",
+        model_id,
+    )

@@ -1,0 +1,201 @@
+"""Hand-written SQL for staged models: the review list, bulk activation and activation itself
+(see the package docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from domain.platform import db
+from domain.platform.sql.catalogue import LAST_FULL_SYNC
+from domain.platform.sql.media import CURRENT
+
+ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
+POST_COLUMNS = (
+    "model",
+    "source_key",
+    "title",
+    "content_key",
+    "type",
+    "thumbnail_key",
+    "media",
+    "is_published",
+    "created_at",
+    "updated_at",
+)
+
+
+# -- the review list and a model's page (domain/staging/queries.py)
+
+
+async def staged_page(
+    col_expr: str, where: str, args: list[Any], direction: str, limit: int
+) -> list[dict[str, Any]]:
+    """One keyset page of the staged list (`col_expr`: the qualified sort column)."""
+    # The cursor holds the sort column itself (sort_value), not the displayed last-synced time.
+    return await db.fetch(  # raw: hot read, query builder measured slower
+        "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
+        f"{col_expr} AS sort_value, "
+        f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
+        f"FROM whitelabel_models WHERE {where} "
+        f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(args) + 1}",
+        *args,
+        limit,
+    )
+
+
+async def rows_before(
+    where: str, args: list[Any], col_expr: str, op: str, value: Any, row_id: Any, cap: int
+) -> int:
+    n = len(args)
+    rows = await db.fetch(  # raw: hot read, query builder measured slower
+        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE {where} AND "
+        f"({col_expr}, id) {op} (${n + 1}, ${n + 2}) LIMIT ${n + 3}) AS capped",
+        *args,
+        value,
+        row_id,
+        cap,
+    )
+    return int(rows[0]["n"])
+
+
+async def capped_count(where: str, args: list[Any]) -> int:
+    """`args` end with the cap."""
+    rows = await db.fetch(  # raw: hot read, query builder measured slower
+        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
+        f"{where} LIMIT ${len(args)}) AS capped",
+        *args,
+    )
+    return int(rows[0]["n"])
+
+
+async def staged_model(name: str) -> list[dict[str, Any]]:
+    return await db.fetch(  # raw: hot read, query builder measured slower
+        f"SELECT w.*, GREATEST(w.last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at, "
+        "m.id AS production_id, m.is_published AS production_published "
+        "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
+        "WHERE w.folder_name = $1",
+        name,
+    )
+
+
+async def model_posts(
+    model_name: str, size: int, offset: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(a page of a model's posts, their count, their media), read at once."""
+    model = "(SELECT id FROM whitelabel_models WHERE folder_name = $1)"
+    page_of_posts = (
+        "SELECT id, folder_name, title, image_count, video_count FROM whitelabel_posts "
+        f"WHERE whitelabel_model = {model} ORDER BY folder_name, id LIMIT $2 OFFSET $3"
+    )
+    return await asyncio.gather(
+        db.fetch(page_of_posts, model_name, size, offset),  # raw: hot read, builder slower
+        db.fetch(  # raw: hot read, query builder measured slower
+            f"SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = {model}",
+            model_name,
+        ),
+        db.fetch(  # raw: hot read, query builder measured slower
+            f"SELECT whitelabel_post, s3_key, type, size, {CURRENT} FROM whitelabel_media "
+            f"WHERE whitelabel_post IN (SELECT id FROM ({page_of_posts}) AS page) ORDER BY s3_key",
+            model_name,
+            size,
+            offset,
+        ),
+    )
+
+
+# -- bulk activation (domain/staging/bulk.py)
+
+
+async def filtered_ids(where: str, args: list[Any]) -> list[dict[str, Any]]:
+    return await db.fetch(  # raw: the staged list's own filter, so both pick the same models
+        f"SELECT id FROM whitelabel_models WHERE {where} ORDER BY folder_name, id", *args
+    )
+
+
+async def record_bulk(
+    names: str, description: str, selection: str, ids: list[int], actor: str, ip: str
+) -> dict[str, Any]:
+    """The new bulk activation's row (`names`: the columns it returns)."""
+    rows = await db.fetch(  # raw: model_ids may hold every staged model; the ORM warns on that
+        "INSERT INTO bulk_activations (description, selection, model_ids, total, actor, ip) "
+        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {names}",
+        description,
+        selection,
+        ids,
+        len(ids),
+        actor,
+        ip,
+    )
+    return rows[0]
+
+
+async def active_bulks(names: str) -> list[dict[str, Any]]:
+    return await db.fetch(  # raw: hot read, query builder measured slower (the list page's)
+        f"SELECT {names} FROM bulk_activations WHERE status IN ('queued', 'running') ORDER BY id"
+    )
+
+
+# -- activating one model (domain/staging/activation.py)
+
+
+async def lock_activation(tx: db.Tx, staged_id: int) -> None:
+    """One activation of a model at a time (a bulk job and a row's button may overlap)."""
+    await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", ACTIVATION_LOCK, staged_id)  # raw
+
+
+async def insert_posts(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
+    # raw: the bulk write path (COPY)
+    if rows:
+        await tx.copy("posts", POST_COLUMNS, rows)
+
+
+async def update_posts(tx: db.Tx, updates: list[tuple[Any, ...]]) -> None:
+    await tx.executemany(  # raw: one statement for many rows, with expressions
+        # A post whose source came back is public again: activating says so.
+        "UPDATE posts SET title = $2, content_key = $3, type = $4, thumbnail_key = $5, "
+        "media = $6::json, updated_at = $7, is_published = is_published OR "
+        "source_missing_at IS NOT NULL, source_missing_at = NULL WHERE id = $1",
+        updates,
+    )
+
+
+async def recount_if_changed(tx: db.Tx, model_id: int) -> None:
+    # raw: correlated subqueries. Only when it changed: an unchanged row is not rewritten.
+    await tx.execute(
+        "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
+        "is_published AND source_missing_at IS NULL) WHERE id = $1 AND post_count <> "
+        "(SELECT COUNT(*) FROM posts WHERE model = $1 AND is_published AND "
+        "source_missing_at IS NULL)",
+        model_id,
+    )
+
+
+async def refresh_model(
+    tx: db.Tx,
+    model_id: int,
+    icon: str | None,
+    banner: str | None,
+    thumb: str | None,
+    staged_id: int,
+    stamp: datetime,
+    draft: bool,
+) -> None:
+    """Activating brings a source-missing model back and, unless as a draft, publishes it."""
+    await tx.execute(  # raw: CASE and IS DISTINCT FROM, so an unchanged row is not rewritten
+        "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
+        "whitelabel_model = $5, updated_at = $6, source_missing_at = NULL, "
+        "is_published = CASE WHEN $7 THEN FALSE WHEN source_missing_at IS NOT NULL THEN "
+        "TRUE ELSE is_published END WHERE id = $1 AND (icon_key IS DISTINCT FROM $2 OR "
+        "banner_key IS DISTINCT FROM $3 OR thumbnail_key IS DISTINCT FROM $4 OR "
+        "whitelabel_model IS DISTINCT FROM $5 OR source_missing_at IS NOT NULL OR "
+        "($7 AND is_published))",
+        model_id,
+        icon,
+        banner,
+        thumb,
+        staged_id,
+        stamp,
+        draft,
+    )

@@ -45,7 +45,7 @@ class Page:
 def _decode(value: str | None, url: bool) -> str:
     """A key as S3 sent it, decoded as botocore does (`unquote_plus`) when URL-encoded."""
     text = value or ""
-    return unquote_plus(text) if url else text
+    return _url_decoded(text) if url else text
 
 
 def parse_page(data: bytes) -> Page:
@@ -81,8 +81,8 @@ def parse_page(data: bytes) -> Page:
         stamps = [c.findtext(NS + "LastModified") for c in contents]
         etags = [c.findtext(NS + "ETag") for c in contents]
         sizes = [c.findtext(NS + "Size") for c in contents]
-    if url:  # as botocore's unquote_plus, without its cost on keys with no '%'
-        keys = [unquote_plus(k) if "%" in k else k.replace("+", " ") if k else "" for k in keys]
+    if url:
+        keys = [_decode(k, url) for k in keys]
     times: dict[str | None, datetime | None] = {None: None}
     for stamp in set(stamps):
         times[stamp] = _timestamp(stamp)
@@ -148,7 +148,7 @@ def _fast_page(data: bytes) -> Page | None:
         return None
     if "<Size>0" in text and _LEADING_ZERO.search(text):  # Rows' fingerprint lines need none
         return None
-    keys = [unquote_plus(k) if "%" in k else k.replace("+", " ") for k, _, _, _ in found]
+    keys = [_url_decoded(k) for k, _, _, _ in found]
     token = None
     if "<IsTruncated>true</IsTruncated>" in text:
         match = _TOKEN.search(text)

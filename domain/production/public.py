@@ -10,20 +10,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from piccolo.columns.combination import WhereRaw
-
 from domain.media.store import derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
 from domain.platform.sql import production as sql
-from domain.platform.tables import Model, Post
+from domain.platform.tables import Post
 from domain.production.lifecycle import media_list
 
 PAGE_SIZE = 20
 # The visibility rules as SQL fragments (VISIBLE_MODEL, THUMBNAIL) live in
-# domain/platform/sql/production.py; the same rules for the query builder:
-# Literal, not `is_published = $1`: a parameter cannot match models_public_page's predicate.
-VISIBLE_MODEL_WHERE = WhereRaw("is_published AND source_missing_at IS NULL")
+# domain/platform/sql/production.py; the posts' rule for the query builder:
 VISIBLE_POST_WHERE = Post.is_published.eq(True) & Post.source_missing_at.is_null()
 
 
@@ -32,11 +28,11 @@ async def models(page: int, signer: Signer) -> dict[str, Any]:
     # The page and the count at once; the models_public_page index serves both.
     rows, count = await asyncio.gather(
         sql.public_models_page(PAGE_SIZE, offset),
-        Model.count().where(VISIBLE_MODEL_WHERE).run(),
+        sql.public_models_count(),
     )
     return {
         "data": await _models(rows, signer),
-        "meta": {"page": page, "limit": PAGE_SIZE, "count": int(count)},
+        "meta": {"page": page, "limit": PAGE_SIZE, "count": count},
     }
 
 

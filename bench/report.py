@@ -113,6 +113,10 @@ class Figures:
             ]
         return found
 
+    def first_over_floor(self) -> float | None:
+        original, floor = self.get("original_first_seconds"), self.get("floor_media_seconds")
+        return original / floor if original and floor else None
+
     def summary(self) -> None:
         say()
         say("=" * 100)
@@ -125,6 +129,8 @@ class Figures:
             ("original first sync", self.get("original_first_keys_per_s"), "keys/s"),
             ("original re-sync", self.get("original_resync_keys_per_s"), "keys/s"),
             ("process peak RSS (ru_maxrss, whole run)", self.get("process_peak_rss_mb"), "MB"),
+            # The best first-sync ratio storing the media rows alone allows (bench/write_floor.py).
+            ("first, original / database floor", self.first_over_floor(), "x"),
         ]
         for name, value, unit in extra:
             if value is not None:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench import write_floor
 from bench.measure import (
     ServerCpu,
     Timer,
@@ -311,10 +312,12 @@ async def main(args: argparse.Namespace) -> int:
         async with S3Service(s3_settings(store.endpoint), timeout=60) as s3:
             await s3.check()
             await phase_ours(ctx, s3)
+            write_floor.report(fig, *await write_floor.put_back_media(ctx.dsn, ctx.server))
             if args.workers > 0:
                 await phase_workers(ctx, store.endpoint)
             await phase_original(ctx, s3, keys)
         compare(ctx, keys)
+        write_floor.compare(fig, os.cpu_count() or 1)
         await reset_tables(conn)
     finally:
         await conn.close()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from domain.catalogue import sync_models
 from domain.catalogue.keys import media_url
 from tests.conftest import Bucket, count, rows
 
@@ -238,3 +241,29 @@ async def test_resync_skips_unchanged_models_without_reading_their_rows(
     }
     assert etags["Anna/Beach/a.jpg"] == planted  # Anna was skipped: not even read
     assert etags["Ben/Trip/x.png"] not in (planted, "", None)  # Ben was re-diffed and fixed
+
+
+async def test_a_model_staged_after_its_part_began_is_diffed_not_failed(
+    database: Any, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part reads its staged models once, when it begins. When another writer (the worker
+    the part was taken over from) stages a model after that read, the model's insert meets
+    it: the sync diffs against that model instead of failing it."""
+    await bucket.put(*BASE)
+    await bucket.sync()
+    before = await media_versions()
+    await bucket.put("Anna/Beach/c.jpg")
+    real = sync_models.sync_store.known_models_in
+
+    async def read_before_the_other_writer(folders: list[str]) -> Any:
+        return {} if len(folders) > 1 else await real(folders)
+
+    monkeypatch.setattr(sync_models.sync_store, "known_models_in", read_before_the_other_writer)
+    run = await bucket.sync()
+    assert run.status == "succeeded", run.error
+    assert run.error is None
+    assert (run.models_inserted, run.media_inserted, run.media_deleted) == (0, 1, 0)
+    assert ("Anna/Beach/c.jpg", "image") in (await staged())["Anna"]["posts"]["Beach"]["media"]
+    after = await media_versions()
+    assert {k: after[k] for k in before} == before  # every earlier row kept as it was
+    assert await count("whitelabel_models") == 2

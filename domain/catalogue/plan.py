@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.catalogue.keys import RULES_VERSION, KeyKind, encode_key, parse_key
+from domain.catalogue.keys import RULES_VERSION, KeyKind, classify, encode_key
 from domain.platform.s3 import S3Object
 
 
@@ -97,13 +97,11 @@ def build_model(
     model_images: list[str] = []
     post_base: dict[str, str] = {}
     for obj in objects:
-        parsed = parse_key(obj.key)
-        if parsed.model != folder:  # ignored, or (defensively) listed under another prefix
+        kind, of_model, folder_post = classify(obj.key)
+        if of_model != folder:  # ignored, or (defensively) listed under another prefix
             model.ignored += 1
             continue
-        kind = parsed.kind
         if kind is KeyKind.POST_IMAGE or kind is KeyKind.POST_VIDEO:
-            folder_post = parsed.post
             assert folder_post is not None
             post = model.posts.get(folder_post)
             if post is None:

@@ -139,6 +139,7 @@ async def _sync_part(
     failed: list[str] = []
     lost = asyncio.Event()  # another worker took the part over: stop, store nothing
     known = await sync_store.known_models_in(part.folders)
+    listed_folders = set(part.folders)  # `known` is current for these: none to read again
     concurrency = max(1, options.concurrency)
     models: asyncio.Queue[Listed | None] = asyncio.Queue(maxsize=4 * concurrency)
 
@@ -167,7 +168,8 @@ async def _sync_part(
             try:
                 if listed.error is not None:
                     raise S3Error(listed.error)
-                if folder not in known:  # made after the top-level listing, or not yet staged
+                if folder not in known and folder not in listed_folders:
+                    # made after the top-level listing: staged since, perhaps
                     known.update(await sync_store.known_models_in([folder]))
                 if await _sync_model(options, listed, known.get(folder), plan, stats, recorder):
                     seen.add(folder)
@@ -290,6 +292,12 @@ async def _sync_model(
                 raise
             log.warning("model %r: database connection lost (%s); trying again", folder, exc)
             await asyncio.sleep(0.2 * attempt)  # pooled connections killed too get noticed
+        except asyncpg.UniqueViolationError:
+            if known is not None or attempt == RETRIES:
+                raise
+            # Staged since the part began (by the worker it was taken over from): diff
+            # against that model instead.
+            known = (await sync_store.known_models_in([folder])).get(folder)
     recorder.model(change)
     stats.keys_ignored += desired.ignored
     if change.model_id is None:

@@ -100,11 +100,14 @@ async def write_change(change: ModelChange) -> int:
                 tx, desired.folder, [*images, *desired.extra_image_keys]
             )
         if change.images_changed:
-            await media_store.model_images_listed(tx, model_id, desired.image_versions())
+            await media_store.model_images_listed(
+                tx, model_id, desired.image_versions(), new=change.model_id is None
+            )
         post_ids = await _insert_posts(tx, model_id, change, stamp)
-        await sql.update_posts(
-            tx, [(pid, json.dumps(p.cdns()), *p.counts()) for pid, p in change.changed_posts]
-        )
+        if change.changed_posts:  # each statement skipped when empty: a round trip saved
+            await sql.update_posts(
+                tx, [(pid, json.dumps(p.cdns()), *p.counts()) for pid, p in change.changed_posts]
+            )
         await sql.insert_media(
             tx,
             [
@@ -121,13 +124,14 @@ async def write_change(change: ModelChange) -> int:
                 for folder, m in change.new_media
             ],
         )
-        await sql.update_media(
-            tx,
-            [
-                (mid, m.url, m.type, m.obj.size, m.obj.etag, m.obj.last_modified)
-                for mid, m in change.changed_media
-            ],
-        )
+        if change.changed_media:
+            await sql.update_media(
+                tx,
+                [
+                    (mid, m.url, m.type, m.obj.size, m.obj.etag, m.obj.last_modified)
+                    for mid, m in change.changed_media
+                ],
+            )
     assert model_id is not None
     return int(model_id)
 

@@ -29,17 +29,23 @@ CURRENT = ", ".join(
 CLAIM_EXPIRES = "10 minutes"  # a claim older than this belongs to a worker that went away
 
 
-async def model_images_listed(
-    tx: db.Tx, model_id: int, images: dict[str, tuple[str, str, int]]
-) -> None:
-    keys = list(images)
+async def model_images_removed(tx: db.Tx, model_id: int, kept: list[str]) -> None:
+    """Delete the model's image rows whose keys are not `kept`."""
     # raw: the sync's bulk write path (one statement for all of a model's images)
     await tx.execute(
         "DELETE FROM whitelabel_model_images WHERE whitelabel_model = $1 "
         "AND s3_key <> ALL($2::text[])",
         model_id,
-        keys,
+        kept,
     )
+
+
+async def model_images_listed(
+    tx: db.Tx, model_id: int, images: dict[str, tuple[str, str, int]]
+) -> None:
+    """Insert or update the model's image rows (key -> role, ETag, size)."""
+    keys = list(images)
+    # raw: the sync's bulk write path (one statement for all of a model's images)
     await tx.execute(
         "INSERT INTO whitelabel_model_images (whitelabel_model, s3_key, role, etag, size) "
         "SELECT $1, k, r, e, s FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) "

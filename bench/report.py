@@ -111,7 +111,14 @@ class Figures:
                 Target(f"{label}: first, original / ours", g(f"{who}_first_ratio"), 10, True, "x"),
                 Target(f"{label}: peak RSS", peak, 300, False, "MB"),
             ]
+            steps = [g(f"{who}_{run}_loop_step_ms") for run in ("first", "resync")]
+            if None not in steps:  # measured in this process only (bench/loop_lag.py)
+                found.append(Target(f"{label}: longest loop step", max(steps), 20, False, "ms"))
         return found
+
+    def latest_wake(self) -> float | None:
+        late = [self.get(f"ours_{run}_loop_wake_ms") for run in ("first", "resync")]
+        return max(late) if None not in late else None
 
     def first_over_floor(self) -> float | None:
         original, floor = self.get("original_first_seconds"), self.get("floor_media_seconds")
@@ -129,6 +136,7 @@ class Figures:
             ("original first sync", self.get("original_first_keys_per_s"), "keys/s"),
             ("original re-sync", self.get("original_resync_keys_per_s"), "keys/s"),
             ("process peak RSS (ru_maxrss, whole run)", self.get("process_peak_rss_mb"), "MB"),
+            ("2 ms timer, latest wake-up", self.latest_wake(), "ms"),
             # The best first-sync ratio storing the media rows alone allows (bench/write_floor.py).
             ("first, original / database floor", self.first_over_floor(), "x"),
         ]
@@ -137,7 +145,7 @@ class Figures:
                 shown = (
                     f"{value:.2f}x"
                     if unit == "x"
-                    else (f"{value:,.0f} MB" if unit == "MB" else fmt_rate(value))
+                    else (f"{value:,.0f} {unit}" if unit in ("MB", "ms") else fmt_rate(value))
                 )
                 say(f"  {name:<38} {shown:>18}   (for reference)")
         for note in self.notes:

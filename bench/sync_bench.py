@@ -31,6 +31,7 @@ from pathlib import Path
 import asyncpg
 
 from bench import write_floor
+from bench.loop_lag import LoopLag
 from bench.measure import (
     ServerCpu,
     Timer,
@@ -50,6 +51,7 @@ from domain.catalogue import runs
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform import db, jobs
 from domain.platform.embedded_pg import database_url
+from domain.platform.runtime import freeze_startup_heap
 from domain.platform.s3 import S3Object, S3Service
 from domain.platform.settings import S3Settings, Settings
 
@@ -131,13 +133,17 @@ async def timed_sync(ctx: Ctx, s3: S3Service, name: str, label: str) -> runs.Syn
         public_base=PUBLIC_BASE, concurrency=ctx.args.concurrency, triggered_by="bench"
     )
     before = await ctx.listings()
-    with phase_memory() as mem, Timer(ctx.server) as t:
-        run = await run_sync(s3, options)
+    async with LoopLag() as lag:
+        with phase_memory() as mem, Timer(ctx.server) as t:
+            run = await run_sync(s3, options)
     requests = await ctx.listings() - before
     per_s = ctx.record(name, t, run.keys_listed, requests)
     say(f"{label}: {fmt_rate(per_s)}, {requests:,} requests; {t.describe()}")
     say(f"  [{describe_run(run)}]")
     say(f"  RSS {mem.start_mb:,.0f} MB at start, peak {mem.peak_mb:,.0f} MB ({mem.method})")
+    say(f"  {lag.describe()}")
+    ctx.fig[f"{name}_loop_step_ms"] = lag.longest_step_ms()
+    ctx.fig[f"{name}_loop_wake_ms"] = lag.latest_wake_ms()
     ctx.fig[f"{name}_status"] = run.status
     ctx.fig[f"{name}_peak_rss_mb"] = mem.peak_mb
     if run.status != "succeeded":
@@ -296,6 +302,7 @@ async def main(args: argparse.Namespace) -> int:
     jobs.connect(settings.database_url)
     await jobs.queue.open_async()
     conn = await asyncpg.connect(settings.database_url)
+    freeze_startup_heap()  # as Runtime.start does in the app's processes
     try:
         version = await conn.fetchval("SHOW server_version")
         say(

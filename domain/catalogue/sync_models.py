@@ -13,37 +13,19 @@ import contextlib
 import logging
 import math
 from collections import deque
-from operator import attrgetter
-
-import asyncpg
 
 from domain.catalogue import parts, run_changes, runs, sync_store
 from domain.catalogue.key_ranges import KeyRange, cut, units_of
-from domain.catalogue.plan import build_model, diff_model, hash_lines, listing_hash
+from domain.catalogue.model_sync import sync_model
 from domain.catalogue.range_listing import Assembler, Capacity, Listed, list_range
 from domain.catalogue.run_stats import RunStats
-from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
-from domain.platform.s3_rows import Rows
-from domain.platform.s3_types import S3Error, S3Object
+from domain.catalogue.sync_options import DeletionPlan, ListingSource, SyncOptions
+from domain.platform.s3_types import S3Error
 
 log = logging.getLogger("creatorflix.sync")
-# A killed or dropped database connection: the model's transaction rolled back, so retry it.
-CONNECTION_LOST = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.AdminShutdownError,
-    ConnectionError,
-)
-RETRIES = 3
-BIG_MODEL = 20_000  # objects: fingerprint and classify in a thread, so the loop stays free
 KEYS_PER_RANGE = 4_000  # about four full pages a range: only its last page is part waste
 GUESS_PER_MODEL = 200  # keys in a model folder no sync has seen yet
 GUESS_PER_POST = 10
-# Model writes that may wait on the database at once in this process: fewer than the pool's
-# connections, so heartbeats, leases and claims always find one. Four, not eight: with two
-# workers on two cores, eight each made the server spend more CPU per row on contention (a
-# first sync of 507,500 keys: 11.9 and 11.7 s with four, 16.3 and 12.8 s with eight).
-_write_slots = asyncio.Semaphore(4)
 
 
 # Parts this process is syncing now: their counters are fresher here than in the database.
@@ -173,7 +155,7 @@ async def _sync_part(
                 if folder not in known and folder not in listed_folders:
                     # made after the top-level listing: staged since, perhaps
                     known.update(await sync_store.known_models_in([folder]))
-                if await _sync_model(options, listed, known.get(folder), plan, stats, recorder):
+                if await sync_model(options, listed, known.get(folder), plan, stats, recorder):
                     seen.add(folder)
             except Exception as exc:  # noqa: BLE001 - S3 or database: this model is skipped
                 if not isinstance(exc, S3Error):
@@ -230,93 +212,3 @@ async def _sync_part(
     per_model = {str(k): v for k, v in plan.per_model.items()}
     result = parts.PartResult(sorted(seen), failed, stats.errors, plan.unchanged, per_model)
     await parts.complete(part, stats.counters(), result)
-
-
-async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Object] | Rows, str]:
-    """The model's objects in key order and their fingerprint. Rows in key order (as a range
-    lists them) are fingerprinted without building their objects."""
-    listing = listed.objects
-
-    def work() -> tuple[list[S3Object] | Rows, str]:
-        if isinstance(listing, Rows) and listing.keys == sorted(listing.keys):
-            return listing, hash_lines(listing.fingerprint_lines(), options.public_base)
-        objects = sorted(listing, key=attrgetter("key"))
-        return objects, listing_hash(objects, options.public_base)
-
-    return work() if len(listing) < BIG_MODEL else await asyncio.to_thread(work)
-
-
-def _built(listing: list[S3Object] | Rows) -> list[S3Object]:
-    return listing.objects() if isinstance(listing, Rows) else listing
-
-
-async def _sync_model(
-    options: SyncOptions,
-    listed: Listed,
-    known: sync_store.KnownModel | None,
-    plan: DeletionPlan,
-    stats: RunStats,
-    recorder: run_changes.Recorder,
-) -> bool:
-    """Write one listed model folder's change; returns whether the model exists."""
-    folder = listed.folder
-    listing, fingerprint = await _fingerprint(listed, options)
-    if known is not None and known.listing_hash == fingerprint:  # unchanged: parse nothing
-        stats.keys_ignored += known.ignored_keys
-        plan.unchanged.append(known.id)
-        if known.ignored_keys:
-            await recorder.scan(folder, _built(listing))
-        return True
-    objects = _built(listing)
-    if len(objects) < BIG_MODEL:
-        desired = build_model(folder, objects, options.public_base, fingerprint)
-    else:
-        desired = await asyncio.to_thread(
-            build_model, folder, objects, options.public_base, fingerprint
-        )
-    if desired.ignored:
-        await recorder.scan(folder, objects)
-    if not desired.exists:
-        stats.keys_ignored += desired.ignored
-        return False
-    for attempt in range(1, RETRIES + 1):
-        try:
-            async with _write_slots:
-                existing = await sync_store.load_existing(known.id) if known else None
-                change = diff_model(desired, existing)
-                if change.writes_anything and not options.dry_run:
-                    model_id = await sync_store.write_change(change)
-                else:
-                    model_id = change.model_id or 0
-            break
-        except CONNECTION_LOST as exc:  # one transaction: safe to do again on a new connection
-            if attempt == RETRIES:
-                raise
-            log.warning("model %r: database connection lost (%s); trying again", folder, exc)
-            await asyncio.sleep(0.2 * attempt)  # pooled connections killed too get noticed
-        except asyncpg.UniqueViolationError:
-            if known is not None or attempt == RETRIES:
-                raise
-            # Staged since the part began (by the worker it was taken over from): diff
-            # against that model instead.
-            known = (await sync_store.known_models_in([folder])).get(folder)
-    recorder.model(change)
-    stats.keys_ignored += desired.ignored
-    if change.model_id is None:
-        stats.models_inserted += 1
-    elif change.writes_anything or change.has_deletions:
-        stats.models_updated += 1
-    stats.posts_inserted += len(change.new_posts)
-    stats.posts_updated += len(change.changed_posts)
-    stats.media_inserted += len(change.new_media)
-    stats.media_updated += len(change.changed_media)
-    if change.has_deletions:
-        plan.per_model[model_id] = {
-            "name": folder,
-            "posts": change.deleted_post_ids,
-            "post_names": run_changes.deleted_post_names(change, existing),
-            "media": change.deleted_media_ids,
-            "keys": change.deleted_media_keys[:PLAN_NAMES_SHOWN],
-            "fingerprint": desired.listing_hash,
-        }
-    return True

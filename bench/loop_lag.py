@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from asyncio import events
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ class LoopLag:
     late: list[float] = field(default_factory=list)  # each wake-up: seconds late
     longest_step: float = 0.0  # the most thread CPU one callback used, in seconds
     longest_where: str = ""  # its task's coroutine, and where it next waited
+    longest_gc: float = 0.0  # of which the garbage collector's passes
+    _gc: list[float] = field(default_factory=lambda: [0.0, 0.0])  # (in this step, pass start)
     steps_over_20ms: int = 0
     _task: asyncio.Task[None] | None = None
     _run: Any = None
@@ -37,6 +40,7 @@ class LoopLag:
         lag = self
 
         def timed(handle: events.Handle) -> None:
+            lag._gc[0] = 0.0
             start = time.thread_time()
             run(handle)
             spent = time.thread_time() - start
@@ -44,8 +48,10 @@ class LoopLag:
                 lag.steps_over_20ms += 1
             if spent > lag.longest_step:
                 lag.longest_step, lag.longest_where = spent, _where(handle)
+                lag.longest_gc = lag._gc[0]
 
         events.Handle._run = timed  # type: ignore[method-assign,assignment]
+        gc.callbacks.append(self._collector)
         self._task = asyncio.create_task(self._tick())
         await asyncio.sleep(0)
         return self
@@ -58,6 +64,13 @@ class LoopLag:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         events.Handle._run = self._run  # type: ignore[method-assign]
+        gc.callbacks.remove(self._collector)
+
+    def _collector(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc[1] = time.thread_time()
+        else:
+            self._gc[0] += time.thread_time() - self._gc[1]
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
@@ -79,7 +92,8 @@ class LoopLag:
         p99 = sorted(self.late)[int(n * 0.99)] * 1000 if n else 0.0
         return (
             f"event loop: longest step {self.longest_step_ms():.1f} ms of CPU "
-            f"({self.steps_over_20ms} over 20 ms; the longest in {self.longest_where}); "
+            f"({self.steps_over_20ms} over 20 ms; the longest in {self.longest_where}, "
+            f"{self.longest_gc * 1000:.1f} ms of it the garbage collector's); "
             "a 2 ms timer woke at most "
             f"{self.latest_wake_ms():.1f} ms late (p99 {p99:.1f} ms over {n:,} wake-ups)"
         )

@@ -302,7 +302,6 @@ async def main(args: argparse.Namespace) -> int:
     jobs.connect(settings.database_url)
     await jobs.queue.open_async()
     conn = await asyncpg.connect(settings.database_url)
-    freeze_startup_heap()  # as Runtime.start does in the app's processes
     try:
         version = await conn.fetchval("SHOW server_version")
         say(
@@ -318,6 +317,7 @@ async def main(args: argparse.Namespace) -> int:
         fig["catalogue"] = {"models": args.models, "keys": keys, "delay": args.delay}
         async with S3Service(s3_settings(store.endpoint), timeout=60) as s3:
             await s3.check()
+            freeze_startup_heap()  # as Runtime.start does, once its S3 client is made
             await phase_ours(ctx, s3)
             write_floor.report(fig, *await write_floor.put_back_media(ctx.dsn, ctx.server))
             if args.workers > 0:

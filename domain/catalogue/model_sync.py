@@ -54,7 +54,7 @@ async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Obj
     listing = listed.objects
 
     def work() -> tuple[list[S3Object] | Rows, str]:
-        if isinstance(listing, Rows) and listing.keys == sorted(listing.keys):
+        if isinstance(listing, Rows) and list(listing.keys) == sorted(listing.keys):
             return listing, hash_lines(listing.fingerprint_lines(), options.public_base)
         objects = sorted(listing, key=attrgetter("key"))
         return objects, listing_hash(objects, options.public_base)

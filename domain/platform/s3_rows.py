@@ -27,16 +27,19 @@ class Rows(Sequence[S3Object]):
 
     __slots__ = ("keys", "_raw", "_objects")
 
-    def __init__(self, keys: list[str], raw: list[Raw]) -> None:
-        self.keys = keys  # decoded
-        self._raw = raw
+    def __init__(self, keys: Sequence[str], raw: Sequence[Raw]) -> None:
+        # Tuples, not lists: the garbage collector stops tracking a tuple of strings (or of
+        # tuples of strings) after one pass, while it walks a list item by item on every full
+        # pass, and the models a sync has queued hold hundreds of thousands of keys.
+        self.keys = tuple(keys)  # decoded
+        self._raw = tuple(raw)
         self._objects: list[S3Object] | None = None
 
     @classmethod
     def join(cls, parts: Sequence[Rows]) -> Rows:
         if len(parts) == 1:
             return parts[0]
-        return cls([k for p in parts for k in p.keys], [r for p in parts for r in p._raw])
+        return cls(tuple(k for p in parts for k in p.keys), tuple(r for p in parts for r in p._raw))
 
     def objects(self) -> list[S3Object]:
         if self._objects is None:

@@ -15,11 +15,14 @@ import asyncpg
 
 from bench.measure import ServerCpu, Timer
 from bench.report import Figures, say
+from domain.catalogue.model_sync import WRITE_SLOTS
 
 COLUMNS = "whitelabel_post, s3_key, url, type, size, etag, last_modified, created_at"
 
 
-async def put_back_media(dsn: str, server: ServerCpu, writers: int = 8) -> tuple[Timer, int]:
+async def put_back_media(
+    dsn: str, server: ServerCpu, writers: int = WRITE_SLOTS
+) -> tuple[Timer, int]:
     """(the timer of putting every media row back, how many there were)."""
     conn = await asyncpg.connect(dsn)
     try:

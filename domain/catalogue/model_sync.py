@@ -45,7 +45,8 @@ BIG_MODEL = 20_000  # objects: fingerprint and classify in a thread, so the loop
 # connections, so heartbeats, leases and claims always find one. Four, not eight: with two
 # workers on two cores, eight each made the server spend more CPU per row on contention (a
 # first sync of 507,500 keys: 11.9 and 11.7 s with four, 16.3 and 12.8 s with eight).
-_write_slots = asyncio.Semaphore(4)
+WRITE_SLOTS = 4
+_write_slots = asyncio.Semaphore(WRITE_SLOTS)
 
 
 async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Object] | Rows, str]:

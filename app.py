@@ -22,7 +22,7 @@ from litestar.template.config import TemplateConfig
 from controllers.accounts.admins import AdminsController
 from controllers.accounts.audit import AuditController
 from controllers.accounts.auth import AuthController
-from controllers.accounts.security import admin_auth, admin_or_scraper
+from controllers.accounts.security import ActionsHoldTheirSession, admin_auth, admin_or_scraper
 from controllers.accounts.sessions import DatabaseStore
 from controllers.api_docs import VendoredSwagger
 from controllers.boundary import Boundary, security_headers
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Boundary(settings.forwarded_allow_ips),
             METRICS.middleware,
             auth.middleware,
+            ActionsHoldTheirSession(),
             SessionCsrf(settings.secret_key, settings.secure_cookies),
         ],
         before_send=[

@@ -1,6 +1,7 @@
 """The request boundary, before any handler: who asks (forwarded headers only from trusted
 proxies), what the path and query hold (no NUL), where an unsafe request comes from (Origin or
-Referer of this site), and the security headers that every response carries, errors included."""
+Referer of this site), its whole body before its session is read, and the security headers
+that every response carries, errors included."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from controllers.whole_body import read_whole
 from domain.platform.paging import BadQuery
 
 log = logging.getLogger("creatorflix.boundary")
@@ -133,6 +135,7 @@ class Boundary(ASGIMiddleware):
         _refuse_nul("query parameter", parse_qsl(query, keep_blank_values=True))
         if scope.get("method") in UNSAFE:
             self._same_origin(scope, host)
+            receive = await read_whole(scope, receive)  # before the session is loaded
         await next_app(scope, receive, send)
 
     @staticmethod

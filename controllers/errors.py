@@ -20,7 +20,7 @@ from litestar.response import Template
 
 from controllers.accounts.security import to_sign_in
 from controllers.responses import is_fragment, user_of
-from domain.errors import Conflict, DomainError, Invalid, NotFound
+from domain.errors import Conflict, DomainError, Invalid, NotFound, SessionEnded
 from domain.uploads.names import human
 
 log = logging.getLogger("creatorflix.errors")
@@ -132,5 +132,14 @@ def error_response(request: HTMXRequest, exc: Exception) -> Response[Any]:
     )
 
 
+def session_ended(request: HTMXRequest, exc: SessionEnded) -> Response[Any]:
+    """An action whose session ended while it ran: refused, and back to the sign-in page."""
+    return to_sign_in(request, NotAuthorizedException(str(exc)))
+
+
 def exception_handlers() -> dict[Any, Any]:
-    return {Exception: error_response, NotAuthorizedException: to_sign_in}
+    return {
+        Exception: error_response,
+        NotAuthorizedException: to_sign_in,
+        SessionEnded: session_ended,
+    }

@@ -17,3 +17,8 @@ class Invalid(DomainError, ValueError):
 
 class Conflict(DomainError, RuntimeError):
     """The request clashes with the current state, such as a sync already going (HTTP 409)."""
+
+
+class SessionEnded(DomainError, PermissionError):
+    """The request's session ended (sign-out, password reset, deactivation) while it ran: its
+    action is refused and the admin signs in again (HTTP 401)."""

@@ -191,6 +191,18 @@ async def signed_in(
         yield b
 
 
+@pytest.fixture
+async def admin_app(
+    database: Any, bucket: Bucket, settings: Settings, pg_engine: Engine
+) -> AsyncIterator[Any]:
+    """The app served in this process, no worker, with the superuser "tester" (signed out)."""
+    from tests.web import admin, running_app  # tests.web imports this module
+
+    await admin()
+    async with running_app(settings, bucket, pg_engine, worker=False) as application:
+        yield application
+
+
 def cli_env(s3: S3Settings, **extra: str) -> dict[str, str]:
     """The environment for running the app or CLI as a process against the test services."""
     return {

@@ -12,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
@@ -19,10 +20,13 @@ from litestar.middleware.session.server_side import (
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect
 from litestar.security.session_auth import SessionAuth
-from litestar.types import Guard
+from litestar.types import ASGIApp, Guard, Receive, Scope, Send
 
-from controllers.accounts.sessions import RotatingSessionBackend, session_config
+from controllers.accounts.sessions import SESSION_COOKIE, RotatingSessionBackend, session_config
+from controllers.boundary import UNSAFE
 from domain.accounts.admins import signed_in
+from domain.accounts.sessions import holder
+from domain.platform import db
 
 PUBLIC = ("^/login$", "^/healthz$", "^/static/", "^/api/", "^/schema", "^/favicon.ico")
 PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favicon.ico")
@@ -66,6 +70,23 @@ class AdminAuth(SessionAuth[Admin, ServerSideSessionBackend]):
         config = self.session_backend_config
         assert isinstance(config, ServerSideSessionConfig)
         return RotatingSessionBackend(config=config)
+
+
+class ActionsHoldTheirSession(ASGIMiddleware):
+    """After authentication, which ran once the whole body was in (controllers/boundary.py): an
+    admin's unsafe request runs each of its transactions only while its session is live and its
+    admin active, checked and locked inside that transaction (domain/accounts/sessions.py)."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        user = scope.get("user")
+        key = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(SESSION_COOKIE)
+        if scope.get("method") not in UNSAFE or not isinstance(user, Admin) or not key:
+            await next_app(scope, receive, send)
+            return
+        with db.checked_transactions(holder(key, user.id)):
+            await next_app(scope, receive, send)
 
 
 def admin_auth(idle_seconds: int, secure: bool) -> AdminAuth:

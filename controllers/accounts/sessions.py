@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -27,20 +27,28 @@ ROTATE = "_rotate"  # set in the session by the sign-in handler: give it a new i
 
 
 class DatabaseStore(Store):
-    """Sessions in the `admin_sessions` table: they survive restarts and span processes."""
+    """Sessions in the `admin_sessions` table: they survive restarts and span processes.
+
+    Ending a session is final: `set` only rewrites a session that still exists, and `create`,
+    under a key nobody has held, is the only way a row is made (see RotatingSessionBackend)."""
 
     async def set(
         self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
     ) -> None:
-        data = value.encode() if isinstance(value, str) else value
-        seconds = (
-            expires_in.total_seconds()
-            if isinstance(expires_in, timedelta)
-            else (expires_in or 86400)
-        )
-        expires = now() + timedelta(seconds=seconds)
-        async with db.transaction() as tx:  # an upsert: concurrent requests of one session race
-            await sql.upsert_session(tx, key, data, expires)
+        await self.write(key, value, expires_in)
+
+    async def write(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> bool:
+        """Rewrite a live session; False, writing nothing, if it ended meanwhile."""
+        async with db.transaction() as tx:
+            return await sql.update_session(tx, key, _bytes(value), _expiry(expires_in))
+
+    async def create(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
+        async with db.transaction() as tx:
+            await sql.insert_session(tx, key, _bytes(value), _expiry(expires_in))
             if random.random() < PURGE_CHANCE:  # expired rows go now and then, not per request
                 await tx.run(SessionRow.delete().where(SessionRow.expires_at < now()))
 
@@ -101,17 +109,22 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             if cookie not in (None, "null"):
                 await super().store_in_message(Empty, message, connection)
             return
-        session_id = self.get_session_id(connection)
         rotate = isinstance(scope_session, dict) and bool(scope_session.pop(ROTATE, False))
         data = self.serialize_data(scope_session, connection.scope)
-        if rotate:
-            if cookie:
+        loaded = connection.state.get("session_loaded")
+        assert isinstance(store, DatabaseStore)
+        if rotate or loaded is None:
+            # A new session (a sign-in, or data in a request that loaded none) gets a key
+            # nobody has held: never the cookie's, which may name a session that has ended.
+            if rotate and cookie:
                 await self.delete(cookie, store=store)
             session_id = self.generate_session_id()
-        elif data == connection.state.get("session_loaded"):
-            self._set_cookie(message, session_id)
+            await store.create(session_id, data, expires_in=self.config.max_age)
+        elif data == loaded or await store.write(str(cookie), data, self.config.max_age):
+            session_id = str(cookie)  # unchanged, or rewritten while it still exists
+        else:  # it ended while this request ran (sign-out, reset, deactivation): it stays ended
+            await super().store_in_message(Empty, message, connection)
             return
-        await self.set(session_id, data, store)
         self._set_cookie(message, session_id)
 
     def _set_cookie(self, message: Message, session_id: str) -> None:
@@ -120,6 +133,17 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         )
         cookie = Cookie(value=session_id, key=self.config.key, **dict(params))
         MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _expiry(expires_in: int | timedelta | None) -> datetime:
+    seconds = (
+        expires_in.total_seconds() if isinstance(expires_in, timedelta) else (expires_in or 86400)
+    )
+    return now() + timedelta(seconds=seconds)
 
 
 def session_config(idle_seconds: int, secure: bool) -> ServerSideSessionConfig:

@@ -24,8 +24,9 @@ async def record(
     ip: str = "",
     model: int | None = None,
 ) -> None:
-    """One line; `model` names the production model it concerns (its history page)."""
-    async with db.transaction() as tx:
+    """One line; `model` names the production model it concerns (its history page). Not
+    refused when the session has just ended: what was done is recorded."""
+    async with db.transaction(checked=False) as tx:
         await record_in(tx, [(actor, action, target, detail, ip, model)])
 
 

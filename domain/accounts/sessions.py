@@ -9,8 +9,11 @@ parsed by SQL, where one unreadable row would fail the whole statement.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
+from domain.errors import SessionEnded
 from domain.platform.db import Tx
+from domain.platform.sql import accounts as sql
 from domain.platform.tables import SessionRow
 
 
@@ -30,3 +33,18 @@ async def end(tx: Tx, admin_id: int, keep: str | None = None) -> int:
     if keys:
         await tx.run(SessionRow.delete().where(SessionRow.key.is_in(keys)))
     return len(keys)
+
+
+def holder(key: str, admin_id: int) -> Callable[[Tx], Awaitable[None]]:
+    """The check an admin's action runs first in each of its transactions: its session still
+    exists and its admin is still active (else `SessionEnded`). Ending a session is final: an
+    action that raced its ending either committed before it or is refused."""
+
+    async def hold(tx: Tx) -> None:
+        if not await sql.hold_session(tx, key, admin_id):
+            raise SessionEnded(
+                "Your session ended while this request ran (signed out, password reset or "
+                "account deactivated): nothing was changed. Sign in again."
+            )
+
+    return hold

@@ -126,10 +126,11 @@ async def _listing(source: ListingSource, folder: str) -> list[S3Object]:
 
 async def discard(run_id: int, actor: str) -> None:
     discarded = f"deletions discarded by {actor}; nothing was deleted"
-    rows = await db.select(
-        Runs.update({Runs.status: "cancelled", Runs.error: discarded})
-        .where((Runs.id == run_id) & (Runs.status == "needs_confirmation"))
-        .returning(Runs.id)
-    )
+    async with db.transaction() as tx:  # an admin's action: checked (db.checked_transactions)
+        rows = await tx.run(
+            Runs.update({Runs.status: "cancelled", Runs.error: discarded})
+            .where((Runs.id == run_id) & (Runs.status == "needs_confirmation"))
+            .returning(Runs.id)
+        )
     if not rows:
         raise NotConfirmable(f"sync run #{run_id} is not waiting for confirmation.")

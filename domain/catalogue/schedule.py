@@ -85,10 +85,18 @@ async def save(expression: str, actor: str) -> Schedule:
     """Store a validated schedule; the next tick counts from now."""
     expression = validate(expression)
     s = SyncSchedule
-    await s.update(
-        {s.expression: expression, s.updated_by: actor, s.updated_at: now(), s.last_tick_at: None},
-        force=True,  # the one row
-    )
+    async with db.transaction() as tx:  # an admin's action: checked (db.checked_transactions)
+        await tx.run(
+            s.update(
+                {
+                    s.expression: expression,
+                    s.updated_by: actor,
+                    s.updated_at: now(),
+                    s.last_tick_at: None,
+                },
+                force=True,  # the one row
+            )
+        )
     return await load()
 
 

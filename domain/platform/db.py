@@ -3,12 +3,22 @@ for the bulk write path and locks (PostgreSQL only)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import re
 import sys
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -168,9 +178,36 @@ class Tx:
             await self.connection.copy_records_to_table(table, records=rows, columns=columns)
 
 
+TxCheck = Callable[[Tx], Awaitable[None]]
+# (the task that set it, the check): tasks it spawns copy the context but are not the request.
+_check: ContextVar[tuple[asyncio.Task[Any] | None, TxCheck] | None] = ContextVar(
+    "transaction_check", default=None
+)
+
+
+@contextmanager
+def checked_transactions(check: TxCheck) -> Iterator[None]:
+    """Every transaction the current task opens inside this block runs `check` first, on its
+    own connection: a request's action re-checks who acts inside the transaction that acts."""
+    token = _check.set((asyncio.current_task(), check))
+    try:
+        yield
+    finally:
+        _check.reset(token)
+
+
+async def _run_check(tx: Tx) -> None:
+    held = _check.get()
+    if held is not None and held[0] is asyncio.current_task():
+        await held[1](tx)
+
+
 @asynccontextmanager
-async def transaction(engine: PostgresEngine | None = None) -> AsyncIterator[Tx]:
-    """One transaction on a pooled connection of its own.
+async def transaction(
+    engine: PostgresEngine | None = None, *, checked: bool = True
+) -> AsyncIterator[Tx]:
+    """One transaction on a pooled connection of its own; `checked`: it runs the check of
+    `checked_transactions` first, if one is set (the audit record of a done action is not).
 
     Not Piccolo's `engine.transaction()`: that one lives in a context variable, and when its
     connection is killed, the failed rollback leaves the variable set, so every later
@@ -181,12 +218,18 @@ async def transaction(engine: PostgresEngine | None = None) -> AsyncIterator[Tx]
         conn = await engine.get_new_connection()
         try:
             async with conn.transaction():
-                yield Tx(conn)
+                tx = Tx(conn)
+                if checked:
+                    await _run_check(tx)
+                yield tx
         finally:
             await conn.close()
         return
     async with engine.pool.acquire() as conn, conn.transaction():
-        yield Tx(conn)
+        tx = Tx(conn)
+        if checked:
+            await _run_check(tx)
+        yield tx
 
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -22,16 +22,39 @@ async def lock_admins(tx: db.Tx) -> list[dict[str, Any]]:
     return await tx.fetch(f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY id FOR UPDATE")
 
 
-async def upsert_session(tx: db.Tx, key: str, data: bytes, expires: datetime) -> None:
-    # raw: hot read, query builder measured slower (the per-request session write)
-    await tx.execute(
-        "INSERT INTO admin_sessions (key, data, expires_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
-        "expires_at = excluded.expires_at",
+async def update_session(tx: db.Tx, key: str, data: bytes, expires: datetime) -> bool:
+    """Write a session that still exists; False if it ended meanwhile (never re-creates it)."""
+    # raw: hot write, query builder measured slower (the per-request session write)
+    updated = await tx.fetch(
+        "UPDATE admin_sessions SET data = $2, expires_at = $3 WHERE key = $1 RETURNING key",
         key,
         data,
         expires,
     )
+    return bool(updated)
+
+
+async def insert_session(tx: db.Tx, key: str, data: bytes, expires: datetime) -> None:
+    """A new session under a freshly generated key: the only way a session row is made."""
+    # raw: hot write (every sign-in), beside update_session
+    await tx.execute(
+        "INSERT INTO admin_sessions (key, data, expires_at) VALUES ($1, $2, $3)", key, data, expires
+    )
+
+
+async def hold_session(tx: db.Tx, key: str, admin_id: int) -> bool:
+    """Inside an action's transaction: the session is live and its admin an active admin. The
+    session row stays locked (KEY SHARE) until the action commits, so ending the session
+    (a DELETE) waits for the action, or the action sees the session gone."""
+    # raw: a lock (FOR KEY SHARE OF s)
+    held = await tx.fetch(
+        "SELECT 1 FROM admin_sessions s JOIN piccolo_user u ON u.id = $2 "
+        "WHERE s.key = $1 AND s.expires_at > now() AND u.active AND u.admin "
+        "FOR KEY SHARE OF s",
+        key,
+        admin_id,
+    )
+    return bool(held)
 
 
 async def live_session(key: str, at: datetime) -> list[dict[str, Any]]:

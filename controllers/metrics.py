@@ -12,7 +12,11 @@ from prometheus_client import Gauge
 from domain.catalogue import runs
 from domain.platform import jobs
 
-CONFIG = PrometheusConfig(app_name="creatorflix", prefix="creatorflix", exclude=["^/metrics$"])
+# group_path: a request is labelled by its route's template (`/staged/{model_name:str}`), never by
+# its raw path, so invented paths add no series; unrouted ones (404, 405) never reach it.
+CONFIG = PrometheusConfig(
+    app_name="creatorflix", prefix="creatorflix", exclude=["^/metrics$"], group_path=True
+)
 JOBS = Gauge("creatorflix_jobs", "Jobs in the queue by state", ["state"])
 WORKERS = Gauge("creatorflix_workers", "Worker processes with a recent heartbeat")
 RUNS = Gauge("creatorflix_sync_runs", "Sync runs by status", ["status"])

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from domain.errors import Invalid
 from domain.platform import db
@@ -16,6 +16,7 @@ from domain.platform.tables import SyncSchedule
 _INTERVAL = re.compile(r"^(?:every\s+)?(\d{1,4})\s*(m|min|minutes?|h|hours?|d|days?)$", re.I)
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(minutes=1)
+HORIZON = timedelta(days=5 * 366)  # a schedule must fire within this long, or it is refused
 
 
 class ScheduleError(Invalid):
@@ -33,15 +34,27 @@ class Schedule:
     def enabled(self) -> bool:
         return bool(self.expression)
 
+    @property
+    def problem(self) -> str | None:
+        """Why the stored expression cannot work (stored before it was checked, or edited in
+        the database), naming the fix; None when it is off or fires."""
+        try:
+            validate(self.expression)
+        except ScheduleError as exc:
+            return str(exc)
+        return None
+
     def next_due(self, after: datetime | None = None) -> datetime | None:
-        if not self.expression:
+        """When it fires next; None when off or unusable (see `problem`): never an error."""
+        if not self.expression or self.problem:
             return None
         start = after or self.last_tick_at or self.updated_at or now()
         return next_time(self.expression, start)
 
 
 def validate(expression: str) -> str:
-    """The expression, trimmed, if it is empty, an interval or a 5-field cron; else an error."""
+    """The expression, trimmed, if it is empty, an interval or a 5-field cron that fires within
+    `HORIZON` (checked by computing its next time: February 30th parses, but never comes)."""
     expression = " ".join(expression.split())
     if not expression:
         return ""
@@ -50,8 +63,20 @@ def validate(expression: str) -> str:
     if match := _INTERVAL.match(expression):
         if _seconds(match) < MIN_INTERVAL.total_seconds():
             raise ScheduleError("schedule: the shortest interval is 1 minute.")
+        if _seconds(match) > HORIZON.total_seconds():
+            raise ScheduleError(
+                f"schedule={expression!r} is longer than 5 years: use at most '1826d'."
+            )
         return expression
     if len(expression.split()) == 5 and croniter.is_valid(expression):
+        start = now()
+        fires = _next_cron(expression, start)
+        if fires is None or fires - start > HORIZON:
+            raise ScheduleError(
+                f"schedule={expression!r} never fires: no date in the next 5 years matches it "
+                "(such as February 30th). Check the day of month and the month fields, e.g. "
+                "'0 3 28 2 *' for February 28th at 03:00 UTC."
+            )
         return expression
     raise ScheduleError(
         f"schedule={expression!r} is neither an interval nor a cron expression: use e.g. "
@@ -63,7 +88,18 @@ def validate(expression: str) -> str:
 def next_time(expression: str, after: datetime) -> datetime:
     if match := _INTERVAL.match(expression):
         return after + timedelta(seconds=_seconds(match))
-    result: datetime = croniter(expression, after).get_next(datetime)
+    fires = _next_cron(expression, after)
+    if fires is None:  # validate() refuses such an expression
+        raise ScheduleError(f"schedule={expression!r} never fires")
+    return fires
+
+
+def _next_cron(expression: str, after: datetime) -> datetime | None:
+    """croniter's next time, or None when it finds none (it searches a bounded span)."""
+    try:
+        result: datetime = croniter(expression, after).get_next(datetime)
+    except (CroniterBadDateError, ValueError, OverflowError):
+        return None
     return result
 
 

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from domain.platform.policy_gate import GatedMotoServer
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
 from domain.platform.tables import TABLES
+from tests.fault_proxy import FaultProxy
 
 if TYPE_CHECKING:
     from tests.processes import Processes  # it imports this module
@@ -176,6 +177,26 @@ async def bucket(settings: Settings) -> AsyncIterator[Bucket]:
     async with S3Service(s3_settings, ttl=600, max_attempts=2, timeout=5) as service:
         await service.create_bucket()
         yield Bucket(service)
+
+
+@dataclass
+class Proxied:
+    """A bucket, a fault proxy in front of moto, and an S3Service that talks through it."""
+
+    bucket: Bucket
+    proxy: FaultProxy
+    s3: S3Service
+
+
+@pytest.fixture
+async def proxied(bucket: Bucket) -> AsyncIterator[Proxied]:
+    proxy = await FaultProxy(bucket.s3.settings.endpoint).start()
+    through = replace(bucket.s3.settings, endpoint=proxy.endpoint)
+    try:
+        async with S3Service(through, max_attempts=3, timeout=1.5) as s3:
+            yield Proxied(bucket, proxy, s3)
+    finally:
+        await bounded(proxy.stop(), "stopping the fault proxy")
 
 
 @pytest.fixture

@@ -51,6 +51,8 @@ class FaultProxy:
     # Cap every listing page at this many keys (S3 may send fewer than asked): slow tests use
     # it so that a sync needs a request per model or so, as a remote bucket of big models does.
     page_size: int | None = None
+    # Rewrite each listing page's body on its way back (a store that answers oddly).
+    rewrite: Callable[[str, bytes], bytes] | None = None  # (decoded target, body) -> body
 
     @property
     def endpoint(self) -> str:
@@ -116,7 +118,10 @@ class FaultProxy:
             if k.lower()
             not in ("content-length", "transfer-encoding", "connection", "content-encoding")
         ]
-        await _write(writer, response.status_code, kept, response.content)
+        content = response.content
+        if self.rewrite is not None and "list-type=2" in target and response.status_code == 200:
+            content = self.rewrite(unquote(target), content)
+        await _write(writer, response.status_code, kept, content)
 
 
 async def _fail(writer: asyncio.StreamWriter, rule: Rule) -> None:

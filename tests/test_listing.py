@@ -12,7 +12,6 @@ import asyncio
 import socket
 import unicodedata
 from collections import Counter, deque
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from unittest import mock
 
@@ -42,8 +41,8 @@ from domain.platform.s3 import (
 )
 from domain.platform.s3_pages import parse_page
 from domain.platform.s3_types import NotAListing
-from tests.conftest import Bucket, bounded
-from tests.fault_proxy import FaultProxy, Rule, listing, listing_in
+from tests.conftest import Bucket, Proxied
+from tests.fault_proxy import Rule, listing, listing_in
 
 # --------------------------------------------------------------------------------------------
 # Hostile keys: every one must come back from every listing call exactly as it was put.
@@ -158,26 +157,6 @@ async def delete_all(bucket: Bucket, keys: list[str]) -> None:
             await bucket.s3.delete(key)
 
     await asyncio.gather(*(one(k) for k in keys))
-
-
-@dataclass
-class Proxied:
-    """A bucket, a fault proxy in front of moto, and an S3Service that talks through it."""
-
-    bucket: Bucket
-    proxy: FaultProxy
-    s3: S3Service
-
-
-@pytest.fixture
-async def proxied(bucket: Bucket) -> AsyncIterator[Proxied]:
-    proxy = await FaultProxy(bucket.s3.settings.endpoint).start()
-    through = replace(bucket.s3.settings, endpoint=proxy.endpoint)
-    try:
-        async with S3Service(through, max_attempts=3, timeout=1.5) as s3:
-            yield Proxied(bucket, proxy, s3)
-    finally:
-        await bounded(proxy.stop(), "stopping the fault proxy")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from domain.catalogue.plan import hash_lines, listing_hash
 from domain.platform import s3_pages
 from domain.platform.s3_pages import Page, parse_page
 from domain.platform.s3_rows import Rows
+from domain.platform.s3_types import ListingCutShort
 from tests.test_listing import HOSTILE
 
 HEAD = (
@@ -107,12 +108,23 @@ def test_an_empty_last_page_ends_the_listing() -> None:
     assert fast == slow == Page([], [], None)
 
 
-def test_a_truncated_page_without_its_token_is_not_taken_as_the_end() -> None:
-    body = s3_page([("m/p/a.jpg", 1, "e")]).replace(
+@pytest.mark.parametrize("indent", [False, True], ids=["fast path", "lxml"])
+@pytest.mark.parametrize(
+    "token", [None, ""], ids=["no NextContinuationToken", "an empty NextContinuationToken"]
+)
+def test_a_truncated_page_without_its_token_is_an_error_not_the_end(
+    indent: bool, token: str | None
+) -> None:
+    body = s3_page([("m/p/a.jpg", 1, "e")], indent=indent).replace(
         b"<IsTruncated>false</IsTruncated>", b"<IsTruncated>true</IsTruncated>"
     )
-    assert s3_pages._fast_page(body) is None  # lxml decides: it reads no token either
-    assert parse_page(body).next_token is None
+    if token is not None:
+        body = body.replace(
+            b"</ListBucketResult>",
+            b"<NextContinuationToken></NextContinuationToken></ListBucketResult>",
+        )
+    with pytest.raises(ListingCutShort, match="IsTruncated"):
+        parse_page(body)
 
 
 @settings(max_examples=200, deadline=None)

@@ -22,6 +22,7 @@ from domain.platform.s3_types import (
     S3Error,
     S3Object,
     S3Unreachable,
+    cut_short,
     explain,
     fast_timestamp,
 )
@@ -150,6 +151,7 @@ class S3Service:
         if self._lister is None:
             raise RuntimeError("S3Service used outside `async with`")
         token: str | None = None
+        used: set[str] = set()  # a token that comes back would list the same pages forever
         while True:
             try:
                 page = await self._lister.page(
@@ -161,6 +163,9 @@ class S3Service:
             token = page.next_token
             if token is None:
                 return
+            if token in used:
+                raise cut_short(f"sent a continuation token it had sent before ({token[:40]!r})")
+            used.add(token)
 
     async def sign(self, key: str) -> str:
         """A presigned GET URL, reused for up to half its lifetime."""

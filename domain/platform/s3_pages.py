@@ -22,13 +22,14 @@ from urllib.parse import unquote_plus
 from lxml import etree
 
 from domain.platform.s3_rows import Rows
-from domain.platform.s3_types import NotAListing, S3Object, fast_timestamp
+from domain.platform.s3_types import NotAListing, S3Object, cut_short, fast_timestamp
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 _FIELDS = (NS + "Key", NS + "LastModified", NS + "ETag", NS + "Size")
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 # A request's parameters echoed at the top of a listing (not the Prefix of CommonPrefixes).
+NO_TOKEN = "page says it is truncated (IsTruncated) but gives no NextContinuationToken"
 _ECHOES = re.compile(rb"<(StartAfter|Prefix|Delimiter)>[^<]*</\1>(?!</CommonPrefixes>)")
 
 
@@ -100,7 +101,9 @@ def parse_page(data: bytes) -> Page:
     ]
     truncated = root.findtext(NS + "IsTruncated") == "true"
     token = root.findtext(NS + "NextContinuationToken") if truncated else None
-    return Page(objects, prefixes, token or None)
+    if truncated and not token:
+        raise cut_short(NO_TOKEN)
+    return Page(objects, prefixes, token)
 
 
 def _in_order(elements: list[Any]) -> bool:
@@ -153,6 +156,8 @@ def _fast_page(data: bytes) -> Page | None:
     if "<IsTruncated>true</IsTruncated>" in text:
         match = _TOKEN.search(text)
         if match is None:
-            return None
+            return None  # lxml decides: a token with an entity, or none at all (an error)
         token = match.group(1)
-    return Page(Rows(keys, found), [_url_decoded(p) for p in prefixes], token or None)
+        if not token:
+            raise cut_short(NO_TOKEN)
+    return Page(Rows(keys, found), [_url_decoded(p) for p in prefixes], token)

@@ -47,6 +47,18 @@ class NotAListing(S3Error):
     """A 200 answer that is XML but not a ListObjectsV2 result: never read as an empty page."""
 
 
+class ListingCutShort(S3Error):
+    """A page says more follows but gives no way on (no continuation token, or one already
+    used): the rest cannot be read, so the listing fails rather than end early or loop."""
+
+
+def cut_short(why: str) -> ListingCutShort:
+    return ListingCutShort(
+        f"the S3 endpoint's listing {why}, so the rest of the bucket cannot be read: the sync "
+        "fails and deletes nothing. Check the store (or a proxy in front of it) and sync again."
+    )
+
+
 def explain(exc: BaseException, settings: S3Settings) -> S3Error:
     """Turn a botocore error into one that says which setting to fix."""
     if isinstance(exc, S3Error):

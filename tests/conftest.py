@@ -246,7 +246,8 @@ async def count(table: str) -> int:
 
 
 async def eventually(probe: Callable[[], Awaitable[Any]], want: Any, timeout: float = 30) -> None:
-    """Wait until `await probe()` equals `want` (work done by a worker, not the request)."""
+    """Wait until `await probe()` equals `want` (work done by a worker, not the request), at most
+    `timeout` s (keep it below the test's own timeout), then fail naming what was awaited."""
     got = None
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -254,7 +255,8 @@ async def eventually(probe: Callable[[], Awaitable[Any]], want: Any, timeout: fl
         if got == want:
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"waited {timeout} s for {want!r}; last saw {got!r}")
+    name = getattr(probe, "__name__", "probe")
+    raise AssertionError(f"waited {timeout} s for {name}() to be {want!r}; last saw {got!r}")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from domain.catalogue.confirm import NotConfirmable, confirm, discard
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform.db import now
 from domain.platform.s3 import S3Object, S3Service, S3Unreachable
-from tests.conftest import Bucket, count, rows
+from tests.conftest import Bucket, count, eventually, rows
 
 CATALOGUE = [
     f"{m}/P{p}/{i}.jpg"
@@ -124,6 +124,15 @@ async def test_mass_deletion_is_held_back_then_discarded_or_allowed(
     assert await count("whitelabel_models") == 3
 
 
+async def listing_started(source: FailingSource, folder: str, timeout: float = 20) -> None:
+    """Wait, at most `timeout` s, until the sync has begun listing `folder`."""
+
+    async def began() -> bool:
+        return folder in source.started
+
+    await eventually(began, True, timeout)
+
+
 async def test_dry_run_writes_nothing(database: Any, bucket: Bucket) -> None:
     await bucket.put(*CATALOGUE)
     run = await bucket.sync(dry_run=True)
@@ -136,8 +145,7 @@ async def test_two_syncs_at_once_one_runs(database: Any, bucket: Bucket) -> None
     gate = asyncio.Event()
     source = FailingSource(bucket.s3, set(), gate, "Alpha/")
     first = asyncio.create_task(run_sync(source, options(bucket)))
-    while "Alpha/" not in source.started:
-        await asyncio.sleep(0.01)
+    await listing_started(source, "Alpha/")
     with pytest.raises(runs.SyncBusy) as busy:
         await bucket.sync()
     assert busy.value.run is not None
@@ -152,8 +160,7 @@ async def test_cancel_stops_at_a_model_boundary(database: Any, bucket: Bucket) -
     gate = asyncio.Event()
     source = FailingSource(bucket.s3, set(), gate, "Charlie/")
     task = asyncio.create_task(run_sync(source, options(bucket, concurrency=1)))
-    while "Charlie/" not in source.started:
-        await asyncio.sleep(0.01)
+    await listing_started(source, "Charlie/")
     current = await runs.current()
     assert current is not None
     assert await runs.request_cancel(current.id)

@@ -128,6 +128,7 @@ def http(url: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=30)
 
 
+@pytest.mark.timeout(240)  # its waits (60 s, then 150 s) end first and say what did not happen
 async def test_worker_killed_mid_sync_another_takes_over(
     bucket: Bucket, proxy: FaultProxy, procs: Processes, queue: None
 ) -> None:

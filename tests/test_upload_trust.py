@@ -307,3 +307,21 @@ async def test_signed_media_urls_answer_with_the_extensions_type_not_the_objects
     assert jpg.headers["content-disposition"] == "inline"
     assert page.headers["content-type"] == "application/octet-stream"
     assert page.headers["content-disposition"] == "attachment"
+
+
+async def test_every_unsigned_post_to_a_bucket_meets_the_policy_check_whatever_its_query(
+    bucket: Bucket,
+) -> None:
+    """The tests' shared S3 lets unsigned reads through, never an unchecked POST: a query
+    holding `delete` no longer skips the gate (moto took such forms as uploads)."""
+    base = f"{bucket.s3.settings.endpoint}/{bucket.s3.settings.bucket}"
+    form = {"key": "Ann/P/evil.jpg", "Content-Type": "text/html"}
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as anon:
+        for query in ("?delete", "?x=delete", "?undelete=1", ""):
+            sent = await anon.post(base + query, data=form, files={"file": ("x", b"<html>")})
+            assert sent.status_code == 403, (query, sent.status_code, sent.text[:200])
+        xml = "<Delete><Object><Key>Ann/P/a.jpg</Key></Object></Delete>"
+        await bucket.put("Ann/P/a.jpg")
+        unsigned_delete = await anon.post(base + "?delete", content=xml)
+        assert unsigned_delete.status_code == 403
+    assert await keys(bucket) == ["Ann/P/a.jpg"]

@@ -5,13 +5,16 @@
  *    <progress> bar (names are user content: textContent only).
  * 2. Submit asks the app for one presigned POST per file (it checks names, types and sizes),
  *    then sends each file to the bucket with XMLHttpRequest (upload progress events), three at
- *    a time, then tells the app, which queues the model's sync and answers with its live panel.
+ *    a time, then tells the app, which checks what landed, puts it into the post, queues the
+ *    model's sync and answers with its live panel. A policy lives minutes: a file whose policy
+ *    is about to run out before its turn comes asks the app for a fresh one first.
  * Without JavaScript the form posts the files to the app, which stores them itself.
  */
 (() => {
   "use strict";
 
   const AT_ONCE = 3;
+  const RENEW_MARGIN_MS = 60 * 1000; // ask for a fresh policy when less than this is left
   const form = document.querySelector("[data-upload-form]");
   if (!form) return;
   const zone = form.querySelector("[data-drop-zone]");
@@ -125,13 +128,27 @@
     });
   }
 
-  async function sendAll(items, uploads) {
-    const queue = uploads.map((u) => [rows.get(u.name), u]);
+  // The file's policy, renewed by the app when it would run out before the bytes go.
+  async function fresh(upload, ticket, signedAt) {
+    if (Date.now() < signedAt + upload.expires_in * 1000 - RENEW_MARGIN_MS) return upload;
+    const renewed = await call(form.dataset.renew, { ticket, name: upload.name }, "application/json");
+    return renewed.json();
+  }
+
+  async function sendAll(items, signed, signedAt) {
+    const queue = signed.uploads.map((u) => [rows.get(u.name), u]);
     const sent = [];
     async function lane() {
       while (queue.length) {
         const [item, upload] = queue.shift();
-        if (await send(item, upload)) sent.push(item.file.name);
+        let current;
+        try {
+          current = await fresh(upload, signed.ticket, signedAt);
+        } catch (err) {
+          setState(item, "failed", `no fresh upload policy: ${err.message}`);
+          continue;
+        }
+        if (await send(item, current)) sent.push(item.file.name);
       }
     }
     await Promise.all(Array.from({ length: Math.min(AT_ONCE, queue.length) }, lane));
@@ -147,14 +164,15 @@
     button.disabled = true;
     items.forEach((i) => { i.remove.disabled = true; });
     try {
+      const replace = form.elements.replace.checked;
       const signed = await (await call(form.dataset.presign, {
-        model, post, files: items.map((i) => ({ name: i.file.name, type: i.file.type, size: i.file.size })),
+        model, post, replace, files: items.map((i) => ({ name: i.file.name, type: i.file.type, size: i.file.size })),
       }, "application/json")).json();
-      const sent = await sendAll(items, signed.uploads);
+      const sent = await sendAll(items, signed, Date.now());
       const failed = items.length - sent.length;
       if (failed) showError(`${failed} file(s) did not reach the bucket: see each file's status.`);
       if (!sent.length) return;
-      const answer = await call(form.dataset.finish, { model, post, files: sent }, "application/json, text/html;q=0.9");
+      const answer = await call(form.dataset.finish, { ticket: signed.ticket, files: sent }, "application/json, text/html;q=0.9");
       result.innerHTML = await answer.text(); // the app's own template, escaped there
       if (window.htmx) window.htmx.process(result);
       result.scrollIntoView({ block: "nearest" });

@@ -88,8 +88,10 @@ def open_tmp() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto's S3 server, refusing browser POSTs their policy forbids as S3 does (moto alone
-    would store them)."""
-    server = GatedMotoServer(port=0, secrets={"test": "test"})
+    would store them). Unsigned requests other than POSTs to a bucket pass: the fault proxies
+    rewrite what they forward (Host, max-keys), which breaks signatures; the embedded S3 is
+    signed-only (tests/test_upload_trust.py)."""
+    server = GatedMotoServer(port=0, secrets={"test": "test"}, signed_only=False)
     yield server.start()
     bounded_call(server.stop, "stopping moto's S3 server")
 

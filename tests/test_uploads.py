@@ -105,9 +105,8 @@ async def test_presigned_post_stores_the_file_and_the_policy_refuses_the_rest(
     assert response.status_code == 200, response.text
     signed = {u["name"]: u for u in response.json()["uploads"]}
     sun, clip = signed["sun.jpg"], signed["clip.mp4"]
-    assert (
-        sun["key"] == "Ann Lee/Beach day/sun.jpg" and sun["fields"]["Content-Type"] == "image/jpeg"
-    )
+    assert sun["key"].startswith("_uploads/") and sun["key"].endswith("/sun.jpg")  # staged
+    assert sun["fields"]["Content-Type"] == "image/jpeg"
     assert clip["fields"]["Content-Type"] == "video/mp4"  # the browser did not say: the extension
     # The policy binds the size, the type and the key: S3 (and the gated moto) refuse the rest.
     too_big = await form_post(sun, b"\xff" * (LIMIT + 1))
@@ -123,6 +122,11 @@ async def test_presigned_post_stores_the_file_and_the_policy_refuses_the_rest(
     assert landed.status_code == 204, landed.text
     head = await bucket.s3.client.head_object(Bucket=bucket.s3.settings.bucket, Key=sun["key"])
     assert head["ContentLength"] == len(JPEG) and head["ContentType"] == "image/jpeg"
+    finished = await call(
+        b, "/uploads/finish", {"ticket": response.json()["ticket"], "files": ["sun.jpg"]}
+    )
+    assert finished.status_code == 200, finished.text
+    assert await keys(bucket) == ["Ann Lee/Beach day/sun.jpg"]  # moved from staging
     # The same name again would replace it: refused before anything is signed.
     again = await presign(b, "Ann Lee", "Beach day", one("sun.jpg"))
     assert again.status_code == 409 and "'sun.jpg'" in again.json()["detail"]
@@ -132,12 +136,13 @@ async def test_finishing_an_upload_syncs_the_model_and_audits_it(
     b: Browser, bucket: Bucket
 ) -> None:
     files = [one("1.jpg"), one("2.jpg"), one("3.png", "image/png")]
-    signed = (await presign(b, "Новая модель 🌸", "First post", *files)).json()["uploads"]
-    assert [(await form_post(u, JPEG)).status_code for u in signed] == [204, 204, 204]
-    body = {"model": "Новая модель 🌸", "post": "First post", "files": ["1.jpg", "2.jpg", "4.jpg"]}
+    answer = (await presign(b, "Новая модель 🌸", "First post", *files)).json()
+    signed = answer["uploads"]
+    assert [(await form_post(u, JPEG)).status_code for u in signed[:2]] == [204, 204]
+    body: dict[str, Any] = {"ticket": answer["ticket"], "files": ["1.jpg", "2.jpg", "3.png"]}
     missing = await call(b, "/uploads/finish", body, **{"HX-Request": "true"})
-    assert missing.status_code == 409 and "'4.jpg' did not reach the bucket" in missing.text
-    body["files"] = ["1.jpg", "2.jpg", "3.png"]
+    assert missing.status_code == 409 and "'3.png' did not reach the bucket" in missing.text
+    assert (await form_post(signed[2], JPEG)).status_code == 204
     finished = await call(b, "/uploads/finish", body, **{"HX-Request": "true"})
     assert finished.status_code == 200, finished.text
     run_id = int(re.search(r"Sync #(\d+)", finished.text).group(1))  # type: ignore[union-attr]
@@ -155,7 +160,8 @@ async def test_finishing_an_upload_syncs_the_model_and_audits_it(
     audit = await rows("SELECT target, detail FROM audit_log WHERE action LIKE 'u%' ORDER BY id")
     assert audit[0]["target"] == "Новая модель 🌸/First post/"
     assert audit[0]["detail"].startswith("3 file(s), 2.9 KiB: 1.jpg, 2.jpg, 3.png")
-    assert audit[1]["detail"] == f"3 file(s) in the bucket; run #{run_id}"
+    assert audit[1]["detail"].startswith("3 file(s) checked and in the post: 1.jpg (1004 bytes")
+    assert audit[1]["detail"].endswith(f"; run #{run_id}")
 
 
 async def test_the_form_without_javascript_stores_the_files_and_syncs(

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromQuery, JSONBody
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
@@ -16,11 +17,13 @@ from litestar.response import Redirect
 from controllers.deps import Actor, ActorDep, RuntimeDep, S3Dep
 from controllers.forms import Checked
 from controllers.responses import render
+from domain.accounts.admins import signed_in
 from domain.catalogue import runs
-from domain.errors import Conflict, DomainError, Invalid
+from domain.errors import Conflict, DomainError
 from domain.platform.runtime import Runtime
-from domain.uploads import names, store
-from domain.uploads.store import Target
+from domain.uploads import names, store, tickets
+from domain.uploads.store import Landed, Target
+from domain.uploads.tickets import Ticket
 
 PAGE = "uploads/index.html"
 RESULT = "uploads/_result.html"
@@ -39,12 +42,18 @@ class PresignBody(Checked):
     model: str
     post: str
     files: list[FileSpec] = field(default_factory=list)
+    replace: bool = False  # files of the same name are replaced (audited), not refused
+
+
+@dataclass
+class RenewBody(Checked):
+    ticket: str
+    name: str
 
 
 @dataclass
 class FinishBody(Checked):
-    model: str
-    post: str
+    ticket: str
     files: list[str] = field(default_factory=list)
 
 
@@ -64,6 +73,27 @@ async def _sync(runtime: Runtime, actor: Actor, target: Target, detail: str) -> 
     return {"run": await runs.get(run_id), "busy": None}
 
 
+async def _ticket(request: HTMXRequest, runtime: Runtime, sealed: str) -> Ticket:
+    """The upload's ticket, for the admin who began it and only while they are an active admin
+    (checked here again: a deactivated admin's upload is not finished)."""
+    ticket = tickets.open_(sealed, runtime.settings.secret_key)
+    if ticket.admin != request.user.id:
+        raise PermissionDeniedException("This upload was begun by another admin: begin your own.")
+    if await signed_in(ticket.admin) is None:
+        raise PermissionDeniedException("This upload's admin is no longer active.")
+    return ticket
+
+
+def _replacing(names_: list[str]) -> str:
+    return f"; replacing {len(names_)}: " + ", ".join(names_)[:400] if names_ else ""
+
+
+def _landed(files: list[Landed]) -> str:
+    """The audit's list of what reached the post: name, size, type and ETag of each."""
+    text = "; ".join(f"{f.name} ({f.size} bytes, {f.content_type}, {f.etag})" for f in files)
+    return f"{len(files)} file(s) checked and in the post: {text}"[:2000]
+
+
 class UploadsController(Controller):
     """The browser's calls (JSON in); the page and its form are in `upload_form_router`."""
 
@@ -72,15 +102,32 @@ class UploadsController(Controller):
 
     @post("/presign", name="uploads.presign", status_code=200)
     async def presign(
-        self, runtime: RuntimeDep, actor: ActorDep, s3: S3Dep, data: JSONBody[PresignBody]
+        self,
+        request: HTMXRequest,
+        runtime: RuntimeDep,
+        actor: ActorDep,
+        s3: S3Dep,
+        data: JSONBody[PresignBody],
     ) -> dict[str, Any]:
         """One presigned POST per file (JSON), after every name, type and size is checked."""
         target = Target(data.model, data.post)
         files = [(f.name, f.type, f.size) for f in data.files]
         planned = names.plan(target.model, target.post, files, _limit(runtime))
-        signed = await store.presign(s3, target, planned, _limit(runtime))
-        await actor.record("upload_started", target.prefix, target.describe(planned))
-        return {"uploads": signed, "max_bytes": _limit(runtime)}
+        secret = runtime.settings.secret_key
+        ticket, signed = await store.presign(
+            s3, target, planned, request.user.id, data.replace, secret
+        )
+        detail = target.describe(planned) + _replacing(ticket.replacing)
+        await actor.record("upload_started", target.prefix, detail)
+        return {**signed, "max_bytes": _limit(runtime)}
+
+    @post("/renew", name="uploads.renew", status_code=200)
+    async def renew(
+        self, request: HTMXRequest, runtime: RuntimeDep, s3: S3Dep, data: JSONBody[RenewBody]
+    ) -> dict[str, Any]:
+        """A fresh policy for one file of the upload not sent yet (its policy ran out)."""
+        ticket = await _ticket(request, runtime, data.ticket)
+        return await store.renew(s3, ticket, data.name)
 
     @post("/finish", name="uploads.finish", status_code=200)
     async def finish(
@@ -91,15 +138,16 @@ class UploadsController(Controller):
         s3: S3Dep,
         data: JSONBody[FinishBody],
     ) -> HTMXTemplate:
-        """The browser's files are in: check they are, then sync the model (the result panel)."""
-        target = Target(names.check_name("model", data.model), names.check_name("post", data.post))
-        if not data.files:
-            raise Invalid("No uploaded files were named: upload at least one first.")
-        for name in data.files:
-            names.check_name("file", name)
-        await store.check_landed(s3, target, data.files)
-        synced = await _sync(runtime, actor, target, f"{len(data.files)} file(s) in the bucket")
-        return render(request, RESULT, RESULT, target=target, count=len(data.files), **synced)
+        """The browser's files are in: check each landed as declared, put them into the post,
+        then sync the model (the result panel)."""
+        ticket = await _ticket(request, runtime, data.ticket)
+        target = Target(ticket.model, ticket.post)
+        landed = await store.finish(s3, ticket, data.files)
+        replaced = [f"{f.name} ({f.replaced} -> {f.etag})" for f in landed if f.replaced]
+        if replaced:
+            await actor.record("upload_replaced", target.prefix, "; ".join(replaced)[:2000])
+        synced = await _sync(runtime, actor, target, _landed(landed))
+        return render(request, RESULT, RESULT, target=target, count=len(landed), **synced)
 
 
 async def index(
@@ -120,18 +168,21 @@ async def upload_form(
     form = await request.form()
     model, post_name = str(form.get("model") or ""), str(form.get("post") or "")
     uploads = [f for f in form.getall("files", []) if isinstance(f, UploadFile)]
+    replace = form.get("replace") == "on"
     target = Target(model, post_name)
     try:
         files = [(f.filename, f.content_type, _size(f)) for f in uploads]
         planned = names.plan(model, post_name, files, _limit(runtime))
         await actor.record("upload_started", target.prefix, target.describe(planned))
-        await store.store(s3, target, planned, [f.read for f in uploads])
+        replaced = await store.store(s3, target, planned, [f.read for f in uploads], replace)
     except DomainError as refused:
         status = 409 if isinstance(refused, Conflict) else 400
         return _page(request, runtime, model, post_name, error=str(refused), status_code=status)
     finally:
         for f in uploads:
             await f.close()
+    if replaced:
+        await actor.record("upload_replaced", target.prefix, ", ".join(replaced)[:2000])
     synced = await _sync(runtime, actor, target, target.describe(planned))
     if synced["run"] is None:
         flash(request, f"Uploaded, but not synced: {synced['busy']}", "warning")

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -49,8 +50,9 @@ class EmbeddedS3:
         self.admin_origins = admin_origins(settings)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         demo = _demo_settings("", bucket)
-        # Browser uploads are refused as Spaces refuses them: moto alone checks no POST policy.
-        self._server = GatedMotoServer(self.port, {demo.key: demo.secret})
+        # Requests are refused as Spaces refuses them: moto alone checks no signature and no
+        # POST policy. Only loopback, only signed requests, browser POSTs under their policy.
+        self._server = GatedMotoServer(self.port, {demo.key: demo.secret}, "127.0.0.1")
 
     def start(self) -> S3Settings:
         self._server.start()
@@ -58,6 +60,11 @@ class EmbeddedS3:
         marker = _marker(self.data_dir)
         marker.write_text(json.dumps({"endpoint": self.settings.endpoint, "pid": os.getpid()}))
         return self.settings
+
+    @property
+    def address(self) -> str:
+        """The address the server listens on (loopback)."""
+        return self._server.address
 
     def stop(self) -> None:
         _marker(self.data_dir).unlink(missing_ok=True)
@@ -118,7 +125,7 @@ def running_demo_s3(settings: Settings) -> S3Settings:
     marker = _marker(settings.data_dir)
     try:
         endpoint = json.loads(marker.read_text())["endpoint"]
-        urllib.request.urlopen(endpoint, timeout=2).close()  # noqa: S310 - loopback only
+        _answers(str(endpoint))
     except Exception:  # noqa: BLE001 - absent, unreadable or not answering: same advice
         raise RuntimeError(
             "no bucket configured and the demo's embedded S3 is not running: start the app with "
@@ -126,6 +133,14 @@ def running_demo_s3(settings: Settings) -> S3Settings:
             "DO_SPACES_KEY, DO_SPACES_SECRET and DO_SPACES_BUCKET for a real bucket."
         ) from None
     return _demo_settings(str(endpoint), DEMO_BUCKET)
+
+
+def _answers(endpoint: str) -> None:
+    """Raise unless a server answers at `endpoint` (its 403 to an unsigned request is one)."""
+    try:
+        urllib.request.urlopen(endpoint, timeout=2).close()  # noqa: S310 - loopback only
+    except urllib.error.HTTPError:
+        return
 
 
 def _demo_settings(endpoint: str, bucket: str) -> S3Settings:

@@ -1,29 +1,51 @@
-"""A WSGI layer in front of moto's S3 server that refuses browser POSTs their policy forbids
-(moto itself checks none), as real S3 and Spaces do. The embedded S3 and the tests use it."""
+"""A WSGI layer in front of moto's S3 server (which checks neither signatures nor POST
+policies), so the embedded S3 and the tests' S3 refuse what S3 and Spaces refuse:
+
+- a browser POST to a bucket (any POST to `/<bucket>` that carries no request signature,
+  whatever its query string or type) is checked against its POST policy;
+- with `signed_only`, every other request but a CORS preflight must carry a valid SigV4
+  signature (Authorization header or presigned URL) from a known key: an anonymous PUT,
+  POST (`?delete` included), DELETE or copy is a 403, and so is an anonymous read."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from domain.platform import request_auth
 from domain.platform.post_policy import PolicyRefused, check
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SPOOL_BYTES = 8 * 1024 * 1024
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class PolicyGate:
     """Wraps moto's WSGI app; `secrets` maps access keys to their secrets."""
 
-    def __init__(self, app: WSGIApp, secrets: Mapping[str, str]) -> None:
+    def __init__(self, app: WSGIApp, secrets: Mapping[str, str], signed_only: bool = True) -> None:
         self.app = app
         self.secrets = dict(secrets)
+        self.signed_only = signed_only
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if not self._is_browser_post(environ):
-            return self.app(environ, start_response)
+        arrived = datetime.now(UTC)  # S3 judges a policy's expiry when the POST begins
+        method = environ.get("REQUEST_METHOD", "")
+        try:
+            if self._is_browser_post(environ):
+                return self._browser_post(environ, start_response, arrived)
+            if self.signed_only and method != "OPTIONS":
+                request_auth.verify(environ, self.secrets, arrived)
+        except PolicyRefused as refused:
+            return _refuse(refused, environ, start_response)
+        return self.app(environ, start_response)
+
+    def _browser_post(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], arrived: datetime
+    ) -> Any:
         from werkzeug.formparser import parse_form_data
         from werkzeug.wsgi import get_input_stream
 
@@ -38,35 +60,45 @@ class PolicyGate:
             upload.stream.seek(0, 2)
             size = upload.stream.tell()
         try:
-            check(form.to_dict(), size, self._bucket(environ), self.secrets)
-        except PolicyRefused as refused:
+            if not str(environ.get("CONTENT_TYPE", "")).startswith("multipart/form-data"):
+                raise PolicyRefused(
+                    403, "AccessDenied", "A browser POST must be multipart/form-data."
+                )
+            check(form.to_dict(), size, self._bucket(environ), self.secrets, arrived)
+        except PolicyRefused:
             body.close()
-            payload = refused.xml()
-            start_response(
-                f"{refused.status} {'Forbidden' if refused.status == 403 else 'Bad Request'}",
-                [("Content-Type", "application/xml"), ("Content-Length", str(len(payload)))]
-                + _cors(environ),
-            )
-            return [payload]
+            raise
         body.seek(0)  # moto reads the form again
         environ["wsgi.input"] = body
         return self.app(environ, start_response)
 
     @staticmethod
     def _is_browser_post(environ: dict[str, Any]) -> bool:
-        """A form POST to a bucket (path-style `/bucket`), not a DeleteObjects call."""
+        """A POST to a bucket (path-style `/bucket`) with no request signature: moto would take
+        it as a form upload (or, with `?delete`, a DeleteObjects) without any check."""
         path = environ.get("PATH_INFO", "").strip("/")
         return (
             environ.get("REQUEST_METHOD") == "POST"
-            and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")
             and bool(path)
             and "/" not in path
-            and "delete" not in environ.get("QUERY_STRING", "")
+            and not request_auth.is_signed(environ)
         )
 
     @staticmethod
     def _bucket(environ: dict[str, Any]) -> str:
         return str(environ.get("PATH_INFO", "")).strip("/")
+
+
+def _refuse(
+    refused: PolicyRefused, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Any:
+    payload = refused.xml()
+    start_response(
+        f"{refused.status} {'Forbidden' if refused.status == 403 else 'Bad Request'}",
+        [("Content-Type", "application/xml"), ("Content-Length", str(len(payload)))]
+        + _cors(environ),
+    )
+    return [payload]
 
 
 def _cors(environ: dict[str, Any]) -> list[tuple[str, str]]:
@@ -77,10 +109,22 @@ def _cors(environ: dict[str, Any]) -> list[tuple[str, str]]:
 
 class GatedMotoServer:
     """moto's S3 server on a loopback thread, behind the PolicyGate (moto's own
-    ThreadedMotoServer, with the gate around its app)."""
+    ThreadedMotoServer, with the gate around its app). It listens on loopback only;
+    `signed_only=False` lets unsigned requests other than browser POSTs through (the tests'
+    fault proxies rewrite the requests they forward, which breaks their signatures)."""
 
-    def __init__(self, port: int, secrets: Mapping[str, str], host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        port: int,
+        secrets: Mapping[str, str],
+        host: str = "127.0.0.1",
+        *,
+        signed_only: bool = True,
+    ) -> None:
+        if host not in LOOPBACK:
+            raise ValueError(f"the embedded S3 listens on loopback only, not {host!r}")
         self.host, self.port, self.secrets = host, port, secrets
+        self.signed_only = signed_only
         self._server: Any = None
         self._thread: Any = None
 
@@ -95,7 +139,8 @@ class GatedMotoServer:
         )
         from werkzeug.serving import make_server
 
-        app = PolicyGate(DomainDispatcherApplication(create_backend_app), self.secrets)
+        moto = DomainDispatcherApplication(create_backend_app)
+        app = PolicyGate(moto, self.secrets, self.signed_only)
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
@@ -105,6 +150,11 @@ class GatedMotoServer:
         )
         self._thread.start()
         return self.endpoint
+
+    @property
+    def address(self) -> str:
+        """The address the server is bound to."""
+        return str(self._server.server_address[0]) if self._server else self.host
 
     @property
     def endpoint(self) -> str:

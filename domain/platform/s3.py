@@ -168,14 +168,27 @@ class S3Service:
             used.add(token)
 
     async def sign(self, key: str) -> str:
-        """A presigned GET URL, reused for up to half its lifetime."""
+        """A presigned GET URL, reused for up to half its lifetime. It tells S3 the type to
+        answer with, the one the key's extension implies (an image or video shown inline,
+        anything else a download), never the object's own: an object holding HTML is not
+        served as a page through it."""
         now = time.monotonic()
         hit = self._signed.get(key)
         if hit is not None and hit[1] > now:
             self._signed.move_to_end(key)
             return hit[0]
+        name = key.rsplit("/", 1)[-1]
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        implied = (mimetypes.guess_type(f"file.{ext}")[0] or "") if ext.isalnum() else ""
+        media = implied.startswith(("image/", "video/")) and "svg" not in implied
+        params = {
+            "Bucket": self.settings.bucket,
+            "Key": key,
+            "ResponseContentType": implied if media else "application/octet-stream",
+            "ResponseContentDisposition": "inline" if media else "attachment",
+        }
         url: str = await self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.settings.bucket, "Key": key}, ExpiresIn=self.ttl
+            "get_object", Params=params, ExpiresIn=self.ttl
         )
         self._signed[key] = (url, now + self.ttl / 2)
         if len(self._signed) > SIGN_CACHE_SIZE:

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from domain.catalogue.keys import PROFILE_FOLDER, KeyKind, extension, parse_key
-from domain.errors import Conflict, Invalid
+from domain.errors import Invalid
 
 MAX_NAME = 200  # characters of one model, post or file name
 MAX_KEY_BYTES = 1024  # S3's limit on a key, in UTF-8
@@ -119,16 +119,6 @@ def plan(model: str, post: str, files: list[tuple[str, str, int]], limit: int) -
         assert parsed.kind in (KeyKind.POST_IMAGE, KeyKind.POST_VIDEO), key  # rules agree
         planned.append(Planned(name, key, stored_as, check_size(name, size, limit)))
     return planned
-
-
-def refuse_existing(planned: list[Planned], existing: set[str]) -> None:
-    """An upload never replaces a file: the sync would see a changed post, not a new one."""
-    taken = [p.name for p in planned if p.key in existing]
-    if taken:
-        more = f" and {len(taken) - 1} more" if len(taken) > 1 else ""
-        raise Conflict(
-            f"{taken[0]!r}{more} is already in this post: rename the file, or pick another post."
-        )
 
 
 def human(size: int) -> str:

@@ -23,7 +23,7 @@ from domain.errors import Invalid
 MAX_ID = 2_147_483_647  # PostgreSQL integer (serial ids)
 MAX_PAGE = 100_000
 DIGITS = re.compile(r"-?[0-9]{1,19}")  # re.fullmatch; [0-9], not \d (which takes '٣')
-PARAM = re.compile(r"\{(\w+):(\w+)\}")
+PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")  # {name:int}; routing drops the :int
 
 
 def whole_number(name: str, raw: str, least: int = 1, most: int = MAX_ID) -> int:
@@ -42,19 +42,14 @@ def whole_number(name: str, raw: str, least: int = 1, most: int = MAX_ID) -> int
 
 
 @lru_cache(256)
-def _path_pattern(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    """The route's template as a regex whose groups are its `{x:int}` segments, as written."""
-    out, ints = [], []
-    for part in re.split(r"(\{\w+:\w+\})", template):
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """The route's template (as routing puts it in the scope: '/production/{model_id}/edit')
+    as a regex whose named groups are its parameters, as written in the request's path."""
+    out = []
+    for part in re.split(r"(\{\w+(?::\w+)?\})", template):
         found = PARAM.fullmatch(part)
-        if found is None:
-            out.append(re.escape(part))
-        elif found.group(2) == "int":
-            out.append("([^/]*)")
-            ints.append(found.group(1))
-        else:
-            out.append(".*" if found.group(2) == "path" else "[^/]*")
-    return re.compile("".join(out) + "/?"), tuple(ints)
+        out.append(f"(?P<{found.group(1)}>[^/]*)" if found else re.escape(part))
+    return re.compile("".join(out) + "/?")
 
 
 def _bounds(field: Any, default: tuple[int, int]) -> tuple[int, int]:
@@ -70,7 +65,7 @@ def int_parameters(handler: BaseRouteHandler, template: str) -> dict[str, tuple[
     """{parameter: (where it is read: path or a query key, least, most)} for the integer
     parameters of the handler at the route `template` (dependencies and bodies aside)."""
     found = {}
-    template_ints = {n for n, kind in PARAM.findall(template) if kind == "int"}
+    in_path = {name for name, _ in PARAM.findall(template)}
     for name, field in handler.parsed_fn_signature.parameters.items():
         if field.is_di_field or name in ("data", "self", "request"):
             continue
@@ -80,7 +75,7 @@ def int_parameters(handler: BaseRouteHandler, template: str) -> dict[str, tuple[
             continue
         kwarg = field.kwarg_definition
         key = kwarg.query if isinstance(kwarg, ParameterKwarg) and kwarg.query else name
-        where = "path" if name in template_ints else key
+        where = "path" if name in in_path else key
         found[name] = (where, *_bounds(field, (1, MAX_ID)))
     return found
 
@@ -98,13 +93,11 @@ def strict_integers(
     checks = _checks(handler, template)
     if not checks:
         return
-    pattern, path_ints = _path_pattern(template)
-    matched = pattern.fullmatch(connection.scope["path"])
-    raw_path = dict(zip(path_ints, matched.groups(), strict=True)) if matched else {}
+    written = _path_pattern(template).fullmatch(connection.scope["path"])
     for name, (where, least, most) in checks.items():
         if where == "path":
-            if name in raw_path:
-                whole_number(name, raw_path[name], least, most)
+            raw = written.group(name) if written else ""  # unmatched: refused, not let through
+            whole_number(name, raw, least, most)
             continue
         for raw in connection.query_params.getall(where, []):
             whole_number(where, raw, least, most)

@@ -110,11 +110,16 @@ async def _queued(
     request: HTMXRequest, runtime: Runtime, actor: Actor, selection: bulk.Selection
 ) -> Response[Any]:
     """Queue the job; htmx gets its progress panel, a plain form post goes to its page."""
-    job = await runtime.start_activation(selection, actor.username, actor.address)
+    job, new = await runtime.start_activation(selection, actor.username, actor.address)
     outcome = (
         "they stay unpublished, as drafts" if selection.draft else "they go public as each is done"
     )
     message = f"Activating {job.total:,} model(s) in the background ({job.description}); {outcome}."
+    if not new:  # a repeat: the one already queued, not another job
+        message = (
+            f"Activation #{job.id} ({job.description}) is already {job.status}: here is its "
+            "progress; nothing more was queued."
+        )
     if is_fragment(request):
         return render(request, PANEL, PANEL, toast=("info", message), job=job)
     flash(request, message, "info")

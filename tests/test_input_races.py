@@ -209,3 +209,16 @@ async def test_bulk_publish_ids_and_display_order_take_only_ascii_digits_in_rang
     )
     assert ok.status_code == 200, ok.text
     assert await Model.select(Model.id).where(Model.is_published.eq(True)) == [{"id": ids[2]}]
+
+
+async def test_a_schedule_written_with_other_digits_than_ascii_is_refused_naming_it(
+    two_admins: tuple[Any, Browser, Browser],
+) -> None:
+    """`every ٣m` was saved as every 3 minutes (the schedule's parser reads digits with \\d)."""
+    _, one, _ = two_admins
+    for written in ("every ٣m", "every ３0m", "0 ٣ * * *"):
+        response = await one.post("/sync-schedule", {"schedule": written}, htmx=True)
+        assert response.status_code == 400, (written, response.status_code, response.text[:200])
+        assert "schedule=" in response.text and "ASCII" in response.text, response.text
+    saved = await one.post("/sync-schedule", {"schedule": "every 30m"}, htmx=True)
+    assert saved.status_code == 200, saved.text[:200]

@@ -35,6 +35,15 @@ class SyncForm(Checked):
 class ScheduleForm(Checked):
     schedule: str = ""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # The schedule's parser reads digits with \d, which takes '٣' for 3: only ASCII ones.
+        if other := [c for c in self.schedule if c.isdigit() and not c.isascii()]:
+            raise Invalid(
+                f"schedule={self.schedule[:40]!r} holds the digit {other[0]!r}: write numbers "
+                "in ASCII digits 0-9 (e.g. 'every 30m')."
+            )
+
 
 SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 ScheduleBody = Annotated[ScheduleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]

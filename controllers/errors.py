@@ -21,6 +21,7 @@ from litestar.response import Template
 from controllers.accounts.security import to_sign_in
 from controllers.responses import is_fragment, user_of
 from domain.errors import Conflict, DomainError, Invalid, NotFound, SessionEnded
+from domain.platform import unique
 from domain.uploads.names import human
 
 log = logging.getLogger("creatorflix.errors")
@@ -85,6 +86,9 @@ def classify(request: HTMXRequest, exc: Exception) -> tuple[int, str, dict[str, 
     if isinstance(exc, DomainError):
         status = next(s for kind, s in DOMAIN_STATUS.items() if isinstance(exc, kind))
         return status, str(exc), {}
+    if isinstance(exc, unique.UniqueViolation):  # a race no write caught: still the user's 409
+        log.warning("unique violation not mapped at its write, on %r: %s", request.url.path, exc)
+        return 409, str(unique.conflict(exc)), {}
     request_id = secrets.token_hex(6)
     # repr: a path with an encoded newline must not write a line of its own into the log.
     log.error(

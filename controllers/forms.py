@@ -9,6 +9,7 @@ from urllib.parse import quote
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
+from controllers.numbers import MAX_ID, MAX_PAGE
 from domain.errors import Invalid
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -65,9 +66,12 @@ class EmptyForm(Checked):
     confirm: str = ""
 
 
-MAX_ID = 2_147_483_647
+# Integer path and query parameters: their bounds are what controllers.numbers.strict_integers
+# (every controller's guard) checks the written value against; a type without bounds is refused.
 RowId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="A row id.")]
 OptionalRowId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
+PageNo = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
+PageSize = Annotated[int, Parameter(ge=1, le=1000, description="Rows per page.")]
 LoginBody = Annotated[LoginForm, Form]
 SelectionBody = Annotated[SelectionForm, Form]
 ActivateBody = Annotated[ActivateForm, Form]

@@ -1,7 +1,9 @@
 """A route-table fuzz against the app as a process: every route × every parameter it takes (path,
 query, form field, the CSRF field) × a hostile corpus, signed out and in, with and without
 HX-Request. Nothing may answer 5xx, every response carries the security headers, every one but
-static files says no-store, and no request writes a line of its own into the server log."""
+static files says no-store, and no request writes a line of its own into the server log. Signed
+in, an integer parameter written out of its column's range or with other than ASCII digits
+('٣', '３', ' 3', '3_0', '+3', '1e3') is refused (4xx): never taken as another, valid, number."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from app import create_app
+from controllers.numbers import int_parameters
 from domain.platform.settings import Settings
 from tests.test_route_walk import Walk, send, walk  # noqa: F401  (walk: the fixture)
 
@@ -79,6 +82,22 @@ CORPUS = [
     cursor([1, 2]),
     cursor("a", "1"),
 ]
+# Integers int() or msgspec would read as another number, or out of PostgreSQL integer's range:
+# on an integer parameter each must be refused (issue 21 item 7).
+BAD_INTS = [
+    "99999999999",
+    "2147483648",
+    "-1",
+    "0",
+    "%D9%A3",  # '٣', Arabic-Indic three
+    "%EF%BC%93",  # '３', full-width three
+    "%203",  # ' 3'
+    "3_0",
+    "%2B3",  # '+3'
+    "+3",  # a literal '+' in a path; a space in a query
+    "1e3",
+]
+CORPUS += [v for v in BAD_INTS if v not in CORPUS]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +106,7 @@ class Param:
     template: str
     where: str  # "path", "query" or "form"
     name: str
+    integer: bool = False  # an integer path or query parameter
 
 
 def parameters(settings: Settings) -> list[Param]:
@@ -96,6 +116,7 @@ def parameters(settings: Settings) -> list[Param]:
         if not isinstance(route, HTTPRoute) or route.path in SKIP:
             continue
         for handler in route.route_handlers:
+            integers = int_parameters(handler, route.path)
             for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
                 for name, field in handler.parsed_fn_signature.parameters.items():
                     if name in ("self", "request", "scope"):
@@ -105,9 +126,9 @@ def parameters(settings: Settings) -> list[Param]:
                             found.append(Param(method, route.path, "form", item.name))
                         found.append(Param(method, route.path, "form", "_csrf_token"))
                     elif name in route.path_parameters:
-                        found.append(Param(method, route.path, "path", name))
+                        found.append(Param(method, route.path, "path", name, name in integers))
                     else:
-                        found.append(Param(method, route.path, "query", name))
+                        found.append(Param(method, route.path, "query", name, name in integers))
     return found
 
 
@@ -119,8 +140,9 @@ def fill(template: str, overrides: dict[str, str]) -> str:
     return path
 
 
-def requests(params: list[Param], token: str) -> Iterator[tuple[str, str, bytes | None]]:
-    """(method, raw path with query, raw form body) for every parameter and corpus value."""
+def requests(params: list[Param], token: str) -> Iterator[tuple[str, str, bytes | None, bool]]:
+    """(method, raw path with query, raw form body, whether it is a bad integer on an integer
+    parameter) for every parameter and corpus value."""
     for p in params:
         for value in CORPUS:
             extra = ["&sort=posts", "&sort=synced"] if p.name in ("after", "before") else []
@@ -135,7 +157,7 @@ def requests(params: list[Param], token: str) -> Iterator[tuple[str, str, bytes 
                     if p.name != "_csrf_token":
                         form += f"&_csrf_token={quote(token)}"
                 body = form.encode() if p.method != "GET" else None
-                yield p.method, path + query, body
+                yield p.method, path + query, body, p.integer and value in BAD_INTS
 
 
 def check(response: httpx.Response, what: tuple[Any, ...], wrong: list[Any]) -> None:
@@ -159,13 +181,15 @@ async def fuzz(
 ) -> Counter[int]:
     wrong: list[Any] = []
     statuses: Counter[int] = Counter()
-    for method, target, body in requests(params, token):
+    for method, target, body, bad_int in requests(params, token):
         for hx in (False, True):
             headers = {"content-type": "application/x-www-form-urlencoded"} if body else {}
             if hx:
                 headers["HX-Request"] = "true"
             response = await send(client, method, target, content=body, headers=headers)
             check(response, (label, method, target[:80], hx), wrong)
+            if bad_int and label == "signed in" and response.status_code < 400:  # refused: 4xx
+                wrong.append((label, method, target[:80], hx, response.status_code, "taken"))
             statuses[response.status_code] += 1
     assert wrong == [], "\n".join(map(str, wrong[:40]))
     print(f"\nroute fuzz, {label}: {len(params)} parameters, statuses {sorted(statuses.items())}")

@@ -13,6 +13,7 @@ from controllers.accounts.sessions import SESSION_COOKIE
 from controllers.deps import Actor, ActorDep
 from controllers.errors import DOMAIN_STATUS
 from controllers.forms import Checked, EmptyBody, Form, RowId
+from controllers.numbers import strict_integers
 from controllers.responses import Did, Toast, audited, render
 from domain.accounts import admins as accounts
 from domain.errors import Conflict, Invalid
@@ -64,7 +65,7 @@ def _sentence(message: str) -> str:
 class AdminsController(Controller):
     path = "/admins"
     include_in_schema = False
-    guards = [superusers_only]
+    guards = [superusers_only, strict_integers]
 
     @get("/", name="admins.index")
     async def index(self, request: HTMXRequest) -> HTMXTemplate:

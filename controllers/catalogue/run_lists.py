@@ -10,7 +10,8 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
 from controllers.catalogue.sync import _run_or_404
-from controllers.forms import RowId
+from controllers.forms import PageNo, RowId
+from controllers.numbers import strict_integers
 from controllers.responses import render
 from domain.catalogue import run_reports
 from domain.catalogue.run_changes import IGNORED_KEPT
@@ -18,6 +19,7 @@ from domain.catalogue.run_changes import IGNORED_KEPT
 
 class RunListsController(Controller):
     include_in_schema = False
+    guards = [strict_integers]
 
     @get("/sync-runs/{run_id:int}/changes", name="runs.changes")
     async def changes(
@@ -26,7 +28,7 @@ class RunListsController(Controller):
         run_id: RowId,
         kind: FromQuery[str] = "model",
         change: FromQuery[str] = "added",
-        page: FromQuery[int] = 1,
+        page: PageNo = 1,
     ) -> HTMXTemplate:
         """Every model or post the run added, changed or removed, or the keys it ignored."""
         run = await _run_or_404(run_id)
@@ -47,7 +49,7 @@ class RunListsController(Controller):
         request: HTMXRequest,
         run_id: RowId,
         kind: FromQuery[str] = "models",
-        page: FromQuery[int] = 1,
+        page: PageNo = 1,
     ) -> HTMXTemplate:
         """Everything a held plan would delete, page by page."""
         run = await _run_or_404(run_id)

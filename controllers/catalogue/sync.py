@@ -15,6 +15,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from controllers.deps import Actor, ActorDep, RuntimeDep
 from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
+from controllers.numbers import strict_integers
 from controllers.responses import Did, Toast, after_action, audited, render
 from domain.catalogue import run_reports, runs, schedule
 from domain.catalogue.confirm import discard
@@ -33,6 +34,15 @@ class SyncForm(Checked):
 @dataclass
 class ScheduleForm(Checked):
     schedule: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # The schedule's parser reads digits with \d, which takes '٣' for 3: only ASCII ones.
+        if other := [c for c in self.schedule if c.isdigit() and not c.isascii()]:
+            raise Invalid(
+                f"schedule={self.schedule[:40]!r} holds the digit {other[0]!r}: write numbers "
+                "in ASCII digits 0-9 (e.g. 'every 30m')."
+            )
 
 
 SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -64,6 +74,7 @@ async def _answer(
 
 class SyncController(Controller):
     include_in_schema = False
+    guards = [strict_integers]
 
     @post("/sync", name="sync.start")
     async def start(

@@ -11,14 +11,14 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromQuery
+from litestar.params import Body
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, OptionalRowId, RowId
+from controllers.numbers import strict_integers, whole_number
 from controllers.production.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
 from controllers.responses import Did, audited, is_fragment, render
-from domain.errors import Invalid
 from domain.platform import paging
 from domain.production import editing, public
 from domain.production import publishing as production
@@ -35,10 +35,7 @@ class EditForm(Checked):
     display_order: str = "0"
 
     def edit(self) -> editing.ModelEdit:
-        try:
-            order = int(self.display_order or "0")
-        except ValueError:
-            raise Invalid(f"display order {self.display_order[:20]!r} is not a number.") from None
+        order = whole_number("display_order", self.display_order or "0", *editing.ORDER_RANGE)
         on = ("on", "true", "1")
         return editing.ModelEdit(
             self.name,
@@ -72,6 +69,7 @@ def _to_model_page(request: HTMXRequest, back: str, response: Response[Any]) -> 
 class ProductionModelController(Controller):
     path = "/production/{model_id:int}"
     include_in_schema = False
+    guards = [strict_integers]
 
     @get("/edit", name="production.edit")
     async def edit_page(self, request: HTMXRequest, model_id: RowId) -> HTMXTemplate:
@@ -122,7 +120,7 @@ class ProductionModelController(Controller):
 
     @get("/history", name="production.history")
     async def history(
-        self, request: HTMXRequest, model_id: RowId, before: FromQuery[OptionalRowId] = None
+        self, request: HTMXRequest, model_id: RowId, before: OptionalRowId = None
     ) -> HTMXTemplate:
         model = await _model(model_id)
         rows, next_before = paging.older(await editing.history(model_id, before), 50)

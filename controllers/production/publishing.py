@@ -13,7 +13,8 @@ from litestar.params import Body, FromQuery, QueryParameter
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
-from controllers.forms import Checked, RowId
+from controllers.forms import Checked, PageNo, PageSize, RowId
+from controllers.numbers import strict_integers, whole_number
 from controllers.responses import Did, audited, render
 from domain.errors import Invalid, NotFound
 from domain.platform import paging
@@ -40,10 +41,7 @@ class BulkForm(Checked):
 
     def ids(self) -> list[int]:
         values = [self.id] if isinstance(self.id, str) else self.id
-        try:
-            return [int(v) for v in values if v]
-        except ValueError:
-            raise Invalid("id must be production model ids (whole numbers).") from None
+        return [whole_number("id", v) for v in values if v]
 
 
 PublishBody = Annotated[PublishForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -62,6 +60,7 @@ def _flag(value: str) -> bool:
 class ProductionController(Controller):
     path = "/production"
     include_in_schema = False
+    guards = [strict_integers]
 
     @get("/", name="production.index")
     async def index(
@@ -74,8 +73,8 @@ class ProductionController(Controller):
         missing: FromQuery[str] = "",
         sort: FromQuery[str] = "name",
         dir: FromQuery[str] = "asc",
-        size: FromQuery[int] = production.PAGE_SIZE,
-        page: FromQuery[int] = 1,
+        size: PageSize = production.PAGE_SIZE,
+        page: PageNo = 1,
     ) -> HTMXTemplate:
         if dir not in ("asc", "desc"):
             raise paging.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
@@ -99,7 +98,7 @@ class ProductionController(Controller):
 
     @get("/{model_id:int}", name="production.detail")
     async def detail(
-        self, request: HTMXRequest, s3: S3Dep, model_id: RowId, page: FromQuery[int] = 1
+        self, request: HTMXRequest, s3: S3Dep, model_id: RowId, page: PageNo = 1
     ) -> HTMXTemplate:
         model = await production.model(model_id)
         if model is None:

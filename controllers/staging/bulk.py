@@ -14,6 +14,7 @@ from litestar.response import Redirect
 
 from controllers.deps import Actor, ActorDep, RuntimeDep
 from controllers.forms import ActivateBody, RowId, SelectionBody
+from controllers.numbers import strict_integers
 from controllers.responses import Did, audited, is_fragment, render
 from domain.errors import Invalid
 from domain.platform.runtime import Runtime
@@ -27,6 +28,7 @@ FINISHED_EVENT = "activation-finished"  # the list and the "all new" button refr
 class StagedBulkController(Controller):
     path = "/staged/_bulk"
     include_in_schema = False
+    guards = [strict_integers]
 
     @post("/activate", name="staged.activate_selected")
     async def activate_selected(
@@ -108,11 +110,16 @@ async def _queued(
     request: HTMXRequest, runtime: Runtime, actor: Actor, selection: bulk.Selection
 ) -> Response[Any]:
     """Queue the job; htmx gets its progress panel, a plain form post goes to its page."""
-    job = await runtime.start_activation(selection, actor.username, actor.address)
+    job, new = await runtime.start_activation(selection, actor.username, actor.address)
     outcome = (
         "they stay unpublished, as drafts" if selection.draft else "they go public as each is done"
     )
     message = f"Activating {job.total:,} model(s) in the background ({job.description}); {outcome}."
+    if not new:  # a repeat: the one already queued, not another job
+        message = (
+            f"Activation #{job.id} ({job.description}) is already {job.status}: here is its "
+            "progress; nothing more was queued."
+        )
     if is_fragment(request):
         return render(request, PANEL, PANEL, toast=("info", message), job=job)
     flash(request, message, "info")

@@ -14,7 +14,8 @@ from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
 from controllers.deps import ActorDep, RuntimeDep, S3Dep
-from controllers.forms import ActivateBody, EmptyBody, OptionalRowId
+from controllers.forms import ActivateBody, EmptyBody, OptionalRowId, PageNo, PageSize
+from controllers.numbers import strict_integers
 from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import runs
 from domain.media.previews import model_images
@@ -41,6 +42,7 @@ async def _row(s3: S3Service, name: str) -> StagedModel:
 class StagedModelsController(Controller):
     path = "/staged"
     include_in_schema = False
+    guards = [strict_integers]
 
     @get("/", name="staged.index")
     async def index(
@@ -51,7 +53,7 @@ class StagedModelsController(Controller):
         status: FromQuery[str] = "",
         sort: FromQuery[str] = "name",
         dir: FromQuery[str] = "asc",
-        size: FromQuery[int] = 25,
+        size: PageSize = 25,
         after: FromQuery[str | None] = None,
         before: FromQuery[str | None] = None,
     ) -> HTMXTemplate:
@@ -90,7 +92,7 @@ class StagedModelsController(Controller):
         request: HTMXRequest,
         s3: S3Dep,
         model_name: FromPath[str],
-        page: FromQuery[int] = 1,
+        page: PageNo = 1,
     ) -> HTMXTemplate:
         model, current, (posts, total), images = await asyncio.gather(
             _row(s3, model_name),

@@ -16,7 +16,7 @@ from piccolo.query.functions.string import Lower
 
 from domain.accounts import sessions
 from domain.errors import Conflict, Invalid, NotFound
-from domain.platform import db
+from domain.platform import db, unique
 from domain.platform.sql import accounts as sql
 
 MIN_PASSWORD = 8
@@ -177,6 +177,7 @@ async def create_admin(username: str, email: str, password: str, superuser: bool
     hashed = await _hash(password)
     try:
         async with db.transaction() as tx:
+            await sql.lock_new_admins(tx)
             taken = await tx.run(
                 BaseUser.select(BaseUser.username, BaseUser.email).where(
                     WhereRaw(
@@ -197,10 +198,8 @@ async def create_admin(username: str, email: str, password: str, superuser: bool
                 }
             )
             rows = await tx.run(BaseUser.insert(new).returning(*FIELDS))
-    except asyncpg.UniqueViolationError:  # created by someone else meanwhile
-        raise Conflict(
-            f"the username {username!r} or the email {email!r} was just taken: choose another."
-        ) from None
+    except asyncpg.UniqueViolationError as exc:  # created meanwhile (the CLI takes no lock)
+        raise unique.conflict(exc, "another admin") from None
     return Admin.from_row(rows[0])
 
 

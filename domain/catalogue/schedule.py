@@ -13,7 +13,7 @@ from domain.platform import db
 from domain.platform.db import now
 from domain.platform.tables import SyncSchedule
 
-_INTERVAL = re.compile(r"^(?:every\s+)?(\d{1,4})\s*(m|min|minutes?|h|hours?|d|days?)$", re.I)
+_INTERVAL = re.compile(r"^(?:every\s+)?([0-9]{1,4})\s*(m|min|minutes?|h|hours?|d|days?)$", re.I)
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(minutes=1)
 HORIZON = timedelta(days=5 * 366)  # a schedule must fire within this long, or it is refused

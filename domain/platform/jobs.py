@@ -24,9 +24,16 @@ log = logging.getLogger("creatorflix.jobs")
 SYNC_LOCK = "sync"  # one sync or confirmation at a time, across every worker
 HEARTBEAT_S = 2.0  # workers beat this often...
 STALLED_S = 10.0  # ...and one silent this long is gone: its jobs are retried elsewhere
-# Media jobs come after any other queued job: a worker busy with previews takes a queued sync
-# at the end of its current time slice (domain/media/derive.py).
+# A free worker takes the queued job of highest priority, then the oldest (procrastinate's
+# fetch_job: ORDER BY priority DESC, id). Syncs, what starts them (the schedule's tick) and the
+# recovery of lost jobs come first, so forty bulk activations or a backlog of previews queued
+# before a sync do not delay it; then bulk activations; media jobs come after any other queued
+# job: a worker busy with previews takes a queued sync at the end of its current time slice
+# (domain/media/derive.py).
+SYNC_PRIORITY = 10
+BULK_PRIORITY = 0
 MEDIA_PRIORITY = -10
+PENDING = ("todo", "doing")  # a job that will still run, or is running
 
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
@@ -47,7 +54,7 @@ def _worker_name(context: procrastinate.JobContext) -> str:
     return str(context.additional_context.get("name") or context.worker_name or "worker")
 
 
-@queue.task(name="sync", pass_context=True)
+@queue.task(name="sync", pass_context=True, priority=SYNC_PRIORITY)
 async def sync_job(
     context: procrastinate.JobContext, run_id: int, allow_mass_delete: bool = False
 ) -> None:
@@ -55,19 +62,19 @@ async def sync_job(
     await _runtime(context).run_queued_sync(run_id, allow_mass_delete, _worker_name(context))
 
 
-@queue.task(name="sync_part", pass_context=True)
+@queue.task(name="sync_part", pass_context=True, priority=SYNC_PRIORITY)
 async def sync_part_job(context: procrastinate.JobContext, run_id: int) -> None:
     """Help a running sync: take parts until none is left."""
     await _runtime(context).help_sync(run_id, _worker_name(context))
 
 
-@queue.task(name="confirm", pass_context=True)
+@queue.task(name="confirm", pass_context=True, priority=SYNC_PRIORITY)
 async def confirm_job(context: procrastinate.JobContext, run_id: int, confirms: int) -> None:
     """Apply a held deletion plan for what is still gone from the bucket."""
     await _runtime(context).run_queued_confirm(run_id, confirms, _worker_name(context))
 
 
-@queue.task(name="activate", pass_context=True)
+@queue.task(name="activate", pass_context=True, priority=BULK_PRIORITY)
 async def activate_job(
     context: procrastinate.JobContext,
     bulk_id: int | None = None,
@@ -87,14 +94,14 @@ async def derive_media_job(context: procrastinate.JobContext) -> None:
 
 
 @queue.periodic(cron="* * * * * */5", periodic_id="schedule")
-@queue.task(name="schedule_tick", pass_context=True)
+@queue.task(name="schedule_tick", pass_context=True, priority=SYNC_PRIORITY)
 async def schedule_tick(context: procrastinate.JobContext, timestamp: int) -> None:
     """Start the scheduled sync when it is due (or record that it was skipped)."""
     await _runtime(context).schedule_tick()
 
 
 @queue.periodic(cron="* * * * * */5", periodic_id="recover")
-@queue.task(name="recover_stalled", pass_context=True)
+@queue.task(name="recover_stalled", pass_context=True, priority=SYNC_PRIORITY)
 async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
     """Jobs whose worker stopped heartbeating go back to the queue for another worker."""
     manager = context.app.job_manager
@@ -117,6 +124,11 @@ async def defer_helpers(run_id: int, count: int) -> None:
 
 async def defer_activation(bulk_id: int) -> int:
     return await _defer("activate", {"bulk_id": bulk_id}, queueing_lock=f"bulk-{bulk_id}")
+
+
+async def is_pending(job_id: int) -> bool:
+    """Whether the job is still queued or running (not finished, failed, cancelled or gone)."""
+    return await sql.job_status(queue.connector, job_id) in PENDING
 
 
 async def defer_media(count: int) -> None:

@@ -118,15 +118,18 @@ class Runtime:
 
     async def start_activation(
         self, selection: bulk.Selection, actor: str, ip: str
-    ) -> bulk.BulkActivation:
-        """Fix the selection into a recorded bulk activation and queue its job."""
-        job = await bulk.record(selection, actor, ip)
+    ) -> tuple[bulk.BulkActivation, bool]:
+        """Fix the selection into a recorded bulk activation and queue its job, and True; or
+        the one of the same selection already queued or running, and False."""
+        job, new = await bulk.record(selection, actor, ip)
+        if not new:
+            return job, False
         try:
             await bulk.set_job(job.id, await jobs.defer_activation(job.id))
         except Exception as exc:
             await bulk.fail(job.id, f"the job queue refused it: {exc}")
             raise RuntimeError(f"could not queue bulk activation #{job.id}: {exc}") from exc
-        return job
+        return job, True
 
     async def cancel(self, run_id: int) -> str | None:
         before = await runs.request_cancel(run_id)

@@ -253,6 +253,9 @@ class BulkActivation(Table, tablename="bulk_activations"):
     id: Serial  # Piccolo's implicit primary key, declared for the type checker
     description = Text(default="")  # what was picked, as the admin reads it
     selection = JSON(default="{}")  # {"search", "status"} or {"names": [...]}
+    # A hash of the action and its selection: unique among queued and running activations
+    # (a partial index, bulk_activations_pending_selection), so a repeat finds the first one.
+    selection_key = Text(null=True, default=None)
     model_ids = Array(base_column=Integer())  # whitelabel_models ids, in activation order
     total = Integer(default=0)
     done = Integer(default=0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from domain.accounts.audit import Logged
 from domain.errors import Conflict, Invalid, NotFound
-from domain.platform import db
+from domain.platform import db, unique
 from domain.platform.db import now
 from domain.platform.sql import production as sql
 from domain.platform.tables import AuditEntry, Model, ModelSlug
@@ -17,6 +17,7 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 200
 MAX_SLUG = 200
 MAX_DESCRIPTION = 5000
+ORDER_RANGE = (-1_000_000, 1_000_000)  # display_order
 EDITABLE = ("name", "slug", "description", "is_featured", "is_advertiser", "display_order")
 
 
@@ -44,13 +45,23 @@ class ModelEdit:
             )
         if len(self.description) > MAX_DESCRIPTION:
             raise Invalid(f"description is too long: use at most {MAX_DESCRIPTION} characters.")
-        if not -1_000_000 <= self.display_order <= 1_000_000:
-            raise Invalid("display order is out of range: use a number from -1000000 to 1000000.")
+        if not ORDER_RANGE[0] <= self.display_order <= ORDER_RANGE[1]:
+            raise Invalid(
+                f"display_order={self.display_order} is out of range: use a number from "
+                f"{ORDER_RANGE[0]} to {ORDER_RANGE[1]}."
+            )
         object.__setattr__(self, "name", name)
 
 
 async def update_model(model_id: int, edit: ModelEdit) -> list[str]:
-    """Apply the edit; returns what changed ("slug: a → b", ...)."""
+    """Apply the edit; returns what changed ("slug: a → b", ...). A slug or name taken by
+    another model is a Conflict naming it: found taken here, or refused by its unique index
+    when another admin's save took it between this check and this write."""
+    with unique.as_conflict("another model"):
+        return await _update_model(model_id, edit)
+
+
+async def _update_model(model_id: int, edit: ModelEdit) -> list[str]:
     async with db.transaction() as tx:
         rows = await sql.lock_model(tx, model_id, EDITABLE)
         if not rows:

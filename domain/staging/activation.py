@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.errors import NotFound
-from domain.platform import db
+from domain.platform import db, unique
 from domain.platform.db import now
 from domain.platform.lists import any_of
 from domain.platform.sql import staging as sql
@@ -92,6 +92,17 @@ async def activate_all_new(draft: bool = False) -> ActivationResult:
 
 
 async def _activate_one(staged_id: int, draft: bool = False) -> ActivationResult:
+    """One model's activation. Its new production model's slug and name are picked free, but
+    another model's activation or edit may take the same one before this commits: then the
+    unique index refuses it, and the second attempt sees that model and picks around it."""
+    try:
+        return await _activate_once(staged_id, draft)
+    except unique.UniqueViolation:
+        with unique.as_conflict("another model"):
+            return await _activate_once(staged_id, draft)
+
+
+async def _activate_once(staged_id: int, draft: bool) -> ActivationResult:
     result = ActivationResult(processed=1)
     stamp = now()
     async with db.transaction() as tx:

@@ -3,14 +3,15 @@ asks, that a worker activates one by one, keeping its progress on the record for
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime
 
 from domain.accounts import audit
-from domain.errors import Invalid, NotFound
-from domain.platform import db
+from domain.errors import Conflict, Invalid, NotFound
+from domain.platform import db, jobs
 from domain.platform.db import now
 from domain.platform.lists import any_of
 from domain.platform.sql import staging as sql
@@ -73,6 +74,14 @@ class Selection:
         parts += [f"status {self.status}"] if self.status else []
         return "models where " + " and ".join(parts)
 
+    def key(self) -> str:
+        """The same action on the same selection (names in any order) has the same key: one
+        of them at a time is queued or running (the partial unique index on selection_key)."""
+        names = sorted(set(self.names)) if self.names is not None else None
+        picked = {"names": names, "search": self.search, "status": self.status}
+        text = json.dumps(["activate", picked, self.draft], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def as_json(self) -> str:
         if self.names is not None:
             return json.dumps({"names": list(self.names), "draft": self.draft})
@@ -101,17 +110,42 @@ async def resolve(selection: Selection) -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
-async def record(selection: Selection, actor: str, ip: str) -> BulkActivation:
-    """Fix the selection into a queued bulk activation; nothing selected is a 400."""
+async def record(selection: Selection, actor: str, ip: str) -> tuple[BulkActivation, bool]:
+    """Fix the selection into a queued bulk activation, and True; or, when the same selection
+    is queued or running already, that activation and False (a repeated click, or forty, queue
+    one job). Nothing selected is a 400."""
     ids = await resolve(selection)
     if not ids:
         raise Invalid(
             f"No staged model matches ({selection.describe()}): change the filters or sync first."
         )
-    row = await sql.record_bulk(
-        NAMES, selection.describe(), selection.as_json(), ids, actor[:150], ip[:64]
+    key = selection.key()
+    for _ in range(3):
+        what = (selection.describe(), selection.as_json(), key)
+        row = await sql.record_bulk(NAMES, *what, ids, actor[:150], ip[:64])
+        if row is not None:
+            return BulkActivation.from_row(row), True
+        for found in await sql.pending_bulk(NAMES, key):
+            pending = BulkActivation.from_row(found)
+            if await _still_queued(pending):
+                return pending, False
+            await fail(pending.id, "its job had left the queue (failed, cancelled or lost)")
+    raise Conflict(
+        f"Activating {selection.describe()} is being queued by another request: reload the "
+        "staged list to see its progress."
     )
-    return BulkActivation.from_row(row)
+
+
+JOBLESS_GRACE_S = 60  # a row is recorded before its job is queued: that long, it may have none
+
+
+async def _still_queued(pending: BulkActivation) -> bool:
+    """Whether the activation will still run: its job is queued or running (or it has just
+    been recorded, and its job is on its way). One whose job failed or vanished frees its
+    selection, or it would answer for every repeat forever."""
+    if pending.job_id is None:
+        return (now() - pending.created_at).total_seconds() < JOBLESS_GRACE_S
+    return await jobs.is_pending(pending.job_id)
 
 
 async def set_job(bulk_id: int, job_id: int) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from domain.platform import db
 
 COLUMNS = "id, username, email, active, superuser, last_login"
+NEW_ADMIN_LOCK = 0x43464C55  # "CFLU": one admin created at a time (names compare lowercased)
 
 
 async def signed_in(user_id: int) -> list[dict[str, Any]]:
@@ -20,6 +21,12 @@ async def signed_in(user_id: int) -> list[dict[str, Any]]:
 async def lock_admins(tx: db.Tx) -> list[dict[str, Any]]:
     # raw: a lock (FOR UPDATE)
     return await tx.fetch(f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY id FOR UPDATE")
+
+
+async def lock_new_admins(tx: db.Tx) -> None:
+    """Until the transaction ends: "is the name free? then insert" runs for one admin at a
+    time; the unique index on username alone would let 'Ann' and 'ann' in together."""
+    await tx.execute("SELECT pg_advisory_xact_lock($1)", NEW_ADMIN_LOCK)  # raw: a lock
 
 
 async def update_session(tx: db.Tx, key: str, data: bytes, expires: datetime) -> bool:

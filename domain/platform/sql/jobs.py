@@ -6,6 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 
+async def job_status(connector: Any, job_id: int) -> str | None:
+    """A job's status (todo, doing, succeeded, failed, cancelled, aborting...), None if gone."""
+    # raw: procrastinate's tables, on its own connector
+    rows = await connector.execute_query_all_async(
+        "SELECT status::text AS status FROM procrastinate_jobs WHERE id = %(id)s", id=job_id
+    )
+    return str(rows[0]["status"]) if rows else None
+
+
 async def queue_counts(
     connector: Any, stalled: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:

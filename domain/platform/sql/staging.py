@@ -115,20 +115,33 @@ async def filtered_ids(where: str, args: list[Any]) -> list[dict[str, Any]]:
 
 
 async def record_bulk(
-    names: str, description: str, selection: str, ids: list[int], actor: str, ip: str
-) -> dict[str, Any]:
-    """The new bulk activation's row (`names`: the columns it returns)."""
+    names: str, description: str, selection: str, key: str, ids: list[int], actor: str, ip: str
+) -> dict[str, Any] | None:
+    """The new bulk activation's row (`names`: the columns it returns), or None when one of the
+    same selection (`key`) is queued or running already."""
     rows = await db.fetch(  # raw: model_ids may hold every staged model; the ORM warns on that
-        "INSERT INTO bulk_activations (description, selection, model_ids, total, actor, ip) "
-        f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {names}",
+        "INSERT INTO bulk_activations "
+        "(description, selection, selection_key, model_ids, total, actor, ip) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "ON CONFLICT (selection_key) WHERE status IN ('queued', 'running') DO NOTHING "
+        f"RETURNING {names}",
         description,
         selection,
+        key,
         ids,
         len(ids),
         actor,
         ip,
     )
-    return rows[0]
+    return rows[0] if rows else None
+
+
+async def pending_bulk(names: str, key: str) -> list[dict[str, Any]]:
+    return await db.fetch(  # raw: the partial unique index's own predicate
+        f"SELECT {names} FROM bulk_activations "
+        "WHERE selection_key = $1 AND status IN ('queued', 'running')",
+        key,
+    )
 
 
 async def active_bulks(names: str) -> list[dict[str, Any]]:

@@ -1,0 +1,103 @@
+"""Whole numbers from the outside: ids, page numbers, sizes. ASCII digits only, within the range
+of the column they reach, else a 400 naming the parameter and what it takes.
+
+Python's `int()` takes '٣' (Arabic-Indic), '３' (full width), ' 3', '3_0' and '+3'; Litestar's
+`{x:int}` path converter is that `int()`, and msgspec takes '1e3' for a query's `int`. So every
+integer a request carries is checked here, as written: form fields by `whole_number`, path and
+query parameters by the `strict_integers` guard (on every controller that takes one; the route
+fuzz checks that none is left out) before Litestar converts them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.params import ParameterKwarg
+
+from domain.errors import Invalid
+
+MAX_ID = 2_147_483_647  # PostgreSQL integer (serial ids)
+MAX_PAGE = 100_000
+DIGITS = re.compile(r"-?[0-9]{1,19}")  # re.fullmatch; [0-9], not \d (which takes '٣')
+PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")  # {name:int}; routing drops the :int
+
+
+def whole_number(name: str, raw: str, least: int = 1, most: int = MAX_ID) -> int:
+    """`raw` as an integer from `least` to `most`, written in ASCII digits (a leading '-' only
+    where negatives are allowed); anything else is a 400 that names `name`."""
+    text = raw if isinstance(raw, str) else str(raw)
+    if DIGITS.fullmatch(text) and (least < 0 or not text.startswith("-")):
+        value = int(text)
+        if least <= value <= most:
+            return value
+    shown = text if len(text) <= 24 else text[:24] + "…"
+    raise Invalid(
+        f"{name}={shown!r} is not a whole number from {least} to {most}: write it in ASCII "
+        "digits 0-9, without spaces, signs, separators or exponents."
+    )
+
+
+@lru_cache(256)
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """The route's template (as routing puts it in the scope: '/production/{model_id}/edit')
+    as a regex whose named groups are its parameters, as written in the request's path."""
+    out = []
+    for part in re.split(r"(\{\w+(?::\w+)?\})", template):
+        found = PARAM.fullmatch(part)
+        out.append(f"(?P<{found.group(1)}>[^/]*)" if found else re.escape(part))
+    return re.compile("".join(out) + "/?")
+
+
+def _bounds(field: Any, default: tuple[int, int]) -> tuple[int, int]:
+    kwarg = field.kwarg_definition
+    if not isinstance(kwarg, ParameterKwarg):
+        return default
+    least = int(kwarg.ge) if kwarg.ge is not None else default[0]
+    most = int(kwarg.le) if kwarg.le is not None else default[1]
+    return least, most
+
+
+def int_parameters(handler: BaseRouteHandler, template: str) -> dict[str, tuple[str, int, int]]:
+    """{parameter: (where it is read: path or a query key, least, most)} for the integer
+    parameters of the handler at the route `template` (dependencies and bodies aside)."""
+    found = {}
+    in_path = {name for name, _ in PARAM.findall(template)}
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        if field.is_di_field or name in ("data", "self", "request"):
+            continue
+        if not (field.annotation is int or field.has_inner_subclass_of(int)):
+            continue
+        if field.is_subclass_of(bool) or field.has_inner_subclass_of(bool):
+            continue
+        kwarg = field.kwarg_definition
+        key = kwarg.query if isinstance(kwarg, ParameterKwarg) and kwarg.query else name
+        where = "path" if name in in_path else key
+        found[name] = (where, *_bounds(field, (1, MAX_ID)))
+    return found
+
+
+@lru_cache(512)
+def _checks(handler: BaseRouteHandler, template: str) -> dict[str, tuple[str, int, int]]:
+    return int_parameters(handler, template)
+
+
+def strict_integers(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Guard: every integer path and query parameter of the handler, checked as written."""
+    template = connection.scope.get("path_template", "")
+    checks = _checks(handler, template)
+    if not checks:
+        return
+    written = _path_pattern(template).fullmatch(connection.scope["path"])
+    for name, (where, least, most) in checks.items():
+        if where == "path":
+            raw = written.group(name) if written else ""  # unmatched: refused, not let through
+            whole_number(name, raw, least, most)
+            continue
+        for raw in connection.query_params.getall(where, []):
+            whole_number(where, raw, least, most)

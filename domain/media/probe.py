@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import IO
+from pathlib import Path
 
 from PIL import Image
 
@@ -87,11 +87,9 @@ def jpeg_layout(data: bytes) -> JpegLayout | None:
     return JpegLayout(width, height, progressive, sampling, progressive)
 
 
-def read_head(file: IO[bytes]) -> bytes:
-    file.seek(0)
-    head = file.read(HEAD_LIMIT)
-    file.seek(0)
-    return head
+def read_head(path: Path) -> bytes:
+    with path.open("rb") as file:
+        return file.read(HEAD_LIMIT)
 
 
 def decode_bytes(image: Image.Image, head: bytes) -> int:

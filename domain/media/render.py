@@ -71,8 +71,8 @@ def render_image(path: Path) -> Rendered:
             stored_box = (box[1], box[0]) if turned else box
             # JPEG: decode at 1/2, 1/4 or 1/8 scale, still covering the preview's box.
             src.draft("RGB", stored_box)  # src.size becomes the size it decodes to
-            jpeg = src.format in ("JPEG", "MPO") and src.fp is not None
-            need = probe.decode_bytes(src, probe.read_head(src.fp) if jpeg else b"")
+            jpeg = src.format in ("JPEG", "MPO")
+            need = probe.decode_bytes(src, probe.read_head(path) if jpeg else b"")
             if need > MAX_DECODE_BYTES:
                 raise MediaError(_too_costly(need, width, height, src.format))
             src.load()
@@ -82,7 +82,7 @@ def render_image(path: Path) -> Rendered:
     except MediaError:
         raise
     except MemoryError as exc:
-        raise MediaError(_out_of_memory(exc)) from exc
+        raise MediaError(out_of_memory(exc)) from exc
     except Image.DecompressionBombError as exc:
         raise MediaError(f"refused as a decompression bomb: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -135,7 +135,7 @@ def render_video(path: Path) -> Rendered:
     except MediaError:
         raise
     except MemoryError as exc:
-        raise MediaError(_out_of_memory(exc)) from exc
+        raise MediaError(out_of_memory(exc)) from exc
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
         raise MediaError(f"not a readable video: {_said(exc, path)}") from exc
 
@@ -240,7 +240,7 @@ def _too_costly(need: int, width: int, height: int, fmt: str | None) -> str:
     )
 
 
-def _out_of_memory(exc: BaseException) -> str:
+def out_of_memory(exc: BaseException) -> str:
     detail = str(exc).strip()
     return (
         "decoding it ran out of the memory a preview may use (a decompression bomb, or far "

@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -177,7 +177,9 @@ def _lzw_run(pixels: int) -> bytes:
     if nbits:
         out.append(acc & 0xFF)
     data = bytes(out)
-    blocks = b"".join(bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255))
+    blocks = b"".join(
+        bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255)
+    )
     return b"\x02" + blocks + b"\x00"
 
 
@@ -210,7 +212,10 @@ def animated_webp(width: int, height: int, frames: int) -> bytes:
     def u24(v: int) -> bytes:
         return struct.pack("<I", v)[:3]
 
-    body = [b"WEBP", _riff_chunk(b"VP8X", bytes([0x12, 0, 0, 0]) + u24(width - 1) + u24(height - 1))]
+    body = [
+        b"WEBP",
+        _riff_chunk(b"VP8X", bytes([0x12, 0, 0, 0]) + u24(width - 1) + u24(height - 1)),
+    ]
     body.append(_riff_chunk(b"ANIM", b"\xff\xff\xff\xff\x00\x00"))
     for i in range(frames):
         x, y = (i * 2) % width, ((i * 2) // width * 2) % height
@@ -253,26 +258,41 @@ def _tiny_frames(index: int) -> bytes:
     return flat_jpeg(16, 16)
 
 
-def _files() -> Iterator[tuple[str, Callable[[Path], None]]]:
-    yield "mjpeg_liar.mov", lambda p: mjpeg_mov(p, _liar_frames, 6, 2) and None
-    yield "rgba_6324.png", lambda p: p.write_bytes(flat_png(6324, 6324)) and None
-    yield "palette_6300.png", lambda p: p.write_bytes(flat_png(6300, 6300, palette=True)) and None
-    yield "progressive_10k.jpg", lambda p: p.write_bytes(progressive_jpeg(10000, 10000)) and None
-    yield "anim_canvas.gif", lambda p: p.write_bytes(animated_gif(6000, 6000, 2000)) and None
-    yield "anim_canvas.webp", lambda p: p.write_bytes(animated_webp(6000, 6000, 2000)) and None
-    yield "many_frames.mov", lambda p: mjpeg_mov(p, _tiny_frames, 20000, 25) and None
+IMAGES: dict[str, Callable[[], bytes]] = {
+    "rgba_6324.png": lambda: flat_png(6324, 6324),
+    "palette_6300.png": lambda: flat_png(6300, 6300, palette=True),
+    "progressive_10k.jpg": lambda: progressive_jpeg(10000, 10000),
+    "anim_canvas.gif": lambda: animated_gif(6000, 6000, 2000),
+    "anim_canvas.webp": lambda: animated_webp(6000, 6000, 2000),
+}
+VIDEOS: dict[str, Callable[[Path], Path]] = {
+    "mjpeg_liar.mov": lambda p: mjpeg_mov(p, _liar_frames, 6, 2),
+    "many_frames.mov": lambda p: mjpeg_mov(p, _tiny_frames, 20000, 25),
+}
 
 
 def corpus(folder: Path) -> dict[str, Path]:
     """Write every hostile file into `folder`; returns name -> path."""
     folder.mkdir(parents=True, exist_ok=True)
-    made = {}
-    for name, write in _files():
-        path = folder / name
-        write(path)
-        made[name] = path
+    made = {name: make(folder / name) for name, make in VIDEOS.items()}
+    for name, draw in IMAGES.items():
+        made[name] = folder / name
+        made[name].write_bytes(draw())
     return made
 
 
 def kind_of(name: str) -> str:
     return "video" if name.endswith(".mov") else "image"
+
+
+# What the fixed code records for each item: a substring of its error, or None for a preview
+# (made within the memory a render may use).
+EXPECTED: dict[str, str | None] = {
+    "mjpeg_liar.mov": "12000x12000 pixels",
+    "rgba_6324.png": None,
+    "palette_6300.png": None,
+    "progressive_10k.jpg": "would take about",
+    "anim_canvas.gif": None,
+    "anim_canvas.webp": "would take about",
+    "many_frames.mov": None,
+}

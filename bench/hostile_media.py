@@ -142,11 +142,12 @@ def report(result: dict[str, Any]) -> None:
         print(f"  {name:22} {outcome}" + ("" if want is None or want in outcome else " (!)"))
 
 
-async def main(args: argparse.Namespace) -> int:
+async def measure(workers: int = 1, concurrency: int = 2) -> dict[str, Any] | None:
+    """`run`, with the database and job queue set up around it; None without DATABASE_URL."""
     settings = Settings.from_env()
     if not settings.database_url:
         print("DATABASE_URL is not set: run under tests/run.py --only-db.")
-        return 2
+        return None
     engine = db.make_engine(settings.database_url)
     db.install_engine(engine)
     await db.start(engine)
@@ -154,10 +155,16 @@ async def main(args: argparse.Namespace) -> int:
     jobs.connect(settings.database_url)
     await jobs.queue.open_async()
     try:
-        result = await run(args.workers, args.concurrency)
+        return await run(workers, concurrency)
     finally:
         await jobs.queue.close_async()
         await db.stop(engine)
+
+
+async def main(args: argparse.Namespace) -> int:
+    result = await measure(args.workers, args.concurrency)
+    if result is None:
+        return 2
     report(result)
     print(json.dumps(result, default=float))
     return 0

@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--soak-seconds", type=float, default=300.0)
     parser.add_argument("--skip-soak", action="store_true")
     parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--skip-hostile-media", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     suite_path = OUT / "reliability-suite.json"
@@ -145,6 +146,13 @@ def main() -> None:
         suite_path.write_text(json.dumps(suite, indent=2))
     faults_path = OUT / "reliability.json"
     faults = json.loads(faults_path.read_text()) if faults_path.exists() else {}
+    if not args.skip_hostile_media:  # printed, and kept in test-output/hostile-media.json
+        from bench.hostile_media import measure, report
+
+        hostile = asyncio.run(measure(workers=2))
+        if hostile:
+            report(hostile)
+            (OUT / "hostile-media.json").write_text(json.dumps(hostile, indent=2, default=float))
     soak = None
     if not args.skip_soak:
         from bench.web_soak import run_soak

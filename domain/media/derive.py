@@ -3,7 +3,8 @@
 Derivatives live in the bucket under the reserved `_derived/` prefix (keys starting with `_`
 are no model folder), named by the source key and its ETag, so a replaced object gets new
 keys and an unchanged one is never made again. One original at a time per job, downloaded to a
-temporary file (never held in memory), rendered in a thread, RENDERS at once per process.
+temporary file (never held in memory), rendered in a child process under a memory ceiling
+(sandbox.py), RENDERS at once per process.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from domain.media import render, store
+from domain.media import sandbox, store
 from domain.media.render import MediaError
 from domain.media.store import Pending
 from domain.platform.s3 import S3Service, explain
@@ -28,7 +29,7 @@ from domain.platform.s3 import S3Service, explain
 log = logging.getLogger("creatorflix.media")
 DERIVED_PREFIX = "_derived/"
 BATCH = 4  # rows a job claims at a time: small, so several jobs share the work evenly
-RENDERS = asyncio.Semaphore(2)  # decodes at once per worker process (bounded memory and CPU)
+RENDERS = asyncio.Semaphore(sandbox.PROCESSES)  # decodes at once per worker process
 MAX_BYTES = {"image": 200 * 2**20, "video": 4 * 2**30}  # larger originals are not previewed
 CHUNK = 2**20
 CACHE = "public, max-age=31536000, immutable"  # a derivative's key changes with its source
@@ -93,7 +94,7 @@ async def derive_one(s3: S3Service, item: Pending, stats: DeriveStats) -> None:
             path = Path(tmp) / "original"
             await _download(s3, item, path)
             async with RENDERS:
-                made = await asyncio.to_thread(render.render, path, item.type)
+                made = await sandbox.render_bounded(path, item.type)
     except _Gone:
         stats.skipped += 1
         return

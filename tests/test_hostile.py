@@ -182,26 +182,29 @@ async def state() -> list[Any]:
     ]
 
 
+W = "is not a whole number"  # controllers/numbers.py: ASCII digits within the range
+
+
 @pytest.mark.parametrize(
     ("url", "status", "names"),
     [
-        ("/staged?size=-1", 400, "size=-1 is not supported"),
-        ("/staged?size=99999999999999999999", 400, "size=99999999999999999999"),
+        ("/staged?size=-1", 400, f"size='-1' {W} from 1 to 1000"),
+        ("/staged?size=99999999999999999999", 400, f"size='99999999999999999999' {W}"),
         ("/staged?dir=up", 400, "dir='up' is not supported"),
         ("/staged?after=" + "A" * 5000, 400, "after='AAAA"),
         ("/staged?q=" + "x" * 5000, 400, "search is too long"),
         ("/staged?status=gone", 400, "status='gone' is not supported"),
-        ("/staged/x?page=0", 400, "page=0"),
-        ("/staged/x?page=abc", 400, "page: Expected `int`"),
-        ("/production?page=1e9", 400, "page=1000000000 is out of range"),
-        ("/production/{model}?page=0", 400, "page=0"),
-        ("/production/0", 400, "model_id: Expected `int` >= 1"),
+        ("/staged/x?page=0", 400, f"page='0' {W}"),
+        ("/staged/x?page=abc", 400, f"page='abc' {W}"),
+        ("/production?page=1e9", 400, f"page='1e9' {W}"),
+        ("/production/{model}?page=0", 400, f"page='0' {W}"),
+        ("/production/0", 400, f"model_id='0' {W} from 1 to 2147483647"),
         ("/production/abc", 404, "Not Found"),  # no route takes a non-numeric id
-        ("/sync-runs/99999999999999999999", 400, "run_id: Expected `int` <= 2147483647"),
-        ("/audit?before=-", 400, "before: Expected `int | null`"),
-        ("/api/models?page=", 400, "page: Expected `int`"),
-        ("/api/models?page=100001", 400, "page: Expected `int` <= 100000"),
-        ("/api/models/x/posts?page=two", 400, "page: Expected `int`"),
+        ("/sync-runs/99999999999999999999", 400, f"run_id='99999999999999999999' {W}"),
+        ("/audit?before=-", 400, f"before='-' {W}"),
+        ("/api/models?page=", 400, f"page='' {W}"),
+        ("/api/models?page=100001", 400, f"page='100001' {W} from 1 to 100000"),
+        ("/api/models/x/posts?page=two", 400, f"page='two' {W}"),
     ],
 )
 async def test_bad_query_parameters_are_400s(
@@ -233,13 +236,13 @@ async def test_bad_query_parameters_are_400s(
             "published: Expected `bool`, got `array`",
         ),
         ("/production/{model}/publish", {"published": "maybe"}, 400, "published: Expected `bool`"),
-        ("/production/posts/0/publish", {"published": "false"}, 400, "post_id: Expected `int`"),
+        ("/production/posts/0/publish", {"published": "false"}, 400, f"post_id='0' {W}"),
         ("/production/posts/abc/publish", {"published": "false"}, 404, "Not Found"),
         ("/staged/_bulk/activate", {"name": ["Nobody"] * 3}, 404, "model named 'Nobody'"),
         ("/staged/_bulk/activate", {}, 400, "No models selected"),
         ("/sync-runs/{run}/confirm", {}, 409, "#{run} is not waiting for confirmation"),
         ("/sync-runs/{run}/discard", {}, 409, "#{run} is not waiting for confirmation"),
-        ("/sync-runs/0/cancel", {}, 400, "run_id: Expected `int` >= 1"),
+        ("/sync-runs/0/cancel", {}, 400, f"run_id='0' {W}"),
         ("/sync-runs/abc/cancel", {}, 404, "Not Found"),
     ],
 )

@@ -3,8 +3,8 @@ kill, supervisord and docker stop send them) stops its workers, the embedded S3 
 PostgreSQL; when it is SIGKILLed its workers still stop; a worker waiting for its database obeys
 SIGTERM at once. Processes are followed through /proc (pid, parent, start time), not by name.
 
-The tests share one data directory, so only the first start pays for initdb, and the SIGTERM
-test starts on the PostgreSQL the SIGKILLed app left running: it must reuse and stop it.
+The app's tests share one data directory, so only the first start pays for initdb, and the
+last starts on the PostgreSQL the SIGKILLed app left running: it must reuse and stop it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.served import PYTHON, ROOT, clean_env, free_port
 pytestmark = pytest.mark.timeout(120)
 START_S = 80.0  # the first start runs initdb and fills the demo bucket
 STOP_S = 30.0  # SIGTERM/SIGINT to nothing left, jobs' grace included
-ORPHAN_S = 15.0  # a worker whose supervisor was SIGKILLed: worker.STOP_GRACE_S if mid-job, + 5
+ORPHAN_S = 8.0  # a worker whose supervisor was SIGKILLed: worker.ORPHAN_GRACE_S even mid-job
 
 
 @dataclass(frozen=True)
@@ -194,51 +194,59 @@ def describe(procs: list[Proc]) -> str:
     return "\n".join(f"  pid {p.pid}: {p.command[:150]}" for p in procs)
 
 
-def test_sigkilled_app_leaves_no_worker(data: Path) -> None:
-    """SIGKILL runs no cleanup: the worker stops by itself (PR_SET_PDEATHSIG). The embedded
-    PostgreSQL is left running; the next start reuses and stops it (the test below)."""
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL", "SIGINT twice"])
+def test_a_signal_to_the_app_leaves_nothing_it_started(data: Path, how: str) -> None:
+    """One signal to the Python process alone (not its group), in this order on one data dir:
+    - SIGTERM, on the first start, while the worker has the demo's first sync: within STOP_S
+      nothing the app started is left, the embedded PostgreSQL and S3 included;
+    - SIGKILL runs no cleanup: the worker stops by itself within ORPHAN_S (PR_SET_PDEATHSIG);
+      the embedded PostgreSQL is left running;
+    - SIGINT, then another SIGINT once the cleanup is under way (an impatient Ctrl-C): the app
+      reuses the PostgreSQL the killed one left, and the cleanup still ends, stopping it."""
+    left_before = postmaster(data)
     with running(data) as app:
-        os.kill(app.popen.pid, signal.SIGKILL)
-        app.popen.wait(10)
-        workers = [p for p in app.started if "postgres" not in p.command]
-        took = wait_until(lambda: not any(p.alive() for p in workers), ORPHAN_S)
-        assert took is not None, (
-            f"{ORPHAN_S:.0f} s after the app was SIGKILLed, still running:\n"
-            f"{describe([p for p in workers if p.alive()])}\n{app.tail()}"
-        )
-        print(f"\n[process tree] SIGKILL: workers gone {took:.1f} s later")
-
-
-@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT twice"])
-def test_stop_signal_to_the_app_stops_everything_it_started(data: Path, how: str) -> None:
-    """One signal to the Python process alone (not its group): within STOP_S no process it
-    started is left, the embedded PostgreSQL included, and its cleanup ran to the end (a
-    second Ctrl-C during it changes nothing)."""
-    left_before = postmaster(data)  # the SIGKILLed app's, when that test ran first
-    with running(data) as app:
-        server = postmaster(data)
         if left_before is not None:
+            server = postmaster(data)
             assert server is not None and (server.pid, server.started) == (
                 left_before.pid,
                 left_before.started,
             ), "the app did not reuse the PostgreSQL left running"
-        sig = signal.SIGTERM if how == "SIGTERM" else signal.SIGINT
         sent = time.monotonic()
-        os.kill(app.popen.pid, sig)
-        if how == "SIGINT twice":
-            time.sleep(1.0)  # the web is down by now; the cleanup is under way
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(app.popen.pid, sig)
+        if how == "SIGKILL":
+            os.kill(app.popen.pid, signal.SIGKILL)
+            workers = [p for p in app.started if "postgres" not in p.command]
+            took = wait_until(lambda: not any(p.alive() for p in workers), ORPHAN_S)
+            assert took is not None, (
+                f"{ORPHAN_S:.0f} s after the app was SIGKILLed, still running:\n"
+                f"{describe([p for p in workers if p.alive()])}\n{app.tail()}"
+            )
+            print(f"\n[process tree] SIGKILL: its worker gone {took:.1f} s later")
+            return
+        os.kill(app.popen.pid, signal.SIGINT if how.startswith("SIGINT") else signal.SIGTERM)
+        again = how == "SIGINT twice" and _interrupt_cleanup(app)
         gone = wait_until(lambda: not app.left() and app.popen.poll() is not None, STOP_S)
-        took = None if gone is None else time.monotonic() - sent
-        assert took is not None, (
+        assert gone is not None, (
             f"{STOP_S:.0f} s after {how} to the app, still running:\n"
             f"{describe(app.left())}\n{app.tail()}"
         )
-        print(f"\n[process tree] {how}: everything gone {took:.1f} s later")
+        took = time.monotonic() - sent
+        print(f"\n[process tree] {how}: everything gone {took:.1f} s later (again: {again})")
         assert postmaster(data) is None
+        text = app.output()
         assert not (data / "embedded-s3.json").exists(), "the embedded S3 was not stopped"
-        assert "embedded S3:" in app.output() and "objects kept" in app.output(), app.tail()
+        assert "embedded S3:" in text and "objects kept" in text, app.tail()
+        if again:
+            assert "SIGINT while stopping" in text, app.tail()
+
+
+def _interrupt_cleanup(app: App) -> bool:
+    """A second SIGINT once the web has stopped (the cleanup follows); False if too late."""
+    done = wait_until(lambda: "Finished server process" in app.output(), STOP_S)
+    assert done is not None, f"the web did not stop:\n{app.tail()}"
+    if app.popen.poll() is not None:
+        return False
+    os.kill(app.popen.pid, signal.SIGINT)
+    return True
 
 
 def test_worker_waiting_for_its_database_stops_on_sigterm(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ jobs.STALLED_S old (`recover_stalled`), where the next worker resumes it. A seco
 changes nothing: the grace already bounds the stop.
 
 A worker started by `python -m app` (the supervisor's pid in SUPERVISOR_PID_ENV) also stops
-when the supervisor dies, even by SIGKILL: Linux sends it SIGTERM then (PR_SET_PDEATHSIG), and
-it checks its parent every second besides (other systems, or a supervisor gone before that).
+when the supervisor dies, even by SIGKILL, with ORPHAN_GRACE_S for its jobs: Linux sends it
+SIGTERM then (PR_SET_PDEATHSIG; it is sent when the *thread* that started the worker ends,
+which for the supervisor's threads means stopping anyway), and it checks its parent every
+second besides (other systems, or a supervisor gone before the worker asked).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import math
 import os
 import signal
 import sys
-from collections.abc import Callable
+import time
 
 from domain.catalogue import runs
 from domain.platform import jobs
@@ -34,6 +37,7 @@ log = logging.getLogger("creatorflix.worker")
 logging.getLogger("procrastinate").setLevel(logging.WARNING)  # one line per job is too many
 MAX_BACKOFF = 30.0
 STOP_GRACE_S = 10.0  # running jobs get this long to finish after SIGTERM/SIGINT
+ORPHAN_GRACE_S = 2.0  # or this long, once the supervisor is gone
 SUPERVISOR_PID_ENV = "CREATORFLIX_SUPERVISOR_PID"  # set by supervisor.WorkerPool only
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -48,26 +52,16 @@ async def run(settings: Settings, name: str | None = None, concurrency: int | No
         return
     stopping = asyncio.Event()
     work = asyncio.create_task(_work(settings, name, concurrency, stopping), name="worker")
-
-    def stop(why: str) -> None:
-        if stopping.is_set():
-            log.info("worker %s: %s while stopping; still stopping", name, why)
-            return
-        log.info("worker %s: %s; stopping (running jobs get %.0f s)", name, why, STOP_GRACE_S)
-        stopping.set()
-        work.cancel()  # every await of the worker ends; procrastinate's own stop is graceful
-
+    stop = _Stop(name, supervisor, stopping, work)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, sig.name)
     watcher = asyncio.create_task(_watch_parent(supervisor, stop)) if supervisor else None
     try:
-        signalled = asyncio.create_task(stopping.wait())
-        await asyncio.wait([work, signalled], return_when=asyncio.FIRST_COMPLETED)
-        signalled.cancel()
-        done, _ = await asyncio.wait([work], timeout=STOP_GRACE_S)
-        if not done:
-            _abandon(name)
+        while not work.done():  # until the work ends, or the grace after a stop signal does
+            if time.monotonic() > stop.deadline:
+                _abandon(name)
+            await asyncio.wait([work], timeout=0.5)
         with contextlib.suppress(asyncio.CancelledError):
             await work
         log.info("worker %s stopped", name)
@@ -76,6 +70,28 @@ async def run(settings: Settings, name: str | None = None, concurrency: int | No
             watcher.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+class _Stop:
+    """Called with the reason to stop: ends every wait of the work, sets its deadline."""
+
+    def __init__(
+        self, name: str, supervisor: int | None, stopping: asyncio.Event, work: asyncio.Task[None]
+    ) -> None:
+        self.name, self.supervisor, self.stopping, self.work = name, supervisor, stopping, work
+        self.deadline = math.inf
+
+    def __call__(self, why: str) -> None:
+        # An orphan's jobs can wait for no one: it exits soon, leaving them to the queue.
+        orphan = self.supervisor is not None and os.getppid() != self.supervisor
+        grace = ORPHAN_GRACE_S if orphan else STOP_GRACE_S
+        if self.stopping.is_set():
+            log.info("worker %s: %s while stopping", self.name, why)
+        else:
+            log.info("worker %s: %s; stopping (running jobs get %.0f s)", self.name, why, grace)
+            self.stopping.set()
+            self.work.cancel()  # every await of the worker ends; procrastinate's stop is graceful
+        self.deadline = min(self.deadline, time.monotonic() + grace)
 
 
 async def _work(settings: Settings, name: str, concurrency: int, stopping: asyncio.Event) -> None:
@@ -116,10 +132,9 @@ async def _pause(stopping: asyncio.Event, seconds: float) -> None:
 def _abandon(name: str) -> None:
     """The grace is over: leave the unfinished job(s) as a crash would, and exit now."""
     log.warning(
-        "worker %s: still busy %.0f s after the stop signal; exiting without waiting: an "
+        "worker %s: still busy when its stop grace ended; exiting without waiting: an "
         "unfinished job goes back to the queue when its heartbeat is %.0f s old",
         name,
-        STOP_GRACE_S,
         jobs.STALLED_S,
     )
     logging.shutdown()
@@ -138,7 +153,7 @@ def follow_supervisor() -> int | None:
     return int(value)
 
 
-async def _watch_parent(supervisor: int, stop: Callable[[str], None]) -> None:
+async def _watch_parent(supervisor: int, stop: _Stop) -> None:
     """Poll for the supervisor's death (PR_SET_PDEATHSIG aside: other systems, missed cases)."""
     while True:
         await asyncio.sleep(1.0)

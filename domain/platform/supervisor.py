@@ -119,7 +119,7 @@ def _stop(pool: WorkerPool | None, embedded: EmbeddedS3 | None, keep_bucket: boo
             step()
         except Exception:  # noqa: BLE001 - the next steps must still run
             log.exception("%s failed", what)
-    log.info("stopped in %.1f s", time.monotonic() - started)
+    log.info("cleanup done in %.1f s", time.monotonic() - started)
 
 
 async def _prepare(settings: Settings, embedded: EmbeddedS3 | None) -> tuple[str, str] | None:
@@ -163,6 +163,7 @@ class WorkerPool:
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # spawning against stopping
         self._told_at: float | None = None
+        self._told: set[int] = set()  # pids sent SIGTERM
         self._thread = threading.Thread(target=self._watch, name="workers", daemon=True)
 
     def env(self, index: int) -> dict[str, str]:
@@ -222,7 +223,8 @@ class WorkerPool:
         if self._told_at is None:
             self._told_at = time.monotonic()
         for proc in self.procs:
-            if proc is not None and proc.poll() is None:
+            if proc is not None and proc.pid not in self._told and proc.poll() is None:
+                self._told.add(proc.pid)
                 proc.terminate()
 
     def stop(self, timeout: float = WORKER_KILL_S) -> None:

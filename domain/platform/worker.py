@@ -1,9 +1,30 @@
-"""A worker process: runs queued jobs; waits, saying so, while the database is unreachable."""
+"""A worker process: runs queued jobs; waits, saying so, while the database is unreachable.
+
+SIGTERM and SIGINT stop it in every state: while it takes jobs (procrastinate stops taking new
+ones and the running ones get STOP_GRACE_S to finish), while it cannot start and while it waits
+to reconnect (those waits end at once). A job still running after the grace is left as a
+crash leaves it: the worker exits and the job goes back to the queue once its heartbeat is
+jobs.STALLED_S old (`recover_stalled`), where the next worker resumes it. A second signal
+changes nothing: the grace already bounds the stop.
+
+A worker started by `python -m app` (the supervisor's pid in SUPERVISOR_PID_ENV) also stops
+when the supervisor dies, even by SIGKILL, with ORPHAN_GRACE_S for its jobs: Linux sends it
+SIGTERM then (PR_SET_PDEATHSIG; it is sent when the *thread* that started the worker ends,
+which for the supervisor's threads means stopping anyway), and it checks its parent every
+second besides (other systems, or a supervisor gone before the worker asked).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
+import math
+import os
+import signal
+import sys
+import time
 
 from domain.catalogue import runs
 from domain.platform import jobs
@@ -15,35 +36,127 @@ from domain.platform.settings import Settings
 log = logging.getLogger("creatorflix.worker")
 logging.getLogger("procrastinate").setLevel(logging.WARNING)  # one line per job is too many
 MAX_BACKOFF = 30.0
+STOP_GRACE_S = 10.0  # running jobs get this long to finish after SIGTERM/SIGINT
+ORPHAN_GRACE_S = 2.0  # or this long, once the supervisor is gone
+SUPERVISOR_PID_ENV = "CREATORFLIX_SUPERVISOR_PID"  # set by supervisor.WorkerPool only
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 async def run(settings: Settings, name: str | None = None, concurrency: int | None = None) -> None:
     """Take jobs until SIGTERM/SIGINT; reconnect with backoff when the database goes away."""
     name = name or settings.worker_name or runs.this_process()
     concurrency = concurrency or settings.worker_concurrency
+    supervisor = follow_supervisor()
+    if supervisor is not None and os.getppid() != supervisor:
+        log.warning("worker %s: its supervisor (pid %d) is gone; not starting", name, supervisor)
+        return
+    stopping = asyncio.Event()
+    work = asyncio.create_task(_work(settings, name, concurrency, stopping), name="worker")
+    stop = _Stop(name, supervisor, stopping, work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop, sig.name)
+    watcher = asyncio.create_task(_watch_parent(supervisor, stop)) if supervisor else None
+    try:
+        while not work.done():  # until the work ends, or the grace after a stop signal does
+            if time.monotonic() > stop.deadline:
+                _abandon(name)
+            await asyncio.wait([work], timeout=0.5)
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        log.info("worker %s stopped", name)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+class _Stop:
+    """Called with the reason to stop: ends every wait of the work, sets its deadline."""
+
+    def __init__(
+        self, name: str, supervisor: int | None, stopping: asyncio.Event, work: asyncio.Task[None]
+    ) -> None:
+        self.name, self.supervisor, self.stopping, self.work = name, supervisor, stopping, work
+        self.deadline = math.inf
+
+    def __call__(self, why: str) -> None:
+        # An orphan's jobs can wait for no one: it exits soon, leaving them to the queue.
+        orphan = self.supervisor is not None and os.getppid() != self.supervisor
+        grace = ORPHAN_GRACE_S if orphan else STOP_GRACE_S
+        if self.stopping.is_set():
+            log.info("worker %s: %s while stopping", self.name, why)
+        else:
+            log.info("worker %s: %s; stopping (running jobs get %.0f s)", self.name, why, grace)
+            self.stopping.set()
+            self.work.cancel()  # every await of the worker ends; procrastinate's stop is graceful
+        self.deadline = min(self.deadline, time.monotonic() + grace)
+
+
+async def _work(settings: Settings, name: str, concurrency: int, stopping: asyncio.Event) -> None:
     delay = 1.0
-    while True:
+    while not stopping.is_set():
         runtime = Runtime(settings)
         runtime.name = name
         try:
             await runtime.start(migrate=False, pool_size=max(8, concurrency * 4))
         except (DatabaseUnavailable, S3Error, OSError) as exc:
             log.warning("worker %s cannot start: %s; retrying in %.0f s", name, exc, delay)
-            await asyncio.sleep(delay)
+            await _pause(stopping, delay)
             delay = min(delay * 2, MAX_BACKOFF)
             continue
         delay = 1.0
         try:
-            await jobs.run_worker(runtime, name, concurrency)
-            log.info("worker %s stopped", name)
+            # Signals are ours (above): procrastinate's would replace them for its run only.
+            await jobs.run_worker(runtime, name, concurrency, signals=False)
             return
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # noqa: BLE001 - e.g. the database restarted: start over
+            if stopping.is_set():
+                return
             log.warning(
                 "worker %s lost its connection (%s); reconnecting in %.0f s", name, exc, delay
             )
-            await asyncio.sleep(delay)
+            await _pause(stopping, delay)
             delay = min(delay * 2, MAX_BACKOFF)
         finally:
             await runtime.stop()
+
+
+async def _pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if the worker is asked to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+
+
+def _abandon(name: str) -> None:
+    """The grace is over: leave the unfinished job(s) as a crash would, and exit now."""
+    log.warning(
+        "worker %s: still busy when its stop grace ended; exiting without waiting: an "
+        "unfinished job goes back to the queue when its heartbeat is %.0f s old",
+        name,
+        jobs.STALLED_S,
+    )
+    logging.shutdown()
+    os._exit(1)
+
+
+def follow_supervisor() -> int | None:
+    """Under `python -m app`: have SIGTERM sent here when the supervisor dies; its pid."""
+    value = os.environ.get(SUPERVISOR_PID_ENV, "")
+    if not value.isdigit():
+        return None
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+            log.warning("PR_SET_PDEATHSIG failed (errno %d)", ctypes.get_errno())
+    return int(value)
+
+
+async def _watch_parent(supervisor: int, stop: _Stop) -> None:
+    """Poll for the supervisor's death (PR_SET_PDEATHSIG aside: other systems, missed cases)."""
+    while True:
+        await asyncio.sleep(1.0)
+        if os.getppid() != supervisor:
+            stop(f"its supervisor (pid {supervisor}) is gone")
+            return

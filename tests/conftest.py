@@ -30,7 +30,28 @@ from tests.fault_proxy import FaultProxy
 if TYPE_CHECKING:
     from tests.processes import Processes  # it imports this module
 
-TEST_DB = os.environ.get("TEST_DATABASE_URL")
+
+def worker_database() -> str | None:
+    """Under pytest-xdist (`make test` runs two workers) each worker gets a database of its own
+    on the run's PostgreSQL, made here before anything reads TEST_DATABASE_URL; processes the
+    tests start inherit it. Its schema comes from the migrations, as the one database's did."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker or os.environ.get("CREATORFLIX_TEST_WORKER") == worker:
+        return url
+    import psycopg  # the job queue's driver; here only to create the database
+
+    base, _, _ = url.rpartition("/")
+    name = f"creatorflix_{worker}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    mine = f"{base}/{name}"
+    os.environ.update(TEST_DATABASE_URL=mine, DATABASE_URL=mine, CREATORFLIX_TEST_WORKER=worker)
+    return mine
+
+
+TEST_DB = worker_database()
 _bucket_ids = itertools.count(1)
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

@@ -111,7 +111,14 @@ def main(argv: list[str]) -> int:
         command = argv[argv.index("--") + 1 :] if "--" in argv else argv
         ensure_packages(["postgresql"])
     else:
-        command = [sys.executable, "-m", "pytest", *argv]
+        # Two workers (pytest-xdist; TEST_WORKERS=0 for none), each file's tests on one, each
+        # worker with a database of its own (tests/conftest.py); the slowest 20 at the end.
+        workers = os.environ.get("TEST_WORKERS", "2")
+        parallel = ["-n", workers, "--dist", "loadfile"] if workers != "0" else []
+        named = [a for a in argv if not a.startswith("-") and (ROOT / a.split("::")[0]).exists()]
+        if len(named) == 1 or any(a == "-n" or a.startswith("--numprocesses") for a in argv):
+            parallel = []  # one file: one process; or the caller chose
+        command = [sys.executable, "-m", "pytest", *parallel, "--durations=20", *argv]
         ensure_packages(["postgresql", "chromium"])
     pg = Postgres()
     url = pg.start()

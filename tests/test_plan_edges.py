@@ -5,10 +5,13 @@ one-model run of another model)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from domain.catalogue import runs
 from domain.catalogue.runs import SyncRun
+from domain.platform import jobs
 from domain.platform.settings import Settings
 from tests.conftest import Bucket, Proxied, rows
 from tests.fault_proxy import Rule, listing
@@ -140,3 +143,36 @@ async def test_a_failed_full_run_leaves_a_one_model_held_plan_confirmable(
         assert applied.media_deleted == 4
         assert not {k for k in ANN[:4]} & await staged_keys()
         assert (await runs.get(held.id)).status == "succeeded"  # type: ignore[union-attr]
+
+
+async def test_a_confirm_queued_before_the_plan_was_discarded_deletes_nothing(
+    admin_app: Any, bucket: Bucket
+) -> None:
+    """The admin confirms, then discards before a worker takes the confirm: the worker checks
+    the plan again and deletes nothing. Discarding a run that holds no plan is refused."""
+    await bucket.put(*ANN, *OTHERS)
+    first = await bucket.sync()
+    await bucket.delete(*ANN)  # a whole model of three: held
+    held = await bucket.sync()
+    assert held.status == "needs_confirmation", held.error
+    async with browser(admin_app) as b:
+        await b.sign_in()
+        confirming = run_of(await b.post(f"/sync-runs/{held.id}/confirm", {}, htmx=True))
+        discarded = await b.post(f"/sync-runs/{held.id}/discard", {}, htmx=True)
+        assert discarded.status_code == 200, discarded.text[:300]
+        not_held = await b.post(f"/sync-runs/{first.id}/discard", {}, htmx=True)
+        assert not_held.status_code == 409, "discarding a run that holds no plan was accepted"
+        assert (await runs.get(first.id)).status == "succeeded"  # type: ignore[union-attr]
+        worker = asyncio.create_task(
+            jobs.run_worker(admin_app.state["runtime"], "late-worker", 2, signals=False)
+        )
+        try:
+            ended = await b.wait_for_run(confirming, timeout=30)
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(worker, 10)
+    assert ended.status == "failed", f"the confirm of a discarded plan ended {ended.status}"
+    names = {r["folder_name"] for r in await rows("SELECT folder_name FROM whitelabel_models")}
+    assert names == {"Ann", "Bea", "Cid"}, "a discarded plan's deletions were applied"
+    assert (await runs.get(held.id)).status == "cancelled"  # type: ignore[union-attr]

@@ -101,3 +101,37 @@ async def test_unpublishing_all_matching_featured_leaves_the_others_public(
     matching = {"scope": "matching", "featured": "1", "published": "false"}
     assert (await b.post("/production/_bulk/publish", matching)).status_code == 303
     assert await public_names(b) == ["Anna", "Ben", "Dora"], "it unpublished unfeatured models"
+
+
+async def test_names_stay_unique_when_editing_and_when_activating(
+    signed_in: Browser, bucket: Bucket
+) -> None:
+    b = signed_in
+    ids = await catalogue(b, bucket)
+    taken = await b.post(f"/production/{ids['Ben']}/edit", {"name": "Anna", "slug": "ben"})
+    assert taken.status_code == 409 and "taken" in taken.text, taken.status_code
+    # Cleo is renamed "Eve"; then a folder named Eve is activated: it gets a name of its own.
+    form = {"name": "Eve", "slug": "cleo", "display_order": "0"}
+    assert (await b.post(f"/production/{ids['Cleo']}/edit", form)).status_code == 303
+    await bucket.put("Eve/P/e.jpg")
+    await sync(b)
+    assert (await b.post("/staged/Eve/activate", {})).status_code == 303
+    names = sorted(r["name"] for r in await rows("SELECT name FROM models"))
+    assert len(set(names)) == len(names) == 5, names
+    assert (await b.client.get("/api/v1/models/Eve")).json()["slug"] == "cleo"
+
+
+async def test_the_public_api_hides_source_missing_content_even_if_marked_published(
+    signed_in: Browser, bucket: Bucket
+) -> None:
+    """The public side's own rule (docs/lifecycle.md), not only the publishing guards: content
+    whose source is missing is never public, however its flag got set (an operator's SQL)."""
+    b = signed_in
+    await catalogue(b, bucket)
+    await bucket.delete("Ben/Trip/t.png", "Anna/Gym/g.jpg")
+    await sync(b)
+    await rows("UPDATE models SET is_published = TRUE WHERE name = 'Ben'")
+    await rows("UPDATE posts SET is_published = TRUE WHERE source_key = 'Anna/Gym'")
+    assert "Ben" not in await public_names(b)
+    assert (await b.client.get("/api/v1/models/ben")).status_code == 404
+    assert await post_titles(b, "anna") == ["Beach"]

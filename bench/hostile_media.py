@@ -13,17 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.harness import database_and_queue
 from bench.hostile_corpus import EXPECTED, corpus
-from bench.media_bench import media_done, photo, reset
+from bench.media_bench import media_done, photo, reset, worker_env
 from bench.sync_workers import Workers, queued_sync
-from domain.platform import db, jobs
+from domain.platform import db
 from domain.platform.settings import Settings
 
 BUCKET = "creatorflix-hostile-media"
@@ -88,14 +88,7 @@ async def run(workers: int = 1, concurrency: int = 2) -> dict[str, Any]:
     )  # fmt: skip
     assert moto.stdout is not None and moto.stdin is not None
     endpoint = json.loads(await asyncio.to_thread(moto.stdout.readline))["endpoint"]
-    env = {
-        "DATABASE_URL": os.environ["DATABASE_URL"],
-        "DO_SPACES_ENDPOINT": endpoint,
-        "DO_SPACES_KEY": "bench",
-        "DO_SPACES_SECRET": "bench-secret",
-        "DO_SPACES_BUCKET": BUCKET,
-        "WORKER_CONCURRENCY": str(concurrency),
-    }
+    env = worker_env(endpoint, concurrency)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-hostile-media-"))
     try:
         await reset()
@@ -148,17 +141,8 @@ async def measure(workers: int = 1, concurrency: int = 2) -> dict[str, Any] | No
     if not settings.database_url:
         print("DATABASE_URL is not set: run under tests/run.py --only-db.")
         return None
-    engine = db.make_engine(settings.database_url)
-    db.install_engine(engine)
-    await db.start(engine)
-    await db.migrate()
-    jobs.connect(settings.database_url)
-    await jobs.queue.open_async()
-    try:
+    async with database_and_queue(settings.database_url):
         return await run(workers, concurrency)
-    finally:
-        await jobs.queue.close_async()
-        await db.stop(engine)
 
 
 async def main(args: argparse.Namespace) -> int:

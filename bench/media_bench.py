@@ -31,9 +31,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from bench.harness import database_and_queue
 from bench.sync_workers import Workers, queued_sync
 from domain.media import render, store
-from domain.platform import db, jobs
+from domain.platform import db
 from domain.platform.settings import S3Settings, Settings
 
 BUCKET = "creatorflix-media-bench"
@@ -163,15 +164,20 @@ async def delete_derived(settings: S3Settings) -> None:
         await delete_keys(s3, gone)
 
 
-async def sync_phase(args: argparse.Namespace, endpoint: str, count: int) -> dict[str, Any]:
-    env = {
+def worker_env(endpoint: str, concurrency: int) -> dict[str, str]:
+    """The environment of a bench's worker processes: the run's database, the bench bucket."""
+    return {
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "DO_SPACES_ENDPOINT": endpoint,
         "DO_SPACES_KEY": "bench",
         "DO_SPACES_SECRET": "bench-secret",
         "DO_SPACES_BUCKET": BUCKET,
-        "WORKER_CONCURRENCY": str(args.concurrency),
+        "WORKER_CONCURRENCY": str(concurrency),
     }
+
+
+async def sync_phase(args: argparse.Namespace, endpoint: str, count: int) -> dict[str, Any]:
+    env = worker_env(endpoint, args.concurrency)
     settings = S3Settings(endpoint, "us-east-1", "bench", "bench-secret", BUCKET)
     await reset()
     await delete_derived(settings)
@@ -218,19 +224,14 @@ async def main(args: argparse.Namespace) -> int:
     assert moto.stdout is not None and moto.stdin is not None
     info = json.loads(await asyncio.to_thread(moto.stdout.readline))
     say(f"moto seeded: {args.images:,} objects, {info['mean_bytes'] / 1024:,.0f} KB on average")
-    engine = db.make_engine(settings.database_url)
-    db.install_engine(engine)
-    await db.start(engine)
-    await db.migrate()
-    jobs.connect(settings.database_url)
-    await jobs.queue.open_async()
     try:
-        for count in (int(n) for n in args.workers.split(",")):
-            figures[f"workers_{count}"] = await sync_phase(args, info["endpoint"], count)
+        async with database_and_queue(settings.database_url):
+            try:
+                for count in (int(n) for n in args.workers.split(",")):
+                    figures[f"workers_{count}"] = await sync_phase(args, info["endpoint"], count)
+            finally:
+                await reset()
     finally:
-        await reset()
-        await jobs.queue.close_async()
-        await db.stop(engine)
         moto.stdin.close()
         moto.wait(30)
     one, two = figures.get("workers_1"), figures.get("workers_2")

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from litestar.routes import HTTPRoute
 from piccolo.engine import Engine
@@ -58,6 +59,17 @@ async def reset_slugs(ids: list[int]) -> None:
     await db.fetch("DELETE FROM model_slugs")
 
 
+async def save_at_once(
+    one: Browser, two: Browser, ids: list[int], forms: list[dict[str, str]]
+) -> list[httpx.Response]:
+    """Each model's edit form sent at once, alternately from the two admins' sessions."""
+    saves = [
+        (one if i % 2 else two).post(f"/production/{model_id}/edit", form, htmx=True)
+        for i, (model_id, form) in enumerate(zip(ids, forms, strict=True))
+    ]
+    return await asyncio.wait_for(asyncio.gather(*saves), 30)
+
+
 @pytest.mark.timeout(120)
 async def test_concurrent_saves_of_one_slug_answer_200_or_409_naming_slug_and_one_model_wins(
     two_admins: tuple[Any, Browser, Browser],
@@ -68,15 +80,10 @@ async def test_concurrent_saves_of_one_slug_answer_200_or_409_naming_slug_and_on
     for round_no in range(ROUNDS):
         await reset_slugs(ids)
         slug = f"wanted-{round_no}"
-        saves = [
-            (one if i % 2 else two).post(
-                f"/production/{model_id}/edit",
-                {"name": f"Model {i + 1}", "slug": slug, "display_order": "0"},
-                htmx=True,
-            )
-            for i, model_id in enumerate(ids)
+        forms = [
+            {"name": f"Model {i + 1}", "slug": slug, "display_order": "0"} for i in range(MODELS)
         ]
-        responses = await asyncio.wait_for(asyncio.gather(*saves), 30)
+        responses = await save_at_once(one, two, ids, forms)
         answers += [(round_no, r.status_code, r.text[:200]) for r in responses]
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [200] + [409] * (MODELS - 1), (round_no, answers[-MODELS:])
@@ -95,15 +102,8 @@ async def test_concurrent_renames_to_one_name_answer_409_naming_name(
     ids = await models(MODELS)
     for round_no in range(3):
         await reset_slugs(ids)
-        saves = [
-            (one if i % 2 else two).post(
-                f"/production/{model_id}/edit",
-                {"name": f"Same name {round_no}", "slug": f"model-{i + 1}"},
-                htmx=True,
-            )
-            for i, model_id in enumerate(ids)
-        ]
-        responses = await asyncio.wait_for(asyncio.gather(*saves), 30)
+        forms = [{"name": f"Same name {round_no}", "slug": f"model-{i + 1}"} for i in range(MODELS)]
+        responses = await save_at_once(one, two, ids, forms)
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [200] + [409] * (MODELS - 1), [
             (r.status_code, r.text) for r in responses

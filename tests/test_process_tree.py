@@ -82,6 +82,20 @@ def postmaster(data: Path) -> Proc | None:
     return proc if proc is not None and proc.state != "Z" and str(data) in proc.command else None
 
 
+def spawn_app(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`python -m app ARGS` in a session of its own (a signal reaches it alone), output to log."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [PYTHON, "-m", "app", *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def wait_until(done: Callable[[], bool], within: float) -> float | None:
     """Seconds until `done()` held, or None if it did not within `within`."""
     started = time.monotonic()
@@ -124,16 +138,7 @@ class App:
             WORKERS="1",
             PYTHONUNBUFFERED="1",
         )
-        with self.log.open("wb") as out:
-            self.popen = subprocess.Popen(
-                [PYTHON, "-m", "app"],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.popen = spawn_app([], env, self.log)
         self.started: list[Proc] = []
 
     def output(self) -> str:
@@ -257,16 +262,7 @@ def test_worker_waiting_for_its_database_stops_on_sigterm(tmp_path: Path) -> Non
         WORKER_NAME="waiting",
         PYTHONUNBUFFERED="1",
     )
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [PYTHON, "-m", "app", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    worker = spawn_app(["worker"], env, log)
     try:
         waiting = wait_until(lambda: "retrying in 2 s" in log.read_text(errors="replace"), 60)
         assert waiting is not None, "the worker never said it was retrying:\n" + log.read_text()

@@ -1,0 +1,24 @@
+"""What a bench needs around it: the database migrated and the job queue open."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from domain.platform import db, jobs
+
+
+@asynccontextmanager
+async def database_and_queue(database_url: str) -> AsyncIterator[None]:
+    """The engine installed and migrated and procrastinate's queue open, for the block."""
+    engine = db.make_engine(database_url)
+    db.install_engine(engine)
+    await db.start(engine)
+    await db.migrate()
+    jobs.connect(database_url)
+    await jobs.queue.open_async()
+    try:
+        yield
+    finally:
+        await jobs.queue.close_async()
+        await db.stop(engine)

@@ -96,6 +96,7 @@ async def test_long_lists_show_50_and_page_through_all(web: Any) -> None:
     await bucket.put(*(f"{n}/P/a.jpg" for n in names))
     await bucket.put(*(f"{n}/junk{j}.txt" for n in names for j in range(4)))  # 240 ignored
     run = await b.sync_now()
+    assert run.status == "succeeded", (run.status, run.error)  # else the lists are partial
     page = (await b.get(f"/sync-runs/{run.id}")).text
     added = listed(page, "model-added")
     assert len(items(added)) == 50 and "Models added (60)" in page

@@ -32,6 +32,8 @@ MUTANTS = ROOT / "mutants"
 # mutmut's verdicts that count as the tests catching the mutant.
 DETECTED = {"killed", "timeout", "caught by type check"}
 # Top-level entries a group's work directory does not link to.
+# What the mutated packages find next to them, copied with them into mutmut's mutants/.
+ALSO_COPY = ["piccolo_migrations", "templates", "static"]
 NOT_LINKED = {".git", ".venv", "mutants", "pyproject.toml", "data", "test-output"}
 
 
@@ -65,7 +67,11 @@ GROUPS: dict[str, Group] = {
     ),
     "production": Group(
         ("domain/production/publishing.py", "domain/production/lifecycle.py"),
-        ("tests/test_publish_counts.py", "tests/test_lifecycle.py", "tests/test_production_edges.py"),
+        (
+            "tests/test_publish_counts.py",
+            "tests/test_lifecycle.py",
+            "tests/test_production_edges.py",
+        ),
     ),
     "derive": Group(("domain/media/derive.py",), ("tests/test_media.py",)),
     "schedule": Group(
@@ -102,6 +108,8 @@ def group_pyproject(group: Group) -> str:
         f"only_mutate = {toml_list(list(group.modules))}\n"
         f"pytest_add_cli_args = {toml_list(args)}\n"
         f"pytest_add_cli_args_test_selection = {toml_list(list(group.tests))}\n"
+        # found next to domain/ and controllers/ (the migrations by domain/platform/piccolo_app.py)
+        f"also_copy = {toml_list(ALSO_COPY)}\n"
     )
     return re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", lambda _: table + "\n", text)
 

@@ -44,7 +44,7 @@ async def read_whole(scope: Scope, receive: Receive) -> Receive:
     size = 0
     ending: ReceiveMessage | None = None
     try:
-        while ending is None:
+        while True:
             message = await receive()
             if message["type"] != "http.request":
                 ending = message  # the client left: replayed after what it sent
@@ -74,7 +74,7 @@ def _replay(
 
     async def replay() -> ReceiveMessage:
         nonlocal sent
-        if sent < size or (sent == 0 and size == 0 and not spool.closed):
+        if not spool.closed:  # the body, then the spool is closed (an empty body: one event)
             chunk = spool.read(CHUNK)
             sent += len(chunk)
             more = sent < size

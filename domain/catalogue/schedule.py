@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from croniter import CroniterBadDateError, croniter
 
@@ -34,7 +35,7 @@ class Schedule:
     def enabled(self) -> bool:
         return bool(self.expression)
 
-    @property
+    @cached_property  # read by the page and by next_due: the cron is exercised once per load
     def problem(self) -> str | None:
         """Why the stored expression cannot work (stored before it was checked, or edited in
         the database), naming the fix; None when it is off or fires."""

@@ -35,6 +35,7 @@ from controllers.deps import dependencies
 from controllers.errors import exception_handlers
 from controllers.metrics import CONFIG as METRICS
 from controllers.metrics import MetricsController
+from controllers.numbers import strict_integers
 from controllers.production.editing import ProductionModelController
 from controllers.production.public_api import PublicApiController
 from controllers.production.publishing import ProductionController
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         lifespan=[lifespan],
+        guards=[strict_integers],  # every integer path and query parameter, read as written
         plugins=[
             CreatorFlixCLI(),
             HTMXPlugin(),

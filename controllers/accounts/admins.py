@@ -13,7 +13,6 @@ from controllers.accounts.sessions import SESSION_COOKIE
 from controllers.deps import Actor, ActorDep
 from controllers.errors import DOMAIN_STATUS
 from controllers.forms import Checked, EmptyBody, Form, RowId
-from controllers.numbers import strict_integers
 from controllers.responses import Did, Toast, audited, render
 from domain.accounts import admins as accounts
 from domain.errors import Conflict, Invalid
@@ -65,7 +64,7 @@ def _sentence(message: str) -> str:
 class AdminsController(Controller):
     path = "/admins"
     include_in_schema = False
-    guards = [superusers_only, strict_integers]
+    guards = [superusers_only]
 
     @get("/", name="admins.index")
     async def index(self, request: HTMXRequest) -> HTMXTemplate:

@@ -7,7 +7,6 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.forms import OptionalRowId
-from controllers.numbers import strict_integers
 from controllers.responses import render
 from domain.accounts import audit
 from domain.errors import Invalid
@@ -37,7 +36,6 @@ ACTIONS = (
 class AuditController(Controller):
     path = "/audit"
     include_in_schema = False
-    guards = [strict_integers]
 
     @get("/", name="audit.index")
     async def index(

@@ -11,7 +11,6 @@ from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
 from controllers.catalogue.sync import _run_or_404
 from controllers.forms import PageNo, RowId
-from controllers.numbers import strict_integers
 from controllers.responses import render
 from domain.catalogue import run_reports
 from domain.catalogue.run_changes import IGNORED_KEPT
@@ -19,7 +18,6 @@ from domain.catalogue.run_changes import IGNORED_KEPT
 
 class RunListsController(Controller):
     include_in_schema = False
-    guards = [strict_integers]
 
     @get("/sync-runs/{run_id:int}/changes", name="runs.changes")
     async def changes(

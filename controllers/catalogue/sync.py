@@ -15,7 +15,6 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from controllers.deps import Actor, ActorDep, RuntimeDep
 from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
-from controllers.numbers import strict_integers
 from controllers.responses import Did, Toast, after_action, audited, render
 from domain.catalogue import run_reports, runs, schedule
 from domain.catalogue.confirm import discard
@@ -74,7 +73,6 @@ async def _answer(
 
 class SyncController(Controller):
     include_in_schema = False
-    guards = [strict_integers]
 
     @post("/sync", name="sync.start")
     async def start(

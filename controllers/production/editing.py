@@ -16,7 +16,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, OptionalRowId, RowId
-from controllers.numbers import strict_integers, whole_number
+from controllers.numbers import whole_number
 from controllers.production.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
 from controllers.responses import Did, audited, is_fragment, render
 from domain.platform import paging
@@ -69,7 +69,6 @@ def _to_model_page(request: HTMXRequest, back: str, response: Response[Any]) -> 
 class ProductionModelController(Controller):
     path = "/production/{model_id:int}"
     include_in_schema = False
-    guards = [strict_integers]
 
     @get("/edit", name="production.edit")
     async def edit_page(self, request: HTMXRequest, model_id: RowId) -> HTMXTemplate:

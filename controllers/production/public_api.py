@@ -14,7 +14,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from controllers.deps import S3Dep
-from controllers.numbers import strict_integers
 from domain.platform.s3 import S3Service
 from domain.production import public
 
@@ -112,7 +111,6 @@ class PublicApiController(Controller):
 
     path = "/api"
     tags = ["public"]
-    guards = [strict_integers]
     cache_control = CACHE
 
     @get(

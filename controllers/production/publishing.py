@@ -14,7 +14,7 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
 from controllers.forms import Checked, PageNo, PageSize, RowId
-from controllers.numbers import strict_integers, whole_number
+from controllers.numbers import whole_number
 from controllers.responses import Did, audited, render
 from domain.errors import Invalid, NotFound
 from domain.platform import paging
@@ -60,7 +60,6 @@ def _flag(value: str) -> bool:
 class ProductionController(Controller):
     path = "/production"
     include_in_schema = False
-    guards = [strict_integers]
 
     @get("/", name="production.index")
     async def index(

@@ -14,7 +14,6 @@ from litestar.response import Redirect
 
 from controllers.deps import Actor, ActorDep, RuntimeDep
 from controllers.forms import ActivateBody, RowId, SelectionBody
-from controllers.numbers import strict_integers
 from controllers.responses import Did, audited, is_fragment, render
 from domain.errors import Invalid
 from domain.platform.runtime import Runtime
@@ -28,7 +27,6 @@ FINISHED_EVENT = "activation-finished"  # the list and the "all new" button refr
 class StagedBulkController(Controller):
     path = "/staged/_bulk"
     include_in_schema = False
-    guards = [strict_integers]
 
     @post("/activate", name="staged.activate_selected")
     async def activate_selected(

@@ -15,7 +15,6 @@ from litestar.response import Redirect
 
 from controllers.deps import ActorDep, RuntimeDep, S3Dep
 from controllers.forms import ActivateBody, EmptyBody, OptionalRowId, PageNo, PageSize
-from controllers.numbers import strict_integers
 from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import runs
 from domain.media.previews import model_images
@@ -42,7 +41,6 @@ async def _row(s3: S3Service, name: str) -> StagedModel:
 class StagedModelsController(Controller):
     path = "/staged"
     include_in_schema = False
-    guards = [strict_integers]
 
     @get("/", name="staged.index")
     async def index(

@@ -135,7 +135,7 @@ def fill(template: str, values: dict[str, str]) -> str:
 async def test_every_integer_parameter_is_bounded_and_checked_as_written(
     two_admins: tuple[Any, Browser, Browser],
 ) -> None:
-    """Structural: every route with an `int` parameter resolves the app-wide guard, within MAX_ID."""
+    """Structural: every route with an `int` parameter has the app-wide guard, within MAX_ID."""
     app, _, _ = two_admins
     for route in app.routes:
         if not isinstance(route, HTTPRoute):

@@ -4,7 +4,7 @@ of the column they reach, else a 400 naming the parameter and what it takes.
 Python's `int()` takes '٣' (Arabic-Indic), '３' (full width), ' 3', '3_0' and '+3'; Litestar's
 `{x:int}` path converter is that `int()`, and msgspec takes '1e3' for a query's `int`. So every
 integer a request carries is checked here, as written: form fields by `whole_number`, path and
-query parameters by the `strict_integers` guard (on every controller that takes one; the route
+query parameters by the `strict_integers` guard (app-wide, in app.py; the route
 fuzz checks that none is left out) before Litestar converts them.
 """
 

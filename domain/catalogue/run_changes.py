@@ -49,6 +49,7 @@ class Recorder:
         self.rows: list[Row] = []
         self.ignored: list[str] = []
         self.ignored_full = False  # the run has kept IGNORED_KEPT keys already
+        self._writes: set[asyncio.Task[None]] = set()
 
     @property
     def wants_ignored(self) -> bool:
@@ -80,7 +81,21 @@ class Recorder:
             self.ignored.extend(await asyncio.to_thread(ignored_in, folder, objects, room))
 
     async def flush_quietly(self) -> None:
-        """Flush; a failure is logged, never the sync's failure (those rows are lost)."""
+        """Flush; a failure is logged, never the sync's failure (those rows are lost).
+
+        The write is a task of its own: cancelling the caller (the heartbeat, when its part
+        ends) never cuts a write short after it took the rows, so none goes missing."""
+        write = asyncio.ensure_future(self._flush_logged())
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        await asyncio.shield(write)
+
+    async def close(self) -> None:
+        """Every write started has ended, and what is left is written."""
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._flush_logged()
+
+    async def _flush_logged(self) -> None:
         try:
             await self.flush()
         except Exception:  # noqa: BLE001 - the run's own outcome matters more

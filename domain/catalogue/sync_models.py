@@ -206,7 +206,7 @@ async def _sync_part(
         for task in [ticker, *workers]:
             task.cancel()
         await asyncio.gather(ticker, *workers, return_exceptions=True)
-        await recorder.flush_quietly()  # the models written are kept: so is what changed
+        await recorder.close()  # the models written are kept: so is what changed
     if stopped():
         return
     per_model = {str(k): v for k, v in plan.per_model.items()}

@@ -268,6 +268,8 @@ def test_a_new_model_inserts_everything() -> None:
     assert change.deleted_post_ids == [] and change.deleted_media_ids == []
     assert change.deleted_media_keys == []
     assert change.writes_anything and not change.has_deletions
+    # its own images are new too: the sync lists them for previews (sync_store.py)
+    assert change.images_changed is True
 
 
 @pytest.mark.parametrize("json_text", [False, True])

@@ -37,9 +37,6 @@ class ParsedKey:
         return self.kind in (KeyKind.POST_IMAGE, KeyKind.POST_VIDEO)
 
 
-IGNORED = ParsedKey(KeyKind.IGNORED)
-
-
 def extension(name: str) -> str:
     """The lower-cased text after the last dot of a file name ('' when none)."""
     dot = name.rfind(".")
@@ -53,8 +50,7 @@ def stem(name: str) -> str:
 
 def parse_key(key: str) -> ParsedKey:
     """Classify one bucket key; docs/keys.md has the rules this follows."""
-    kind, model, post = classify(key)
-    return IGNORED if kind is KeyKind.IGNORED else ParsedKey(kind, model, post)
+    return ParsedKey(*classify(key))
 
 
 Classified = tuple[KeyKind, str | None, str | None]

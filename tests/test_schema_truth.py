@@ -209,14 +209,20 @@ async def test_auto_migration_finds_nothing_to_write() -> None:
 async def test_migrated_schema_is_tables_py_plus_raw_extras(upgraded: dict[str, Any]) -> None:
     """Columns (type, null, default), constraints (unique, foreign keys and their on delete),
     indexes, triggers and functions of the migrated database are exactly the declared ones."""
-    assert upgraded["migrated"] == upgraded["declared"], difference(
-        upgraded["migrated"], upgraded["declared"]
-    )
+    migrated, declared = upgraded["migrated"], upgraded["declared"]
+    assert not migrated ^ declared, difference(migrated, declared)
 
 
 async def test_existing_database_upgrades_in_place_keeping_its_rows(
     upgraded: dict[str, Any],
 ) -> None:
-    """A database made before schema truth keeps every row through the upgrade."""
-    assert all(upgraded["before"].values()), "each table got its row before the upgrade"
-    assert upgraded["after"] == upgraded["before"]
+    """A database made before schema truth keeps every row, every value, through the upgrade
+    (a column the upgrade adds is not compared)."""
+    before, after = upgraded["before"], upgraded["after"]
+    assert all(before.values()), "each table got its row before the upgrade"
+    assert {t: len(r) for t, r in after.items()} == {t: len(r) for t, r in before.items()}
+    kept = {
+        table: [{k: row[k] for k in old} for row, old in zip(rows, before[table], strict=True)]
+        for table, rows in after.items()
+    }
+    assert kept == before

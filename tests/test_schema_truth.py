@@ -102,9 +102,9 @@ CATALOGUE = {
 
 
 def normalise(line: str) -> str:
-    """Equal defaults written two ways read alike: Piccolo's `current_timestamp` is the raw
-    migrations' `now()`, and its `DEFAULT null` on a varchar (kept as `NULL::character varying`)
-    is no default."""
+    """Equal defaults spelt two ways read alike, so only real differences fail."""
+    # Piccolo's `current_timestamp` is raw DDL's `now()`; its `DEFAULT null` on a varchar,
+    # kept as `NULL::character varying`, is no default.
     line = line.replace("DEFAULT CURRENT_TIMESTAMP", "DEFAULT now()")
     return re.sub(r" DEFAULT NULL::[\w ]+$", "", line)
 
@@ -171,8 +171,9 @@ async def rows_by_table(url: str) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 async def upgraded() -> AsyncIterator[dict[str, Any]]:
-    """An existing database (migrated to EXISTING_HEAD, with rows) upgraded to the head; and a
-    database built from the declarations. Made once: the tests below only read them."""
+    """Made once, read by the tests below: migrating is the slow part."""
+    # An existing database (migrated to EXISTING_HEAD, given rows) upgraded to the head, and a
+    # database built from the declarations.
     async with scratch_database("migrated") as url, scratch_database("declared") as declared:
         await migrate(url, upto=EXISTING_HEAD)
         conn = await bounded(asyncpg.connect(url), "connecting to add rows")
@@ -193,8 +194,7 @@ async def upgraded() -> AsyncIterator[dict[str, Any]]:
 
 
 async def test_auto_migration_finds_nothing_to_write() -> None:
-    """`piccolo migrations new creatorflix --auto` in-process: the migrations' recorded state is
-    tables.py, so it has no statement to write."""
+    """What `piccolo migrations new creatorflix --auto` runs: it must find tables.py recorded."""
     app = Finder().get_app_config(app_name="creatorflix")
     manager = AutoMigrationManager(auto_input="n")
     found = await bounded(manager.get_alter_statements(app_config=app), "Piccolo's schema diff")
@@ -207,8 +207,9 @@ async def test_auto_migration_finds_nothing_to_write() -> None:
 
 
 async def test_migrated_schema_is_tables_py_plus_raw_extras(upgraded: dict[str, Any]) -> None:
-    """Columns (type, null, default), constraints (unique, foreign keys and their on delete),
-    indexes, triggers and functions of the migrated database are exactly the declared ones."""
+    """A raw migration that forgets tables.py or schema_extras.py fails here, naming the line."""
+    # Columns (type, null, default), constraints (unique, foreign keys with on delete/update),
+    # indexes, triggers, functions, extensions.
     migrated, declared = upgraded["migrated"], upgraded["declared"]
     assert not migrated ^ declared, difference(migrated, declared)
 
@@ -216,8 +217,7 @@ async def test_migrated_schema_is_tables_py_plus_raw_extras(upgraded: dict[str, 
 async def test_existing_database_upgrades_in_place_keeping_its_rows(
     upgraded: dict[str, Any],
 ) -> None:
-    """A database made before schema truth keeps every row, every value, through the upgrade
-    (a column the upgrade adds is not compared)."""
+    """Upgrading in place must lose nothing: each row keeps each value it had."""
     before, after = upgraded["before"], upgraded["after"]
     assert all(before.values()), "each table got its row before the upgrade"
     assert {t: len(r) for t, r in after.items()} == {t: len(r) for t, r in before.items()}

@@ -1,5 +1,6 @@
-"""Our schema migrations are lists of idempotent DDL statements: each migration file names its
-ID, description and statements, and takes its `forwards` from `ddl_forwards`."""
+"""Raw-SQL migrations, for what Piccolo's auto migrations cannot express: each file names its
+ID, description and idempotent statements, and takes its `forwards` from `ddl_forwards`. What
+they create is listed in schema_extras.py too (docs/migrations.md)."""
 
 from __future__ import annotations
 

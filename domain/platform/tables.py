@@ -1,4 +1,8 @@
-"""Piccolo tables. Table names are a contract with the dashboard and operators' SQL."""
+"""Piccolo tables. Table names are a contract with the dashboard and operators' SQL.
+
+With schema_extras.py (what Piccolo cannot declare), the whole schema the migrations make:
+tests/test_schema_truth.py holds them to it; docs/migrations.md says how to change it. A column
+declared `null=False, default=None` has no default in the database (a value is required)."""
 
 from __future__ import annotations
 
@@ -15,12 +19,14 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    OnUpdate,
     Serial,
     Text,
     Timestamptz,
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.constraints import Unique
 from piccolo.table import Table
 
 
@@ -108,8 +114,14 @@ class WhitelabelModelImage(Derivatives, Table, tablename="whitelabel_model_image
     """A model's own image (icon, banner, model or profile image), kept for its derivatives."""
 
     id: Serial  # Piccolo's implicit primary key, declared for the type checker
-    whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
-    s3_key = Text(unique=True)
+    whitelabel_model = ForeignKey(
+        WhitelabelModel,
+        null=False,
+        on_delete=OnDelete.cascade,
+        on_update=OnUpdate.no_action,
+        index=True,
+    )
+    s3_key = Text(unique=True, null=False, default=None)
     role = Varchar(length=8, default="image")  # icon, banner or image
     type = Varchar(length=8, default="image")
     size = BigInt(default=0)
@@ -121,9 +133,9 @@ class MediaDerivedTrash(Table, tablename="media_derived_trash"):
     """Derivatives of deleted media rows (filled by a trigger), deleted from the bucket later."""
 
     id = BigSerial(primary_key=True)
-    source_key = Text()
+    source_key = Text(null=False, default=None)
     etag = Varchar(length=128, default="")
-    s3_key = Text()
+    s3_key = Text(null=False, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -133,7 +145,7 @@ class SyncRun(Table, tablename="sync_runs"):
     status = Varchar(length=24, default=RunStatus.running, choices=RunStatus, index=True)
     phase = Varchar(length=32, default="starting")
     dry_run = Boolean(default=False)
-    started_at = Timestamptz(default=TimestamptzNow())
+    started_at = Timestamptz(default=TimestamptzNow(), index=True)
     finished_at = Timestamptz(null=True, default=None)
     heartbeat_at = Timestamptz(default=TimestamptzNow())
     keys_listed = Integer(default=0)
@@ -165,25 +177,28 @@ class SyncPart(Table, tablename="sync_parts"):
     """A share of one sync's model folders, claimed by whichever worker is free."""
 
     id: Serial  # Piccolo's implicit primary key, declared for the type checker
-    run = ForeignKey(SyncRun, on_delete=OnDelete.cascade, index=True)
-    part_no = Integer()
+    # Indexed by sync_parts_run_part_no_key, which leads with it.
+    run = ForeignKey(SyncRun, null=False, on_delete=OnDelete.cascade, on_update=OnUpdate.no_action)
+    part_no = Integer(null=False, default=None)
     folders = JSON(default="[]")
     status = Varchar(length=16, default="pending")  # pending, running, done
     owner = Varchar(length=128, default="")
     heartbeat_at = Timestamptz(null=True, default=None)
     stats = JSON(default="{}")
     result = JSON(null=True, default=None)  # seen, failed, unchanged, deletions
+    sync_parts_run_part_no_key = Unique(["run", "part_no"])  # a run's parts are numbered once
 
 
 class SyncRunChange(Table, tablename="sync_run_changes"):
     """One model or post a run added, changed or removed, or one key it ignored and why."""
 
     id: Serial  # Piccolo's implicit primary key, declared for the type checker
-    run = ForeignKey(SyncRun, on_delete=OnDelete.cascade)  # indexed with kind, change, id
-    kind = Varchar(length=8)  # "model", "post" or "ignored"
+    # Indexed with kind, change and id (schema_extras.py: sync_run_changes_list).
+    run = ForeignKey(SyncRun, null=False, on_delete=OnDelete.cascade, on_update=OnUpdate.no_action)
+    kind = Varchar(length=8, null=False, default=None)  # "model", "post" or "ignored"
     change = Varchar(length=8, default="")  # "added", "changed", "removed"; "" for ignored
     model = Text(default="")  # the model folder (of a post, too)
-    name = Text()  # the model or post folder, or the ignored key
+    name = Text(null=False, default=None)  # the model or post folder, or the ignored key
     reason = Text(default="")  # why a key was ignored
 
 
@@ -242,8 +257,8 @@ class ModelSlug(Table, tablename="model_slugs"):
     """A slug a model had before: the public API still answers to it."""
 
     id: Serial  # Piccolo's implicit primary key, declared for the type checker
-    slug = Varchar(length=255, unique=True)
-    model = ForeignKey(Model, on_delete=OnDelete.cascade)
+    slug = Varchar(length=255, unique=True, null=False, default=None)
+    model = ForeignKey(Model, null=False, on_delete=OnDelete.cascade, on_update=OnUpdate.no_action)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -77,14 +77,15 @@ async def test_dropped_files_upload_with_progress_and_the_new_post_appears(
     big = rows.filter(has_text="sunrise.jpg").locator("progress")
     assert await big.evaluate("(p) => p.max") > 2_000_000
     await expect(error).to_be_hidden()
+    # The app's finish step moves the sent files into place, then says so.
+    result = page.locator("[data-upload-result]")
+    await expect(result).to_contain_text("Uploaded 3 file(s) to Zoë Drop / Dropped post")
     listed = {o.key async for page_ in server_s3.list_pages("Zoë Drop/") for o in page_}
     assert listed == {
         f"Zoë Drop/Dropped post/{n}" for n in ("sunrise.jpg", "sunset.jpg", "clip.mp4")
     }
 
     # Then the model's sync, live in the page, and the way to the new post.
-    result = page.locator("[data-upload-result]")
-    await expect(result).to_contain_text("Uploaded 3 file(s) to Zoë Drop / Dropped post")
     await expect(result.locator("[data-status]")).to_have_attribute(
         "data-status", "succeeded", timeout=30_000
     )

@@ -1,8 +1,10 @@
 """The CSRF check at its edges: signed out, only a token this app signed opens the sign-in
-form; an Origin or Referer on the same host but another port is another site."""
+form; signed in, only the session's own; an Origin or Referer on the same host but another
+port is another site; odd tokens and old sessions are refused, never an error."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -60,3 +62,115 @@ async def test_another_port_on_the_same_host_is_another_site(
     ]
     changes = await rows("SELECT id FROM audit_log WHERE action = 'sync_schedule_changed'")
     assert len(changes) == 1  # only the same-site request
+
+
+async def schedules_changed() -> int:
+    return len(await rows("SELECT id FROM audit_log WHERE action = 'sync_schedule_changed'"))
+
+
+async def test_signed_in_a_token_this_app_signed_for_the_sign_in_form_is_refused(
+    admin_app: Any,
+) -> None:
+    """Signed in, only the session's own token counts: a signed-out token (valid, signed by
+    this app, fetched by an attacker's own visit) planted with its cookie changes nothing."""
+    async with browser(admin_app) as attacker, browser(admin_app) as b:
+        await attacker.get("/login")
+        planted = attacker.token
+        await b.sign_in()
+        b.client.cookies.set("cfx_csrf", planted)
+        forged = await b.client.post(
+            "/sync-schedule", data={"schedule": "every 5m", "_csrf_token": planted}
+        )
+        assert forged.status_code == 403, forged.status_code
+        assert await schedules_changed() == 0
+
+
+async def test_sign_in_replaces_the_sign_in_forms_token_with_the_sessions_own(
+    admin_app: Any,
+) -> None:
+    async with browser(admin_app) as b:
+        await b.get("/login")
+        before = b.token
+        signed = await b.post("/login", FORM)
+        assert signed.status_code == 303
+        cookie = signed.cookies.get("cfx_csrf")
+        assert cookie and cookie != before  # the new session's token, sent at once
+        stale = await b.client.post(
+            "/sync-schedule", data={"schedule": "every 5m", "_csrf_token": before}
+        )
+        assert stale.status_code == 403
+        fresh = await b.client.post(
+            "/sync-schedule", data={"schedule": "every 5m", "_csrf_token": cookie}
+        )
+        assert fresh.status_code == 303
+        assert len(cookie) == 128 and int(cookie, 16) >= 0  # 512 random bits, as hex
+    assert await schedules_changed() == 1
+
+
+async def test_the_header_token_is_checked_before_the_form_field(admin_app: Any) -> None:
+    """htmx sends the token as a header; a wrong header is refused even beside a right field,
+    and a JSON body's field is never read as a token."""
+    async with browser(admin_app) as b:
+        await b.sign_in()
+        wrong = await b.post(
+            "/sync-schedule", {"schedule": "every 5m"}, headers={"x-csrftoken": "x"}
+        )
+        assert wrong.status_code == 403
+        as_json = await b.client.post(
+            "/sync-schedule", json={"schedule": "every 5m", "_csrf_token": b.token}
+        )
+        assert as_json.status_code == 403
+        header = await b.client.post(
+            "/sync-schedule", data={"schedule": "every 5m"}, headers={"x-csrftoken": b.token}
+        )
+        assert header.status_code == 303
+    assert await schedules_changed() == 1
+
+
+@pytest.mark.parametrize(
+    "token", ["é" * 128, "\udcff" * 3, ""], ids=["accents", "undecodable", "empty"]
+)
+async def test_a_token_in_any_characters_is_refused_not_an_error(
+    admin_app: Any, token: str
+) -> None:
+    raw = token.encode("utf-8", "surrogateescape")  # as a client may send the bytes
+    async with browser(admin_app) as b:
+        await b.sign_in()
+        refused = await b.post(
+            "/sync-schedule", {"schedule": "every 5m"}, headers={"x-csrftoken": raw}, csrf=False
+        )
+        assert refused.status_code == 403
+    async with browser(admin_app) as b:
+        planted = {"cookie": b"cfx_csrf=" + ("é" * 128).encode()}  # 128 characters, not ours
+        form = await b.client.post(
+            "/login", data={**FORM, "_csrf_token": "é" * 128}, headers=planted
+        )
+        assert form.status_code == 403
+    assert await schedules_changed() == 0 and await sign_ins() == 1  # the first browser's
+
+
+async def test_a_session_stored_without_a_token_gets_one_and_still_needs_it(
+    admin_app: Any,
+) -> None:
+    """A session written before tokens were bound to sessions: the next page gives it one of its
+    own, and an unsafe request without that token is refused."""
+    async with browser(admin_app) as b:
+        await b.sign_in()
+        (session,) = await rows("SELECT key, data FROM admin_sessions")
+        data = json.loads(session["data"])
+        data.pop("csrf")
+        await rows(
+            "UPDATE admin_sessions SET data = $2 WHERE key = $1 RETURNING id",
+            session["key"],
+            json.dumps(data).encode(),
+        )
+        old = b.token
+        page = await b.get("/")
+        assert page.status_code == 200 and b.token and b.token != old
+        refused = await b.client.post(
+            "/sync-schedule", data={"schedule": "every 5m", "_csrf_token": old}
+        )
+        assert refused.status_code == 403
+        accepted = await b.post("/sync-schedule", {"schedule": "every 5m"})
+        assert accepted.status_code == 303
+    assert await schedules_changed() == 1

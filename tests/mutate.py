@@ -59,7 +59,7 @@ GROUPS: dict[str, Group] = {
     "core": core(),
     "csrf": Group(
         ("controllers/csrf.py", "controllers/boundary.py"),
-        ("tests/test_csrf_edges.py",),
+        ("tests/test_boundary_rules.py", "tests/test_csrf_edges.py"),
     ),
     "confirm": Group(
         ("domain/catalogue/confirm.py", "domain/catalogue/run_handle.py"),

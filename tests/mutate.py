@@ -76,7 +76,11 @@ GROUPS: dict[str, Group] = {
     "derive": Group(("domain/media/derive.py",), ("tests/test_media.py",)),
     "schedule": Group(
         ("domain/catalogue/schedule.py",),
-        ("tests/test_stored_settings.py", "tests/test_schedule_race.py"),
+        (
+            "tests/test_schedule_rules.py",
+            "tests/test_stored_settings.py",
+            "tests/test_schedule_race.py",
+        ),
     ),
     "s3-listing": Group(
         ("domain/platform/s3_pages.py", "domain/platform/s3_listing.py"),

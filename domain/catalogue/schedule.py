@@ -66,7 +66,7 @@ def validate(expression: str) -> str:
             raise ScheduleError("schedule: the shortest interval is 1 minute.")
         if _seconds(match) > HORIZON.total_seconds():
             raise ScheduleError(
-                f"schedule={expression!r} is longer than 5 years: use at most '1826d'."
+                f"schedule={expression!r} is longer than 5 years: use at most '{HORIZON.days}d'."
             )
         return expression
     if len(expression.split()) == 5 and croniter.is_valid(expression):

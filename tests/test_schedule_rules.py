@@ -1,0 +1,112 @@
+"""What the schedule form accepts, what it refuses with which fix, and when a stored schedule
+fires next. Pure rules, no database (the form and the ticks over HTTP and real workers are in
+test_stored_settings.py and test_schedule_race.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.catalogue.schedule import Schedule, ScheduleError, next_time, validate
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("written", "stored", "every"),
+    [
+        ("every 30m", "every 30m", timedelta(minutes=30)),
+        ("  every   30m ", "every 30m", timedelta(minutes=30)),
+        ("30m", "30m", timedelta(minutes=30)),
+        ("1m", "1m", timedelta(minutes=1)),
+        ("EVERY 2 Minutes", "EVERY 2 Minutes", timedelta(minutes=2)),
+        ("5 min", "5 min", timedelta(minutes=5)),
+        ("1 minute", "1 minute", timedelta(minutes=1)),
+        ("6h", "6h", timedelta(hours=6)),
+        ("every 2 hours", "every 2 hours", timedelta(hours=2)),
+        ("1 hour", "1 hour", timedelta(hours=1)),
+        ("1d", "1d", timedelta(days=1)),
+        ("3 days", "3 days", timedelta(days=3)),
+        ("every 1 day", "every 1 day", timedelta(days=1)),
+        ("1830d", "1830d", timedelta(days=1830)),  # the longest: 5 years (HORIZON)
+        ("9999m", "9999m", timedelta(minutes=9999)),
+    ],
+)
+def test_an_interval_is_stored_as_written_and_fires_that_long_after(
+    written: str, stored: str, every: timedelta
+) -> None:
+    assert validate(written) == stored
+    assert next_time(stored, T0) == T0 + every
+
+
+@pytest.mark.parametrize(
+    ("written", "fix"),
+    [
+        ("0m", "the shortest interval is 1 minute"),
+        ("every 0h", "the shortest interval is 1 minute"),
+        ("1831d", "is longer than 5 years: use at most '1830d'"),
+        ("9999d", "is longer than 5 years"),
+        ("every 10000m", "neither an interval nor a cron expression"),  # 4 digits at most
+        ("every 3s", "neither an interval nor a cron expression"),
+        ("every ٣m", "neither an interval nor a cron expression"),  # ASCII digits only
+        ("every 3 weeks", "neither an interval nor a cron expression"),
+        ("3m later", "neither an interval nor a cron expression"),
+        ("every m", "neither an interval nor a cron expression"),
+        ("0 3 * *", "neither an interval nor a cron expression"),  # 4 fields
+        ("0 0 3 * * *", "neither an interval nor a cron expression"),  # 6 fields
+        ("61 3 * * *", "neither an interval nor a cron expression"),
+        ("0 0 30 2 *", "never fires: no date in the next 5 years matches it"),
+        ("0 0 31 4 *", "never fires"),
+        ("x" * 101, "schedule is too long"),
+    ],
+)
+def test_a_schedule_that_cannot_work_is_refused_naming_the_fix(written: str, fix: str) -> None:
+    with pytest.raises(ScheduleError, match=fix.replace("(", r"\(")):
+        validate(written)
+
+
+def test_empty_or_blank_turns_the_schedule_off() -> None:
+    assert validate("") == "" and validate("   \t ") == ""
+    assert validate(("1" + " " * 200 + "m").strip()) == "1 m"  # squeezed before it is measured
+    assert validate("every 30m" + " " * 95) == "every 30m"
+
+
+def test_a_cron_expression_fires_at_its_next_matching_minute_in_utc() -> None:
+    assert validate("0 3 * * *") == "0 3 * * *"
+    assert validate("0  3 29 2 *") == "0 3 29 2 *"  # a leap day comes within 5 years
+    assert next_time("0 3 * * *", T0) == datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    assert next_time("*/15 * * * *", T0) == T0 + timedelta(minutes=15)
+    assert next_time("0 3 29 2 *", T0) == datetime(2028, 2, 29, 3, 0, tzinfo=UTC)
+    with pytest.raises(ScheduleError, match="never fires"):
+        next_time("0 0 30 2 *", T0)
+
+
+def schedule(expression: str, **times: datetime | None) -> Schedule:
+    return Schedule(expression, "ann", times.get("updated_at"), times.get("last_tick_at"))
+
+
+def test_the_next_tick_counts_from_the_last_tick_else_from_the_last_change() -> None:
+    later = T0 + timedelta(hours=5)
+    assert schedule("1h", updated_at=T0).next_due() == T0 + timedelta(hours=1)
+    assert schedule("1h", updated_at=T0, last_tick_at=later).next_due() == later + timedelta(
+        hours=1
+    )
+    given = T0 + timedelta(days=9)
+    assert schedule("1h", updated_at=T0, last_tick_at=later).next_due(given) == given + timedelta(
+        hours=1
+    )
+    fresh = schedule("1h").next_due()  # never saved with a time: from now
+    assert fresh is not None
+    assert abs(fresh - datetime.now(UTC) - timedelta(hours=1)) < timedelta(minutes=1)
+
+
+def test_off_or_unusable_schedules_never_come_due_and_say_why() -> None:
+    off = schedule("", updated_at=T0)
+    assert not off.enabled and off.next_due() is None and off.problem is None
+    broken = schedule("0 0 30 2 *", updated_at=T0)
+    assert broken.enabled and broken.next_due() is None
+    assert broken.problem is not None and "never fires" in broken.problem
+    assert "'0 3 28 2 *'" in broken.problem  # the fix, as an example
+    fine = schedule("every 30m", updated_at=T0)
+    assert fine.enabled and fine.problem is None

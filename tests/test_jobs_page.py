@@ -44,7 +44,9 @@ async def job_statuses(task: str) -> list[str]:
 
 
 async def audited(action: str) -> list[str]:
-    return [r["target"] for r in await rows("SELECT target FROM audit_log WHERE action = $1", action)]
+    return [
+        r["target"] for r in await rows("SELECT target FROM audit_log WHERE action = $1", action)
+    ]
 
 
 @asynccontextmanager

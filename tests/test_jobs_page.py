@@ -131,6 +131,7 @@ async def test_a_failed_job_shows_its_reason_and_retry_runs_it_again(
     failure = page.split(f'<tr data-job="{job_id}">', 1)[1].split("</tr>", 1)[0]
     assert "no staged model named &#39;Ghost&#39;; sync the bucket or check the name." in failure
     assert f'action="/jobs/{job_id}/retry"' in failure and "Retry" in failure
+    assert '<td class="num" data-label="Runs">1</td>' in failure
 
     await bucket.put("Ghost/P1/a.jpg")
     await bucket.sync()  # now it is staged: the same job succeeds

@@ -15,7 +15,7 @@ import psycopg
 from procrastinate.exceptions import ConnectorException, UniqueViolation
 
 from domain.accounts import audit
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, DomainError, NotFound
 from domain.jobs import previews
 from domain.platform import db, jobs
 from domain.platform.sql import jobs as sql
@@ -34,8 +34,8 @@ class Failure:
     job_id: int
     task: str
     args: str  # its arguments, as `name=value` pairs
-    attempts: int  # earlier runs of it, retries included
-    failed_at: datetime
+    runs: int  # how often a worker took it, retries included
+    failed_at: datetime | None
     reason: str  # "" when none was recorded (a worker older than the recording)
 
 
@@ -45,7 +45,9 @@ def target(job_id: int) -> str:
 
 async def record(job_id: int, task: str, worker: str, exc: BaseException) -> None:
     """A job raised: its reason, for the page (the worker still marks it failed)."""
-    reason = f"{type(exc).__name__}: {exc}".strip().removesuffix(":")[:REASON_MAX]
+    # A DomainError's message is written for the admin; anything else is named by its type.
+    text = str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+    reason = text.strip().removesuffix(":")[:REASON_MAX]
     try:
         await audit.record(f"worker {worker}"[:150], FAILED, target(job_id), f"{task}: {reason}")
     except Exception:  # the job's own failure is what matters; this one is only logged
@@ -69,7 +71,7 @@ async def recent(limit: int = SHOWN) -> list[Failure]:
             job_id=int(r["id"]),
             task=str(r["task_name"]),
             args=", ".join(f"{k}={v!r}" for k, v in (r["args"] or {}).items()),
-            attempts=int(r["attempts"]),
+            runs=int(r["runs"]),
             failed_at=r["failed_at"],
             reason=reasons.get(target(int(r["id"])), "").partition(": ")[2],
         )

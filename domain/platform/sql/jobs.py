@@ -48,14 +48,16 @@ async def counts_by_task(connector: Any, since: Any) -> list[dict[str, Any]]:
 
 
 async def failed_jobs(connector: Any, limit: int) -> list[dict[str, Any]]:
-    """The failed jobs, last failed first, with when they failed."""
-    # raw: procrastinate's tables, a job joined to its last 'failed' event
+    """The failed jobs, last failed first, with when they last failed and how often they ran."""
+    # raw: procrastinate's tables, a job joined to its events (aggregates with FILTER)
     return list(
         await connector.execute_query_all_async(
-            "SELECT j.id, j.task_name, j.args, j.attempts, MAX(e.at) AS failed_at "
-            "FROM procrastinate_jobs j JOIN procrastinate_events e "
-            "ON e.job_id = j.id AND e.type = 'failed' WHERE j.status = 'failed' "
-            "GROUP BY j.id ORDER BY failed_at DESC, j.id DESC LIMIT %(limit)s",
+            "SELECT j.id, j.task_name, j.args, "
+            "MAX(e.at) FILTER (WHERE e.type = 'failed') AS failed_at, "
+            "COUNT(*) FILTER (WHERE e.type = 'started') AS runs "
+            "FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id "
+            "WHERE j.status = 'failed' GROUP BY j.id "
+            "ORDER BY failed_at DESC NULLS LAST, j.id DESC LIMIT %(limit)s",
             limit=limit,
         )
     )

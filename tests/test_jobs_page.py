@@ -45,6 +45,11 @@ async def job_statuses(task: str) -> list[str]:
     return [r["s"] for r in found]
 
 
+async def status_of(job_id: int) -> str | None:
+    found = await rows("SELECT status::text AS s FROM procrastinate_jobs WHERE id = $1", job_id)
+    return found[0]["s"] if found else None
+
+
 async def audited(action: str) -> list[str]:
     return [
         r["target"] for r in await rows("SELECT target FROM audit_log WHERE action = $1", action)
@@ -105,9 +110,20 @@ async def test_counts_per_kind_match_the_jobs_queued_and_run(
         assert await admin_app.state["runtime"].queue_media() == 0
         assert await job_statuses("derive_media") == ["cancelled", "cancelled"]
         assert 'data-previews="paused"' in page and "<strong data-backlog>4</strong>" in page
+        # A preview job that failed is not retried while paused; resumed, it is.
+        failed = await jobs.queue.configure_task("derive_media").defer_async()
+        taker = await manager.register_worker()
+        assert (await manager.fetch_job(None, taker)).id == failed  # type: ignore[union-attr]
+        await manager.finish_job_by_id_async(failed, Status.FAILED, delete_job=False)
+        await manager.unregister_worker(taker)
+        assert counts((await b.get("/jobs")).text, "derive_media")["failed"] == 1
+        assert (await b.post(f"/jobs/{failed}/retry")).status_code == 409
+        assert await status_of(failed) == "failed"
         # Resuming queues jobs for the backlog again.
         assert (await b.post("/jobs/previews/resume")).status_code == 303
         assert counts((await b.get("/jobs")).text, "derive_media")["queued"] >= 1
+        assert (await b.post(f"/jobs/{failed}/retry")).status_code == 303
+        assert await status_of(failed) == "todo"
 
         async with worker(admin_app):
             await eventually(backlog, 0)

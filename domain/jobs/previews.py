@@ -80,7 +80,7 @@ async def pause(actor: str, ip: str) -> int:
     preview jobs off the queue; returns how many were. Paused already is a 409."""
     if await is_paused():
         raise Conflict("Previews are already paused.")
-    await audit.record(actor, PAUSED, "previews", "preview jobs paused", ip)
+    await _switch_to(PAUSED, actor, ip)
     taken = 0
     for job_id in await sql.queued_ids(jobs.queue.connector, TASK):
         await jobs.abort(job_id)  # procrastinate's cancel: a queued job is never taken
@@ -94,4 +94,12 @@ async def resume(actor: str, ip: str) -> None:
     Not paused is a 409."""
     if not await is_paused():
         raise Conflict("Previews are not paused.")
-    await audit.record(actor, RESUMED, "previews", "preview jobs resumed", ip)
+    await _switch_to(RESUMED, actor, ip)
+
+
+async def _switch_to(action: str, actor: str, ip: str) -> None:
+    """The flag's change is its audit entry, written in a checked transaction (as every admin's
+    change is): a session ended meanwhile changes nothing."""
+    detail = "preview jobs paused" if action == PAUSED else "preview jobs resumed"
+    async with db.transaction() as tx:
+        await audit.record_in(tx, [(actor, action, "previews", detail, ip, None)])

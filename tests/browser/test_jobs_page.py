@@ -32,8 +32,12 @@ async def test_pause_keeps_the_preview_backlog_and_resume_drains_it(
     assert await ui.same_document()  # htmx swapped the board
 
     await app_data.put(*IMAGES)
-    assert (await app_data.sync()).status == "succeeded"
     await page.get_by_role("link", name="Dashboard", exact=True).click()
+    # "Sync now": the server's worker syncs, then queues previews (none while paused).
+    await page.get_by_role("button", name="Sync now").click()
+    panel = page.locator("#run-panel")
+    await expect(panel.locator('[data-status="succeeded"]')).to_be_visible(timeout=30_000)
+    await page.reload()
     line = page.locator("#workers-card a")
     await expect(line).to_contain_text("3 preview(s) waiting")
     await line.click()

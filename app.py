@@ -33,6 +33,7 @@ from controllers.cli import CreatorFlixCLI
 from controllers.csrf import SessionCsrf
 from controllers.deps import dependencies
 from controllers.errors import exception_handlers
+from controllers.jobs.board import JobsController
 from controllers.metrics import CONFIG as METRICS
 from controllers.metrics import MetricsController
 from controllers.numbers import strict_integers
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RunListsController,
             StagedModelsController,
             StagedBulkController,
+            JobsController,
             old_url,
             ProductionController,
             ProductionModelController,

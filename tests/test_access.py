@@ -25,6 +25,7 @@ SAMPLE = {
     "model_id": "1",
     "post_id": "1",
     "admin_id": "1",
+    "job_id": "1",
     "name": "Someone",
     "ref": "someone",
     "model_name": "Someone",

@@ -38,6 +38,7 @@ DEFAULTS = {
     "model_id": "1",
     "post_id": "1",
     "admin_id": "1",
+    "job_id": "1",
     "file_path": "app.css",
     "path": "openapi.json",
 }

@@ -10,6 +10,7 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from controllers.deps import S3Dep
 from controllers.responses import is_fragment, render
 from domain.catalogue import overview, run_reports, runs, schedule
+from domain.jobs import previews
 from domain.platform import jobs
 
 
@@ -26,6 +27,7 @@ class DashboardController(Controller):
             "recent": recent,
             "last": next((r for r in recent if not r.active), None),
             "queue": await jobs.queue_state(),
+            "backlog": await previews.backlog(),  # the jobs line links to /jobs with it
         }
         if not is_fragment(request):
             context.update(

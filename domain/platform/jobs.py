@@ -8,12 +8,14 @@ The web process only defers jobs; it never lists or parses a bucket.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, JobAborted
 
 from domain.platform.sql import jobs as sql
 
@@ -167,6 +169,21 @@ async def queue_state() -> QueueState:
     return QueueState(int(workers["n"]), by_status.get("todo", 0), by_status.get("doing", 0))
 
 
+async def _note_failure(
+    call_next: Callable[[], Awaitable[Any]], context: procrastinate.JobContext, worker: Any
+) -> Any:
+    """Every job, as a procrastinate worker middleware: one that raises (and so is marked
+    failed) has its reason recorded for the jobs page (domain/jobs/failures.py)."""
+    try:
+        return await call_next()
+    except (asyncio.CancelledError, JobAborted):
+        raise
+    except Exception as exc:
+        job = context.job
+        await _runtime(context).job_failed(job.id or 0, job.task_name, _worker_name(context), exc)
+        raise
+
+
 async def run_worker(
     runtime: Runtime, name: str, concurrency: int, *, signals: bool = True
 ) -> None:
@@ -180,4 +197,5 @@ async def run_worker(
         stalled_worker_timeout=STALLED_S,
         install_signal_handlers=signals,
         delete_jobs="successful",
+        worker_middleware=[_note_failure],
     )

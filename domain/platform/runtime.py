@@ -19,6 +19,7 @@ from domain.catalogue import run_handle, runs, schedule
 from domain.catalogue.begin import RunRequest, begin, skip
 from domain.catalogue.confirm import confirm, confirm_request
 from domain.catalogue.sync import SyncOptions, run_sync, work_parts
+from domain.jobs import failures, previews
 from domain.media import derive
 from domain.media import store as media_store
 from domain.platform import db, jobs
@@ -190,8 +191,9 @@ class Runtime:
     async def queue_media(self) -> int:
         """After a sync's writes are committed: media jobs for new and changed media (and
         derivatives whose source is gone), enough to keep every live worker busy but for one
-        slot each, so a sync queued meanwhile starts at once (MEDIA_PREVIEWS=off: none)."""
-        if not self.settings.media_previews:
+        slot each, so a sync queued meanwhile starts at once (MEDIA_PREVIEWS=off, or previews
+        paused on the jobs page: none; resuming calls this again)."""
+        if not self.settings.media_previews or await previews.is_paused():
             return 0
         pending, trash = await media_store.counts()
         if not pending and not trash:
@@ -204,10 +206,23 @@ class Runtime:
         return count
 
     async def derive_media(self, worker: str) -> None:
+        if await previews.is_paused():  # queued before the pause: it takes no media
+            log.info("media job on %s: previews are paused; nothing taken", worker)
+            return
         stats = await derive.run(self.s3)
         log.info("media job on %s: %s", worker, stats)
-        if stats.more:  # its time slice ended: a follow-up takes its place behind other jobs
+        # Its time slice ended: a follow-up takes its place behind other jobs (none if paused).
+        if stats.more and not await previews.is_paused():
             await jobs.defer_media(1)
+
+    async def resume_previews(self, actor: str, ip: str) -> int:
+        """Resume the previews paused on the jobs page: jobs for the backlog are queued again."""
+        await previews.resume(actor, ip)
+        return await self.queue_media()
+
+    async def job_failed(self, job_id: int, task: str, worker: str, exc: BaseException) -> None:
+        """A job raised: why, for the jobs page (the worker marks it failed)."""
+        await failures.record(job_id, task, worker, exc)
 
     async def run_activation(
         self, bulk_id: int | None, names: list[str], all_new: bool, actor: str, ip: str

@@ -30,3 +30,55 @@ async def queue_counts(
         "WHERE status IN ('todo', 'doing') GROUP BY status"
     )
     return workers, counts
+
+
+async def counts_by_task(connector: Any, since: Any) -> list[dict[str, Any]]:
+    """Jobs queued and running, and those failed since `since`, by task and status."""
+    # raw: procrastinate's tables (a job's failure time is on its 'failed' event)
+    return list(
+        await connector.execute_query_all_async(
+            "SELECT j.task_name, j.status::text AS status, COUNT(*) AS n "
+            "FROM procrastinate_jobs j WHERE j.status IN ('todo', 'doing') "
+            "OR (j.status = 'failed' AND EXISTS (SELECT 1 FROM procrastinate_events e "
+            "WHERE e.job_id = j.id AND e.type = 'failed' AND e.at >= %(since)s)) "
+            "GROUP BY j.task_name, j.status",
+            since=since,
+        )
+    )
+
+
+async def failed_jobs(connector: Any, limit: int) -> list[dict[str, Any]]:
+    """The failed jobs, last failed first, with when they last failed and how often they ran."""
+    # raw: procrastinate's tables, a job joined to its events (aggregates with FILTER)
+    return list(
+        await connector.execute_query_all_async(
+            "SELECT j.id, j.task_name, j.args, "
+            "MAX(e.at) FILTER (WHERE e.type = 'failed') AS failed_at, "
+            "COUNT(*) FILTER (WHERE e.type = 'started') AS runs "
+            "FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id "
+            "WHERE j.status = 'failed' GROUP BY j.id "
+            "ORDER BY failed_at DESC NULLS LAST, j.id DESC LIMIT %(limit)s",
+            limit=limit,
+        )
+    )
+
+
+async def job_row(connector: Any, job_id: int) -> dict[str, Any] | None:
+    """One job's task and status, None if gone."""
+    # raw: procrastinate's tables, on its own connector
+    rows = await connector.execute_query_all_async(
+        "SELECT id, task_name, status::text AS status FROM procrastinate_jobs WHERE id = %(id)s",
+        id=job_id,
+    )
+    return dict(rows[0]) if rows else None
+
+
+async def queued_ids(connector: Any, task: str) -> list[int]:
+    """The ids of a task's jobs still waiting to be taken."""
+    # raw: procrastinate's tables, on its own connector
+    rows = await connector.execute_query_all_async(
+        "SELECT id FROM procrastinate_jobs WHERE task_name = %(task)s AND status = 'todo' "
+        "ORDER BY id",
+        task=task,
+    )
+    return [int(r["id"]) for r in rows]

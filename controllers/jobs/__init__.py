@@ -1,0 +1,1 @@
+"""Jobs: the job queue per kind of job, recent failures and their retry, pausing previews."""

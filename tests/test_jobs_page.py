@@ -206,3 +206,26 @@ async def test_posts_without_a_csrf_token_are_refused(signed_in: Browser) -> Non
         assert (await b.post(path, csrf=False)).status_code == 403, path
     assert not await previews.is_paused()
     assert await audited("previews_paused") == []
+
+
+async def test_two_admins_pausing_at_once_get_one_pause_and_one_409(admin_app: Any) -> None:
+    """The switch flips only from the other position: of two pauses sent together one wins,
+    the other is told it is paused already, and the audit log says paused once. The switch
+    is its own row: clearing the audit log does not resume the previews."""
+    async with browser(admin_app) as ann, browser(admin_app) as bob:
+        await ann.sign_in()
+        await bob.sign_in()
+        for _ in range(3):
+            answers = await asyncio.gather(
+                ann.post("/jobs/previews/pause"), bob.post("/jobs/previews/pause")
+            )
+            assert sorted(a.status_code for a in answers) == [303, 409], answers
+            await rows("DELETE FROM audit_log RETURNING id")
+            assert await previews.is_paused()
+            answers = await asyncio.gather(
+                ann.post("/jobs/previews/resume"), bob.post("/jobs/previews/resume")
+            )
+            assert sorted(a.status_code for a in answers) == [303, 409], answers
+            assert await audited("previews_resumed") == ["previews"]
+            assert await audited("previews_paused") == []
+            assert not await previews.is_paused()

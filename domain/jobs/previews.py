@@ -2,10 +2,9 @@
 the queue, and one a worker takes anyway does nothing; the media wait (the backlog) until a
 resume queues jobs for them again.
 
-The paused flag is stored as the latest of the "previews_paused" / "previews_resumed" audit
-entries: the audit log records each change anyway, every process reads it, and it needs no table
-of its own (a settings table would be its proper home; there is none yet). Losing those entries
-(an audit log pruned) resumes the previews, which is what a fresh install does.
+The switch is the one row of `preview_queue` (none until the first pause: not paused), flipped
+only from the other position, so two admins pausing at once get one pause and one 409; each
+flip writes its audit entry in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,17 +12,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from piccolo.columns import Column
+from piccolo.query import Insert, Update
 
 from domain.accounts import audit
 from domain.errors import Conflict
 from domain.media import store as media_store
 from domain.platform import db, jobs
+from domain.platform.db import now
 from domain.platform.sql import jobs as sql
-from domain.platform.tables import AuditEntry
+from domain.platform.tables import PreviewQueue
 
 log = logging.getLogger("creatorflix.jobs")
 TASK = "derive_media"
 PAUSED, RESUMED = "previews_paused", "previews_resumed"
+ROW = 1  # preview_queue holds one row
 
 
 @dataclass(frozen=True)
@@ -49,16 +54,12 @@ class PreviewState:
 
 
 async def switch() -> Switch:
-    """Whether previews are paused, read from the last pause or resume recorded."""
-    row = await db.first(
-        AuditEntry.select(AuditEntry.action, AuditEntry.actor, AuditEntry.created_at)
-        .where(AuditEntry.action.is_in([PAUSED, RESUMED]))
-        .order_by(AuditEntry.id, ascending=False)
-        .limit(1)
-    )
+    """Whether previews are paused, by whom and since when."""
+    q = PreviewQueue
+    row = await db.first(q.select(q.paused, q.updated_by, q.updated_at).where(q.id == ROW))
     if row is None:
         return Switch(False)
-    return Switch(row["action"] == PAUSED, str(row["actor"]), row["created_at"])
+    return Switch(bool(row["paused"]), str(row["updated_by"]), row["updated_at"])
 
 
 async def is_paused() -> bool:
@@ -76,11 +77,10 @@ async def backlog() -> int:
 
 
 async def pause(actor: str, ip: str) -> int:
-    """Pause the previews (recorded in the audit log, which is the flag) and take the queued
-    preview jobs off the queue; returns how many were. Paused already is a 409."""
-    if await is_paused():
+    """Pause the previews and take the queued preview jobs off the queue; returns how many
+    were. Paused already is a 409."""
+    if not await _switch_to(True, actor, ip):
         raise Conflict("Previews are already paused.")
-    await _switch_to(PAUSED, actor, ip)
     taken = 0
     for job_id in await sql.queued_ids(jobs.queue.connector, TASK):
         await jobs.abort(job_id)  # procrastinate's cancel: a queued job is never taken
@@ -90,16 +90,37 @@ async def pause(actor: str, ip: str) -> int:
 
 
 async def resume(actor: str, ip: str) -> None:
-    """Record the resume; the caller then queues jobs for the backlog (Runtime.queue_media).
-    Not paused is a 409."""
-    if not await is_paused():
+    """Resume; the caller then queues jobs for the backlog (Runtime.queue_media). Not paused
+    is a 409."""
+    if not await _switch_to(False, actor, ip):
         raise Conflict("Previews are not paused.")
-    await _switch_to(RESUMED, actor, ip)
 
 
-async def _switch_to(action: str, actor: str, ip: str) -> None:
-    """The flag's change is its audit entry, written in a checked transaction (as every admin's
-    change is): a session ended meanwhile changes nothing."""
-    detail = "preview jobs paused" if action == PAUSED else "preview jobs resumed"
+async def _switch_to(paused: bool, actor: str, ip: str) -> bool:
+    """Flip the switch, only from the other position (compare and set), with its audit entry,
+    in one checked transaction (as every admin's change is: a session ended meanwhile changes
+    nothing). False when it was there already."""
+    q = PreviewQueue
+    at = now()
+    flip: Insert[PreviewQueue] | Update[PreviewQueue]
+    if paused:  # the row is made by the first pause
+        flip = (
+            q.insert(q(id=ROW, paused=True, updated_by=actor, updated_at=at))
+            .on_conflict(
+                target=q.id,
+                action="DO UPDATE",
+                values=[q.paused, q.updated_by, q.updated_at],
+                where=q.paused.eq(False),
+            )
+            .returning(q.id)
+        )
+    else:
+        changes: dict[Column | str, Any] = {q.paused: False, q.updated_by: actor, q.updated_at: at}
+        flip = q.update(changes).where((q.id == ROW) & q.paused.eq(True)).returning(q.id)
+    action = PAUSED if paused else RESUMED
+    detail = "preview jobs paused" if paused else "preview jobs resumed"
     async with db.transaction() as tx:
+        if not await tx.run(flip):
+            return False
         await audit.record_in(tx, [(actor, action, "previews", detail, ip, None)])
+    return True

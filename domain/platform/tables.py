@@ -212,6 +212,15 @@ class SyncSchedule(Table, tablename="sync_schedule"):
     last_tick_at = Timestamptz(null=True, default=None)
 
 
+class PreviewQueue(Table, tablename="preview_queue"):
+    """The one switch of the preview jobs: paused or not, by whom and when (the jobs page)."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
+    paused = Boolean(default=False)
+    updated_by = Varchar(length=150, default="")
+    updated_at = Timestamptz(null=True, default=None)
+
+
 class Model(Table, tablename="models"):
     id: Serial  # Piccolo's implicit primary key, declared for the type checker
     name = Text(unique=True)
@@ -315,6 +324,7 @@ TABLES: tuple[type[Table], ...] = (
     SyncPart,
     SyncRunChange,
     SyncSchedule,
+    PreviewQueue,
     Model,
     Post,
     ModelSlug,

@@ -155,6 +155,16 @@
     return sent;
   }
 
+  // "Use <model>" under the model field: take the existing name, keep the files chosen.
+  form.addEventListener("click", (e) => {
+    const use = e.target.closest("[data-use-model]");
+    if (!use) return;
+    e.preventDefault();
+    form.elements.model.value = use.dataset.useModel;
+    form.elements.model.dispatchEvent(new Event("input", { bubbles: true }));
+    form.elements.model.focus();
+  });
+
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     showError("");
@@ -165,8 +175,9 @@
     items.forEach((i) => { i.remove.disabled = true; });
     try {
       const replace = form.elements.replace.checked;
+      const newModel = Boolean(form.elements.new_model && form.elements.new_model.checked);
       const signed = await (await call(form.dataset.presign, {
-        model, post, replace, files: items.map((i) => ({ name: i.file.name, type: i.file.type, size: i.file.size })),
+        model, post, replace, new_model: newModel, files: items.map((i) => ({ name: i.file.name, type: i.file.type, size: i.file.size })),
       }, "application/json")).json();
       const sent = await sendAll(items, signed, Date.now());
       const failed = items.length - sent.length;

@@ -21,12 +21,14 @@ from domain.accounts.admins import signed_in
 from domain.catalogue import runs
 from domain.errors import Conflict, DomainError
 from domain.platform.runtime import Runtime
-from domain.uploads import names, store, tickets
+from domain.uploads import lookalikes, names, store, tickets
+from domain.uploads.lookalikes import Suggestions
 from domain.uploads.store import Landed, Target
 from domain.uploads.tickets import Ticket
 
 PAGE = "uploads/index.html"
 RESULT = "uploads/_result.html"
+MODELS = "uploads/_models.html"
 FORM_MARGIN = 1024 * 1024  # the form's other fields and its multipart framing
 
 
@@ -43,6 +45,7 @@ class PresignBody(Checked):
     post: str
     files: list[FileSpec] = field(default_factory=list)
     replace: bool = False  # files of the same name are replaced (audited), not refused
+    new_model: bool = False  # a model beside one spelled alike (lookalikes.py) is wanted
 
 
 @dataclass
@@ -113,6 +116,7 @@ class UploadsController(Controller):
         target = Target(data.model, data.post)
         files = [(f.name, f.type, f.size) for f in data.files]
         planned = names.plan(target.model, target.post, files, _limit(runtime))
+        await lookalikes.check_new_model(target.model, data.new_model)
         secret = runtime.settings.secret_key
         ticket, signed = await store.presign(
             s3, target, planned, request.user.id, data.replace, secret
@@ -149,6 +153,19 @@ class UploadsController(Controller):
         synced = await _sync(runtime, actor, target, _landed(landed))
         return render(request, RESULT, RESULT, target=target, count=len(landed), **synced)
 
+    @get("/models", name="uploads.models")
+    async def models(
+        self,
+        request: HTMXRequest,
+        runtime: RuntimeDep,
+        model: FromQuery[str] = "",
+        post: FromQuery[str] = "",
+    ) -> HTMXTemplate:
+        """Existing models like the one typed, and a warning for one spelled alike: under the
+        field for htmx, else the form itself with them."""
+        found = await lookalikes.suggest(names.check_length("model", model))
+        return _page(request, runtime, model, post, suggestions=found, partial=MODELS)
+
 
 async def index(
     request: HTMXRequest,
@@ -157,7 +174,8 @@ async def index(
     post: FromQuery[str] = "",
 ) -> HTMXTemplate:
     """The form, its model (and post) filled in from a staged model's "Upload a post" link."""
-    return _page(request, runtime, model, post)
+    found = await lookalikes.suggest(names.check_length("model", model))
+    return _page(request, runtime, model, post, suggestions=found)
 
 
 async def upload_form(
@@ -173,11 +191,13 @@ async def upload_form(
     try:
         files = [(f.filename, f.content_type, _size(f)) for f in uploads]
         planned = names.plan(model, post_name, files, _limit(runtime))
+        await lookalikes.check_new_model(model, form.get("new_model") == "on")
         await actor.record("upload_started", target.prefix, target.describe(planned))
         replaced = await store.store(s3, target, planned, [f.read for f in uploads], replace)
     except DomainError as refused:
         status = 409 if isinstance(refused, Conflict) else 400
-        return _page(request, runtime, model, post_name, error=str(refused), status_code=status)
+        found = await lookalikes.suggest(model[: names.MAX_NAME])
+        return _page(request, runtime, model, post_name, str(refused), status, suggestions=found)
     finally:
         for f in uploads:
             await f.close()
@@ -207,11 +227,16 @@ def _page(
     post_name: str,
     error: str = "",
     status_code: int = 200,
+    *,
+    suggestions: Suggestions | None = None,
+    partial: str | None = None,
 ) -> HTMXTemplate:
     return render(
         request,
         PAGE,
+        partial,
         status_code=status_code,
+        suggestions=suggestions or Suggestions(model, [], False, None),
         model=model,
         post=post_name,
         error=error,

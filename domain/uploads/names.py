@@ -62,6 +62,13 @@ def check_name(field: str, value: str) -> str:
     return value
 
 
+def check_length(field: str, value: str) -> str:
+    """A name typed so far (suggestions): any characters, at most MAX_NAME of them."""
+    if len(value) > MAX_NAME:
+        raise Invalid(f"The {field} name is {len(value)} characters long: use at most {MAX_NAME}.")
+    return value
+
+
 def content_type(name: str, declared: str) -> str:
     """The type a file is stored with: its extension's, if what the browser declared fits."""
     ext = extension(name)

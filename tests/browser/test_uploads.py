@@ -96,3 +96,26 @@ async def test_dropped_files_upload_with_progress_and_the_new_post_appears(
     await expect(post).to_contain_text("2 image(s) · 1 video(s)")
     await expect(post.locator(".gallery img")).to_have_count(2)
     await expect(post.locator(".gallery video")).to_have_count(1)
+
+
+async def test_the_model_field_warns_of_a_lookalike_and_takes_its_name(
+    ui: UI, app_data: Bucket
+) -> None:
+    await app_data.put("Emi Tanaka/P/a.jpg", "Emma Stone/P/a.jpg")
+    assert (await app_data.sync()).status == "succeeded"
+    page = ui.page
+    await ui.sign_in()
+    await ui.goto("/uploads")
+    field = page.get_by_label("Model", exact=True)
+    await field.press_sequentially("emi tanaka", delay=20)
+    warning = page.locator("[data-lookalike]")
+    await expect(warning).to_contain_text("Emi Tanaka exists and differs only in case")
+    await expect(page.locator("#upload-model-names option").first).to_have_attribute(
+        "value", "Emi Tanaka"
+    )
+    await ui.screenshot("upload-lookalike")
+    await warning.get_by_role("link", name="Use Emi Tanaka").click()
+    await expect(field).to_have_value("Emi Tanaka")
+    await expect(warning).to_have_count(0)
+    await expect(page.locator("[data-existing-model]")).to_contain_text("existing model")
+    await expect(page).to_have_url(ui.url("/uploads"))  # the files chosen stay: no navigation

@@ -5,12 +5,15 @@ port is another site; odd tokens and old sessions are refused, never an error.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from piccolo.engine import Engine
 
-from tests.conftest import rows
-from tests.web import PASSWORD, browser
+from domain.platform.settings import Settings
+from tests.conftest import Bucket, rows
+from tests.web import PASSWORD, browser, running_app
 
 FORM = {"username": "tester", "password": PASSWORD, "next": "/"}
 
@@ -21,8 +24,8 @@ async def sign_ins() -> int:
 
 @pytest.mark.parametrize(
     "planted",
-    ["ab" * 64, "0" * 64 + "f" * 64, "x" * 128],
-    ids=["random 128 hex", "a token with a forged signature", "not hex"],
+    ["ab" * 64, "0" * 64 + "f" * 64, "x" * 128, "ab", "ab" * 65],
+    ids=["random 128 hex", "a token with a forged signature", "not hex", "short", "long"],
 )
 async def test_signed_out_a_planted_unsigned_token_pair_is_refused(
     admin_app: Any, planted: str
@@ -174,3 +177,39 @@ async def test_a_session_stored_without_a_token_gets_one_and_still_needs_it(
         accepted = await b.post("/sync-schedule", {"schedule": "every 5m"})
         assert accepted.status_code == 303
     assert await schedules_changed() == 1
+
+
+async def test_signed_out_a_post_without_any_cookie_is_refused_not_an_error(
+    admin_app: Any,
+) -> None:
+    async with browser(admin_app) as b:
+        bare = await b.client.post("/login", data={**FORM, "_csrf_token": "x" * 128})
+        assert bare.status_code == 403
+        headed = await b.client.post("/login", data=FORM, headers={"x-csrftoken": "x" * 128})
+        assert headed.status_code == 403
+    assert await sign_ins() == 0
+
+
+async def test_the_api_static_files_and_health_need_no_token(admin_app: Any) -> None:
+    """Exempt paths reach their handlers as they are: reads answer, and an unsafe method gets
+    the route's own answer (405), not the CSRF refusal."""
+    async with browser(admin_app) as b:
+        assert (await b.client.get("/healthz")).status_code == 200
+        assert (await b.client.get("/api/v1/models")).status_code == 200
+        assert (await b.client.get("/static/app.css")).status_code == 200
+        assert (await b.client.post("/api/v1/models", json={})).status_code == 405
+        assert "cfx_csrf" not in (await b.client.get("/healthz")).cookies
+
+
+@pytest.mark.parametrize("secure", [True, False])
+async def test_the_token_cookie_is_secure_when_the_app_says_so(
+    database: Any, bucket: Bucket, settings: Settings, pg_engine: Engine, secure: bool
+) -> None:
+    app_settings = replace(settings, secure_cookies=secure)
+    async with running_app(app_settings, bucket, pg_engine, worker=False) as app, browser(app) as b:
+        page = await b.client.get("/login")
+        cookie = next(
+            v for k, v in page.headers.multi_items() if k == "set-cookie" and "cfx_csrf" in v
+        )
+        assert ("; Secure" in cookie or "; secure" in cookie) is secure, cookie
+        assert "samesite=lax" in cookie.lower() and "Path=/" in cookie

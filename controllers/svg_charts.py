@@ -58,6 +58,7 @@ class Chart:
     bars: tuple[Bar, ...] = ()
     lines: tuple[Line, ...] = ()
     horizontal: bool = False  # bars grow rightwards; value ticks along the bottom
+    caption: str = ""  # a visible name, where several charts share one heading
 
 
 def nice_step(span: float, count: int) -> float:
@@ -102,11 +103,12 @@ def columns(
     scale = ticks(max(values, default=0), integer=integer)
     high = scale[-1] or 1.0
     slot = (right - left) / max(1, len(values))
-    gap = min(8.0, slot * 0.25)
+    width = min(48.0, slot - min(8.0, slot * 0.25))  # a lone run is a bar, not a wall
     bars = []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         h = (bottom - top) * value / high
-        bars.append(Bar(left + i * slot + gap / 2, bottom - h, slot - gap, h, label, fmt(value)))
+        x = left + (i + 0.5) * slot - width / 2
+        bars.append(Bar(x, bottom - h, width, h, label, fmt(value)))
     every = max(1, math.ceil(len(labels) / 10))  # at most ten labels under the plot
     x_ticks = tuple(
         Tick(left + (i + 0.5) * slot, label) for i, label in enumerate(labels) if i % every == 0

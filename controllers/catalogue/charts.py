@@ -4,6 +4,7 @@ never slow the dashboard down."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, get
@@ -48,20 +49,44 @@ async def charts() -> dict[str, Any]:
         labels = [f"#{r.id}" for r in runs]
         span = f"runs #{runs[0].id} to #{runs[-1].id}" if len(runs) > 1 else f"run #{runs[0].id}"
         context["runs_charts"] = [
-            svg.columns(
-                f"chart-runs-{key}",
-                f"Sync runs: {name}",
-                f"{name.capitalize()} of the last {len(runs)} ended sync runs ({span}), "
-                f"oldest first; the longest bar is {fmt(max(values))}.",
-                labels,
-                values,
-                fmt,
-                integer=integer,
+            replace(
+                svg.columns(
+                    f"chart-runs-{key}",
+                    f"Sync runs: {name}",
+                    f"{name.capitalize()} of the last {len(runs)} ended sync runs ({span}), "
+                    f"oldest first; the longest bar is {fmt(max(values))}.",
+                    labels,
+                    values,
+                    fmt,
+                    integer=integer,
+                ),
+                caption=caption,
             )
-            for key, name, values, fmt, integer in (
-                ("duration", "duration", [r.duration_s for r in runs], svg.seconds, False),
-                ("keys", "keys listed", [float(r.keys_listed) for r in runs], svg.count, True),
-                ("changes", "changes", [float(r.changes) for r in runs], svg.count, True),
+            for key, name, caption, values, fmt, integer in (
+                (
+                    "duration",
+                    "duration",
+                    "Duration",
+                    [r.duration_s for r in runs],
+                    svg.seconds,
+                    False,
+                ),
+                (
+                    "keys",
+                    "keys listed",
+                    "keys",
+                    [float(r.keys_listed) for r in runs],
+                    svg.count,
+                    True,
+                ),
+                (
+                    "changes",
+                    "changes",
+                    "Changes: rows added, changed, deleted",
+                    [float(r.changes) for r in runs],
+                    svg.count,
+                    True,
+                ),
             )
         ]
     if growth:

@@ -47,6 +47,8 @@ async def test_charts_draw_the_data_and_tables_hold_the_same_numbers(
     await bucket.put("big/P1/a.jpg", "big/P2/b.jpg", body=b"x" * 5000)
     await bucket.put("middle/P1/a.jpg", body=b"x" * 700)
     first = await signed_in.sync_now()
+    before = table((await signed_in.get("/charts")).text, "chart-storage-table")
+    assert [(r[0], r[3]) for r in before] == [("big", "10000"), ("middle", "700"), ("small", "10")]
     await bucket.put("middle/P2/c.mp4", body=b"x" * 800)
     second = await signed_in.sync_now()
     assert first.status == second.status == "succeeded"
@@ -69,7 +71,7 @@ async def test_charts_draw_the_data_and_tables_hold_the_same_numbers(
         assert re.search(rf'<desc id="{chart_id}-desc">[^<]+</desc>', svg)
         assert "style=" not in svg and "<script" not in svg
 
-    # Storage: biggest first, as the sync stored the sizes.
+    # Storage: biggest first, as the sync stored the sizes (read again: a run has ended since).
     storage = table(page, "chart-storage-table")
     assert [(r[0], r[1], r[3]) for r in storage] == [
         ("big", "2", "10000"),

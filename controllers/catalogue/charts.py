@@ -32,9 +32,8 @@ class ChartsController(Controller):
 
 async def charts() -> dict[str, Any]:
     """The three charts' rows and geometry (None where there is nothing to draw yet)."""
-    runs = await trends.recent_runs()
-    growth = await trends.growth()
-    storage = await trends.storage_by_model()
+    read = await trends.trends()
+    runs, growth, storage = read.runs, read.growth, read.storage
     context: dict[str, Any] = {
         "runs": runs,
         "growth": growth,

@@ -15,9 +15,28 @@ define install
 	$(BIN)/pip install -q -e '.[$(1)]'
 endef
 
+# `make run`'s install says what it does, a line a step, with pip's own progress for the long
+# one and how long it took; it runs only when pyproject.toml changed, so later runs stay quiet.
+# (`make test` and `make venv` keep the quiet install above: CI's log is unchanged.)
+define install_loudly
+	@start=$$SECONDS; \
+	if [ ! -x $(BIN)/python ]; then \
+	  echo "==> first run: setting up $(VENV)/ (about 3 minutes; later runs skip this)"; \
+	  echo "==> creating the virtualenv in $(VENV)/"; \
+	  $(PY) -m venv $(VENV) || exit 1; \
+	else \
+	  echo "==> pyproject.toml changed: updating the packages in $(VENV)/"; \
+	fi; \
+	echo "==> upgrading pip"; \
+	$(BIN)/pip install -q --upgrade pip || exit 1; \
+	echo "==> installing the app and its packages ([$(1)] extra); pip shows its progress"; \
+	$(BIN)/pip install --progress-bar on -e '.[$(1)]' || exit 1; \
+	echo "==> packages installed in $$((SECONDS - start)) s"
+endef
+
 $(DEMO): pyproject.toml
-	$(call install,demo)
-	touch $(DEMO)
+	$(call install_loudly,demo)
+	@touch $(DEMO)
 
 $(STAMP): pyproject.toml
 	$(call install,dev)
@@ -25,7 +44,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# A first start says what the app is about to do (it logs each step as it is done); later
+# starts, on an existing data directory or an external database, go straight to it.
 run: $(DEMO)
+	@if [ -z "$$DATABASE_URL" ] && [ ! -d "$${DATA_DIR:-data}/pg" ]; then \
+	  echo "==> first start: the app creates its PostgreSQL in $${DATA_DIR:-data}/pg (about 10 s)," \
+	    "fills the demo bucket, applies the migrations, queues a first sync, then prints how to sign in"; \
+	fi
 	$(BIN)/python -m app
 
 # `make lint` first, so CI (.ci/run) fails on a lint or type error before the suite starts.

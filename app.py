@@ -26,6 +26,7 @@ from controllers.accounts.security import ActionsHoldTheirSession, admin_auth, a
 from controllers.accounts.sessions import DatabaseStore
 from controllers.api_docs import VendoredSwagger
 from controllers.boundary import Boundary, security_headers
+from controllers.catalogue.charts import ChartsController
 from controllers.catalogue.dashboard import DashboardController
 from controllers.catalogue.run_lists import RunListsController
 from controllers.catalogue.sync import SyncController
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             AuthController,
             DashboardController,
+            ChartsController,
             SyncController,
             RunListsController,
             StagedModelsController,

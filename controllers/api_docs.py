@@ -1,5 +1,7 @@
 """The public API's docs at /schema (and /schema/swagger): Swagger UI from static/vendor, started
-by a static script, so the app's CSP (no inline script or style) allows it and it works offline."""
+by a static script, so the app's CSP (no inline script or style) allows it and it works offline.
+Until Swagger UI draws itself (its bundle takes seconds to load), the page says it is loading:
+plain HTML and CSS inside the element Swagger UI then replaces."""
 
 from __future__ import annotations
 
@@ -35,7 +37,15 @@ class VendoredSwagger(SwaggerRenderPlugin):
   <script src="{static("/api-docs.js")}" defer></script>
 </head>
 <body>
-  <div id="swagger-ui" data-spec-url="{spec_url}"></div>
+  <div id="swagger-ui" data-spec-url="{spec_url}">
+    <div class="api-docs-loading" role="status">
+      <span class="api-docs-spinner" aria-hidden="true"></span>
+      <p>Loading the API docs…</p>
+      <p class="api-docs-note">The viewer is large and takes a few seconds the first time;
+        the schema itself is at <a href="{spec_url}">{spec_url}</a>.</p>
+      <noscript><p>The viewer needs JavaScript; the schema link works without.</p></noscript>
+    </div>
+  </div>
 </body>
 </html>
 """.encode()

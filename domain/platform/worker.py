@@ -12,6 +12,9 @@ when the supervisor dies, even by SIGKILL, with ORPHAN_GRACE_S for its jobs: Lin
 SIGTERM then (PR_SET_PDEATHSIG; it is sent when the *thread* that started the worker ends,
 which for the supervisor's threads means stopping anyway), and it checks its parent every
 second besides (other systems, or a supervisor gone before the worker asked).
+
+A worker runs WORKER_NICE steps below the CPU priority of whatever started it (`lower_priority`):
+on one box, the web's pages get a core first while a sync writes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from domain.catalogue import runs
 from domain.platform import jobs
@@ -46,6 +50,8 @@ async def run(settings: Settings, name: str | None = None, concurrency: int | No
     """Take jobs until SIGTERM/SIGINT; reconnect with backoff when the database goes away."""
     name = name or settings.worker_name or runs.this_process()
     concurrency = concurrency or settings.worker_concurrency
+    nice = lower_priority(settings.worker_nice)
+    log.info("worker %s: CPU priority nice %d (WORKER_NICE=%d)", name, nice, settings.worker_nice)
     supervisor = follow_supervisor()
     if supervisor is not None and os.getppid() != supervisor:
         log.warning("worker %s: its supervisor (pid %d) is gone; not starting", name, supervisor)
@@ -139,6 +145,23 @@ def _abandon(name: str) -> None:
     )
     logging.shutdown()
     os._exit(1)
+
+
+def lower_priority(steps: int) -> int:
+    """Pages first: this process yields the CPU to the web's; returns its nice value now.
+
+    Linux keeps a nice value per thread (later threads inherit it), so every thread running
+    already is lowered too. Raising one's own nice value needs no privilege; 19 is the floor.
+    """
+    now = os.getpriority(os.PRIO_PROCESS, 0)
+    if steps <= 0:
+        return now
+    target = min(19, now + steps)
+    tasks = Path("/proc/self/task")
+    for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            os.setpriority(os.PRIO_PROCESS, tid, target)
+    return target
 
 
 def follow_supervisor() -> int | None:

@@ -108,13 +108,14 @@ class Bench:
 
     async def sample(self, app: AppProcess, cookie: str, name: str) -> Latency:
         """The page idle for --idle-seconds (after a second's warm-up)."""
-        mark = self.meter.mark()
+        mark, waited = self.meter.mark(), run_delay(app.pid)
         async with Sampler(app.base, self.args.path, cookie, self.args.rate) as sampler:
             lo = time.perf_counter() + 1.0
             await asyncio.sleep(1.0 + self.args.idle_seconds)
             hi = time.perf_counter()
         result = Latency.of(name, sampler.samples, lo, hi)
         result.cpu = self.meter.use(mark, self.meter.mark())
+        result.cpu["web_waited"] = run_delay(app.pid) - waited
         return result
 
     async def one(self, nice: int) -> Round:
@@ -131,12 +132,13 @@ class Bench:
             await app.wait_ready()
             await started(self.conn, args.workers)
             browser = await Browser.sign_in(app.base, USER, BENCH_PASSWORD)
-            mark = self.meter.mark()
+            mark, waited = self.meter.mark(), run_delay(app.pid)
             async with Sampler(app.base, args.path, browser.cookie, args.rate) as sampler:
                 run = await browser.sync(self.conn)
             workers = [nice_of(pid) for pid in children(app.pid)]  # they have run the sync
             during = Latency.of("during", sampler.samples, run.running_from, run.running_to)
             during.cpu = self.meter.use(mark, self.meter.mark())
+            during.cpu["web_waited"] = run_delay(app.pid) - waited
             await asyncio.sleep(2.0)
             idle = await self.sample(app, browser.cookie, "idle")
         finally:
@@ -148,9 +150,9 @@ class Bench:
         say(
             f"worker nice {workers} (WORKER_NICE={nice}): {run.describe()}\n"
             f"  during: p95 {fmt_ms(during.p95)} ms over {during.requests} requests "
-            f"({during.errors} errors); {fmt_cpu(during.cpu)}\n"
+            f"({during.errors} errors); {fmt_cpu(during.cpu)}; {fmt_wait(during)}\n"
             f"  idle:   p95 {fmt_ms(idle.p95)} ms over {idle.requests} requests "
-            f"({idle.errors} errors); {fmt_cpu(idle.cpu)}\n"
+            f"({idle.errors} errors); {fmt_cpu(idle.cpu)}; {fmt_wait(idle)}\n"
             f"  load {fmt_load(done.load)}"
         )
         return done
@@ -171,6 +173,22 @@ async def started(conn: asyncpg.Connection, count: int, within: float = 120.0) -
             return
         await asyncio.sleep(0.1)
     raise RuntimeError(f"{count} worker(s) did not register within {within:.0f} s (saw {seen})")
+
+
+def run_delay(pid: int) -> float:
+    """Seconds the process's threads have waited for a core so far (/proc schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended
+    return total / 1e9
+
+
+def fmt_wait(window: Latency) -> str:
+    per_request = 1000 * window.cpu["web_waited"] / max(1, window.requests)
+    return f"the web waited for a core {per_request:.1f} ms a request"
 
 
 def nice_of(pid: int) -> int:

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-media bench-web bench-queue reliability mutate venv clean
+.PHONY: run test lint bench bench-media bench-web bench-queue bench-pages reliability mutate venv clean
 
 define install
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -77,6 +77,12 @@ bench-web: $(STAMP)
 bench-queue: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.queue_bench $(ARGS)
+
+# GET /staged p95 idle and during a first sync of 201,000 keys, the worker at the web's CPU
+# priority and at WORKER_NICE below it, side by side (bench/pages_first.py).
+bench-pages: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.pages_first $(ARGS)
 
 reliability: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'

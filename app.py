@@ -44,7 +44,7 @@ from controllers.production.publishing import ProductionController
 from controllers.staging.bulk import StagedBulkController
 from controllers.staging.old_urls import old_url
 from controllers.staging.staged import StagedModelsController
-from controllers.templating import register_filters, url_for
+from controllers.templating import StaticAssets, register_filters, url_for
 from controllers.uploads.routes import UploadsController, upload_form_router
 from domain.platform.runtime import Runtime
 from domain.platform.settings import ROOT, Settings, SettingsError
@@ -57,13 +57,14 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+def template_config(assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]:
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
         auto_reload=False,
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     register_filters(env)
+    env.globals["static_url"] = assets.url
     engine = JinjaTemplateEngine.from_environment(env)
     engine.register_template_callable("url_for", url_for)
     return TemplateConfig(instance=engine)
@@ -89,7 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await runtime.stop()
 
-    templates = template_config()
+    assets = StaticAssets(ROOT / "static")  # hashed once, from the bytes served
+    templates = template_config(assets)
     auth = admin_auth(settings.session_idle_seconds, settings.secure_cookies)
     metrics = Router(
         "/", route_handlers=[MetricsController], guards=[admin_or_scraper(settings.metrics_token)]
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(
                 path="/static",
                 directories=[ROOT / "static"],
+                file_system=assets.file_system(),
                 name="static",
                 include_in_schema=False,
             ),
@@ -137,7 +140,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SessionCsrf(settings.secret_key, settings.secure_cookies),
         ],
         before_send=[
-            security_headers(lambda: runtime.s3_settings.endpoint if runtime.s3_settings else None)
+            security_headers(lambda: runtime.s3_settings.endpoint if runtime.s3_settings else None),
+            assets.cache_headers,
         ],
         stores={"sessions": DatabaseStore()},
         exception_handlers=exception_handlers(),

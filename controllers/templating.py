@@ -1,15 +1,23 @@
-"""The Jinja environment's filters and globals: dates, numbers, names, query strings."""
+"""The Jinja environment's filters and globals: dates, numbers, names, query strings, and the
+content-hashed URLs of static files (`static_url`) with the caching they allow."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, AnyStr
 from urllib.parse import urlencode
 
+from anyio import AsyncFile
 from jinja2 import Environment, pass_context
 from litestar import Litestar
+from litestar.datastructures import MutableScopeHeaders
+from litestar.file_system import BaseLocalFileSystem
+from litestar.types import Message, PathType, Scope
+from litestar.types.file_types import FileInfo
 
 from controllers.lookalike import reveal
 
@@ -71,3 +79,90 @@ def url_for(context: Mapping[str, Any], /, route_name: str, **params: Any) -> st
     """Litestar's `url_for` for templates, remembered: a list page asks for the same few hundred
     URLs (three a row) on every view, and each reverse lookup costs some microseconds."""
     return _reverse(context["request"].app, route_name, tuple(params.items()))
+
+
+# ---------------------------------------------------------------- static files, content-hashed
+
+STATIC_PREFIX = "/static/"
+IMMUTABLE = "public, max-age=31536000, immutable"  # a hashed name is one version, for good
+REVALIDATE = "no-cache"  # a plain name may change at the next deploy: ask each time
+
+
+def hashed_name(name: str, content: bytes) -> str:
+    """`app.css` -> `app.3f2a9c1b0d.css`: the first 10 hex digits of the bytes' SHA-256."""
+    digest = hashlib.sha256(content).hexdigest()[:10]
+    folder, _, file = name.rpartition("/")
+    stem, dot, suffix = file.rpartition(".")
+    hashed = f"{stem}.{digest}.{suffix}" if dot and stem else f"{file}.{digest}"
+    return f"{folder}/{hashed}" if folder else hashed
+
+
+class StaticAssets:
+    """static/ under content-hashed names, computed once at start: a reload need not ask again
+    for a file whose name says which bytes it holds."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.urls: dict[str, str] = {}  # "app.css" -> "/static/app.3f2a9c1b0d.css"
+        self.files: dict[str, tuple[Path, int, int]] = {}  # hashed name -> file, size, mtime
+        for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
+            name = path.relative_to(self.root).as_posix()
+            stat = path.stat()
+            hashed = hashed_name(name, path.read_bytes())
+            self.urls[name] = STATIC_PREFIX + hashed
+            self.files[hashed] = (path, stat.st_size, stat.st_mtime_ns)
+
+    def url(self, name: str) -> str:
+        """The Jinja global `static_url('app.css')`; a file unknown at start keeps its name."""
+        name = name.lstrip("/")
+        return self.urls.get(name, STATIC_PREFIX + name)
+
+    def file_system(self) -> BaseLocalFileSystem:
+        return _HashedFiles(self)
+
+    def source(self, path: str) -> Path | None:
+        """The file a hashed path under static/ was computed from, while it holds those bytes
+        (edited since start: None, so an immutable name never serves other bytes)."""
+        name = path.removeprefix(str(self.root) + "/")
+        found = self.files.get(name) if name != path else None
+        if found is None:
+            return None
+        file, size, mtime = found
+        try:
+            stat = file.stat()
+        except OSError:
+            return None
+        return file if (stat.st_size, stat.st_mtime_ns) == (size, mtime) else None
+
+    async def cache_headers(self, message: Message, scope: Scope) -> None:
+        """A before_send hook: a year for a hashed name served, revalidation for the rest."""
+        path = scope.get("path", "")
+        if message["type"] != "http.response.start" or not path.startswith(STATIC_PREFIX):
+            return
+        hashed = path.removeprefix(STATIC_PREFIX) in self.files and message["status"] == 200
+        MutableScopeHeaders.from_message(message)["Cache-Control"] = (
+            IMMUTABLE if hashed else REVALIDATE
+        )
+
+
+class _HashedFiles(BaseLocalFileSystem):
+    """Litestar's local files, where a hashed name opens the file it was computed from; a
+    plain name opens itself, and an unknown hash finds nothing (404)."""
+
+    def __init__(self, assets: StaticAssets) -> None:
+        self.assets = assets
+
+    def _real(self, path: PathType) -> PathType:
+        text = str(path)
+        if text.removeprefix(str(self.assets.root) + "/") not in self.assets.files:
+            return path
+        source = self.assets.source(text)
+        if source is None:
+            raise FileNotFoundError(text)
+        return source
+
+    async def info(self, path: PathType, **kwargs: Any) -> FileInfo:
+        return await super().info(self._real(path), **kwargs)
+
+    async def open(self, file: PathType, mode: str, buffering: int = -1) -> AsyncFile[AnyStr]:
+        return await super().open(self._real(file), mode, buffering)

@@ -197,7 +197,12 @@ class WorkerPool:
             self._spawn(index)
         if self.procs:
             self._thread.start()
-            log.info("started %d worker process(es)", len(self.procs))
+            log.info(
+                "started %d worker process(es), %d steps below the web's CPU priority "
+                "(WORKER_NICE)",
+                len(self.procs),
+                self.settings.worker_nice,
+            )
         else:
             log.info("WORKERS=0: no worker here; run `litestar worker` where jobs should run")
 

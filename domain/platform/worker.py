@@ -12,6 +12,11 @@ when the supervisor dies, even by SIGKILL, with ORPHAN_GRACE_S for its jobs: Lin
 SIGTERM then (PR_SET_PDEATHSIG; it is sent when the *thread* that started the worker ends,
 which for the supervisor's threads means stopping anyway), and it checks its parent every
 second besides (other systems, or a supervisor gone before the worker asked).
+
+A worker runs WORKER_NICE steps below the CPU priority of whatever started it (`lower_priority`):
+on one box, the web's pages get a core first while a sync writes. Most of a sync's CPU is
+PostgreSQL's, writing for it: when the database is on this machine, the backends serving the
+worker's connections (named by application_name) are lowered as much (`_lower_backends`).
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from domain.catalogue import runs
-from domain.platform import jobs
+from domain.platform import db, jobs
 from domain.platform.db import DatabaseUnavailable
 from domain.platform.runtime import Runtime
 from domain.platform.s3 import S3Error
@@ -40,18 +48,27 @@ STOP_GRACE_S = 10.0  # running jobs get this long to finish after SIGTERM/SIGINT
 ORPHAN_GRACE_S = 2.0  # or this long, once the supervisor is gone
 SUPERVISOR_PID_ENV = "CREATORFLIX_SUPERVISOR_PID"  # set by supervisor.WorkerPool only
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+BACKENDS_EVERY_S = 2.0  # how often the worker looks for new connections' backends to lower
 
 
 async def run(settings: Settings, name: str | None = None, concurrency: int | None = None) -> None:
     """Take jobs until SIGTERM/SIGINT; reconnect with backoff when the database goes away."""
     name = name or settings.worker_name or runs.this_process()
     concurrency = concurrency or settings.worker_concurrency
+    nice = lower_priority(settings.worker_nice)
+    log.info("worker %s: CPU priority nice %d (WORKER_NICE=%d)", name, nice, settings.worker_nice)
     supervisor = follow_supervisor()
     if supervisor is not None and os.getppid() != supervisor:
         log.warning("worker %s: its supervisor (pid %d) is gone; not starting", name, supervisor)
         return
     stopping = asyncio.Event()
+    label = local_label(settings)
+    if label is not None:
+        settings = replace(settings, database_url=label[0])
     work = asyncio.create_task(_work(settings, name, concurrency, stopping), name="worker")
+    lowering = (
+        asyncio.create_task(_lower_backends(label[1], settings.worker_nice)) if label else None
+    )
     stop = _Stop(name, supervisor, stopping, work)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -66,8 +83,9 @@ async def run(settings: Settings, name: str | None = None, concurrency: int | No
             await work
         log.info("worker %s stopped", name)
     finally:
-        if watcher is not None:
-            watcher.cancel()
+        for task in (watcher, lowering):
+            if task is not None:
+                task.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
 
@@ -139,6 +157,77 @@ def _abandon(name: str) -> None:
     )
     logging.shutdown()
     os._exit(1)
+
+
+def lower_priority(steps: int) -> int:
+    """Pages first: this process yields the CPU to the web's; returns its nice value now.
+
+    Linux keeps a nice value per thread (later threads inherit it), so every thread running
+    already is lowered too. Raising one's own nice value needs no privilege; 19 is the floor.
+    """
+    now = os.getpriority(os.PRIO_PROCESS, 0)
+    if steps <= 0:
+        return now
+    target = min(19, now + steps)
+    tasks = Path("/proc/self/task")
+    for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            os.setpriority(os.PRIO_PROCESS, tid, target)
+    return target
+
+
+def local_label(settings: Settings) -> tuple[str, str] | None:
+    """(DATABASE_URL naming this worker's connections, that name) when its backends are to be
+    lowered: WORKER_NICE set and PostgreSQL on this machine (loopback or a Unix socket)."""
+    url = settings.database_url
+    if settings.worker_nice <= 0 or not url or not Path("/proc/self/stat").exists():
+        return None
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    host = query.get("host") or parts.hostname or ""
+    if host not in ("", "localhost", "127.0.0.1", "::1") and not host.startswith("/"):
+        return None
+    name = f"creatorflix-worker-{os.getpid()}"
+    query["application_name"] = name
+    return urlunsplit(parts._replace(query=urlencode(query))), name
+
+
+async def _lower_backends(name: str, steps: int) -> None:
+    """Give the PostgreSQL backends serving this worker's connections its lower priority, as
+    the pools open them; stop at the first refusal (another user's server, no privilege)."""
+    lowered: set[int] = set()
+    while True:
+        await asyncio.sleep(BACKENDS_EVERY_S)
+        try:
+            rows = await db.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1", name
+            )
+        except Exception:  # noqa: BLE001 - no pool yet, or reconnecting: try again later
+            continue
+        now = {int(r["pid"]) for r in rows}
+        for pid in now - lowered:
+            if _command(pid) != "postgres":  # gone already, or not this machine's backend
+                continue
+            try:
+                os.setpriority(
+                    os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + steps)
+                )
+            except PermissionError:
+                log.info(
+                    "worker %s: PostgreSQL's backends keep their priority (no permission)", name
+                )
+                return
+            except ProcessLookupError:
+                continue
+            lowered.add(pid)
+        lowered &= now
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def follow_supervisor() -> int | None:

@@ -1,0 +1,280 @@
+"""Pages first on one box: GET /staged while a dashboard-started first sync runs, with the
+worker at the web's CPU priority and at WORKER_NICE below it, side by side in one run.
+
+    make bench-pages                                   # 3,000 models x 32 posts x 2 media:
+                                                       # 201,000 keys, 50 ms a request
+    make bench-pages ARGS="--models 500 --idle-seconds 6"   # a quicker, smaller run
+
+The machinery is bench/queue_bench.py's phase a: `python -m app` (web + WORKERS worker
+processes) on DATABASE_URL, bench/store.py as the bucket, an open-loop sampler of the page at
+--rate req/s, the run's own row for its duration. For each mode (worker nice +0, then +--nice;
+--rounds > 1 alternates the order): fresh tables, the app started with WORKER_NICE, a first
+sync from the dashboard with the page sampled while it runs, then the page sampled idle on the
+synced tables. Prints p95 idle, p95 during, their ratio, the sync's seconds, the ratio of sync
+durations, CPU by process group and the machine's load. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from bench.measure import ServerCpu
+from bench.queue_bench import (
+    CORES,
+    USER,
+    AppProcess,
+    Browser,
+    CpuMeter,
+    Latency,
+    Sampler,
+    bucket_env,
+    children,
+    fmt_cpu,
+    fmt_load,
+    fmt_ms,
+    fresh_tables,
+    prepare_database,
+)
+from bench.queue_bench import PASSWORD as BENCH_PASSWORD
+from bench.report import say
+from bench.store import StoreProcess
+from bench.web_server import ROOT
+
+RATIO_TARGET = 2.0  # p95 during the sync / p95 idle
+SLOWER_TARGET = 1.15  # sync seconds lowered / sync seconds at the web's priority
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.pages_first",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--models", type=int, default=3_000, help="model folders in the bucket")
+    p.add_argument("--posts", type=int, default=32, help="posts per model")
+    p.add_argument("--media", type=int, default=2, help="media per post")
+    p.add_argument("--delay", type=float, default=0.05, help="store's seconds per request")
+    p.add_argument("--rate", type=float, default=20.0, help="page requests per second")
+    p.add_argument("--idle-seconds", type=float, default=15.0, help="idle sampling window")
+    p.add_argument("--path", default="/staged", help="the page measured")
+    p.add_argument("--workers", type=int, default=1, help="WORKERS for python -m app")
+    p.add_argument("--nice", type=int, default=10, help="WORKER_NICE of the lowered mode")
+    p.add_argument("--rounds", type=int, default=1, help="syncs per mode, order alternating")
+    p.add_argument(
+        "--app-env", action="append", default=[], metavar="NAME=VALUE",
+        help="extra environment for python -m app in both modes",
+    )  # fmt: skip
+    p.add_argument("--out", type=Path, default=ROOT / "test-output" / "pages-first")
+    args = p.parse_args(argv)
+    if any("=" not in item for item in args.app_env):
+        p.error("--app-env takes NAME=VALUE")
+    args.app_env = dict(item.split("=", 1) for item in args.app_env)
+    return args
+
+
+@dataclass
+class Round:
+    nice: int
+    worker_nice: list[int]  # as read from /proc for each worker process of the app
+    idle: Latency
+    during: Latency
+    sync_seconds: float
+    status: str
+    keys: int
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    @property
+    def ratio(self) -> float:
+        return self.during.p95 / self.idle.p95 if self.idle.p95 else float("nan")
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    conn: asyncpg.Connection
+    store: StoreProcess
+    meter: CpuMeter
+    rounds: list[Round] = field(default_factory=list)
+
+    async def sample(self, app: AppProcess, cookie: str, name: str) -> Latency:
+        """The page idle for --idle-seconds (after a second's warm-up)."""
+        mark, waited = self.meter.mark(), run_delay(app.pid)
+        async with Sampler(app.base, self.args.path, cookie, self.args.rate) as sampler:
+            lo = time.perf_counter() + 1.0
+            await asyncio.sleep(1.0 + self.args.idle_seconds)
+            hi = time.perf_counter()
+        result = Latency.of(name, sampler.samples, lo, hi)
+        result.cpu = self.meter.use(mark, self.meter.mark())
+        result.cpu["web_waited"] = run_delay(app.pid) - waited
+        return result
+
+    async def one(self, nice: int) -> Round:
+        args = self.args
+        await fresh_tables(self.conn)
+        await self.conn.execute("VACUUM ANALYZE whitelabel_models, whitelabel_posts")
+        await self.conn.execute("DELETE FROM procrastinate_workers")  # the last mode's, if left
+        data_dir = Path(f"{args.out}/data-{nice}")
+        extra = {**args.app_env, "WORKER_NICE": str(nice)}
+        env = bucket_env(self.store, args.workers, data_dir, extra)
+        app = AppProcess(env, args.out / f"app-nice{nice}.log").start()
+        self.meter.app_pid = app.pid
+        try:
+            await app.wait_ready()
+            await started(self.conn, args.workers)
+            browser = await Browser.sign_in(app.base, USER, BENCH_PASSWORD)
+            mark, waited = self.meter.mark(), run_delay(app.pid)
+            async with Sampler(app.base, args.path, browser.cookie, args.rate) as sampler:
+                run = await browser.sync(self.conn)
+            workers = [nice_of(pid) for pid in children(app.pid)]  # they have run the sync
+            during = Latency.of("during", sampler.samples, run.running_from, run.running_to)
+            during.cpu = self.meter.use(mark, self.meter.mark())
+            during.cpu["web_waited"] = run_delay(app.pid) - waited
+            await asyncio.sleep(2.0)
+            idle = await self.sample(app, browser.cookie, "idle")
+        finally:
+            app.stop()
+            self.meter.app_pid = None
+            shutil.rmtree(data_dir, ignore_errors=True)
+        done = Round(nice, workers, idle, during, run.seconds, run.status, run.row["keys_listed"])
+        done.load = os.getloadavg()
+        say(
+            f"worker nice {workers} (WORKER_NICE={nice}): {run.describe()}\n"
+            f"  during: p95 {fmt_ms(during.p95)} ms over {during.requests} requests "
+            f"({during.errors} errors); {fmt_cpu(during.cpu)}; {fmt_wait(during)}\n"
+            f"  idle:   p95 {fmt_ms(idle.p95)} ms over {idle.requests} requests "
+            f"({idle.errors} errors); {fmt_cpu(idle.cpu)}; {fmt_wait(idle)}\n"
+            f"  load {fmt_load(done.load)}"
+        )
+        return done
+
+
+async def started(conn: asyncpg.Connection, count: int, within: float = 120.0) -> None:
+    """Until `count` workers have registered with the queue (the page answers before they do)."""
+    deadline = time.monotonic() + within
+    seen = 0
+    while time.monotonic() < deadline:
+        seen = int(
+            await conn.fetchval(
+                "SELECT COUNT(*) FROM procrastinate_workers "
+                "WHERE last_heartbeat > now() - interval '5 seconds'"
+            )
+        )
+        if seen >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{count} worker(s) did not register within {within:.0f} s (saw {seen})")
+
+
+def run_delay(pid: int) -> float:
+    """Seconds the process's threads have waited for a core so far (/proc schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended
+    return total / 1e9
+
+
+def fmt_wait(window: Latency) -> str:
+    per_request = 1000 * window.cpu["web_waited"] / max(1, window.requests)
+    return f"the web waited for a core {per_request:.1f} ms a request"
+
+
+def nice_of(pid: int) -> int:
+    """Field 19 of /proc/PID/stat: the process's nice value (-99 when it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    except (OSError, IndexError, ValueError):
+        return -99
+
+
+def summary(bench: Bench) -> None:
+    args = bench.args
+    quiet = min(r.idle.p95 for r in bench.rounds)  # the strictest idle reference of the run
+    say("\n" + "=" * 100)
+    say(
+        f"PAGES FIRST  {bench.store.info['keys']:,} keys ({args.models:,} models x {args.posts} "
+        f"posts x {args.media} media + 3), store {1000 * args.delay:.0f} ms/request, WORKERS="
+        f"{args.workers}, GET {args.path} at {args.rate:g} req/s (open loop), {CORES} cores"
+    )
+    say(
+        f"  {'mode':<26} {'nice':>5} {'idle p95':>9} {'sync p95':>9} {'ratio':>7} "
+        f"{'vs quiet':>8} {'sync s':>7} {'keys':>8} {'requests':>9} {'load1':>6}"
+    )
+    for r in bench.rounds:
+        mode = f"WORKER_NICE={r.nice}" + (" (as before)" if r.nice == 0 else "")
+        say(
+            f"  {mode:<26} {'/'.join(map(str, r.worker_nice)):>5} {fmt_ms(r.idle.p95):>9} "
+            f"{fmt_ms(r.during.p95):>9} {r.ratio:>6.2f}x {r.during.p95 / quiet:>7.2f}x "
+            f"{r.sync_seconds:>7.1f} {r.keys:>8,} {f'{r.idle.requests}/{r.during.requests}':>9} "
+            f"{r.load[0]:>6.2f}"
+        )
+    by = {n: [r for r in bench.rounds if r.nice == n] for n in (0, args.nice)}
+    before = statistics.median(r.sync_seconds for r in by[0])
+    after = statistics.median(r.sync_seconds for r in by[args.nice])
+    for label, key in (("its own idle", lambda r: r.ratio), ("the quietest idle", None)):
+        ratios = {
+            n: statistics.median(key(r) if key else r.during.p95 / quiet for r in rounds)
+            for n, rounds in by.items()
+        }
+        low = ratios[args.nice]
+        say(
+            f"  p95 during / {label}, WORKER_NICE={args.nice}: {low:.2f}x (target <= "
+            f"{RATIO_TARGET:g}x) {'met' if low <= RATIO_TARGET else 'MISSED'}; "
+            f"WORKER_NICE=0: {ratios[0]:.2f}x"
+        )
+    slower = after / before
+    say(
+        f"  sync seconds WORKER_NICE={args.nice} / WORKER_NICE=0: {after:.1f} / {before:.1f} = "
+        f"{slower:.2f}x (target <= {SLOWER_TARGET:g}x) "
+        + ("met" if slower <= SLOWER_TARGET else "MISSED")
+    )
+    say("  (medians over rounds; ms; nice: the worker processes' as read from /proc; p95 during:")
+    say("   requests started and ended while the run was running; idle: afterwards, on the")
+    say("   synced tables; vs quiet: during / the lowest idle p95 of this run; load1: at the end)")
+    say("=" * 100)
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("DATABASE_URL is not set: run through `make bench-pages`")
+    args.out.mkdir(parents=True, exist_ok=True)
+    say(f"pages-first benchmark: load average {fmt_load(os.getloadavg())} on {CORES} cores")
+    store = StoreProcess(args, args.out / "store.log")
+    info = store.start()
+    say(f"store: {info['keys']:,} keys at {info['endpoint']} (built in {info['build_seconds']} s)")
+    conn: asyncpg.Connection | None = None
+    try:
+        await prepare_database(url)
+        conn = await asyncpg.connect(url)
+        assert store.proc is not None
+        bench = Bench(args, conn, store, CpuMeter(await ServerCpu.find(conn), store.proc.pid))
+        for i in range(args.rounds):
+            order = (0, args.nice) if i % 2 == 0 else (args.nice, 0)
+            for nice in order:
+                bench.rounds.append(await bench.one(nice))
+        summary(bench)
+    finally:
+        if conn is not None:
+            await conn.close()
+        store.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    asyncio.run(main_async(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

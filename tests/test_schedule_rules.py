@@ -1,14 +1,24 @@
-"""What the schedule form accepts, what it refuses with which fix, and when a stored schedule
-fires next. Pure rules, no database (the form and the ticks over HTTP and real workers are in
-test_stored_settings.py and test_schedule_race.py)."""
+"""What the schedule form accepts, what it refuses with which fix (word for word: the admin
+reads it), when a stored schedule fires next, and how it is stored and ticked. The form and the
+ticks over HTTP and real workers are in test_stored_settings.py and test_schedule_race.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from domain.catalogue.schedule import Schedule, ScheduleError, next_time, validate
+from domain.catalogue.schedule import (
+    Schedule,
+    ScheduleError,
+    load,
+    next_time,
+    save,
+    take_due_tick,
+    validate,
+)
+from tests.conftest import rows
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -40,30 +50,49 @@ def test_an_interval_is_stored_as_written_and_fires_that_long_after(
     assert next_time(stored, T0) == T0 + every
 
 
+NOT_EITHER = (
+    "schedule={!r} is neither an interval nor a cron expression: use e.g. 'every 30m', '6h', "
+    "'1d', or cron such as '0 3 * * *' (03:00 UTC daily); leave it empty to turn the schedule off."
+)
+NEVER = (
+    "schedule={!r} never fires: no date in the next 5 years matches it (such as February 30th). "
+    "Check the day of month and the month fields, e.g. '0 3 28 2 *' for February 28th at "
+    "03:00 UTC."
+)
+
+
 @pytest.mark.parametrize(
-    ("written", "fix"),
+    ("written", "message"),
     [
-        ("0m", "the shortest interval is 1 minute"),
-        ("every 0h", "the shortest interval is 1 minute"),
-        ("1831d", "is longer than 5 years: use at most '1830d'"),
-        ("9999d", "is longer than 5 years"),
-        ("every 10000m", "neither an interval nor a cron expression"),  # 4 digits at most
-        ("every 3s", "neither an interval nor a cron expression"),
-        ("every ٣m", "neither an interval nor a cron expression"),  # ASCII digits only
-        ("every 3 weeks", "neither an interval nor a cron expression"),
-        ("3m later", "neither an interval nor a cron expression"),
-        ("every m", "neither an interval nor a cron expression"),
-        ("0 3 * *", "neither an interval nor a cron expression"),  # 4 fields
-        ("0 0 3 * * *", "neither an interval nor a cron expression"),  # 6 fields
-        ("61 3 * * *", "neither an interval nor a cron expression"),
-        ("0 0 30 2 *", "never fires: no date in the next 5 years matches it"),
-        ("0 0 31 4 *", "never fires"),
-        ("x" * 101, "schedule is too long"),
+        ("0m", "schedule: the shortest interval is 1 minute."),
+        ("every 0h", "schedule: the shortest interval is 1 minute."),
+        ("1831d", "schedule='1831d' is longer than 5 years: use at most '1830d'."),
+        ("9999d", "schedule='9999d' is longer than 5 years: use at most '1830d'."),
+        ("every 10000m", NOT_EITHER.format("every 10000m")),  # 4 digits at most
+        ("every 3s", NOT_EITHER.format("every 3s")),
+        ("every ٣m", NOT_EITHER.format("every ٣m")),  # ASCII digits only
+        ("every 3 weeks", NOT_EITHER.format("every 3 weeks")),
+        ("3m later", NOT_EITHER.format("3m later")),
+        ("every m", NOT_EITHER.format("every m")),
+        ("0 3 * *", NOT_EITHER.format("0 3 * *")),  # 4 fields
+        ("0 0 3 * * *", NOT_EITHER.format("0 0 3 * * *")),  # 6 fields
+        ("61 3 * * *", NOT_EITHER.format("61 3 * * *")),
+        ("0 0 30 2 *", NEVER.format("0 0 30 2 *")),
+        ("0 0 31 4 *", NEVER.format("0 0 31 4 *")),
+        ("x" * 101, "schedule is too long: use an interval like 'every 30m' or cron."),
     ],
 )
-def test_a_schedule_that_cannot_work_is_refused_naming_the_fix(written: str, fix: str) -> None:
-    with pytest.raises(ScheduleError, match=fix.replace("(", r"\(")):
+def test_a_schedule_that_cannot_work_is_refused_naming_the_fix(written: str, message: str) -> None:
+    with pytest.raises(ScheduleError) as refused:
         validate(written)
+    assert str(refused.value) == message
+
+
+def test_a_hundred_characters_is_not_too_long() -> None:
+    written = "every 30m" + " " * 50 + "x" * 90  # 100 once its spaces are squeezed
+    with pytest.raises(ScheduleError, match="neither an interval"):
+        validate(written)
+    assert len(" ".join(written.split())) == 100
 
 
 def test_empty_or_blank_turns_the_schedule_off() -> None:
@@ -110,3 +139,32 @@ def test_off_or_unusable_schedules_never_come_due_and_say_why() -> None:
     assert "'0 3 28 2 *'" in broken.problem  # the fix, as an example
     fine = schedule("every 30m", updated_at=T0)
     assert fine.enabled and fine.problem is None
+
+
+async def test_a_saved_schedule_is_loaded_as_saved_and_ticks_once_per_interval(
+    database: Any,
+) -> None:
+    saved = await save("  every   2m ", "ann")
+    loaded = await load()
+    assert loaded == saved
+    assert (loaded.expression, loaded.updated_by, loaded.last_tick_at) == ("every 2m", "ann", None)
+    assert loaded.updated_at is not None
+    assert await take_due_tick() is None  # two minutes from the save: not due yet
+    await rows("UPDATE sync_schedule SET updated_at = updated_at - interval '3 minutes'")
+    first = await take_due_tick()
+    assert first is not None
+    assert await take_due_tick() is None  # claimed: the next is two minutes on
+    ticked = (await load()).last_tick_at
+    assert ticked is not None
+    # Two minutes later (the clock moved back instead): the second tick comes, once.
+    await rows("UPDATE sync_schedule SET last_tick_at = last_tick_at - interval '3 minutes'")
+    assert await take_due_tick() is not None
+    assert await take_due_tick() is None
+    resaved = await save("every 2m", "bob")
+    assert resaved.last_tick_at is None and resaved.updated_by == "bob"  # counts from now
+
+
+async def test_without_its_row_the_schedule_is_off(database: Any) -> None:
+    await rows("DELETE FROM sync_schedule RETURNING id")
+    assert await load() == Schedule("", "", None, None)
+    assert await take_due_tick() is None

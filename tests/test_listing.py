@@ -612,6 +612,7 @@ async def test_nothing_listening_is_unreachable(bucket: Bucket) -> None:
         b"<Error><Code>NoSuchBucket</Code></Error>",
         b'<?xml version="1.0"?><ListAllMyBucketsResult/>',
     ],
+    ids=["html", "error", "other xml"],  # mutmut's runs take ids unescaped: no bytes
 )
 def test_an_answer_that_is_not_a_listing_is_never_an_empty_page(body: bytes) -> None:
     """A 200 with other XML (a wrong endpoint's HTML, an error body) must not read as an empty

@@ -41,7 +41,7 @@ class JobsController(Controller):
     async def pause_previews(
         self, request: HTMXRequest, actor: ActorDep, data: EmptyBody
     ) -> Response[Any]:
-        """No preview job is queued or taken until resumed (audited: the entry is the flag)."""
+        """No preview job is queued or taken until resumed (audited with the switch)."""
         taken = await previews.pause(actor.username, actor.address)
         toast = ("info", f"Previews paused; {taken} queued preview job(s) taken off the queue.")
         return await _answer(request, actor, None, toast)

@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from domain.platform import db
+from domain.production.visibility import post_public_sql, public_sql
 
-VISIBLE_MODEL = "m.is_published AND m.source_missing_at IS NULL"
-VISIBLE_POST = "p.is_published AND p.source_missing_at IS NULL"
+# The visibility rule (domain/production/visibility.py) as this module's queries need it.
+VISIBLE_MODEL = public_sql("m")
+VISIBLE_POST = public_sql("p")  # the post's own conditions: its model is public already
 # A model's own thumbnail, else the thumbnail of its first visible post.
 THUMBNAIL = (
     f"COALESCE(m.thumbnail_key, (SELECT p.thumbnail_key FROM posts p WHERE p.model = m.id AND "
@@ -171,6 +173,18 @@ async def recount(tx: db.Tx, model_id: int) -> None:
     # raw: a correlated subquery in SET, which Piccolo's update cannot express
     await tx.execute(
         "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
-        "is_published AND source_missing_at IS NULL) WHERE id = $1",
+        f"{public_sql('posts')}) WHERE id = $1",
         model_id,
     )
+
+
+async def public_counts() -> dict[str, int]:
+    """Production models and posts, and how many of each are public (the dashboard's cards)."""
+    # raw: four counts in one round trip (scalar subqueries, one over a join)
+    rows = await db.fetch(
+        "SELECT (SELECT COUNT(*) FROM models) AS models, "
+        f"(SELECT COUNT(*) FROM models m WHERE {public_sql('m')}) AS public_models, "
+        "(SELECT COUNT(*) FROM posts) AS posts, (SELECT COUNT(*) FROM posts p JOIN models m "
+        f"ON m.id = p.model WHERE {post_public_sql('p', 'm')}) AS public_posts"
+    )
+    return {k: int(v) for k, v in dict(rows[0]).items()}

@@ -11,7 +11,7 @@ from typing import Any
 from domain.catalogue import parts, run_changes, run_handle, runs, sync_store
 from domain.catalogue.begin import begin_here
 from domain.catalogue.guard import judge_deletions
-from domain.catalogue.keys import parse_key
+from domain.catalogue.keys import is_model_folder
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_models import live_parts, work_parts
@@ -103,7 +103,11 @@ async def _gather_progress(handle: RunHandle, base: RunStats) -> None:
     for part_id, counters in state.by_part.items():
         live = live_parts.get(part_id)
         total.add(live.counters() if live is not None else counters)
-    total.models_total = base.models_total
+    # Each part counts its own models, done and total (a worker taking a part over counts it
+    # afresh; a model folder made after the top-level listing adds to its part's total), so
+    # done never passes the parts' total. A part not claimed yet counts none: until then the
+    # top-level listing's count stands in.
+    total.models_total = max(base.models_total, total.models_total - base.models_total)
     handle.stats = total
 
 
@@ -125,9 +129,8 @@ async def _execute(
     await run_changes.record_ignored(handle.id, [o.key for o in loose])
     folders: list[str] = []
     for prefix in prefixes:
-        folder = prefix[:-1]
-        if parse_key(prefix + "x.jpg").model == folder:
-            folders.append(folder)
+        if is_model_folder(prefix[:-1]):
+            folders.append(prefix[:-1])
     base.models_total = len(folders)
     count = await parts.create(
         handle.id, folders, 1 if options.model else options.parts, whole_bucket=not options.model

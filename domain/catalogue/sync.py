@@ -19,6 +19,7 @@ from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, Listin
 from domain.errors import NotFound
 from domain.platform.s3 import S3Error
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel
+from domain.production import live
 
 __all__ = ["ListingSource", "SyncOptions", "run_sync", "work_parts"]
 log = logging.getLogger("creatorflix.sync")
@@ -183,7 +184,9 @@ async def _merge_and_delete(
     for folder, model in known.items():
         if folder not in seen:
             plan.models[folder] = model.id
-            plan.model_media += model.media
+    # Counted from the rows, as delete_models counts what it deleted: the plan says what
+    # confirming it deletes.
+    plan.model_posts, plan.model_media = await sync_store.contents(list(plan.models.values()))
     return await _guard_and_delete(options, handle, plan, known, stats)
 
 
@@ -225,11 +228,22 @@ async def _guard_and_delete(
         summary = plan.as_json()
         reason = verdict.reason
         s = summary["summary"]
+        shown = await live.in_plan(summary)  # the guard lists these first, then the others
+        s["live"] = shown.as_json()
+        s["model_names"] = [n for n in sorted(plan.models) if n not in set(shown.folders)][
+            :PLAN_NAMES_SHOWN
+        ]
         return (
             "needs_confirmation",
             (
                 f"Nothing was deleted: {reason} ({s['models']} model(s), {s['posts']} post(s), "
-                f"{s['media']} media). Confirm to apply exactly these deletions."
+                f"{s['media']} media). Confirm to apply exactly these deletions"
+                + (
+                    f": {shown.models} live model(s) and {shown.posts} live post(s) go off "
+                    "the public site."
+                    if shown.any
+                    else "."
+                )
             ),
             summary,
         )

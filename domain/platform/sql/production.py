@@ -188,3 +188,29 @@ async def public_counts() -> dict[str, int]:
         f"ON m.id = p.model WHERE {post_public_sql('p', 'm')}) AS public_posts"
     )
     return {k: int(v) for k, v in dict(rows[0]).items()}
+
+
+# -- what a held deletion plan takes off the public site (domain/production/live.py)
+
+
+async def live_models(folders: list[str]) -> list[dict[str, Any]]:
+    # raw: the visibility rule's SQL (visibility.py) in a WHERE over an array parameter
+    return await db.fetch(
+        "SELECT m.source_folder AS folder, m.name, m.post_count FROM models m WHERE "
+        f"m.source_folder = ANY($1::text[]) AND {VISIBLE_MODEL} ORDER BY m.source_folder",
+        folders,
+    )
+
+
+async def live_posts(folders: list[str], source_keys: list[str]) -> int:
+    """Public posts of these model folders, or with these source keys."""
+    # raw: the visibility rule's SQL (visibility.py) over a join
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM posts p JOIN models m ON m.id = p.model WHERE "
+            f"{post_public_sql('p', 'm')} AND (m.source_folder = ANY($1::text[]) OR "
+            "p.source_key = ANY($2::text[]))",
+            folders,
+            source_keys,
+        )
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html as html_text
 import re
 
-from tests.conftest import Bucket, rows
+from tests.conftest import Bucket, count, eventually, rows
 from tests.test_publish_counts import catalogue, sync
 from tests.web import Browser
 
@@ -121,3 +121,20 @@ async def test_badges_and_counts_follow_publish_unpublish_draft_and_source_missi
     page = (await b.get(f"/production/{ids['Ben']}")).text
     header = page.split('<header class="page-header">')[1].split("</header>")[0]
     assert "badge-published" not in header and "source missing" in header
+
+
+async def test_a_draft_activation_never_says_its_models_go_public(
+    signed_in: Browser, bucket: Bucket
+) -> None:
+    b = signed_in
+    await bucket.put("Anna/Beach/a.jpg", "Ben/Trip/t.png")
+    await sync(b)
+    answer = await b.post("/staged/_bulk/activate-all-new", {"draft": "1"}, htmx=True)
+    assert answer.status_code == 200, answer.text[:300]
+    outcome = re.search(r"data-outcome>([^<]*)<", answer.text)
+    assert outcome, answer.text[:1500]
+    assert "goes public as it is done" not in outcome.group(1), outcome.group(1)
+    assert "stays unpublished" in outcome.group(1)
+    await eventually(lambda: count("models"), 2)  # the worker activated both
+    published = await rows("SELECT is_published FROM models")
+    assert not any(r["is_published"] for r in published), "a draft activation published"

@@ -148,13 +148,15 @@ async def _execute(
     await _gather_progress(handle, base)
     if handle.cancelled.is_set():
         return "cancelled", "cancelled by an admin; finished models were kept", None
-    return await _merge_and_delete(options, handle, await parts.results(handle.id))
+    outcome = await _merge_and_delete(options, handle, base, await parts.results(handle.id))
+    await _gather_progress(handle, base)  # the deletions, counted on base, into the run's
+    return outcome
 
 
 async def _merge_and_delete(
-    options: SyncOptions, handle: RunHandle, results: list[parts.PartResult]
+    options: SyncOptions, handle: RunHandle, base: RunStats, results: list[parts.PartResult]
 ) -> tuple[str, str | None, dict[str, Any] | None]:
-    stats = handle.stats
+    stats = handle.stats  # its errors list outlives the heartbeat's swaps; its counters do not
     plan = DeletionPlan()
     seen: set[str] = set()
     failed: list[str] = []
@@ -187,7 +189,7 @@ async def _merge_and_delete(
     # Counted from the rows, as delete_models counts what it deleted: the plan says what
     # confirming it deletes.
     plan.model_posts, plan.model_media = await sync_store.contents(list(plan.models.values()))
-    return await _guard_and_delete(options, handle, plan, known, stats)
+    return await _guard_and_delete(options, handle, plan, known, base)
 
 
 async def _guard_and_delete(
@@ -195,8 +197,11 @@ async def _guard_and_delete(
     handle: RunHandle,
     plan: DeletionPlan,
     known: dict[str, sync_store.KnownModel],
-    stats: RunStats,
+    base: RunStats,
 ) -> tuple[str, str | None, dict[str, Any] | None]:
+    """Judge the plan, then hold it, count it (a dry run) or apply it. Deletions are counted on
+    `base`, the coordinator's own counters: the heartbeat replaces handle.stats every half
+    second with base plus the parts', so counts made on handle.stats would be lost."""
     total_models = len(known) if not options.model else await sync_store.count_rows(WhitelabelModel)
     total_media = await sync_store.count_rows(WhitelabelMedia)
     verdict = judge_deletions(
@@ -205,7 +210,7 @@ async def _guard_and_delete(
         total_models=total_models,
         media_to_delete=plan.media_count,
         total_media=total_media,
-        keys_listed=stats.keys_listed,
+        keys_listed=handle.stats.keys_listed,
         known_models=len(known),
         max_fraction=options.max_delete_fraction,
         allow_mass_delete=options.allow_mass_delete,
@@ -215,7 +220,7 @@ async def _guard_and_delete(
         would = await run_changes.planned_removals(plan.as_json())
         await run_changes.record_removed(handle.id, *would)  # what a real run would remove
         s = plan.as_json()["summary"]
-        stats.models_deleted, stats.posts_deleted, stats.media_deleted = (
+        base.models_deleted, base.posts_deleted, base.media_deleted = (
             s["models"],
             s["posts"],
             s["media"],
@@ -247,8 +252,8 @@ async def _guard_and_delete(
             ),
             summary,
         )
-    stats.phase = "deleting"
-    await apply_plan(plan.as_json(), stats, handle.id)
+    handle.stats.phase = "deleting"
+    await apply_plan(plan.as_json(), base, handle.id)
     return "succeeded", None, None
 
 

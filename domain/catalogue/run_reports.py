@@ -184,17 +184,22 @@ async def _plan_models(names: list[str], offset: int, shown: set[str]) -> list[C
 
 
 async def _plan_posts(ids: list[int], offset: int) -> list[dict[str, Any]]:
+    """A page of the posts a plan deletes from the models it keeps: the live ones (public
+    now) first, each group in model and folder order."""
     if not ids:
         return []
     p = WhitelabelPost
     model = p.whitelabel_model._.folder_name
-    return await db.select(
+    rows = await db.select(
         p.select(model.as_alias("model"), p.folder_name.as_alias("name"))
         .where(p.id.is_in(any_of(ids)))
         .order_by(model, p.folder_name, p.id)
-        .limit(PLAN_PAGE)
-        .offset(offset)
     )
+    shown = await live.posts_among([f"{r['model']}/{r['name']}" for r in rows])
+    for r in rows:
+        r["live"] = f"{r['model']}/{r['name']}" in shown
+    rows.sort(key=lambda r: not r["live"])  # stable: each group keeps its order
+    return rows[offset : offset + PLAN_PAGE]
 
 
 async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:

@@ -214,3 +214,13 @@ async def live_posts(folders: list[str], source_keys: list[str]) -> int:
             source_keys,
         )
     )
+
+
+async def live_post_keys(source_keys: list[str]) -> list[dict[str, Any]]:
+    """Which of these posts (by source key) are public."""
+    # raw: the visibility rule's SQL (visibility.py) over a join
+    return await db.fetch(
+        "SELECT p.source_key FROM posts p JOIN models m ON m.id = p.model WHERE "
+        f"p.source_key = ANY($1::text[]) AND {post_public_sql('p', 'm')}",
+        source_keys,
+    )

@@ -4,9 +4,13 @@ it, and a run's models done never pass its total. Through HTTP, with the real wo
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+from domain.catalogue import parts
+from domain.catalogue.begin import begin_here
 from domain.catalogue.keys import DERIVED_PREFIX
+from domain.catalogue.sync import SyncOptions, run_sync, work_parts
 from domain.media.derive import DERIVED_PREFIX as WRITTEN_UNDER
 from tests.conftest import Bucket
 from tests.web import Browser
@@ -37,3 +41,21 @@ async def test_derived_previews_are_not_ignored_keys_nor_models(
     ignored = (await b.get(f"/sync-runs/{run.id}/changes?kind=ignored")).text
     assert STRAY in ignored, "the stray file is not among the ignored keys"
     assert "_derived/" not in ignored, "the project's previews are listed as ignored keys"
+
+
+async def test_a_resumed_run_never_counts_more_models_done_than_in_all(
+    database: object, bucket: Bucket
+) -> None:
+    """A coordinator that stops after its part is done: the run is taken over, its new
+    coordinator lists the bucket again, one folder fewer now. The done part's models stay
+    counted, and so does its total: done never passes total ("Models 3 / 2" before)."""
+    await bucket.put("Anna/P/a.jpg", "Ben/P/b.jpg", "Cleo/P/c.jpg")
+    options = SyncOptions(public_base=bucket.public_base)
+    handle = await begin_here(options.run_request(), "first")
+    assert await parts.create(handle.id, ["Anna", "Ben", "Cleo"], 1) == 1
+    await work_parts(bucket.s3, options, handle.id, "first", asyncio.Event())  # then it stops
+    await bucket.delete("Cleo/P/c.jpg")
+    run = await run_sync(bucket.s3, options, handle)  # taken over: lists the bucket again
+    assert run.status == "succeeded", run.error
+    assert run.models_done <= run.models_total, (run.models_done, run.models_total)
+    assert (run.models_done, run.models_total) == (3, 3)

@@ -9,6 +9,8 @@ from domain.catalogue.keys import (
     ParsedKey,
     encode_key,
     extension,
+    ignore_reason,
+    is_model_folder,
     media_url,
     parse_key,
     stem,
@@ -36,6 +38,16 @@ CASES: list[tuple[str, ParsedKey]] = [
     # reserved first segment
     ("_thumbs/Model/a.jpg", ParsedKey(K.IGNORED)),
     ("_x/a.jpg", ParsedKey(K.IGNORED)),
+    # the project's own objects (its previews): not a model's, and not ignored either
+    ("_derived/ab12/e1/preview.webp", ParsedKey(K.DERIVED)),
+    ("_derived/", ParsedKey(K.DERIVED)),
+    ("_derived/x/.tmp", ParsedKey(K.DERIVED)),
+    ("_derived//a.jpg", ParsedKey(K.DERIVED)),
+    ("_derived", ParsedKey(K.IGNORED)),  # one segment: not under the prefix
+    ("_Derived/a/b.jpg", ParsedKey(K.IGNORED)),  # the prefix compares exactly
+    ("_derivedX/a/b.jpg", ParsedKey(K.IGNORED)),
+    ("x_derived/a/b.jpg", ParsedKey(K.POST_IMAGE, "x_derived", "a")),
+    ("Model/_derived/a.jpg", ParsedKey(K.POST_IMAGE, "Model", "_derived")),
     # only the first segment is reserved, and only by "_"
     ("Model/_drafts/a.jpg", ParsedKey(K.POST_IMAGE, "Model", "_drafts")),
     ("Xena/Beach/a.jpg", ParsedKey(K.POST_IMAGE, "Xena", "Beach")),
@@ -133,3 +145,21 @@ def test_encode_key_keeps_unreserved_characters_and_slashes() -> None:
 def test_extension_and_stem_split_at_the_last_dot(name: str, ext: str, name_stem: str) -> None:
     assert extension(name) == ext
     assert stem(name) == name_stem
+
+
+def test_derived_keys_are_neither_ignored_nor_of_a_model() -> None:
+    parsed = parse_key("_derived/ab/e1/thumb.webp")
+    assert parsed.kind is K.DERIVED and parsed.model is None and not parsed.is_post_media
+    assert "not ignored" in ignore_reason("_derived/ab/e1/thumb.webp")
+    assert ignore_reason("_thumbs/a/b.jpg") == (
+        "a model folder starting with _ (kept for the project's own files)"
+    )
+    assert ignore_reason("") == "an empty key"
+
+
+@pytest.mark.parametrize(
+    ("name", "is_model"),
+    [("Anna", True), ("_derived", False), ("_x", False), (".hidden", False), ("", False)],
+)
+def test_is_model_folder(name: str, is_model: bool) -> None:
+    assert is_model_folder(name) is is_model

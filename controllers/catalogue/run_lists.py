@@ -14,6 +14,7 @@ from controllers.forms import PageNo, RowId
 from controllers.responses import render
 from domain.catalogue import run_reports
 from domain.catalogue.run_changes import IGNORED_KEPT
+from domain.production import live
 
 
 class RunListsController(Controller):
@@ -54,7 +55,13 @@ class RunListsController(Controller):
         listing = await run_reports.plan_page(run, kind, page)
         partial = "catalogue/sync/_change_list.html"
         return render(
-            request, "catalogue/sync/plan.html", partial, run=run, listing=listing, nav="runs"
+            request,
+            "catalogue/sync/plan.html",
+            partial,
+            run=run,
+            listing=listing,
+            live=await live.in_plan(run_reports.held_plan(run)),
+            nav="runs",
         )
 
     @get("/sync-runs/pulse", name="runs.pulse")

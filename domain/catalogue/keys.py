@@ -12,6 +12,9 @@ VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "webm", "m4v", "mkv", "avi", "wmv", 
 ICON_STEMS = frozenset({"icon", "avatar"})
 BANNER_STEMS = frozenset({"banner", "cover"})
 PROFILE_FOLDER = "profile"
+# Where this project writes its own objects (previews: domain/media/derive.py's DERIVED_PREFIX).
+# They are the project's, not the bucket's content: neither a model's nor an ignored key.
+DERIVED_PREFIX = "_derived/"
 # Bumped whenever these rules change, so an unchanged listing is re-parsed once.
 RULES_VERSION = "1"
 
@@ -24,6 +27,7 @@ class KeyKind(enum.StrEnum):
     PROFILE_IMAGE = "profile_image"
     POST_IMAGE = "post_image"
     POST_VIDEO = "post_video"
+    DERIVED = "derived"  # the project's own object under DERIVED_PREFIX: not counted, not kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ def parse_key(key: str) -> ParsedKey:
 
 Classified = tuple[KeyKind, str | None, str | None]
 _IGNORED: Classified = (KeyKind.IGNORED, None, None)
+_DERIVED: Classified = (KeyKind.DERIVED, None, None)
 
 
 def classify(key: str) -> Classified:
@@ -63,7 +68,7 @@ def classify(key: str) -> Classified:
     # Empty, folder marker, an empty segment, a segment starting with ".", a reserved "_"
     # first segment, or NUL (no database text can hold it): all checked in C, not per segment.
     if not key or key[-1] == "/" or key[0] in "/._" or "//" in key or "/." in key or "\x00" in key:
-        return _IGNORED
+        return _DERIVED if key.startswith(DERIVED_PREFIX) else _IGNORED
     segments = key.split("/")
     if len(segments) < 2:
         return _IGNORED
@@ -91,6 +96,12 @@ def classify(key: str) -> Classified:
     return _IGNORED
 
 
+def is_model_folder(name: str) -> bool:
+    """Whether a top-level folder of the bucket can hold a model (`_derived`, `_x` and `.x`
+    cannot): the folders a sync counts as its models."""
+    return classify(name + "/x.jpg")[1] == name
+
+
 _PLAIN = re.compile(r"[A-Za-z0-9._~/-]*")
 
 
@@ -106,9 +117,12 @@ def media_url(public_base: str, key: str) -> str:
 
 
 def ignore_reason(key: str) -> str:
-    """Why parse_key ignores this key, in docs/keys.md's words (run pages list them)."""
+    """Why parse_key ignores this key, in docs/keys.md's words (run pages list them). The
+    project's own objects (DERIVED_PREFIX) are not ignored: a run never keeps them."""
     if not key:
         return "an empty key"
+    if key.startswith(DERIVED_PREFIX):
+        return "not ignored: the project's own preview (_derived/), neither counted nor kept"
     if key[-1] == "/":
         return "a folder marker (ends with /)"
     if "\x00" in key:

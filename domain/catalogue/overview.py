@@ -8,7 +8,8 @@ from piccolo.query.functions.aggregate import Count, Sum
 
 from domain.platform import db
 from domain.platform.paging import Signer
-from domain.platform.tables import Model, Post, WhitelabelModel
+from domain.platform.sql import production as production_sql
+from domain.platform.tables import WhitelabelModel
 from domain.staging.rows import StagedRow, signed_rows
 
 
@@ -42,9 +43,9 @@ class CatalogueStats:
     images: int
     videos: int
     production_models: int
-    production_published_models: int
+    production_public_models: int  # public: domain/production/visibility.py's rule
     production_posts: int
-    production_published_posts: int
+    production_public_posts: int
 
 
 async def catalogue_stats() -> CatalogueStats:
@@ -58,14 +59,7 @@ async def catalogue_stats() -> CatalogueStats:
             Sum(w.video_count, alias="videos"),
         ).group_by(w.status)
     )
-    models = await _by_published(Model)
-    posts = await _by_published(Post)
-    prod = {
-        "models": sum(models.values()),
-        "published_models": models.get(True, 0),
-        "posts": sum(posts.values()),
-        "published_posts": posts.get(True, 0),
-    }
+    prod = await production_sql.public_counts()
     by_status = {r["status"]: int(r["models"]) for r in staged}
     return CatalogueStats(
         staged_models=sum(by_status.values()),
@@ -76,11 +70,3 @@ async def catalogue_stats() -> CatalogueStats:
         videos=sum(int(r["videos"] or 0) for r in staged),
         **{f"production_{k}": int(v) for k, v in prod.items()},
     )
-
-
-async def _by_published(table: type[Model] | type[Post]) -> dict[bool, int]:
-    """Rows of a production table, published and not, in one read."""
-    rows = await db.select(
-        table.select(table.is_published, Count(alias="n")).group_by(table.is_published)
-    )
-    return {bool(r["is_published"]): int(r["n"]) for r in rows}

@@ -99,7 +99,8 @@ def build_model(
     for obj in objects:
         kind, of_model, folder_post = classify(obj.key)
         if of_model != folder:  # ignored, or (defensively) listed under another prefix
-            model.ignored += 1
+            if kind is not KeyKind.DERIVED:  # the project's own objects are not ignored keys
+                model.ignored += 1
             continue
         if kind is KeyKind.POST_IMAGE or kind is KeyKind.POST_VIDEO:
             assert folder_post is not None

@@ -10,7 +10,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from domain.catalogue.keys import ignore_reason, parse_key
+from domain.catalogue.keys import KeyKind, classify, ignore_reason
 from domain.catalogue.plan import ExistingModel, ModelChange
 from domain.platform import db
 from domain.platform.lists import any_of
@@ -30,10 +30,12 @@ def _text(value: str) -> str:
 
 
 def ignored_in(folder: str, objects: Iterable[S3Object], limit: int) -> list[str]:
-    """The first `limit` keys of a model folder's listing that the key rules ignore."""
+    """The first `limit` keys of a model folder's listing that the key rules ignore (the
+    project's own objects, under keys.DERIVED_PREFIX, are not ignored keys: never kept)."""
     found: list[str] = []
     for obj in objects:
-        if parse_key(obj.key).model != folder:
+        kind, model, _ = classify(obj.key)
+        if model != folder and kind is not KeyKind.DERIVED:
             found.append(obj.key)
             if len(found) >= limit:
                 break

@@ -19,6 +19,7 @@ from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRun as Runs
 from domain.platform.tables import SyncRunChange as Changes
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel, WhitelabelPost
+from domain.production import live
 
 # (kind, change) of each list a run page shows, in its order.
 LISTS = (
@@ -46,6 +47,7 @@ class ChangeRow(FromRow):
     reason: str | None = None
     post_count: int | None = None  # a held plan's models: what goes with them
     media: int | None = None
+    live: bool = False  # a held plan's model or post that is public now (listed first)
 
 
 @dataclass
@@ -147,46 +149,57 @@ async def plan_page(run: SyncRun, kind: str, page: int) -> Listing:
     plan = held_plan(run)
     offset = page_bounds(page, PLAN_PAGE)
     if kind == "models":
-        names = sorted(plan["models"])
-        return Listing(
-            "models", "removed", len(names), page, PLAN_PAGE, await _plan_models(names, offset)
-        )
+        shown = set((await live.in_plan(plan)).folders)  # public now: listed first
+        names = sorted(plan["models"], key=lambda n: (n not in shown, n))
+        models = await _plan_models(names, offset, shown)
+        return Listing("models", "removed", len(names), page, PLAN_PAGE, models)
     key = "posts" if kind == "posts" else "media"
     ids = [i for part in plan["per_model"].values() for i in part[key]]
     rows = await (_plan_posts(ids, offset) if kind == "posts" else _plan_media(ids, offset))
     return Listing(kind, "removed", len(ids), page, PLAN_PAGE, _typed(rows, staged=True))
 
 
-async def _plan_models(names: list[str], offset: int) -> list[ChangeRow]:
-    """A page of the plan's models, in name order, with what goes with each staged one."""
-    shown = names[offset : offset + PLAN_PAGE]
-    if not shown:
+async def _plan_models(names: list[str], offset: int, shown: set[str]) -> list[ChangeRow]:
+    """A page of the plan's models, in `names`' order, with what goes with each staged one,
+    and whether it is live (in `shown`)."""
+    page = names[offset : offset + PLAN_PAGE]
+    if not page:
         return []
     w = WhitelabelModel
     query = w.select(w.folder_name, w.post_count, w.image_count, w.video_count)
-    found = {r["folder_name"]: r for r in await db.select(query.where(w.folder_name.is_in(shown)))}
+    found = {r["folder_name"]: r for r in await db.select(query.where(w.folder_name.is_in(page)))}
     return [
         ChangeRow(
-            name, name, True, post_count=m["post_count"], media=m["image_count"] + m["video_count"]
+            name,
+            name,
+            True,
+            post_count=m["post_count"],
+            media=m["image_count"] + m["video_count"],
+            live=name in shown,
         )
         if (m := found.get(name))
-        else ChangeRow(name, name, False)
-        for name in shown
+        else ChangeRow(name, name, False, live=name in shown)
+        for name in page
     ]
 
 
 async def _plan_posts(ids: list[int], offset: int) -> list[dict[str, Any]]:
+    """A page of the posts a plan deletes from the models it keeps: the live ones (public
+    now) first, each group in model and folder order."""
     if not ids:
         return []
     p = WhitelabelPost
     model = p.whitelabel_model._.folder_name
-    return await db.select(
+    rows = await db.select(
         p.select(model.as_alias("model"), p.folder_name.as_alias("name"))
         .where(p.id.is_in(any_of(ids)))
         .order_by(model, p.folder_name, p.id)
-        .limit(PLAN_PAGE)
-        .offset(offset)
     )
+    shown = await live.posts_among([f"{r['model']}/{r['name']}" for r in rows])
+    for r in rows:
+        r["live"] = f"{r['model']}/{r['name']}" in shown
+    rows.sort(key=lambda r: not r["live"])  # stable: each group keeps its order
+    return rows[offset : offset + PLAN_PAGE]
 
 
 async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:

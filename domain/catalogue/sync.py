@@ -11,7 +11,7 @@ from typing import Any
 from domain.catalogue import parts, run_changes, run_handle, runs, sync_store
 from domain.catalogue.begin import begin_here
 from domain.catalogue.guard import judge_deletions
-from domain.catalogue.keys import parse_key
+from domain.catalogue.keys import is_model_folder
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_models import live_parts, work_parts
@@ -19,6 +19,7 @@ from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, Listin
 from domain.errors import NotFound
 from domain.platform.s3 import S3Error
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel
+from domain.production import live
 
 __all__ = ["ListingSource", "SyncOptions", "run_sync", "work_parts"]
 log = logging.getLogger("creatorflix.sync")
@@ -103,7 +104,11 @@ async def _gather_progress(handle: RunHandle, base: RunStats) -> None:
     for part_id, counters in state.by_part.items():
         live = live_parts.get(part_id)
         total.add(live.counters() if live is not None else counters)
-    total.models_total = base.models_total
+    # Each part counts its own models, done and total (a worker taking a part over counts it
+    # afresh; a model folder made after the top-level listing adds to its part's total), so
+    # done never passes the parts' total. A part not claimed yet counts none: until then the
+    # top-level listing's count stands in.
+    total.models_total = max(base.models_total, total.models_total - base.models_total)
     handle.stats = total
 
 
@@ -125,9 +130,8 @@ async def _execute(
     await run_changes.record_ignored(handle.id, [o.key for o in loose])
     folders: list[str] = []
     for prefix in prefixes:
-        folder = prefix[:-1]
-        if parse_key(prefix + "x.jpg").model == folder:
-            folders.append(folder)
+        if is_model_folder(prefix[:-1]):
+            folders.append(prefix[:-1])
     base.models_total = len(folders)
     count = await parts.create(
         handle.id, folders, 1 if options.model else options.parts, whole_bucket=not options.model
@@ -144,13 +148,15 @@ async def _execute(
     await _gather_progress(handle, base)
     if handle.cancelled.is_set():
         return "cancelled", "cancelled by an admin; finished models were kept", None
-    return await _merge_and_delete(options, handle, await parts.results(handle.id))
+    outcome = await _merge_and_delete(options, handle, base, await parts.results(handle.id))
+    await _gather_progress(handle, base)  # the deletions, counted on base, into the run's
+    return outcome
 
 
 async def _merge_and_delete(
-    options: SyncOptions, handle: RunHandle, results: list[parts.PartResult]
+    options: SyncOptions, handle: RunHandle, base: RunStats, results: list[parts.PartResult]
 ) -> tuple[str, str | None, dict[str, Any] | None]:
-    stats = handle.stats
+    stats = handle.stats  # its errors list outlives the heartbeat's swaps; its counters do not
     plan = DeletionPlan()
     seen: set[str] = set()
     failed: list[str] = []
@@ -180,8 +186,10 @@ async def _merge_and_delete(
     for folder, model in known.items():
         if folder not in seen:
             plan.models[folder] = model.id
-            plan.model_media += model.media
-    return await _guard_and_delete(options, handle, plan, known, stats)
+    # Counted from the rows, as delete_models counts what it deleted: the plan says what
+    # confirming it deletes.
+    plan.model_posts, plan.model_media = await sync_store.contents(list(plan.models.values()))
+    return await _guard_and_delete(options, handle, plan, known, base)
 
 
 async def _guard_and_delete(
@@ -189,8 +197,11 @@ async def _guard_and_delete(
     handle: RunHandle,
     plan: DeletionPlan,
     known: dict[str, sync_store.KnownModel],
-    stats: RunStats,
+    base: RunStats,
 ) -> tuple[str, str | None, dict[str, Any] | None]:
+    """Judge the plan, then hold it, count it (a dry run) or apply it. Deletions are counted on
+    `base`, the coordinator's own counters: the heartbeat replaces handle.stats every half
+    second with base plus the parts', so counts made on handle.stats would be lost."""
     total_models = len(known) if not options.model else await sync_store.count_rows(WhitelabelModel)
     total_media = await sync_store.count_rows(WhitelabelMedia)
     verdict = judge_deletions(
@@ -199,7 +210,7 @@ async def _guard_and_delete(
         total_models=total_models,
         media_to_delete=plan.media_count,
         total_media=total_media,
-        keys_listed=stats.keys_listed,
+        keys_listed=handle.stats.keys_listed,
         known_models=len(known),
         max_fraction=options.max_delete_fraction,
         allow_mass_delete=options.allow_mass_delete,
@@ -209,7 +220,7 @@ async def _guard_and_delete(
         would = await run_changes.planned_removals(plan.as_json())
         await run_changes.record_removed(handle.id, *would)  # what a real run would remove
         s = plan.as_json()["summary"]
-        stats.models_deleted, stats.posts_deleted, stats.media_deleted = (
+        base.models_deleted, base.posts_deleted, base.media_deleted = (
             s["models"],
             s["posts"],
             s["media"],
@@ -222,16 +233,27 @@ async def _guard_and_delete(
         summary = plan.as_json()
         reason = verdict.reason
         s = summary["summary"]
+        shown = await live.in_plan(summary)  # the guard lists these first, then the others
+        s["live"] = shown.as_json()
+        s["model_names"] = [n for n in sorted(plan.models) if n not in set(shown.folders)][
+            :PLAN_NAMES_SHOWN
+        ]
         return (
             "needs_confirmation",
             (
                 f"Nothing was deleted: {reason} ({s['models']} model(s), {s['posts']} post(s), "
-                f"{s['media']} media). Confirm to apply exactly these deletions."
+                f"{s['media']} media). Confirm to apply exactly these deletions"
+                + (
+                    f": {shown.models} live model(s) and {shown.posts} live post(s) go off "
+                    "the public site."
+                    if shown.any
+                    else "."
+                )
             ),
             summary,
         )
-    stats.phase = "deleting"
-    await apply_plan(plan.as_json(), stats, handle.id)
+    handle.stats.phase = "deleting"
+    await apply_plan(plan.as_json(), base, handle.id)
     return "succeeded", None, None
 
 

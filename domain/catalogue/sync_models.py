@@ -16,6 +16,7 @@ from collections import deque
 
 from domain.catalogue import parts, run_changes, runs, sync_store
 from domain.catalogue.key_ranges import KeyRange, cut, units_of
+from domain.catalogue.keys import is_model_folder
 from domain.catalogue.model_sync import sync_model
 from domain.catalogue.range_listing import Assembler, Capacity, Listed, list_range
 from domain.catalogue.run_stats import RunStats
@@ -116,7 +117,7 @@ async def _sync_part(
     capacity: Capacity,
     ready: asyncio.Event,
 ) -> None:
-    stats = RunStats()
+    stats = RunStats(models_total=len(part.folders))  # a model folder found later adds one
     plan = DeletionPlan()
     recorder = run_changes.Recorder(part.run_id)  # what changed, for the run's page
     seen: set[str] = set()
@@ -149,6 +150,10 @@ async def _sync_part(
             if lost.is_set():
                 continue  # another worker owns the part now: write nothing more
             folder = listed.folder
+            # Only model folders count as models (not `_derived`, whose keys the range lists).
+            counts = folder in listed_folders or is_model_folder(folder)
+            if counts and folder not in listed_folders:
+                stats.models_total += 1  # made after the top-level listing
             try:
                 if listed.error is not None:
                     raise S3Error(listed.error)
@@ -163,7 +168,8 @@ async def _sync_part(
                 failed.append(folder)
                 stats.errors.append(f"{folder}: {exc}")
                 seen.add(folder)  # keep its rows
-            stats.models_done += 1
+            if counts:
+                stats.models_done += 1
 
     try:
         ranges = await _ranges(source, options, part, known, capacity.slots)

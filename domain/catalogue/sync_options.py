@@ -44,6 +44,7 @@ class DeletionPlan:
     """Deletions collected during a run, applied only after the mass-delete guard."""
 
     models: dict[str, int] = field(default_factory=dict)  # folder -> id of gone models
+    model_posts: int = 0  # post rows that go with the gone models (their cascade)
     model_media: int = 0  # media rows that go with the gone models
     per_model: dict[int, dict[str, Any]] = field(default_factory=dict)
     unchanged: list[int] = field(default_factory=list)  # seen, fingerprint equal: no writes
@@ -56,11 +57,13 @@ class DeletionPlan:
         keys = [k for p in self.per_model.values() for k in p["keys"][:PLAN_NAMES_SHOWN]]
         return {
             "models": self.models,
+            "model_posts": self.model_posts,
             "model_media": self.model_media,
             "per_model": {str(k): v for k, v in self.per_model.items()},
             "summary": {
                 "models": len(self.models),
-                "posts": sum(len(p["posts"]) for p in self.per_model.values()),
+                # Everything confirming deletes: the gone models' posts too.
+                "posts": self.model_posts + sum(len(p["posts"]) for p in self.per_model.values()),
                 "media": self.media_count,
                 "model_names": sorted(self.models)[:PLAN_NAMES_SHOWN],
                 "media_keys": keys[:PLAN_NAMES_SHOWN],

@@ -185,6 +185,17 @@ async def apply_deletions(
     return len(posts), len(media)
 
 
+async def contents(model_ids: list[int]) -> tuple[int, int]:
+    """(posts, media) these models hold: what deleting them (delete_models) cascades to."""
+    totals = [0, 0]
+    for start in range(0, len(model_ids), 500):
+        async with db.transaction() as tx:
+            counts = await sql.contents_of(tx, model_ids[start : start + 500])
+        totals[0] += int(counts["posts"])
+        totals[1] += int(counts["media"])
+    return totals[0], totals[1]
+
+
 async def delete_models(model_ids: list[int]) -> tuple[int, int, int]:
     """Delete whole models (their posts and media cascade); returns rows deleted per table."""
     totals = [0, 0, 0]

@@ -1,8 +1,9 @@
-"""The public read side: published production models and their published posts, 20 a page,
+"""The public read side: public production models and their public posts, 20 a page,
 with signed media URLs (the public API serves these as they are).
 
-Public means published **and** with its source still in the bucket; everything derived (a
-model's thumbnail, its post count, a post's media list) comes from such content only.
+Public is domain/production/visibility.py's rule (published, its source still in the bucket,
+and for a post its model public too); everything derived (a model's thumbnail, its post
+count, a post's media list) comes from public content only.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
 from domain.media.store import derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
 from domain.platform.sql import production as sql
 from domain.platform.tables import Post
 from domain.production.lifecycle import media_list
+from domain.production.visibility import post_public_sql
 
 PAGE_SIZE = 20
-# The visibility rules as SQL fragments (VISIBLE_MODEL, THUMBNAIL) live in
-# domain/platform/sql/production.py; the posts' rule for the query builder:
-VISIBLE_POST_WHERE = Post.is_published.eq(True) & Post.source_missing_at.is_null()
+# The visibility rule (visibility.py) for the query builder, whose table is named "posts".
+VISIBLE_POST_WHERE = WhereRaw(post_public_sql("posts"))
 
 
 async def models(page: int, signer: Signer) -> dict[str, Any]:

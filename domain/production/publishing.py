@@ -17,13 +17,14 @@ from domain.platform.sql import production as sql
 from domain.platform.tables import Model, Post
 from domain.production.lifecycle import recount
 from domain.production.rows import ListedModel, ProductionModel, ProductionPost, Published, signed
+from domain.production.visibility import public_posts_sql
 
 PAGE_SIZE = 25
 PAGE_SIZES = (25, 50, 100)
 STATES = ("", "published", "unpublished")
 SORTS = {
     "name": "lower(m.name)",
-    "posts": "m.post_count",
+    "posts": public_posts_sql("m"),
     "updated": "m.updated_at",
     "order": "m.display_order",
 }
@@ -118,6 +119,8 @@ POST_COLUMNS = (
     Post.is_published,
     Post.source_missing_at,
     Post.updated_at,
+    Post.model.is_published.as_alias("model_is_published"),
+    Post.model.source_missing_at.as_alias("model_source_missing_at"),
 )
 
 

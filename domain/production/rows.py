@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from domain.media.previews import sign_with_previews
 from domain.platform.db import FromRow
 from domain.platform.paging import Signer, sign_rows
+from domain.production.visibility import State, Visibility, public_posts, visibility
 
 R = TypeVar("R", bound=FromRow)
 
@@ -33,6 +34,14 @@ class ListedModel(FromRow):
     thumbnail_key: str | None
     preview_url: str | None = None  # a 160 px preview of its thumbnail, once made
 
+    @property
+    def visibility(self) -> Visibility:
+        return visibility(self)
+
+    @property
+    def public_posts(self) -> int:
+        return public_posts(self, self.post_count)
+
 
 @dataclass(frozen=True)
 class ProductionModel(FromRow):
@@ -53,6 +62,14 @@ class ProductionModel(FromRow):
     staged_name: str | None
     updated_at: datetime
 
+    @property
+    def visibility(self) -> Visibility:
+        return visibility(self)
+
+    @property
+    def public_posts(self) -> int:
+        return public_posts(self, self.post_count)
+
 
 @dataclass(frozen=True)
 class ProductionPost(FromRow):
@@ -68,8 +85,16 @@ class ProductionPost(FromRow):
     source_missing_at: datetime | None
     updated_at: datetime
     thumbnail_key: str | None
+    # Its model's flags: a post is public only while its model is.
+    model_is_published: bool = False
+    model_source_missing_at: datetime | None = None
     preview_url: str | None = None
     content_url: str | None = None  # the original, for the lightbox
+
+    @property
+    def visibility(self) -> Visibility:
+        model = State(self.model_is_published, self.model_source_missing_at)
+        return visibility(model, self)
 
 
 @dataclass(frozen=True)

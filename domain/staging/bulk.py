@@ -22,6 +22,7 @@ from domain.staging.queries import StagedQuery, filter_where
 
 log = logging.getLogger("creatorflix.activation")
 ACTIVE = ("queued", "running")
+DRAFTS = " as drafts"  # ends the description of a draft activation (Selection.describe)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class BulkActivation(db.FromRow):
     def active(self) -> bool:
         return self.status in ACTIVE
 
+    @property
+    def drafts(self) -> bool:
+        """A draft activation: its models stay unpublished."""
+        return self.description.endswith(DRAFTS)
+
 
 COLUMNS = [Bulks._meta.get_column_by_name(f.name) for f in fields(BulkActivation)]
 NAMES = ", ".join(c._meta.name for c in COLUMNS)
@@ -61,7 +67,7 @@ class Selection:
 
     def describe(self) -> str:
         text = self._what()
-        return text + " as drafts" if self.draft else text
+        return text + DRAFTS if self.draft else text
 
     def _what(self) -> str:
         if self.names is not None:

@@ -141,7 +141,7 @@ async def test_lists_fit_the_screen_and_keep_their_actions(
     await expect(aurora.locator(".badge").first).to_have_text("unpublished")
     await expect(aurora.get_by_role("button", name="Publish")).to_be_focused()
     await page.keyboard.press("Enter")  # the keyboard user acts again at once
-    await expect(aurora.locator(".badge").first).to_have_text("published")
+    await expect(aurora.locator(".badge").first).to_have_text("public")
     await expect(aurora.get_by_role("button", name="Unpublish")).to_be_focused()
 
     await ui.goto("/staged")

@@ -23,8 +23,8 @@ async def test_unpublish_a_model_and_a_post(ui: UI, app_data: Bucket) -> None:
     await page.get_by_role("link", name="Production", exact=True).click()
     await expect(page.get_by_role("heading", name="Production", level=1)).to_be_visible()
     aurora, bruno = production_row(page, "Aurora Vale"), production_row(page, "Bruno Díaz")
-    await expect(aurora.locator(".badge")).to_have_text("published")
-    await expect(bruno.locator(".badge")).to_have_text("published")
+    await expect(aurora.locator(".badge")).to_have_text("public")
+    await expect(bruno.locator(".badge")).to_have_text("public")
     await expect(aurora.locator("td.num")).to_have_text(["6", "6", "0"])
     await expect(bruno.locator("td.num")).to_have_text(["4", "4", "0"])
     await ui.mark_document()
@@ -40,12 +40,12 @@ async def test_unpublish_a_model_and_a_post(ui: UI, app_data: Bucket) -> None:
 
     await bruno.get_by_role("link", name="Bruno Díaz").click()
     await expect(page.get_by_role("heading", name="Bruno Díaz", level=1)).to_be_visible()
-    await expect(page.locator(".page-header .badge")).to_have_text("published")
+    await expect(page.locator(".page-header .badge")).to_have_text("public")
     post_rows = page.locator("#production-posts tbody tr")
     await expect(post_rows.locator("td:nth-child(2)")).to_have_text(
         [p["title"] for p in bruno_posts]
     )
-    await expect(post_rows.locator(".badge")).to_have_text(["published"] * 4)
+    await expect(post_rows.locator(".badge")).to_have_text(["public"] * 4)
     await ui.mark_document()
 
     first = page.locator(f"#pp-{bruno_posts[0]['id']}")
@@ -56,7 +56,7 @@ async def test_unpublish_a_model_and_a_post(ui: UI, app_data: Bucket) -> None:
         f"Post '{bruno_posts[0]['title']}' unpublished."
     )
     await expect(post_rows.locator(".badge")).to_have_text(
-        ["unpublished", "published", "published", "published"]
+        ["unpublished", "public", "public", "public"]
     )
     assert await ui.same_document()
     await ui.screenshot("production-model")

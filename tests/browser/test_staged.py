@@ -120,7 +120,7 @@ async def test_activate_one_row_then_all_new(ui: UI, app_data: Bucket) -> None:
     await expect(page).to_have_url(ui.url("/production"))
     production = page.locator("#production-list tbody tr")
     await expect(production.locator("td:nth-child(3)")).to_have_text(["Aurora Vale"])
-    await expect(production.locator(".badge")).to_have_text(["published"])
+    await expect(production.locator(".badge")).to_have_text(["public"])
 
     await ui.goto("/staged")
     await ui.mark_document()
@@ -174,7 +174,7 @@ async def test_activate_selected_rows(ui: UI, app_data: Bucket) -> None:
     await ui.goto("/production")
     production = page.locator("#production-list tbody tr")
     await expect(production.locator("td:nth-child(3)")).to_have_text(["Bruno Díaz", "Chloé Martin"])
-    await expect(production.locator(".badge")).to_have_text(["published"] * 2)
+    await expect(production.locator(".badge")).to_have_text(["public"] * 2)
 
 
 async def test_back_and_forward_restore_the_controls(ui: UI, app_data: Bucket) -> None:

@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from domain.platform import db
+from domain.production.visibility import post_public_sql, public_sql
 
-VISIBLE_MODEL = "m.is_published AND m.source_missing_at IS NULL"
-VISIBLE_POST = "p.is_published AND p.source_missing_at IS NULL"
+# The visibility rule (domain/production/visibility.py) as this module's queries need it.
+VISIBLE_MODEL = public_sql("m")
+VISIBLE_POST = public_sql("p")  # the post's own conditions: its model is public already
 # A model's own thumbnail, else the thumbnail of its first visible post.
 THUMBNAIL = (
     f"COALESCE(m.thumbnail_key, (SELECT p.thumbnail_key FROM posts p WHERE p.model = m.id AND "
@@ -171,6 +173,54 @@ async def recount(tx: db.Tx, model_id: int) -> None:
     # raw: a correlated subquery in SET, which Piccolo's update cannot express
     await tx.execute(
         "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
-        "is_published AND source_missing_at IS NULL) WHERE id = $1",
+        f"{public_sql('posts')}) WHERE id = $1",
         model_id,
+    )
+
+
+async def public_counts() -> dict[str, int]:
+    """Production models and posts, and how many of each are public (the dashboard's cards)."""
+    # raw: four counts in one round trip (scalar subqueries, one over a join)
+    rows = await db.fetch(
+        "SELECT (SELECT COUNT(*) FROM models) AS models, "
+        f"(SELECT COUNT(*) FROM models m WHERE {public_sql('m')}) AS public_models, "
+        "(SELECT COUNT(*) FROM posts) AS posts, (SELECT COUNT(*) FROM posts p JOIN models m "
+        f"ON m.id = p.model WHERE {post_public_sql('p', 'm')}) AS public_posts"
+    )
+    return {k: int(v) for k, v in dict(rows[0]).items()}
+
+
+# -- what a held deletion plan takes off the public site (domain/production/live.py)
+
+
+async def live_models(folders: list[str]) -> list[dict[str, Any]]:
+    # raw: the visibility rule's SQL (visibility.py) in a WHERE over an array parameter
+    return await db.fetch(
+        "SELECT m.source_folder AS folder, m.name, m.post_count FROM models m WHERE "
+        f"m.source_folder = ANY($1::text[]) AND {VISIBLE_MODEL} ORDER BY m.source_folder",
+        folders,
+    )
+
+
+async def live_posts(folders: list[str], source_keys: list[str]) -> int:
+    """Public posts of these model folders, or with these source keys."""
+    # raw: the visibility rule's SQL (visibility.py) over a join
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM posts p JOIN models m ON m.id = p.model WHERE "
+            f"{post_public_sql('p', 'm')} AND (m.source_folder = ANY($1::text[]) OR "
+            "p.source_key = ANY($2::text[]))",
+            folders,
+            source_keys,
+        )
+    )
+
+
+async def live_post_keys(source_keys: list[str]) -> list[dict[str, Any]]:
+    """Which of these posts (by source key) are public."""
+    # raw: the visibility rule's SQL (visibility.py) over a join
+    return await db.fetch(
+        "SELECT p.source_key FROM posts p JOIN models m ON m.id = p.model WHERE "
+        f"p.source_key = ANY($1::text[]) AND {post_public_sql('p', 'm')}",
+        source_keys,
     )

@@ -1,0 +1,52 @@
+"""What a sync's deletion plan would take off the public site: the live (public, by
+visibility.py's rule) models and posts among what it deletes. The deletion guard lists these
+first; confirming the plan unpublishes them (production follows the bucket: lifecycle.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.platform.sql import production as sql
+
+NAMES_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Live:
+    """The live share of a deletion plan: models it deletes whole that are public, and every
+    public post it deletes (theirs, and those gone from the models it keeps)."""
+
+    models: int = 0
+    posts: int = 0
+    folders: list[str] = field(default_factory=list)  # the live models' folders, all of them
+
+    @property
+    def any(self) -> bool:
+        return bool(self.models or self.posts)
+
+    def as_json(self) -> dict[str, Any]:
+        """For the plan's summary: counts, and the first NAMES_SHOWN live folders."""
+        return {"models": self.models, "posts": self.posts, "names": self.folders[:NAMES_SHOWN]}
+
+
+async def in_plan(plan: dict[str, Any]) -> Live:
+    """The live models and posts among a deletion plan's (DeletionPlan.as_json) deletions."""
+    folders = sorted(plan["models"])
+    post_keys = [
+        f"{part['name']}/{post}"
+        for part in plan["per_model"].values()
+        for post in part.get("post_names", [])
+    ]
+    if not folders and not post_keys:
+        return Live()
+    models = await sql.live_models(folders) if folders else []
+    posts = await sql.live_posts(folders, post_keys)
+    return Live(len(models), posts, [r["folder"] for r in models])
+
+
+async def posts_among(source_keys: list[str]) -> set[str]:
+    """The public ones among these posts (`Model/Post` source keys)."""
+    if not source_keys:
+        return set()
+    return {r["source_key"] for r in await sql.live_post_keys(source_keys)}

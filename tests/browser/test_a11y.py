@@ -98,12 +98,12 @@ async def axe(page: Page) -> list[dict[str, Any]]:
     return violations
 
 
-def describe(where: str, v: dict[str, Any]) -> list[str]:
+def describe(where: str, v: dict[str, Any], limit: int = 8) -> list[str]:
     lines = [f"[{v['impact']}] {v['id']} on {where}: {v['help']}"]
-    for node in v["nodes"][:8]:
+    for node in v["nodes"][:limit]:
         lines.append(f"    at {node['target']}\n      {node['html']}\n      {node['summary']}")
-    if len(v["nodes"]) > 8:
-        lines.append(f"    … and {len(v['nodes']) - 8} more element(s)")
+    if len(v["nodes"]) > limit:
+        lines.append(f"    … and {len(v['nodes']) - limit} more element(s)")
     return lines
 
 
@@ -145,10 +145,9 @@ async def test_no_serious_or_critical_axe_violation_on_any_page(
                     await tab.screenshot(path=str(SHOTS / f"a11y-{slug}-{width}-{scheme}.png"))
                     for v in found:
                         counts[v["impact"]] += len(v["nodes"])
-                        lines = describe(where, v)
-                        report.extend(lines)
+                        report.extend(describe(where, v, limit=1000))
                         if v["impact"] in FAILING:
-                            failing.extend(lines)
+                            failing.extend(describe(where, v))
         await signed_out.context.close()
     finally:
         await context.close()

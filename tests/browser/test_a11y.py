@@ -151,9 +151,8 @@ async def test_no_serious_or_critical_axe_violation_on_any_page(
         await signed_out.context.close()
     finally:
         await context.close()
-    summary = "axe " + AXE_VERSION + ": " + ", ".join(
-        f"{impact} {counts[impact]}" for impact in ("critical", "serious", "moderate", "minor")
-    )
+    impacts = ("critical", "serious", "moderate", "minor")
+    summary = f"axe {AXE_VERSION}: " + ", ".join(f"{i} {counts[i]}" for i in impacts)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(summary + " (elements)\n" + "\n".join(report) + "\n")
     print(summary)

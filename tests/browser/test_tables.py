@@ -48,16 +48,19 @@ MEASURE = """(sel) => {
         out.overflow.push(`${el.tagName.toLowerCase()}.${el.className} [${r.left|0}, ${r.right|0}]`
                           + ` outside its cell [${cell.left|0}, ${cell.right|0}]`);
     }
-    if (cell.right > frame.right + 1 && getComputedStyle(table.parentElement).overflowX === 'visible')
+    const clips = getComputedStyle(table.parentElement).overflowX !== 'visible';
+    if (cell.right > frame.right + 1 && !clips)
       out.overflow.push(`cell ${td.dataset.label || td.className} past the table's frame`);
   }
   // No scroll box around the table: no ancestor that scrolls vertically or has a height limit.
   for (let el = table.parentElement; el && el !== document.documentElement; el = el.parentElement) {
     const cs = getComputedStyle(el);
     const scrolls = ['auto', 'scroll'].includes(cs.overflowY);
-    if ((scrolls || cs.overflowY === 'hidden') && (cs.maxHeight !== 'none' || el.scrollHeight > el.clientHeight + 1))
-      out.boxes.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className}: overflow-y ${cs.overflowY},`
-                     + ` max-height ${cs.maxHeight}, ${el.scrollHeight} > ${el.clientHeight}`);
+    const limited = cs.maxHeight !== 'none' || el.scrollHeight > el.clientHeight + 1;
+    if ((scrolls || cs.overflowY === 'hidden') && limited)
+      out.boxes.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className}:`
+                     + ` overflow-y ${cs.overflowY}, max-height ${cs.maxHeight},`
+                     + ` ${el.scrollHeight} > ${el.clientHeight}`);
   }
   // No word broken across lines (name links cut with an ellipsis are one line by design).
   const walker = document.createTreeWalker(table.tBodies[0], NodeFilter.SHOW_TEXT);
@@ -68,7 +71,8 @@ MEASURE = """(sel) => {
       const range = document.createRange();
       range.setStart(node, m.index);
       range.setEnd(node, m.index + m[0].length);
-      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+      const tops = new Set(rects.map((r) => Math.round(r.top)));
       if (tops.size > 1) out.broken.push(`"${m[0].slice(0, 30)}" on ${tops.size} lines`);
     }
   }
@@ -78,7 +82,8 @@ MEASURE = """(sel) => {
     if (t.getBoundingClientRect().height > 24 || lines.size > 1)
       out.broken.push(`time "${t.textContent}" ${t.getBoundingClientRect().height|0} px tall`);
   }
-  out.thumbs = [...table.querySelectorAll('tbody .thumb')].map((t) => t.getBoundingClientRect().width);
+  out.thumbs = [...table.querySelectorAll('tbody .thumb')]
+    .map((t) => t.getBoundingClientRect().width);
   out.page = [document.documentElement.scrollWidth, window.innerWidth];
   return out;
 }"""
@@ -88,7 +93,8 @@ LAST_ROW = """(sel) => {
   const last = rows[rows.length - 1];
   window.scrollTo(0, document.documentElement.scrollHeight);  // the page, nothing else
   const r = last.getBoundingClientRect();
-  const hit = document.elementFromPoint(Math.min(r.left + 20, innerWidth - 1), r.top + r.height / 2);
+  const x = Math.min(r.left + 20, innerWidth - 1);
+  const hit = document.elementFromPoint(x, r.top + r.height / 2);
   return {top: r.top, bottom: r.bottom, view: innerHeight, hit: !!hit && last.contains(hit),
           scrollY: window.scrollY};
 }"""
@@ -147,9 +153,8 @@ async def check(page: Page, name: str, sel: str, viewport: dict[str, int]) -> li
         problems.append(f"{where}: the page scrolls sideways {got['page']}")
     for key in ("overflow", "boxes", "broken"):
         problems += [f"{where}: {key}: {p}" for p in got[key][:10]]
-    if name != "audit":
-        if not got["thumbs"] or min(got["thumbs"]) < 30:
-            problems.append(f"{where}: thumbnails {sorted(set(got['thumbs']))[:5]} px wide")
+    if name != "audit" and (not got["thumbs"] or min(got["thumbs"]) < 30):
+        problems.append(f"{where}: thumbnails {sorted(set(got['thumbs']))[:5]} px wide")
     cut = await page.evaluate(ELLIPSIS, [sel, LONG])
     if not cut:
         problems.append(f"{where}: no 200-character name in a name cell")
@@ -157,7 +162,7 @@ async def check(page: Page, name: str, sel: str, viewport: dict[str, int]) -> li
         if c["title"] != LONG or c["overflow"] != "ellipsis" or not c["cut"]:
             problems.append(f"{where}: the long name is not cut with an ellipsis and titled: {c}")
     last = await page.evaluate(LAST_ROW, sel)
-    if not (last["scrollY"] > 0 and 0 <= last["top"] and last["bottom"] <= last["view"] + 1):
+    if not (last["scrollY"] > 0 and last["top"] >= 0 and last["bottom"] <= last["view"] + 1):
         problems.append(f"{where}: the last row is not on screen after scrolling the page: {last}")
     elif not last["hit"]:
         problems.append(f"{where}: the last row is covered: {last}")

@@ -80,6 +80,7 @@ async def pages(app_data: Bucket) -> list[tuple[str, str]]:
         ("admins", "/admins"),
         ("uploads", "/uploads"),
         ("jobs", "/jobs"),
+        ("charts", "/charts"),
         ("schema", "/schema"),
     ]
 

@@ -160,6 +160,10 @@ async def wipe(engine: Engine) -> None:
         "RESTART IDENTITY CASCADE"
     )
     await engine.run_ddl("UPDATE sync_schedule SET expression = '', last_tick_at = NULL")
+    await engine.run_ddl(  # its one row, as the migration made it (a test may delete it)
+        "INSERT INTO sync_schedule (expression) SELECT '' WHERE NOT EXISTS "
+        "(SELECT 1 FROM sync_schedule)"
+    )
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from domain.catalogue.plan import (
 from domain.catalogue.range_listing import Listed
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, SyncOptions
+from domain.platform.loops import LoopSemaphore
 from domain.platform.s3_rows import Rows
 from domain.platform.s3_types import S3Object
 
@@ -46,7 +47,7 @@ BIG_MODEL = 20_000  # objects: fingerprint and classify in a thread, so the loop
 # workers on two cores, eight each made the server spend more CPU per row on contention (a
 # first sync of 507,500 keys: 11.9 and 11.7 s with four, 16.3 and 12.8 s with eight).
 WRITE_SLOTS = 4
-_write_slots = asyncio.Semaphore(WRITE_SLOTS)
+_write_slots = LoopSemaphore(WRITE_SLOTS)
 
 
 async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Object] | Rows, str]:

@@ -24,12 +24,13 @@ from botocore.exceptions import ClientError
 from domain.media import sandbox, store
 from domain.media.render import MediaError
 from domain.media.store import Pending
+from domain.platform.loops import LoopSemaphore
 from domain.platform.s3 import S3Service, explain
 
 log = logging.getLogger("creatorflix.media")
 DERIVED_PREFIX = "_derived/"
 BATCH = 4  # rows a job claims at a time: small, so several jobs share the work evenly
-RENDERS = asyncio.Semaphore(sandbox.PROCESSES)  # decodes at once per worker process
+RENDERS = LoopSemaphore(sandbox.PROCESSES)  # decodes at once per worker process
 MAX_BYTES = {"image": 200 * 2**20, "video": 4 * 2**30}  # larger originals are not previewed
 CHUNK = 2**20
 CACHE = "public, max-age=31536000, immutable"  # a derivative's key changes with its source

@@ -531,3 +531,28 @@ async def test_model_cover_replaced_after_the_sync_previews_after_the_next_sync(
     [cover] = await rows("SELECT * FROM whitelabel_model_images")
     assert cover["derived_etag"] == cover["etag"]
     assert cover["preview_key"].startswith(expected_prefix("Ana/cover.jpg", cover["etag"]))
+
+
+async def test_one_runs_counts_add_up_over_trash_stale_previews_failures_and_skips(
+    media: Bucket, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two of each outcome in one run, so every count is a sum, not the last event's."""
+    for name in ("bad1", "bad2", "removed", "ok1", "ok2"):
+        await media.put(f"Ana/P1/{name}.jpg", body=jpeg(name, 0.3))
+    await synced(media)
+    assert (await derived(media.s3, "the first versions")).derived == 5
+    for name in ("bad1", "bad2"):
+        await media.put(f"Ana/P1/{name}.jpg", body=b"not an image: " + name.encode())
+    await media.delete("Ana/P1/removed.jpg")
+    await synced(media, allow_mass_delete=True)
+    for name in ("gone1", "gone2"):  # listed by a sync, then deleted before the job ran
+        await media.put(f"Ana/P2/{name}.jpg", body=jpeg(name, 0.6))
+    await synced(media)
+    await media.delete("Ana/P2/gone1.jpg", "Ana/P2/gone2.jpg")
+    caplog.set_level("INFO", "creatorflix.media")
+    stats = await derived(media.s3, "mixed outcomes")
+    # 2 in the trash (removed.jpg) + 2 stale previews of each corrupt replacement
+    assert (stats.deleted, stats.failed, stats.skipped, stats.derived) == (6, 2, 2, 0), str(stats)
+    assert "no preview for Ana/P1/bad1.jpg: not a readable image" in caplog.text
+    ok = [await row(f"{n}.jpg") for n in ("ok1", "ok2")]
+    assert await objects(media) == {r[k] for r in ok for k in ("thumb_key", "preview_key")}

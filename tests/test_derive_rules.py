@@ -438,7 +438,18 @@ async def test_delete_keys_deletes_over_a_thousand_in_chunks_and_returns_the_cou
     present = [keys[0], keys[999], keys[1000], keys[1999], keys[2000]]
     await media.put(*present, body=b"webp")
     await media.put("_derived/y/none/kept.webp", body=b"webp")
-    assert await asyncio.wait_for(derive.delete_keys(media.s3, keys), WAIT_S) == 2001
+    sent: list[int] = []  # keys per DeleteObjects request: S3 refuses more than 1,000
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        sent.append(len(params["Delete"]["Objects"]))
+
+    events = media.s3.client.meta.events
+    events.register("provide-client-params.s3.DeleteObjects", count)
+    try:
+        assert await asyncio.wait_for(derive.delete_keys(media.s3, keys), WAIT_S) == 2001
+    finally:
+        events.unregister("provide-client-params.s3.DeleteObjects", count)
+    assert sent == [1000, 1000, 1]
     assert await objects(media) == {"_derived/y/none/kept.webp"}
     assert await derive.delete_keys(media.s3, []) == 0
 

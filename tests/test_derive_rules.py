@@ -554,6 +554,7 @@ async def test_one_runs_counts_add_up_over_trash_stale_previews_failures_and_ski
     assert (await derived(media.s3, "the first versions")).derived == 5
     for name in ("bad1", "bad2"):
         await media.put(f"Ana/P1/{name}.jpg", body=b"not an image: " + name.encode())
+    await media.put("Ana/P1/ok1.jpg", body=jpeg("ok1 again", 0.9))  # its old previews go
     await media.delete("Ana/P1/removed.jpg")
     await synced(media, allow_mass_delete=True)
     for name in ("gone1", "gone2"):  # listed by a sync, then deleted before the job ran
@@ -562,8 +563,8 @@ async def test_one_runs_counts_add_up_over_trash_stale_previews_failures_and_ski
     await media.delete("Ana/P2/gone1.jpg", "Ana/P2/gone2.jpg")
     caplog.set_level("INFO", "creatorflix.media")
     stats = await derived(media.s3, "mixed outcomes")
-    # 2 in the trash (removed.jpg) + 2 stale previews of each corrupt replacement
-    assert (stats.deleted, stats.failed, stats.skipped, stats.derived) == (6, 2, 2, 0), str(stats)
+    # 2 in the trash (removed.jpg) + 2 stale previews of each replacement (bad1, bad2, ok1)
+    assert (stats.deleted, stats.failed, stats.skipped, stats.derived) == (8, 2, 2, 1), str(stats)
     said = [r.getMessage() for r in caplog.records if r.name == "creatorflix.media"]
     assert any(m.startswith("no preview for Ana/P1/bad1.jpg: not a readable image") for m in said)
     ok = [await row(f"{n}.jpg") for n in ("ok1", "ok2")]

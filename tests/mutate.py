@@ -73,7 +73,9 @@ GROUPS: dict[str, Group] = {
             "tests/test_production_edges.py",
         ),
     ),
-    "derive": Group(("domain/media/derive.py",), ("tests/test_media.py",)),
+    "derive": Group(
+        ("domain/media/derive.py",), ("tests/test_derive_rules.py", "tests/test_media.py")
+    ),
     "schedule": Group(
         ("domain/catalogue/schedule.py",),
         (

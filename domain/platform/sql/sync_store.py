@@ -127,8 +127,9 @@ async def insert_media(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
 async def update_media(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
     # raw: the sync's bulk write path
     await tx.executemany(
-        "UPDATE whitelabel_media SET url = $2, type = $3, size = $4, etag = $5, "
-        "last_modified = $6 WHERE id = $1",
+        "UPDATE whitelabel_media SET url = $2, type = $3, size = $4, etag = $5::text, "
+        "last_modified = $6, derive_claimed_at = CASE WHEN etag IS DISTINCT FROM $5::text "
+        "THEN NULL ELSE derive_claimed_at END WHERE id = $1",  # a new version: claimable now
         rows,
     )
 

@@ -171,3 +171,17 @@ async def test_without_its_row_the_schedule_is_off(database: Any) -> None:
         assert await take_due_tick() is None
     finally:  # the migration's row back, for the tests after this one
         await rows("INSERT INTO sync_schedule (expression) VALUES ('') RETURNING id")
+
+
+async def test_an_update_of_every_row_needs_force_in_a_transaction_too(database: Any) -> None:
+    """Piccolo refuses an update or delete without a where clause unless it is forced; queries
+    run inside the app's transactions keep that guard (the schedule's save forces it: one row)."""
+    from piccolo.query.methods.update import UpdateError
+
+    from domain.platform import db
+    from domain.platform.tables import SyncSchedule
+
+    with pytest.raises(UpdateError, match="update all rows"):
+        async with db.transaction() as tx:
+            await tx.run(SyncSchedule.update({SyncSchedule.expression: "every 5m"}))
+    assert (await load()).expression == ""

@@ -152,7 +152,10 @@ class Tx:
     async def run(self, query: Query[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """A Piccolo query (select, insert, update, delete) on this connection, so it commits or
         rolls back with the transaction. Piccolo's own `engine.transaction()` is not used (see
-        `transaction`), so the query is compiled here and its rows processed as Piccolo does."""
+        `transaction`), so the query is checked, compiled and its rows processed here as
+        Piccolo's own run does (the check refuses an update or delete of every row without
+        `force=True`)."""
+        query._validate()  # type: ignore[no-untyped-call]  # Piccolo leaves it untyped
         (querystring,) = query.querystrings
         sql, args = querystring.compile_string(engine_type="postgres")
         return rows(await query._process_results(await self.connection.fetch(sql, *args)))

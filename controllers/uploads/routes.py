@@ -116,7 +116,8 @@ class UploadsController(Controller):
         target = Target(data.model, data.post)
         files = [(f.name, f.type, f.size) for f in data.files]
         planned = names.plan(target.model, target.post, files, _limit(runtime))
-        await lookalikes.check_new_model(target.model, data.new_model)
+        found = await lookalikes.suggest(target.model)
+        lookalikes.check_new_model(found, data.new_model)
         secret = runtime.settings.secret_key
         ticket, signed = await store.presign(
             s3, target, planned, request.user.id, data.replace, secret
@@ -188,15 +189,15 @@ async def upload_form(
     uploads = [f for f in form.getall("files", []) if isinstance(f, UploadFile)]
     replace = form.get("replace") == "on"
     target = Target(model, post_name)
+    found = await lookalikes.suggest(model[: names.MAX_NAME])  # the check's, and the page's
     try:
         files = [(f.filename, f.content_type, _size(f)) for f in uploads]
         planned = names.plan(model, post_name, files, _limit(runtime))
-        await lookalikes.check_new_model(model, form.get("new_model") == "on")
+        lookalikes.check_new_model(found, form.get("new_model") == "on")
         await actor.record("upload_started", target.prefix, target.describe(planned))
         replaced = await store.store(s3, target, planned, [f.read for f in uploads], replace)
     except DomainError as refused:
         status = 409 if isinstance(refused, Conflict) else 400
-        found = await lookalikes.suggest(model[: names.MAX_NAME])
         return _page(request, runtime, model, post_name, str(refused), status, suggestions=found)
     finally:
         for f in uploads:

@@ -72,14 +72,11 @@ async def suggest(typed: str) -> Suggestions:
     return Suggestions(typed, names, exists, lookalike)
 
 
-async def check_new_model(typed: str, new_model: bool) -> None:
+def check_new_model(found: Suggestions, new_model: bool) -> None:
     """A 409 for an upload that would make a model beside its look-alike, unless asked for."""
-    if new_model:
-        return
-    found = await suggest(typed)
-    if found.lookalike is not None:
+    if found.lookalike is not None and not new_model:
         raise Conflict(
-            f"The model {typed!r} would be new, but {found.lookalike!r} exists and differs "
-            f"only in case, accents or spaces: type {found.lookalike!r} to add the post to it, "
-            "or tick 'Make a new model' to create it beside it."
+            f"The model {found.typed!r} would be new, but {found.lookalike!r} exists and "
+            f"differs only in case, accents or spaces: type {found.lookalike!r} to add the post "
+            "to it, or tick 'Make a new model' to create it beside it."
         )

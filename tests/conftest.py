@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from piccolo.apps.user.tables import BaseUser
 from piccolo.engine import Engine
 
 from domain.catalogue.runs import SyncRun
@@ -262,6 +264,32 @@ def cli_env(s3: S3Settings, **extra: str) -> dict[str, str]:
         "DO_SPACES_BUCKET": s3.bucket,
         **extra,
     }
+
+
+# The tests' own admins are stored with a cheap hash: sign-in checks a password with the
+# iteration count stored beside it (domain/accounts/admins.authenticate), so every sign-in stays
+# the real path, without 0.3 s of PBKDF2 per admin made and per sign-in (hundreds per run). The
+# product's own count (Piccolo's 600,000) is what upsert_admin and password resets store, and
+# what tests/test_admins.py checks.
+SEED_ITERATIONS = 1_000
+
+
+@functools.cache
+def _seed_hash(password: str) -> str:
+    return BaseUser.hash_password(password, iterations=SEED_ITERATIONS)
+
+
+async def seed_admin(username: str, email: str, password: str) -> None:
+    """An active superuser with this password, made or reset (as upsert_admin does)."""
+    await db.fetch(
+        "INSERT INTO piccolo_user (username, password, email, active, admin, superuser) "
+        "VALUES ($1, $2, $3, true, true, true) ON CONFLICT (username) DO UPDATE SET "
+        "password = EXCLUDED.password, email = EXCLUDED.email, active = true, admin = true, "
+        "superuser = true",
+        username,
+        _seed_hash(password),
+        email,
+    )
 
 
 async def rows(sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -14,11 +14,10 @@ import httpx
 from piccolo.engine import Engine
 
 from app import create_app
-from domain.accounts.admins import upsert_admin
 from domain.catalogue import runs
 from domain.platform import db, jobs
 from domain.platform.settings import Settings
-from tests.conftest import TEARDOWN_TIMEOUT_S, Bucket
+from tests.conftest import TEARDOWN_TIMEOUT_S, Bucket, seed_admin
 
 PASSWORD = "correct-horse-42"
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -133,4 +132,4 @@ async def browser(app: Any) -> AsyncIterator[Browser]:
 
 
 async def admin(username: str = "tester") -> None:
-    await upsert_admin(username, f"{username}@example.com", PASSWORD)
+    await seed_admin(username, f"{username}@example.com", PASSWORD)

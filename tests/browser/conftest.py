@@ -21,11 +21,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
-from domain.accounts.admins import upsert_admin
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
 from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket
-from tests.conftest import Bucket, bounded
+from tests.conftest import Bucket, bounded, seed_admin
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -178,7 +177,7 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str) -> None:
 async def app_data(database: Any, server_s3: S3Service, live_server: str) -> Bucket:
     """A wiped database with the admin `tester`, and the server's bucket emptied."""
     await empty_bucket(server_s3)
-    await upsert_admin(USERNAME, EMAIL, PASSWORD)
+    await seed_admin(USERNAME, EMAIL, PASSWORD)
     return Bucket(server_s3)
 
 

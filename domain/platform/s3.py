@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import time
 from collections import OrderedDict
@@ -10,7 +11,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+from aiobotocore.session import AioSession, get_session
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
@@ -43,6 +44,16 @@ SIGN_CACHE_SIZE = 50_000
 PART_BYTES = 8 * 1024 * 1024  # one part of a server-side upload (S3: at least 5 MiB, bar the last)
 
 
+@functools.cache
+def _session() -> AioSession:
+    """One botocore session per process: each client made from it reuses its loaded service model
+    (S3's, about 50 ms of JSON to read again for every new session)."""
+    session = get_session()
+    parsers = session.get_component("response_parser_factory")
+    parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
+    return session
+
+
 class S3Service:
     """One long-lived client per process; use as `async with S3Service(settings) as s3`."""
 
@@ -66,9 +77,7 @@ class S3Service:
         self._signed: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def __aenter__(self) -> S3Service:
-        session = get_session()
-        parsers = session.get_component("response_parser_factory")
-        parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
+        session = _session()
         self._client = await self._stack.enter_async_context(
             session.create_client(
                 "s3",
@@ -83,7 +92,7 @@ class S3Service:
         credentials = (
             Credentials(settings.key, settings.secret)
             if settings.key and settings.secret
-            else await session.get_credentials()  # the environment's, as botocore finds them
+            else await get_session().get_credentials()  # the environment's, found afresh
         )
         self._lister = FastLister(
             credentials,

@@ -155,17 +155,44 @@ async def pg_engine(settings: Settings) -> AsyncIterator[Engine]:
 QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers")
 
 
-async def wipe(engine: Engine) -> None:
-    names = [t._meta.tablename for t in TABLES if t._meta.tablename != "sync_schedule"]
-    await engine.run_ddl(
-        f"TRUNCATE {', '.join(names)}, {', '.join(QUEUE_TABLES)}, piccolo_user "
-        "RESTART IDENTITY CASCADE"
-    )
-    await engine.run_ddl("UPDATE sync_schedule SET expression = '', last_tick_at = NULL")
-    await engine.run_ddl(  # its one row, as the migration made it (a test may delete it)
+_WIPE: dict[int, str] = {}
+
+
+async def _wipe_script(engine: Engine) -> str:
+    """The statements that empty every table but the schedule's and the migrations' and restart
+    their sequences, read from the catalogue once per engine."""
+    tables = [t._meta.tablename for t in TABLES if t._meta.tablename != "sync_schedule"]
+    tables += [*QUEUE_TABLES, "piccolo_user"]
+    assert engine.pool is not None, "the test engine has no pool: start it first"
+    async with engine.pool.acquire() as connection:
+        owned = await connection.fetch(
+            "SELECT s.relname AS name FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+            "JOIN pg_class t ON t.oid = d.refobjid "
+            "WHERE s.relkind = 'S' AND t.relname = ANY($1::text[])",
+            tables,
+        )
+    deletes = "".join(f'DELETE FROM "{name}";' for name in tables)
+    restarts = "".join(f'ALTER SEQUENCE "{row["name"]}" RESTART;' for row in owned)
+    # As its migration made it: one row, no expression (a test may delete or change it).
+    schedule = (
+        "UPDATE sync_schedule SET expression = '', last_tick_at = NULL;"
         "INSERT INTO sync_schedule (expression) SELECT '' WHERE NOT EXISTS "
-        "(SELECT 1 FROM sync_schedule)"
+        "(SELECT 1 FROM sync_schedule);"
     )
+    # DELETE, not TRUNCATE: a test's few rows go in a fifth of the time (TRUNCATE makes every
+    # table's files anew). With the triggers off (the suite's PostgreSQL user is a superuser) the
+    # foreign keys do not order the deletes and the queue's triggers stay quiet.
+    return (
+        f"BEGIN; SET LOCAL session_replication_role = replica;{deletes}{restarts}{schedule}COMMIT;"
+    )
+
+
+async def wipe(engine: Engine) -> None:
+    """Every table empty and every id back at 1, as a freshly migrated database."""
+    script = _WIPE.get(id(engine)) or _WIPE.setdefault(id(engine), await _wipe_script(engine))
+    assert engine.pool is not None, "the test engine has no pool: start it first"
+    async with engine.pool.acquire() as connection:
+        await connection.execute(script)  # several statements: the simple query protocol
 
 
 @pytest.fixture

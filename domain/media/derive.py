@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from domain.media import sandbox, store
-from domain.media.render import MediaError
+from domain.media.rendered import MediaError
 from domain.media.store import Pending
 from domain.platform.loops import LoopSemaphore
 from domain.platform.s3 import S3Service, explain

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -22,6 +21,7 @@ import av.error
 from PIL import Image, ImageOps
 
 from domain.media import probe
+from domain.media.rendered import MediaError, Rendered
 
 PREVIEW_WIDTH = 480  # galleries, the public API's `preview`, a video's poster
 THUMB_WIDTH = 160  # lists
@@ -39,18 +39,6 @@ POSTER_AT_S = 1.0  # a video's poster is the key frame at (or before) one second
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses twice this at open, warns above it
 EXIF_ORIENTATION = 0x0112
 IMAGE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "AVIF"})
-
-
-class MediaError(Exception):
-    """The original cannot be previewed (corrupt, unsupported, too large): said for an admin."""
-
-
-@dataclass
-class Rendered:
-    files: dict[str, bytes] = field(default_factory=dict)  # "w160", "w480" or "poster"
-    width: int = 0  # the original's, as displayed (EXIF orientation or rotation applied)
-    height: int = 0
-    duration: float | None = None
 
 
 def render(path: Path, kind: str) -> Rendered:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from domain.media import render
+from domain.media.rendered import MediaError
 
 _PR_SET_PDEATHSIG = 1
 
@@ -40,7 +41,7 @@ def limit_memory(extra: int) -> None:
 def answer(out: BinaryIO, request: dict[str, str]) -> None:
     try:
         made = render.render(Path(request["path"]), request["kind"])
-    except render.MediaError as exc:
+    except MediaError as exc:
         reply: dict[str, object] = {"error": str(exc)}
         files: list[bytes] = []
     except MemoryError as exc:  # outside the decoders' own handling (render.py catches theirs)

@@ -22,8 +22,7 @@ import logging
 import sys
 from pathlib import Path
 
-from domain.media import render
-from domain.media.render import MediaError, Rendered
+from domain.media.rendered import MediaError, Rendered
 
 log = logging.getLogger("creatorflix.media")
 PROCESSES = 2  # renders at once per worker process (bounded memory and CPU)
@@ -107,6 +106,8 @@ _pool: _Pool | None = None
 async def render_bounded(path: Path, kind: str) -> Rendered:
     """`render.render(path, kind)` in a child under the memory ceiling (or in a thread)."""
     if not ISOLATED:
+        from domain.media import render  # the decoders, here only: the children import them
+
         return await asyncio.to_thread(render.render, path, kind)
     global _pool
     if _pool is None or _pool.loop is not asyncio.get_running_loop():

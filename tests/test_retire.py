@@ -267,6 +267,10 @@ async def test_publish_all_matching_publishes_only_eligible_models_and_reports_t
     assert said.startswith("1 model(s) published; 1 skipped: 1 with their source missing"), said
     assert await public_names(b) == ["Anna", "Dora"]
 
+    # Models already public do not count as going public.
+    page = (await b.get("/production?q=a")).text  # Anna and Dora, both public now
+    assert 'hx-confirm="Publish all 2 matching model(s)? 0 go public on the site at once."' in page
+
     # Under "Retired": nothing goes public, and the result says why.
     page = (await b.get("/production?state=retired")).text
     assert "0 go public on the site at once. 1 skipped: 1 retired (restore first)." in page

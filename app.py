@@ -41,6 +41,7 @@ from controllers.numbers import strict_integers
 from controllers.production.editing import ProductionModelController
 from controllers.production.public_api import PublicApiController
 from controllers.production.publishing import ProductionController
+from controllers.production.retiring import ProductionRetireController
 from controllers.staging.bulk import StagedBulkController
 from controllers.staging.old_urls import old_url
 from controllers.staging.staged import StagedModelsController
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             old_url,
             ProductionController,
             ProductionModelController,
+            ProductionRetireController,
             AuditController,
             AdminsController,
             UploadsController,

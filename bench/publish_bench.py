@@ -32,7 +32,7 @@ async def main(count: int) -> None:
         ids = await publishing.matching_ids(ProductionQuery())
         for published in (False, True):
             start = time.perf_counter()
-            changed, _ = await publishing.set_many_published(ids, published)
+            changed = (await publishing.set_many_published(ids, published)).changed
             took = time.perf_counter() - start
             verb = "publish" if published else "unpublish"
             print(f"{verb} {changed:,} models in one transaction: {took * 1000:,.0f} ms")

@@ -66,11 +66,16 @@ GROUPS: dict[str, Group] = {
         ("tests/test_plan_edges.py", "tests/test_queue_ops.py", "tests/test_sync_safety.py"),
     ),
     "production": Group(
-        ("domain/production/publishing.py", "domain/production/lifecycle.py"),
+        (
+            "domain/production/publishing.py",
+            "domain/production/lifecycle.py",
+            "domain/production/retiring.py",
+        ),
         (
             "tests/test_publish_counts.py",
             "tests/test_lifecycle.py",
             "tests/test_production_edges.py",
+            "tests/test_retire.py",
         ),
     ),
     "derive": Group(

@@ -15,6 +15,7 @@ from domain.production.visibility import (
     public_posts,
     public_posts_sql,
     public_sql,
+    publishable_sql,
     visibility,
 )
 
@@ -22,6 +23,7 @@ GONE = datetime(2026, 12, 1, tzinfo=UTC)
 LIVE = State(True)
 UNPUBLISHED = State(False)
 MISSING = State(False, GONE)  # a sync unpublishes what it marks missing
+RETIRED = State(False, None, GONE)  # retiring unpublishes the model
 
 
 @pytest.mark.parametrize(
@@ -35,6 +37,11 @@ MISSING = State(False, GONE)  # a sync unpublishes what it marks missing
         (LIVE, UNPUBLISHED, (Reason.UNPUBLISHED,)),
         (UNPUBLISHED, LIVE, (Reason.MODEL_UNPUBLISHED,)),
         (MISSING, LIVE, (Reason.MODEL_UNPUBLISHED, Reason.MODEL_SOURCE_MISSING)),
+        (RETIRED, None, (Reason.UNPUBLISHED, Reason.RETIRED)),
+        (State(True, None, GONE), None, (Reason.RETIRED,)),
+        (RETIRED, LIVE, (Reason.MODEL_UNPUBLISHED, Reason.MODEL_RETIRED)),
+        # A post has no retired_at of its own: only its model's counts.
+        (LIVE, State(True, None, GONE), ()),
         (
             MISSING,
             MISSING,
@@ -69,19 +76,20 @@ def test_public_posts_count_only_while_the_model_is_public() -> None:
     assert public_posts(LIVE, 6) == 6
     assert public_posts(UNPUBLISHED, 6) == 0
     assert public_posts(MISSING, 6) == 0
+    assert public_posts(State(True, None, GONE), 6) == 0, "a retired model counted its posts"
 
 
 def test_the_sql_says_the_same_rule() -> None:
-    assert public_sql("m") == "m.is_published AND m.source_missing_at IS NULL"
+    model = "m.is_published AND m.source_missing_at IS NULL AND m.retired_at IS NULL"
+    assert public_sql("m") == model
+    assert public_sql("p", "post") == "p.is_published AND p.source_missing_at IS NULL"
+    assert publishable_sql("m") == "m.source_missing_at IS NULL AND m.retired_at IS NULL"
     assert post_public_sql("p", "m") == (
-        "p.is_published AND p.source_missing_at IS NULL AND "
-        "m.is_published AND m.source_missing_at IS NULL"
+        f"p.is_published AND p.source_missing_at IS NULL AND {model}"
     )
     assert post_public_sql("posts") == (
         "posts.is_published AND posts.source_missing_at IS NULL AND EXISTS (SELECT 1 FROM "
         "models pm WHERE pm.id = posts.model AND pm.is_published AND pm.source_missing_at "
-        "IS NULL)"
+        "IS NULL AND pm.retired_at IS NULL)"
     )
-    assert public_posts_sql("m") == (
-        "CASE WHEN m.is_published AND m.source_missing_at IS NULL THEN m.post_count ELSE 0 END"
-    )
+    assert public_posts_sql("m") == f"CASE WHEN {model} THEN m.post_count ELSE 0 END"

@@ -28,6 +28,8 @@ ACTIONS = (
     "job_failed",
     "job_retried",
     "publish_change",
+    "model_retired",
+    "model_restored",
     "upload_started",
     "upload_finished",
     "admin_created",

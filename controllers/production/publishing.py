@@ -80,7 +80,7 @@ class ProductionController(Controller):
         query = ProductionQuery(
             q.strip(), shown, _flag(featured), _flag(missing), sort, dir == "desc", size, page
         )
-        rows, total = await production.models(query, s3.sign)
+        rows, matching = await production.models(query, s3.sign)
         params: dict[str, Any] = {"q": q, "state": shown, "featured": featured}
         params |= {"missing": missing, "sort": sort, "dir": dir, "size": size}
         return render(
@@ -88,7 +88,8 @@ class ProductionController(Controller):
             "production/index.html",
             LIST,
             rows=rows,
-            total=total,
+            total=matching.total,
+            matching=matching,
             listing=query,
             params=params,
             sizes=production.PAGE_SIZES,
@@ -141,10 +142,8 @@ class ProductionController(Controller):
             raise Invalid(f"scope={data.scope!r} is not supported: use selected or matching.")
         if not ids:
             raise Invalid("No models selected: tick at least one row.")
-        changed, skipped = await production.set_many_published(ids, data.published)
-        message = f"{changed:,} model(s) {_state(data.published)}"
-        if skipped:
-            message += f"; {skipped:,} skipped: their source is missing from the bucket"
+        done = await production.set_many_published(ids, data.published)
+        message = f"{done.changed:,} model(s) {_state(data.published)}" + _skipped(done)
         did = Did("publish_change", f"{len(ids):,} model(s)", message)
         back = request.app.route_reverse("production.index")
         return await audited(request, actor, did, back=back, toast=("success", message + "."))
@@ -193,6 +192,16 @@ async def _publish(
     did = Did("publish_change", done.target, _state(published), done.model_id)
     toast = ("success", f"{label} {_state(published)}.")
     return await audited(request, actor, did, back=back, toast=toast, partial=partial, fresh=fresh)
+
+
+def _skipped(done: production.Bulk) -> str:
+    """Why publishing skipped some, by reason ("; 3 skipped: 1 retired (restore first), ...")."""
+    reasons = []
+    if done.retired:
+        reasons.append(f"{done.retired:,} retired (restore first)")
+    if done.missing:
+        reasons.append(f"{done.missing:,} with their source missing from the bucket")
+    return f"; {done.skipped:,} skipped: {', '.join(reasons)}" if reasons else ""
 
 
 def _state(published: bool) -> str:

@@ -42,8 +42,9 @@ class CatalogueStats:
     posts: int
     images: int
     videos: int
-    production_models: int
+    production_models: int  # not retired, like the production list's "All"
     production_public_models: int  # public: domain/production/visibility.py's rule
+    production_retired_models: int
     production_posts: int
     production_public_posts: int
 

@@ -241,6 +241,10 @@ class Model(Table, tablename="models"):
     source_folder = Text(null=True, default=None, unique=True)
     # Set when a sync removed its folder: unpublished then, and public again only by an admin.
     source_missing_at = Timestamptz(null=True, default=None)
+    # Set when an admin retired it: unpublished then, off the list and the public site, and not
+    # publishable until an admin restores it (domain/production/retiring.py).
+    retired_at = Timestamptz(null=True, default=None)
+    retired_by = Text(null=True, default=None)  # the admin's username
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

@@ -1,10 +1,12 @@
 """Production catalogue management: list activated models and posts with filters, publish and
-unpublish one or many. Content whose source is missing from the bucket cannot be published."""
+unpublish one or many. Content whose source is missing from the bucket cannot be published, nor
+a retired model (domain/production/retiring.py); the list leaves retired models out unless
+asked for them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.querystring import QueryString
@@ -16,12 +18,13 @@ from domain.platform.paging import BadQuery, Signer, like_pattern, page_bounds
 from domain.platform.sql import production as sql
 from domain.platform.tables import Model, Post
 from domain.production.lifecycle import recount
+from domain.production.retiring import refuse_publishing
 from domain.production.rows import ListedModel, ProductionModel, ProductionPost, Published, signed
-from domain.production.visibility import public_posts_sql
+from domain.production.visibility import public_posts_sql, publishable_sql
 
 PAGE_SIZE = 25
 PAGE_SIZES = (25, 50, 100)
-STATES = ("", "published", "unpublished")
+STATES = ("", "published", "unpublished", "retired")  # "": every model not retired
 SORTS = {
     "name": "lower(m.name)",
     "posts": public_posts_sql("m"),
@@ -39,7 +42,7 @@ class ProductionQuery:
     """The production list's controls, validated: each bad value is a 400 naming it."""
 
     search: str = ""
-    state: str = ""  # "", "published", "unpublished"
+    state: str = ""  # "" (all but retired), "published", "unpublished", "retired"
     featured: bool = False
     missing: bool = False  # only models whose source folder is gone from the bucket
     sort: str = "name"
@@ -51,7 +54,9 @@ class ProductionQuery:
         if len(self.search) > 200:
             raise BadQuery("q is too long: use at most 200 characters.")
         if self.state not in STATES:
-            raise BadQuery(f"state={self.state!r} is not supported: use published or unpublished.")
+            raise BadQuery(
+                f"state={self.state!r} is not supported: use published, unpublished or retired."
+            )
         if self.sort not in SORTS:
             raise BadQuery(f"sort={self.sort!r} is not supported: use one of {', '.join(SORTS)}.")
         if self.size not in PAGE_SIZES:
@@ -66,7 +71,11 @@ class ProductionQuery:
                 f"(lower(m.name) LIKE ${len(args)} ESCAPE '\\' OR m.slug LIKE "
                 f"${len(args)} ESCAPE '\\')"
             )
-        if self.state:
+        if self.state == "retired":
+            clauses.append("m.retired_at IS NOT NULL")
+        else:
+            clauses.append("m.retired_at IS NULL")
+        if self.state in ("published", "unpublished"):
             clauses.append("m.is_published" if self.state == "published" else "NOT m.is_published")
         if self.featured:
             clauses.append("m.is_featured")
@@ -75,13 +84,23 @@ class ProductionQuery:
         return " AND ".join(clauses), args
 
 
-async def models(query: ProductionQuery, signer: Signer) -> tuple[list[ListedModel], int]:
+class Matching(NamedTuple):
+    """How many models the list's filters match, and what "Publish all matching" would do."""
+
+    total: int
+    to_publish: int  # unpublished ones publishing makes public
+    retired: int  # skipped: restore them first
+    missing: int  # skipped: their source is missing from the bucket
+
+
+async def models(query: ProductionQuery, signer: Signer) -> tuple[list[ListedModel], Matching]:
     where, args = query.where()
     order = f"{SORTS[query.sort]} {'DESC' if query.desc else 'ASC'}, m.id"
-    total, rows = await sql.models_page(
+    counts, rows = await sql.models_page(
         where, args, order, query.size, (query.page - 1) * query.size
     )
-    return await signed(rows, signer, ListedModel), int(total)
+    matching = Matching(*(int(counts[k]) for k in Matching._fields))
+    return await signed(rows, signer, ListedModel), matching
 
 
 async def matching_ids(query: ProductionQuery) -> list[int]:
@@ -121,6 +140,7 @@ POST_COLUMNS = (
     Post.updated_at,
     Post.model.is_published.as_alias("model_is_published"),
     Post.model.source_missing_at.as_alias("model_source_missing_at"),
+    Post.model.retired_at.as_alias("model_retired_at"),
 )
 
 
@@ -159,6 +179,8 @@ async def set_published(
         if not rows:
             return None
         row = rows[0]
+        if published and row["retired_at"] is not None:
+            raise refuse_publishing(row["name"])
         if published and row["source_missing_at"] is not None:
             what = row["name"] if kind == "model" else f"post {row['name']!r}"
             raise _refuse_missing(what, row["source_back"])
@@ -173,26 +195,42 @@ async def set_published(
     return Published(row["name"], row["target"], row["model_id"])
 
 
-async def set_many_published(ids: list[int], published: bool) -> tuple[int, int]:
-    """Publish or unpublish many models in one transaction; returns (changed, skipped).
-    Publishing skips models whose source is missing (they cannot be public)."""
+class Bulk(NamedTuple):
+    """What a bulk publish or unpublish did: models changed, and those publishing skipped."""
+
+    changed: int
+    retired: int = 0  # skipped: retired (restore first)
+    missing: int = 0  # skipped: source missing (not retired)
+
+    @property
+    def skipped(self) -> int:
+        return self.retired + self.missing
+
+
+async def set_many_published(ids: list[int], published: bool) -> Bulk:
+    """Publish or unpublish many models in one transaction. Publishing skips the models that
+    cannot be public (retired, or their source missing) and counts them by reason."""
     if not ids:
-        return 0, 0
+        return Bulk(0)
     chosen = WhereRaw("models.id = ANY({}::int[])", ids)  # one parameter, however many ids
     changing = chosen & (Model.is_published != published)
     async with db.transaction() as tx:
         changed = await tx.run(
             Model.update({Model.is_published: published, Model.updated_at: now()})
-            .where((changing & Model.source_missing_at.is_null()) if published else changing)
+            .where((changing & WhereRaw(publishable_sql("models"))) if published else changing)
             .returning(Model.id)
         )
-        skipped = 0
-        if published:
-            missing = await tx.run(
-                Model.select(Model.id).where(chosen & Model.source_missing_at.is_not_null())
+        if not published:
+            return Bulk(len(changed))
+        retired = await tx.run(
+            Model.select(Model.id).where(chosen & Model.retired_at.is_not_null())
+        )
+        missing = await tx.run(
+            Model.select(Model.id).where(
+                chosen & Model.retired_at.is_null() & Model.source_missing_at.is_not_null()
             )
-            skipped = len(missing)
-    return len(changed), int(skipped)
+        )
+    return Bulk(len(changed), len(retired), len(missing))
 
 
 async def post(post_id: int, signer: Signer) -> ProductionPost | None:

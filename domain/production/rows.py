@@ -32,6 +32,7 @@ class ListedModel(FromRow):
     source_back: bool  # its missing folder is staged again, not yet activated
     staged_name: str | None
     thumbnail_key: str | None
+    retired_at: datetime | None = None  # an admin retired it (domain/production/retiring.py)
     preview_url: str | None = None  # a 160 px preview of its thumbnail, once made
 
     @property
@@ -61,6 +62,8 @@ class ProductionModel(FromRow):
     source_back: bool
     staged_name: str | None
     updated_at: datetime
+    retired_at: datetime | None = None  # an admin retired it (domain/production/retiring.py)
+    retired_by: str | None = None
 
     @property
     def visibility(self) -> Visibility:
@@ -88,12 +91,13 @@ class ProductionPost(FromRow):
     # Its model's flags: a post is public only while its model is.
     model_is_published: bool = False
     model_source_missing_at: datetime | None = None
+    model_retired_at: datetime | None = None
     preview_url: str | None = None
     content_url: str | None = None  # the original, for the lightbox
 
     @property
     def visibility(self) -> Visibility:
-        model = State(self.model_is_published, self.model_source_missing_at)
+        model = State(self.model_is_published, self.model_source_missing_at, self.model_retired_at)
         return visibility(model, self)
 
 

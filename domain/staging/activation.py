@@ -27,6 +27,7 @@ class ActivationResult:
     posts_updated: int = 0
     posts_unpublished: int = 0
     activated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)  # brought up to date, still retired
 
     def add(self, other: ActivationResult) -> None:
         for name in (
@@ -38,13 +39,20 @@ class ActivationResult:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.activated.extend(other.activated)
+        self.retired.extend(other.retired)
 
     def summary(self, draft: bool = False) -> str:
         state = "activated as draft(s), not public" if draft else "activated"
-        return (
+        said = (
             f"{self.processed} model(s) {state}: {self.posts_created} post(s) created, "
             f"{self.posts_updated} updated, {self.posts_unpublished} unpublished."
         )
+        if self.retired:
+            said += (
+                f" {len(self.retired)} production model(s) are retired: brought up to date, "
+                "they stay retired and unpublished (restore one to publish it)."
+            )
+        return said
 
 
 class UnknownModels(NotFound):
@@ -117,8 +125,10 @@ async def _activate_once(staged_id: int, draft: bool) -> ActivationResult:
             ).where(Staged.id == staged_id)
         )
         folder = staged["folder_name"]
-        model_id, created = await _upsert_model(tx, staged, stamp, draft)
+        model_id, created, retired = await _upsert_model(tx, staged, stamp, draft)
         result.models_created += int(created)
+        if retired:
+            result.retired.append(folder)
         m = WhitelabelMedia
         post = m.whitelabel_post._
         media = await tx.run(
@@ -172,18 +182,21 @@ async def _activate_once(staged_id: int, draft: bool) -> ActivationResult:
 
 async def _upsert_model(
     tx: db.Tx, staged: dict[str, Any], stamp: Any, draft: bool
-) -> tuple[int, bool]:
-    """The production model of a staged folder, created or brought up to date. Only the
+) -> tuple[int, bool, bool]:
+    """The production model of a staged folder, created or brought up to date: (its id,
+    whether it is new, whether it is retired: then it stays so, unpublished). Only the
     model's own images are copied: a post image as thumbnail would outlive the post's
     publication (the public side takes it from the first published post instead)."""
     folder = staged["folder_name"]
     thumb = staged["thumbnail_key"] if is_model_level(folder, staged["thumbnail_key"]) else None
     icon, banner = staged["icon_key"] or thumb, staged["banner_key"] or thumb
-    found = await tx.run(Model.select(Model.id).where(Model.source_folder == folder))
+    found = await tx.run(
+        Model.select(Model.id, Model.retired_at).where(Model.source_folder == folder)
+    )
     if found:
         model_id = int(found[0]["id"])
         await sql.refresh_model(tx, model_id, icon, banner, thumb, staged["id"], stamp, draft)
-        return model_id, False
+        return model_id, False, found[0]["retired_at"] is not None
     slug = slugify(folder)
     if await tx.run(Model.select(Model.id).where(Model.slug == slug)) or await tx.run(
         ModelSlug.select(ModelSlug.id).where(ModelSlug.slug == slug)
@@ -205,7 +218,7 @@ async def _upsert_model(
         updated_at=stamp,
     )
     (inserted,) = await tx.run(Model.insert(new))
-    return int(inserted["id"]), True
+    return int(inserted["id"]), True, False
 
 
 async def _unpublish(tx: db.Tx, post_ids: list[int], stamp: Any) -> int:

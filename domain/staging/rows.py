@@ -26,6 +26,7 @@ class StagedRow(FromRow):
     sort_value: Any = None  # the list's sort column, for its keyset cursor
     thumbnail_url: str | None = None  # the original, signed
     preview_url: str | None = None  # a 160 px preview of its thumbnail, once made
+    production_retired: bool = False  # its production model is retired: activation keeps it so
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class StagedModel(StagedRow):
     banner_key: str | None = None
     production_id: int | None = None
     production_published: bool | None = None
+    production_retired_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 from playwright.async_api import Browser, Error, Page, expect
 
+from domain.production import retiring
 from domain.staging.activation import activate_all_new
 from tests.browser.support import (
     PASSWORD,
@@ -59,6 +60,8 @@ async def pages(app_data: Bucket) -> list[tuple[str, str]]:
     held = await app_data.sync()
     assert held.status == "needs_confirmation", held.error
     (model,) = await rows("SELECT id FROM models WHERE name = 'Bruno Díaz'")
+    (retired,) = await rows("SELECT id FROM models WHERE name = 'Aurora Vale'")
+    await retiring.retire(retired["id"], USERNAME)
     (run,) = await rows("SELECT id FROM sync_runs WHERE status = 'succeeded' ORDER BY id LIMIT 1")
     staged = next(key for key, _ in demo()).split("/")[0]
     return [
@@ -71,6 +74,10 @@ async def pages(app_data: Bucket) -> list[tuple[str, str]]:
         ("production edit", f"/production/{model['id']}/edit"),
         ("production preview", f"/production/{model['id']}/preview"),
         ("production history", f"/production/{model['id']}/history"),
+        ("production retire", f"/production/{model['id']}/retire"),
+        ("production retired list", "/production?state=retired"),
+        ("production retired model", f"/production/{retired['id']}"),
+        ("production restore", f"/production/{retired['id']}/restore"),
         ("runs list", "/sync-runs"),
         ("run", f"/sync-runs/{run['id']}"),
         ("run changes", f"/sync-runs/{run['id']}/changes"),

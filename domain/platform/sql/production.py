@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from domain.platform import db
-from domain.production.visibility import post_public_sql, public_sql
+from domain.production.visibility import post_public_sql, public_sql, publishable_sql
 
 # The visibility rule (domain/production/visibility.py) as this module's queries need it.
 VISIBLE_MODEL = public_sql("m")
-VISIBLE_POST = public_sql("p")  # the post's own conditions: its model is public already
+VISIBLE_POST = public_sql("p", "post")  # the post's own conditions: its model is public already
 # A model's own thumbnail, else the thumbnail of its first visible post.
 THUMBNAIL = (
     f"COALESCE(m.thumbnail_key, (SELECT p.thumbnail_key FROM posts p WHERE p.model = m.id AND "
@@ -28,19 +28,21 @@ BACK = (
 LIST_SELECT = (
     "SELECT m.id, m.name, m.slug, m.is_published, m.is_featured, m.post_count, "
     f"{THUMBNAIL} AS thumbnail_key, m.updated_at, m.display_order, m.source_missing_at, "
+    "m.retired_at, "
     f"w.folder_name AS staged_name, {BACK}, (SELECT COUNT(*) FROM posts p WHERE p.model = m.id) "
     "AS all_posts FROM models m LEFT JOIN whitelabel_models w ON w.id = m.whitelabel_model"
 )
 # What publishing one model or post locks and reads first: its names, and whether it may be
-# public (a missing source may not; a model's folder may be staged again, not yet activated).
+# public (a missing source may not, nor a retired model; a model's folder may be staged again,
+# not yet activated).
 _LOCK = {
     "model": (
-        f"SELECT m.name, m.name AS target, m.id AS model_id, m.source_missing_at, {BACK} "
-        "FROM models m WHERE m.id = $1 FOR UPDATE"
+        f"SELECT m.name, m.name AS target, m.id AS model_id, m.source_missing_at, {BACK}, "
+        "m.retired_at FROM models m WHERE m.id = $1 FOR UPDATE"
     ),
     "post": (
         "SELECT title AS name, source_key AS target, model AS model_id, source_missing_at, "
-        "false AS source_back FROM posts WHERE id = $1 FOR UPDATE"
+        "false AS source_back, NULL AS retired_at FROM posts WHERE id = $1 FOR UPDATE"
     ),
 }
 
@@ -83,10 +85,18 @@ async def find_public_model(ref: str, by_name_first: bool) -> list[dict[str, Any
 
 async def models_page(
     where: str, args: list[Any], order: str, size: int, offset: int
-) -> tuple[Any, list[dict[str, Any]]]:
-    """(how many match, this page of them) for the production list's filters."""
-    # raw: hot read, query builder measured slower
-    total = await db.fetchval(f"SELECT COUNT(*) FROM models m WHERE {where}", *args)
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(how many match, and of those how many publishing would make public and how many it
+    would skip, retired or with their source missing; this page of them) for the production
+    list's filters."""
+    # raw: hot read, query builder measured slower; FILTER, which the builder cannot express
+    counts = await db.fetch(
+        "SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE NOT m.is_published AND "
+        f"{publishable_sql('m')}) AS to_publish, COUNT(*) FILTER (WHERE m.retired_at IS NOT "
+        "NULL) AS retired, COUNT(*) FILTER (WHERE m.retired_at IS NULL AND "
+        f"m.source_missing_at IS NOT NULL) AS missing FROM models m WHERE {where}",
+        *args,
+    )
     rows = await db.fetch(
         f"{LIST_SELECT} WHERE {where} ORDER BY {order} LIMIT ${len(args) + 1} "
         f"OFFSET ${len(args) + 2}",
@@ -94,7 +104,7 @@ async def models_page(
         size,
         offset,
     )
-    return total, rows
+    return dict(counts[0]), rows
 
 
 async def matching_ids(where: str, args: list[Any]) -> list[dict[str, Any]]:
@@ -173,18 +183,22 @@ async def recount(tx: db.Tx, model_id: int) -> None:
     # raw: a correlated subquery in SET, which Piccolo's update cannot express
     await tx.execute(
         "UPDATE models SET post_count = (SELECT COUNT(*) FROM posts WHERE model = $1 AND "
-        f"{public_sql('posts')}) WHERE id = $1",
+        f"{public_sql('posts', 'post')}) WHERE id = $1",
         model_id,
     )
 
 
 async def public_counts() -> dict[str, int]:
-    """Production models and posts, and how many of each are public (the dashboard's cards)."""
-    # raw: four counts in one round trip (scalar subqueries, one over a join)
+    """Production models and posts, and how many of each are public (the dashboard's cards).
+    Like the production list's "All", retired models (and their posts) are left out of the
+    totals and counted on their own."""
+    # raw: five counts in one round trip (scalar subqueries, two over a join)
     rows = await db.fetch(
-        "SELECT (SELECT COUNT(*) FROM models) AS models, "
+        "SELECT (SELECT COUNT(*) FROM models WHERE retired_at IS NULL) AS models, "
         f"(SELECT COUNT(*) FROM models m WHERE {public_sql('m')}) AS public_models, "
-        "(SELECT COUNT(*) FROM posts) AS posts, (SELECT COUNT(*) FROM posts p JOIN models m "
+        "(SELECT COUNT(*) FROM models WHERE retired_at IS NOT NULL) AS retired_models, "
+        "(SELECT COUNT(*) FROM posts p JOIN models m ON m.id = p.model WHERE m.retired_at IS "
+        "NULL) AS posts, (SELECT COUNT(*) FROM posts p JOIN models m "
         f"ON m.id = p.model WHERE {post_public_sql('p', 'm')}) AS public_posts"
     )
     return {k: int(v) for k, v in dict(rows[0]).items()}

@@ -28,6 +28,12 @@ POST_COLUMNS = (
 
 # -- the review list and a model's page (domain/staging/queries.py)
 
+# Whether a staged row's production model (by its source folder) is retired.
+PRODUCTION_RETIRED = (
+    "EXISTS (SELECT 1 FROM models rm WHERE rm.source_folder = whitelabel_models.folder_name "
+    "AND rm.retired_at IS NOT NULL) AS production_retired"
+)
+
 
 async def staged_page(
     col_expr: str, where: str, args: list[Any], direction: str, limit: int
@@ -36,7 +42,7 @@ async def staged_page(
     # The cursor holds the sort column itself (sort_value), not the displayed last-synced time.
     return await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
-        f"{col_expr} AS sort_value, "
+        f"{col_expr} AS sort_value, {PRODUCTION_RETIRED}, "
         f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
         f"FROM whitelabel_models WHERE {where} "
         f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(args) + 1}",
@@ -73,7 +79,9 @@ async def capped_count(where: str, args: list[Any]) -> int:
 async def staged_model(name: str) -> list[dict[str, Any]]:
     return await db.fetch(  # raw: hot read, query builder measured slower
         f"SELECT w.*, GREATEST(w.last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at, "
-        "m.id AS production_id, m.is_published AS production_published "
+        "m.id AS production_id, m.is_published AS production_published, "
+        "m.retired_at AS production_retired_at, "
+        "COALESCE(m.retired_at IS NOT NULL, FALSE) AS production_retired "
         "FROM whitelabel_models w LEFT JOIN models m ON m.whitelabel_model = w.id "
         "WHERE w.folder_name = $1",
         name,
@@ -195,11 +203,13 @@ async def refresh_model(
     stamp: datetime,
     draft: bool,
 ) -> None:
-    """Activating brings a source-missing model back and, unless as a draft, publishes it."""
+    """Activating brings a source-missing model back and, unless as a draft, publishes it. A
+    retired model is brought up to date but stays retired and unpublished."""
     await tx.execute(  # raw: CASE and IS DISTINCT FROM, so an unchanged row is not rewritten
         "UPDATE models SET icon_key = $2, banner_key = $3, thumbnail_key = $4, "
         "whitelabel_model = $5, updated_at = $6, source_missing_at = NULL, "
-        "is_published = CASE WHEN $7 THEN FALSE WHEN source_missing_at IS NOT NULL THEN "
+        "is_published = CASE WHEN $7 OR retired_at IS NOT NULL THEN FALSE "
+        "WHEN source_missing_at IS NOT NULL THEN "
         "TRUE ELSE is_published END WHERE id = $1 AND (icon_key IS DISTINCT FROM $2 OR "
         "banner_key IS DISTINCT FROM $3 OR thumbnail_key IS DISTINCT FROM $4 OR "
         "whitelabel_model IS DISTINCT FROM $5 OR source_missing_at IS NOT NULL OR "

@@ -9,6 +9,7 @@ names its target instead of toasting it)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -20,8 +21,11 @@ from domain.errors import DomainError
 
 
 def sentence(message: str) -> str:
-    """Domain messages start in lower case ("slug 'x' is taken ..."): shown alone, a capital."""
-    return message[:1].upper() + message[1:]
+    """Domain messages start in lower case ("slug 'x' is taken ..."): shown alone, a capital;
+    but a field as written stays so ("schedule='x' ...", "display_order=...")."""
+    if re.match(r"[a-z]+ ", message):
+        return message[:1].upper() + message[1:]
+    return message
 
 
 class FormErrors:

@@ -2,7 +2,7 @@
  * CreatorFlix Admin — app.js: small progressive enhancements for a server-rendered htmx app.
  * Plain ES2020, no dependencies, loaded with `defer` after htmx. Strict CSP (script-src 'self'):
  * no eval, no inline handlers, no style attributes — only classes.
- * 1. Toasts: window.showToast(level, message, key) adds `.toast.toast-<level>` to #toasts (created
+ * 1. Toasts: window.showToast(level, message, run) adds `.toast.toast-<level>` to #toasts (created
  *    on demand). The server raises them via the `toast` event (HX-Trigger*, detail={level,message,
  *    run}); server-rendered flash toasts are armed too. Success, info and warning toasts fade after
  *    TOAST_MS; error toasts stay until dismissed. A toast about a run (detail.run: "Sync #4

@@ -26,7 +26,7 @@ class Checked:
             value = getattr(self, item.name)
             for text in value if isinstance(value, list) else [value]:
                 if isinstance(text, str) and "\x00" in text:
-                    raise Invalid(f"{item.name} holds a NUL byte (%00)")
+                    raise Invalid(f"{item.name} holds a NUL byte (%00)", field=item.name)
 
 
 @dataclass

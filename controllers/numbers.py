@@ -37,7 +37,8 @@ def whole_number(name: str, raw: str, least: int = 1, most: int = MAX_ID) -> int
     shown = text if len(text) <= 24 else text[:24] + "…"
     raise Invalid(
         f"{name}={shown!r} is not a whole number from {least} to {most}: write it in ASCII "
-        "digits 0-9, without spaces, signs, separators or exponents."
+        "digits 0-9, without spaces, signs, separators or exponents.",
+        field=name,
     )
 
 

@@ -17,7 +17,8 @@ from controllers.accounts.security import Admin
 from controllers.deps import Actor
 
 log = logging.getLogger("creatorflix.actions")
-Toast = tuple[str, str]  # (level, message)
+# (level, message), or with what the page keys it by: {"run": 4} is replaced by the run's outcome.
+Toast = tuple[str, str] | tuple[str, str, dict[str, int]]
 TRIGGERS = (
     HTMXHeaders.TRIGGER_EVENT.value,
     HTMXHeaders.TRIGGER_AFTER_SETTLE.value,
@@ -61,6 +62,11 @@ def ascii_triggers(response: Response[Any]) -> Response[Any]:
     return response
 
 
+def _toast_params(toast: Toast) -> dict[str, Any]:
+    keys = toast[2] if len(toast) == 3 else {}
+    return {"level": toast[0], "message": toast[1], **keys}
+
+
 def render(
     request: HTMXRequest,
     template: str,
@@ -78,7 +84,7 @@ def render(
         context={"user": user_of(request), **context},
         headers={"Vary": VARY} if partial and partial != template else None,
         trigger_event="toast" if toast else None,
-        params={"level": toast[0], "message": toast[1]} if toast else None,
+        params=_toast_params(toast) if toast else None,
         after="settle" if toast else None,
     )
     ascii_triggers(response)

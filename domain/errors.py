@@ -4,7 +4,12 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A refusal the user can act on; the message names what is wrong and what to do."""
+    """A refusal the user can act on; the message names what is wrong and what to do, and
+    `field` the form field it is about, if one (a form marks that field with the message)."""
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(DomainError, LookupError):

@@ -2,10 +2,16 @@
  * CreatorFlix Admin — app.js: small progressive enhancements for a server-rendered htmx app.
  * Plain ES2020, no dependencies, loaded with `defer` after htmx. Strict CSP (script-src 'self'):
  * no eval, no inline handlers, no style attributes — only classes.
- * 1. Toasts: window.showToast(level, message) adds `.toast.toast-<level>` to #toasts (created on
- *    demand). The server raises them via the `toast` event (HX-Trigger*, detail={level,message});
- *    server-rendered flash toasts get auto-dismissed too. Messages are user content: textContent only.
- * 2. htmx failures become error toasts, so a failed request never fails silently.
+ * 1. Toasts: window.showToast(level, message, run) adds `.toast.toast-<level>` to #toasts (created
+ *    on demand). The server raises them via the `toast` event (HX-Trigger*, detail={level,message,
+ *    run}); server-rendered flash toasts are armed too. Success, info and warning toasts fade after
+ *    TOAST_MS; error toasts stay until dismissed. A toast about a run (detail.run: "Sync #4
+ *    queued") stays while the run goes and is replaced by its outcome when the page shows the run
+ *    ended (the run panel's [data-run-outcome], swapped in over SSE). Messages are user content:
+ *    textContent only.
+ * 2. htmx failures become error toasts, so a failed request never fails silently. A 4xx that
+ *    names its target (HX-Retarget) is a form sent back with its errors: it is swapped in, and
+ *    its error summary ([data-error-summary]) takes the focus.
  * 3. Staged-models selection: select-all, #selection-count, [data-needs-selection] buttons disabled
  *    with nothing selected. Delegated on document and re-run after swaps: survives table swaps.
  *    With the whole page ticked, the table's [data-select-banner] offers every model matching the
@@ -37,6 +43,8 @@
     return box;
   }
 
+  const timers = new WeakMap();
+
   function dismiss(toast) {
     if (toast.classList.contains("leaving")) return;
     toast.classList.add("leaving");
@@ -44,31 +52,72 @@
     setTimeout(() => toast.remove(), 500); // fallback when no transition runs
   }
 
+  // An error stays until dismissed; so does a toast waiting for its run to end.
+  const stays = (toast) => toast.classList.contains("toast-error") || Boolean(toast.dataset.awaitsRun);
+
+  function fadeLater(toast) {
+    clearTimeout(timers.get(toast));
+    if (!stays(toast)) timers.set(toast, setTimeout(() => dismiss(toast), TOAST_MS));
+  }
+
   // Give a toast a close button (if it has none) and its auto-dismiss timer, once.
   function arm(toast) {
     if (toast.dataset.armed) return;
     toast.dataset.armed = "1";
+    if (toast.classList.contains("toast-error")) toast.setAttribute("role", "alert");
     if (!toast.querySelector("button.close")) {
       const close = Object.assign(document.createElement("button"),
         { type: "button", className: "close", textContent: "×" });
       close.setAttribute("aria-label", "Dismiss");
       toast.appendChild(close);
     }
-    setTimeout(() => dismiss(toast), TOAST_MS);
+    fadeLater(toast);
   }
 
-  function showToast(level, message) {
+  // A toast's level and text, set anew (its close button stays).
+  function setToast(toast, level, text) {
+    toast.className = `toast toast-${LEVELS.includes(level) ? level : "info"}`;
+    toast.setAttribute("role", level === "error" ? "alert" : "status");
+    let body = toast.querySelector(":scope > div");
+    if (!body) body = toast.insertBefore(document.createElement("div"), toast.firstChild);
+    body.textContent = text;
+  }
+
+  function showToast(level, message, run) {
     const text = message == null ? "" : String(message).trim();
     if (!text) return null;
-    const toast = document.createElement("div");
-    toast.className = `toast toast-${LEVELS.includes(level) ? level : "info"}`;
-    toast.setAttribute("role", "status");
-    toast.appendChild(Object.assign(document.createElement("div"), { textContent: text }));
-    toastBox().appendChild(toast);
+    const runId = run == null ? "" : String(run);
+    // A second toast about the same run takes the place of the first.
+    let toast = runId ? toastBox().querySelector(`.toast[data-run="${CSS.escape(runId)}"]`) : null;
+    if (!toast) {
+      toast = document.createElement("div");
+      toastBox().appendChild(toast);
+    }
+    setToast(toast, level, text);
+    if (runId) {
+      toast.dataset.run = runId;
+      toast.dataset.awaitsRun = "1";
+    }
     arm(toast);
+    fadeLater(toast);
+    if (runId) runsEnded(document); // it may have ended before its toast came
     return toast;
   }
   window.showToast = showToast;
+
+  // The page shows a run ended ([data-run-outcome] on its panel): its toast says how.
+  function runsEnded(scope) {
+    const ended = [...scope.querySelectorAll("[data-run-outcome]")];
+    if (scope.matches?.("[data-run-outcome]")) ended.push(scope);
+    for (const el of ended) {
+      const id = el.dataset.runId || "";
+      const toast = id && toastBox().querySelector(`.toast[data-awaits-run][data-run="${CSS.escape(id)}"]`);
+      if (!toast) continue;
+      delete toast.dataset.awaitsRun;
+      setToast(toast, el.dataset.outcomeLevel, el.dataset.runOutcome);
+      fadeLater(toast);
+    }
+  }
 
   document.addEventListener("click", (e) => {
     const btn = e.target.closest?.(".toast button.close");
@@ -245,6 +294,7 @@
   // ---- 7. Focus after a swap ---------------------------------------------------------------
   const FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]";
   let pendingFocus = null;
+  let focusSummary = false; // a form came back with errors: its summary takes the focus
 
   function rememberFocus(e) {
     const target = e.detail.target;
@@ -288,6 +338,7 @@
     localTimes(scope);
     labelTables(scope);
     scope.querySelectorAll(".toast").forEach(arm);
+    runsEnded(scope);
     updateSelection();
   }
 
@@ -295,8 +346,18 @@
     const body = document.body;
     body.addEventListener("toast", (e) => {
       const d = e.detail || {};
-      showToast(d.level, d.message ?? d.value);
+      showToast(d.level, d.message ?? d.value, d.run);
     });
+    // A form refused with its errors (a 4xx retargeted at the form): swap it in, no toast.
+    body.addEventListener("htmx:beforeSwap", (e) => {
+      const xhr = e.detail.xhr;
+      if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
+        e.detail.shouldSwap = true;
+        e.detail.isError = false;
+        focusSummary = true;
+      }
+    });
+    body.addEventListener("htmx:sseMessage", (e) => runsEnded(e.target instanceof Element ? e.target : document));
     // 2. htmx failures. Errors from this app come back as short text/plain messages.
     body.addEventListener("htmx:responseError", (e) => {
       const xhr = e.detail.xhr;
@@ -313,7 +374,14 @@
     body.addEventListener("htmx:beforeSwap", rememberFocus);
     body.addEventListener("htmx:afterSwap", (e) => enhance(e.target));
     // After settling: htmx has wired the new content, so a key pressed at once reaches it.
-    body.addEventListener("htmx:afterSettle", (e) => { enhance(e.target); restoreFocus(e); });
+    body.addEventListener("htmx:afterSettle", (e) => {
+      enhance(e.target);
+      restoreFocus(e);
+      if (focusSummary) {
+        focusSummary = false;
+        document.querySelector("[data-error-summary]")?.focus();
+      }
+    });
     body.addEventListener("htmx:historyRestore", () => { restoreControls(); updateSelection(); });
     window.addEventListener("pageshow", () => { restoreControls(); updateSelection(); }); // bfcache
     initMenu();

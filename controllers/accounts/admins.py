@@ -11,13 +11,16 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from controllers.accounts.security import Admin, superusers_only
 from controllers.accounts.sessions import SESSION_COOKIE
 from controllers.deps import Actor, ActorDep
-from controllers.errors import DOMAIN_STATUS
+from controllers.form_errors import NO_ERRORS, FormErrors, form_errors, refused
 from controllers.forms import Checked, EmptyBody, Form, RowId
 from controllers.responses import Did, Toast, audited, render
 from domain.accounts import admins as accounts
 from domain.errors import Conflict, Invalid
 
+PAGE = "accounts/admins/index.html"
 ROW = "accounts/admins/_row.html"
+NEW = "accounts/admins/_new_admin.html"
+NEW_FIELDS = ("username", "email", "password")
 
 
 @dataclass
@@ -38,17 +41,20 @@ NewAdminBody = Annotated[NewAdminForm, Form]
 PasswordBody = Annotated[PasswordForm, Form]
 
 
-async def _page(request: HTMXRequest, status_code: int = 200, **context: Any) -> HTMXTemplate:
+async def _context(**context: Any) -> dict[str, Any]:
+    """What the page (and its new-admin form) shows."""
     context.setdefault("form", NewAdminForm())
-    return render(
-        request,
-        "accounts/admins/index.html",
-        status_code=status_code,
-        rows=await accounts.admins(),
-        min_password=accounts.MIN_PASSWORD,
-        nav="admins",
+    context.setdefault("errors", NO_ERRORS)
+    return {
+        "rows": await accounts.admins(),
+        "min_password": accounts.MIN_PASSWORD,
+        "nav": "admins",
         **context,
-    )
+    }
+
+
+async def _page(request: HTMXRequest) -> HTMXTemplate:
+    return render(request, PAGE, **await _context())
 
 
 def _me(request: HTMXRequest) -> Admin:
@@ -57,8 +63,14 @@ def _me(request: HTMXRequest) -> Admin:
     return user
 
 
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
+async def _refused_password(
+    request: HTMXRequest, exc: Invalid, admin_id: int, errors: FormErrors
+) -> HTMXTemplate:
+    """A refused new password: htmx gets the admin's row with its form open and marked; a
+    plain form post the page, that row's form so."""
+    row = await accounts.admin(admin_id)
+    context = await _context(row=row, password_errors={admin_id: errors})
+    return refused(request, exc, page=PAGE, partial=ROW, target=f"#admin-{admin_id}", **context)
 
 
 class AdminsController(Controller):
@@ -78,10 +90,12 @@ class AdminsController(Controller):
             row = await accounts.create_admin(
                 data.username, data.email, data.password, data.superuser
             )
-        except (Invalid, Conflict) as exc:  # the page again, filled in but for the password
+        except (Invalid, Conflict) as exc:  # the form again, filled in but for the password
             data.password = ""
-            status = DOMAIN_STATUS[type(exc)]
-            return await _page(request, status, form=data, error=_sentence(str(exc)))
+            context = await _context(form=data, errors=form_errors(exc, NEW_FIELDS))
+            return refused(
+                request, exc, page=PAGE, partial=NEW, target="#new-admin-panel", **context
+            )
         kind = "superuser" if row.superuser else "admin"
         did = Did("admin_created", row.username, kind)
         return await _answer(request, actor, did, ("success", f"Created {kind} {row.username!r}."))
@@ -104,7 +118,11 @@ class AdminsController(Controller):
     ) -> Response[Any]:
         own = admin_id == _me(request).id
         keep = request.cookies.get(SESSION_COOKIE) if own else None
-        ended = await accounts.reset_password(admin_id, data.password, keep_session=keep)
+        try:
+            ended = await accounts.reset_password(admin_id, data.password, keep_session=keep)
+        except Invalid as exc:  # the row's form again, open, its field marked
+            errors = form_errors(exc, ("password",))
+            return await _refused_password(request, exc, admin_id, errors)
         row = await accounts.admin(admin_id)
         sessions = f"{ended} {'other ' if own else ''}session(s) ended"
         did = Did("admin_password_reset", row.username, sessions)

@@ -12,6 +12,7 @@ from controllers.responses import is_fragment, render
 from domain.catalogue import overview, run_reports, runs, schedule
 from domain.jobs import previews
 from domain.platform import jobs
+from domain.platform.s3 import S3Service
 
 
 class DashboardController(Controller):
@@ -20,26 +21,34 @@ class DashboardController(Controller):
     @get("/", name="dashboard")
     async def index(self, request: HTMXRequest, s3: S3Dep) -> HTMXTemplate:
         """The page; for htmx (a run started or ended) only the cards and the recent runs."""
-        pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the page
-        recent = await runs.recent(8)
-        context: dict[str, Any] = {
-            "stats": await overview.catalogue_stats(),
-            "recent": recent,
-            "last": next((r for r in recent if not r.active), None),
-            "queue": await jobs.queue_state(),
-            "backlog": await previews.backlog(),  # the jobs line links to /jobs with it
-        }
+        context = await dashboard_context(request, s3)
         if not is_fragment(request):
-            context.update(
-                top=await overview.top_creators(s3.sign, limit=8),
-                current=next((r for r in recent if r.active), None),
-                schedule=await schedule.load(),
-                pulse=pulse,
-            )
+            context["schedule"] = await schedule.load()
         return render(
             request,
             "catalogue/dashboard/index.html",
             "catalogue/dashboard/_live.html",
-            nav="dashboard",
             **context,
         )
+
+
+async def dashboard_context(request: HTMXRequest, s3: S3Service) -> dict[str, Any]:
+    """What the dashboard shows but the schedule (also the page a refused schedule is on);
+    for htmx only what its live parts redraw."""
+    pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the page
+    recent = await runs.recent(8)
+    context: dict[str, Any] = {
+        "stats": await overview.catalogue_stats(),
+        "recent": recent,
+        "last": next((r for r in recent if not r.active), None),
+        "queue": await jobs.queue_state(),
+        "backlog": await previews.backlog(),  # the jobs line links to /jobs with it
+        "nav": "dashboard",
+    }
+    if not is_fragment(request):
+        context.update(
+            top=await overview.top_creators(s3.sign, limit=8),
+            current=next((r for r in recent if r.active), None),
+            pulse=pulse,
+        )
+    return context

@@ -13,9 +13,11 @@ from litestar.params import Body
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from controllers.deps import Actor, ActorDep, RuntimeDep
+from controllers.catalogue.dashboard import dashboard_context
+from controllers.deps import Actor, ActorDep, RuntimeDep, S3Dep
+from controllers.form_errors import form_errors, refused
 from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
-from controllers.responses import Did, Toast, after_action, audited, render
+from controllers.responses import Did, Toast, after_action, audited, is_fragment, render
 from domain.catalogue import run_reports, runs, schedule
 from domain.catalogue.confirm import discard
 from domain.catalogue.run_changes import IGNORED_KEPT
@@ -23,6 +25,8 @@ from domain.errors import Invalid
 from domain.platform import paging
 
 PANEL = "catalogue/sync/_panel.html"
+DASHBOARD = "catalogue/dashboard/index.html"
+SCHEDULE = "catalogue/dashboard/_schedule.html"
 
 
 @dataclass
@@ -34,14 +38,16 @@ class SyncForm(Checked):
 class ScheduleForm(Checked):
     schedule: str = ""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def expression(self) -> str:
+        """The schedule as typed; checked here, where the form can mark it."""
         # The schedule's parser reads digits with \d, which takes '٣' for 3: only ASCII ones.
         if other := [c for c in self.schedule if c.isdigit() and not c.isascii()]:
             raise Invalid(
                 f"schedule={self.schedule[:40]!r} holds the digit {other[0]!r}: write numbers "
-                "in ASCII digits 0-9 (e.g. 'every 30m')."
+                "in ASCII digits 0-9 (e.g. 'every 30m').",
+                field="schedule",
             )
+        return self.schedule
 
 
 SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -82,9 +88,11 @@ class SyncController(Controller):
         if model is not None and (len(model) > 1024 or "/" in model):
             raise Invalid(f"model={model[:60]!r} is not a model folder name.")
         did: Did | None = None
+        toast: Toast
         try:
             run_id = await runtime.start_sync(model, actor.username)
-            toast = ("info", f"Sync #{run_id} queued" + (f" for {model}" if model else ""))
+            queued = f"Sync #{run_id} queued" + (f" for {model}" if model else "")
+            toast = ("info", queued, {"run": run_id})  # replaced by its outcome when it ends
             did = Did("sync_started", model or "all", f"run #{run_id}")
         except runs.SyncBusy as busy:
             assert busy.run is not None
@@ -182,15 +190,28 @@ class SyncController(Controller):
 
     @post("/sync-schedule", name="sync.schedule")
     async def set_schedule(
-        self, request: HTMXRequest, actor: ActorDep, data: ScheduleBody
+        self, request: HTMXRequest, actor: ActorDep, s3: S3Dep, data: ScheduleBody
     ) -> Response[Any]:
-        """Store the schedule (a malformed one is a 400 naming the field); audited."""
-        saved = await schedule.save(data.schedule, actor.username)
+        """Store the schedule, audited; a malformed one is a 400 and the form again, marked."""
+        try:
+            saved = await schedule.save(data.expression(), actor.username)
+        except Invalid as exc:
+            errors = form_errors(exc, ("schedule",))
+            context = {} if is_fragment(request) else await dashboard_context(request, s3)
+            context.update(schedule=await schedule.load(), typed=data.schedule, errors=errors)
+            page, target = {"page": DASHBOARD, "partial": SCHEDULE}, "#schedule-panel"
+            return refused(request, exc, **page, target=target, **context)
         toast = f"Scheduled sync: {saved.expression}." if saved.enabled else "Scheduled sync off."
+
+        async def fresh() -> dict[str, Any]:
+            return {"schedule": await schedule.load()}
+
         return await audited(
             request,
             actor,
             Did("sync_schedule_changed", saved.expression or "off"),
             back=request.app.route_reverse("dashboard"),
             toast=("success", toast),
+            partial=SCHEDULE,
+            fresh=fresh,
         )

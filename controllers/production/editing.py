@@ -15,14 +15,19 @@ from litestar.params import Body
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
+from controllers.form_errors import NO_ERRORS, form_errors, refused
 from controllers.forms import Checked, OptionalRowId, RowId
 from controllers.numbers import whole_number
 from controllers.production.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
 from controllers.responses import Did, audited, is_fragment, render
+from domain.errors import Conflict, Invalid
 from domain.platform import paging
 from domain.production import editing, public
 from domain.production import publishing as production
 from domain.production.rows import ProductionModel
+
+ON = ("on", "true", "1")
+FIELDS = editing.EDITABLE
 
 
 @dataclass
@@ -33,21 +38,37 @@ class EditForm(Checked):
     is_featured: str = ""
     is_advertiser: str = ""
     display_order: str = "0"
+    then: str = "done"  # which button: "done" (Save) or "continue" (Save and continue editing)
 
     def edit(self) -> editing.ModelEdit:
         order = whole_number("display_order", self.display_order or "0", *editing.ORDER_RANGE)
-        on = ("on", "true", "1")
         return editing.ModelEdit(
             self.name,
             self.slug.strip(),
             self.description,
-            self.is_featured in on,
-            self.is_advertiser in on,
+            self.is_featured in ON,
+            self.is_advertiser in ON,
             order,
         )
 
+    def kept(self) -> dict[str, Any]:
+        """The values as typed, for the form sent back with its errors."""
+        values: dict[str, Any] = {name: getattr(self, name) for name in FIELDS}
+        return {
+            **values,
+            "is_featured": self.is_featured in ON,
+            "is_advertiser": self.is_advertiser in ON,
+        }
+
+
+def _saved(model: ProductionModel) -> dict[str, Any]:
+    """The form's values as stored."""
+    return {name: getattr(model, name) for name in FIELDS}
+
 
 EditBody = Annotated[EditForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+PAGE = "production/edit.html"
+PARTIAL = "production/_edit.html"
 
 
 async def _model(model_id: int) -> ProductionModel:
@@ -66,30 +87,54 @@ def _to_model_page(request: HTMXRequest, back: str, response: Response[Any]) -> 
     return redirect
 
 
+def _edit_page(request: HTMXRequest, model: ProductionModel, **context: Any) -> HTMXTemplate:
+    context.setdefault("form", _saved(model))
+    context.setdefault("errors", NO_ERRORS)
+    return render(request, PAGE, PARTIAL, model=model, nav="production", **context)
+
+
 class ProductionModelController(Controller):
     path = "/production/{model_id:int}"
     include_in_schema = False
 
     @get("/edit", name="production.edit")
     async def edit_page(self, request: HTMXRequest, model_id: RowId) -> HTMXTemplate:
-        model = await _model(model_id)
-        return render(request, "production/edit.html", model=model, nav="production")
+        return _edit_page(request, await _model(model_id))
 
     @post("/edit", name="production.update")
     async def update(
         self, request: HTMXRequest, actor: ActorDep, model_id: RowId, data: EditBody
     ) -> Response[Any]:
-        edit = data.edit()
-        changes = await editing.update_model(model_id, edit)
-        back = request.app.route_reverse("production.detail", model_id=model_id)
+        """Save; "Save" goes back to the model's page, "Save and continue editing" stays on
+        the form with the saved values. A refused value comes back marked, as typed."""
+        try:
+            edit = data.edit()
+            changes = await editing.update_model(model_id, edit)
+        except (Invalid, Conflict) as exc:
+            model = await _model(model_id)
+            errors = form_errors(exc, FIELDS)
+            kept = {"model": model, "form": data.kept(), "errors": errors, "nav": "production"}
+            return refused(request, exc, page=PAGE, partial=PARTIAL, target="#model-edit", **kept)
+        stay = data.then == "continue"
+        edit_url = request.app.route_reverse("production.edit", model_id=model_id)
+        back = (
+            edit_url if stay else request.app.route_reverse("production.detail", model_id=model_id)
+        )
         if not changes:
-            response = await audited(
-                request, actor, None, back=back, toast=("info", "Nothing changed.")
+            did, toast = None, ("info", "Nothing changed.")
+        else:
+            did = Did("model_edited", edit.name, "; ".join(changes)[:2000], model_id)
+            toast = ("success", f"{edit.name} saved: {len(changes)} change(s).")
+        if stay:  # htmx: the form again, with the saved values
+
+            async def fresh() -> dict[str, Any]:
+                model = await _model(model_id)
+                return {"model": model, "form": _saved(model), "errors": NO_ERRORS}
+
+            return await audited(
+                request, actor, did, back=back, toast=toast, partial=PARTIAL, fresh=fresh
             )
-            return _to_model_page(request, back, response)
-        did = Did("model_edited", edit.name, "; ".join(changes)[:2000], model_id)
-        toast = f"{edit.name} saved: {len(changes)} change(s)."
-        response = await audited(request, actor, did, back=back, toast=("success", toast))
+        response = await audited(request, actor, did, back=back, toast=toast)
         return _to_model_page(request, back, response)
 
     @get("/preview", name="production.preview")

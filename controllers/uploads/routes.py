@@ -15,11 +15,12 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
 from controllers.deps import Actor, ActorDep, RuntimeDep, S3Dep
+from controllers.form_errors import NO_ERRORS, FormErrors, form_errors, status_of
 from controllers.forms import Checked
 from controllers.responses import render
 from domain.accounts.admins import signed_in
 from domain.catalogue import runs
-from domain.errors import Conflict, DomainError
+from domain.errors import DomainError
 from domain.platform.runtime import Runtime
 from domain.uploads import lookalikes, names, store, tickets
 from domain.uploads.lookalikes import Suggestions
@@ -29,6 +30,7 @@ from domain.uploads.tickets import Ticket
 PAGE = "uploads/index.html"
 RESULT = "uploads/_result.html"
 MODELS = "uploads/_models.html"
+FIELDS = ("model", "post", "files")
 FORM_MARGIN = 1024 * 1024  # the form's other fields and its multipart framing
 
 
@@ -196,9 +198,9 @@ async def upload_form(
         lookalikes.check_new_model(found, form.get("new_model") == "on")
         await actor.record("upload_started", target.prefix, target.describe(planned))
         replaced = await store.store(s3, target, planned, [f.read for f in uploads], replace)
-    except DomainError as refused:
-        status = 409 if isinstance(refused, Conflict) else 400
-        return _page(request, runtime, model, post_name, str(refused), status, suggestions=found)
+    except DomainError as refused:  # the form again, its field marked (the files are chosen anew)
+        errors = form_errors(refused, FIELDS, {"file": "files"})
+        return _page(request, runtime, model, post_name, errors, status_of(refused), found)
     finally:
         for f in uploads:
             await f.close()
@@ -226,10 +228,10 @@ def _page(
     runtime: Runtime,
     model: str,
     post_name: str,
-    error: str = "",
+    errors: FormErrors = NO_ERRORS,
     status_code: int = 200,
-    *,
     suggestions: Suggestions | None = None,
+    *,
     partial: str | None = None,
 ) -> HTMXTemplate:
     return render(
@@ -240,7 +242,7 @@ def _page(
         suggestions=suggestions or Suggestions(model, [], False, None),
         model=model,
         post=post_name,
-        error=error,
+        errors=errors,
         limit=_limit(runtime),
         limit_text=names.human(_limit(runtime)),
         accept=",".join(f".{ext}" for ext in names.TYPES),

@@ -54,26 +54,37 @@ class SignedIn:
 def check_password(password: str) -> None:
     """The rules for a new password; the message never repeats it."""
     if len(password) < MIN_PASSWORD:
-        raise Invalid(f"the password has {len(password)} characters: use at least {MIN_PASSWORD}.")
+        raise Invalid(
+            f"the password has {len(password)} characters: use at least {MIN_PASSWORD}.",
+            field="password",
+        )
     if len(password) > BaseUser._max_password_length:
         raise Invalid(
             f"the password has {len(password)} characters: use at most "
-            f"{BaseUser._max_password_length}."
+            f"{BaseUser._max_password_length}.",
+            field="password",
         )
     if password.startswith("pbkdf2_sha256"):
-        raise Invalid("the password starts with 'pbkdf2_sha256' (a stored hash): choose another.")
+        raise Invalid(
+            "the password starts with 'pbkdf2_sha256' (a stored hash): choose another.",
+            field="password",
+        )
 
 
 def check_username(username: str) -> str:
     name = username.strip()
     if not name:
-        raise Invalid("the username is empty: enter a name such as 'alice'.")
+        raise Invalid("the username is empty: enter a name such as 'alice'.", field="username")
     if len(name) > MAX_USERNAME:
         raise Invalid(
-            f"the username {name[:20]!r}… has {len(name)} characters: use at most {MAX_USERNAME}."
+            f"the username {name[:20]!r}… has {len(name)} characters: use at most {MAX_USERNAME}.",
+            field="username",
         )
     if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
-        raise Invalid(f"the username {name!r} holds control or invisible characters: remove them.")
+        raise Invalid(
+            f"the username {name!r} holds control or invisible characters: remove them.",
+            field="username",
+        )
     return name
 
 
@@ -81,7 +92,10 @@ def check_email(email: str) -> str:
     address = email.strip()
     local, _, domain = address.partition("@")
     if not local or not domain or len(address) > MAX_EMAIL or any(c.isspace() for c in address):
-        raise Invalid(f"the email {address!r} is not an address: enter one like alice@example.com.")
+        raise Invalid(
+            f"the email {address!r} is not an address: enter one like alice@example.com.",
+            field="email",
+        )
     return address
 
 
@@ -207,9 +221,12 @@ def _refuse_taken(row: dict[str, Any], username: str, email: str) -> None:
     if row["username"].lower() == username.lower():
         raise Conflict(
             f"the username {username!r} is taken (by {row['username']!r}): choose another, "
-            "or reactivate that admin in the list."
+            "or reactivate that admin in the list.",
+            field="username",
         )
-    raise Conflict(f"the email {email!r} belongs to {row['username']!r}: use another address.")
+    raise Conflict(
+        f"the email {email!r} belongs to {row['username']!r}: use another address.", field="email"
+    )
 
 
 async def set_active(admin_id: int, active: bool, by: int | None) -> tuple[Admin, bool]:

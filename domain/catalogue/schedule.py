@@ -23,6 +23,9 @@ HORIZON = timedelta(days=5 * 366)  # a schedule must fire within this long, or i
 class ScheduleError(Invalid):
     """A malformed schedule; the message names the field and shows what is accepted."""
 
+    def __init__(self, message: str = "", *, field: str | None = "schedule") -> None:
+        super().__init__(message, field=field)
+
 
 @dataclass(frozen=True)
 class Schedule:

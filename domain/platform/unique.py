@@ -41,7 +41,8 @@ def conflict(exc: asyncpg.UniqueViolationError, owner: str = "another row") -> C
     shown = f" {value[:80]!r}" if value else ""
     return Conflict(
         f"{field}{shown} was just taken by {owner} (another request saved it first): "
-        f"choose another {field.split(', ')[0]} and save again."
+        f"choose another {field.split(', ')[0]} and save again.",
+        field=field.split(", ")[0],
     )
 
 

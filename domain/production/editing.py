@@ -35,20 +35,27 @@ class ModelEdit:
     def __post_init__(self) -> None:
         name = self.name.strip()
         if not name:
-            raise Invalid("name is empty: give the model a display name.")
+            raise Invalid("name is empty: give the model a display name.", field="name")
         if len(name) > MAX_NAME:
-            raise Invalid(f"name is {len(name)} characters long: use at most {MAX_NAME}.")
+            raise Invalid(
+                f"name is {len(name)} characters long: use at most {MAX_NAME}.", field="name"
+            )
         if not SLUG.match(self.slug) or len(self.slug) > MAX_SLUG:
             raise Invalid(
                 f"slug {self.slug[:60]!r} is not URL-safe: use lowercase letters, digits and "
-                f"single hyphens between them, at most {MAX_SLUG} characters (e.g. 'jane-doe')."
+                f"single hyphens between them, at most {MAX_SLUG} characters (e.g. 'jane-doe').",
+                field="slug",
             )
         if len(self.description) > MAX_DESCRIPTION:
-            raise Invalid(f"description is too long: use at most {MAX_DESCRIPTION} characters.")
+            raise Invalid(
+                f"description is too long: use at most {MAX_DESCRIPTION} characters.",
+                field="description",
+            )
         if not ORDER_RANGE[0] <= self.display_order <= ORDER_RANGE[1]:
             raise Invalid(
                 f"display_order={self.display_order} is out of range: use a number from "
-                f"{ORDER_RANGE[0]} to {ORDER_RANGE[1]}."
+                f"{ORDER_RANGE[0]} to {ORDER_RANGE[1]}.",
+                field="display_order",
             )
         object.__setattr__(self, "name", name)
 
@@ -74,7 +81,9 @@ async def _update_model(model_id: int, edit: ModelEdit) -> list[str]:
         if new["name"] != old["name"] and await tx.run(
             Model.select(Model.id).where((Model.name == new["name"]) & (Model.id != model_id))
         ):
-            raise Conflict(f"name {new['name']!r} is taken by another model: choose another.")
+            raise Conflict(
+                f"name {new['name']!r} is taken by another model: choose another.", field="name"
+            )
         if new["slug"] != old["slug"]:
             await _move_slug(tx, model_id, old["slug"], new["slug"])
         await tx.run(
@@ -103,7 +112,7 @@ async def _move_slug(tx: db.Tx, model_id: int, old: str, new: str) -> None:
         )
     )
     if taken:
-        raise Conflict(f"slug {new!r} is taken by another model: choose another.")
+        raise Conflict(f"slug {new!r} is taken by another model: choose another.", field="slug")
     await tx.run(ModelSlug.delete().where(ModelSlug.slug == new))  # taking one back
     await tx.run(
         ModelSlug.insert(ModelSlug(slug=old, model=model_id, created_at=now())).on_conflict(

@@ -78,5 +78,6 @@ def check_new_model(found: Suggestions, new_model: bool) -> None:
         raise Conflict(
             f"The model {found.typed!r} would be new, but {found.lookalike!r} exists and "
             f"differs only in case, accents or spaces: type {found.lookalike!r} to add the post "
-            "to it, or tick 'Make a new model' to create it beside it."
+            "to it, or tick 'Make a new model' to create it beside it.",
+            field="model",
         )

@@ -42,22 +42,27 @@ def check_name(field: str, value: str) -> str:
     """A model, post or file name that becomes one segment of a key, or a 400 saying why not."""
     shown = repr(value[:60]) + ("…" if len(value) > 60 else "")
     if not value or not value.strip():
-        raise Invalid(f"The {field} name is empty: type a name.")
+        raise Invalid(f"The {field} name is empty: type a name.", field=field)
     if "/" in value:
-        raise Invalid(f"The {field} name {shown} holds a '/': names are one folder, remove it.")
+        raise Invalid(
+            f"The {field} name {shown} holds a '/': names are one folder, remove it.", field=field
+        )
     if value[0] in "._":
         raise Invalid(
             f"The {field} name {shown} starts with {value[0]!r}: the sync ignores such names "
-            "(hidden or reserved); start it with a letter or a digit."
+            "(hidden or reserved); start it with a letter or a digit.",
+            field=field,
         )
     bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
     if bad is not None:
         raise Invalid(
-            f"The {field} name {shown} holds the control character U+{ord(bad):04X}: remove it."
+            f"The {field} name {shown} holds the control character U+{ord(bad):04X}: remove it.",
+            field=field,
         )
     if len(value) > MAX_NAME:
         raise Invalid(
-            f"The {field} name {shown} is {len(value)} characters long: use at most {MAX_NAME}."
+            f"The {field} name {shown} is {len(value)} characters long: use at most {MAX_NAME}.",
+            field=field,
         )
     return value
 
@@ -65,7 +70,10 @@ def check_name(field: str, value: str) -> str:
 def check_length(field: str, value: str) -> str:
     """A name typed so far (suggestions): any characters, at most MAX_NAME of them."""
     if len(value) > MAX_NAME:
-        raise Invalid(f"The {field} name is {len(value)} characters long: use at most {MAX_NAME}.")
+        raise Invalid(
+            f"The {field} name is {len(value)} characters long: use at most {MAX_NAME}.",
+            field=field,
+        )
     return value
 
 
@@ -75,23 +83,27 @@ def content_type(name: str, declared: str) -> str:
     allowed = TYPES.get(ext)
     if allowed is None:
         shown = f".{ext} files" if ext else "Files without an extension"
-        raise Invalid(f"{name!r}: {shown} cannot be uploaded: use {ALLOWED}.")
+        raise Invalid(f"{name!r}: {shown} cannot be uploaded: use {ALLOWED}.", field="file")
     declared = declared.strip().lower().split(";")[0].strip()
     if declared not in UNKNOWN_TYPES and declared not in allowed:
         raise Invalid(
             f"{name!r} is sent as {declared[:60]!r}, which is not a .{ext} file's type "
-            f"({allowed[0]}): upload the real file, or rename it to its own extension."
+            f"({allowed[0]}): upload the real file, or rename it to its own extension.",
+            field="file",
         )
     return allowed[0]
 
 
 def check_size(name: str, size: int, limit: int) -> int:
     if size <= 0:
-        raise Invalid(f"{name!r} is empty (0 bytes): pick the file again, or leave it out.")
+        raise Invalid(
+            f"{name!r} is empty (0 bytes): pick the file again, or leave it out.", field="file"
+        )
     if size > limit:
         raise Invalid(
             f"{name!r} is {human(size)}, over the upload limit of {human(limit)} "
-            "(UPLOAD_MAX_BYTES): make it smaller, or raise the limit."
+            "(UPLOAD_MAX_BYTES): make it smaller, or raise the limit.",
+            field="file",
         )
     return size
 
@@ -103,18 +115,21 @@ def plan(model: str, post: str, files: list[tuple[str, str, int]], limit: int) -
     if post == PROFILE_FOLDER:
         raise Invalid(
             f"A post cannot be called {PROFILE_FOLDER!r}: that folder holds the model's icon "
-            "and banner. Pick another name."
+            "and banner. Pick another name.",
+            field="post",
         )
     if not files:
-        raise Invalid("No files were chosen: add at least one image or video.")
+        raise Invalid("No files were chosen: add at least one image or video.", field="file")
     if len(files) > MAX_FILES:
-        raise Invalid(f"{len(files)} files at once is too many: upload at most {MAX_FILES}.")
+        raise Invalid(
+            f"{len(files)} files at once is too many: upload at most {MAX_FILES}.", field="file"
+        )
     planned: list[Planned] = []
     seen: set[str] = set()
     for name, declared, size in files:
         check_name("file", name)
         if name in seen:
-            raise Invalid(f"{name!r} is chosen twice: leave one out.")
+            raise Invalid(f"{name!r} is chosen twice: leave one out.", field="file")
         seen.add(name)
         stored_as = content_type(name, declared)
         key = f"{model}/{post}/{name}"

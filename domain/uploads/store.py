@@ -60,7 +60,8 @@ async def existing(s3: S3Service, planned: list[Planned], replace: bool) -> dict
     if taken and not replace:
         raise Conflict(
             f"{_more(list(taken))} is already in this post: rename the file, pick another "
-            "post, or tick “Replace files of the same name” to replace it (audited)."
+            "post, or tick “Replace files of the same name” to replace it (audited).",
+            field="file",
         )
     return taken
 

@@ -63,7 +63,7 @@ async def test_source_missing_filter_bulk_unpublish_and_edit(
     await page.get_by_label("Slug").fill("aurora")
     await page.get_by_label("Description").fill("Light & water <b>not bold</b>")
     await page.get_by_label("Featured").check()
-    await page.get_by_role("button", name="Save").click()
+    await page.get_by_role("button", name="Save", exact=True).click()
     await expect(page.locator("#toasts .toast-success").last).to_contain_text("saved")
     await expect(page.locator(".page-header")).to_contain_text("/aurora")
     await expect(page.locator(".description")).to_have_text("Light & water <b>not bold</b>")

@@ -220,7 +220,8 @@ async def test_schedule_starts_a_run_or_records_a_skip(
     async with running_app(settings, bucket, pg_engine, worker=False) as app, browser(app) as b:
         await b.sign_in()
         bad = await b.post("/sync-schedule", {"schedule": "sometimes"}, htmx=True)
-        assert bad.status_code == 400 and bad.text.startswith("schedule='sometimes'"), bad.text
+        assert bad.status_code == 400 and 'aria-invalid="true"' in bad.text, bad.text
+        assert "schedule=&#39;sometimes&#39;" in bad.text, bad.text  # the message, at its field
         saved = await b.post("/sync-schedule", {"schedule": "every 1m"})
         assert saved.status_code == 303
         page = (await b.get("/")).text

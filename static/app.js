@@ -127,7 +127,10 @@
       const form = document.getElementById("selection-form");
       if (form) rowBoxes(form).forEach((b) => { if (!b.disabled) b.checked = t.checked; });
     }
-    if (t.matches("input[data-select-all]") || (t.matches(ROW_BOX) && t.form?.id === "selection-form")) {
+    // The form's attribute, not `form.id`: production's boxes are named "id", and a form's
+    // named controls shadow its properties (form.id is then those boxes).
+    const inSelection = t.form?.getAttribute("id") === "selection-form";
+    if (t.matches("input[data-select-all]") || (t.matches(ROW_BOX) && inSelection)) {
       updateSelection();
     }
   });

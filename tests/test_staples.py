@@ -199,7 +199,7 @@ async def test_activate_selected_asks_how_many_go_public(
     assert none.status_code == 400 and "tick at least one row" in html.unescape(none.text)
 
 
-SELECT_ALL = '<input type="checkbox" data-select-all aria-label="Select all models on this page">'
+SELECT_ALL = '<input type="checkbox" data-select-all aria-label="Select all on this page">'
 COUNT = '<span class="selection-count" role="status"><span id="selection-count">0</span> selected'
 TICK = re.compile(
     r'<input type="checkbox" name="(name|id)" value="[^"]+" form="selection-form" '

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from domain.accounts import audit
+from domain.accounts import admins, audit
 from domain.platform.tables import AuditEntry
 from tests.conftest import Bucket
-from tests.web import Browser, admin, browser, running_app
+from tests.web import PASSWORD, Browser, admin, browser, running_app
 
 # (actor, action, target, detail, day)
 SEED = [
@@ -32,6 +32,8 @@ CELL = re.compile(r'title="([^"]*)"')
 @pytest.fixture
 async def b(database: Any, bucket: Bucket, settings: Any, pg_engine: Any) -> AsyncIterator[Browser]:
     await admin()
+    for name in ("alice", "bob"):
+        await admins.create_admin(name, f"{name}@example.com", PASSWORD, False)
     await AuditEntry.insert(
         *[
             AuditEntry(
@@ -126,6 +128,9 @@ async def test_selects_list_the_admins_and_actions_the_log_holds(b: Browser) -> 
     ]
     assert '<option value="alice">' in actor_select and '<option value="bob">' in actor_select
     assert "Zoë" not in actor_select  # a name typed at sign-in is no admin
+    assert "dora" not in actor_select  # nobody by that name
+    only = (await b.get("/audit?admin=dora")).text
+    assert '<option value="dora" selected>' in only  # asked for by the address: shown
     action_select = page[page.index('name="action"') :]
     action_select = action_select[: action_select.index("</select>")]
     assert '<option value="admin_created">' in action_select

@@ -49,7 +49,7 @@ class AuditController(Controller):
         found, total, actors = await asyncio.gather(
             audit.page(query),
             audit.matching(query),
-            audit.logged_actors() if not fragment else asyncio.sleep(0, []),  # page only
+            audit.admin_names() if not fragment else asyncio.sleep(0, []),  # page only
         )
         rows, next_before = paging.older(found, audit.PAGE_SIZE)
         choices = actions if not query.action or query.action in actions else [query.action]

@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from piccolo.apps.user.tables import BaseUser
 from piccolo.custom_types import Combinable
 
 from domain.platform import db, paging
 from domain.platform.db import now
+from domain.platform.sql import accounts as sql
 from domain.platform.tables import AuditEntry
 
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -237,23 +239,20 @@ async def matching(query: AuditQuery) -> int:
 
 async def logged_actions() -> list[str]:
     """The actions the log holds, for the filter's choices."""
-    rows = await db.select(
-        AuditEntry.select(AuditEntry.action).distinct().order_by(AuditEntry.action).limit(200)
-    )
-    return [str(r["action"]) for r in rows]
+    return [str(r["action"]) for r in await sql.audit_actions(200)]
 
 
-async def logged_actors() -> list[str]:
-    """Who the log names as having acted, but for typed names of failed sign-ins (anyone can
-    type anything there): at most MAX_CHOICES, by name."""
+async def admin_names() -> list[str]:
+    """The admins (active or not) by name, at most MAX_CHOICES: the filter's choices of who.
+    Not the log's distinct actors: that read every entry (92 ms on 300,000), and holds every
+    name typed at a failed sign-in."""
     rows = await db.select(
-        AuditEntry.select(AuditEntry.actor)
-        .where((AuditEntry.action != "sign_in_failed") & (AuditEntry.actor != ""))
-        .distinct()
-        .order_by(AuditEntry.actor)
+        BaseUser.select(BaseUser.username)
+        .where(BaseUser.admin.eq(True))
+        .order_by(BaseUser.username)
         .limit(MAX_CHOICES)
     )
-    return [str(r["actor"]) for r in rows]
+    return [str(r["username"]) for r in rows]
 
 
 @dataclass(frozen=True)

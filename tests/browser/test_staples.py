@@ -71,6 +71,8 @@ async def test_filter_the_audit_log(ui: UI, app_data: Bucket, viewport: dict[str
             for who, action, target, day in seed
         ]
     )
+    for name in ("alice", "bob"):  # the Admin choices are the admins
+        await admins.create_admin(name, f"{name}@example.com", "a-long-enough-secret", False)
     page = await at(ui, viewport)
     await ui.goto("/audit")
     entries = page.locator("#audit-table tbody tr")

@@ -115,6 +115,13 @@ async def test_combined_filters_narrow_together(b: Browser) -> None:
     assert count(page) == 1
     none = (await b.get("/audit?admin=alice&target=carol")).text
     assert entries(none) == [] and "No audit entry matches these filters." in none
+    # htmx sends every control, empty or not: the address it keeps names only those in use.
+    hx = await b.get(
+        "/audit?q=&admin=bob&action=&target=&from=2026-11-02&to=", headers={"HX-Request": "true"}
+    )
+    assert hx.headers["hx-push-url"] == "/audit?admin=bob&from=2026-11-02"
+    cleared = await b.get("/audit?q=&admin=&action=", headers={"HX-Request": "true"})
+    assert cleared.headers["hx-push-url"] == "/audit"
     # The controls show the filters the address holds.
     assert '<option value="bob" selected>' in page
     assert '<option value="publish_change" selected>' in page

@@ -106,6 +106,13 @@ async def test_every_page_below_the_dashboard_has_its_breadcrumbs(
         ("/admins", [("Admins", None, True)]),
         ("/logout", [("Sign out", None, True)]),
     ]
+    zoe = await admins.create_admin("Zoë", "z@example.com", PASSWORD, False)
+    pages.append(  # only the page itself is aria-current, not a crumb without a link
+        (
+            f"/admins/{zoe.id}/deactivate",
+            [("Admins", "/admins", False), ("Zoë", None, False), ("Deactivate", None, True)],
+        )
+    )
     for url, want in pages:
         response = await b.get(url)
         assert response.status_code == 200, url

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated
+from urllib.parse import urlencode
 
 from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
-from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
 from controllers.forms import OptionalRowId
 from controllers.responses import is_fragment, render
@@ -55,7 +56,7 @@ class AuditController(Controller):
         choices = actions if not query.action or query.action in actions else [query.action]
         if query.actor and query.actor not in actors:
             actors = [query.actor, *actors]
-        return render(
+        response = render(
             request,
             "accounts/audit/index.html",
             TABLE,
@@ -68,3 +69,10 @@ class AuditController(Controller):
             actors=actors,
             nav="audit",
         )
+        if fragment:  # the address htmx pushes names only the filters in use: a clean bookmark
+            here = urlencode({k: v for k, v in query.params().items() if v})
+            if query.before is not None:
+                here += ("&" if here else "") + f"before={query.before}"
+            path = request.app.route_reverse("audit.index")
+            response.headers[HTMXHeaders.PUSH_URL.value] = f"{path}?{here}" if here else path
+        return response

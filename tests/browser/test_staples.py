@@ -86,6 +86,7 @@ async def test_filter_the_audit_log(ui: UI, app_data: Bucket, viewport: dict[str
     await expect(entries).to_have_count(1)
     await expect(entries.first).to_contain_text("Ben")
     await page.get_by_label("Action").select_option("")
+    await expect(entries).to_have_count(2)
     await page.get_by_label("From").fill("2026-11-02")
     await expect(entries).to_have_count(1)
     await expect(page).to_have_url(re.compile(r"[?&]from=2026-11-02(&|$)"))

@@ -12,8 +12,10 @@
  * 2. htmx failures become error toasts, so a failed request never fails silently. A 4xx that
  *    names its target (HX-Retarget) is a form sent back with its errors: it is swapped in, and
  *    its error summary ([data-error-summary]) takes the focus.
- * 3. Staged-models selection: select-all, #selection-count, [data-needs-selection] buttons disabled
- *    with nothing selected. Delegated on document and re-run after swaps: survives table swaps.
+ * 3. Selection on every list with ticks (staged, production; templates/_macros.html's
+ *    select_all/tick/selection_bar): select-all, #selection-count, [data-needs-selection] buttons
+ *    disabled with nothing selected; a form with data-confirm-selected asks it with the count.
+ *    Delegated on document and re-run after swaps: survives table swaps.
  *    With the whole page ticked, the table's [data-select-banner] offers every model matching the
  *    filters: that enables its hidden inputs (matching, q, status) and asks for a confirmation.
  * 4. <time datetime> gets a title with the time in the viewer's local time zone.
@@ -124,7 +126,7 @@
     if (btn) dismiss(btn.closest(".toast"));
   });
 
-  // ---- 3. Selection on the staged models table --------------------------------------------
+  // ---- 3. Selection on the lists with ticks --------------------------------------------
   // Row checkboxes live in the table and join the form through form="selection-form".
   const ROW_BOX = 'input[type=checkbox]:is([name=name], [name=id]):not([data-select-all])';
   const rowBoxes = (form) => [...form.elements].filter((el) => el.matches(ROW_BOX));
@@ -151,8 +153,11 @@
       b.hidden = !wholePage;
     }
     const matching = isMatching(b);
-    // The confirmation says what happens to every matching model; ticked rows need none.
+    // The confirmation says what happens to every matching model, or to the ticked rows when
+    // the form asks about them (data-confirm-selected, its {n} the count).
+    const perRow = form.dataset.confirmSelected;
     if (matching) form.setAttribute("hx-confirm", b.dataset.confirm);
+    else if (perRow && n > 0) form.setAttribute("hx-confirm", perRow.replaceAll("{n}", String(n)));
     else form.removeAttribute("hx-confirm");
     const count = document.getElementById("selection-count");
     if (count) count.textContent = matching ? b.dataset.totalText : String(n);
@@ -172,18 +177,27 @@
       const form = document.getElementById("selection-form");
       if (form) rowBoxes(form).forEach((b) => { if (!b.disabled) b.checked = t.checked; });
     }
-    if (t.matches("input[data-select-all]") || (t.matches(ROW_BOX) && t.form?.id === "selection-form")) {
+    // The form's attribute, not `form.id`: production's boxes are named "id", and a form's
+    // named controls shadow its properties (form.id is then those boxes).
+    const inSelection = t.form?.getAttribute("id") === "selection-form";
+    if (t.matches("input[data-select-all]") || (t.matches(ROW_BOX) && inSelection)) {
       updateSelection();
     }
   });
 
-  // "Activate as drafts" on all matching: the question says nothing goes public.
+  // "Activate as drafts": on all matching, the question says nothing goes public; on ticked
+  // rows nothing goes public, so nothing is asked.
   document.addEventListener("htmx:confirm", (e) => {
     const submitter = e.detail.triggeringEvent?.submitter;
     const b = banner();
-    if (!e.detail.question || submitter?.name !== "draft" || !b?.dataset.confirmDraft) return;
-    e.preventDefault();
-    if (window.confirm(b.dataset.confirmDraft)) e.detail.issueRequest(true);
+    if (!e.detail.question || submitter?.name !== "draft") return;
+    if (isMatching(b) && b.dataset.confirmDraft) {
+      e.preventDefault();
+      if (window.confirm(b.dataset.confirmDraft)) e.detail.issueRequest(true);
+    } else if (!isMatching(b) && e.detail.elt?.dataset?.confirmSelected) {
+      e.preventDefault();
+      e.detail.issueRequest(true);
+    }
   });
 
   document.addEventListener("click", (e) => {

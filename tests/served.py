@@ -204,7 +204,8 @@ ROW = re.compile(
 AUDIT = re.compile(
     r'<td class="name"[^>]*><span class="clip" title="([^"]*)">.*?</span></td>\s*'
     r'<td[^>]*><span class="badge">([^<]*)</span></td>\s*'
-    r'<td class="mono name"[^>]*><span class="clip" title="([^"]*)">.*?</span></td>\s*'
+    # "What" links to the entries about it (a filter); an entry about nothing has no link.
+    r'<td class="mono name"[^>]*>(?:<a class="clip" [^>]*title="([^"]*)">.*?</a>)?</td>\s*'
     r"<td[^>]*>([^<]*)</td>"
 )
 
@@ -223,4 +224,7 @@ async def audit_log(b: Browser) -> list[tuple[str, str, str, str]]:
     """The audit page, newest first: (who, action as shown, what, detail)."""
     page = await b.get("/audit")
     assert page.status_code == 200, page.text[:300]
-    return [tuple(html.unescape(c).strip() for c in row) for row in AUDIT.findall(page.text)]  # type: ignore[misc]
+    return [
+        tuple(html.unescape(c or "").strip() for c in row)  # type: ignore[misc]
+        for row in AUDIT.findall(page.text)
+    ]

@@ -100,6 +100,12 @@ class AdminsController(Controller):
         did = Did("admin_created", row.username, kind)
         return await _answer(request, actor, did, ("success", f"Created {kind} {row.username!r}."))
 
+    @get("/{admin_id:int}/deactivate", name="admins.confirm_deactivate")
+    async def confirm_deactivate(self, request: HTMXRequest, admin_id: RowId) -> HTMXTemplate:
+        """Where "Deactivate" leads without JavaScript: the question htmx asks with confirm()."""
+        row = await accounts.admin(admin_id)
+        return render(request, "accounts/admins/deactivate.html", row=row, nav="admins")
+
     @post("/{admin_id:int}/deactivate", name="admins.deactivate")
     async def deactivate(
         self, request: HTMXRequest, actor: ActorDep, admin_id: RowId, data: EmptyBody

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromQuery
-from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
 from controllers.accounts.sessions import ROTATE
@@ -57,8 +57,20 @@ class AuthController(Controller):
         )
         return Redirect(safe_next(data.next), status_code=303)
 
+    @get("/logout", name="logout.confirm")
+    async def confirm_logout(self, request: HTMXRequest) -> HTMXTemplate:
+        """Where "Sign out" leads without JavaScript: the question htmx asks with confirm()."""
+        return render(request, "accounts/auth/logout.html")
+
     @post("/logout", name="logout")
-    async def logout(self, request: HTMXRequest, actor: ActorDep, data: EmptyBody) -> Redirect:
+    async def logout(
+        self, request: HTMXRequest, actor: ActorDep, data: EmptyBody
+    ) -> Redirect | ClientRedirect:
         await actor.record("sign_out", actor.username)
         request.clear_session()
-        return Redirect(request.app.route_reverse("login"), status_code=303)
+        login = request.app.route_reverse("login")
+        if request.htmx:  # the whole page goes to sign-in, not a swap of the button
+            redirect = ClientRedirect(login)
+            redirect.status_code = 200  # 201 on a @post otherwise
+            return redirect
+        return Redirect(login, status_code=303)

@@ -4,10 +4,10 @@ polls."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
@@ -50,6 +50,26 @@ class StagedBulkController(Controller):
             Did("activation", ", ".join(names)[:500], result.summary(bool(data.draft))),
             back=request.app.route_reverse("staged.index"),
             toast=("success", result.summary(bool(data.draft))),
+        )
+
+    @get("/activate", name="staged.confirm_selected")
+    async def confirm_selected(
+        self,
+        request: HTMXRequest,
+        names: Annotated[list[str] | None, QueryParameter(name="name")] = None,
+        draft: FromQuery[str] = "",
+    ) -> HTMXTemplate:
+        """Where "Activate selected" leads without JavaScript (the form asks by GET): how many
+        go public, and the form to confirm; htmx asks the same with confirm()."""
+        picked = [n for n in names or [] if n]
+        if not picked:
+            raise Invalid("No models selected: tick at least one row.")
+        return render(
+            request,
+            "staging/confirm_selected.html",
+            names=picked,
+            draft=bool(draft),
+            nav="staged",
         )
 
     @get("/activate-matching", name="staged.confirm_matching")

@@ -32,6 +32,7 @@ class UI:
     alerts: list[str] = field(default_factory=list)
     confirms: list[str] = field(default_factory=list)
     accept_confirms: bool = False
+    cancel_confirms: bool = False  # the test answers Cancel to each confirm() on purpose
     allowed_console: list[re.Pattern[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -62,6 +63,9 @@ class UI:
             self.confirms.append(dialog.message)
             if self.accept_confirms:
                 await dialog.accept()
+                return
+            if self.cancel_confirms:
+                await dialog.dismiss()
                 return
             self.errors.append(f"unexpected confirm(): {dialog.message}")
         else:

@@ -27,6 +27,7 @@ async def test_create_an_admin_then_deactivate_it(ui: UI, app_data: Bucket) -> N
     await expect(row.locator("td").nth(4)).to_have_text("never")
 
     await ui.mark_document()
+    ui.accept_confirms = True
     await row.get_by_role("button", name="Deactivate").click()
     await expect(row.locator(".badge")).to_have_text("inactive")
     await expect(row.get_by_role("button", name="Reactivate")).to_be_visible()
@@ -34,6 +35,10 @@ async def test_create_an_admin_then_deactivate_it(ui: UI, app_data: Bucket) -> N
         "'Zoë Ångström' deactivated: their sessions have ended."
     )
     assert await ui.same_document()  # the row was swapped in place
+    assert ui.confirms == [
+        "Deactivate Zoë Ångström? They are signed out everywhere at once and cannot sign in "
+        "until reactivated."
+    ]
     await ui.screenshot("admins")
     found = await rows("SELECT active FROM piccolo_user WHERE username = 'Zoë Ångström'")
     assert [r["active"] for r in found] == [False]

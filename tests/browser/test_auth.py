@@ -86,6 +86,7 @@ async def test_sign_out_ends_the_session(ui: UI) -> None:
     await ui.sign_in()
     await expect(page).to_have_url(ui.url("/"))
 
+    ui.accept_confirms = True  # "Sign out of CreatorFlix Admin?"
     await page.get_by_role("button", name="Sign out").click()
     await expect(page).to_have_url(ui.url("/login"))
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -60,6 +60,7 @@ async def test_back_after_sign_out_does_not_show_the_audit_log(ui: UI) -> None:
     await ui.sign_in()
     await ui.goto("/audit")
     await expect(ui.page.get_by_role("heading", name="Audit log")).to_be_visible()
+    ui.accept_confirms = True  # "Sign out of CreatorFlix Admin?"
     await ui.page.get_by_role("button", name="Sign out").click()
     await expect(ui.page.get_by_label("Username")).to_be_visible()
     await ui.page.go_back()

@@ -158,7 +158,11 @@ async def test_activate_selected_rows(ui: UI, app_data: Bucket) -> None:
     await page.get_by_label("Select Chloé Martin").check()
     await expect(page.locator("#selection-count")).to_have_text("2", timeout=3000)
     await expect(activate_selected).to_be_enabled()
+    ui.accept_confirms = True
     await activate_selected.click()
+    assert ui.confirms == [
+        "Activate 2 selected model(s) into production? 2 go public on the site as each is done."
+    ]
     # The server answers HX-Refresh: the page reloads and shows the flash message.
     await expect(page.locator("#toasts .toast-success")).to_contain_text(
         "2 model(s) activated: 9 post(s) created"
@@ -250,6 +254,7 @@ async def test_one_ticked_row_then_every_model_matching_the_filters(
     await page.get_by_label("Select Anna 003").check()  # exactly one ticked box
     await expect(count).to_have_text("1")
     await expect(banner).to_be_hidden()
+    ui.accept_confirms = True
     await activate_selected.click()
     await expect(page.locator("#toasts .toast-success")).to_contain_text("1 model(s) activated")
     await expect(staged_row(page, "Anna 003").locator(".badge")).to_have_text("active")
@@ -278,8 +283,9 @@ async def test_one_ticked_row_then_every_model_matching_the_filters(
     await expect(panel).to_contain_text("20 of 20 model(s) activated")
     await expect(page.locator(f"{ROWS} .badge")).to_have_text(["active"] * 10)  # list refreshed
     assert ui.confirms == [
+        "Activate 1 selected model(s) into production? 1 go public on the site as each is done.",
         "Activate all 20 staged models matching these filters into production? "
-        "They go public on the site as each is done."
+        "They go public on the site as each is done.",
     ]
     found = await rows("SELECT folder_name, status FROM whitelabel_models ORDER BY folder_name")
     assert {r["folder_name"] for r in found if r["status"] == "active"} == {

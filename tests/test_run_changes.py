@@ -26,12 +26,13 @@ def listed(page: str, name: str) -> str:
     """The markup of one list on a run page (`model-added`, `post-removed`, `ignored`...)."""
     start = page.find(f'data-list="{name}"')
     assert start != -1, f"the page has no {name} list"
-    return page[start : page.index("</section>", start)]
+    return page[start : page.index("</details>", start)]
 
 
 def items(markup: str) -> list[str]:
     """The list's lines as the admin reads them (tags dropped, spaces squeezed)."""
-    lines = re.findall(r"<li>(.*?)</li>", markup, re.S)
+    lists = "".join(re.findall(r'<ol class="change-list"[^>]*>(.*?)</ol>', markup, re.S))
+    lines = re.findall(r"<li>(.*?)</li>", lists, re.S)
     return [" ".join(re.sub(r"<[^>]+>", "", line).split()) for line in lines]
 
 

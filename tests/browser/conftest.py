@@ -6,6 +6,7 @@ wiped database with one admin, an emptied bucket, and a fresh browser context.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -19,12 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
+from piccolo.engine import Engine
 from playwright.async_api import Browser, async_playwright, expect
 
+from domain.platform import db
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
 from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket
-from tests.conftest import Bucket, bounded, seed_admin
+from tests.conftest import Bucket, bounded, seed_admin, wipe
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -171,6 +174,30 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str) -> None:
     pytest.fail(
         f"the app did not answer {base}/healthz within {STARTUP_TIMEOUT_S} s; see {SERVER_LOG}"
     )
+
+
+IDLE_TIMEOUT_S = 30.0
+
+
+@pytest.fixture
+async def database(pg_engine: Engine) -> AsyncIterator[Engine]:
+    """As tests/conftest.py's, once the live server's worker has ended the jobs the last test
+    left running: the wipe forgets them, but a preview still being made would land in the
+    bucket this test is about to empty (and be listed by its sync)."""
+    db.install_engine(pg_engine)
+    deadline = time.monotonic() + IDLE_TIMEOUT_S
+    running = await db.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
+    while running:
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the live server's worker still runs {running} job(s) after {IDLE_TIMEOUT_S:.0f} s"
+            )
+        await asyncio.sleep(0.1)
+        running = await db.fetchval(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'"
+        )
+    await wipe(pg_engine)
+    yield pg_engine
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ async def test_pause_keeps_the_preview_backlog_and_resume_drains_it(
     assert await ui.same_document()  # htmx swapped the board
 
     await app_data.put(*IMAGES)
-    await page.get_by_role("link", name="Dashboard", exact=True).click()
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     # "Sync now": the server's worker syncs, then queues previews (none while paused).
     await page.get_by_role("button", name="Sync now").click()
     panel = page.locator("#run-panel")

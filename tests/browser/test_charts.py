@@ -1,9 +1,10 @@
-"""The dashboard's charts in Chromium: loaded into the page after it is drawn, each SVG drawn
-at a real size in the light and the dark colour scheme, in the scheme's own colours, with no
-CSP complaint (the fixture fails the test on any console error)."""
+"""The dashboard's charts in Chromium, at 1366 and 390 px: loaded into the page after it is
+drawn, each SVG drawn at a real size in the light and the dark colour scheme, in the scheme's
+own colours, with no CSP complaint (the fixture fails the test on any console error)."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 
 from tests.browser.support import UI, synced_demo
@@ -12,9 +13,11 @@ from tests.conftest import Bucket
 CHARTS = ("chart-runs-duration", "chart-runs-keys", "chart-runs-changes", "chart-growth")
 
 
-async def test_charts_render_in_light_and_dark(ui: UI, app_data: Bucket) -> None:
+@pytest.mark.parametrize("width", [1366, 390])
+async def test_charts_render_in_light_and_dark(ui: UI, app_data: Bucket, width: int) -> None:
     await synced_demo(app_data)
     await ui.sign_in()
+    await ui.page.set_viewport_size({"width": width, "height": 900})
     colours = {}
     for scheme in ("light", "dark"):
         await ui.page.emulate_media(color_scheme=scheme)
@@ -36,7 +39,7 @@ async def test_charts_render_in_light_and_dark(ui: UI, app_data: Bucket) -> None
         assert await line.evaluate("l => getComputedStyle(l).stroke") == colours[scheme]
         await ui.page.get_by_text("Show as table").last.click()
         await expect(ui.page.locator("#chart-storage-table")).to_be_visible()
-        await ui.page.locator("#charts").screenshot(path=str(await _shot(ui, scheme)))
+        await ui.page.locator("#charts").screenshot(path=str(await _shot(ui, f"{scheme}-{width}")))
     assert colours["light"] != colours["dark"], colours
 
 

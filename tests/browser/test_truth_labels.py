@@ -5,6 +5,7 @@ the public site."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 
 from domain.staging import activation
@@ -12,8 +13,9 @@ from tests.browser.support import UI, counter_value, production_row
 from tests.conftest import Bucket, rows
 
 
+@pytest.mark.parametrize("width", [1366, 390])
 async def test_labels_say_what_is_public_and_the_guard_leads_with_live_content(
-    ui: UI, app_data: Bucket
+    ui: UI, app_data: Bucket, width: int
 ) -> None:
     await app_data.put("Anna/Beach/a.jpg", "Anna/Gym/g.jpg", "Ben/Trip/t.png")
     assert (await app_data.sync()).status == "succeeded"
@@ -21,6 +23,7 @@ async def test_labels_say_what_is_public_and_the_guard_leads_with_live_content(
     anna = (await rows("SELECT id FROM models WHERE name = 'Anna'"))[0]["id"]
     page = ui.page
     await ui.sign_in()
+    await page.set_viewport_size({"width": width, "height": 900})
 
     await ui.goto(f"/production/{anna}")
     await page.get_by_role("button", name="Unpublish model").click()

@@ -7,6 +7,7 @@ import base64
 import io
 from urllib.parse import quote
 
+import pytest
 from PIL import Image
 from playwright.async_api import expect
 
@@ -98,13 +99,15 @@ async def test_dropped_files_upload_with_progress_and_the_new_post_appears(
     await expect(post.locator(".gallery video")).to_have_count(1)
 
 
+@pytest.mark.parametrize("width", [1366, 390])
 async def test_the_model_field_warns_of_a_lookalike_and_takes_its_name(
-    ui: UI, app_data: Bucket
+    ui: UI, app_data: Bucket, width: int
 ) -> None:
     await app_data.put("Emi Tanaka/P/a.jpg", "Emma Stone/P/a.jpg")
     assert (await app_data.sync()).status == "succeeded"
     page = ui.page
     await ui.sign_in()
+    await page.set_viewport_size({"width": width, "height": 900})
     await ui.goto("/uploads")
     field = page.get_by_label("Model", exact=True)
     await field.press_sequentially("emi tanaka", delay=20)
@@ -113,7 +116,7 @@ async def test_the_model_field_warns_of_a_lookalike_and_takes_its_name(
     await expect(page.locator("#upload-model-names option").first).to_have_attribute(
         "value", "Emi Tanaka"
     )
-    await ui.screenshot("upload-lookalike")
+    await ui.screenshot(f"upload-lookalike-{width}")
     await warning.get_by_role("link", name="Use Emi Tanaka").click()
     await expect(field).to_have_value("Emi Tanaka")
     await expect(warning).to_have_count(0)

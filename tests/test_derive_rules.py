@@ -16,6 +16,7 @@ import hashlib
 import io
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -74,6 +75,20 @@ async def objects(bucket: Bucket, prefix: str = "_derived/") -> set[str]:
 def expected_prefix(key: str, etag: str) -> str:
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     return f"_derived/{digest}/{re.sub('[^A-Za-z0-9-]', '', etag) or 'none'}/"
+
+
+@asynccontextmanager
+async def failing_gets(bucket: Bucket, status: int, code: str) -> AsyncIterator[S3Service]:
+    """An S3 client (one attempt) whose every GET answers `status` with `code`, through a fault
+    proxy in front of moto."""
+    proxy = await FaultProxy(bucket.s3.settings.endpoint).start()
+    proxy.rules = [Rule(lambda method, target: method == "GET", status, code)]
+    try:
+        through = replace(bucket.s3.settings, endpoint=proxy.endpoint)
+        async with S3Service(through, max_attempts=1, timeout=5) as s3:
+            yield s3
+    finally:
+        await bounded(proxy.stop(), "stopping the fault proxy")
 
 
 def jpeg(label: str, hue: float, size: tuple[int, int] = (480, 600)) -> bytes:
@@ -270,14 +285,8 @@ async def test_bare_404_or_412_status_codes_count_as_changed_and_are_skipped(
 ) -> None:
     await media.put("Ana/P1/odd.jpg", body=jpeg("odd", 0.15))
     await synced(media)
-    proxy = await FaultProxy(media.s3.settings.endpoint).start()
-    proxy.rules = [Rule(lambda method, target: method == "GET", status, code)]
-    try:
-        through = replace(media.s3.settings, endpoint=proxy.endpoint)
-        async with S3Service(through, max_attempts=1, timeout=5) as s3:
-            stats = await derived(s3, f"a bare {code}")
-    finally:
-        await bounded(proxy.stop(), "stopping the fault proxy")
+    async with failing_gets(media, status, code) as s3:
+        stats = await derived(s3, f"a bare {code}")
     assert (stats.skipped, stats.failed) == (1, 0), str(stats)
 
 
@@ -503,15 +512,9 @@ async def test_other_s3_errors_on_download_are_raised_explained_not_skipped(
 ) -> None:
     await media.put("Ana/P1/a.jpg", body=jpeg("a", 0.5))
     await synced(media)
-    proxy = await FaultProxy(media.s3.settings.endpoint).start()
-    proxy.rules = [Rule(lambda method, target: method == "GET", status, code)]
-    try:
-        through = replace(media.s3.settings, endpoint=proxy.endpoint)
-        async with S3Service(through, max_attempts=1, timeout=5) as s3:
-            with pytest.raises(error, match=code):
-                await derived(s3, f"an S3 {code}")
-    finally:
-        await bounded(proxy.stop(), "stopping the fault proxy")
+    async with failing_gets(media, status, code) as s3:
+        with pytest.raises(error, match=code):
+            await derived(s3, f"an S3 {code}")
 
 
 async def test_unreachable_endpoint_on_download_raises_the_explained_error(

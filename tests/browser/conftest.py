@@ -6,7 +6,6 @@ wiped database with one admin, an emptied bucket, and a fresh browser context.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -27,7 +26,7 @@ from domain.platform import db
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
 from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket
-from tests.conftest import Bucket, bounded, seed_admin, wipe
+from tests.conftest import Bucket, bounded, eventually, seed_admin, wipe
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -185,17 +184,13 @@ async def database(pg_engine: Engine) -> AsyncIterator[Engine]:
     left running: the wipe forgets them, but a preview still being made would land in the
     bucket this test is about to empty (and be listed by its sync)."""
     db.install_engine(pg_engine)
-    deadline = time.monotonic() + IDLE_TIMEOUT_S
-    running = await db.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
-    while running:
-        if time.monotonic() > deadline:
-            pytest.fail(
-                f"the live server's worker still runs {running} job(s) after {IDLE_TIMEOUT_S:.0f} s"
-            )
-        await asyncio.sleep(0.1)
-        running = await db.fetchval(
-            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'"
+
+    async def jobs_running() -> int:
+        return int(
+            await db.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
         )
+
+    await eventually(jobs_running, 0, IDLE_TIMEOUT_S)
     await wipe(pg_engine)
     yield pg_engine
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated
-from urllib.parse import urlencode
 
 from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
@@ -13,6 +12,7 @@ from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
 from controllers.forms import OptionalRowId
 from controllers.responses import is_fragment, render
+from controllers.templating import query as query_string
 from domain.accounts import audit
 from domain.platform import paging
 
@@ -70,9 +70,7 @@ class AuditController(Controller):
             nav="audit",
         )
         if fragment:  # the address htmx pushes names only the filters in use: a clean bookmark
-            here = urlencode({k: v for k, v in query.params().items() if v})
-            if query.before is not None:
-                here += ("&" if here else "") + f"before={query.before}"
+            here = query_string(query.params(), before=query.before)
             path = request.app.route_reverse("audit.index")
             response.headers[HTMXHeaders.PUSH_URL.value] = f"{path}?{here}" if here else path
         return response

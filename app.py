@@ -22,8 +22,6 @@ from litestar.template.config import TemplateConfig
 from controllers.accounts.admins import AdminsController
 from controllers.accounts.audit import AuditController
 from controllers.accounts.auth import AuthController
-from controllers.accounts.security import ActionsHoldTheirSession, admin_auth, admin_or_scraper
-from controllers.accounts.sessions import DatabaseStore
 from controllers.api_docs import VendoredSwagger
 from controllers.boundary import Boundary, security_headers
 from controllers.catalogue.charts import ChartsController
@@ -42,6 +40,8 @@ from controllers.production.editing import ProductionModelController
 from controllers.production.public_api import PublicApiController
 from controllers.production.publishing import ProductionController
 from controllers.production.retiring import ProductionRetireController
+from controllers.security import ActionsHoldTheirSession, admin_auth, admin_or_scraper
+from controllers.sessions import DatabaseStore
 from controllers.staging.bulk import StagedBulkController
 from controllers.staging.old_urls import old_url
 from controllers.staging.staged import StagedModelsController
@@ -162,6 +162,8 @@ def main(argv: list[str]) -> None:
     """`python -m app`: web plus workers (and embedded services); `python -m app worker`."""
     import asyncio
 
+    from domain import tasks
+    from domain.catalogue import jobs as catalogue_jobs
     from domain.platform import supervisor, worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -172,9 +174,9 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"error: {exc}") from None
     try:
         if argv[:1] == ["worker"]:
-            asyncio.run(worker.run(settings))
+            asyncio.run(worker.run(settings, middleware=tasks.MIDDLEWARE))
         else:
-            supervisor.serve(settings, create_app)
+            supervisor.serve(settings, create_app, catalogue_jobs.first_start)
     except KeyboardInterrupt:
         pass
     except (OSError, RuntimeError) as exc:  # unreachable services: one line, naming the fix

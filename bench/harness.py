@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from domain.platform import db, jobs
+from domain.platform import db, queue
 
 
 @asynccontextmanager
@@ -15,10 +15,10 @@ async def database_and_queue(database_url: str) -> AsyncIterator[None]:
     db.install_engine(engine)
     await db.start(engine)
     await db.migrate()
-    jobs.connect(database_url)
-    await jobs.queue.open_async()
+    queue.connect(database_url)
+    await queue.app.open_async()
     try:
         yield
     finally:
-        await jobs.queue.close_async()
+        await queue.app.close_async()
         await db.stop(engine)

@@ -49,7 +49,7 @@ from bench.store import StoreProcess
 from bench.sync_workers import Workers, queued_sync
 from domain.catalogue import runs
 from domain.catalogue.sync import SyncOptions, run_sync
-from domain.platform import db, jobs
+from domain.platform import db, queue
 from domain.platform.embedded_pg import database_url
 from domain.platform.runtime import freeze_startup_heap
 from domain.platform.s3 import S3Object, S3Service
@@ -299,8 +299,8 @@ async def main(args: argparse.Namespace) -> int:
     db.install_engine(engine)
     await db.start(engine)
     await db.migrate()
-    jobs.connect(settings.database_url)
-    await jobs.queue.open_async()
+    queue.connect(settings.database_url)
+    await queue.app.open_async()
     conn = await asyncpg.connect(settings.database_url)
     try:
         version = await conn.fetchval("SHOW server_version")
@@ -328,7 +328,7 @@ async def main(args: argparse.Namespace) -> int:
         await reset_tables(conn)
     finally:
         await conn.close()
-        await jobs.queue.close_async()
+        await queue.app.close_async()
         await db.stop(engine)
         store.stop()
     fig["process_peak_rss_mb"] = process_peak_mb()

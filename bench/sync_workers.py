@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import RunRequest, begin
-from domain.platform import db, jobs
+from domain.platform import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,7 +84,9 @@ def _status_kb(pid: int, field: str) -> float:
 
 async def queued_sync(within: float = 3600) -> runs.SyncRun:
     """Record a whole-bucket sync, defer it to the workers and wait for its end."""
-    run_id = await begin(RunRequest("all", "bench"), lambda run: jobs.defer_run("sync", run))
+    run_id = await begin(
+        RunRequest("all", "bench"), lambda run: catalogue_jobs.defer_run("sync", run)
+    )
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         run = await runs.get(run_id)

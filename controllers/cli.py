@@ -18,11 +18,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import begin_here
 from domain.catalogue.confirm import confirm
 from domain.catalogue.runs import SyncRun
 from domain.catalogue.sync import SyncOptions, run_sync
+from domain.media import jobs as media_jobs
 from domain.platform.runtime import Runtime
 from domain.platform.settings import Settings
 from domain.staging import activation
@@ -147,22 +149,26 @@ class CreatorFlixCLI(CLIPluginProtocol):
 
             async def body(rt: Runtime) -> SyncRun:
                 if enqueue:
-                    run_id = await rt.start_sync(
+                    run_id = await catalogue_jobs.start_sync(
                         model, "cli", allow_mass_delete=allow_mass_delete, dry_run=dry_run
                     )
                     run = await runs.get(run_id)
                     assert run is not None
                     return run
                 if confirm_run is not None:
-                    done = await confirm(rt.s3, confirm_run, "cli", rt.sync_options().public_base)
-                    await rt.queue_media()  # the workers make and delete previews
+                    done = await confirm(
+                        rt.s3, confirm_run, "cli", catalogue_jobs.sync_options(rt).public_base
+                    )
+                    await media_jobs.queue_media(
+                        rt.settings
+                    )  # the workers make and delete previews
                     return done
-                options = rt.sync_options(
-                    model, dry_run=dry_run, allow_mass_delete=allow_mass_delete
+                options = catalogue_jobs.sync_options(
+                    rt, model, dry_run=dry_run, allow_mass_delete=allow_mass_delete
                 )
                 run = await _sync_with_progress(rt, options, quiet=as_json)
                 if not dry_run:
-                    await rt.queue_media()
+                    await media_jobs.queue_media(rt.settings)
                 return run
 
             run = with_runtime(app, body)
@@ -230,9 +236,10 @@ class CreatorFlixCLI(CLIPluginProtocol):
         def worker_command(app: Litestar, concurrency: int | None, name: str | None) -> None:
             import logging
 
+            from domain import tasks
             from domain.platform import worker
 
             logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
             settings: Settings = app.state["settings"]
             with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(worker.run(settings, name, concurrency))
+                asyncio.run(worker.run(settings, name, concurrency, tasks.MIDDLEWARE))

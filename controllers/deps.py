@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 
-from controllers.accounts.security import Admin
+from controllers.security import Admin
 from domain.accounts import audit
 from domain.platform.runtime import Runtime
 from domain.platform.s3 import S3Service

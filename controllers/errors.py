@@ -18,8 +18,8 @@ from litestar.exceptions import (
 from litestar.plugins.htmx import HTMXRequest, Reswap
 from litestar.response import Template
 
-from controllers.accounts.security import to_sign_in
 from controllers.responses import is_fragment, user_of
+from controllers.security import to_sign_in
 from domain.errors import Conflict, DomainError, Invalid, NotFound, SessionEnded
 from domain.platform import unique
 from domain.uploads.names import human

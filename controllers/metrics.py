@@ -10,7 +10,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Gauge
 
 from domain.catalogue import runs
-from domain.platform import jobs
+from domain.platform import queue
 
 # group_path: a request is labelled by its route's template (`/staged/{model_name:str}`), never by
 # its raw path, so invented paths add no series; unrouted ones (404, 405) never reach it.
@@ -33,7 +33,7 @@ class MetricsController(PrometheusController):
 
     @get(include_in_schema=False)
     async def get(self) -> Response[bytes]:
-        state = await jobs.queue_state()
+        state = await queue.queue_state()
         JOBS.labels("queued").set(state.queued)
         JOBS.labels("running").set(state.running)
         WORKERS.set(state.workers)

@@ -13,8 +13,8 @@ from litestar.plugins.flash import flash
 from litestar.plugins.htmx import ClientRefresh, HTMXHeaders, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
-from controllers.accounts.security import Admin
 from controllers.deps import Actor
+from controllers.security import Admin
 
 log = logging.getLogger("creatorflix.actions")
 # (level, message), or with what the page keys it by: {"run": 4} is replaced by the run's outcome.

@@ -20,9 +20,11 @@ import pytest
 from piccolo.apps.user.tables import BaseUser
 from piccolo.engine import Engine
 
+import domain.tasks  # noqa: F401 - every feature's tasks on the queue, for the workers tests run
 from domain.catalogue.runs import SyncRun
 from domain.catalogue.sync import SyncOptions, run_sync
-from domain.platform import db, jobs
+from domain.platform import db
+from domain.platform import queue as platform_queue
 from domain.platform.policy_gate import GatedMotoServer
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
@@ -365,9 +367,9 @@ async def procs(database: Any, tmp_path: Path) -> AsyncIterator[Processes]:
 @pytest.fixture
 async def queue(database: Any) -> AsyncIterator[None]:
     """The job queue opened in the test process, to defer jobs as the web would."""
-    jobs.connect(os.environ["TEST_DATABASE_URL"])
-    await jobs.queue.open_async()
+    platform_queue.connect(os.environ["TEST_DATABASE_URL"])
+    await platform_queue.app.open_async()
     try:
         yield
     finally:
-        await jobs.queue.close_async()
+        await platform_queue.app.close_async()

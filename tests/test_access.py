@@ -13,7 +13,7 @@ import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
-from controllers.accounts.security import is_public
+from controllers.security import is_public
 from domain.accounts import audit
 from domain.platform.db import now
 from tests.conftest import Bucket, rows

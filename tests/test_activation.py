@@ -8,10 +8,9 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pytest
 
-from domain.catalogue import overview
 from domain.platform.paging import BadQuery
 from domain.production import public
-from domain.staging import queries
+from domain.staging import overview, queries
 from domain.staging.activation import UnknownModels, activate, activate_all_new, slugify
 from tests.conftest import Bucket, count, rows
 

@@ -12,9 +12,12 @@ from typing import Any
 
 from procrastinate.jobs import Status
 
-from domain.jobs import previews
+from domain import tasks
+from domain.catalogue import jobs as catalogue_jobs
+from domain.media import jobs as media_jobs
+from domain.media import pause
 from domain.media import store as media_store
-from domain.platform import jobs
+from domain.platform import queue
 from domain.platform.tables import Model
 from tests.conftest import Bucket, eventually, rows
 from tests.web import Browser, browser
@@ -60,7 +63,7 @@ async def audited(action: str) -> list[str]:
 async def worker(app: Any) -> AsyncIterator[None]:
     """The app's own worker, in this process, until the block ends."""
     task = asyncio.create_task(
-        jobs.run_worker(app.state["runtime"], "jobs-test-worker", 4, signals=False)
+        tasks.run_worker(app.state["runtime"], "jobs-test-worker", 4, signals=False)
     )
     try:
         yield
@@ -75,8 +78,10 @@ async def test_counts_per_kind_match_the_jobs_queued_and_run(
 ) -> None:
     await bucket.put(*IMAGES)
     await bucket.sync()  # in this process: stages 4 media waiting for previews, one run ended
-    await jobs.defer_media(2)
-    await jobs.defer_helpers(999_999, 1)  # a helper for a run that is gone: it does nothing
+    await queue.defer_many("derive_media", 2)
+    await catalogue_jobs.defer_helpers(
+        999_999, 1
+    )  # a helper for a run that is gone: it does nothing
     async with browser(admin_app) as b:
         await b.sign_in()
         page = (await b.get("/jobs")).text
@@ -90,7 +95,7 @@ async def test_counts_per_kind_match_the_jobs_queued_and_run(
         assert '<a href="/jobs">3 job(s) queued · 0 running · 4 preview(s) waiting</a>' in dashboard
 
         # A worker takes the helper (procrastinate's fetch): running, and not to be retried.
-        manager = jobs.queue.job_manager
+        manager = queue.app.job_manager
         taker = await manager.register_worker()
         taken = await manager.fetch_job(None, taker)
         assert taken is not None and taken.id is not None and taken.task_name == "sync_part"
@@ -107,11 +112,11 @@ async def test_counts_per_kind_match_the_jobs_queued_and_run(
         assert counts(page, "derive_media")["queued"] == 0
         assert await job_statuses("derive_media") == ["cancelled", "cancelled"]
         # ...and a sync ending meanwhile queues none.
-        assert await admin_app.state["runtime"].queue_media() == 0
+        assert await media_jobs.queue_media(admin_app.state["runtime"].settings) == 0
         assert await job_statuses("derive_media") == ["cancelled", "cancelled"]
         assert 'data-previews="paused"' in page and "<strong data-backlog>4</strong>" in page
         # A preview job that failed is not retried while paused; resumed, it is.
-        failed = await jobs.queue.configure_task("derive_media").defer_async()
+        failed = await queue.app.configure_task("derive_media").defer_async()
         taker = await manager.register_worker()
         assert (await manager.fetch_job(None, taker)).id == failed  # type: ignore[union-attr]
         await manager.finish_job_by_id_async(failed, Status.FAILED, delete_job=False)
@@ -140,7 +145,7 @@ async def test_a_failed_job_shows_its_reason_and_retry_runs_it_again(
 ) -> None:
     b = signed_in
     # A bulk activation job (as older versions queued them) of a model not staged yet.
-    job_id = await jobs.queue.configure_task("activate").defer_async(names=["Ghost"])
+    job_id = await queue.app.configure_task("activate").defer_async(names=["Ghost"])
     await eventually(lambda: job_statuses("activate"), ["failed"])
     page = (await b.get("/jobs")).text
     assert counts(page, "activate")["failed"] == 1
@@ -168,11 +173,13 @@ async def test_pause_keeps_the_backlog_and_resume_drains_it(
 ) -> None:
     b = signed_in
     assert (await b.post("/jobs/previews/pause", htmx=True)).status_code == 200
-    assert await previews.is_paused()
+    assert await pause.is_paused()
     await bucket.put(*IMAGES)
     run = await b.sync_now()  # through the worker, which queues previews after a sync
     assert run.status == "succeeded", run
-    await jobs.defer_media(1)  # one queued meanwhile (a race with the pause): it takes nothing
+    await queue.defer_many(
+        "derive_media", 1
+    )  # one queued meanwhile (a race with the pause): it takes nothing
     await eventually(lambda: job_statuses("derive_media"), [])
     for _ in range(20):  # two seconds: a preview job would have claimed media by then
         assert await backlog() == 4
@@ -184,7 +191,7 @@ async def test_pause_keeps_the_backlog_and_resume_drains_it(
     answer = await b.post("/jobs/previews/resume", htmx=True)
     assert answer.status_code == 200 and "Pause previews" in answer.text
     await eventually(backlog, 0)
-    assert not await previews.is_paused()
+    assert not await pause.is_paused()
 
 
 async def test_signed_out_goes_to_sign_in_and_changes_nothing(admin_app: Any) -> None:
@@ -197,14 +204,14 @@ async def test_signed_out_goes_to_sign_in_and_changes_nothing(admin_app: Any) ->
             answer = await b.post(path, csrf=False)
             assert answer.status_code == 303, (path, answer.status_code)
             assert answer.headers["location"].startswith("/login?next=%2Fjobs%2F"), path
-    assert not await previews.is_paused()
+    assert not await pause.is_paused()
 
 
 async def test_posts_without_a_csrf_token_are_refused(signed_in: Browser) -> None:
     b = signed_in
     for path in ("/jobs/previews/pause", "/jobs/previews/resume", "/jobs/1/retry"):
         assert (await b.post(path, csrf=False)).status_code == 403, path
-    assert not await previews.is_paused()
+    assert not await pause.is_paused()
     assert await audited("previews_paused") == []
 
 
@@ -221,11 +228,11 @@ async def test_two_admins_pausing_at_once_get_one_pause_and_one_409(admin_app: A
             )
             assert sorted(a.status_code for a in answers) == [303, 409], answers
             await rows("DELETE FROM audit_log RETURNING id")
-            assert await previews.is_paused()
+            assert await pause.is_paused()
             answers = await asyncio.gather(
                 ann.post("/jobs/previews/resume"), bob.post("/jobs/previews/resume")
             )
             assert sorted(a.status_code for a in answers) == [303, 409], answers
             assert await audited("previews_resumed") == ["previews"]
             assert await audited("previews_paused") == []
-            assert not await previews.is_paused()
+            assert not await pause.is_paused()

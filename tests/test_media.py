@@ -19,11 +19,12 @@ import av
 import pytest
 from PIL import Image
 
+from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import RunRequest, begin
 from domain.catalogue.runs import SyncRun
 from domain.media import store
-from domain.platform import db, jobs
+from domain.platform import db
 from domain.platform.settings import Settings
 from domain.staging import activation
 from tests.conftest import Bucket, cli_env, rows
@@ -94,7 +95,7 @@ async def workers(procs: Processes, bucket: Bucket, count: int, **extra: str) ->
 async def synced(procs: Processes, previews: bool = True, **options: Any) -> SyncRun:
     """A whole-bucket sync as "Sync now" queues it; returns once its media work is done."""
     run_id = await begin(
-        RunRequest("all", "test"), lambda run: jobs.defer_run("sync", run, **options)
+        RunRequest("all", "test"), lambda run: catalogue_jobs.defer_run("sync", run, **options)
     )
 
     async def ended() -> SyncRun | None:

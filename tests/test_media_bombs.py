@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from bench.hostile_corpus import EXPECTED, corpus
+from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import RunRequest, begin
 from domain.media import store
-from domain.platform import db, jobs
+from domain.platform import db
 from tests.conftest import Bucket, cli_env, rows
 from tests.processes import Process, Processes
 from tests.test_media import jpeg
@@ -30,7 +31,9 @@ PEAK_RSS_MB = 400
 
 async def synced(procs: Processes, worker: Process, what: str) -> None:
     """A whole-bucket sync as "Sync now" queues it, and its media work, each wait bounded."""
-    run_id = await begin(RunRequest("all", "test"), lambda run: jobs.defer_run("sync", run))
+    run_id = await begin(
+        RunRequest("all", "test"), lambda run: catalogue_jobs.defer_run("sync", run)
+    )
 
     async def ended() -> runs.SyncRun | None:
         run = await runs.get(run_id)

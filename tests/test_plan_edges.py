@@ -9,9 +9,9 @@ import asyncio
 import contextlib
 from typing import Any
 
+from domain import tasks
 from domain.catalogue import runs
 from domain.catalogue.runs import SyncRun
-from domain.platform import jobs
 from domain.platform.settings import Settings
 from tests.conftest import Bucket, Proxied, rows
 from tests.fault_proxy import Rule, listing
@@ -164,7 +164,7 @@ async def test_a_confirm_queued_before_the_plan_was_discarded_deletes_nothing(
         assert not_held.status_code == 409, "discarding a run that holds no plan was accepted"
         assert (await runs.get(first.id)).status == "succeeded"  # type: ignore[union-attr]
         worker = asyncio.create_task(
-            jobs.run_worker(admin_app.state["runtime"], "late-worker", 2, signals=False)
+            tasks.run_worker(admin_app.state["runtime"], "late-worker", 2, signals=False)
         )
         try:
             ended = await b.wait_for_run(confirming, timeout=30)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from piccolo.engine import Engine
 
-from domain.platform import jobs
+from domain.platform import queue
 from domain.platform.settings import Settings
 from tests.conftest import Bucket, rows
 from tests.web import Browser, admin, browser, running_app
@@ -78,7 +78,7 @@ async def test_forty_rapid_bulk_activations_queue_one_job_and_all_answer_with_it
     other = await b.post("/staged/_bulk/activate", {**form, "q": "model-0"}, htmx=True)
     assert bulk_id(other.text) != the_one
     (job,) = await rows("SELECT job_id FROM bulk_activations WHERE id = $1", the_one)
-    await jobs.abort(int(job["job_id"]))
+    await queue.abort(int(job["job_id"]))
     again = await b.post("/staged/_bulk/activate", form, htmx=True)
     assert again.status_code == 200, again.text[:200]
     assert bulk_id(again.text) not in (the_one, bulk_id(other.text))
@@ -95,7 +95,7 @@ async def test_a_sync_queued_after_bulk_and_media_jobs_has_the_highest_priority_
         form = {"matching": "1", "q": f"model-{i:02d}", "status": "new"}
         response = await b.post("/staged/_bulk/activate", form, htmx=True)
         assert response.status_code == 200, response.text[:200]
-    await jobs.defer_media(3)
+    await queue.defer_many("derive_media", 3)
     started = await b.post("/sync", {}, htmx=True)
     assert started.status_code == 200, started.text[:300]
     (sync,) = await queued("sync")
@@ -104,7 +104,7 @@ async def test_a_sync_queued_after_bulk_and_media_jobs_has_the_highest_priority_
     assert all(sync["id"] > job["id"] for job in behind)  # queued last...
     assert all(sync["priority"] > job["priority"] for job in behind), (sync, behind)  # ...first
     # A real worker, one job at a time, until the queue is empty: which did it start first?
-    worker = jobs.queue.run_worker_async(
+    worker = queue.app.run_worker_async(
         name="fairness",
         concurrency=1,
         wait=False,

@@ -147,9 +147,15 @@ async def test_confirming_a_held_run_over_http_deletes_exactly_its_plan(world: B
             return set(await staged(b))
 
         await eventually(names, {"Bea", "Cid", "Dee", "Eve"})
+
+        async def held_run_says() -> tuple[bool, bool]:
+            # The held run is marked after the deletions commit: wait for it, bounded.
+            page = (await b.get(f"/sync-runs/{run_id}")).text
+            done = 'data-status="succeeded"' in page and "deletions confirmed by tester" in page
+            return done, f"in run #{applying}" in page
+
+        await eventually(held_run_says, (True, True))
         page = (await b.get(f"/sync-runs/{run_id}")).text
-        assert 'data-status="succeeded"' in page and "deletions confirmed by tester" in page
-        assert f"in run #{applying}" in page
         applied = (await b.get(f"/sync-runs/{applying}")).text
         assert f'· confirms <a href="/sync-runs/{run_id}">run #{run_id}</a>' in applied
         assert f'confirmed by <a href="/sync-runs/{applying}">run #{applying}</a>' in page

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from controllers.accounts.sessions import SESSION_COOKIE, DatabaseStore
+from controllers.sessions import SESSION_COOKIE, DatabaseStore
 from domain.accounts import sessions
 from domain.errors import SessionEnded
 from domain.platform import db

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import run_handle, runs
 from domain.catalogue.begin import RunRequest, begin, begin_here
 from domain.catalogue.runs import SyncRun
-from domain.platform import jobs
 from domain.platform.db import now
 from domain.platform.settings import S3Settings
 from tests.conftest import Bucket, cli_env, count, rows
@@ -137,7 +137,9 @@ async def test_worker_killed_mid_sync_another_takes_over(
     env = worker_env(bucket, proxy, SYNC_PARTS="3", WORKER_CONCURRENCY="2")
     workers = {name: procs.worker(name, env) for name in ("A", "B")}
     await procs.workers_registered(2)
-    run_id = await begin(RunRequest("all", "test"), lambda run: jobs.defer_run("sync", run))
+    run_id = await begin(
+        RunRequest("all", "test"), lambda run: catalogue_jobs.defer_run("sync", run)
+    )
     await running_with(procs, run_id, models_done=3)
     started = [t for t in texts(await run_of(run_id)) if t.startswith("started on ")]
     victim = started[0].removeprefix("started on ")

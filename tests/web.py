@@ -14,8 +14,9 @@ import httpx
 from piccolo.engine import Engine
 
 from app import create_app
+from domain import tasks
 from domain.catalogue import runs
-from domain.platform import db, jobs
+from domain.platform import db
 from domain.platform.settings import Settings
 from tests.conftest import TEARDOWN_TIMEOUT_S, Bucket, seed_admin
 
@@ -97,7 +98,7 @@ async def running_app(
             if worker:
                 runtime = app.state["runtime"]
                 runner = asyncio.create_task(
-                    jobs.run_worker(runtime, "test-worker", 4, signals=False)
+                    tasks.run_worker(runtime, "test-worker", 4, signals=False)
                 )
             started.set()
             await stop.wait()

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
-from controllers.accounts.security import Admin, superusers_only
-from controllers.accounts.sessions import SESSION_COOKIE
 from controllers.deps import Actor, ActorDep
 from controllers.form_errors import NO_ERRORS, FormErrors, form_errors, refused
 from controllers.forms import Checked, EmptyBody, Form, RowId
 from controllers.responses import Did, Toast, audited, render
+from controllers.security import Admin, superusers_only
+from controllers.sessions import SESSION_COOKIE
 from domain.accounts import admins as accounts
 from domain.errors import Conflict, Invalid
 

@@ -10,11 +10,11 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
-from controllers.accounts.sessions import ROTATE
 from controllers.csrf import SESSION_KEY, fresh_token
 from controllers.deps import ActorDep, AddressDep
 from controllers.forms import EmptyBody, LoginBody, safe_next
 from controllers.responses import render
+from controllers.sessions import ROTATE
 from domain.accounts import audit
 from domain.accounts.admins import authenticate
 

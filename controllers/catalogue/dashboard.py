@@ -9,10 +9,11 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import S3Dep
 from controllers.responses import is_fragment, render
-from domain.catalogue import overview, run_reports, runs, schedule
-from domain.jobs import previews
-from domain.platform import jobs
+from domain.catalogue import run_reports, runs, schedule
+from domain.media import pause
+from domain.platform import queue
 from domain.platform.s3 import S3Service
+from domain.staging import overview
 
 
 class DashboardController(Controller):
@@ -41,8 +42,8 @@ async def dashboard_context(request: HTMXRequest, s3: S3Service) -> dict[str, An
         "stats": await overview.catalogue_stats(),
         "recent": recent,
         "last": next((r for r in recent if not r.active), None),
-        "queue": await jobs.queue_state(),
-        "backlog": await previews.backlog(),  # the jobs line links to /jobs with it
+        "queue": await queue.queue_state(),
+        "backlog": await pause.backlog(),  # the jobs line links to /jobs with it
         "nav": "dashboard",
     }
     if not is_fragment(request):

@@ -18,6 +18,7 @@ from controllers.deps import Actor, ActorDep, RuntimeDep, S3Dep
 from controllers.form_errors import form_errors, refused
 from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
 from controllers.responses import Did, Toast, after_action, audited, is_fragment, render
+from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import run_reports, runs, schedule
 from domain.catalogue.confirm import discard
 from domain.catalogue.run_changes import IGNORED_KEPT
@@ -90,7 +91,7 @@ class SyncController(Controller):
         did: Did | None = None
         toast: Toast
         try:
-            run_id = await runtime.start_sync(model, actor.username)
+            run_id = await catalogue_jobs.start_sync(model, actor.username)
             queued = f"Sync #{run_id} queued" + (f" for {model}" if model else "")
             toast = ("info", queued, {"run": run_id})  # replaced by its outcome when it ends
             did = Did("sync_started", model or "all", f"run #{run_id}")
@@ -153,7 +154,7 @@ class SyncController(Controller):
         run_id: RowId,
         data: EmptyBody,
     ) -> Response[Any]:
-        before = await runtime.cancel(run_id)
+        before = await catalogue_jobs.cancel(run_id)
         if not before:
             toast = ("warning", f"Sync #{run_id} is not running.")
             run = await _run_or_404(run_id)
@@ -175,7 +176,7 @@ class SyncController(Controller):
         run_id: RowId,
         data: EmptyBody,
     ) -> Response[Any]:
-        confirm_id = await runtime.start_confirm(run_id, actor.username)
+        confirm_id = await catalogue_jobs.start_confirm(run_id, actor.username)
         did = Did("sync_confirmed", f"run #{run_id}", f"applied by run #{confirm_id}")
         toast = ("info", f"Applying the deletions of sync #{run_id} as run #{confirm_id}.")
         return await _answer(request, actor, did, confirm_id, toast)

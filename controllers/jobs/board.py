@@ -12,7 +12,9 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from controllers.deps import Actor, ActorDep, RuntimeDep
 from controllers.forms import EmptyBody, RowId
 from controllers.responses import Did, Toast, audited, render
-from domain.jobs import board, failures, previews
+from domain.jobs import board, failures
+from domain.media import jobs as media_jobs
+from domain.media import pause
 
 PAGE, BOARD = "jobs/index.html", "jobs/_board.html"
 
@@ -21,7 +23,7 @@ async def _board() -> dict[str, Any]:
     """What the board shows: the kinds' counts, the previews' state, the recent failures."""
     return {
         "kinds": await board.kinds(),
-        "previews": await previews.state(),
+        "previews": await pause.state(),
         "failures": await failures.recent(),
         "since": board.today(),
         "label": board.label,
@@ -42,7 +44,7 @@ class JobsController(Controller):
         self, request: HTMXRequest, actor: ActorDep, data: EmptyBody
     ) -> Response[Any]:
         """No preview job is queued or taken until resumed (audited with the switch)."""
-        taken = await previews.pause(actor.username, actor.address)
+        taken = await pause.pause(actor.username, actor.address)
         toast = ("info", f"Previews paused; {taken} queued preview job(s) taken off the queue.")
         return await _answer(request, actor, None, toast)
 
@@ -51,7 +53,7 @@ class JobsController(Controller):
         self, request: HTMXRequest, runtime: RuntimeDep, actor: ActorDep, data: EmptyBody
     ) -> Response[Any]:
         """Audited by the resume itself; jobs are queued for the backlog."""
-        queued = await runtime.resume_previews(actor.username, actor.address)
+        queued = await media_jobs.resume_previews(runtime.settings, actor.username, actor.address)
         toast = ("success", f"Previews resumed; {queued} preview job(s) queued for the backlog.")
         return await _answer(request, actor, None, toast)
 

@@ -18,6 +18,7 @@ from controllers.responses import Did, audited, is_fragment, render
 from domain.errors import Invalid
 from domain.platform.runtime import Runtime
 from domain.staging import activation, bulk, queries
+from domain.staging import jobs as staging_jobs
 
 PANEL = "staging/_bulk.html"
 INLINE_MAX = 50  # more ticked rows than this run as a job, like "all matching"
@@ -128,7 +129,7 @@ async def _queued(
     request: HTMXRequest, runtime: Runtime, actor: Actor, selection: bulk.Selection
 ) -> Response[Any]:
     """Queue the job; htmx gets its progress panel, a plain form post goes to its page."""
-    job, new = await runtime.start_activation(selection, actor.username, actor.address)
+    job, new = await staging_jobs.start_activation(selection, actor.username, actor.address)
     outcome = (
         "they stay unpublished, as drafts" if selection.draft else "they go public as each is done"
     )

@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from controllers.deps import ActorDep, RuntimeDep, S3Dep
 from controllers.forms import ActivateBody, EmptyBody, OptionalRowId, PageNo, PageSize
 from controllers.responses import Did, after_action, audited, is_fragment, render
+from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.media.previews import model_images
 from domain.platform import paging
@@ -149,7 +150,7 @@ class StagedModelsController(Controller):
         """Queue a sync of this model; the row it answers polls the run until it ends."""
         row = await _row(s3, model_name)
         try:
-            run_id = await runtime.start_sync(model_name, actor.username)
+            run_id = await catalogue_jobs.start_sync(model_name, actor.username)
         except runs.SyncBusy as busy:
             toast = ("warning", str(busy))
             return after_action(request, model_url(request, model_name), ROW, toast, row=row)

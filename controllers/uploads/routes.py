@@ -19,6 +19,7 @@ from controllers.form_errors import NO_ERRORS, FormErrors, form_errors, status_o
 from controllers.forms import Checked
 from controllers.responses import render
 from domain.accounts.admins import signed_in
+from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.errors import DomainError
 from domain.platform.runtime import Runtime
@@ -69,7 +70,7 @@ def _limit(runtime: Runtime) -> int:
 async def _sync(runtime: Runtime, actor: Actor, target: Target, detail: str) -> dict[str, Any]:
     """Queue the model's sync and audit the upload's end; a sync already going is said."""
     try:
-        run_id = await runtime.start_sync(target.model, actor.username)
+        run_id = await catalogue_jobs.start_sync(target.model, actor.username)
     except runs.SyncBusy as busy:
         await actor.record("upload_finished", target.prefix, f"{detail}; no sync: {busy}")
         return {"run": None, "busy": str(busy)}

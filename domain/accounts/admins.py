@@ -14,10 +14,9 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.string import Lower
 
-from domain.accounts import sessions
+from domain.accounts import sessions, sql
 from domain.errors import Conflict, Invalid, NotFound
 from domain.platform import db, unique
-from domain.platform.sql import accounts as sql
 
 MIN_PASSWORD = 8
 MAX_USERNAME = 100  # piccolo_user.username is VARCHAR(100)

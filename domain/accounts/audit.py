@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from piccolo.apps.user.tables import BaseUser
 from piccolo.custom_types import Combinable
 
+from domain.accounts import sql
 from domain.platform import db, paging
 from domain.platform.db import now
-from domain.platform.sql import accounts as sql
 from domain.platform.tables import AuditEntry
 
 THROTTLE_WINDOW = timedelta(minutes=15)

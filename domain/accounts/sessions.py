@@ -1,5 +1,5 @@
 """Ending an admin's server-side sessions (`admin_sessions`, written by
-controllers/accounts/sessions.py).
+controllers/sessions.py).
 
 A session's data is the JSON Litestar serializes; the sign-in puts the admin's id in it as
 "uid". Sessions are few (admins times devices), so they are read and matched here rather than
@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
+from domain.accounts import sql
 from domain.errors import SessionEnded
 from domain.platform.db import Tx
-from domain.platform.sql import accounts as sql
 from domain.platform.tables import SessionRow
 
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.catalogue import run_handle, runs
+from domain.catalogue import run_handle, runs, sql
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.runs import (
     ACTIVE,
@@ -19,7 +19,6 @@ from domain.catalogue.runs import (
 )
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRun as Runs
 
 # Queues the job of a recorded run and returns the job's id (the job queue, injected).

@@ -12,6 +12,7 @@ from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync import ListingSource
 from domain.errors import Conflict, NotFound
 from domain.platform import db
+from domain.platform.runtime import this_process
 from domain.platform.s3 import S3Object
 from domain.platform.tables import SyncRun as Runs
 
@@ -53,7 +54,7 @@ async def confirm(
     that came back since is kept. Runs as a run of its own (kind "confirm"), linked both ways.
     """
     if handle is None:
-        handle = await begin_here(await confirm_request(run_id, actor), runs.this_process())
+        handle = await begin_here(await confirm_request(run_id, actor), this_process())
     try:
         held = await check_confirmable(run_id)  # again, now that we hold the sync lock
         handle.stats.phase = "deleting"

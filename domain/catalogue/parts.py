@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
+from domain.catalogue import sql
 from domain.catalogue.key_ranges import in_key_order, part_bounds
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncPart
 
 LEASE = timedelta(seconds=15)  # a part whose owner is silent this long is claimed again

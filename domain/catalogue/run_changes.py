@@ -10,12 +10,12 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
+from domain.catalogue import sql
 from domain.catalogue.keys import KeyKind, classify, ignore_reason
 from domain.catalogue.plan import ExistingModel, ModelChange
 from domain.platform import db
 from domain.platform.lists import any_of
 from domain.platform.s3_types import S3Object
-from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRunChange, WhitelabelPost
 
 log = logging.getLogger("creatorflix.sync")

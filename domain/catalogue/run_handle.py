@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from domain.catalogue import sql
 from domain.catalogue.run_stats import COUNTERS, RunStats
 from domain.catalogue.runs import (
     ACTIVE,
@@ -23,7 +24,6 @@ from domain.catalogue.runs import (
 )
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.sql import catalogue as sql
 
 
 @dataclass

@@ -9,13 +9,13 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
+from domain.catalogue import sql
 from domain.catalogue.runs import ACTIVE, SyncRun, mark_stale
 from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import FromRow
 from domain.platform.lists import any_of
 from domain.platform.paging import BadQuery, page_bounds
-from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRun as Runs
 from domain.platform.tables import SyncRunChange as Changes
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel, WhitelabelPost

@@ -5,34 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from piccolo.query.functions.aggregate import Count
 
+from domain.catalogue import sql
 from domain.catalogue.run_stats import Counters
+from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.sql import catalogue as sql
 from domain.platform.tables import SyncRun as Runs
-
-if TYPE_CHECKING:
-    from domain.catalogue.run_handle import RunHandle
-from domain.errors import Conflict
 
 STALE_AFTER = timedelta(seconds=60)
 ACTIVE = ("queued", "running")
 JSON = ("plan", "events")  # sync_runs' JSON columns (asyncpg hands them over as text)
-
-
-def this_process() -> str:
-    """How a run's ledger names the process working on it: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 # Not frozen: it inherits the counters (defined once) from the mutable Counters.
@@ -133,9 +123,8 @@ async def request_cancel(run_id: int) -> str | None:
     Returns the run's status before the request, or None if it was not active.
     """
     rows = await sql.request_cancel(run_id, now(), list(ACTIVE))
-    for handle in _local.values():
-        if handle.id == run_id:
-            handle.cancelled.set()
+    if run_id in _cancelled:
+        _cancelled[run_id].set()
     notify(run_id)
     return str(rows[0]["before"]) if rows else None
 
@@ -160,17 +149,18 @@ async def recent(limit: int = 20, before_id: int | None = None) -> list[SyncRun]
     return [SyncRun.from_row(r) for r in await db.select(query)]
 
 
-# In-process wake-ups, so a subscriber in this process sees changes at once.
-_local: dict[int, RunHandle] = {}
+# In-process wake-ups, so a subscriber in this process sees changes at once, and a run worked
+# on here stops at its next model when cancelled here.
+_cancelled: dict[int, asyncio.Event] = {}
 _waiters: dict[int, set[asyncio.Event]] = {}
 
 
-def track(handle: RunHandle) -> None:
-    _local[handle.id] = handle
+def track(run_id: int, cancelled: asyncio.Event) -> None:
+    _cancelled[run_id] = cancelled
 
 
-def untrack(handle: RunHandle) -> None:
-    _local.pop(handle.id, None)
+def untrack(run_id: int) -> None:
+    _cancelled.pop(run_id, None)
 
 
 def notify(run_id: int) -> None:

@@ -17,6 +17,7 @@ from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_models import live_parts, work_parts
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
 from domain.errors import NotFound
+from domain.platform.runtime import this_process
 from domain.platform.s3 import S3Error
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel
 from domain.production import live
@@ -45,10 +46,10 @@ async def run_sync(
 
     Without a handle, the run is recorded and claimed here (the CLI's foreground sync).
     """
-    owner = owner or runs.this_process()
+    owner = owner or this_process()
     if handle is None:
         handle = await begin_here(options.run_request(), owner)
-    runs.track(handle)
+    runs.track(handle.id, handle.cancelled)
     base = RunStats()
     ticker = asyncio.create_task(_heartbeat(handle, base))
     status, error, plan_json = "failed", None, None
@@ -65,7 +66,7 @@ async def run_sync(
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
-        runs.untrack(handle)
+        runs.untrack(handle.id)
         await _finish_with_retries(handle, status, error, plan_json)
     result = await runs.get(handle.id)
     assert result is not None

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from domain.catalogue import sync_sql as sql
 from domain.catalogue.plan import ExistingModel, ModelChange, model_fields
 from domain.media import store as media_store
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.lists import any_of
-from domain.platform.sql import sync_store as sql
 from domain.platform.tables import WhitelabelMedia, WhitelabelPost
 from domain.production import lifecycle
 

@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count, Sum
 
+from domain.catalogue import trends_sql as sql
 from domain.catalogue.runs import ACTIVE
 from domain.platform import db
-from domain.platform.sql import trends as sql
 from domain.platform.tables import RunStatus, SyncRun, WhitelabelMedia, WhitelabelModel
 
 RUNS = 20  # sync runs the chart shows

@@ -1,2 +1,2 @@
 """The jobs page: what the job queue holds per kind of job, recent failures and their retry,
-and pausing the previews (derive_media jobs). The queue itself is domain/platform/jobs.py."""
+and pausing the previews (derive_media jobs). The queue itself is domain/platform/queue.py."""

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.platform import db, jobs
-from domain.platform.sql import jobs as sql
+from domain.jobs import sql
+from domain.platform import db, queue
 from domain.platform.tables import BulkActivation, SyncRun, WhitelabelMedia, WhitelabelModelImage
 
-# Every kind the app queues (domain/platform/jobs.py), in the order the page lists them.
+# Every kind the app queues (domain/platform/queue.py), in the order the page lists them.
 KINDS: dict[str, str] = {
     "sync": "Sync",
     "sync_part": "Sync helper (one part)",
@@ -61,7 +61,7 @@ async def kinds() -> list[KindRow]:
     """Every known kind, and any other task found in the queue after them."""
     since = today()
     counts: dict[tuple[str, str], int] = {}
-    for r in await sql.counts_by_task(jobs.queue.connector, since):
+    for r in await sql.counts_by_task(queue.app.connector, since):
         counts[(str(r["task_name"]), str(r["status"]))] = int(r["n"])
     tasks = list(KINDS) + sorted({t for t, _ in counts} - set(KINDS))
     done = await done_today(since)

@@ -7,18 +7,22 @@ failed: the worker records the reason as a "job_failed" audit entry naming the j
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import procrastinate
 import psycopg
-from procrastinate.exceptions import ConnectorException, UniqueViolation
+from procrastinate.exceptions import ConnectorException, JobAborted, UniqueViolation
 
 from domain.accounts import audit
 from domain.errors import Conflict, DomainError, NotFound
-from domain.jobs import previews
-from domain.platform import db, jobs
-from domain.platform.sql import jobs as sql
+from domain.jobs import sql
+from domain.media import pause
+from domain.platform import db, queue
 from domain.platform.tables import AuditEntry
 
 log = logging.getLogger("creatorflix.jobs")
@@ -54,9 +58,24 @@ async def record(job_id: int, task: str, worker: str, exc: BaseException) -> Non
         log.exception("could not record why job %s (%s) failed", job_id, task)
 
 
+async def note_failure(
+    call_next: Callable[[], Awaitable[Any]], context: procrastinate.JobContext, worker: Any
+) -> Any:
+    """Every job, as a procrastinate worker middleware (domain/tasks.py): one that raises (and
+    so is marked failed) has its reason recorded for the jobs page."""
+    try:
+        return await call_next()
+    except (asyncio.CancelledError, JobAborted):
+        raise
+    except Exception as exc:
+        job = context.job
+        await record(job.id or 0, job.task_name, queue.worker_name(context), exc)
+        raise
+
+
 async def recent(limit: int = SHOWN) -> list[Failure]:
     """The failed jobs, last failed first, each with its recorded reason."""
-    rows = await sql.failed_jobs(jobs.queue.connector, limit)
+    rows = await sql.failed_jobs(queue.app.connector, limit)
     targets = [target(int(r["id"])) for r in rows]
     reasons: dict[str, str] = {}
     if targets:
@@ -84,16 +103,16 @@ async def retry(job_id: int) -> str:
     procrastinate's retry; the caller audits it (RETRIED). Returns its task. A job that is not
     failed, one whose queueing lock another queued job holds, or a preview job while previews
     are paused: 409."""
-    row = await sql.job_row(jobs.queue.connector, job_id)
+    row = await sql.job_row(queue.app.connector, job_id)
     if row is None:
         raise NotFound(f"There is no job #{job_id}: it may have been retried and succeeded.")
     task = str(row["task_name"])
     if row["status"] != "failed":
         raise Conflict(f"Job #{job_id} ({task}) is {row['status']}, not failed: nothing to retry.")
-    if task == previews.TASK and await previews.is_paused():
+    if task == pause.TASK and await pause.is_paused():
         raise Conflict("Previews are paused: resume them to run preview jobs again.")
     try:
-        await jobs.queue.job_manager.retry_job_by_id_async(job_id, retry_at=db.now())
+        await queue.app.job_manager.retry_job_by_id_async(job_id, retry_at=db.now())
     except UniqueViolation as exc:  # its queueing lock: the same job is queued already
         raise Conflict(f"Job #{job_id} ({task}): the same job is already queued.") from exc
     except ConnectorException as exc:

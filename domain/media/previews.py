@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from domain.media import sql
 from domain.media.store import derivatives_of
 from domain.platform.paging import Signer, sign_rows
-from domain.platform.sql import media as sql
 
 
 async def sign_with_previews(

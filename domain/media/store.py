@@ -7,14 +7,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from domain.media import sql
+from domain.media.sql import SOURCES
 from domain.platform import db
-from domain.platform.sql import media as sql
-from domain.platform.sql.media import SOURCES
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    table: str  # one of SOURCES (domain/platform/sql/media.py)
+    table: str  # one of SOURCES (domain/media/sql.py)
     id: int
     s3_key: str
     etag: str

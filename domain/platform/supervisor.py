@@ -24,14 +24,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
-from domain.catalogue import runs
 from domain.platform import embedded_pg, worker
 from domain.platform.embedded_s3 import EmbeddedS3
 from domain.platform.runtime import Runtime
@@ -44,8 +43,14 @@ WORKER_KILL_S = worker.STOP_GRACE_S + 5.0  # a worker still there this long afte
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def serve(settings: Settings, make_app: Callable[[Settings], Any]) -> None:
-    """Run until SIGTERM or SIGINT (raised here as KeyboardInterrupt), then stop everything."""
+def serve(
+    settings: Settings,
+    make_app: Callable[[Settings], Any],
+    first_start: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> None:
+    """Run until SIGTERM or SIGINT (raised here as KeyboardInterrupt), then stop everything.
+    `first_start` runs once the database is migrated, before the workers start (the demo's
+    first sync: app.py)."""
     for sig in STOP_SIGNALS:  # SIGTERM would kill outright; SIGINT may be inherited ignored
         signal.signal(sig, signal.default_int_handler)
     pool: WorkerPool | None = None
@@ -57,7 +62,7 @@ def serve(settings: Settings, make_app: Callable[[Settings], Any]) -> None:
         s3 = embedded.start() if embedded is not None else settings.s3
         settings = replace(settings, database_url=url, s3=s3)
         pool = WorkerPool(settings)
-        login = asyncio.run(_prepare(settings, embedded))
+        login = asyncio.run(_prepare(settings, embedded, first_start))
         keep_bucket = True
         pool.start()
         if login:
@@ -122,8 +127,12 @@ def _stop(pool: WorkerPool | None, embedded: EmbeddedS3 | None, keep_bucket: boo
     log.info("cleanup done in %.1f s", time.monotonic() - started)
 
 
-async def _prepare(settings: Settings, embedded: EmbeddedS3 | None) -> tuple[str, str] | None:
-    """Migrate; in demo mode fill (or restore) the bucket and queue its first sync."""
+async def _prepare(
+    settings: Settings,
+    embedded: EmbeddedS3 | None,
+    first_start: Callable[[Runtime], Awaitable[None]] | None,
+) -> tuple[str, str] | None:
+    """Migrate; in demo mode fill (or restore) the bucket; then `first_start`."""
     if embedded is not None:
         from domain.platform.demo import fill_bucket  # the demo extra: only in demo mode
 
@@ -136,9 +145,8 @@ async def _prepare(settings: Settings, embedded: EmbeddedS3 | None) -> tuple[str
     runtime = Runtime(settings)
     await runtime.start()
     try:
-        if settings.demo and not await runs.recent(1):
-            run_id = await runtime.start_sync(None, "demo")
-            log.info("demo: first sync queued as run #%s", run_id)
+        if first_start is not None:
+            await first_start(runtime)
         return runtime.demo_login
     finally:
         await runtime.stop()

@@ -4,7 +4,7 @@ SIGTERM and SIGINT stop it in every state: while it takes jobs (procrastinate st
 ones and the running ones get STOP_GRACE_S to finish), while it cannot start and while it waits
 to reconnect (those waits end at once). A job still running after the grace is left as a
 crash leaves it: the worker exits and the job goes back to the queue once its heartbeat is
-jobs.STALLED_S old (`recover_stalled`), where the next worker resumes it. A second signal
+queue.STALLED_S old (`recover_stalled`), where the next worker resumes it. A second signal
 changes nothing: the grace already bounds the stop.
 
 A worker started by `python -m app` (the supervisor's pid in SUPERVISOR_PID_ENV) also stops
@@ -30,14 +30,14 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from domain.catalogue import runs
-from domain.platform import db, jobs
+from domain.platform import db, queue
 from domain.platform.db import DatabaseUnavailable
-from domain.platform.runtime import Runtime
+from domain.platform.runtime import Runtime, this_process
 from domain.platform.s3 import S3Error
 from domain.platform.settings import Settings
 
@@ -51,9 +51,15 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 BACKENDS_EVERY_S = 2.0  # how often the worker looks for new connections' backends to lower
 
 
-async def run(settings: Settings, name: str | None = None, concurrency: int | None = None) -> None:
-    """Take jobs until SIGTERM/SIGINT; reconnect with backoff when the database goes away."""
-    name = name or settings.worker_name or runs.this_process()
+async def run(
+    settings: Settings,
+    name: str | None = None,
+    concurrency: int | None = None,
+    middleware: Sequence[queue.Middleware] = (),
+) -> None:
+    """Take jobs until SIGTERM/SIGINT; reconnect with backoff when the database goes away.
+    The caller has imported the features' tasks (domain/tasks.py) and passes their middleware."""
+    name = name or settings.worker_name or this_process()
     concurrency = concurrency or settings.worker_concurrency
     nice = lower_priority(settings.worker_nice)
     log.info("worker %s: CPU priority nice %d (WORKER_NICE=%d)", name, nice, settings.worker_nice)
@@ -65,7 +71,9 @@ async def run(settings: Settings, name: str | None = None, concurrency: int | No
     label = local_label(settings)
     if label is not None:
         settings = replace(settings, database_url=label[0])
-    work = asyncio.create_task(_work(settings, name, concurrency, stopping), name="worker")
+    work = asyncio.create_task(
+        _work(settings, name, concurrency, stopping, middleware), name="worker"
+    )
     lowering = (
         asyncio.create_task(_lower_backends(label[1], settings.worker_nice)) if label else None
     )
@@ -112,7 +120,13 @@ class _Stop:
         self.deadline = min(self.deadline, time.monotonic() + grace)
 
 
-async def _work(settings: Settings, name: str, concurrency: int, stopping: asyncio.Event) -> None:
+async def _work(
+    settings: Settings,
+    name: str,
+    concurrency: int,
+    stopping: asyncio.Event,
+    middleware: Sequence[queue.Middleware],
+) -> None:
     delay = 1.0
     while not stopping.is_set():
         runtime = Runtime(settings)
@@ -127,7 +141,7 @@ async def _work(settings: Settings, name: str, concurrency: int, stopping: async
         delay = 1.0
         try:
             # Signals are ours (above): procrastinate's would replace them for its run only.
-            await jobs.run_worker(runtime, name, concurrency, signals=False)
+            await queue.run_worker(runtime, name, concurrency, signals=False, middleware=middleware)
             return
         except Exception as exc:  # noqa: BLE001 - e.g. the database restarted: start over
             if stopping.is_set():
@@ -153,7 +167,7 @@ def _abandon(name: str) -> None:
         "worker %s: still busy when its stop grace ended; exiting without waiting: an "
         "unfinished job goes back to the queue when its heartbeat is %.0f s old",
         name,
-        jobs.STALLED_S,
+        queue.STALLED_S,
     )
     logging.shutdown()
     os._exit(1)

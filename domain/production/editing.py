@@ -10,8 +10,8 @@ from domain.accounts.audit import Logged
 from domain.errors import Conflict, Invalid, NotFound
 from domain.platform import db, unique
 from domain.platform.db import now
-from domain.platform.sql import production as sql
 from domain.platform.tables import AuditEntry, Model, ModelSlug
+from domain.production import sql
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 200

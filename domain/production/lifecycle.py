@@ -16,8 +16,8 @@ from piccolo.columns.combination import WhereRaw
 
 from domain.accounts import audit
 from domain.platform import db
-from domain.platform.sql import production as sql
 from domain.platform.tables import Model, Post
+from domain.production import sql
 
 ACTOR = "sync"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.platform.sql import production as sql
+from domain.production import sql
 
 NAMES_SHOWN = 20
 

@@ -16,8 +16,8 @@ from piccolo.columns.combination import WhereRaw
 from domain.media.store import derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
-from domain.platform.sql import production as sql
 from domain.platform.tables import Post
+from domain.production import sql
 from domain.production.lifecycle import media_list
 from domain.production.visibility import post_public_sql
 

@@ -15,8 +15,8 @@ from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.paging import BadQuery, Signer, like_pattern, page_bounds
-from domain.platform.sql import production as sql
 from domain.platform.tables import Model, Post
+from domain.production import sql
 from domain.production.lifecycle import recount
 from domain.production.retiring import refuse_publishing
 from domain.production.rows import ListedModel, ProductionModel, ProductionPost, Published, signed

@@ -21,8 +21,8 @@ from domain.accounts import audit
 from domain.errors import Conflict, NotFound
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.sql import production as sql
 from domain.platform.tables import Model
+from domain.production import sql
 
 RETIRED, RESTORED = "model_retired", "model_restored"  # their audit actions
 COLUMNS = ("name", "is_published", "retired_at", "retired_by")

@@ -12,10 +12,10 @@ from domain.errors import NotFound
 from domain.platform import db, unique
 from domain.platform.db import now
 from domain.platform.lists import any_of
-from domain.platform.sql import staging as sql
 from domain.platform.tables import Model, ModelSlug, Post, StagedStatus, WhitelabelMedia
 from domain.platform.tables import WhitelabelModel as Staged
 from domain.production.lifecycle import is_model_level
+from domain.staging import sql
 from domain.staging.activation_plan import plan_posts
 
 

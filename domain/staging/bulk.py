@@ -11,12 +11,12 @@ from datetime import datetime
 
 from domain.accounts import audit
 from domain.errors import Conflict, Invalid, NotFound
-from domain.platform import db, jobs
+from domain.platform import db, queue
 from domain.platform.db import now
 from domain.platform.lists import any_of
-from domain.platform.sql import staging as sql
 from domain.platform.tables import BulkActivation as Bulks
 from domain.platform.tables import WhitelabelModel as Staged
+from domain.staging import sql
 from domain.staging.activation import ActivationResult, UnknownModels, _activate_one
 from domain.staging.queries import StagedQuery, filter_where
 
@@ -151,7 +151,7 @@ async def _still_queued(pending: BulkActivation) -> bool:
     selection, or it would answer for every repeat forever."""
     if pending.job_id is None:
         return (now() - pending.created_at).total_seconds() < JOBLESS_GRACE_S
-    return await jobs.is_pending(pending.job_id)
+    return await queue.is_pending(pending.job_id)
 
 
 async def set_job(bulk_id: int, job_id: int) -> None:

@@ -15,7 +15,7 @@ from domain.platform.paging import (
     like_pattern,
     page_bounds,
 )
-from domain.platform.sql import staging as sql
+from domain.staging import sql
 from domain.staging.rows import (
     Gallery,
     GalleryItem,

@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import expect
 
-from domain.catalogue import overview
+from domain.staging import overview
 from tests.browser.support import UI, card_value, demo, expected, put_many
 from tests.conftest import Bucket
 

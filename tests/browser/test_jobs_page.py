@@ -10,7 +10,7 @@ import asyncio
 import pytest
 from playwright.async_api import expect
 
-from domain.platform import jobs
+from domain.platform import queue as platform_queue
 from tests.browser.support import UI
 from tests.conftest import Bucket
 
@@ -67,7 +67,7 @@ async def test_a_failed_job_shows_its_reason_and_retry_runs_it(
     page = ui.page
     await ui.sign_in()
     await page.set_viewport_size({"width": width, "height": 900})
-    job_id = await jobs.queue.configure_task("activate").defer_async(names=["Ghost"])
+    job_id = await platform_queue.app.configure_task("activate").defer_async(names=["Ghost"])
     await ui.goto("/jobs")
     row = page.locator(f'#job-failures tr[data-job="{job_id}"]')
     await expect(row).to_contain_text("no staged model named 'Ghost'", timeout=20_000)

@@ -7,9 +7,9 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+from domain.catalogue.sql import LAST_FULL_SYNC
+from domain.media.sql import CURRENT
 from domain.platform import db
-from domain.platform.sql.catalogue import LAST_FULL_SYNC
-from domain.platform.sql.media import CURRENT
 
 ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
 POST_COLUMNS = (

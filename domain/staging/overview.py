@@ -8,8 +8,8 @@ from piccolo.query.functions.aggregate import Count, Sum
 
 from domain.platform import db
 from domain.platform.paging import Signer
-from domain.platform.sql import production as production_sql
 from domain.platform.tables import WhitelabelModel
+from domain.production import sql as production_sql
 from domain.staging.rows import StagedRow, signed_rows
 
 

@@ -20,9 +20,8 @@ from piccolo.query import Insert, Update
 from domain.accounts import audit
 from domain.errors import Conflict
 from domain.media import store as media_store
-from domain.platform import db, jobs
+from domain.platform import db, queue
 from domain.platform.db import now
-from domain.platform.sql import jobs as sql
 from domain.platform.tables import PreviewQueue
 
 log = logging.getLogger("creatorflix.jobs")
@@ -82,15 +81,15 @@ async def pause(actor: str, ip: str) -> int:
     if not await _switch_to(True, actor, ip):
         raise Conflict("Previews are already paused.")
     taken = 0
-    for job_id in await sql.queued_ids(jobs.queue.connector, TASK):
-        await jobs.abort(job_id)  # procrastinate's cancel: a queued job is never taken
+    for job_id in await queue.queued_ids(TASK):
+        await queue.abort(job_id)  # procrastinate's cancel: a queued job is never taken
         taken += 1
     log.info("previews paused by %s: %d queued job(s) cancelled", actor, taken)
     return taken
 
 
 async def resume(actor: str, ip: str) -> None:
-    """Resume; the caller then queues jobs for the backlog (Runtime.queue_media). Not paused
+    """Resume; the caller then queues jobs for the backlog (media.jobs.queue_media). Not paused
     is a 409."""
     if not await _switch_to(False, actor, ip):
         raise Conflict("Previews are not paused.")

@@ -22,8 +22,8 @@ from litestar.response import Redirect
 from litestar.security.session_auth import SessionAuth
 from litestar.types import ASGIApp, Guard, Receive, Scope, Send
 
-from controllers.accounts.sessions import SESSION_COOKIE, RotatingSessionBackend, session_config
 from controllers.boundary import UNSAFE
+from controllers.sessions import SESSION_COOKIE, RotatingSessionBackend, session_config
 from domain.accounts.admins import signed_in
 from domain.accounts.sessions import holder
 from domain.platform import db

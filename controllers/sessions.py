@@ -16,9 +16,9 @@ from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
+from domain.accounts import sql
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.sql import accounts as sql
 from domain.platform.tables import SessionRow
 
 PURGE_CHANCE = 0.01

@@ -53,18 +53,18 @@ class DatabaseStore(Store):
                 await tx.run(SessionRow.delete().where(SessionRow.expires_at < now()))
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        rows = await sql.live_session(key, now())
-        if not rows:
+        live = await sql.live_session(key, now())
+        if live is None:
             return None
         seconds = (
             renew_for.total_seconds() if isinstance(renew_for, timedelta) else (renew_for or 0)
         )
         # Sliding expiry, written at most once a minute rather than on every request.
-        if seconds and rows[0]["expires_at"] < now() + timedelta(seconds=seconds - 60):
+        if seconds and live["expires_at"] < now() + timedelta(seconds=seconds - 60):
             await SessionRow.update(
                 {SessionRow.expires_at: now() + timedelta(seconds=seconds)}
             ).where(SessionRow.key == key)
-        return bytes(rows[0]["data"])
+        return bytes(live["data"])
 
     async def delete(self, key: str) -> None:
         await SessionRow.delete().where(SessionRow.key == key)

@@ -156,8 +156,8 @@ async def authenticate(username: str, password: str) -> int | None:
 
 async def signed_in(user_id: int) -> SignedIn | None:
     """Checked on every request (a deactivated admin is out at once): one indexed lookup."""
-    rows = await sql.signed_in(user_id)
-    return SignedIn(bool(rows[0]["superuser"])) if rows else None
+    superuser = await sql.signed_in(user_id)
+    return None if superuser is None else SignedIn(superuser)
 
 
 async def admins() -> list[Admin]:

@@ -241,7 +241,7 @@ async def matching(query: AuditQuery) -> int:
 
 async def logged_actions() -> list[str]:
     """The actions the log holds, for the filter's choices."""
-    return [str(r["action"]) for r in await sql.audit_actions(200)]
+    return await sql.audit_actions(200)
 
 
 async def admin_names() -> list[str]:

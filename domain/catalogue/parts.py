@@ -72,10 +72,9 @@ async def create(run_id: int, folders: list[str], parts: int, whole_bucket: bool
 
 async def claim(run_id: int, owner: str) -> Part | None:
     """The next pending part, or one whose owner stopped; None when none is left to take."""
-    rows = await sql.claim_part(run_id, owner, now(), now() - LEASE)
-    if not rows:
+    r = await sql.claim_part(run_id, owner, now(), now() - LEASE)
+    if r is None:
         return None
-    r = rows[0]
     spec = json.loads(r["folders"]) if isinstance(r["folders"], str) else r["folders"]
     if isinstance(spec, list):  # a part split before parts had key ranges
         spec = {"folders": spec, "lo": spec[0] + "/", "hi": spec[-1] + "0"} if spec else {}
@@ -94,10 +93,8 @@ async def claim(run_id: int, owner: str) -> Part | None:
 
 async def beat(part: Part, counters: dict[str, int]) -> tuple[bool, bool]:
     """Renew the lease and publish progress; returns (still ours, cancel requested)."""
-    rows = await sql.beat_part(part.id, part.owner, now(), json.dumps(counters))
-    if not rows:
-        return False, False
-    return True, bool(rows[0]["cancel_requested"])
+    cancelled = await sql.beat_part(part.id, part.owner, now(), json.dumps(counters))
+    return (False, False) if cancelled is None else (True, cancelled)
 
 
 @dataclass(frozen=True)

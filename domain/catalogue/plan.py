@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from domain.catalogue.keys import RULES_VERSION, KeyKind, classify, encode_key
 from domain.platform.s3 import S3Object
@@ -171,12 +171,33 @@ class ModelChange:
         )
 
 
+class StoredPost(TypedDict):
+    """A staged post as the diff compares it (domain/catalogue/sync_sql.py reads it)."""
+
+    id: int
+    folder_name: str
+    media_cdns: Any  # JSON: {"images": [...], "videos": [...]}
+    image_count: int
+    video_count: int
+
+
+class StoredMedia(TypedDict):
+    """A staged media row as the diff compares it."""
+
+    id: int
+    s3_key: str
+    etag: str
+    size: int
+    type: str
+    url: str
+
+
 @dataclass
 class ExistingModel:
     id: int
-    fields: dict[str, Any]
-    posts: dict[str, dict[str, Any]]  # folder -> {id, media_cdns, image_count, video_count}
-    media: dict[str, dict[str, Any]]  # s3_key -> {id, etag, size, type, url}
+    fields: Mapping[str, object]  # model_fields' columns, as stored
+    posts: dict[str, StoredPost]  # by folder
+    media: dict[str, StoredMedia]  # by s3_key
     images: dict[str, tuple[str, str, int]]  # key -> (role, etag, size) of its own images
 
 
@@ -225,16 +246,16 @@ def diff_model(desired: DesiredModel, existing: ExistingModel | None) -> ModelCh
     for post in desired.posts.values():
         for m in post.media:
             seen.add(m.obj.key)
-            row = existing.media.get(m.obj.key)
-            if row is None:
+            stored = existing.media.get(m.obj.key)
+            if stored is None:
                 new_media.append((post.folder, m))
-            elif (row["etag"], row["size"], row["type"], row["url"]) != (
+            elif (stored["etag"], stored["size"], stored["type"], stored["url"]) != (
                 m.obj.etag,
                 m.obj.size,
                 m.type,
                 m.url,
             ):
-                changed_media.append((row["id"], m))
+                changed_media.append((stored["id"], m))
     gone = [(r["id"], k) for k, r in existing.media.items() if k not in seen]
     return ModelChange(
         desired,

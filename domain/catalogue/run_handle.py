@@ -85,8 +85,8 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
     if not claimed:
         await lock_conn.close()
         return None
-    handle = RunHandle(run_id, claimed[0]["scope"], RunStats(), asyncio.Event(), lock_conn)
-    if claimed[0]["cancel_requested"]:
+    handle = RunHandle(run_id, claimed["scope"], RunStats(), asyncio.Event(), lock_conn)
+    if claimed["cancel_requested"]:
         handle.cancelled.set()
     notify(run_id)
     return handle
@@ -109,8 +109,8 @@ async def finish(
             json.dumps([ledger_entry(f"ended {status}")]),
         )
         whole_view = status in ("succeeded", "needs_confirmation")  # a newer, complete view
-        if whole_view and run and run[0]["kind"] == "sync" and not run[0]["dry_run"]:
-            await _supersede(tx, handle.id, run[0]["scope"])
+        if whole_view and run and run["kind"] == "sync" and not run["dry_run"]:
+            await _supersede(tx, handle.id, run["scope"])
     await release(handle)
     notify(handle.id)
 

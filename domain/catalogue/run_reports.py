@@ -4,6 +4,7 @@ deletion a held plan would make, page by page, and the runs that confirmed it.""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,7 +219,7 @@ async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:
     )
 
 
-def _typed(rows: list[dict[str, Any]], staged: bool | None = None) -> list[ChangeRow]:
+def _typed(rows: Sequence[Mapping[str, object]], staged: bool | None = None) -> list[ChangeRow]:
     """Rows as ChangeRows; plan rows of posts and media are all of staged models."""
     if staged is not None:
         rows = [{**r, "staged": staged} for r in rows]

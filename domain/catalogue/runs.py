@@ -122,11 +122,11 @@ async def request_cancel(run_id: int) -> str | None:
 
     Returns the run's status before the request, or None if it was not active.
     """
-    rows = await sql.request_cancel(run_id, now(), list(ACTIVE))
+    before = await sql.request_cancel(run_id, now(), list(ACTIVE))
     if run_id in _cancelled:
         _cancelled[run_id].set()
     notify(run_id)
-    return str(rows[0]["before"]) if rows else None
+    return before
 
 
 async def get(run_id: int) -> SyncRun | None:
@@ -137,8 +137,8 @@ async def get(run_id: int) -> SyncRun | None:
 async def current() -> SyncRun | None:
     """The run queued or going now, if any (stale ones are marked failed first)."""
     await mark_stale(force=False)
-    rows = await sql.current(list(ACTIVE))
-    return SyncRun.from_row(rows[0]) if rows else None
+    row = await sql.current(list(ACTIVE))
+    return SyncRun.from_row(row) if row else None
 
 
 async def recent(limit: int = 20, before_id: int | None = None) -> list[SyncRun]:
@@ -214,9 +214,9 @@ async def totals() -> RunTotals:
     sums, last = await sql.totals()
     return RunTotals(
         by_status={r["status"]: int(r["n"]) for r in by_status},
-        seconds=float(sums[0]["seconds"]),
-        keys=int(sums[0]["keys"]),
-        finished=int(sums[0]["finished"]),
-        last_seconds=float(last[0]["seconds"]) if last else 0.0,
-        last_keys=int(last[0]["keys_listed"]) if last else 0,
+        seconds=float(sums["seconds"]),
+        keys=int(sums["keys"]),
+        finished=int(sums["finished"]),
+        last_seconds=float(last["seconds"]) if last else 0.0,
+        last_keys=int(last["keys_listed"]) if last else 0,
     )

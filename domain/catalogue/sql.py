@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict
 
 from domain.platform import db
 
@@ -24,6 +25,44 @@ BUDGET_LOCK = 0x43464C5A
 CHANGE_COLUMNS = ("run", "kind", "change", "model", "name", "reason")
 
 
+class Claimed(TypedDict):
+    scope: str
+    cancel_requested: bool
+
+
+class Finished(TypedDict):
+    scope: str
+    dry_run: bool
+    kind: str
+
+
+class ClaimedPart(TypedDict):
+    id: int
+    part_no: int
+    folders: Any  # JSON: {"folders", "lo", "hi", "solo"} (a list before parts had key ranges)
+    previous: str  # the owner it was taken over from ("" for a new part)
+
+
+class Sums(TypedDict):
+    seconds: Decimal
+    keys: int
+    finished: int
+
+
+class Last(TypedDict):
+    seconds: Decimal
+    keys_listed: int
+
+
+class FirstChange(TypedDict):
+    kind: str
+    change: str
+    model: str
+    name: str
+    reason: str
+    staged: bool  # the model is staged now (its page can be linked)
+
+
 # -- runs (domain/catalogue/runs.py)
 
 
@@ -36,7 +75,8 @@ async def log_event(run_id: int, events: str) -> None:
     )
 
 
-async def request_cancel(run_id: int, at: datetime, active: list[str]) -> list[dict[str, Any]]:
+async def request_cancel(run_id: int, at: datetime, active: list[str]) -> str | None:
+    """The run's status before the request, or None if it was not active."""
     rows = await db.fetch(  # raw: it locks the row (FOR UPDATE) to read the status it replaces
         # `before` is joined (FROM) so it is read before the update; read only in RETURNING,
         # it found no row (the row was already updated by this statement) and gave None.
@@ -52,17 +92,18 @@ async def request_cancel(run_id: int, at: datetime, active: list[str]) -> list[d
         at,
         active,
     )
-    return rows
+    return str(rows[0]["before"]) if rows else None
 
 
-async def current(active: list[str]) -> list[dict[str, Any]]:
-    return await db.fetch(  # raw: hot read, query builder measured slower (the model page's)
+async def current(active: list[str]) -> db.Record | None:
+    found = await db.fetch(  # raw: hot read, query builder measured slower (the model page's)
         "SELECT * FROM sync_runs WHERE status = ANY($1::text[]) ORDER BY id DESC LIMIT 1",
         active,
     )
+    return found[0] if found else None
 
 
-async def totals() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def totals() -> tuple[Sums, Last | None]:
     """(the sums over finished syncs, the last finished sync's duration and keys)."""
     # raw: interval arithmetic (EXTRACT(EPOCH FROM finished_at - started_at)) in the aggregates
     sums = await db.fetch(
@@ -75,7 +116,7 @@ async def totals() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         "FROM sync_runs WHERE finished_at IS NOT NULL AND kind = 'sync' AND status <> 'skipped' "
         "ORDER BY id DESC LIMIT 1"
     )
-    return sums, last
+    return db.typed(Sums, sums)[0], (db.typed(Last, last)[0] if last else None)
 
 
 # -- a worker's hold on a run (domain/catalogue/run_handle.py)
@@ -113,9 +154,9 @@ async def fail_others(tx: db.Tx, at: datetime, run_id: int) -> None:
 
 async def claim_run(
     tx: db.Tx, run_id: int, at: datetime, events: str, active: list[str]
-) -> list[dict[str, Any]]:
+) -> Claimed | None:
     # raw: the claim under the sync lock, with a jsonb ledger append and a CASE
-    return await tx.fetch(
+    found = await tx.fetch(
         "UPDATE sync_runs SET status = 'running', heartbeat_at = $2, "
         "phase = CASE WHEN status = 'queued' THEN 'starting' ELSE phase END, "
         "events = (events::jsonb || $3::jsonb)::json "
@@ -125,6 +166,7 @@ async def claim_run(
         events,
         active,
     )
+    return db.typed(Claimed, found)[0] if found else None
 
 
 async def finish_run(
@@ -136,8 +178,8 @@ async def finish_run(
     plan: str | None,
     keys_ignored: int,
     events: str,
-) -> list[dict[str, Any]]:
-    return await tx.fetch(  # raw: a jsonb ledger append
+) -> Finished | None:
+    found = await tx.fetch(  # raw: a jsonb ledger append
         "UPDATE sync_runs SET status = $2, finished_at = $3, error = $4, plan = $5, "
         "keys_ignored = $6, events = (events::jsonb || $7::jsonb)::json WHERE id = $1 "
         "RETURNING scope, dry_run, kind",
@@ -149,6 +191,7 @@ async def finish_run(
         keys_ignored,
         events,
     )
+    return db.typed(Finished, found)[0] if found else None
 
 
 async def supersede(tx: db.Tx, run_id: int, scope: str, events: str) -> None:
@@ -185,8 +228,8 @@ async def lock_run(tx: db.Tx, run_id: int) -> None:
 
 async def claim_part(
     run_id: int, owner: str, at: datetime, lapsed_before: datetime
-) -> list[dict[str, Any]]:
-    return await db.fetch(  # raw: the claim is FOR UPDATE SKIP LOCKED
+) -> ClaimedPart | None:
+    found = await db.fetch(  # raw: the claim is FOR UPDATE SKIP LOCKED
         "UPDATE sync_parts p SET status = 'running', owner = $2, heartbeat_at = $3, "
         "stats = '{}' FROM (SELECT id, owner AS previous FROM sync_parts WHERE run = $1 AND "
         "(status = 'pending' OR (status = 'running' AND heartbeat_at < $4)) "
@@ -197,17 +240,21 @@ async def claim_part(
         at,
         lapsed_before,
     )
+    return db.typed(ClaimedPart, found)[0] if found else None
 
 
-async def beat_part(part_id: int, owner: str, at: datetime, stats: str) -> list[dict[str, Any]]:
-    return await db.fetch(  # raw: RETURNING a subquery (the run's cancel flag)
+async def beat_part(part_id: int, owner: str, at: datetime, stats: str) -> bool | None:
+    """The run's cancel flag, or None when the part is no longer this owner's."""
+    found = await db.fetch(  # raw: RETURNING a subquery (the run's cancel flag)
         "UPDATE sync_parts SET heartbeat_at = $3, stats = $4 WHERE id = $1 AND owner = $2 "
-        "AND status = 'running' RETURNING (SELECT cancel_requested FROM sync_runs WHERE id = run)",
+        "AND status = 'running' "
+        "RETURNING (SELECT cancel_requested FROM sync_runs WHERE id = run) AS cancel_requested",
         part_id,
         owner,
         at,
         stats,
     )
+    return bool(found[0]["cancel_requested"]) if found else None
 
 
 # -- what a run changed (domain/catalogue/run_changes.py, run_reports.py)
@@ -231,9 +278,9 @@ _ROWS = (
 
 async def first_changes(
     run_id: int, kinds: list[str], changes: list[str], shown: int
-) -> list[dict[str, Any]]:
+) -> list[FirstChange]:
     """The first `shown` rows of each (kind, change) list of the run."""
-    return await db.fetch(  # raw: one LATERAL join for the first rows of every list
+    found = await db.fetch(  # raw: one LATERAL join for the first rows of every list
         "SELECT g.kind, g.change, x.* FROM unnest($2::text[], $3::text[]) AS g(kind, change) "
         f"CROSS JOIN LATERAL ({_ROWS} WHERE c.run = $1 AND c.kind = g.kind "
         "AND c.change = g.change ORDER BY c.id LIMIT $4) x",
@@ -242,3 +289,4 @@ async def first_changes(
         changes,
         shown,
     )
+    return db.typed(FirstChange, found)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
+from domain.catalogue.plan import StoredMedia, StoredPost
 from domain.platform import db
 
 MEDIA_COLUMNS = (
@@ -22,7 +23,27 @@ MEDIA_COLUMNS = (
 )
 
 
-async def known_models(name: str | None) -> list[dict[str, Any]]:
+class KnownRow(TypedDict):
+    id: int
+    folder_name: str
+    listing_hash: str | None
+    ignored_keys: int
+    media: int
+
+
+class StoredImage(TypedDict):
+    s3_key: str
+    role: str
+    etag: str
+    size: int
+
+
+class NewPost(TypedDict):
+    id: int
+    folder_name: str
+
+
+async def known_models(name: str | None) -> list[KnownRow]:
     """Every staged model, or the one named."""
     sql = (
         "SELECT id, folder_name, listing_hash, ignored_keys, image_count + video_count AS media "
@@ -32,20 +53,22 @@ async def known_models(name: str | None) -> list[dict[str, Any]]:
     if name is not None:
         sql += " WHERE folder_name = $1"
         args = (name,)
-    return await db.fetch(sql, *args)  # raw: the sync's read of every model, computed column
+    found = await db.fetch(sql, *args)  # raw: the sync's read of every model, computed column
+    return db.typed(KnownRow, found)
 
 
-async def known_models_in(folders: list[str]) -> list[dict[str, Any]]:
-    return await db.fetch(  # raw: each part's read on the sync's path, computed column
+async def known_models_in(folders: list[str]) -> list[KnownRow]:
+    found = await db.fetch(  # raw: each part's read on the sync's path, computed column
         "SELECT id, folder_name, listing_hash, ignored_keys, image_count + video_count AS media "
         "FROM whitelabel_models WHERE folder_name = ANY($1::text[])",
         folders,
     )
+    return db.typed(KnownRow, found)
 
 
 async def load_existing(
     model_id: int,
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[db.Record, list[StoredPost], list[StoredMedia], list[StoredImage]]:
     """(the model's fields, its posts, its media, its own images) on one connection."""
     async with db.read_connection() as tx:  # raw: the sync's per-model read path
         fields = (
@@ -70,7 +93,12 @@ async def load_existing(
             "WHERE whitelabel_model = $1",
             model_id,
         )
-    return fields, posts, media, images
+    return (
+        fields,
+        db.typed(StoredPost, posts),
+        db.typed(StoredMedia, media),
+        db.typed(StoredImage, images),
+    )
 
 
 # -- writing one model's change: the sync's bulk write path
@@ -142,10 +170,10 @@ async def insert_posts_returning(
     cdns: list[str],
     images: list[int],
     videos: list[int],
-) -> list[dict[str, Any]]:
+) -> list[NewPost]:
     """New posts in one unnest statement; their ids and folders."""
     # raw: the sync's bulk write path (one unnest statement)
-    return await tx.fetch(
+    found = await tx.fetch(
         "INSERT INTO whitelabel_posts (whitelabel_model, folder_name, title, media_cdns, "
         "image_count, video_count, created_at) "
         "SELECT $1, f, f, c::json, i, v, $2 FROM unnest($3::text[], $4::text[], $5::int[], "
@@ -157,13 +185,15 @@ async def insert_posts_returning(
         images,
         videos,
     )
+    return db.typed(NewPost, found)
 
 
-async def post_ids(tx: db.Tx, model_id: int) -> list[dict[str, Any]]:
+async def post_ids(tx: db.Tx, model_id: int) -> list[NewPost]:
     # raw: the sync's bulk write path (a read inside its transaction)
-    return await tx.fetch(
+    found = await tx.fetch(
         "SELECT id, folder_name FROM whitelabel_posts WHERE whitelabel_model = $1", model_id
     )
+    return db.typed(NewPost, found)
 
 
 async def insert_post_rows(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
@@ -178,9 +208,11 @@ async def insert_post_rows(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
 # -- deletions
 
 
-async def folder_of(tx: db.Tx, model_id: int) -> Any:
+async def folder_of(tx: db.Tx, model_id: int) -> str:
     # raw: the sync's bulk write path (a read inside its transaction)
-    return await tx.fetchval("SELECT folder_name FROM whitelabel_models WHERE id = $1", model_id)
+    return str(
+        await tx.fetchval("SELECT folder_name FROM whitelabel_models WHERE id = $1", model_id)
+    )
 
 
 async def set_listing_hash(tx: db.Tx, model_id: int, fingerprint: str | None) -> None:
@@ -190,19 +222,18 @@ async def set_listing_hash(tx: db.Tx, model_id: int, fingerprint: str | None) ->
     )
 
 
-async def contents_of(tx: db.Tx, chunk: list[int]) -> dict[str, Any]:
-    """How many posts and media these models hold (what deleting them cascades to)."""
+async def contents_of(tx: db.Tx, chunk: list[int]) -> tuple[int, int]:
+    """How many (posts, media) these models hold (what deleting them cascades to)."""
     # raw: the sync's bulk write path (counts before the cascade)
     marks = ", ".join(f"${i + 1}" for i in range(len(chunk)))
-    return (
-        await tx.fetch(
-            "SELECT (SELECT COUNT(*) FROM whitelabel_posts WHERE "
-            f"whitelabel_model IN ({marks})) AS posts, (SELECT COUNT(*) FROM "
-            "whitelabel_media m JOIN whitelabel_posts p ON "
-            f"p.id = m.whitelabel_post WHERE p.whitelabel_model IN ({marks})) AS media",
-            *chunk,
-        )
-    )[0]
+    (row,) = await tx.fetch(
+        "SELECT (SELECT COUNT(*) FROM whitelabel_posts WHERE "
+        f"whitelabel_model IN ({marks})) AS posts, (SELECT COUNT(*) FROM "
+        "whitelabel_media m JOIN whitelabel_posts p ON "
+        f"p.id = m.whitelabel_post WHERE p.whitelabel_model IN ({marks})) AS media",
+        *chunk,
+    )
+    return int(row["posts"]), int(row["media"])
 
 
 async def delete_ids(

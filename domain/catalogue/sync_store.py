@@ -190,9 +190,9 @@ async def contents(model_ids: list[int]) -> tuple[int, int]:
     totals = [0, 0]
     for start in range(0, len(model_ids), 500):
         async with db.transaction() as tx:
-            counts = await sql.contents_of(tx, model_ids[start : start + 500])
-        totals[0] += int(counts["posts"])
-        totals[1] += int(counts["media"])
+            posts, media = await sql.contents_of(tx, model_ids[start : start + 500])
+        totals[0] += posts
+        totals[1] += media
     return totals[0], totals[1]
 
 
@@ -202,12 +202,12 @@ async def delete_models(model_ids: list[int]) -> tuple[int, int, int]:
     for start in range(0, len(model_ids), 500):
         chunk = model_ids[start : start + 500]
         async with db.transaction() as tx:
-            counts = await sql.contents_of(tx, chunk)
+            posts, media = await sql.contents_of(tx, chunk)
             await lifecycle.models_removed(tx, chunk, now())
             models = await sql.delete_ids(tx, "whitelabel_models", chunk)
         totals[0] += len(models)
-        totals[1] += int(counts["posts"])
-        totals[2] += int(counts["media"])
+        totals[1] += posts
+        totals[2] += media
     return totals[0], totals[1], totals[2]
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import TypedDict
 
 from domain.platform import db
 
@@ -15,7 +15,13 @@ GROWTH_TABLES = (
 )
 
 
-async def added_per_day(since: datetime, days: int) -> list[dict[str, Any]]:
+class Added(TypedDict):
+    series: str  # one of GROWTH_TABLES' names
+    day: date
+    n: int
+
+
+async def added_per_day(since: datetime, days: int) -> list[Added]:
     """Rows of each catalogue table created per UTC day since `since`: (series, day, n)."""
     selects = " UNION ALL ".join(
         f"(SELECT '{series}' AS series, (created_at AT TIME ZONE 'UTC')::date AS day, "
@@ -23,4 +29,4 @@ async def added_per_day(since: datetime, days: int) -> list[dict[str, Any]]:
         for series, table in GROWTH_TABLES
     )
     # raw: grouping by an expression (the UTC day of created_at), which the builder cannot express
-    return await db.fetch(selects, since, days + 1)
+    return db.typed(Added, await db.fetch(selects, since, days + 1))

@@ -3,13 +3,35 @@ table classes), sent through procrastinate's connector."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict, cast
 
 
-async def counts_by_task(connector: Any, since: Any) -> list[dict[str, Any]]:
+class TaskCount(TypedDict):
+    task_name: str
+    status: str
+    n: int
+
+
+class FailedJob(TypedDict):
+    id: int
+    task_name: str
+    args: dict[str, Any] | None  # JSON: the job's arguments
+    failed_at: datetime | None
+    runs: int
+
+
+class JobRow(TypedDict):
+    id: int
+    task_name: str
+    status: str
+
+
+async def counts_by_task(connector: Any, since: datetime) -> list[TaskCount]:
     """Jobs queued and running, and those failed since `since`, by task and status."""
     # raw: procrastinate's tables (a job's failure time is on its 'failed' event)
-    return list(
+    return cast(
+        list[TaskCount],
         await connector.execute_query_all_async(
             "SELECT j.task_name, j.status::text AS status, COUNT(*) AS n "
             "FROM procrastinate_jobs j WHERE j.status IN ('todo', 'doing') "
@@ -17,14 +39,15 @@ async def counts_by_task(connector: Any, since: Any) -> list[dict[str, Any]]:
             "WHERE e.job_id = j.id AND e.type = 'failed' AND e.at >= %(since)s)) "
             "GROUP BY j.task_name, j.status",
             since=since,
-        )
+        ),
     )
 
 
-async def failed_jobs(connector: Any, limit: int) -> list[dict[str, Any]]:
+async def failed_jobs(connector: Any, limit: int) -> list[FailedJob]:
     """The failed jobs, last failed first, with when they last failed and how often they ran."""
     # raw: procrastinate's tables, a job joined to its events (aggregates with FILTER)
-    return list(
+    return cast(
+        list[FailedJob],
         await connector.execute_query_all_async(
             "SELECT j.id, j.task_name, j.args, "
             "MAX(e.at) FILTER (WHERE e.type = 'failed') AS failed_at, "
@@ -33,15 +56,15 @@ async def failed_jobs(connector: Any, limit: int) -> list[dict[str, Any]]:
             "WHERE j.status = 'failed' GROUP BY j.id "
             "ORDER BY failed_at DESC NULLS LAST, j.id DESC LIMIT %(limit)s",
             limit=limit,
-        )
+        ),
     )
 
 
-async def job_row(connector: Any, job_id: int) -> dict[str, Any] | None:
+async def job_row(connector: Any, job_id: int) -> JobRow | None:
     """One job's task and status, None if gone."""
     # raw: procrastinate's tables, on its own connector
     rows = await connector.execute_query_all_async(
         "SELECT id, task_name, status::text AS status FROM procrastinate_jobs WHERE id = %(id)s",
         id=job_id,
     )
-    return dict(rows[0]) if rows else None
+    return cast(JobRow, dict(rows[0])) if rows else None

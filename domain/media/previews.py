@@ -3,8 +3,9 @@ model's own images with theirs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from domain.media import sql
 from domain.media.store import derivatives_of
@@ -28,7 +29,14 @@ async def sign_with_previews(
     return rows
 
 
-async def signed_derivatives(item: dict[str, Any], signer: Signer) -> dict[str, Any]:
+class SignedDerivatives(TypedDict):
+    preview_url: str | None
+    thumb_url: str | None
+    poster_url: str | None
+    error: str | None
+
+
+async def signed_derivatives(item: Mapping[str, Any], signer: Signer) -> SignedDerivatives:
     """A gallery item's preview (480 px), thumbnail, poster URLs and error, from its row."""
 
     async def signed(column: str) -> str | None:

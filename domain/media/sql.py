@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from domain.platform import db
 
@@ -27,6 +27,39 @@ CURRENT = ", ".join(
     + ["CASE WHEN media_error_etag = etag THEN media_error END AS media_error"]
 )
 CLAIM_EXPIRES = "10 minutes"  # a claim older than this belongs to a worker that went away
+
+
+class Current(TypedDict):
+    """CURRENT's columns: the derivatives (or error) of the source's current ETag, else None."""
+
+    width: int | None
+    height: int | None
+    duration: float | None
+    thumb_key: str | None
+    preview_key: str | None
+    poster_key: str | None
+    media_error: str | None
+
+
+class MediaDerivatives(Current):
+    s3_key: str
+    type: str  # "image" or "video"
+
+
+class ModelImageDerivatives(Current):
+    s3_key: str
+    role: str  # "icon", "banner", "image"
+
+
+class Claimed(TypedDict):
+    id: int
+    s3_key: str
+    etag: str
+    type: str
+    size: int
+    thumb_key: str | None  # derivatives of an earlier version, deleted once replaced
+    preview_key: str | None
+    poster_key: str | None
 
 
 async def model_images_removed(tx: db.Tx, model_id: int, kept: list[str]) -> None:
@@ -62,20 +95,19 @@ async def model_images_listed(
     )
 
 
-async def counts() -> dict[str, Any]:
-    """(media waiting for derivatives, derivative objects waiting to be deleted) as one row."""
+async def counts() -> tuple[int, int]:
+    """(media waiting for derivatives, derivative objects waiting to be deleted)."""
     pending = " + ".join(f"(SELECT COUNT(*) FROM {table} WHERE {PENDING})" for table in SOURCES)
     # raw: COUNT over each source table's partial index, named by its PENDING predicate
-    return (
-        await db.fetch(
-            f"SELECT {pending} AS pending, (SELECT COUNT(*) FROM media_derived_trash) AS trash"
-        )
-    )[0]
+    (row,) = await db.fetch(
+        f"SELECT {pending} AS pending, (SELECT COUNT(*) FROM media_derived_trash) AS trash"
+    )
+    return int(row["pending"]), int(row["trash"])
 
 
-async def claim_from(table: str, limit: int) -> list[dict[str, Any]]:
+async def claim_from(table: str, limit: int) -> list[Claimed]:
     # raw: the claim is FOR UPDATE SKIP LOCKED
-    return await db.fetch(
+    found = await db.fetch(
         f"UPDATE {table} SET derive_claimed_at = now() WHERE id IN ("
         f"SELECT id FROM {table} WHERE {PENDING} AND (derive_claimed_at IS NULL OR "
         f"derive_claimed_at < now() - interval '{CLAIM_EXPIRES}') "
@@ -83,6 +115,7 @@ async def claim_from(table: str, limit: int) -> list[dict[str, Any]]:
         "RETURNING id, s3_key, etag, type, size, thumb_key, preview_key, poster_key",
         limit,
     )
+    return db.typed(Claimed, found)
 
 
 async def record_done(
@@ -93,9 +126,10 @@ async def record_done(
     width: int,
     height: int,
     duration: float | None,
-) -> list[dict[str, Any]]:
+) -> bool:
+    """False when the row is gone or its ETag changed meanwhile."""
     # raw: one statement for either source table (SOURCES), chosen by name at run time
-    return await db.fetch(
+    done = await db.fetch(
         f"UPDATE {table} SET derived_etag = etag, thumb_key = $3, preview_key = $4, "
         "poster_key = $5, width = $6, height = $7, duration = $8, media_error = NULL, "
         "media_error_etag = NULL, derived_at = now(), derive_claimed_at = NULL "
@@ -109,11 +143,13 @@ async def record_done(
         height,
         duration,
     )
+    return bool(done)
 
 
-async def record_error(table: str, row_id: int, etag: str, message: str) -> list[dict[str, Any]]:
+async def record_error(table: str, row_id: int, etag: str, message: str) -> bool:
+    """False when the row is gone or its ETag changed meanwhile."""
     # raw: one statement for either source table (SOURCES), chosen by name at run time
-    return await db.fetch(
+    done = await db.fetch(
         f"UPDATE {table} SET media_error = $3, media_error_etag = etag, "
         "derived_etag = NULL, thumb_key = NULL, preview_key = NULL, poster_key = NULL, "
         "width = NULL, height = NULL, duration = NULL, derived_at = now(), "
@@ -122,9 +158,10 @@ async def record_error(table: str, row_id: int, etag: str, message: str) -> list
         etag,
         message,
     )
+    return bool(done)
 
 
-async def take_trash(tx: db.Tx, limit: int) -> list[dict[str, Any]]:
+async def take_trash(tx: db.Tx, limit: int) -> list[str]:
     """Drop trash a returned source makes again, then take up to `limit` keys (SKIP LOCKED: two
     jobs emptying the trash never wait on each other)."""
     # raw: FOR UPDATE SKIP LOCKED, and a join over both source tables
@@ -133,25 +170,28 @@ async def take_trash(tx: db.Tx, limit: int) -> list[dict[str, Any]]:
         f"JOIN ({_ALL_SOURCES}) m ON m.s3_key = t.source_key AND m.etag = t.etag "
         "FOR UPDATE OF t SKIP LOCKED)"
     )
-    return await tx.fetch(
+    taken = await tx.fetch(
         "DELETE FROM media_derived_trash WHERE id IN (SELECT id FROM media_derived_trash "
         "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING s3_key",
         limit,
     )
+    return [str(r["s3_key"]) for r in taken]
 
 
-async def derivatives_of(keys: list[str]) -> list[dict[str, Any]]:
+async def derivatives_of(keys: list[str]) -> list[MediaDerivatives]:
     # raw: CASE columns over the union of both source tables
-    return await db.fetch(
+    found = await db.fetch(
         f"SELECT s3_key, type, {CURRENT} FROM ({_ALL_SOURCES}) m WHERE s3_key = ANY($1::text[])",
         keys,
     )
+    return db.typed(MediaDerivatives, found)
 
 
-async def model_images(model_name: str) -> list[dict[str, Any]]:
+async def model_images(model_name: str) -> list[ModelImageDerivatives]:
     # raw: CASE columns (a derivative counts only for the current ETag)
-    return await db.fetch(
+    found = await db.fetch(
         f"SELECT s3_key, role, {CURRENT} FROM whitelabel_model_images WHERE whitelabel_model = "
         "(SELECT id FROM whitelabel_models WHERE folder_name = $1) ORDER BY s3_key",
         model_name,
     )
+    return db.typed(ModelImageDerivatives, found)

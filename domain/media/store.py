@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from domain.media import sql
 from domain.media.sql import SOURCES
@@ -38,8 +37,7 @@ async def model_images_listed(
 
 async def counts() -> tuple[int, int]:
     """(media waiting for derivatives, derivative objects waiting to be deleted)."""
-    row = await sql.counts()
-    return int(row["pending"]), int(row["trash"])
+    return await sql.counts()
 
 
 async def claim(limit: int) -> list[Pending]:
@@ -71,14 +69,12 @@ async def record_done(
     item: Pending, keys: dict[str, str | None], width: int, height: int, duration: float | None
 ) -> bool:
     """Store the derivatives of this ETag; False when the row is gone or changed meanwhile."""
-    rows = await sql.record_done(item.table, item.id, item.etag, keys, width, height, duration)
-    return bool(rows)
+    return await sql.record_done(item.table, item.id, item.etag, keys, width, height, duration)
 
 
 async def record_error(item: Pending, message: str) -> bool:
     """Why this ETag cannot be previewed; the row keeps no derivative of an older version."""
-    rows = await sql.record_error(item.table, item.id, item.etag, message[:1000])
-    return bool(rows)
+    return await sql.record_error(item.table, item.id, item.etag, message[:1000])
 
 
 @asynccontextmanager
@@ -87,11 +83,10 @@ async def trash(limit: int = 1000) -> AsyncIterator[list[str]]:
     commits only if the caller's block (the deletion) succeeds. Keys of a source that is back
     with the same ETag are dropped from the trash: its new row makes them again."""
     async with db.transaction() as tx:
-        rows = await sql.take_trash(tx, limit)
-        yield sorted({r["s3_key"] for r in rows})
+        yield sorted(set(await sql.take_trash(tx, limit)))
 
 
-async def derivatives_of(keys: list[str]) -> dict[str, dict[str, Any]]:
+async def derivatives_of(keys: list[str]) -> dict[str, sql.MediaDerivatives]:
     """s3_key -> its current derivatives (or error) for the media among `keys`; a replaced
     object's older derivatives are not current."""
     if not keys:

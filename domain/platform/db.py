@@ -20,7 +20,7 @@ from collections.abc import (
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar, cast
 
 from piccolo.engine import PostgresEngine
 from piccolo.query.base import Query
@@ -125,6 +125,17 @@ class FromRow:
     def from_row(cls, row: Mapping[str, Any]) -> Self:
         names: dict[str, Any] = getattr(cls, "__dataclass_fields__")  # noqa: B009 - a dataclass
         return cls(**{name: row[name] for name in names if name in row})
+
+
+RowT = TypeVar("RowT", bound=Mapping[str, object])
+# A whole table row read with `SELECT *`, on its way into its dataclass (`FromRow.from_row`).
+Record = Mapping[str, object]
+
+
+def typed(_: type[RowT], found: list[dict[str, Any]]) -> list[RowT]:
+    """Rows of a hand-written statement as the TypedDict naming their columns and types: the
+    one place a raw row gets its type (they stay `Row`s: attribute access for templates)."""
+    return cast(list[RowT], found)
 
 
 def rows(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

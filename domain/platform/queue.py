@@ -103,9 +103,8 @@ class QueueState:
 
 async def queue_state() -> QueueState:
     """Live workers and queue depth, for the dashboard and /metrics."""
-    workers, counts = await sql.queue_counts(app.connector, STALLED_S)
-    by_status = {r["status"]: int(r["n"]) for r in counts}
-    return QueueState(int(workers["n"]), by_status.get("todo", 0), by_status.get("doing", 0))
+    workers, by_status = await sql.queue_counts(app.connector, STALLED_S)
+    return QueueState(workers, by_status.get("todo", 0), by_status.get("doing", 0))
 
 
 async def run_worker(

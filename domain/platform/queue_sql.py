@@ -15,9 +15,7 @@ async def job_status(connector: Any, job_id: int) -> str | None:
     return str(rows[0]["status"]) if rows else None
 
 
-async def queue_counts(
-    connector: Any, stalled: float
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def queue_counts(connector: Any, stalled: float) -> tuple[int, dict[str, int]]:
     """(live workers, jobs waiting and running by status)."""
     # raw: procrastinate's tables, which have no Piccolo table classes, on its own connector
     workers = await connector.execute_query_one_async(
@@ -29,7 +27,7 @@ async def queue_counts(
         "SELECT status::text AS status, COUNT(*) AS n FROM procrastinate_jobs "
         "WHERE status IN ('todo', 'doing') GROUP BY status"
     )
-    return workers, counts
+    return int(workers["n"]), {str(r["status"]): int(r["n"]) for r in counts}
 
 
 async def queued_ids(connector: Any, task: str) -> list[int]:

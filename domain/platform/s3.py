@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from domain.platform.s3_listing import FastLister
 from domain.platform.s3_pages import Page
 from domain.platform.s3_types import (
+    PresignedPost,
     S3BucketMissing,
     S3CredentialsError,
     S3Error,
@@ -215,11 +216,11 @@ class S3Service:
 
     async def presign_post(
         self, key: str, content_type: str, max_bytes: int, expires: int
-    ) -> dict[str, Any]:
+    ) -> PresignedPost:
         """A browser form's URL and fields for one POST of exactly this key and type, at most
         `max_bytes` long: S3 refuses anything else the form would carry."""
         try:
-            post: dict[str, Any] = await self.client.generate_presigned_post(
+            post: PresignedPost = await self.client.generate_presigned_post(
                 Bucket=self.settings.bucket,
                 Key=key,
                 Fields={"Content-Type": content_type},

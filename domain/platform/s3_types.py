@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import aiohttp
 from botocore.exceptions import (
@@ -18,6 +18,13 @@ from botocore.utils import parse_timestamp
 from domain.platform.settings import S3Settings
 
 _CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"}
+
+
+class PresignedPost(TypedDict):
+    """A browser form's target and the fields it must send (boto's generate_presigned_post)."""
+
+    url: str
+    fields: dict[str, str]
 
 
 class S3Object(NamedTuple):

@@ -9,6 +9,7 @@ count, a post's media list) comes from public content only.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
@@ -43,7 +44,7 @@ async def _models(rows: list[dict[str, Any]], signer: Signer) -> list[dict[str, 
     """Models with their images signed: each original, and its WebP preview once a worker
     made it (the thumbnail's and banner's 480 px, the icon's 160 px; else null)."""
     keys = [r[c] for r in rows for c in ("thumbnail_key", "icon_key", "banner_key") if r[c]]
-    derived = await derivatives_of(keys)
+    derived: Mapping[str, Mapping[str, Any]] = await derivatives_of(keys)
 
     async def signed(key: str | None, column: str = "") -> str | None:
         if column:
@@ -115,7 +116,7 @@ async def model_posts(
 
 
 async def _post(
-    r: dict[str, Any], signer: Signer, derived: dict[str, dict[str, Any]]
+    r: dict[str, Any], signer: Signer, derived: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     items = media_list(r["media"]) or [{"key": r["content_key"], "type": r["type"]}]
     main = derived.get(r["content_key"], {})
@@ -134,7 +135,7 @@ async def _post(
 
 
 async def _media(
-    key: str, kind: str, signer: Signer, derived: dict[str, dict[str, Any]]
+    key: str, kind: str, signer: Signer, derived: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     """One item: the original, and its previews once a worker made them (else null)."""
     d = derived.get(key, {})

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
 from domain.platform.s3 import S3Service, explain
+from domain.platform.s3_types import PresignedPost
 
 AT_ONCE = 16  # HEAD requests in flight for one upload
 T = TypeVar("T")
@@ -54,11 +55,11 @@ async def each(items: Iterable[T], call: Callable[[T], Awaitable[R]]) -> list[R]
 
 async def exact_post(
     s3: S3Service, key: str, content_type: str, size: int, seconds: int
-) -> dict[str, Any]:
+) -> PresignedPost:
     """A browser form's URL and fields for one POST of exactly this key, this type and exactly
     `size` bytes, for `seconds`: S3 refuses anything else the form would carry."""
     try:
-        post: dict[str, Any] = await s3.client.generate_presigned_post(
+        post: PresignedPost = await s3.client.generate_presigned_post(
             Bucket=s3.settings.bucket,
             Key=key,
             Fields={"Content-Type": content_type},

@@ -33,7 +33,7 @@ from PIL import Image, ImageDraw
 
 from bench.harness import database_and_queue
 from bench.sync_workers import Workers, queued_sync
-from domain.media import render, store
+from domain.media import records, render
 from domain.platform import db
 from domain.platform.settings import S3Settings, Settings
 
@@ -147,7 +147,7 @@ async def media_done(within: float = 7200) -> None:
             "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'derive_media' "
             "AND status IN ('todo', 'doing')"
         )
-        if waiting == 0 and (await store.counts())[0] == 0:
+        if waiting == 0 and (await records.counts())[0] == 0:
             return
         await asyncio.sleep(0.2)
     raise TimeoutError("media jobs did not finish")

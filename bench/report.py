@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import TableWrites
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 
 
 def say(text: str = "") -> None:
@@ -24,7 +24,7 @@ def fmt_rate(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f} keys/s"
 
 
-def describe_run(run: SyncRun) -> str:
+def describe_run(run: Run) -> str:
     return (
         f"status {run.status}, listed {run.keys_listed:,}, ignored "
         f"{run.keys_ignored:,}; models +{run.models_inserted:,} "

@@ -128,7 +128,7 @@ def s3_settings(endpoint: str) -> S3Settings:
     return S3Settings(endpoint, "us-east-1", "bench", "bench-secret", BUCKET, PUBLIC_BASE)
 
 
-async def timed_sync(ctx: Ctx, s3: S3Service, name: str, label: str) -> runs.SyncRun:
+async def timed_sync(ctx: Ctx, s3: S3Service, name: str, label: str) -> runs.Run:
     options = SyncOptions(
         public_base=PUBLIC_BASE, concurrency=ctx.args.concurrency, triggered_by="bench"
     )

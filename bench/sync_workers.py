@@ -82,7 +82,7 @@ def _status_kb(pid: int, field: str) -> float:
     return float("nan")
 
 
-async def queued_sync(within: float = 3600) -> runs.SyncRun:
+async def queued_sync(within: float = 3600) -> runs.Run:
     """Record a whole-bucket sync, defer it to the workers and wait for its end."""
     run_id = await begin(
         RunRequest("all", "bench"), lambda run: catalogue_jobs.defer_run("sync", run)

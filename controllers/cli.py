@@ -22,7 +22,7 @@ from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import begin_here
 from domain.catalogue.confirm import confirm
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.media import jobs as media_jobs
 from domain.platform.runtime import Runtime
@@ -59,7 +59,7 @@ def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], **start
     raise AssertionError("unreachable")
 
 
-def stats_table(run: SyncRun) -> Table:
+def stats_table(run: Run) -> Table:
     table = Table(title=f"Sync run #{run.id}: {run.status}")
     table.add_column("")
     for col in ("inserted", "updated", "deleted"):
@@ -73,7 +73,7 @@ def stats_table(run: SyncRun) -> Table:
     return table
 
 
-def run_summary(run: SyncRun) -> dict[str, Any]:
+def run_summary(run: Run) -> dict[str, Any]:
     """The run as `--json` prints it (a JSON object: free-form by nature)."""
     out: dict[str, Any] = {
         "id": run.id,
@@ -89,7 +89,7 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
     return out
 
 
-async def _sync_with_progress(runtime: Runtime, options: SyncOptions, quiet: bool) -> SyncRun:
+async def _sync_with_progress(runtime: Runtime, options: SyncOptions, quiet: bool) -> Run:
     handle = await begin_here(options.run_request(), runtime.name)
     task = asyncio.create_task(run_sync(runtime.s3, options, handle, owner=runtime.name))
     if not quiet:
@@ -147,7 +147,7 @@ class CreatorFlixCLI(CLIPluginProtocol):
             if enqueue and confirm_run is not None:
                 fail("--enqueue and --confirm do not go together: confirm runs here.", 2)
 
-            async def body(rt: Runtime) -> SyncRun:
+            async def body(rt: Runtime) -> Run:
                 if enqueue:
                     run_id = await catalogue_jobs.start_sync(
                         model, "cli", allow_mass_delete=allow_mass_delete, dry_run=dry_run

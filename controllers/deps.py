@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 
-from controllers.security import Admin
+from controllers.security import SignedInAdmin
 from domain.accounts import audit
 from domain.platform.runtime import Runtime
 from domain.platform.s3 import S3Service
@@ -39,7 +39,7 @@ def provide_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-def provide_actor(request: Request[Admin, Any, Any], address: AddressDep) -> Actor:
+def provide_actor(request: Request[SignedInAdmin, Any, Any], address: AddressDep) -> Actor:
     return Actor(request.user.username, address)
 
 

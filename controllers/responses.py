@@ -14,7 +14,7 @@ from litestar.plugins.htmx import ClientRefresh, HTMXHeaders, HTMXRequest, HTMXT
 from litestar.response import Redirect
 
 from controllers.deps import Actor
-from controllers.security import Admin
+from controllers.security import SignedInAdmin
 
 log = logging.getLogger("creatorflix.actions")
 # (level, message), or with what the page keys it by: {"run": 4} is replaced by the run's outcome.
@@ -45,10 +45,10 @@ def is_fragment(request: HTMXRequest) -> bool:
     return bool(htmx) and not (htmx.boosted or htmx.history_restore_request)
 
 
-def user_of(request: HTMXRequest) -> Admin | None:
+def user_of(request: HTMXRequest) -> SignedInAdmin | None:
     """The signed-in admin, if the route is behind the sign-in (error pages may not be)."""
     user = request.scope.get("user")
-    return user if isinstance(user, Admin) else None
+    return user if isinstance(user, SignedInAdmin) else None
 
 
 def ascii_triggers(response: Response[Any]) -> Response[Any]:

@@ -33,7 +33,7 @@ PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/api/", "/schema", "/favic
 
 
 @dataclass(frozen=True)
-class Admin:
+class SignedInAdmin:
     """The signed-in admin (`request.user`), checked to be an active admin on every request."""
 
     id: int
@@ -43,12 +43,12 @@ class Admin:
 
 async def current_admin(
     session: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]
-) -> Admin | None:
+) -> SignedInAdmin | None:
     """The session's admin if still an active admin: a deactivated one is out at once."""
     user_id = session.get("uid")
     if user_id is None or (found := await signed_in(int(user_id))) is None:
         return None
-    return Admin(int(user_id), str(session.get("username", "")), found.superuser)
+    return SignedInAdmin(int(user_id), str(session.get("username", "")), found.superuser)
 
 
 async def superusers_only(
@@ -56,13 +56,13 @@ async def superusers_only(
 ) -> None:
     """Managing admins is for superusers: anyone else gets a 403, whatever the route."""
     user = connection.scope.get("user")
-    if not (isinstance(user, Admin) and user.is_superuser):
+    if not (isinstance(user, SignedInAdmin) and user.is_superuser):
         raise PermissionDeniedException(
             "Only superusers manage admins: ask a superuser to do this, or to make you one."
         )
 
 
-class AdminAuth(SessionAuth[Admin, ServerSideSessionBackend]):
+class AdminAuth(SessionAuth[SignedInAdmin, ServerSideSessionBackend]):
     """Session authentication on database sessions that rotate at sign-in."""
 
     @property
@@ -82,7 +82,7 @@ class ActionsHoldTheirSession(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         user = scope.get("user")
         key = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(SESSION_COOKIE)
-        if scope.get("method") not in UNSAFE or not isinstance(user, Admin) or not key:
+        if scope.get("method") not in UNSAFE or not isinstance(user, SignedInAdmin) or not key:
             await next_app(scope, receive, send)
             return
         with db.checked_transactions(holder(key, user.id)):

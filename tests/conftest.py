@@ -21,7 +21,7 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo.engine import Engine
 
 import domain.tasks  # noqa: F401 - every feature's tasks on the queue, for the workers tests run
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform import db
 from domain.platform import queue as platform_queue
@@ -231,7 +231,7 @@ class Bucket:
         for key in keys:
             await self.s3.delete(key)
 
-    async def sync(self, **options: Any) -> SyncRun:
+    async def sync(self, **options: Any) -> Run:
         opts = SyncOptions(public_base=self.public_base, **options)
         return await run_sync(self.s3, opts)
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from domain.media import derive, sandbox, store
+from domain.media import derive, records, sandbox
 from domain.media.derive import DeriveStats
 from domain.platform import db
 from domain.platform.demo import CLIP, image_bytes
@@ -137,7 +137,7 @@ async def test_image_previews_are_immutable_webp_under_derived_hash_etag_as_thum
         assert head["CacheControl"] == "public, max-age=31536000, immutable", key
         with Image.open(io.BytesIO(data)) as image:
             assert (image.format, image.width) == ("WEBP", width)
-    assert await store.counts() == (0, 0)
+    assert await records.counts() == (0, 0)
     # Nothing waits now: a second run makes nothing.
     again = await derived(media.s3, "nothing waiting")
     assert str(again) == "0 derived, 0 failed, 0 skipped, 0 stale derivative(s) deleted"
@@ -187,7 +187,7 @@ async def test_image_listed_over_200_mb_fails_with_its_size_without_being_downlo
     got = await row("huge.jpg")
     assert got["media_error"] == "the file is larger than 200 MB (301 MB or more)."  # rounded
     assert got["media_error_etag"] == got["etag"]
-    assert await store.counts() == (0, 0)  # failed on this ETag: not tried again
+    assert await records.counts() == (0, 0)  # failed on this ETag: not tried again
 
 
 async def test_video_listed_over_4_gb_fails_with_its_size_in_thousands_separated_mb(
@@ -295,7 +295,7 @@ async def test_row_changed_while_rendering_is_skipped_and_its_new_previews_delet
 ) -> None:
     await media.put("Ana/P1/race.jpg", body=jpeg("race", 0.25))
     await synced(media)
-    [item] = await store.claim(derive.BATCH)
+    [item] = await records.claim(derive.BATCH)
     await db.fetch("UPDATE whitelabel_media SET etag = 'newer'")  # a sync saw a change
     stats = DeriveStats(skipped=3)  # counted onto what the run saw before
     await asyncio.wait_for(derive.derive_one(media.s3, item, stats), WAIT_S)
@@ -342,7 +342,7 @@ async def test_corrupt_file_whose_row_changed_meanwhile_keeps_the_rows_previews(
     assert len(old) == 2
     await media.put("Ana/P1/kept.jpg", body=b"not an image at all")
     await synced(media)
-    [item] = await store.claim(derive.BATCH)
+    [item] = await records.claim(derive.BATCH)
     await db.fetch("UPDATE whitelabel_media SET etag = 'newer'")
     stats = DeriveStats(failed=3, deleted=5)
     await asyncio.wait_for(derive.derive_one(media.s3, item, stats), WAIT_S)
@@ -390,7 +390,7 @@ async def test_zero_budget_stops_after_one_batch_of_four_and_says_more(media: Bu
     await synced(media)
     stats = await derived(media.s3, "a zero budget", budget_s=0)
     assert (stats.derived, stats.more) == (4, True), str(stats)
-    assert await store.counts() == (1, 0)
+    assert await records.counts() == (1, 0)
     rest = await derived(media.s3, "the rest")
     assert (rest.derived, rest.more) == (1, False), str(rest)
 
@@ -401,7 +401,7 @@ async def test_default_budget_derives_more_than_one_batch_in_one_run(media: Buck
     await synced(media)
     stats = await derive.run(media.s3)  # the default budget
     assert (stats.derived, stats.more) == (6, False), str(stats)
-    assert await store.counts() == (0, 0)
+    assert await records.counts() == (0, 0)
 
 
 async def test_removed_objects_previews_are_deleted_from_the_trash_by_the_next_run(
@@ -415,12 +415,12 @@ async def test_removed_objects_previews_are_deleted_from_the_trash_by_the_next_r
     assert len(await objects(media)) == 6
     await media.delete("Ana/P1/a.jpg", "Ana/P1/b.jpg")
     await synced(media, allow_mass_delete=True)
-    assert await store.counts() == (0, 4)
+    assert await records.counts() == (0, 4)
     stats = await derived(media.s3, "emptying the trash")
     assert (stats.deleted, stats.derived) == (4, 0), str(stats)
     c = await row("c.jpg")
     assert await objects(media) == {c["thumb_key"], c["preview_key"]}
-    assert await store.counts() == (0, 0)
+    assert await records.counts() == (0, 0)
 
 
 async def test_empty_trash_takes_more_than_one_thousand_keys_and_counts_them_all(
@@ -436,7 +436,7 @@ async def test_empty_trash_takes_more_than_one_thousand_keys_and_counts_them_all
     await media.put(*present, body=b"webp")
     assert await asyncio.wait_for(derive.empty_trash(media.s3), WAIT_S) == 1500
     assert await objects(media) == set()
-    assert await store.counts() == (0, 0)
+    assert await records.counts() == (0, 0)
     assert await derive.empty_trash(media.s3) == 0
 
 
@@ -522,7 +522,7 @@ async def test_unreachable_endpoint_on_download_raises_the_explained_error(
 ) -> None:
     await media.put("Ana/P1/a.jpg", body=jpeg("a", 0.5))
     await synced(media)
-    [item] = await store.claim(derive.BATCH)
+    [item] = await records.claim(derive.BATCH)
     settings = replace(media.s3.settings, endpoint="http://127.0.0.1:9")  # discard: refused
     async with S3Service(settings, max_attempts=1, timeout=2) as s3:
         with pytest.raises(S3Unreachable, match="unreachable"):
@@ -535,7 +535,7 @@ async def test_model_cover_replaced_after_the_sync_previews_after_the_next_sync(
     await media.put("Ana/cover.jpg", body=jpeg("cover 1", 0.05))
     await media.put("Ana/P1/a.jpg", body=jpeg("a", 0.5))
     await synced(media)
-    assert await store.counts() == (2, 0)
+    assert await records.counts() == (2, 0)
     await media.put("Ana/cover.jpg", body=jpeg("cover 2", 0.95))
     stats = await derived(media.s3, "a replaced cover")
     assert (stats.derived, stats.skipped) == (1, 1), str(stats)

@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from domain.catalogue import runs, sync_models
-from domain.catalogue.runs import SyncRun
+from domain.catalogue import part_sync, runs
+from domain.catalogue.runs import Run
 from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform.s3 import S3Service
 from tests.conftest import Bucket, Proxied, cli_env, rows
@@ -56,7 +56,7 @@ class Scene:
         await self.bucket.delete(*keys)
         self.keys = [k for k in self.keys if k not in keys]
 
-    async def faulty_sync(self, **kw: Any) -> SyncRun:
+    async def faulty_sync(self, **kw: Any) -> Run:
         return await run_sync(self.faulty, SyncOptions(public_base=self.bucket.public_base, **kw))
 
     async def db_keys(self) -> set[str]:
@@ -99,7 +99,7 @@ async def test_one_model_prefix_keeps_failing(
 ) -> None:
     """Every listing of Bravo's key range fails. Ranges are sized for a key or so each here,
     so that each model is a range of its own, as in a bucket of big models."""
-    monkeypatch.setattr(sync_models, "KEYS_PER_RANGE", 1)
+    monkeypatch.setattr(part_sync, "KEYS_PER_RANGE", 1)
     before = await scene.db_keys()
     await scene.put("Delta/P9/new.jpg", "Bravo/P9/new.jpg")
     await scene.delete("Bravo/P0/0.jpg", "Delta/P1/2.jpg")
@@ -166,14 +166,14 @@ async def test_empty_or_halved_listing_asks_first(scene: Scene) -> None:
     assert converged
 
 
-async def kill_connections_while_alpha_writes(scene: Scene, settings: Any) -> tuple[int, SyncRun]:
+async def kill_connections_while_alpha_writes(scene: Scene, settings: Any) -> tuple[int, Run]:
     """Sync a change to every model, one model at a time, and kill every client connection
     while the first model's (Alpha's) write waits on a table lock; returns (killed, run)."""
     for model in MODELS:
         await scene.put(f"{model}/P9/new.jpg")
     locker = await asyncpg.connect(settings.database_url)
     killer = await asyncpg.connect(settings.database_url)
-    task: asyncio.Task[SyncRun] | None = None
+    task: asyncio.Task[Run] | None = None
     try:
         blocking = locker.transaction()
         await blocking.start()

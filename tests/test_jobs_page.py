@@ -16,7 +16,7 @@ from domain import tasks
 from domain.catalogue import jobs as catalogue_jobs
 from domain.media import jobs as media_jobs
 from domain.media import pause
-from domain.media import store as media_store
+from domain.media import records as media_records
 from domain.platform import queue
 from domain.platform.tables import Model
 from tests.conftest import Bucket, eventually, rows
@@ -38,7 +38,7 @@ def counts(page: str, task: str) -> dict[str, int]:
 
 
 async def backlog() -> int:
-    return (await media_store.counts())[0]
+    return (await media_records.counts())[0]
 
 
 async def job_statuses(task: str) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 from tests.conftest import Bucket, rows
 from tests.web import Browser
 
@@ -29,7 +29,7 @@ async def web(signed_in: Browser, bucket: Bucket) -> tuple[Browser, Bucket]:
     return signed_in, bucket
 
 
-async def sync(b: Browser) -> SyncRun:
+async def sync(b: Browser) -> Run:
     """A sync; one that holds its deletions back is confirmed, as an admin would."""
     run = await b.sync_now()
     if run.status == "needs_confirmation":

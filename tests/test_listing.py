@@ -363,7 +363,7 @@ class Outcome:
 
 
 async def list_by_ranges(s3: S3Service, data: st.DataObject) -> tuple[Outcome, str | None]:
-    """The sync's listing (domain/sync.py and domain/sync_models.py), with drawn knobs."""
+    """The sync's listing (domain/sync.py and domain/part_sync.py), with drawn knobs."""
     prefixes, _ = await s3.list_top()
     top = [p[:-1] for p in prefixes]
     model = data.draw((st.none() | st.sampled_from(top)) if top else st.none(), label="model")

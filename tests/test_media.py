@@ -22,8 +22,8 @@ from PIL import Image
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import RunRequest, begin
-from domain.catalogue.runs import SyncRun
-from domain.media import store
+from domain.catalogue.runs import Run
+from domain.media import records
 from domain.platform import db
 from domain.platform.settings import Settings
 from domain.staging import activation
@@ -92,13 +92,13 @@ async def workers(procs: Processes, bucket: Bucket, count: int, **extra: str) ->
     await procs.workers_registered(count)
 
 
-async def synced(procs: Processes, previews: bool = True, **options: Any) -> SyncRun:
+async def synced(procs: Processes, previews: bool = True, **options: Any) -> Run:
     """A whole-bucket sync as "Sync now" queues it; returns once its media work is done."""
     run_id = await begin(
         RunRequest("all", "test"), lambda run: catalogue_jobs.defer_run("sync", run, **options)
     )
 
-    async def ended() -> SyncRun | None:
+    async def ended() -> Run | None:
         run = await runs.get(run_id)
         return run if run and run.status not in runs.ACTIVE else None
 
@@ -111,7 +111,7 @@ async def synced(procs: Processes, previews: bool = True, **options: Any) -> Syn
             "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'derive_media' "
             "AND status IN ('todo', 'doing')"
         )
-        return await store.counts() == (0, 0) and waiting == 0
+        return await records.counts() == (0, 0) and waiting == 0
 
     await procs.wait_for(media_idle, "media jobs to finish", 90)
     return run

@@ -19,7 +19,7 @@ from bench.hostile_corpus import EXPECTED, corpus
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import RunRequest, begin
-from domain.media import store
+from domain.media import records
 from domain.platform import db
 from tests.conftest import Bucket, cli_env, rows
 from tests.processes import Process, Processes
@@ -35,7 +35,7 @@ async def synced(procs: Processes, worker: Process, what: str) -> None:
         RunRequest("all", "test"), lambda run: catalogue_jobs.defer_run("sync", run)
     )
 
-    async def ended() -> runs.SyncRun | None:
+    async def ended() -> runs.Run | None:
         run = await runs.get(run_id)
         return run if run and run.status not in runs.ACTIVE else None
 
@@ -47,7 +47,7 @@ async def synced(procs: Processes, worker: Process, what: str) -> None:
             "SELECT COUNT(*) FROM procrastinate_jobs WHERE task_name = 'derive_media' "
             "AND status IN ('todo', 'doing')"
         )
-        return await store.counts() == (0, 0) and waiting == 0
+        return await records.counts() == (0, 0) and waiting == 0
 
     await procs.wait_for(media_idle, f"media jobs ({what}) to finish", 45, alive=(worker,))
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.catalogue.plan import hash_lines, listing_hash
+from domain.catalogue.diff import hash_lines, listing_hash
 from domain.platform import s3_pages
 from domain.platform.s3_pages import Page, parse_page
 from domain.platform.s3_rows import Rows

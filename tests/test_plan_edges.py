@@ -11,7 +11,7 @@ from typing import Any
 
 from domain import tasks
 from domain.catalogue import runs
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 from domain.platform.settings import Settings
 from tests.conftest import Bucket, Proxied, rows
 from tests.fault_proxy import Rule, listing
@@ -27,14 +27,14 @@ def run_of(response: Any) -> int:
     return int(response.text.split('data-run="')[1].split('"')[0])
 
 
-async def sync(b: Browser, model: str = "") -> SyncRun:
+async def sync(b: Browser, model: str = "") -> Run:
     """ "Sync now" (or a one-model sync) over HTTP; the run as it ended, at most 60 s."""
     return await b.wait_for_run(
         run_of(await b.post("/sync", {"model": model} if model else {}, htmx=True)), timeout=60
     )
 
 
-async def confirm(b: Browser, run_id: int) -> SyncRun:
+async def confirm(b: Browser, run_id: int) -> Run:
     """Confirm a held plan as the run page's button does; the confirming run as it ended."""
     return await b.wait_for_run(run_of(await b.post(f"/sync-runs/{run_id}/confirm", {}, htmx=True)))
 
@@ -89,7 +89,7 @@ async def test_confirming_keeps_a_media_file_and_a_post_that_came_back_before_th
     assert not {"Ann/P/0.jpg", "Ann/Q/0.jpg"} & left, "the next sync skipped Ann as unchanged"
 
 
-async def held_for_ann(b: Browser, bucket: Bucket) -> SyncRun:
+async def held_for_ann(b: Browser, bucket: Bucket) -> Run:
     """A one-model sync of Ann that holds its deletions (4 of her files: 4 of 16 media)."""
     await bucket.put(*ANN, *OTHERS)
     assert (await sync(b)).status == "succeeded"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 from tests.conftest import Bucket, rows
 from tests.web import Browser
 
@@ -16,7 +16,7 @@ KEYS += ["Dora/P/d.jpg"]
 NAMES = ["Anna", "Ben", "Cleo", "Dora"]
 
 
-async def sync(b: Browser) -> SyncRun:
+async def sync(b: Browser) -> Run:
     """A sync; one that holds its deletions back is confirmed, as an admin would."""
     run = await b.sync_now()
     if run.status == "needs_confirmation":

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from domain.catalogue import runs
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 from tests.conftest import Bucket, cli_env, count
 from tests.web import admin, browser, running_app
 
@@ -27,7 +27,7 @@ def keys(models: list[str]) -> list[str]:
     return [f"{m}/P/{i}.jpg" for m in models for i in range(2)]
 
 
-async def synced(b: Any) -> SyncRun:
+async def synced(b: Any) -> Run:
     response = await b.post("/sync", {}, htmx=True)
     assert response.status_code == 200, response.text
     return await b.wait_for_run(int(response.text.split('data-run="')[1].split('"')[0]))

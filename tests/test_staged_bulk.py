@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 from domain.platform.db import now
 from domain.platform.paging import encode_cursor
 from domain.staging import row_sync
@@ -197,9 +197,9 @@ async def test_row_resync_shows_its_result_in_place(web: Any) -> None:
     assert "synced:" not in foreign.text and "Re-sync</button>" in foreign.text
 
 
-def ended(status: str = "succeeded", error: str | None = None, **counters: int) -> SyncRun:
+def ended(status: str = "succeeded", error: str | None = None, **counters: int) -> Run:
     stamp = now()
-    return SyncRun(
+    return Run(
         id=7,
         scope="Ann",
         status=status,

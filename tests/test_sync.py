@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue import sync_store
+from domain.catalogue import sync_writes
 from domain.catalogue.keys import media_url
 from tests.conftest import Bucket, count, rows
 
@@ -253,12 +253,12 @@ async def test_a_model_staged_after_its_part_began_is_diffed_not_failed(
     await bucket.sync()
     before = await media_versions()
     await bucket.put("Anna/Beach/c.jpg")
-    real = sync_store.known_models_in
+    real = sync_writes.known_models_in
 
     async def read_before_the_other_writer(folders: list[str]) -> Any:
         return {} if len(folders) > 1 else await real(folders)
 
-    monkeypatch.setattr(sync_store, "known_models_in", read_before_the_other_writer)
+    monkeypatch.setattr(sync_writes, "known_models_in", read_before_the_other_writer)
     run = await bucket.sync()
     assert run.status == "succeeded", run.error
     assert run.error is None

@@ -22,7 +22,7 @@ import pytest
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import run_handle, runs
 from domain.catalogue.begin import RunRequest, begin, begin_here
-from domain.catalogue.runs import SyncRun
+from domain.catalogue.runs import Run
 from domain.platform.db import now
 from domain.platform.settings import S3Settings
 from tests.conftest import Bucket, cli_env, count, rows
@@ -80,26 +80,24 @@ def web_env(bucket: Bucket) -> dict[str, str]:
     return app_env(bucket.s3.settings, SECRET_KEY=SECRET)
 
 
-async def run_of(run_id: int) -> SyncRun:
+async def run_of(run_id: int) -> Run:
     run = await runs.get(run_id)
     assert run is not None, f"run #{run_id} is gone"
     return run
 
 
-async def finished(procs: Processes, run_id: int, timeout: float, **kw: Any) -> SyncRun:
-    async def probe() -> SyncRun | None:
+async def finished(procs: Processes, run_id: int, timeout: float, **kw: Any) -> Run:
+    async def probe() -> Run | None:
         run = await run_of(run_id)
         return run if run.status not in runs.ACTIVE else None
 
     return await procs.wait_for(probe, f"run #{run_id} to finish", timeout, **kw)
 
 
-async def running_with(
-    procs: Processes, run_id: int, models_done: int, timeout: float = 60
-) -> SyncRun:
+async def running_with(procs: Processes, run_id: int, models_done: int, timeout: float = 60) -> Run:
     """Wait until the run is running and at least `models_done` models are done."""
 
-    async def probe() -> SyncRun | None:
+    async def probe() -> Run | None:
         run = await run_of(run_id)
         assert run.status in runs.ACTIVE, f"run #{run_id} ended early: {run}"
         ok = run.status == "running" and run.models_done >= models_done
@@ -108,7 +106,7 @@ async def running_with(
     return await procs.wait_for(probe, f"run #{run_id} running, {models_done} models", timeout)
 
 
-def texts(run: SyncRun) -> list[str]:
+def texts(run: Run) -> list[str]:
     return [e["text"] for e in run.events]
 
 

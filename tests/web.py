@@ -64,14 +64,14 @@ class Browser:
         await self.get("/")  # a page with a token for the next posts
         return response
 
-    async def sync_now(self, timeout: float = 60) -> runs.SyncRun:
+    async def sync_now(self, timeout: float = 60) -> runs.Run:
         """ "Sync now", as the dashboard's button sends it; the run as it ended."""
         response = await self.post("/sync", {}, htmx=True)
         assert response.status_code == 200, response.text
         run_id = int(response.text.split('data-run="')[1].split('"')[0])
         return await self.wait_for_run(run_id, timeout=timeout)
 
-    async def wait_for_run(self, run_id: int, timeout: float = 30) -> runs.SyncRun:
+    async def wait_for_run(self, run_id: int, timeout: float = 30) -> runs.Run:
         for _ in range(int(timeout * 20)):
             run = await runs.get(run_id)
             if run and run.status not in runs.ACTIVE:

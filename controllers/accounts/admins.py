@@ -12,7 +12,7 @@ from controllers.deps import Actor, ActorDep
 from controllers.form_errors import NO_ERRORS, FormErrors, form_errors, refused
 from controllers.forms import Checked, EmptyBody, Form, RowId
 from controllers.responses import Did, Toast, audited, render
-from controllers.security import Admin, superusers_only
+from controllers.security import SignedInAdmin, superusers_only
 from controllers.sessions import SESSION_COOKIE
 from domain.accounts import admins as accounts
 from domain.errors import Conflict, Invalid
@@ -57,9 +57,9 @@ async def _page(request: HTMXRequest) -> HTMXTemplate:
     return render(request, PAGE, **await _context())
 
 
-def _me(request: HTMXRequest) -> Admin:
+def _me(request: HTMXRequest) -> SignedInAdmin:
     user = request.user
-    assert isinstance(user, Admin)  # superusers_only let it through
+    assert isinstance(user, SignedInAdmin)  # superusers_only let it through
     return user
 
 

@@ -55,7 +55,7 @@ SyncBody = Annotated[SyncForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 ScheduleBody = Annotated[ScheduleForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-async def _run_or_404(run_id: int) -> runs.SyncRun:
+async def _run_or_404(run_id: int) -> runs.Run:
     run = await runs.get(run_id)
     if run is None:
         raise NotFoundException(f"There is no sync run #{run_id}.")

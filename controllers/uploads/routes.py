@@ -23,10 +23,10 @@ from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.errors import DomainError
 from domain.platform.runtime import Runtime
-from domain.uploads import lookalikes, names, store, tickets
+from domain.uploads import lookalikes, names, tickets, transfer
 from domain.uploads.lookalikes import Suggestions
-from domain.uploads.store import Landed, Target
 from domain.uploads.tickets import Ticket
+from domain.uploads.transfer import Landed, Target
 
 PAGE = "uploads/index.html"
 RESULT = "uploads/_result.html"
@@ -122,7 +122,7 @@ class UploadsController(Controller):
         found = await lookalikes.suggest(target.model)
         lookalikes.check_new_model(found, data.new_model)
         secret = runtime.settings.secret_key
-        ticket, signed = await store.presign(
+        ticket, signed = await transfer.presign(
             s3, target, planned, request.user.id, data.replace, secret
         )
         detail = target.describe(planned) + _replacing(ticket.replacing)
@@ -135,7 +135,7 @@ class UploadsController(Controller):
     ) -> dict[str, Any]:
         """A fresh policy for one file of the upload not sent yet (its policy ran out)."""
         ticket = await _ticket(request, runtime, data.ticket)
-        return await store.renew(s3, ticket, data.name)
+        return await transfer.renew(s3, ticket, data.name)
 
     @post("/finish", name="uploads.finish", status_code=200)
     async def finish(
@@ -150,7 +150,7 @@ class UploadsController(Controller):
         then sync the model (the result panel)."""
         ticket = await _ticket(request, runtime, data.ticket)
         target = Target(ticket.model, ticket.post)
-        landed = await store.finish(s3, ticket, data.files)
+        landed = await transfer.finish(s3, ticket, data.files)
         replaced = [f"{f.name} ({f.replaced} -> {f.etag})" for f in landed if f.replaced]
         if replaced:
             await actor.record("upload_replaced", target.prefix, "; ".join(replaced)[:2000])
@@ -198,7 +198,7 @@ async def upload_form(
         planned = names.plan(model, post_name, files, _limit(runtime))
         lookalikes.check_new_model(found, form.get("new_model") == "on")
         await actor.record("upload_started", target.prefix, target.describe(planned))
-        replaced = await store.store(s3, target, planned, [f.read for f in uploads], replace)
+        replaced = await transfer.store(s3, target, planned, [f.read for f in uploads], replace)
     except DomainError as refused:  # the form again, its field marked (the files are chosen anew)
         errors = form_errors(refused, FIELDS, {"file": "files"})
         return _page(request, runtime, model, post_name, errors, status_of(refused), found)

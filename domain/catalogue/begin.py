@@ -12,8 +12,8 @@ from domain.catalogue import run_handle, runs, sql
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.runs import (
     ACTIVE,
+    Run,
     SyncBusy,
-    SyncRun,
     ledger_entry,
     notify,
 )
@@ -85,7 +85,7 @@ async def _record(request: RunRequest) -> int:
         rows = await tx.run(
             Runs.select().where(Runs.status.is_in(list(ACTIVE))).order_by(Runs.id).limit(1)
         )
-        active = SyncRun.from_row(rows[0]) if rows else None
+        active = Run.from_row(rows[0]) if rows else None
         if active is not None and not await _orphaned(tx, active):
             raise SyncBusy(active)
         stamp = now()
@@ -112,7 +112,7 @@ async def _insert(tx: db.Tx, **columns: Any) -> int:
     return int(row["id"])
 
 
-async def _orphaned(tx: db.Tx, run: SyncRun) -> bool:
+async def _orphaned(tx: db.Tx, run: Run) -> bool:
     """A foreground run (no job) whose process died: nothing will resume it, so it failed.
 
     A queued job's run is left alone: when its worker dies, the queue hands it to another.

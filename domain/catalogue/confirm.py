@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.catalogue import run_changes, run_handle, runs, sync_store
+from domain.catalogue import run_changes, run_handle, runs, sync_writes
 from domain.catalogue.begin import RunRequest, begin_here
-from domain.catalogue.plan import build_model
+from domain.catalogue.diff import build_model
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync import ListingSource
@@ -21,7 +21,7 @@ class NotConfirmable(Conflict):
     """The run holds no plan to confirm (any more); the message says why and what to do."""
 
 
-async def check_confirmable(run_id: int) -> runs.SyncRun:
+async def check_confirmable(run_id: int) -> runs.Run:
     run = await runs.get(run_id)
     if run is None:
         raise NotFound(f"sync run #{run_id} is not waiting for confirmation: there is no such run.")
@@ -47,7 +47,7 @@ async def confirm(
     actor: str,
     public_base: str,
     handle: RunHandle | None = None,
-) -> runs.SyncRun:
+) -> runs.Run:
     """Apply the deletions a needs_confirmation run held back, for what is still gone.
 
     The folders the plan deletes from are listed again first: a model, post or media object
@@ -88,14 +88,14 @@ async def _apply_still_gone(
         objects = await _listing(source, part["name"])
         desired = build_model(part["name"], objects, public_base)
         present = {m.obj.key for p in desired.posts.values() for m in p.media}
-        media_keys = await sync_store.media_keys(part["media"])
+        media_keys = await sync_writes.media_keys(part["media"])
         media_ids = [i for i, key in media_keys.items() if key not in present]
-        post_folders = await sync_store.post_folders(part["posts"])
+        post_folders = await sync_writes.post_folders(part["posts"])
         post_ids = [i for i, folder in post_folders.items() if folder not in desired.posts]
         removed_posts += [(part["name"], post_folders[i]) for i in post_ids]
         kept += len(part["media"]) - len(media_ids) + len(part["posts"]) - len(post_ids)
         fingerprint = part["fingerprint"] if desired.listing_hash == part["fingerprint"] else None
-        deleted_posts, deleted_media = await sync_store.apply_deletions(
+        deleted_posts, deleted_media = await sync_writes.apply_deletions(
             int(model_id), post_ids, media_ids, fingerprint
         )
         stats.posts_deleted += deleted_posts
@@ -110,7 +110,7 @@ async def _apply_still_gone(
     removed_models = sorted(names[i] for i in gone)
     if gone:
         removed_posts += await run_changes.posts_of_models(gone)
-        models, posts, media = await sync_store.delete_models(gone)
+        models, posts, media = await sync_writes.delete_models(gone)
         stats.models_deleted += models
         stats.posts_deleted += posts
         stats.media_deleted += media

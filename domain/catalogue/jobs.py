@@ -181,6 +181,6 @@ async def schedule_tick() -> None:
         await skip("all", "schedule", f"scheduled sync skipped: sync run #{held} was still going")
 
 
-def _model_of(run: runs.SyncRun) -> str | None:
+def _model_of(run: runs.Run) -> str | None:
     """The one model a run syncs, or None for the whole bucket."""
     return None if run.scope == "all" else run.scope

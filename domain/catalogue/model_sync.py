@@ -15,8 +15,8 @@ from operator import attrgetter
 
 import asyncpg
 
-from domain.catalogue import run_changes, sync_store
-from domain.catalogue.plan import (
+from domain.catalogue import run_changes, sync_writes
+from domain.catalogue.diff import (
     DesiredModel,
     ExistingModel,
     ModelChange,
@@ -79,7 +79,7 @@ async def _desired(
 async def sync_model(
     options: SyncOptions,
     listed: Listed,
-    known: sync_store.KnownModel | None,
+    known: sync_writes.KnownModel | None,
     plan: DeletionPlan,
     stats: RunStats,
     recorder: run_changes.Recorder,
@@ -107,16 +107,16 @@ async def sync_model(
 
 
 async def _write(
-    options: SyncOptions, desired: DesiredModel, known: sync_store.KnownModel | None
+    options: SyncOptions, desired: DesiredModel, known: sync_writes.KnownModel | None
 ) -> tuple[ModelChange, ExistingModel | None, int]:
     """Diff and write, in one transaction, tried again on a lost connection."""
     folder = desired.folder
     for attempt in range(1, RETRIES + 1):
         try:
-            existing = await sync_store.load_existing(known.id) if known else None
+            existing = await sync_writes.load_existing(known.id) if known else None
             change = diff_model(desired, existing)
             if change.writes_anything and not options.dry_run:
-                return change, existing, await sync_store.write_change(change)
+                return change, existing, await sync_writes.write_change(change)
             return change, existing, change.model_id or 0
         except CONNECTION_LOST as exc:  # one transaction: safe to do again on a new connection
             if attempt == RETRIES:
@@ -128,7 +128,7 @@ async def _write(
                 raise
             # Staged since the part began (by the worker it was taken over from): diff
             # against that model instead.
-            known = (await sync_store.known_models_in([folder])).get(folder)
+            known = (await sync_writes.known_models_in([folder])).get(folder)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from domain.catalogue import sql
+from domain.catalogue.diff import ExistingModel, ModelChange
 from domain.catalogue.keys import KeyKind, classify, ignore_reason
-from domain.catalogue.plan import ExistingModel, ModelChange
 from domain.platform import db
 from domain.platform.lists import any_of
 from domain.platform.s3_types import S3Object

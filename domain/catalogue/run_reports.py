@@ -11,7 +11,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from domain.catalogue import sql
-from domain.catalogue.runs import ACTIVE, SyncRun, mark_stale
+from domain.catalogue.runs import ACTIVE, Run, mark_stale
 from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import FromRow
@@ -83,7 +83,7 @@ def _check_list(kind: str, change: str) -> None:
         raise BadQuery(f"kind={kind[:20]!r} change={change[:20]!r} is not a list: use {known}.")
 
 
-async def changes(run: SyncRun) -> list[Listing]:
+async def changes(run: Run) -> list[Listing]:
     """Each list of the run with its first SHOWN rows; empty lists left out."""
     counts = await db.select(
         Changes.select(Changes.kind, Changes.change, Count(alias="n"))
@@ -102,7 +102,7 @@ async def changes(run: SyncRun) -> list[Listing]:
     return out
 
 
-async def change_page(run: SyncRun, kind: str, change: str, page: int) -> Listing:
+async def change_page(run: Run, kind: str, change: str, page: int) -> Listing:
     """One page of one of the run's lists, in the order the run recorded them."""
     change = "" if kind == "ignored" else change
     _check_list(kind, change)
@@ -131,7 +131,7 @@ async def _staged(folders: set[str]) -> set[str]:
     return {r["folder_name"] for r in found}
 
 
-def held_plan(run: SyncRun) -> dict[str, Any]:
+def held_plan(run: Run) -> dict[str, Any]:
     """The deletions a run holds back; NotFound if it holds none (any more)."""
     if run.status != "needs_confirmation" or not run.plan:
         raise NotFound(
@@ -141,7 +141,7 @@ def held_plan(run: SyncRun) -> dict[str, Any]:
     return run.plan
 
 
-async def plan_page(run: SyncRun, kind: str, page: int) -> Listing:
+async def plan_page(run: Run, kind: str, page: int) -> Listing:
     """One page of everything a held plan deletes: its models (with what goes with them),
     the posts and the media gone from the models it keeps."""
     if kind not in PLAN_KINDS:
@@ -226,10 +226,10 @@ def _typed(rows: Sequence[Mapping[str, object]], staged: bool | None = None) -> 
     return [ChangeRow.from_row(r) for r in rows]
 
 
-async def confirmations(run_id: int) -> list[SyncRun]:
+async def confirmations(run_id: int) -> list[Run]:
     """The runs that confirmed (or tried to confirm) this run's held plan."""
     rows = await db.select(Runs.select().where(Runs.confirms == run_id).order_by(Runs.id))
-    return [SyncRun.from_row(r) for r in rows]
+    return [Run.from_row(r) for r in rows]
 
 
 async def pulse() -> tuple[str, bool]:

@@ -1,5 +1,5 @@
 """A sync run's counters, defined once: Counters names them; RunStats (a run's live progress)
-and SyncRun (a stored run) carry them, and COUNTERS (the matching columns of sync_runs, and the
+and runs.Run (a stored run) carry them, and COUNTERS (the matching columns of sync_runs, and the
 keys of a part's stats) is read from it."""
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ JSON = ("plan", "events")  # sync_runs' JSON columns (asyncpg hands them over as
 
 # Not frozen: it inherits the counters (defined once) from the mutable Counters.
 @dataclass(kw_only=True)
-class SyncRun(Counters, db.FromRow):
+class Run(Counters, db.FromRow):
     """One sync run as stored: what pages, the CLI and the workers read about it."""
 
     id: int
@@ -66,7 +66,7 @@ class SyncRun(Counters, db.FromRow):
 class SyncBusy(Conflict):
     """Another sync is queued or running; `run` is that run."""
 
-    def __init__(self, run: SyncRun | None) -> None:
+    def __init__(self, run: Run | None) -> None:
         self.run = run
         if run:
             super().__init__(
@@ -129,24 +129,24 @@ async def request_cancel(run_id: int) -> str | None:
     return before
 
 
-async def get(run_id: int) -> SyncRun | None:
+async def get(run_id: int) -> Run | None:
     row = await db.first(Runs.select().where(Runs.id == run_id))
-    return SyncRun.from_row(row) if row else None
+    return Run.from_row(row) if row else None
 
 
-async def current() -> SyncRun | None:
+async def current() -> Run | None:
     """The run queued or going now, if any (stale ones are marked failed first)."""
     await mark_stale(force=False)
     row = await sql.current(list(ACTIVE))
-    return SyncRun.from_row(row) if row else None
+    return Run.from_row(row) if row else None
 
 
-async def recent(limit: int = 20, before_id: int | None = None) -> list[SyncRun]:
+async def recent(limit: int = 20, before_id: int | None = None) -> list[Run]:
     await mark_stale(force=False)
     query = Runs.select().order_by(Runs.id, ascending=False).limit(limit)
     if before_id is not None:
         query = query.where(Runs.id < before_id)
-    return [SyncRun.from_row(r) for r in await db.select(query)]
+    return [Run.from_row(r) for r in await db.select(query)]
 
 
 # In-process wake-ups, so a subscriber in this process sees changes at once, and a run worked
@@ -168,7 +168,7 @@ def notify(run_id: int) -> None:
         event.set()
 
 
-async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[SyncRun]:
+async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[Run]:
     """Yield the run's row whenever it changes, until it finishes (works across processes)."""
     wake = asyncio.Event()
     _waiters.setdefault(run_id, set()).add(wake)

@@ -1,5 +1,5 @@
 """Hand-written SQL for sync runs: runs, parts, a worker's hold on a run, what a run changed,
-and beginning a run (see the package docstring; the sync's store is in sync_store.py)."""
+and beginning a run (see the package docstring; the sync's store is in sync_writes.py)."""
 
 from __future__ import annotations
 

@@ -8,13 +8,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from domain.catalogue import parts, run_changes, run_handle, runs, sync_store
+from domain.catalogue import parts, run_changes, run_handle, runs, sync_writes
 from domain.catalogue.begin import begin_here
 from domain.catalogue.guard import judge_deletions
 from domain.catalogue.keys import is_model_folder
+from domain.catalogue.part_sync import live_parts, work_parts
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
-from domain.catalogue.sync_models import live_parts, work_parts
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
 from domain.errors import NotFound
 from domain.platform.runtime import this_process
@@ -41,7 +41,7 @@ async def run_sync(
     *,
     spread: Spread | None = None,
     owner: str | None = None,
-) -> runs.SyncRun:
+) -> runs.Run:
     """Run one sync to the end and return its run row (status, counters, error, plan).
 
     Without a handle, the run is recorded and claimed here (the CLI's foreground sync).
@@ -167,7 +167,7 @@ async def _merge_and_delete(
         stats.errors.extend(result.errors)
         plan.unchanged.extend(result.unchanged)
         plan.per_model.update({int(k): v for k, v in result.per_model.items()})
-    known = await sync_store.known_models([options.model] if options.model else None)
+    known = await sync_writes.known_models([options.model] if options.model else None)
     if options.model and options.model not in seen and options.model not in known:
         raise ModelNotInBucket(
             f"model folder {options.model!r} is not in the bucket; no model was created."
@@ -183,13 +183,13 @@ async def _merge_and_delete(
             None,
         )
     if options.model and not options.dry_run:  # a whole-bucket run is its own stamp
-        await sync_store.touch_synced(plan.unchanged)
+        await sync_writes.touch_synced(plan.unchanged)
     for folder, model in known.items():
         if folder not in seen:
             plan.models[folder] = model.id
     # Counted from the rows, as delete_models counts what it deleted: the plan says what
     # confirming it deletes.
-    plan.model_posts, plan.model_media = await sync_store.contents(list(plan.models.values()))
+    plan.model_posts, plan.model_media = await sync_writes.contents(list(plan.models.values()))
     return await _guard_and_delete(options, handle, plan, known, base)
 
 
@@ -197,14 +197,16 @@ async def _guard_and_delete(
     options: SyncOptions,
     handle: RunHandle,
     plan: DeletionPlan,
-    known: dict[str, sync_store.KnownModel],
+    known: dict[str, sync_writes.KnownModel],
     base: RunStats,
 ) -> tuple[str, str | None, dict[str, Any] | None]:
     """Judge the plan, then hold it, count it (a dry run) or apply it. Deletions are counted on
     `base`, the coordinator's own counters: the heartbeat replaces handle.stats every half
     second with base plus the parts', so counts made on handle.stats would be lost."""
-    total_models = len(known) if not options.model else await sync_store.count_rows(WhitelabelModel)
-    total_media = await sync_store.count_rows(WhitelabelMedia)
+    total_models = (
+        len(known) if not options.model else await sync_writes.count_rows(WhitelabelModel)
+    )
+    total_media = await sync_writes.count_rows(WhitelabelMedia)
     verdict = judge_deletions(
         deletes_any=bool(plan.models or plan.per_model),
         models_to_delete=len(plan.models),
@@ -263,13 +265,13 @@ async def apply_plan(plan: dict[str, Any], stats: RunStats, run_id: int) -> None
     the models and posts it removed."""
     removed = await run_changes.planned_removals(plan)
     for model_id, part in plan["per_model"].items():
-        posts, media = await sync_store.apply_deletions(
+        posts, media = await sync_writes.apply_deletions(
             int(model_id), part["posts"], part["media"], part["fingerprint"]
         )
         stats.posts_deleted += posts
         stats.media_deleted += media
     if plan["models"]:
-        models, posts, media = await sync_store.delete_models(list(plan["models"].values()))
+        models, posts, media = await sync_writes.delete_models(list(plan["models"].values()))
         stats.models_deleted += models
         stats.posts_deleted += posts
         stats.media_deleted += media

@@ -1,4 +1,4 @@
-"""Hand-written SQL of the sync's store (domain/catalogue/sync_store.py): its reads of staged
+"""Hand-written SQL of the sync's store (domain/catalogue/sync_writes.py): its reads of staged
 models and its bulk write path (see the package docstring). Kept apart from catalogue.py so each
 file stays short."""
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
-from domain.catalogue.plan import StoredMedia, StoredPost
+from domain.catalogue.diff import StoredMedia, StoredPost
 from domain.platform import db
 
 MEDIA_COLUMNS = (
@@ -107,7 +107,7 @@ async def load_existing(
 async def insert_model(
     tx: db.Tx, folder: str, fields: Sequence[Any], fingerprint: str | None, stamp: datetime
 ) -> Any:
-    """The new staged model's id (`fields`: plan.model_fields' values, in their order)."""
+    """The new staged model's id (`fields`: diff.model_fields' values, in their order)."""
     # raw: the sync's bulk write path
     return await tx.fetchval(
         "INSERT INTO whitelabel_models (folder_name, thumbnail_key, icon_key, banner_key, "

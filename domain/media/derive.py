@@ -21,9 +21,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from domain.media import sandbox, store
+from domain.media import records, sandbox
+from domain.media.records import Pending
 from domain.media.rendered import MediaError
-from domain.media.store import Pending
 from domain.platform.loops import LoopSemaphore
 from domain.platform.s3 import S3Service, explain
 
@@ -69,7 +69,7 @@ async def run(s3: S3Service, budget_s: float = 30.0) -> DeriveStats:
     stats = DeriveStats()
     stats.deleted += await empty_trash(s3)
     deadline = time.monotonic() + budget_s
-    while items := await store.claim(BATCH):
+    while items := await records.claim(BATCH):
         for item in items:
             await derive_one(s3, item, stats)
         if time.monotonic() > deadline:
@@ -81,7 +81,7 @@ async def run(s3: S3Service, budget_s: float = 30.0) -> DeriveStats:
 async def empty_trash(s3: S3Service) -> int:
     deleted = 0
     while True:
-        async with store.trash() as keys:
+        async with records.trash() as keys:
             if not keys:
                 return deleted
             await delete_keys(s3, keys)
@@ -101,7 +101,7 @@ async def derive_one(s3: S3Service, item: Pending, stats: DeriveStats) -> None:
         return
     except MediaError as exc:
         log.info("no preview for %s: %s", item.s3_key, exc)
-        if await store.record_error(item, str(exc)):
+        if await records.record_error(item, str(exc)):
             stats.deleted += await delete_keys(s3, list(item.old_keys))
         stats.failed += 1
         return
@@ -109,7 +109,7 @@ async def derive_one(s3: S3Service, item: Pending, stats: DeriveStats) -> None:
     keys = {ROLES[name]: f"{prefix}{name}.webp" for name in made.files}
     for name, data in made.files.items():
         await _put(s3, keys[ROLES[name]], data)
-    if await store.record_done(item, dict(keys), made.width, made.height, made.duration):
+    if await records.record_done(item, dict(keys), made.width, made.height, made.duration):
         stats.derived += 1
         stale = [k for k in item.old_keys if k not in keys.values()]
         stats.deleted += await delete_keys(s3, stale)

@@ -9,7 +9,7 @@ import math
 import procrastinate
 
 from domain.media import derive, pause
-from domain.media import store as media_store
+from domain.media import records as media_records
 from domain.platform import queue, runtime
 from domain.platform.s3 import S3Service
 from domain.platform.settings import Settings
@@ -30,7 +30,7 @@ async def queue_media(settings: Settings) -> int:
     paused on the jobs page: none; resuming calls this again)."""
     if not settings.media_previews or await pause.is_paused():
         return 0
-    pending, trash = await media_store.counts()
+    pending, trash = await media_records.counts()
     if not pending and not trash:
         return 0
     workers = max(1, (await queue.queue_state()).workers)

@@ -19,7 +19,7 @@ from piccolo.query import Insert, Update
 
 from domain.accounts import audit
 from domain.errors import Conflict
-from domain.media import store as media_store
+from domain.media import records as media_records
 from domain.platform import db, queue
 from domain.platform.db import now
 from domain.platform.tables import PreviewQueue
@@ -66,13 +66,13 @@ async def is_paused() -> bool:
 
 
 async def state() -> PreviewState:
-    pending, stale = await media_store.counts()
+    pending, stale = await media_records.counts()
     return PreviewState(await switch(), pending, stale)
 
 
 async def backlog() -> int:
     """Media waiting for previews (the dashboard's jobs line)."""
-    return (await media_store.counts())[0]
+    return (await media_records.counts())[0]
 
 
 async def pause(actor: str, ip: str) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from domain.media import sql
-from domain.media.store import derivatives_of
+from domain.media.records import derivatives_of
 from domain.platform.paging import Signer, sign_rows
 
 

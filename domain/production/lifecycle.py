@@ -1,7 +1,7 @@
 """Production follows the bucket: when a sync removes staged content, its production counterpart
 is unpublished and marked "source missing" in the same transaction, and audited.
 
-Called from the sync's write path (domain/catalogue/sync_store.py) with its open transaction,
+Called from the sync's write path (domain/catalogue/sync_writes.py) with its open transaction,
 so the public site never shows content whose objects are gone, not even between two statements.
 """
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from domain.media.store import derivatives_of
+from domain.media.records import derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
 from domain.platform.tables import Post

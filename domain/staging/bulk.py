@@ -26,7 +26,7 @@ DRAFTS = " as drafts"  # ends the description of a draft activation (Selection.d
 
 
 @dataclass(frozen=True)
-class BulkActivation(db.FromRow):
+class Record(db.FromRow):
     """A bulk activation's record: what was asked, and its progress (pages poll it)."""
 
     id: int
@@ -52,7 +52,7 @@ class BulkActivation(db.FromRow):
         return self.description.endswith(DRAFTS)
 
 
-COLUMNS = [Bulks._meta.get_column_by_name(f.name) for f in fields(BulkActivation)]
+COLUMNS = [Bulks._meta.get_column_by_name(f.name) for f in fields(Record)]
 NAMES = ", ".join(c._meta.name for c in COLUMNS)
 
 
@@ -116,7 +116,7 @@ async def resolve(selection: Selection) -> list[int]:
     return [int(r["id"]) for r in rows]
 
 
-async def record(selection: Selection, actor: str, ip: str) -> tuple[BulkActivation, bool]:
+async def record(selection: Selection, actor: str, ip: str) -> tuple[Record, bool]:
     """Fix the selection into a queued bulk activation, and True; or, when the same selection
     is queued or running already, that activation and False (a repeated click, or forty, queue
     one job). Nothing selected is a 400."""
@@ -130,9 +130,9 @@ async def record(selection: Selection, actor: str, ip: str) -> tuple[BulkActivat
         what = (selection.describe(), selection.as_json(), key)
         row = await sql.record_bulk(NAMES, *what, ids, actor[:150], ip[:64])
         if row is not None:
-            return BulkActivation.from_row(row), True
+            return Record.from_row(row), True
         for found in await sql.pending_bulk(NAMES, key):
-            pending = BulkActivation.from_row(found)
+            pending = Record.from_row(found)
             if await _still_queued(pending):
                 return pending, False
             await fail(pending.id, "its job had left the queue (failed, cancelled or lost)")
@@ -145,7 +145,7 @@ async def record(selection: Selection, actor: str, ip: str) -> tuple[BulkActivat
 JOBLESS_GRACE_S = 60  # a row is recorded before its job is queued: that long, it may have none
 
 
-async def _still_queued(pending: BulkActivation) -> bool:
+async def _still_queued(pending: Record) -> bool:
     """Whether the activation will still run: its job is queued or running (or it has just
     been recorded, and its job is on its way). One whose job failed or vanished frees its
     selection, or it would answer for every repeat forever."""
@@ -158,17 +158,17 @@ async def set_job(bulk_id: int, job_id: int) -> None:
     await Bulks.update({Bulks.job_id: job_id}).where(Bulks.id == bulk_id)
 
 
-async def get(bulk_id: int) -> BulkActivation:
+async def get(bulk_id: int) -> Record:
     row = await db.first(Bulks.select(*COLUMNS).where(Bulks.id == bulk_id))
     if row is None:
         raise NotFound(f"There is no bulk activation #{bulk_id}.")
-    return BulkActivation.from_row(row)
+    return Record.from_row(row)
 
 
-async def active() -> list[BulkActivation]:
+async def active() -> list[Record]:
     """Bulk activations still queued or running, oldest first (the list page shows them)."""
     rows = await sql.active_bulks(NAMES)
-    return [BulkActivation.from_row(r) for r in rows]
+    return [Record.from_row(r) for r in rows]
 
 
 async def fail(bulk_id: int, error: str) -> None:

@@ -12,7 +12,7 @@ from domain.staging import activation, bulk
 
 async def start_activation(
     selection: bulk.Selection, actor: str, ip: str
-) -> tuple[bulk.BulkActivation, bool]:
+) -> tuple[bulk.Record, bool]:
     """Fix the selection into a recorded bulk activation and queue its job, and True; or
     the one of the same selection already queued or running, and False."""
     job, new = await bulk.record(selection, actor, ip)

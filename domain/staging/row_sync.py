@@ -9,7 +9,7 @@ def _count(n: int, noun: str, verb: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'} {verb}"
 
 
-def outcome(run: runs.SyncRun) -> tuple[str, str] | None:
+def outcome(run: runs.Run) -> tuple[str, str] | None:
     """(level, text) once the run has ended, e.g. ("success", "synced: 2 posts added")."""
     status = run.status
     if status in runs.ACTIVE:
@@ -35,7 +35,7 @@ def outcome(run: runs.SyncRun) -> tuple[str, str] | None:
     return "warning", f"{status.replace('_', ' ')}: {run.error or 'run #' + str(run.id)}"
 
 
-async def run_of(run_id: int | None, model_name: str) -> runs.SyncRun | None:
+async def run_of(run_id: int | None, model_name: str) -> runs.Run | None:
     """The sync run `run_id` if it synced this model, else None (a stale or foreign id)."""
     if run_id is None:
         return None

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.catalogue import sync_sql as sql
-from domain.catalogue.plan import ExistingModel, ModelChange, model_fields
-from domain.media import store as media_store
+from domain.catalogue.diff import ExistingModel, ModelChange, model_fields
+from domain.media import records as media_records
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.lists import any_of
@@ -100,7 +100,7 @@ async def write_change(change: ModelChange) -> int:
                 tx, desired.folder, [*images, *desired.extra_image_keys]
             )
         if change.images_changed:
-            await media_store.model_images_listed(
+            await media_records.model_images_listed(
                 tx, model_id, desired.image_versions(), new=change.model_id is None
             )
         post_ids = await _insert_posts(tx, model_id, change, stamp)

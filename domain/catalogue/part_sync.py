@@ -14,7 +14,7 @@ import logging
 import math
 from collections import deque
 
-from domain.catalogue import parts, run_changes, runs, sync_store
+from domain.catalogue import parts, run_changes, runs, sync_writes
 from domain.catalogue.key_ranges import KeyRange, cut, units_of
 from domain.catalogue.keys import is_model_folder
 from domain.catalogue.model_sync import sync_model
@@ -75,7 +75,7 @@ async def _ranges(
     source: ListingSource,
     options: SyncOptions,
     part: parts.Part,
-    known: dict[str, sync_store.KnownModel],
+    known: dict[str, sync_writes.KnownModel],
     slots: asyncio.Semaphore,
 ) -> list[KeyRange]:
     """The part's key ranges, sized from what the last sync found in each folder.
@@ -123,7 +123,7 @@ async def _sync_part(
     seen: set[str] = set()
     failed: list[str] = []
     lost = asyncio.Event()  # another worker took the part over: stop, store nothing
-    known = await sync_store.known_models_in(part.folders)
+    known = await sync_writes.known_models_in(part.folders)
     listed_folders = set(part.folders)  # `known` is current for these: none to read again
     concurrency = max(1, options.concurrency)
     models: asyncio.Queue[Listed | None] = asyncio.Queue(maxsize=4 * concurrency)
@@ -159,7 +159,7 @@ async def _sync_part(
                     raise S3Error(listed.error)
                 if folder not in known and folder not in listed_folders:
                     # made after the top-level listing: staged since, perhaps
-                    known.update(await sync_store.known_models_in([folder]))
+                    known.update(await sync_writes.known_models_in([folder]))
                 if await sync_model(options, listed, known.get(folder), plan, stats, recorder):
                     seen.add(folder)
             except Exception as exc:  # noqa: BLE001 - S3 or database: this model is skipped

@@ -1,4 +1,4 @@
-"""Pure sync planning (domain/catalogue/plan.py): a model folder's listing -> its desired rows (the
+"""Pure sync planning (domain/catalogue/diff.py): a model folder's listing -> its desired rows (the
 rules for posts, icon, banner, thumbnail, existence, URLs) -> the change against its stored rows.
 No database, no bucket."""
 
@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue.keys import media_url
-from domain.catalogue.plan import (
+from domain.catalogue.diff import (
     DesiredModel,
     DesiredPost,
     ExistingModel,
@@ -20,6 +19,7 @@ from domain.catalogue.plan import (
     listing_hash,
     model_fields,
 )
+from domain.catalogue.keys import media_url
 from domain.platform.s3 import S3Object
 
 BASE = "https://cdn.example.test/media"
@@ -268,7 +268,7 @@ def test_a_new_model_inserts_everything() -> None:
     assert change.deleted_post_ids == [] and change.deleted_media_ids == []
     assert change.deleted_media_keys == []
     assert change.writes_anything and not change.has_deletions
-    # its own images are new too: the sync lists them for previews (sync_store.py)
+    # its own images are new too: the sync lists them for previews (sync_writes.py)
     assert change.images_changed is True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TypedDict
 
@@ -9,17 +10,6 @@ from domain.platform import db
 
 COLUMNS = "id, username, email, active, superuser, last_login"
 NEW_ADMIN_LOCK = 0x43464C55  # "CFLU": one admin created at a time (names compare lowercased)
-
-
-class AdminRow(TypedDict):
-    """COLUMNS of piccolo_user."""
-
-    id: int
-    username: str
-    email: str
-    active: bool
-    superuser: bool
-    last_login: datetime | None
 
 
 class LiveSession(TypedDict):
@@ -36,10 +26,10 @@ async def signed_in(user_id: int) -> bool | None:
     return bool(found[0]["superuser"]) if found else None
 
 
-async def lock_admins(tx: db.Tx) -> list[AdminRow]:
+async def lock_admins(tx: db.Tx) -> Sequence[db.Record]:
+    """Every admin's COLUMNS, locked, on their way into accounts.admins.Admin."""
     # raw: a lock (FOR UPDATE)
-    found = await tx.fetch(f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY id FOR UPDATE")
-    return db.typed(AdminRow, found)
+    return await tx.fetch(f"SELECT {COLUMNS} FROM piccolo_user WHERE admin ORDER BY id FOR UPDATE")
 
 
 async def lock_new_admins(tx: db.Tx) -> None:

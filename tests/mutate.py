@@ -93,6 +93,7 @@ GROUPS: dict[str, Group] = {
         ("domain/platform/s3_pages.py", "domain/platform/s3_listing.py"),
         (
             "tests/test_page_parsing.py",
+            "tests/test_listing_errors.py",
             "tests/test_listing.py",
             "tests/test_listing_cut_short.py",
             "tests/test_retry_statuses.py",

@@ -16,7 +16,7 @@ from domain.catalogue.diff import hash_lines, listing_hash
 from domain.platform import s3_pages
 from domain.platform.s3_pages import Page, parse_page
 from domain.platform.s3_rows import Rows
-from domain.platform.s3_types import ListingCutShort
+from domain.platform.s3_types import ListingCutShort, S3Object
 from tests.test_listing import HOSTILE
 
 HEAD = (
@@ -175,3 +175,65 @@ def test_a_size_written_with_a_leading_zero_goes_to_lxml() -> None:
     body = s3_page([("m/p/a.jpg", 5, "e")]).replace(b"<Size>5</Size>", b"<Size>05</Size>")
     assert s3_pages._fast_page(body) is None
     assert parse_page(body).objects[0].size == 5
+
+
+def _contents(*fields: str) -> str:
+    return "<Contents>" + "".join(fields) + "</Contents>"
+
+
+def _page(*contents: str, extra: str = "", url: bool = True) -> bytes:
+    encoding = "<EncodingType>url</EncodingType>" if url else ""
+    return (
+        HEAD + f"<Name>b</Name>{encoding}<IsTruncated>false</IsTruncated>"
+        + "".join(contents) + extra + "</ListBucketResult>"
+    ).encode()  # fmt: skip
+
+
+KEY, STAMP = "<Key>m/p/a+b%2Bc.jpg</Key>", "<LastModified>2026-11-01T10:00:00.000Z</LastModified>"
+ETAG, SIZE = "<ETag>&quot;e1&quot;</ETag>", "<Size>7</Size>"
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        [_contents(SIZE, ETAG, STAMP, KEY)],  # the four fields in another order
+        [_contents(KEY, STAMP, ETAG, SIZE), _contents(SIZE, KEY, ETAG, STAMP)],  # the last one
+        [_contents(STAMP, KEY, ETAG, SIZE), _contents(KEY, STAMP, ETAG, SIZE)],  # the first one
+    ],
+    ids=["one out of order", "the last out of order", "the first out of order"],
+)
+def test_fields_in_another_order_are_read_object_by_object(contents: list[str]) -> None:
+    """A store that writes Size before Key: the one-pass read would pair one object's key with
+    another's size; each object is read element by element instead, every one exact."""
+    page = parse_page(_page(*contents))
+    want = S3Object("m/p/a b+c.jpg", 7, "e1", WHEN)
+    assert list(page.objects) == [want] * len(contents)
+
+
+def test_an_object_missing_fields_reads_with_empty_values_and_does_not_shift_the_rest() -> None:
+    """A Contents without ETag or LastModified (some S3-compatible stores): that object gets ''
+    and None, and the next object keeps its own fields."""
+    body = _page(
+        _contents(KEY, SIZE), _contents("<Key>m/p/z.jpg</Key>", STAMP, ETAG, "<Size>9</Size>")
+    )
+    assert list(parse_page(body).objects) == [
+        S3Object("m/p/a b+c.jpg", 7, "", None),
+        S3Object("m/p/z.jpg", 9, "e1", WHEN),
+    ]
+
+
+def test_an_object_without_a_size_or_key_reads_as_empty_not_as_an_error() -> None:
+    body = _page(_contents(STAMP, ETAG), url=False)
+    assert list(parse_page(body).objects) == [S3Object("", 0, "e1", WHEN)]
+
+
+def test_url_encoded_prefixes_and_keys_are_decoded_on_the_lxml_path_only_when_encoded() -> None:
+    """EncodingType=url: '+' is a space and %2B a plus, as botocore reads them; without it the
+    same text is the key itself."""
+    prefix = "<CommonPrefixes><Prefix>a+b%2Bc/</Prefix></CommonPrefixes>"
+    encoded = parse_page(_page(_contents(SIZE, ETAG, STAMP, KEY), extra=prefix))
+    assert [o.key for o in encoded.objects] == ["m/p/a b+c.jpg"]
+    assert encoded.prefixes == ["a b+c/"]
+    raw = parse_page(_page(_contents(SIZE, ETAG, STAMP, KEY), extra=prefix, url=False))
+    assert [o.key for o in raw.objects] == ["m/p/a+b%2Bc.jpg"]
+    assert raw.prefixes == ["a+b%2Bc/"]

@@ -82,8 +82,8 @@ def parse_page(data: bytes) -> Page:
         stamps = [c.findtext(NS + "LastModified") for c in contents]
         etags = [c.findtext(NS + "ETag") for c in contents]
         sizes = [c.findtext(NS + "Size") for c in contents]
-    if url:
-        keys = [_decode(k, url) for k in keys]
+    # A Contents without a Key reads as "" on both paths (the key rules ignore it), never None.
+    keys = [_decode(k, url) for k in keys] if url else [k or "" for k in keys]
     times: dict[str | None, datetime | None] = {None: None}
     for stamp in set(stamps):
         times[stamp] = _timestamp(stamp)

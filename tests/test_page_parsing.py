@@ -222,8 +222,9 @@ def test_an_object_missing_fields_reads_with_empty_values_and_does_not_shift_the
     ]
 
 
-def test_an_object_without_a_size_or_key_reads_as_empty_not_as_an_error() -> None:
-    body = _page(_contents(STAMP, ETAG), url=False)
+@pytest.mark.parametrize("url", [True, False], ids=["url-encoded", "raw"])
+def test_an_object_without_a_size_or_key_reads_as_empty_not_as_an_error(url: bool) -> None:
+    body = _page(_contents(STAMP, ETAG), url=url)
     assert list(parse_page(body).objects) == [S3Object("", 0, "e1", WHEN)]
 
 
@@ -234,6 +235,8 @@ def test_url_encoded_prefixes_and_keys_are_decoded_on_the_lxml_path_only_when_en
     encoded = parse_page(_page(_contents(SIZE, ETAG, STAMP, KEY), extra=prefix))
     assert [o.key for o in encoded.objects] == ["m/p/a b+c.jpg"]
     assert encoded.prefixes == ["a b+c/"]
+    plus = _contents(SIZE, ETAG, STAMP, "<Key>m/p/a+b.jpg</Key>")  # a '+' and no '%'
+    assert [o.key for o in parse_page(_page(plus)).objects] == ["m/p/a b.jpg"]
     raw = parse_page(_page(_contents(SIZE, ETAG, STAMP, KEY), extra=prefix, url=False))
     assert [o.key for o in raw.objects] == ["m/p/a+b%2Bc.jpg"]
     assert raw.prefixes == ["a+b%2Bc/"]

@@ -23,7 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.served import PYTHON, ROOT, clean_env, free_port
+from harness.app import app_command
+from harness.ports import free_port
+from harness.processes import spawn
+from tests.served import clean_env
 
 pytestmark = pytest.mark.timeout(120)
 START_S = 80.0  # the first start runs initdb and fills the demo bucket
@@ -84,16 +87,7 @@ def postmaster(data: Path) -> Proc | None:
 
 def spawn_app(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`python -m app ARGS` in a session of its own (a signal reaches it alone), output to log."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [PYTHON, "-m", "app", *args],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    return spawn(app_command(*args), env, log)
 
 
 def wait_until(done: Callable[[], bool], within: float) -> float | None:

@@ -28,6 +28,17 @@ def add_sampling(p: argparse.ArgumentParser, path_help: str) -> None:
     p.add_argument("--path", default="/staged", help=path_help)
 
 
+def sampling_parser(
+    prog: str, doc: str | None, bucket: tuple[int, int, int], path_help: str
+) -> argparse.ArgumentParser:
+    """A page-sampling bench's parser: the bucket (models, posts, media) and the sampler."""
+    p = parser(prog, doc)
+    models, posts, media = bucket
+    add_bucket(p, models=models, posts=posts, media=media)
+    add_sampling(p, path_help)
+    return p
+
+
 def add_app_env(p: argparse.ArgumentParser, help_text: str) -> None:
     """--app-env NAME=VALUE, repeatable; `parse` turns it into a dict."""
     p.add_argument("--app-env", action="append", default=[], metavar="NAME=VALUE", help=help_text)

@@ -29,9 +29,16 @@ from pathlib import Path
 import asyncpg
 
 from bench import args as cli
-from bench.measure import ServerCpu
 from bench.queue_app import PASSWORD as BENCH_PASSWORD
-from bench.queue_app import USER, AppProcess, bucket_env, fresh_tables, prepare_database
+from bench.queue_app import (
+    USER,
+    AppProcess,
+    bucket_env,
+    database_url,
+    fresh_tables,
+    measured_database,
+    start_store,
+)
 from bench.queue_http import Browser
 from bench.queue_load import CORES, CpuMeter, Latency, Sampler, children, fmt_cpu, fmt_load
 from bench.queue_table import fmt_ms
@@ -44,9 +51,8 @@ SLOWER_TARGET = 1.15  # sync seconds lowered / sync seconds at the web's priorit
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = cli.parser("python -m bench.pages_first", __doc__)
-    cli.add_bucket(p, models=3_000, posts=32, media=2)
-    cli.add_sampling(p, "the page measured")
+    prog, bucket = "python -m bench.pages_first", (3_000, 32, 2)
+    p = cli.sampling_parser(prog, __doc__, bucket, "the page measured")
     p.add_argument("--workers", type=int, default=1, help="WORKERS for python -m app")
     p.add_argument("--nice", type=int, default=10, help="WORKER_NICE of the lowered mode")
     p.add_argument("--rounds", type=int, default=1, help="syncs per mode, order alternating")
@@ -220,29 +226,17 @@ def summary(bench: Bench) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise SystemExit("DATABASE_URL is not set: run through `make bench-pages`")
-    args.out.mkdir(parents=True, exist_ok=True)
+    url = database_url("bench-pages")
     say(f"pages-first benchmark: load average {fmt_load(os.getloadavg())} on {CORES} cores")
-    store = StoreProcess(args, args.out / "store.log")
-    info = store.start()
+    store, info = start_store(args)
     say(f"store: {info['keys']:,} keys at {info['endpoint']} (built in {info['build_seconds']} s)")
-    conn: asyncpg.Connection | None = None
-    try:
-        await prepare_database(url)
-        conn = await asyncpg.connect(url)
-        assert store.proc is not None
-        bench = Bench(args, conn, store, CpuMeter(await ServerCpu.find(conn), store.proc.pid))
+    async with measured_database(url, store) as (conn, meter):
+        bench = Bench(args, conn, store, meter)
         for i in range(args.rounds):
             order = (0, args.nice) if i % 2 == 0 else (args.nice, 0)
             for nice in order:
                 bench.rounds.append(await bench.one(nice))
         summary(bench)
-    finally:
-        if conn is not None:
-            await conn.close()
-        store.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

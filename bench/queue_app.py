@@ -3,17 +3,22 @@ DATABASE_URL with bench/store.py as its bucket, started and stopped through harn
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
-from bench.measure import reset_tables
+from bench.measure import ServerCpu, reset_tables
+from bench.queue_load import CpuMeter
 from bench.report import say
 from bench.store import StoreProcess
 from domain.accounts.admins import upsert_admin
 from domain.platform import db
-from harness.app import Served, start_app
+from harness.app import ServedLater, start_app
 from harness.ports import free_port
 from harness.processes import stop_group
 
@@ -21,45 +26,43 @@ USER, PASSWORD = "bench", "bench-password-123"
 APP_ENV_DROP = ("DATABASE_URL", "TEST_DATABASE_URL", "SECRET_KEY", "WORKERS", "PORT", "DATA_DIR")
 
 
-class AppProcess:
+def database_url(make_target: str) -> str:
+    """DATABASE_URL, which tests/run.py --only-db sets; SystemExit if it is not set."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit(f"DATABASE_URL is not set: run through `make {make_target}`")
+    return url
+
+
+def start_store(args: argparse.Namespace) -> tuple[StoreProcess, dict[str, Any]]:
+    """bench/store.py serving the bucket `args` describe (its log in args.out), and what it
+    said when it was ready."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    store = StoreProcess(args, args.out / "store.log")
+    return store, store.start()
+
+
+class AppProcess(ServedLater):
     """`python -m app` (web + WORKERS worker processes) in a session of its own."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
         self.log_path = log_path
-        self.app: Served | None = None
-
-    @property
-    def _app(self) -> Served:
-        assert self.app is not None, "not started"
-        return self.app
-
-    @property
-    def pid(self) -> int:
-        return self._app.pid
-
-    @property
-    def base(self) -> str:
-        return self._app.url
-
-    @property
-    def started(self) -> float:
-        """perf_counter when it was started."""
-        return self._app.started
 
     def start(self) -> AppProcess:
-        self.app = start_app("python -m app", self.env, self.log_path)
+        self._running(start_app("python -m app", self.env, self.log_path))
         return self
 
     async def wait_ready(self, within: float = 180.0, interval: float = 0.1) -> float:
         """Seconds from the start until GET /login first answers 200."""
-        return await self._app.wait_answering("/login", within, interval=interval, request_s=5.0)
+        assert self.server is not None, "not started"
+        return await self.server.wait_answering("/login", within, interval=interval, request_s=5.0)
 
     def stop(self, timeout: float = 40.0) -> None:
         """SIGTERM (the app stops its workers and embedded services), then the whole group."""
-        if self.app is not None:
+        if self.server is not None:
             told = lambda m: say(f"  (python -m app {m})")  # noqa: E731
-            stop_group(self.app.popen, timeout, leader_only=True, reap=5.0, said=told)
+            stop_group(self.server.popen, timeout, leader_only=True, reap=5.0, said=told)
 
 
 def app_env(**extra: str) -> dict[str, str]:
@@ -108,3 +111,22 @@ async def prepare_database(url: str) -> None:
 async def fresh_tables(conn: asyncpg.Connection) -> None:
     await reset_tables(conn)
     await conn.execute("DELETE FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
+
+
+@contextlib.asynccontextmanager
+async def measured_database(
+    url: str, store: StoreProcess
+) -> AsyncIterator[tuple[asyncpg.Connection, CpuMeter]]:
+    """The database migrated with the bench admin, a connection to it and a CPU meter over
+    PostgreSQL and the store, for the block; then the connection closed and the store stopped
+    (also if the block, or getting there, failed)."""
+    conn: asyncpg.Connection | None = None
+    try:
+        await prepare_database(url)
+        conn = await asyncpg.connect(url)
+        assert store.proc is not None, "the store is not started"
+        yield conn, CpuMeter(await ServerCpu.find(conn), store.proc.pid)
+    finally:
+        if conn is not None:
+            await conn.close()
+        store.stop()

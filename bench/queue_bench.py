@@ -25,28 +25,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-import asyncpg
-
 from bench import args as cli
-from bench.measure import ServerCpu
-from bench.queue_app import prepare_database
-from bench.queue_load import CORES, CpuMeter, fmt_load, load
+from bench.queue_app import database_url, measured_database, start_store
+from bench.queue_load import CORES, fmt_load, load
 from bench.queue_phases import Ctx, phase_a, phase_b, phase_c
 from bench.queue_table import print_table
 from bench.report import say
-from bench.store import StoreProcess
 from harness.processes import ROOT
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = cli.parser("python -m bench.queue_bench", __doc__)
-    cli.add_bucket(p, models=5_000, posts=10, media=2)
-    cli.add_sampling(p, "the page measured in (a)")
+    bucket, path_help = (5_000, 10, 2), "the page measured in (a)"
+    p = cli.sampling_parser("python -m bench.queue_bench", __doc__, bucket, path_help)
     p.add_argument("--bump-every", type=int, default=1, help="(a) changed re-sync: every Kth model")
     p.add_argument("--rounds", type=int, default=2, help="(b) syncs per worker count")
     p.add_argument(
@@ -75,19 +69,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise SystemExit("DATABASE_URL is not set: run through `make bench-queue`")
-    args.out.mkdir(parents=True, exist_ok=True)
+    url = database_url("bench-queue")
     say(f"queue benchmark: load average {fmt_load(load())} on {CORES} cores at start")
-    store = StoreProcess(args, args.out / "store.log")
-    info = store.start()
+    store, info = start_store(args)
     say(
         f"store: {info['keys']:,} keys at {info['endpoint']} (built in {info['build_seconds']} s), "
         f"{1000 * args.delay:.0f} ms a request"
     )
-    conn: asyncpg.Connection | None = None
-    try:
+    async with measured_database(url, store) as (conn, meter):
         if not args.no_check:
             from bench.store import self_check
 
@@ -101,9 +90,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 f"folders ({time.perf_counter() - began:.1f} s). Every sync below lists the "
                 "store folder by folder: its keys_listed must equal the keys generated."
             )
-        await prepare_database(url)
-        conn = await asyncpg.connect(url)
-        ctx = Ctx(args, conn, store, CpuMeter(await ServerCpu.find(conn), store.proc.pid))  # type: ignore[union-attr]
+        ctx = Ctx(args, conn, store, meter)
         ctx.note_load("start")
         for phase in args.phases:
             await {"a": phase_a, "b": phase_b, "c": phase_c}[phase](ctx)
@@ -112,10 +99,6 @@ async def main_async(args: argparse.Namespace) -> None:
             args.json.write_text(
                 json.dumps({"figures": ctx.figures, "loads": ctx.loads}, indent=2, default=str)
             )
-    finally:
-        if conn is not None:
-            await conn.close()
-        store.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

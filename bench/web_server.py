@@ -13,11 +13,10 @@ from types import TracebackType
 import aiohttp
 from yarl import URL
 
-from harness.app import Served, start_uvicorn
+from harness.app import ServedLater, start_uvicorn
 from harness.ports import free_port
-from harness.processes import ROOT, stop_group
+from harness.processes import stop_group
 
-__all__ = ["ROOT", "UvicornServer", "free_port", "login_ours", "login_piccolo_admin"]
 CSRF_INPUT = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
 NEXT_LINK = re.compile(r'href="/staged\?([^"]*after=[^"]+)"')
 UVICORN_OPTIONS = ("--workers", "1", "--no-access-log", "--log-level", "warning")
@@ -35,7 +34,7 @@ def below_500(status: int) -> bool:
     return status < 500
 
 
-class UvicornServer:
+class UvicornServer(ServedLater):
     """`python -m uvicorn <app> --factory`, one worker, no access log; stopped on exit."""
 
     def __init__(
@@ -46,31 +45,16 @@ class UvicornServer:
         self.app = app
         self.health = health
         self.log_path = log_dir / f"web_{name}_server.log"
-        self.server: Served | None = None
-
-    @property
-    def _served(self) -> Served:
-        assert self.server is not None, "not started"
-        return self.server
-
-    @property
-    def pid(self) -> int:
-        return self._served.pid
-
-    @property
-    def port(self) -> int:
-        return self._served.port
-
-    @property
-    def base(self) -> str:
-        return self._served.url
 
     async def __aenter__(self) -> UvicornServer:
         env = server_env(self.env)
-        self.server = start_uvicorn(
-            f"{self.name} server", self.app, env, self.log_path, UVICORN_OPTIONS
-        )
-        await self.server.wait_answering(self.health, 120, ok=below_500, interval=0.25)
+        name = f"{self.name} server"
+        server = self._running(start_uvicorn(name, self.app, env, self.log_path, UVICORN_OPTIONS))
+        try:
+            await server.wait_answering(self.health, 120, ok=below_500, interval=0.25)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(

@@ -67,6 +67,21 @@ class Served(Process):
         wait_until_sync(answers, Bound(f"{self.name} answering {path}", within, (self,)))
 
 
+class ServedLater:
+    """What starts a `Served` later (on `start()` or entering): its pid, URL and start time are
+    set then (reading them before is an AttributeError)."""
+
+    server: Served | None = None
+    pid: int
+    base: str  # its URL
+    started: float  # perf_counter when it was started
+
+    def _running(self, server: Served) -> Served:
+        self.server = server
+        self.pid, self.base, self.started = server.pid, server.url, server.started
+        return server
+
+
 def app_command(*args: str) -> list[str]:
     """`python -m app ARGS` with this interpreter."""
     return [PYTHON, "-m", "app", *args]

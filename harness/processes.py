@@ -85,6 +85,17 @@ def announced(popen: subprocess.Popen[bytes], within: float, what: str) -> dict[
     raise NotReady(f"timed out after {within:g} s: {what} saying it was ready")
 
 
+def run_command(
+    args: Sequence[str], env: dict[str, str], stdin: str | None = None, within: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """`args` from the project root to their end (at most `within` s), as an operator runs
+    them: text in and out captured; no controlling terminal, so a password prompt reads stdin."""
+    return subprocess.run(
+        list(args), cwd=ROOT, env=env, input=stdin, capture_output=True, text=True,
+        timeout=within, start_new_session=True,
+    )  # fmt: skip
+
+
 def signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     """`sig` to the process group `popen` leads (gone already: nothing to do)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

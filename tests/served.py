@@ -23,7 +23,7 @@ import httpx
 
 from harness.app import app_command, start_app
 from harness.ports import free_port
-from harness.processes import ROOT
+from harness.processes import run_command
 from harness.processes import spawn as harness_spawn
 from harness.processes import stop_group as harness_stop_group
 from tests.web import Browser
@@ -118,16 +118,7 @@ def cli(
     env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`litestar ARGS` from the project root, as an operator would run it."""
-    return subprocess.run(
-        [LITESTAR, *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,  # no controlling terminal: a password prompt reads stdin
-    )
+    return run_command([LITESTAR, *args], env, stdin)
 
 
 LOG_RECORD = re.compile(r"^(DEBUG|INFO) - \d{4}-\d\d-\d\d ")

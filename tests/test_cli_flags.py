@@ -21,7 +21,7 @@ import pytest
 
 from domain.platform.settings import S3Settings
 from harness.ports import free_port, wait_port
-from harness.processes import ROOT, spawn
+from harness.processes import run_command, spawn
 from tests.conftest import Bucket, cli_env, count, rows
 from tests.served import cli, one_error_line, served, stop_group
 
@@ -267,15 +267,7 @@ async def test_create_admin_asks_for_a_password_then_the_admin_signs_in(
 
 def piccolo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Piccolo's own command line, as the README shows it."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "piccolo"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,
-    )
+    return run_command([str(Path(sys.executable).parent / "piccolo"), *args], env)
 
 
 async def test_piccolo_user_create_makes_an_admin_who_signs_in(

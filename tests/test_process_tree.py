@@ -25,7 +25,7 @@ import pytest
 
 from harness.app import app_command
 from harness.ports import free_port
-from harness.processes import spawn
+from harness.processes import signal_group, spawn
 from tests.served import clean_env
 
 pytestmark = pytest.mark.timeout(120)
@@ -166,8 +166,7 @@ class App:
 
     def reap(self) -> None:
         """Whatever happened: nothing of this app outlives the test (but PostgreSQL)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        signal_group(self.popen, signal.SIGKILL)
         for proc in self.left():
             if "postgres" not in proc.command:
                 with contextlib.suppress(ProcessLookupError):
@@ -268,6 +267,5 @@ def test_worker_waiting_for_its_database_stops_on_sigterm(tmp_path: Path) -> Non
         assert "worker waiting stopped" in text, text
         print(f"\n[process tree] waiting worker: stopped {took:.1f} s after SIGTERM")
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)
+        signal_group(worker, signal.SIGKILL)
         worker.wait(10)

@@ -114,9 +114,11 @@ def stop_group(
     """SIGTERM (to the group, or to its leader alone, which then stops its own children), up to
     `grace` seconds for it to exit, then SIGKILL to the group and up to `reap` seconds to reap.
 
-    `sweep`: SIGKILL the group even when the leader exited in time (children it left behind).
+    `sweep`: SIGKILL the group also when the leader exited in time, or before (whatever it
+    left behind); without it, SIGKILL only follows a leader that outlived `grace`.
     `said`: told when the leader did not stop within `grace`.
     """
+    kill = sweep
     if popen.poll() is None:
         if leader_only:
             with contextlib.suppress(ProcessLookupError):
@@ -125,12 +127,12 @@ def stop_group(
             signal_group(popen, signal.SIGTERM)
         try:
             popen.wait(grace)
-            if not sweep:
-                return
         except subprocess.TimeoutExpired:
+            kill = True
             if said is not None:
                 said(f"did not stop within {grace:.0f} s after SIGTERM; killing its group")
-    signal_group(popen, signal.SIGKILL)
+    if kill:
+        signal_group(popen, signal.SIGKILL)
     popen.wait(reap)
 
 

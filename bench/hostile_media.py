@@ -86,7 +86,7 @@ async def run(workers: int = 1, concurrency: int = 2) -> dict[str, Any]:
     assert moto.stdin is not None
     told = await asyncio.to_thread(announced, moto, MOTO_STARTUP_S, "moto's server")
     endpoint = told["endpoint"]
-    env = worker_env(endpoint, concurrency)
+    env = worker_env(endpoint, concurrency, BUCKET)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-hostile-media-"))
     try:
         await reset()

@@ -165,14 +165,14 @@ async def delete_derived(settings: S3Settings) -> None:
         await delete_keys(s3, gone)
 
 
-def worker_env(endpoint: str, concurrency: int) -> dict[str, str]:
-    """The environment of a bench's worker processes: the run's database, the bench bucket."""
+def worker_env(endpoint: str, concurrency: int, bucket: str = BUCKET) -> dict[str, str]:
+    """The environment of a bench's worker processes: the run's database, the bench's bucket."""
     return {
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "DO_SPACES_ENDPOINT": endpoint,
         "DO_SPACES_KEY": "bench",
         "DO_SPACES_SECRET": "bench-secret",
-        "DO_SPACES_BUCKET": BUCKET,
+        "DO_SPACES_BUCKET": bucket,
         "WORKER_CONCURRENCY": str(concurrency),
     }
 

@@ -37,7 +37,7 @@ class Workers:
         env = {**os.environ, **self.env}
         for i in range(1, self.count + 1):
             log = self.log_dir / f"worker-{i}.log"
-            self.started.append(start_worker(f"bench-worker-{i}", env, log))
+            self.started.append(start_worker(f"bench-worker-{i}", env, log, session=False))
         self.procs = [p.popen for p in self.started]
 
         async def registered() -> bool:

@@ -49,7 +49,8 @@ class UvicornServer(ServedLater):
     async def __aenter__(self) -> UvicornServer:
         env = server_env(self.env)
         name = f"{self.name} server"
-        server = self._running(start_uvicorn(name, self.app, env, self.log_path, UVICORN_OPTIONS))
+        started = start_uvicorn(name, self.app, env, self.log_path, UVICORN_OPTIONS, session=False)
+        server = self._running(started)
         try:
             await server.wait_answering(self.health, 120, ok=below_500, interval=0.25)
         except BaseException:

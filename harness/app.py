@@ -21,10 +21,17 @@ class Served(Process):
     """A process serving HTTP on 127.0.0.1:`port`."""
 
     def __init__(
-        self, name: str, args: Sequence[str], env: dict[str, str], log: Path, port: int
+        self,
+        name: str,
+        args: Sequence[str],
+        env: dict[str, str],
+        log: Path,
+        port: int,
+        *,
+        session: bool = True,
     ) -> None:
         self.port = port
-        super().__init__(name, args, env, log)
+        super().__init__(name, args, env, log, session=session)
 
     @property
     def url(self) -> str:
@@ -99,15 +106,22 @@ def start_web(name: str, env: dict[str, str], log: Path) -> Served:
     return start_app(name, {**env, **alone}, log)
 
 
-def start_worker(name: str, env: dict[str, str], log: Path) -> Process:
+def start_worker(name: str, env: dict[str, str], log: Path, *, session: bool = True) -> Process:
     """`python -m app worker` named `name` (the name the run ledger shows)."""
-    return Process(name, app_command("worker"), {**env, "WORKER_NAME": name}, log)
+    env = {**env, "WORKER_NAME": name}
+    return Process(name, app_command("worker"), env, log, session=session)
 
 
 def start_uvicorn(
-    name: str, factory: str, env: dict[str, str], log: Path, options: Sequence[str] = ()
+    name: str,
+    factory: str,
+    env: dict[str, str],
+    log: Path,
+    options: Sequence[str] = (),
+    *,
+    session: bool = True,
 ) -> Served:
     """`python -m uvicorn FACTORY --factory` on a free loopback port, with uvicorn `options`."""
     port = free_port()
     args = [PYTHON, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1"]
-    return Served(name, [*args, "--port", str(port), *options], env, log, port)
+    return Served(name, [*args, "--port", str(port), *options], env, log, port, session=session)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -24,6 +25,8 @@ from typing import IO, Any, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable  # the project's .venv/bin/python when run through it
 T = TypeVar("T")
+# What was started in a session of its own: signals go to its whole process group.
+_OWN_GROUP: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
 
 
 class NotReady(AssertionError):
@@ -31,32 +34,42 @@ class NotReady(AssertionError):
 
 
 def spawn(
-    args: Sequence[str], env: dict[str, str], log: Path | None, *, cwd: Path = ROOT
+    args: Sequence[str],
+    env: dict[str, str],
+    log: Path | None,
+    *,
+    cwd: Path = ROOT,
+    session: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """`args` in a session (process group) of its own, output to `log` (None: discarded).
+    """`args` with output to `log` (None: discarded), in a session (process group) of its own
+    unless `session` is False.
 
-    A session of its own: a signal sent to the test or bench does not reach it, and stopping
-    it reaches everything it started.
+    A session of its own: a signal sent to the test or bench's group does not reach it, and
+    stopping it reaches everything it started. Without one, it shares the caller's group: a
+    terminal's Ctrl-C or a `timeout` reaches it too, and stopping it signals it alone.
     """
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(log.open("wb")) if log is not None else subprocess.DEVNULL
-        return subprocess.Popen(
+        popen = subprocess.Popen(
             list(args),
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=session,
         )
+    if session:
+        _OWN_GROUP.add(popen)
+    return popen
 
 
 def spawn_announcing(
     args: Sequence[str], log: Path | None, *, stdin: bool = False, cwd: Path = ROOT
 ) -> subprocess.Popen[bytes]:
     """`args`, which prints one JSON line on stdout once it is ready (`announced` reads it),
-    in a session of its own; stderr to `log` (None: this process's stderr); `stdin`: a pipe
-    it may serve until it is closed."""
+    in this process's group (see `spawn`); stderr to `log` (None: this process's stderr);
+    `stdin`: a pipe it may serve until it is closed."""
     with contextlib.ExitStack() as stack:
         err = stack.enter_context(log.open("wb")) if log is not None else None
         return subprocess.Popen(
@@ -65,7 +78,6 @@ def spawn_announcing(
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,
-            start_new_session=True,
         )
 
 
@@ -97,9 +109,13 @@ def run_command(
 
 
 def signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    """`sig` to the process group `popen` leads (gone already: nothing to do)."""
+    """`sig` to the process group `popen` leads, or to `popen` alone if it was started in ours
+    (gone already: nothing to do)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(popen.pid, sig)
+        if popen in _OWN_GROUP:
+            os.killpg(popen.pid, sig)
+        elif popen.poll() is None:
+            popen.send_signal(sig)
 
 
 def stop_group(
@@ -142,12 +158,21 @@ def tail(log: Path, chars: int = 4000) -> str:
 
 
 class Process:
-    """One child process in a session of its own, its output in a log file."""
+    """One child process, its output in a log file; in a session of its own unless `session`
+    is False (see `spawn`)."""
 
-    def __init__(self, name: str, args: Sequence[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: Sequence[str],
+        env: dict[str, str],
+        log: Path,
+        *,
+        session: bool = True,
+    ) -> None:
         self.name, self.log = name, log
         self.started = time.perf_counter()
-        self.popen = spawn(args, env, log)
+        self.popen = spawn(args, env, log, session=session)
 
     @property
     def pid(self) -> int:

@@ -95,7 +95,8 @@ async def test_a_worker_without_its_database_waits_and_says_so(
 ) -> None:
     env = cli_env(bucket.s3.settings, DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
     log = tmp_path / "worker.log"
-    process = (await asyncio.to_thread(start_worker, "lonely", env, log)).popen
+    worker = await asyncio.to_thread(start_worker, "lonely", env, log, session=False)
+    process = worker.popen
     try:
         text = ""
         for _ in range(150):

@@ -51,7 +51,8 @@ async def server_s3(settings: Settings) -> AsyncIterator[S3Service]:
 def serve(server_s3: S3Service, log_path: Path) -> Iterator[str]:
     """Run `uvicorn app:create_app` against the test database and bucket; yield its base URL."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    server = start_uvicorn("the app", "app:create_app", _env(server_s3), log_path)
+    env = _env(server_s3)
+    server = start_uvicorn("the app", "app:create_app", env, log_path, session=False)
     try:
         server.wait_answering_sync("/healthz", STARTUP_TIMEOUT_S)
         yield server.url
@@ -90,7 +91,7 @@ def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
 def worker(server_s3: S3Service) -> Iterator[None]:
     """`python -m app worker` against the test database and bucket, stopped afterwards."""
     log_path = SERVER_LOG.with_name("browser-worker.log")
-    process = start_worker("browser-worker", _env(server_s3), log_path)
+    process = start_worker("browser-worker", _env(server_s3), log_path, session=False)
     try:
         yield
     finally:

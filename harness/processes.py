@@ -25,6 +25,8 @@ from typing import IO, Any, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable  # the project's .venv/bin/python when run through it
 T = TypeVar("T")
+Argv = Sequence[str]  # a command line
+Env = dict[str, str]  # a child's whole environment
 # What was started in a session of its own: signals go to its whole process group.
 _OWN_GROUP: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
 
@@ -161,15 +163,7 @@ class Process:
     """One child process, its output in a log file; in a session of its own unless `session`
     is False (see `spawn`)."""
 
-    def __init__(
-        self,
-        name: str,
-        args: Sequence[str],
-        env: dict[str, str],
-        log: Path,
-        *,
-        session: bool = True,
-    ) -> None:
+    def __init__(self, name: str, args: Argv, env: Env, log: Path, *, session: bool = True) -> None:
         self.name, self.log = name, log
         self.started = time.perf_counter()
         self.popen = spawn(args, env, log, session=session)

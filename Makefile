@@ -60,7 +60,7 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py domain controllers
+	$(BIN)/mypy app.py domain controllers harness
 	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,10 +20,11 @@ from typing import Any
 
 from bench.harness import database_and_queue
 from bench.hostile_corpus import EXPECTED, corpus
-from bench.media_bench import media_done, photo, reset, worker_env
+from bench.media_bench import MOTO_STARTUP_S, media_done, photo, reset, worker_env
 from bench.sync_workers import Workers, queued_sync
 from domain.platform import db
 from domain.platform.settings import Settings
+from harness.processes import PYTHON, announced, spawn_announcing
 
 BUCKET = "creatorflix-hostile-media"
 FOLDER = "Hostile/P1/"
@@ -82,13 +82,11 @@ def peak_mb(pid: int) -> float:
 
 async def run(workers: int = 1, concurrency: int = 2) -> dict[str, Any]:
     """Needs the database started and migrated, and the job queue open (see main)."""
-    moto = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
-        [sys.executable, "-m", "bench.hostile_media", "--serve"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert moto.stdout is not None and moto.stdin is not None
-    endpoint = json.loads(await asyncio.to_thread(moto.stdout.readline))["endpoint"]
-    env = worker_env(endpoint, concurrency)
+    moto = spawn_announcing([PYTHON, "-m", "bench.hostile_media", "--serve"], None, stdin=True)
+    assert moto.stdin is not None
+    told = await asyncio.to_thread(announced, moto, MOTO_STARTUP_S, "moto's server")
+    endpoint = told["endpoint"]
+    env = worker_env(endpoint, concurrency, BUCKET)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-hostile-media-"))
     try:
         await reset()

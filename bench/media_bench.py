@@ -21,7 +21,6 @@ import io
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,8 +35,10 @@ from bench.sync_workers import Workers, queued_sync
 from domain.media import records, render
 from domain.platform import db
 from domain.platform.settings import S3Settings, Settings
+from harness.processes import PYTHON, announced, spawn_announcing
 
 BUCKET = "creatorflix-media-bench"
+MOTO_STARTUP_S = 1800.0  # the bound on moto seeding its bucket and saying it is ready
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -164,14 +165,14 @@ async def delete_derived(settings: S3Settings) -> None:
         await delete_keys(s3, gone)
 
 
-def worker_env(endpoint: str, concurrency: int) -> dict[str, str]:
-    """The environment of a bench's worker processes: the run's database, the bench bucket."""
+def worker_env(endpoint: str, concurrency: int, bucket: str = BUCKET) -> dict[str, str]:
+    """The environment of a bench's worker processes: the run's database, the bench's bucket."""
     return {
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "DO_SPACES_ENDPOINT": endpoint,
         "DO_SPACES_KEY": "bench",
         "DO_SPACES_SECRET": "bench-secret",
-        "DO_SPACES_BUCKET": BUCKET,
+        "DO_SPACES_BUCKET": bucket,
         "WORKER_CONCURRENCY": str(concurrency),
     }
 
@@ -217,12 +218,10 @@ async def main(args: argparse.Namespace) -> int:
     )
     figures: dict[str, Any] = render_phase(args)
     say(f"\n-- first sync of {args.images:,} images ({args.size}) with derivatives --")
-    moto = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is timed
-        [sys.executable, "-m", "bench.media_bench", "--serve", *sys.argv[1:]],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert moto.stdout is not None and moto.stdin is not None
-    info = json.loads(await asyncio.to_thread(moto.stdout.readline))
+    serve = [PYTHON, "-m", "bench.media_bench", "--serve", *sys.argv[1:]]
+    moto = spawn_announcing(serve, None, stdin=True)
+    assert moto.stdin is not None
+    info = await asyncio.to_thread(announced, moto, MOTO_STARTUP_S, "moto's server, seeded")
     say(f"moto seeded: {args.images:,} objects, {info['mean_bytes'] / 1024:,.0f} KB on average")
     try:
         async with database_and_queue(settings.database_url):

@@ -28,58 +28,37 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.measure import ServerCpu
-from bench.queue_bench import (
-    CORES,
+from bench import args as cli
+from bench.queue_app import PASSWORD as BENCH_PASSWORD
+from bench.queue_app import (
     USER,
     AppProcess,
-    Browser,
-    CpuMeter,
-    Latency,
-    Sampler,
     bucket_env,
-    children,
-    fmt_cpu,
-    fmt_load,
-    fmt_ms,
+    database_url,
     fresh_tables,
-    prepare_database,
+    measured_database,
+    start_store,
 )
-from bench.queue_bench import PASSWORD as BENCH_PASSWORD
+from bench.queue_http import Browser
+from bench.queue_load import CORES, CpuMeter, Latency, Sampler, children, fmt_cpu, fmt_load
+from bench.queue_table import fmt_ms
 from bench.report import say
 from bench.store import StoreProcess
-from bench.web_server import ROOT
+from harness.processes import ROOT
 
 RATIO_TARGET = 2.0  # p95 during the sync / p95 idle
 SLOWER_TARGET = 1.15  # sync seconds lowered / sync seconds at the web's priority
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m bench.pages_first",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--models", type=int, default=3_000, help="model folders in the bucket")
-    p.add_argument("--posts", type=int, default=32, help="posts per model")
-    p.add_argument("--media", type=int, default=2, help="media per post")
-    p.add_argument("--delay", type=float, default=0.05, help="store's seconds per request")
-    p.add_argument("--rate", type=float, default=20.0, help="page requests per second")
-    p.add_argument("--idle-seconds", type=float, default=15.0, help="idle sampling window")
-    p.add_argument("--path", default="/staged", help="the page measured")
+    prog, bucket = "python -m bench.pages_first", (3_000, 32, 2)
+    p = cli.sampling_parser(prog, __doc__, bucket, "the page measured")
     p.add_argument("--workers", type=int, default=1, help="WORKERS for python -m app")
     p.add_argument("--nice", type=int, default=10, help="WORKER_NICE of the lowered mode")
     p.add_argument("--rounds", type=int, default=1, help="syncs per mode, order alternating")
-    p.add_argument(
-        "--app-env", action="append", default=[], metavar="NAME=VALUE",
-        help="extra environment for python -m app in both modes",
-    )  # fmt: skip
+    cli.add_app_env(p, "extra environment for python -m app in both modes")
     p.add_argument("--out", type=Path, default=ROOT / "test-output" / "pages-first")
-    args = p.parse_args(argv)
-    if any("=" not in item for item in args.app_env):
-        p.error("--app-env takes NAME=VALUE")
-    args.app_env = dict(item.split("=", 1) for item in args.app_env)
-    return args
+    return cli.parse(p, argv)
 
 
 @dataclass
@@ -247,29 +226,17 @@ def summary(bench: Bench) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise SystemExit("DATABASE_URL is not set: run through `make bench-pages`")
-    args.out.mkdir(parents=True, exist_ok=True)
+    url = database_url("bench-pages")
     say(f"pages-first benchmark: load average {fmt_load(os.getloadavg())} on {CORES} cores")
-    store = StoreProcess(args, args.out / "store.log")
-    info = store.start()
+    store, info = start_store(args)
     say(f"store: {info['keys']:,} keys at {info['endpoint']} (built in {info['build_seconds']} s)")
-    conn: asyncpg.Connection | None = None
-    try:
-        await prepare_database(url)
-        conn = await asyncpg.connect(url)
-        assert store.proc is not None
-        bench = Bench(args, conn, store, CpuMeter(await ServerCpu.find(conn), store.proc.pid))
+    async with measured_database(url, store) as (conn, meter):
+        bench = Bench(args, conn, store, meter)
         for i in range(args.rounds):
             order = (0, args.nice) if i % 2 == 0 else (args.nice, 0)
             for nice in order:
                 bench.rounds.append(await bench.one(nice))
         summary(bench)
-    finally:
-        if conn is not None:
-            await conn.close()
-        store.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,11 +48,14 @@ from xml.sax.saxutils import escape
 import aiohttp
 from aiohttp import web
 
+from bench import args as cli
 from bench.catalogue import Catalogue
+from harness.processes import announced, spawn_announcing, stop_group
 
 LAST_MODIFIED = "2026-01-01T00:00:00.000Z"
 LAST_MODIFIED_HTTP = "Thu, 01 Jan 2026 00:00:00 GMT"
 MAX_KEYS = 1000
+STARTUP_S = 600.0  # the bound on the store generating its keys and saying it is ready
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 EXTRA_KEYS = (
     "Model With Space/Post 1/a b.jpg",
@@ -439,14 +442,8 @@ class StoreProcess:
             sys.executable, "-m", "bench.store", "--models", str(a.models), "--posts",
             str(a.posts), "--media", str(a.media), "--delay", str(a.delay),
         ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            root = Path(__file__).resolve().parent.parent
-            self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=log)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the store did not start; see {self.log_path}")
-        self.info = json.loads(line)
+        self.proc = spawn_announcing(cmd, self.log_path)
+        self.info = announced(self.proc, STARTUP_S, f"the store (log: {self.log_path})")
         return self.info
 
     @property
@@ -461,26 +458,14 @@ class StoreProcess:
             return dict(await response.json())
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_group(self.proc, 10, leader_only=True, reap=5)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m bench.store",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--models", type=int, default=5_000)
-    p.add_argument("--posts", type=int, default=10, help="posts per model")
-    p.add_argument("--media", type=int, default=2, help="media per post (the last one a video)")
+    p = cli.parser("python -m bench.store", __doc__)
+    cli.add_bucket(p, models=5_000, posts=10, media=2)
     p.add_argument("--bucket", default="creatorflix-bench")
-    p.add_argument("--delay", type=float, default=0.05, help="seconds every request waits")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: any free port")
     p.add_argument("--extra-keys", action="store_true", help="add awkward key names")

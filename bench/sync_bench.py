@@ -30,6 +30,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench import args as cli
 from bench import write_floor
 from bench.loop_lag import LoopLag
 from bench.measure import (
@@ -60,15 +61,8 @@ BUCKET = "creatorflix-bench"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m bench.sync_bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--models", type=int, default=5_000)
-    p.add_argument("--posts", type=int, default=20, help="posts per model")
-    p.add_argument("--media", type=int, default=10, help="media per post (the last one a video)")
-    p.add_argument("--delay", type=float, default=0.05, help="seconds the store holds a request")
+    p = cli.parser("python -m bench.sync_bench", __doc__)
+    cli.add_bucket(p, models=5_000, posts=20, media=10)
     p.add_argument("--concurrency", type=int, default=16, help="SYNC_CONCURRENCY for ours")
     p.add_argument(
         "--workers",

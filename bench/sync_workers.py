@@ -11,56 +11,53 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import RunRequest, begin
 from domain.platform import db
-
-ROOT = Path(__file__).resolve().parent.parent
+from harness.app import start_worker
+from harness.processes import Bound, Process, stop_group, wait_until
 
 
 @dataclass
 class Workers:
+    """`count` `python -m app worker` processes, started (and registered in the queue) on
+    entering, stopped on leaving."""
+
     count: int
     env: dict[str, str]
     log_dir: Path
     procs: list[subprocess.Popen[bytes]] | None = None
+    started: list[Process] = field(default_factory=list)
 
     async def __aenter__(self) -> Workers:
-        self.procs = []
-        for i in range(self.count):
-            log = (self.log_dir / f"worker-{i + 1}.log").open("wb")
-            env = {**os.environ, **self.env, "WORKER_NAME": f"bench-worker-{i + 1}"}
-            self.procs.append(
-                subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is timed
-                    [sys.executable, "-m", "app", "worker"], cwd=ROOT, env=env, stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        env = {**os.environ, **self.env}
+        for i in range(1, self.count + 1):
+            log = self.log_dir / f"worker-{i}.log"
+            self.started.append(start_worker(f"bench-worker-{i}", env, log, session=False))
+        self.procs = [p.popen for p in self.started]
+
+        async def registered() -> bool:
             rows = await db.fetch("SELECT COUNT(*) AS n FROM procrastinate_workers")
-            if int(rows[0]["n"]) >= self.count:
-                return self
-            if any(p.poll() is not None for p in self.procs):
-                break
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"{self.count} worker(s) did not start; see {self.log_dir}")
+            return int(rows[0]["n"]) >= self.count
+
+        try:
+            what = f"{self.count} worker(s) registered (logs in {self.log_dir})"
+            await wait_until(registered, Bound(what, 120, self.started), 0.1)
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for p in self.procs or ():
-            p.terminate()
-        for p in self.procs or ():
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(5)
+        stops = (
+            asyncio.to_thread(stop_group, p, 30, leader_only=True, reap=5) for p in self.procs or ()
+        )
+        await asyncio.gather(*stops)
 
     def peak_rss_mb(self) -> list[float]:
         """Each worker's peak RSS so far (VmHWM); reset with reset_peaks()."""

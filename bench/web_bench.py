@@ -28,17 +28,11 @@ from bench.moto_e2e import moto_server
 from bench.web_load import LoadResult, run_load
 from bench.web_piccolo_admin import LIST_PATH
 from bench.web_profile import Profile, print_profile, profile_under_load
-from bench.web_server import (
-    ROOT,
-    UvicornServer,
-    deep_path,
-    fetch_once,
-    login_ours,
-    login_piccolo_admin,
-)
+from bench.web_server import UvicornServer, deep_path, fetch_once, login_ours, login_piccolo_admin
 from domain.platform import db
 from domain.platform.s3 import S3Service
 from domain.platform.settings import Settings
+from harness.processes import ROOT
 
 PASSWORD = "bench-password-123"
 RATIO_TARGET = 2.0

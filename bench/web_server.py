@@ -6,26 +6,20 @@ import asyncio
 import html
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 import aiohttp
 from yarl import URL
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness.app import ServedLater, start_uvicorn
+from harness.ports import free_port
+from harness.processes import stop_group
+
 CSRF_INPUT = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
 NEXT_LINK = re.compile(r'href="/staged\?([^"]*after=[^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+UVICORN_OPTIONS = ("--workers", "1", "--no-access-log", "--log-level", "warning")
 
 
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -36,7 +30,11 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-class UvicornServer:
+def below_500(status: int) -> bool:
+    return status < 500
+
+
+class UvicornServer(ServedLater):
     """`python -m uvicorn <app> --factory`, one worker, no access log; stopped on exit."""
 
     def __init__(
@@ -46,64 +44,44 @@ class UvicornServer:
         self.name = name
         self.app = app
         self.health = health
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"web_{name}_server.log"
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
 
     async def __aenter__(self) -> UvicornServer:
-        command = [
-            sys.executable, "-m", "uvicorn", self.app, "--factory", "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", "1", "--no-access-log",
-            "--log-level", "warning",
-        ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                *command, cwd=ROOT, env=server_env(self.env), stdout=log, stderr=subprocess.STDOUT
-            )
-        await self._wait_ready(within=120)
+        env = server_env(self.env)
+        name = f"{self.name} server"
+        started = start_uvicorn(name, self.app, env, self.log_path, UVICORN_OPTIONS, session=False)
+        server = self._running(started)
+        try:
+            await server.wait_answering(self.health, 120, ok=below_500, interval=0.25)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         return self
-
-    async def _wait_ready(self, within: float) -> None:
-        deadline = time.monotonic() + within
-        async with aiohttp.ClientSession() as session:
-            while time.monotonic() < deadline:
-                assert self.process is not None
-                if self.process.returncode is not None:
-                    raise RuntimeError(
-                        f"{self.name} server exited ({self.process.returncode}); "
-                        f"log:\n{self.log_path.read_text()[-3000:]}"
-                    )
-                try:
-                    async with session.get(self.base + self.health) as response:
-                        if response.status < 500:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.25)
-        raise RuntimeError(f"{self.name} server not ready after {within} s: see {self.log_path}")
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 15)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        if self.server is not None:
+            await asyncio.to_thread(stop_group, self.server.popen, 15, leader_only=True)
 
 
 def _cookie_header(jar: aiohttp.CookieJar, base: str) -> str:
     cookies = jar.filter_cookies(URL(base))
     return "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
+
+
+async def _signed_in(response: aiohttp.ClientResponse, ok: Callable[[int], bool], who: str) -> None:
+    """RuntimeError naming `who` unless the sign-in POST's status is `ok`."""
+    if not ok(response.status):
+        raise RuntimeError(f"{who} failed: HTTP {response.status} {await response.text()}")
+
+
+def _session_cookie(jar: aiohttp.CookieJar, base: str, name: str, who: str) -> str:
+    """The Cookie header to send, which must hold the session cookie `name`."""
+    cookie = _cookie_header(jar, base)
+    if f"{name}=" not in cookie:
+        raise RuntimeError(f"{who} set no `{name}` session cookie")
+    return cookie
 
 
 async def login_ours(base: str, username: str, password: str) -> str:
@@ -117,14 +95,8 @@ async def login_ours(base: str, username: str, password: str) -> str:
             raise RuntimeError("no _csrf_token input on /login")
         form = {"username": username, "password": password, "_csrf_token": found.group(1)}
         async with session.post(base + "/login", data=form, allow_redirects=False) as response:
-            if response.status != 303:
-                raise RuntimeError(
-                    f"sign-in failed: HTTP {response.status} {await response.text()}"
-                )
-        cookie = _cookie_header(jar, base)
-        if "cfx_session=" not in cookie:
-            raise RuntimeError("sign-in set no cfx_session cookie")
-        return cookie
+            await _signed_in(response, lambda status: status == 303, "sign-in")
+        return _session_cookie(jar, base, "cfx_session", "sign-in")
 
 
 async def login_piccolo_admin(base: str, username: str, password: str) -> str:
@@ -142,14 +114,8 @@ async def login_piccolo_admin(base: str, username: str, password: str) -> str:
             headers={"X-CSRFToken": token.value},
             allow_redirects=False,
         ) as response:
-            if response.status >= 400:
-                raise RuntimeError(
-                    f"Piccolo Admin sign-in failed: HTTP {response.status} {await response.text()}"
-                )
-        cookie = _cookie_header(jar, base)
-        if "id=" not in cookie:
-            raise RuntimeError("Piccolo Admin sign-in set no `id` session cookie")
-        return cookie
+            await _signed_in(response, lambda status: status < 400, "Piccolo Admin sign-in")
+        return _session_cookie(jar, base, "id", "Piccolo Admin sign-in")
 
 
 async def deep_path(base: str, cookie: str, start: str, rows: int, size: int) -> str:

@@ -19,8 +19,8 @@ from domain.accounts.admins import upsert_admin
 from domain.platform import db
 from domain.platform.embedded_pg import database_url
 from domain.platform.settings import Settings
+from harness.processes import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-output"
 USER, PASSWORD = "soak", "soak-password-1"
 CSRF = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')

@@ -12,8 +12,6 @@ import contextlib
 import html
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,20 +21,17 @@ from pathlib import Path
 
 import httpx
 
+from harness.app import app_command, start_app
+from harness.ports import free_port
+from harness.processes import run_command
+from harness.processes import spawn as harness_spawn
+from harness.processes import stop_group as harness_stop_group
 from tests.web import Browser
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 LITESTAR = str(Path(sys.executable).parent / "litestar")
 FINAL = ("succeeded", "failed", "cancelled", "needs_confirmation")
 STATUS = re.compile(r'data-status="([a-z_]+)"')
 SIGNED_SRC = re.compile(r'(?:src|href)="(http[^"]*X-Amz-Signature[^"]*)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -50,74 +45,30 @@ class Served:
         return self.log.read_text(errors="replace")
 
 
-def tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-4000:]
-
-
 def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`python -m app` in a process group of its own, output to `log`."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [PYTHON, "-m", "app"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
-async def _wait_healthy(
-    process: subprocess.Popen[bytes], url: str, log: Path, timeout: float
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    async with httpx.AsyncClient(timeout=2) as client:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"the app exited ({process.returncode}) before /healthz answered:\n" + tail(log)
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(url + "/healthz")).status_code == 200:
-                    return
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"/healthz did not answer within {timeout} s:\n" + tail(log))
-            await asyncio.sleep(0.1)
+    return harness_spawn(app_command(), env, log)
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process group, SIGKILL it if it is still there after 10 s."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    with contextlib.suppress(ProcessLookupError):  # children left behind in the group
-        os.killpg(process.pid, signal.SIGKILL)
+    harness_stop_group(process, 10.0)
 
 
 @contextlib.asynccontextmanager
 async def served(env: dict[str, str], startup_timeout: float = 60) -> AsyncIterator[Served]:
     """Run `python -m app` with exactly `env` (plus HOST/PORT) until the block ends."""
-    port = free_port()
     with tempfile.TemporaryDirectory(prefix="creatorflix-served-") as tmp:
-        log = Path(tmp) / "app.log"
-        environ = {**env, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONUNBUFFERED": "1"}
-        process = spawn(environ, log)
-        url = f"http://127.0.0.1:{port}"
+        environ = {**env, "HOST": "127.0.0.1", "PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
+        app = start_app("the app", environ, Path(tmp) / "app.log")
         try:
-            await _wait_healthy(process, url, log, startup_timeout)
+            await app.wait_answering("/healthz", startup_timeout)
             async with httpx.AsyncClient(
-                base_url=url, follow_redirects=False, timeout=30
+                base_url=app.url, follow_redirects=False, timeout=30
             ) as client:
-                yield Served(process, url, log, Browser(client))
+                yield Served(app.popen, app.url, app.log, Browser(client))
         finally:
-            await asyncio.to_thread(stop_group, process)
+            await asyncio.to_thread(stop_group, app.popen)
 
 
 async def run_status(b: Browser, run_id: int) -> str:
@@ -167,16 +118,7 @@ def cli(
     env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`litestar ARGS` from the project root, as an operator would run it."""
-    return subprocess.run(
-        [LITESTAR, *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,  # no controlling terminal: a password prompt reads stdin
-    )
+    return run_command([LITESTAR, *args], env, stdin)
 
 
 LOG_RECORD = re.compile(r"^(DEBUG|INFO) - \d{4}-\d\d-\d\d ")

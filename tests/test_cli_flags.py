@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,8 +20,10 @@ import boto3
 import pytest
 
 from domain.platform.settings import S3Settings
+from harness.ports import free_port, wait_port
+from harness.processes import run_command, spawn
 from tests.conftest import Bucket, cli_env, count, rows
-from tests.served import ROOT, cli, free_port, one_error_line, served, stop_group
+from tests.served import cli, one_error_line, served, stop_group
 
 MODELS = ["Ann", "Bea", "Cid", "Dee", "Eve"]
 
@@ -125,21 +125,11 @@ def auth_s3() -> Iterator[S3Settings]:
     """A moto server that checks credentials (IAM on), with one user allowed on one bucket."""
     port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    moto_server = str(Path(sys.executable).parent / "moto_server")
+    process = spawn([moto_server, "-H", "127.0.0.1", "-p", str(port)], env, None)
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_port(port, 20.0, "moto's server (IAM on)")
         iam = boto3.client(
             "iam",
             endpoint_url=endpoint,
@@ -277,15 +267,7 @@ async def test_create_admin_asks_for_a_password_then_the_admin_signs_in(
 
 def piccolo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Piccolo's own command line, as the README shows it."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "piccolo"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,
-    )
+    return run_command([str(Path(sys.executable).parent / "piccolo"), *args], env)
 
 
 async def test_piccolo_user_create_makes_an_admin_who_signs_in(

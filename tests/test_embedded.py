@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.served import clean_env, free_port, served, staged, start_sync, wait_final
+from harness.ports import free_port
+from tests.served import clean_env, served, staged, start_sync, wait_final
 
 pytestmark = pytest.mark.timeout(400)
 

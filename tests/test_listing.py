@@ -9,7 +9,6 @@ bucket failing a sync that a retry would have saved, or an error that names no s
 from __future__ import annotations
 
 import asyncio
-import socket
 import unicodedata
 from collections import Counter, deque
 from dataclasses import dataclass, replace
@@ -41,6 +40,7 @@ from domain.platform.s3 import (
 )
 from domain.platform.s3_pages import parse_page
 from domain.platform.s3_types import NotAListing
+from harness.ports import free_port
 from tests.conftest import Bucket, Proxied
 from tests.fault_proxy import Rule, listing, listing_in
 
@@ -594,9 +594,7 @@ async def test_one_slow_reply_is_retried(proxied: Proxied) -> None:
 
 
 async def test_nothing_listening_is_unreachable(bucket: Bucket) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     dead = replace(bucket.s3.settings, endpoint=f"http://127.0.0.1:{port}")
     async with S3Service(dead, max_attempts=2, timeout=1.5) as s3:
         with pytest.raises(S3Unreachable, match="DO_SPACES_ENDPOINT") as caught:

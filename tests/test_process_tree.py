@@ -23,7 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.served import PYTHON, ROOT, clean_env, free_port
+from harness.app import app_command
+from harness.ports import free_port
+from harness.processes import signal_group, spawn
+from tests.served import clean_env
 
 pytestmark = pytest.mark.timeout(120)
 START_S = 80.0  # the first start runs initdb and fills the demo bucket
@@ -84,16 +87,7 @@ def postmaster(data: Path) -> Proc | None:
 
 def spawn_app(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`python -m app ARGS` in a session of its own (a signal reaches it alone), output to log."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [PYTHON, "-m", "app", *args],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    return spawn(app_command(*args), env, log)
 
 
 def wait_until(done: Callable[[], bool], within: float) -> float | None:
@@ -172,8 +166,7 @@ class App:
 
     def reap(self) -> None:
         """Whatever happened: nothing of this app outlives the test (but PostgreSQL)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        signal_group(self.popen, signal.SIGKILL)
         for proc in self.left():
             if "postgres" not in proc.command:
                 with contextlib.suppress(ProcessLookupError):
@@ -274,6 +267,5 @@ def test_worker_waiting_for_its_database_stops_on_sigterm(tmp_path: Path) -> Non
         assert "worker waiting stopped" in text, text
         print(f"\n[process tree] waiting worker: stopped {took:.1f} s after SIGTERM")
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)
+        signal_group(worker, signal.SIGKILL)
         worker.wait(10)

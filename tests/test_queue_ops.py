@@ -4,9 +4,6 @@ database. Through HTTP (the app with an in-process worker) and a real worker pro
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,10 +12,10 @@ import httpx
 
 from domain.catalogue import runs
 from domain.catalogue.runs import Run
+from harness.app import start_worker
+from harness.processes import stop_group
 from tests.conftest import Bucket, cli_env, count
 from tests.web import admin, browser, running_app
-
-ROOT = Path(__file__).resolve().parent.parent
 
 MODELS = ["Ann", "Bea", "Cid", "Dee", "Eve"]
 
@@ -93,23 +90,13 @@ async def test_metrics_are_for_admins_and_the_scraper_token_only(
             assert (await scraper.get("/")).status_code == 303  # the token opens /metrics only
 
 
-def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 async def test_a_worker_without_its_database_waits_and_says_so(
     bucket: Bucket, tmp_path: Path
 ) -> None:
     env = cli_env(bucket.s3.settings, DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
     log = tmp_path / "worker.log"
-    process = await asyncio.to_thread(spawn_worker, {**env, "WORKER_NAME": "lonely"}, log)
+    worker = await asyncio.to_thread(start_worker, "lonely", env, log, session=False)
+    process = worker.popen
     try:
         text = ""
         for _ in range(150):
@@ -122,9 +109,4 @@ async def test_a_worker_without_its_database_waits_and_says_so(
         assert "retrying in 1 s" in text and "retrying in 2 s" in text, text  # a backoff
         assert "Traceback" not in text
     finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(10)
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
+        stop_group(process, 10, reap=5, sweep=False)

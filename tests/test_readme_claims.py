@@ -18,12 +18,12 @@ import httpx
 import pytest
 
 from domain.platform.settings import S3Settings
+from harness.ports import free_port
 from tests.conftest import Bucket, cli_env, eventually, rows
 from tests.fault_proxy import FaultProxy, Rule
 from tests.served import (
     audit_log,
     clean_env,
-    free_port,
     run_id_from,
     run_status,
     served,

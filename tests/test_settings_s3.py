@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +12,7 @@ from domain.platform.db import DatabaseUnavailable
 from domain.platform.runtime import Runtime
 from domain.platform.s3 import S3BucketMissing, S3Service, S3Unreachable
 from domain.platform.settings import Settings, SettingsError
+from harness.ports import free_port
 from tests.conftest import Bucket
 
 S3_ENV = {
@@ -70,9 +70,7 @@ def test_defaults_and_full_configuration() -> None:
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()  # closed again: nothing listens there
 
 
 async def test_unreachable_endpoint_and_missing_bucket_are_named(bucket: Bucket) -> None:

@@ -12,8 +12,10 @@ import pytest
 
 from domain.platform import db
 from domain.platform.settings import Settings, SettingsError
+from harness.ports import free_port
+from harness.processes import PYTHON, Process
 from tests.conftest import Bucket, cli_env
-from tests.processes import PYTHON, Process, Processes, free_port
+from tests.processes import Processes
 
 pytestmark = pytest.mark.timeout(120)
 OURS = os.getpriority(os.PRIO_PROCESS, 0)  # the web inherits it; workers go below it

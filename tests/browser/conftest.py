@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from piccolo.engine import Engine
 from playwright.async_api import Browser, async_playwright, expect
@@ -25,34 +19,16 @@ from playwright.async_api import Browser, async_playwright, expect
 from domain.platform import db
 from domain.platform.s3 import S3Service
 from domain.platform.settings import S3Settings, Settings
-from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket
+from harness.app import start_uvicorn, start_worker
+from harness.browser import kill_playwright_leftovers, launch_chromium
+from harness.processes import Process, stop_group
+from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket, open_ui
 from tests.conftest import Bucket, bounded, eventually, seed_admin, wipe
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-sync",
-]
 SERVER_LOG = ROOT / "test-output" / "browser-server.log"
 STARTUP_TIMEOUT_S = 30.0
 
 expect.set_options(timeout=10_000)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _python() -> str:
-    venv = ROOT / ".venv" / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
 
 
 @pytest.fixture(scope="package")  # its worker must not outlive the browser tests
@@ -74,28 +50,14 @@ async def server_s3(settings: Settings) -> AsyncIterator[S3Service]:
 @contextlib.contextmanager
 def serve(server_s3: S3Service, log_path: Path) -> Iterator[str]:
     """Run `uvicorn app:create_app` against the test database and bucket; yield its base URL."""
-    port = _free_port()
-    env = _env(server_s3)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    base = f"http://127.0.0.1:{port}"
-    command = [
-        _python(),
-        "-m",
-        "uvicorn",
-        "app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_healthy(proc, base)
-            yield base
-        finally:
-            _stop(proc)
+    env = _env(server_s3)
+    server = start_uvicorn("the app", "app:create_app", env, log_path, session=False)
+    try:
+        server.wait_answering_sync("/healthz", STARTUP_TIMEOUT_S)
+        yield server.url
+    finally:
+        _stop(server)
 
 
 def _env(server_s3: S3Service) -> dict[str, str]:
@@ -111,13 +73,8 @@ def _env(server_s3: S3Service) -> dict[str, str]:
     return env
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
+def _stop(process: Process) -> None:
+    stop_group(process.popen, 10.0, reap=5.0)
 
 
 @pytest.fixture(scope="package")  # its worker must not outlive the browser tests
@@ -133,20 +90,12 @@ def live_server(server_s3: S3Service, pg_engine: Any) -> Iterator[str]:
 @contextlib.contextmanager
 def worker(server_s3: S3Service) -> Iterator[None]:
     """`python -m app worker` against the test database and bucket, stopped afterwards."""
-    env = _env(server_s3)
     log_path = SERVER_LOG.with_name("browser-worker.log")
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [_python(), "-m", "app", "worker"],
-            cwd=ROOT,
-            env={**env, "WORKER_NAME": "browser-worker"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield
-        finally:
-            _stop(proc)
+    process = start_worker("browser-worker", _env(server_s3), log_path, session=False)
+    try:
+        yield
+    finally:
+        _stop(process)
 
 
 @pytest.fixture(scope="package")  # its worker must not outlive the browser tests
@@ -154,25 +103,6 @@ def second_server(server_s3: S3Service, live_server: str) -> Iterator[str]:
     """A second app process on the same database and bucket."""
     with serve(server_s3, SERVER_LOG.with_name("browser-server-2.log")) as base:
         yield base
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], base: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"the app exited with {proc.returncode} at start; see {SERVER_LOG}:\n"
-                + SERVER_LOG.read_text(errors="replace")[-3000:]
-            )
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(
-        f"the app did not answer {base}/healthz within {STARTUP_TIMEOUT_S} s; see {SERVER_LOG}"
-    )
 
 
 IDLE_TIMEOUT_S = 30.0
@@ -207,47 +137,18 @@ async def app_data(database: Any, server_s3: S3Service, live_server: str) -> Buc
 async def browser() -> AsyncIterator[Browser]:
     pw = await async_playwright().start()
     try:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = await launch_chromium(pw)
         try:
             yield chromium
         finally:
             await bounded(chromium.close(), "closing Chromium")
     finally:
         if not await bounded(pw.stop(), "stopping the Playwright driver"):
-            _kill_descendants(("playwright", CHROMIUM))
-
-
-def _kill_descendants(markers: tuple[str, ...]) -> None:
-    """SIGKILL this process's descendants whose command line holds one of `markers`."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(stat.parent.name))
-    todo, found = [os.getpid()], []
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    for pid in found:
-        with contextlib.suppress(OSError):
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            if any(marker in cmdline for marker in markers):
-                os.kill(pid, signal.SIGKILL)
+            kill_playwright_leftovers()
 
 
 @pytest.fixture
 async def ui(browser: Browser, live_server: str, app_data: Bucket) -> AsyncIterator[UI]:
     """A fresh context and page; fails the test on JS errors, console errors and dialogs."""
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC"
-    )
-    context.set_default_timeout(10_000)
-    page = await context.new_page()
-    wrapper = UI(page, live_server)
-    try:
+    async with open_ui(browser, live_server, viewport={"width": 1280, "height": 900}) as wrapper:
         yield wrapper
-    finally:
-        await bounded(context.close(), "closing the browser context")
-    if wrapper.errors:
-        pytest.fail("the browser reported problems:\n" + "\n".join(wrapper.errors))

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from playwright.async_api import ConsoleMessage, Dialog, Error, Locator, Page, expect
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Dialog, Error, Locator, Page, expect
 
 from domain.catalogue.keys import KeyKind, parse_key
 from domain.platform.demo import demo_objects
 from domain.platform.s3 import S3Service
-from tests.conftest import Bucket
+from tests.conftest import Bucket, bounded
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -101,6 +104,21 @@ class UI:
 
     async def same_document(self) -> bool:
         return bool(await self.page.evaluate("window.__cfxMark === 'kept'"))
+
+
+@contextlib.asynccontextmanager
+async def open_ui(browser: Browser, base: str, **options: Any) -> AsyncIterator[UI]:
+    """A fresh context (en-GB, UTC, `options`) and page on `base`; closed at the end, and the
+    test failed if the browser reported JS errors, console errors or dialogs meanwhile."""
+    context = await browser.new_context(locale="en-GB", timezone_id="UTC", **options)
+    context.set_default_timeout(10_000)
+    wrapper = UI(await context.new_page(), base)
+    try:
+        yield wrapper
+    finally:
+        await bounded(context.close(), "closing the browser context")
+    if wrapper.errors:
+        pytest.fail("the browser reported problems:\n" + "\n".join(wrapper.errors))
 
 
 def card_value(page: Page, label: str) -> Locator:

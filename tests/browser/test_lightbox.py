@@ -12,8 +12,8 @@ from playwright.async_api import Browser, ElementHandle, Locator, Page, expect
 from domain.catalogue.keys import KeyKind, parse_key
 from domain.platform.demo import image_bytes
 from domain.staging import activation
-from tests.browser.support import UI, demo, put_many, synced_demo
-from tests.conftest import Bucket, bounded, rows
+from tests.browser.support import UI, demo, open_ui, put_many, synced_demo
+from tests.conftest import Bucket, rows
 
 MODEL = "Aurora Vale"  # six posts: two hold a video among their images
 BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
@@ -143,22 +143,9 @@ async def test_staged_gallery_opens_originals_steps_plays_and_closes(
 @pytest.fixture
 async def phone(browser: Browser, live_server: str, app_data: Bucket) -> AsyncIterator[UI]:
     """A touch phone 390 px wide; fails the test on JS errors like the `ui` fixture."""
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        locale="en-GB",
-        timezone_id="UTC",
-    )
-    context.set_default_timeout(10_000)
-    wrapper = UI(await context.new_page(), live_server)
-    try:
+    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2}
+    async with open_ui(browser, live_server, is_mobile=True, has_touch=True, **phone) as wrapper:
         yield wrapper
-    finally:
-        await bounded(context.close(), "closing the browser context")
-    if wrapper.errors:
-        pytest.fail("the browser reported problems:\n" + "\n".join(wrapper.errors))
 
 
 async def swipe(page: Page, from_x: float, to_x: float, y: float = 400) -> None:

@@ -75,6 +75,16 @@ def test_an_xml_answer_without_code_or_message_is_named_by_its_status() -> None:
     assert isinstance(explain(error, SETTINGS), S3CredentialsError)
 
 
+def test_an_error_answer_never_expands_its_own_entities() -> None:
+    """An answer that defines an entity for its Code is read without expanding it: it cannot
+    pass itself off as another error (or grow by expansion); its status names it."""
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE Error [<!ENTITY c "NoSuchBucket">]>'
+        b"<Error><Code>&c;</Code><Message>m</Message></Error>"
+    )
+    assert client_error(403, body).response["Error"] == {"Code": "403", "Message": "m"}
+
+
 def test_another_s3_error_is_named_with_its_code_and_bucket() -> None:
     error = client_error(400, s3_error("InvalidArgument", "max-keys is bad"))
     worded = explain(error, SETTINGS)

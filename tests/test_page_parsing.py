@@ -240,3 +240,43 @@ def test_url_encoded_prefixes_and_keys_are_decoded_on_the_lxml_path_only_when_en
     raw = parse_page(_page(_contents(SIZE, ETAG, STAMP, KEY), extra=prefix, url=False))
     assert [o.key for o in raw.objects] == ["m/p/a+b%2Bc.jpg"]
     assert raw.prefixes == ["a+b%2Bc/"]
+
+
+DOCTYPE = '<!DOCTYPE ListBucketResult [<!ENTITY e "INJECTED/p/x.jpg">]>'
+
+
+def test_entities_in_a_listing_are_never_expanded() -> None:
+    """A listing that defines its own entities (an entity bomb, or text a proxy injects) is read
+    without expanding them: the key written as `&e;` never becomes the entity's text."""
+    body = _page(_contents("<Key>&e;</Key>", STAMP, ETAG, SIZE), url=False)
+    body = body.replace(b"?>\n", b"?>\n" + DOCTYPE.encode(), 1)
+    assert [o.key for o in parse_page(body).objects] == [""]
+
+
+def test_a_raw_control_character_in_an_echoed_prefix_is_dropped_not_fatal() -> None:
+    """moto URL-encodes keys but echoes the request's Prefix raw: a control character there
+    makes the XML invalid. The echo is dropped and the rest read strictly (entities still
+    unexpanded)."""
+    echo = "<Prefix>Ann\x01/</Prefix>"
+    body = _page(_contents(KEY, STAMP, ETAG, SIZE), _contents("<Key>&e;</Key>", STAMP, ETAG, SIZE))
+    body = body.replace(b"<Name>b</Name>", b"<Name>b</Name>" + echo.encode())
+    body = body.replace(b"?>\n", b"?>\n" + DOCTYPE.encode(), 1)
+    assert s3_pages._fast_page(body) is None
+    assert [o.key for o in parse_page(body).objects] == ["m/p/a b+c.jpg", ""]
+
+
+def test_the_one_pass_read_is_taken_only_for_s3s_field_order() -> None:
+    """Speed: S3's layout is read in one C-level pass; `_in_order` decides it is safe from the
+    first and the last object (and an empty page needs no check)."""
+    from lxml import etree
+
+    def fields(*contents: str) -> list[object]:
+        root = etree.fromstring(_page(*contents), s3_pages.PARSER)
+        return list(root.iter(*s3_pages._FIELDS))
+
+    ordered = _contents(KEY, STAMP, ETAG, SIZE)
+    assert s3_pages._in_order(fields(ordered, ordered, ordered))
+    assert s3_pages._in_order([])
+    assert not s3_pages._in_order(fields(_contents(SIZE, ETAG, STAMP, KEY)))
+    assert not s3_pages._in_order(fields(ordered, ordered, _contents(STAMP, KEY, ETAG, SIZE)))
+    assert not s3_pages._in_order(fields(_contents(STAMP, KEY, ETAG, SIZE), ordered, ordered))

@@ -54,9 +54,9 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 def client_error(status: int, body: bytes) -> ClientError:
     """An S3 error answer as botocore would raise it, so domain.platform.s3.explain words it."""
-    code, message = str(status), ""
+    code = str(status)
     try:
-        root = etree.fromstring(body, PARSER)
+        root = etree.fromstring(body, PARSER)  # entities never expanded (s3_pages.PARSER)
         code = root.findtext("Code") or code
         message = root.findtext("Message") or ""
     except etree.XMLSyntaxError:

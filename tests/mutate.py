@@ -33,7 +33,7 @@ MUTANTS = ROOT / "mutants"
 DETECTED = {"killed", "timeout", "caught by type check"}
 # Top-level entries a group's work directory does not link to.
 # What the mutated packages find next to them, copied with them into mutmut's mutants/.
-ALSO_COPY = ["piccolo_migrations", "templates", "static"]
+ALSO_COPY = ["piccolo_migrations", "templates", "static", "harness"]
 NOT_LINKED = {".git", ".venv", "mutants", "pyproject.toml", "data", "test-output"}
 
 

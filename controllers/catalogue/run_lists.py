@@ -10,7 +10,8 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
 from controllers.catalogue.sync import _run_or_404
-from controllers.forms import PageNo, RowId
+from controllers.forms import RowId
+from controllers.lists import ListDep, list_query
 from controllers.responses import render
 from domain.catalogue import run_reports
 from domain.catalogue.run_changes import IGNORED_KEPT
@@ -20,46 +21,41 @@ from domain.production import live
 class RunListsController(Controller):
     include_in_schema = False
 
-    @get("/sync-runs/{run_id:int}/changes", name="runs.changes")
-    async def changes(
-        self,
-        request: HTMXRequest,
-        run_id: RowId,
-        kind: FromQuery[str] = "model",
-        change: FromQuery[str] = "added",
-        page: PageNo = 1,
-    ) -> HTMXTemplate:
+    @get(
+        "/sync-runs/{run_id:int}/changes",
+        name="runs.changes",
+        dependencies={"listing": list_query(run_reports.CHANGES)},
+    )
+    async def changes(self, request: HTMXRequest, run_id: RowId, listing: ListDep) -> HTMXTemplate:
         """Every model or post the run added, changed or removed, or the keys it ignored."""
         run = await _run_or_404(run_id)
-        listing = await run_reports.change_page(run, kind, change, page)
+        page = await run_reports.change_page(run, listing)
         return render(
             request,
             "catalogue/sync/changes.html",
             "catalogue/sync/_change_list.html",
             run=run,
-            listing=listing,
+            listing=page,
             ignored_kept=IGNORED_KEPT,
             nav="runs",
         )
 
-    @get("/sync-runs/{run_id:int}/plan", name="runs.plan")
-    async def plan(
-        self,
-        request: HTMXRequest,
-        run_id: RowId,
-        kind: FromQuery[str] = "models",
-        page: PageNo = 1,
-    ) -> HTMXTemplate:
+    @get(
+        "/sync-runs/{run_id:int}/plan",
+        name="runs.plan",
+        dependencies={"listing": list_query(run_reports.PLAN)},
+    )
+    async def plan(self, request: HTMXRequest, run_id: RowId, listing: ListDep) -> HTMXTemplate:
         """Everything a held plan would delete, page by page."""
         run = await _run_or_404(run_id)
-        listing = await run_reports.plan_page(run, kind, page)
+        page = await run_reports.plan_page(run, listing)
         partial = "catalogue/sync/_change_list.html"
         return render(
             request,
             "catalogue/sync/plan.html",
             partial,
             run=run,
-            listing=listing,
+            listing=page,
             live=await live.in_plan(run_reports.held_plan(run)),
             nav="runs",
         )

@@ -1,7 +1,7 @@
 """Every admin list's controls, given to its handler as `listing` (a `ListQuery`): read from the
 query string and checked once, by `domain.platform.listing.parse` against the list's `ListSpec`.
 
-    @get("/", dependencies={"listing": list_query(queries.LIST)})
+    @get("/", dependencies=listed(queries.LIST))  # = {"listing": list_query(queries.LIST)}
     async def index(self, request: HTMXRequest, listing: ListDep) -> HTMXTemplate: ...
 """
 
@@ -31,6 +31,11 @@ class ListProvide(Provide):
 
 def list_query(spec: ListSpec) -> ListProvide:
     return ListProvide(spec)
+
+
+def listed(spec: ListSpec) -> dict[str, Provide]:
+    """A list handler's `dependencies`: its `listing`."""
+    return {"listing": list_query(spec)}
 
 
 def list_spec(handler: BaseRouteHandler) -> ListSpec | None:

@@ -8,7 +8,7 @@ import asyncio
 from litestar import Controller, get
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
-from controllers.lists import ListDep, list_query
+from controllers.lists import ListDep, listed
 from controllers.responses import is_fragment, render
 from controllers.templating import query as query_string
 from domain.accounts import audit
@@ -22,7 +22,7 @@ class AuditController(Controller):
     path = "/audit"
     include_in_schema = False
 
-    @get("/", name="audit.index", dependencies={"listing": list_query(audit.LIST)})
+    @get("/", name="audit.index", dependencies=listed(audit.LIST))
     async def index(self, request: HTMXRequest, listing: ListDep) -> HTMXTemplate:
         actions = await audit.logged_actions()
         query = audit.check(listing, actions)

@@ -11,54 +11,35 @@ from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
 from controllers.catalogue.sync import _run_or_404
 from controllers.forms import RowId
-from controllers.lists import ListDep, list_query
+from controllers.lists import ListDep, listed
 from controllers.responses import render
 from domain.catalogue import run_reports
 from domain.catalogue.run_changes import IGNORED_KEPT
+from domain.catalogue.run_reports import CHANGES, PLAN
 from domain.production import live
+
+LIST = "catalogue/sync/_change_list.html"
 
 
 class RunListsController(Controller):
     include_in_schema = False
 
-    @get(
-        "/sync-runs/{run_id:int}/changes",
-        name="runs.changes",
-        dependencies={"listing": list_query(run_reports.CHANGES)},
-    )
+    @get("/sync-runs/{run_id:int}/changes", name="runs.changes", dependencies=listed(CHANGES))
     async def changes(self, request: HTMXRequest, run_id: RowId, listing: ListDep) -> HTMXTemplate:
         """Every model or post the run added, changed or removed, or the keys it ignored."""
         run = await _run_or_404(run_id)
         page = await run_reports.change_page(run, listing)
-        return render(
-            request,
-            "catalogue/sync/changes.html",
-            "catalogue/sync/_change_list.html",
-            run=run,
-            listing=page,
-            ignored_kept=IGNORED_KEPT,
-            nav="runs",
-        )
+        extra: dict[str, Any] = {"ignored_kept": IGNORED_KEPT, "nav": "runs"}
+        return render(request, "catalogue/sync/changes.html", LIST, run=run, listing=page, **extra)
 
-    @get(
-        "/sync-runs/{run_id:int}/plan",
-        name="runs.plan",
-        dependencies={"listing": list_query(run_reports.PLAN)},
-    )
+    @get("/sync-runs/{run_id:int}/plan", name="runs.plan", dependencies=listed(PLAN))
     async def plan(self, request: HTMXRequest, run_id: RowId, listing: ListDep) -> HTMXTemplate:
         """Everything a held plan would delete, page by page."""
         run = await _run_or_404(run_id)
         page = await run_reports.plan_page(run, listing)
-        partial = "catalogue/sync/_change_list.html"
-        return render(
-            request,
-            "catalogue/sync/plan.html",
-            partial,
-            run=run,
-            listing=page,
-            live=await live.in_plan(run_reports.held_plan(run)),
-            nav="runs",
-        )
+        extra: dict[str, Any] = {"live": await live.in_plan(run_reports.held_plan(run))}
+        extra["nav"] = "runs"
+        return render(request, "catalogue/sync/plan.html", LIST, run=run, listing=page, **extra)
 
     @get("/sync-runs/pulse", name="runs.pulse")
     async def pulse(self, request: HTMXRequest, seen: FromQuery[str] = "") -> Response[Any]:

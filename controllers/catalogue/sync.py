@@ -17,7 +17,7 @@ from controllers.catalogue.dashboard import dashboard_context
 from controllers.deps import Actor, ActorDep, RuntimeDep, S3Dep
 from controllers.form_errors import form_errors, refused
 from controllers.forms import Checked, EmptyBody, RowId
-from controllers.lists import ListDep, list_query
+from controllers.lists import ListDep, listed
 from controllers.responses import Did, Toast, after_action, audited, is_fragment, render
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import run_reports, runs, schedule
@@ -102,7 +102,7 @@ class SyncController(Controller):
             toast = ("warning", f"Sync #{run_id} is already {busy.run.status}: showing it.")
         return await _answer(request, actor, did, run_id, toast)
 
-    @get("/sync-runs", name="runs.index", dependencies={"listing": list_query(runs.LIST)})
+    @get("/sync-runs", name="runs.index", dependencies=listed(runs.LIST))
     async def index(self, request: HTMXRequest, listing: ListDep) -> HTMXTemplate:
         pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the list
         before, size = listing.before_id, listing.size

@@ -17,7 +17,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 from controllers.deps import ActorDep, S3Dep
 from controllers.form_errors import NO_ERRORS, form_errors, refused
 from controllers.forms import Checked, RowId
-from controllers.lists import ListDep, list_query
+from controllers.lists import ListDep, listed
 from controllers.numbers import whole_number
 from controllers.production.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
 from controllers.responses import Did, audited, is_fragment, render
@@ -166,7 +166,7 @@ class ProductionModelController(Controller):
     @get(
         "/history",
         name="production.history",
-        dependencies={"listing": list_query(editing.HISTORY)},
+        dependencies=listed(editing.HISTORY),
     )
     async def history(
         self, request: HTMXRequest, model_id: RowId, listing: ListDep

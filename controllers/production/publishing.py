@@ -13,8 +13,8 @@ from litestar.params import Body
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
-from controllers.forms import Checked, PageNo, RowId
-from controllers.lists import ListDep, list_query
+from controllers.forms import Checked, RowId
+from controllers.lists import ListDep, listed
 from controllers.numbers import whole_number
 from controllers.responses import Did, audited, render
 from domain.errors import Invalid, NotFound
@@ -58,7 +58,7 @@ class ProductionController(Controller):
     path = "/production"
     include_in_schema = False
 
-    @get("/", name="production.index", dependencies={"listing": list_query(production.LIST)})
+    @get("/", name="production.index", dependencies=listed(production.LIST))
     async def index(self, request: HTMXRequest, s3: S3Dep, listing: ListDep) -> HTMXTemplate:
         rows, matching = await production.models(listing, s3.sign)
         return render(
@@ -74,14 +74,14 @@ class ProductionController(Controller):
             nav="production",
         )
 
-    @get("/{model_id:int}", name="production.detail")
+    @get("/{model_id:int}", name="production.detail", dependencies=listed(production.POSTS))
     async def detail(
-        self, request: HTMXRequest, s3: S3Dep, model_id: RowId, page: PageNo = 1
+        self, request: HTMXRequest, s3: S3Dep, model_id: RowId, listing: ListDep
     ) -> HTMXTemplate:
         model = await production.model(model_id)
         if model is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
-        posts, total = await production.posts(model_id, s3.sign, page)
+        posts, total = await production.posts(model_id, s3.sign, listing)
         return render(
             request,
             "production/detail.html",
@@ -89,8 +89,7 @@ class ProductionController(Controller):
             model=model,
             posts=posts,
             total=total,
-            page=page,
-            size=production.PAGE_SIZE,
+            listing=listing,
             nav="production",
         )
 

@@ -14,8 +14,8 @@ from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
 from controllers.deps import ActorDep, RuntimeDep, S3Dep
-from controllers.forms import ActivateBody, EmptyBody, OptionalRowId, PageNo
-from controllers.lists import ListDep, list_query
+from controllers.forms import ActivateBody, EmptyBody, OptionalRowId
+from controllers.lists import ListDep, listed
 from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
@@ -44,7 +44,7 @@ class StagedModelsController(Controller):
     path = "/staged"
     include_in_schema = False
 
-    @get("/", name="staged.index", dependencies={"listing": list_query(queries.LIST)})
+    @get("/", name="staged.index", dependencies=listed(queries.LIST))
     async def index(self, request: HTMXRequest, s3: S3Dep, listing: ListDep) -> HTMXTemplate:
         page, new_count, bulk_jobs = await asyncio.gather(
             queries.staged_models(listing, s3.sign),
@@ -63,18 +63,14 @@ class StagedModelsController(Controller):
             nav="staged",
         )
 
-    @get("/{model_name:str}", name="staged.detail")
+    @get("/{model_name:str}", name="staged.detail", dependencies=listed(queries.POSTS))
     async def detail(
-        self,
-        request: HTMXRequest,
-        s3: S3Dep,
-        model_name: FromPath[str],
-        page: PageNo = 1,
+        self, request: HTMXRequest, s3: S3Dep, model_name: FromPath[str], listing: ListDep
     ) -> HTMXTemplate:
         model, current, (posts, total), images = await asyncio.gather(
             _row(s3, model_name),
             runs.current(),
-            queries.model_posts(model_name, s3.sign, page=page),
+            queries.model_posts(model_name, s3.sign, listing),
             model_images(model_name, s3.sign),
         )
         return render(
@@ -85,8 +81,7 @@ class StagedModelsController(Controller):
             images=images,
             posts=posts,
             total=total,
-            page=page,
-            size=12,
+            listing=listing,
             current=current,
             nav="staged",
         )

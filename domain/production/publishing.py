@@ -14,7 +14,7 @@ from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.listing import Filter, ListQuery, ListSpec, parse
-from domain.platform.paging import Signer, page_bounds
+from domain.platform.paging import Signer
 from domain.platform.tables import Model, Post
 from domain.production import sql
 from domain.production.lifecycle import recount
@@ -36,6 +36,7 @@ LIST = ListSpec(
     sorts=tuple(sql.LIST_ORDER),
     sizes=PAGE_SIZES,
 )
+POSTS = ListSpec(sizes=(PAGE_SIZE,))  # a model's posts: ?page=
 # sql.BACK for the query builder, where the table is named "models".
 SOURCE_BACK = QueryString(
     "EXISTS (SELECT 1 FROM whitelabel_models w2 WHERE w2.folder_name = models.source_folder)"
@@ -109,15 +110,16 @@ POST_COLUMNS = (
 )
 
 
-async def posts(model_id: int, signer: Signer, page: int = 1) -> tuple[list[ProductionPost], int]:
-    offset = page_bounds(page, PAGE_SIZE)
+async def posts(
+    model_id: int, signer: Signer, listing: ListQuery
+) -> tuple[list[ProductionPost], int]:
     total = await Post.count().where(Post.model == model_id)
     rows = await db.select(
         Post.select(*POST_COLUMNS)
         .where(Post.model == model_id)
         .order_by(Post.source_key)
-        .limit(PAGE_SIZE)
-        .offset(offset)
+        .limit(listing.size)
+        .offset(listing.offset)
     )
     return await signed(rows, signer, ProductionPost), int(total)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from domain.media.previews import signed_derivatives
 from domain.platform.listing import Filter, ListQuery, ListSpec, parse
-from domain.platform.paging import Signer, decode_cursor, encode_cursor, page_bounds
+from domain.platform.paging import Signer, decode_cursor, encode_cursor
 from domain.staging import sql
 from domain.staging.rows import (
     Gallery,
@@ -31,6 +31,10 @@ LIST = ListSpec(
     default_size=25,
     paging="keyset",
 )
+
+
+POSTS = ListSpec(sizes=(12,))  # a staged model's posts: ?page=
+FIRST_POSTS = parse({}, POSTS)
 
 
 def staged_query(
@@ -116,12 +120,11 @@ async def staged_model(name: str, signer: Signer) -> StagedModel | None:
 
 
 async def model_posts(
-    model_name: str, signer: Signer, page: int = 1, size: int = 12
+    model_name: str, signer: Signer, listing: ListQuery = FIRST_POSTS
 ) -> tuple[list[StagedPost], int]:
     """A staged model's posts with signed image and video URLs; returns (posts, total). Keyed by
     name, so its three reads run at once, alongside the page's read of the model itself."""
-    offset = page_bounds(page, size)
-    posts, counted, media = await sql.model_posts(model_name, size, offset)
+    posts, counted, media = await sql.model_posts(model_name, listing.size, listing.offset)
     total = int(counted[0]["n"])
     by_post = {p["id"]: Gallery([], []) for p in posts}
     for m in media:

@@ -5,7 +5,9 @@ Python's `int()` takes '٣' (Arabic-Indic), '３' (full width), ' 3', '3_0' and 
 `{x:int}` path converter is that `int()`, and msgspec takes '1e3' for a query's `int`. So every
 integer a request carries is checked here, as written: form fields by `whole_number`, path and
 query parameters by the `strict_integers` guard (app-wide, in app.py; the route
-fuzz checks that none is left out) before Litestar converts them.
+fuzz checks that none is left out) before Litestar converts them, a list's own (its `ListSpec`'s
+size, page or before) among them. `whole_number` lives in domain/platform/listing.py, which
+parses a list's query string.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
-from controllers.numbers import MAX_ID, MAX_PAGE
+from controllers.numbers import MAX_ID
 from domain.errors import Invalid
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -68,10 +68,9 @@ class EmptyForm(Checked):
 
 # Integer path and query parameters: their bounds are what controllers.numbers.strict_integers
 # (every controller's guard) checks the written value against; a type without bounds is refused.
+# A list's size and page are its ListSpec's (controllers/lists.py).
 RowId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="A row id.")]
 OptionalRowId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
-PageNo = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
-PageSize = Annotated[int, Parameter(ge=1, le=1000, description="Rows per page.")]
 LoginBody = Annotated[LoginForm, Form]
 SelectionBody = Annotated[SelectionForm, Form]
 ActivateBody = Annotated[ActivateForm, Form]

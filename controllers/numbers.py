@@ -5,7 +5,9 @@ Python's `int()` takes '٣' (Arabic-Indic), '３' (full width), ' 3', '3_0' and 
 `{x:int}` path converter is that `int()`, and msgspec takes '1e3' for a query's `int`. So every
 integer a request carries is checked here, as written: form fields by `whole_number`, path and
 query parameters by the `strict_integers` guard (app-wide, in app.py; the route
-fuzz checks that none is left out) before Litestar converts them.
+fuzz checks that none is left out) before Litestar converts them, a list's own (its `ListSpec`'s
+size, page or before) among them. `whole_number` lives in domain/platform/listing.py, which
+parses a list's query string.
 """
 
 from __future__ import annotations
@@ -18,28 +20,12 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import ParameterKwarg
 
-from domain.errors import Invalid
+from controllers.lists import list_spec
+from domain.platform.listing import MAX_PAGE, whole_number
+from domain.platform.paging import INT32 as MAX_ID
 
-MAX_ID = 2_147_483_647  # PostgreSQL integer (serial ids)
-MAX_PAGE = 100_000
-DIGITS = re.compile(r"-?[0-9]{1,19}")  # re.fullmatch; [0-9], not \d (which takes '٣')
+__all__ = ["MAX_ID", "MAX_PAGE", "int_parameters", "strict_integers", "whole_number"]
 PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")  # {name:int}; routing drops the :int
-
-
-def whole_number(name: str, raw: str, least: int = 1, most: int = MAX_ID) -> int:
-    """`raw` as an integer from `least` to `most`, written in ASCII digits (a leading '-' only
-    where negatives are allowed); anything else is a 400 that names `name`."""
-    text = raw if isinstance(raw, str) else str(raw)
-    if DIGITS.fullmatch(text) and (least < 0 or not text.startswith("-")):
-        value = int(text)
-        if least <= value <= most:
-            return value
-    shown = text if len(text) <= 24 else text[:24] + "…"
-    raise Invalid(
-        f"{name}={shown!r} is not a whole number from {least} to {most}: write it in ASCII "
-        "digits 0-9, without spaces, signs, separators or exponents.",
-        field=name,
-    )
 
 
 @lru_cache(256)
@@ -78,6 +64,9 @@ def int_parameters(handler: BaseRouteHandler, template: str) -> dict[str, tuple[
         key = kwarg.query if isinstance(kwarg, ParameterKwarg) and kwarg.query else name
         where = "path" if name in in_path else key
         found[name] = (where, *_bounds(field, (1, MAX_ID)))
+    spec = list_spec(handler)  # a list's own: read by its `listing` (controllers/lists.py)
+    for name, (least, most) in (spec.integers() if spec else {}).items():
+        found[name] = (name, least, most)
     return found
 
 

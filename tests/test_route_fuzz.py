@@ -22,6 +22,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from app import create_app
+from controllers.lists import list_spec
 from controllers.numbers import int_parameters
 from domain.platform.settings import Settings
 from tests.test_route_walk import Walk, send, walk  # noqa: F401  (walk: the fixture)
@@ -124,7 +125,10 @@ def parameters(settings: Settings) -> list[Param]:
                 for name, field in handler.parsed_fn_signature.parameters.items():
                     if name in ("self", "request", "scope"):
                         continue
-                    if name == "data":
+                    if name == "listing" and (spec := list_spec(handler)):  # a list's own
+                        for key in spec.parameters():
+                            found.append(Param(method, route.path, "query", key, key in integers))
+                    elif name == "data":
                         for item in dataclasses.fields(field.annotation):
                             found.append(Param(method, route.path, "form", item.name))
                         found.append(Param(method, route.path, "form", "_csrf_token"))

@@ -10,59 +10,36 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
 from controllers.catalogue.sync import _run_or_404
-from controllers.forms import PageNo, RowId
+from controllers.forms import RowId
+from controllers.lists import ListDep, listed
 from controllers.responses import render
 from domain.catalogue import run_reports
 from domain.catalogue.run_changes import IGNORED_KEPT
+from domain.catalogue.run_reports import CHANGES, PLAN
 from domain.production import live
+
+LIST = "catalogue/sync/_change_list.html"
 
 
 class RunListsController(Controller):
     include_in_schema = False
 
-    @get("/sync-runs/{run_id:int}/changes", name="runs.changes")
-    async def changes(
-        self,
-        request: HTMXRequest,
-        run_id: RowId,
-        kind: FromQuery[str] = "model",
-        change: FromQuery[str] = "added",
-        page: PageNo = 1,
-    ) -> HTMXTemplate:
+    @get("/sync-runs/{run_id:int}/changes", name="runs.changes", dependencies=listed(CHANGES))
+    async def changes(self, request: HTMXRequest, run_id: RowId, listing: ListDep) -> HTMXTemplate:
         """Every model or post the run added, changed or removed, or the keys it ignored."""
         run = await _run_or_404(run_id)
-        listing = await run_reports.change_page(run, kind, change, page)
-        return render(
-            request,
-            "catalogue/sync/changes.html",
-            "catalogue/sync/_change_list.html",
-            run=run,
-            listing=listing,
-            ignored_kept=IGNORED_KEPT,
-            nav="runs",
-        )
+        page = await run_reports.change_page(run, listing)
+        extra: dict[str, Any] = {"ignored_kept": IGNORED_KEPT, "nav": "runs"}
+        return render(request, "catalogue/sync/changes.html", LIST, run=run, listing=page, **extra)
 
-    @get("/sync-runs/{run_id:int}/plan", name="runs.plan")
-    async def plan(
-        self,
-        request: HTMXRequest,
-        run_id: RowId,
-        kind: FromQuery[str] = "models",
-        page: PageNo = 1,
-    ) -> HTMXTemplate:
+    @get("/sync-runs/{run_id:int}/plan", name="runs.plan", dependencies=listed(PLAN))
+    async def plan(self, request: HTMXRequest, run_id: RowId, listing: ListDep) -> HTMXTemplate:
         """Everything a held plan would delete, page by page."""
         run = await _run_or_404(run_id)
-        listing = await run_reports.plan_page(run, kind, page)
-        partial = "catalogue/sync/_change_list.html"
-        return render(
-            request,
-            "catalogue/sync/plan.html",
-            partial,
-            run=run,
-            listing=listing,
-            live=await live.in_plan(run_reports.held_plan(run)),
-            nav="runs",
-        )
+        page = await run_reports.plan_page(run, listing)
+        extra: dict[str, Any] = {"live": await live.in_plan(run_reports.held_plan(run))}
+        extra["nav"] = "runs"
+        return render(request, "catalogue/sync/plan.html", LIST, run=run, listing=page, **extra)
 
     @get("/sync-runs/pulse", name="runs.pulse")
     async def pulse(self, request: HTMXRequest, seen: FromQuery[str] = "") -> Response[Any]:

@@ -16,7 +16,8 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from controllers.catalogue.dashboard import dashboard_context
 from controllers.deps import Actor, ActorDep, RuntimeDep, S3Dep
 from controllers.form_errors import form_errors, refused
-from controllers.forms import Checked, EmptyBody, OptionalRowId, RowId
+from controllers.forms import Checked, EmptyBody, RowId
+from controllers.lists import ListDep, listed
 from controllers.responses import Did, Toast, after_action, audited, is_fragment, render
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import run_reports, runs, schedule
@@ -101,10 +102,11 @@ class SyncController(Controller):
             toast = ("warning", f"Sync #{run_id} is already {busy.run.status}: showing it.")
         return await _answer(request, actor, did, run_id, toast)
 
-    @get("/sync-runs", name="runs.index")
-    async def index(self, request: HTMXRequest, before: OptionalRowId = None) -> HTMXTemplate:
+    @get("/sync-runs", name="runs.index", dependencies=listed(runs.LIST))
+    async def index(self, request: HTMXRequest, listing: ListDep) -> HTMXTemplate:
         pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the list
-        rows, next_before = paging.older(await runs.recent(26, before_id=before), 25)
+        before, size = listing.before_id, listing.size
+        rows, next_before = paging.older(await runs.recent(size + 1, before_id=before), size)
         return render(
             request,
             "catalogue/sync/runs.html",

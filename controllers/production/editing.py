@@ -16,7 +16,8 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
 from controllers.form_errors import NO_ERRORS, form_errors, refused
-from controllers.forms import Checked, OptionalRowId, RowId
+from controllers.forms import Checked, RowId
+from controllers.lists import ListDep, listed
 from controllers.numbers import whole_number
 from controllers.production.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
 from controllers.responses import Did, audited, is_fragment, render
@@ -162,12 +163,19 @@ class ProductionModelController(Controller):
             nav="production",
         )
 
-    @get("/history", name="production.history")
+    @get(
+        "/history",
+        name="production.history",
+        dependencies=listed(editing.HISTORY),
+    )
     async def history(
-        self, request: HTMXRequest, model_id: RowId, before: OptionalRowId = None
+        self, request: HTMXRequest, model_id: RowId, listing: ListDep
     ) -> HTMXTemplate:
         model = await _model(model_id)
-        rows, next_before = paging.older(await editing.history(model_id, before), 50)
+        size = listing.size
+        rows, next_before = paging.older(
+            await editing.history(model_id, listing.before_id, size), size
+        )
         return render(
             request,
             "production/history.html",

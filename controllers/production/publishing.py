@@ -9,17 +9,18 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromQuery, QueryParameter
+from litestar.params import Body
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import ActorDep, S3Dep
-from controllers.forms import Checked, PageNo, PageSize, RowId
+from controllers.forms import Checked, RowId
+from controllers.lists import ListDep, listed
 from controllers.numbers import whole_number
 from controllers.responses import Did, audited, render
 from domain.errors import Invalid, NotFound
 from domain.platform import paging
+from domain.platform.listing import link_params, parse
 from domain.production import publishing as production
-from domain.production.publishing import ProductionQuery
 
 
 @dataclass
@@ -53,36 +54,13 @@ LIST = "production/_list.html"
 Fresh = Callable[[int, paging.Signer], Awaitable[object | None]]
 
 
-def _flag(value: str) -> bool:
-    return value in ("1", "true", "on", "yes")
-
-
 class ProductionController(Controller):
     path = "/production"
     include_in_schema = False
 
-    @get("/", name="production.index")
-    async def index(
-        self,
-        request: HTMXRequest,
-        s3: S3Dep,
-        q: FromQuery[str] = "",
-        shown: Annotated[str, QueryParameter(name="state")] = "",  # `state` is Litestar's
-        featured: FromQuery[str] = "",
-        missing: FromQuery[str] = "",
-        sort: FromQuery[str] = "name",
-        dir: FromQuery[str] = "asc",
-        size: PageSize = production.PAGE_SIZE,
-        page: PageNo = 1,
-    ) -> HTMXTemplate:
-        if dir not in ("asc", "desc"):
-            raise paging.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
-        query = ProductionQuery(
-            q.strip(), shown, _flag(featured), _flag(missing), sort, dir == "desc", size, page
-        )
-        rows, matching = await production.models(query, s3.sign)
-        params: dict[str, Any] = {"q": q, "state": shown, "featured": featured}
-        params |= {"missing": missing, "sort": sort, "dir": dir, "size": size}
+    @get("/", name="production.index", dependencies=listed(production.LIST))
+    async def index(self, request: HTMXRequest, s3: S3Dep, listing: ListDep) -> HTMXTemplate:
+        rows, matching = await production.models(listing, s3.sign)
         return render(
             request,
             "production/index.html",
@@ -90,20 +68,20 @@ class ProductionController(Controller):
             rows=rows,
             total=matching.total,
             matching=matching,
-            listing=query,
-            params=params,
+            listing=listing,
+            params=link_params(listing, production.LIST),
             sizes=production.PAGE_SIZES,
             nav="production",
         )
 
-    @get("/{model_id:int}", name="production.detail")
+    @get("/{model_id:int}", name="production.detail", dependencies=listed(production.POSTS))
     async def detail(
-        self, request: HTMXRequest, s3: S3Dep, model_id: RowId, page: PageNo = 1
+        self, request: HTMXRequest, s3: S3Dep, model_id: RowId, listing: ListDep
     ) -> HTMXTemplate:
         model = await production.model(model_id)
         if model is None:
             raise NotFoundException(f"There is no production model #{model_id}.")
-        posts, total = await production.posts(model_id, s3.sign, page)
+        posts, total = await production.posts(model_id, s3.sign, listing)
         return render(
             request,
             "production/detail.html",
@@ -111,8 +89,7 @@ class ProductionController(Controller):
             model=model,
             posts=posts,
             total=total,
-            page=page,
-            size=production.PAGE_SIZE,
+            listing=listing,
             nav="production",
         )
 
@@ -132,9 +109,8 @@ class ProductionController(Controller):
         self, request: HTMXRequest, actor: ActorDep, data: BulkBody
     ) -> Response[Any]:
         if data.scope == "matching":
-            query = ProductionQuery(
-                data.q.strip(), data.state, _flag(data.featured), _flag(data.missing)
-            )
+            filters = {"q": data.q, "state": data.state, "featured": data.featured}
+            query = parse(filters | {"missing": data.missing}, production.LIST)
             ids = await production.matching_ids(query)
         elif data.scope == "selected":
             ids = data.ids()

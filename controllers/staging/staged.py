@@ -9,17 +9,18 @@ from urllib.parse import quote
 
 from litestar import Controller, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect
 
 from controllers.deps import ActorDep, RuntimeDep, S3Dep
-from controllers.forms import ActivateBody, EmptyBody, OptionalRowId, PageNo, PageSize
+from controllers.forms import ActivateBody, EmptyBody, OptionalRowId
+from controllers.lists import ListDep, listed
 from controllers.responses import Did, after_action, audited, is_fragment, render
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.media.previews import model_images
-from domain.platform import paging
+from domain.platform.listing import link_params
 from domain.platform.s3 import S3Service
 from domain.staging import activation, bulk, queries, row_sync
 from domain.staging.rows import StagedModel
@@ -43,60 +44,33 @@ class StagedModelsController(Controller):
     path = "/staged"
     include_in_schema = False
 
-    @get("/", name="staged.index")
-    async def index(
-        self,
-        request: HTMXRequest,
-        s3: S3Dep,
-        q: FromQuery[str] = "",
-        status: FromQuery[str] = "",
-        sort: FromQuery[str] = "name",
-        dir: FromQuery[str] = "asc",
-        size: PageSize = 25,
-        after: FromQuery[str | None] = None,
-        before: FromQuery[str | None] = None,
-    ) -> HTMXTemplate:
-        if dir not in ("asc", "desc"):
-            raise paging.BadQuery(f"dir={dir!r} is not supported: use asc or desc.")
-        query = queries.StagedQuery(
-            search=q.strip(),
-            status=status,
-            sort=sort,
-            desc=dir == "desc",
-            size=size,
-            after=after,
-            before=before,
-        )
+    @get("/", name="staged.index", dependencies=listed(queries.LIST))
+    async def index(self, request: HTMXRequest, s3: S3Dep, listing: ListDep) -> HTMXTemplate:
         page, new_count, bulk_jobs = await asyncio.gather(
-            queries.staged_models(query, s3.sign),
+            queries.staged_models(listing, s3.sign),
             queries.new_count(),
             bulk.active() if not is_fragment(request) else asyncio.sleep(0, []),  # page only
         )
-        params = {"q": q, "status": status, "sort": sort, "dir": dir, "size": size}
         return render(
             request,
             "staging/index.html",
             TABLE,
             page=page,
-            params=params,
+            params=link_params(listing, queries.LIST),
             sizes=queries.PAGE_SIZES,
             new_count=new_count,
             bulk_jobs=bulk_jobs,
             nav="staged",
         )
 
-    @get("/{model_name:str}", name="staged.detail")
+    @get("/{model_name:str}", name="staged.detail", dependencies=listed(queries.POSTS))
     async def detail(
-        self,
-        request: HTMXRequest,
-        s3: S3Dep,
-        model_name: FromPath[str],
-        page: PageNo = 1,
+        self, request: HTMXRequest, s3: S3Dep, model_name: FromPath[str], listing: ListDep
     ) -> HTMXTemplate:
         model, current, (posts, total), images = await asyncio.gather(
             _row(s3, model_name),
             runs.current(),
-            queries.model_posts(model_name, s3.sign, page=page),
+            queries.model_posts(model_name, s3.sign, listing),
             model_images(model_name, s3.sign),
         )
         return render(
@@ -107,8 +81,7 @@ class StagedModelsController(Controller):
             images=images,
             posts=posts,
             total=total,
-            page=page,
-            size=12,
+            listing=listing,
             current=current,
             nav="staged",
         )

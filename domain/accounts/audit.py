@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +12,7 @@ from piccolo.custom_types import Combinable
 from domain.accounts import sql
 from domain.platform import db, paging
 from domain.platform.db import now
+from domain.platform.listing import Filter, ListQuery, ListSpec
 from domain.platform.tables import AuditEntry
 
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -102,138 +102,78 @@ ACTIONS = (
 )
 MAX_CHOICES = 100  # the admin select lists at most this many names
 MAX_TEXT = 200  # a search or target longer than this is refused, not searched
-DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the one way a day is written: YYYY-MM-DD
+# The log's controls, like a ChangeList: its filters (each a GET parameter, so a view is
+# bookmarkable: ?admin=&action=&target=&q=&from=&to=, days UTC and inclusive) and the page
+# (`before`, the id the page starts below, newest first). `actor` is the signed-in admin, so
+# who did it is `admin`; `from` is Python's, so the days are since/until in code.
+LIST = ListSpec(
+    filters=(
+        Filter("admin", "text", limit=MAX_TEXT),
+        Filter("action"),  # any the log holds: checked by `check`
+        Filter("target", "text", limit=MAX_TEXT),
+        Filter("q", "search", limit=MAX_TEXT),
+        Filter("from", "date"),
+        Filter("to", "date"),
+    ),
+    sizes=(PAGE_SIZE,),
+    paging="older",
+    ranges=(("from", "to"),),
+)
 
 
-@dataclass(frozen=True)
-class AuditQuery:
-    """The log's list state, like a ChangeList: its filters (each a GET parameter, so a view is
-    bookmarkable) and the page (`before`, the id the page starts below, newest first)."""
-
-    actor: str = ""
-    action: str = ""
-    target: str = ""
-    search: str = ""
-    since: date | None = None  # from this day, UTC, inclusive
-    until: date | None = None  # to this day, UTC, inclusive
-    before: int | None = None
-
-    @property
-    def filtered(self) -> bool:
-        return bool(
-            self.actor or self.action or self.target or self.search or self.since or self.until
+def check(query: ListQuery, known_actions: Iterable[str] = ()) -> ListQuery:
+    """The query, if its action is one the app records or the log holds; else a BadQuery."""
+    action = query.filter("action")
+    if action and action not in ACTIONS and action not in set(known_actions):
+        raise paging.BadQuery(
+            f"action={action!r} is not an audited action: use one of {', '.join(ACTIONS)}."
         )
+    return query
 
-    def params(self) -> dict[str, str]:
-        """The filters as the query string spells them (the pager keeps them)."""
-        return {
-            "admin": self.actor,
-            "action": self.action,
-            "target": self.target,
-            "q": self.search,
-            "from": self.since.isoformat() if self.since else "",
-            "to": self.until.isoformat() if self.until else "",
-        }
 
-    def where(self) -> list[Combinable]:
-        """The filters as Piccolo conditions (the page's `before` is not one)."""
-        found: list[Combinable] = []
-        if self.actor:
-            found.append(AuditEntry.actor == self.actor)
-        if self.action:
-            found.append(AuditEntry.action == self.action)
-        if self.target:
-            found.append(AuditEntry.target == self.target)
-        if self.search:
-            pattern = paging.like_pattern(self.search)
-            found.append(
-                AuditEntry.actor.ilike(pattern)
-                | AuditEntry.target.ilike(pattern)
-                | AuditEntry.detail.ilike(pattern)
-                | AuditEntry.ip.ilike(pattern)
-            )
-        if self.since:
-            found.append(AuditEntry.created_at >= _midnight(self.since))
-        if self.until:
-            found.append(AuditEntry.created_at < _midnight(self.until + timedelta(days=1)))
-        return found
+def _conditions(query: ListQuery) -> list[Combinable]:
+    """The filters as Piccolo conditions (the page's `before` is not one)."""
+    found: list[Combinable] = []
+    for name, column in (("admin", AuditEntry.actor), ("action", AuditEntry.action)):
+        if value := query.filter(name):
+            found.append(column == value)
+    if target := query.filter("target"):
+        found.append(AuditEntry.target == target)
+    if query.search:
+        pattern = paging.like_pattern(query.search)
+        found.append(
+            AuditEntry.actor.ilike(pattern)
+            | AuditEntry.target.ilike(pattern)
+            | AuditEntry.detail.ilike(pattern)
+            | AuditEntry.ip.ilike(pattern)
+        )
+    if since := query.filter("from"):
+        found.append(AuditEntry.created_at >= _midnight(date.fromisoformat(since)))
+    if until := query.filter("to"):
+        next_day = date.fromisoformat(until) + timedelta(days=1)
+        found.append(AuditEntry.created_at < _midnight(next_day))
+    return found
 
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _day(name: str, value: str) -> date | None:
-    if not value:
-        return None
-    try:
-        if not DAY.fullmatch(value):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise paging.BadQuery(
-            f"{name}={value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-12-06."
-        ) from None
-
-
-def _text(name: str, value: str) -> str:
-    value = value.strip()
-    if len(value) > MAX_TEXT or "\x00" in value:
-        raise paging.BadQuery(
-            f"{name} is too long or holds a NUL: use at most {MAX_TEXT} characters."
-        )
-    return value
-
-
-def audit_query(
-    *,
-    actor: str = "",
-    action: str = "",
-    target: str = "",
-    q: str = "",
-    since: str = "",
-    until: str = "",
-    before: int | None = None,
-    known_actions: Iterable[str] = (),
-) -> AuditQuery:
-    """The filters as written in the address, checked: an unknown action, a day that is not a
-    date, or a range that ends before it begins is a BadQuery (400) naming the parameter."""
-    if action and action not in ACTIONS and action not in set(known_actions):
-        raise paging.BadQuery(
-            f"action={action!r} is not an audited action: use one of {', '.join(ACTIONS)}."
-        )
-    first, last = _day("from", since.strip()), _day("to", until.strip())
-    if first and last and first > last:
-        raise paging.BadQuery(
-            f"from={first.isoformat()} is after to={last.isoformat()}: "
-            "swap them, or leave one empty."
-        )
-    return AuditQuery(
-        actor=_text("admin", actor),
-        action=action,
-        target=_text("target", target),
-        search=_text("q", q),
-        since=first,
-        until=last,
-        before=before,
-    )
-
-
-async def page(query: AuditQuery = AuditQuery()) -> list[Logged]:
+async def page(query: ListQuery) -> list[Logged]:
     """One page (and one row more, for `paging.older`), newest first."""
     select = AuditEntry.select().order_by(AuditEntry.id, ascending=False).limit(PAGE_SIZE + 1)
-    conditions = query.where()
-    if query.before is not None:
-        conditions.append(AuditEntry.id < query.before)
+    conditions = _conditions(query)
+    if query.before_id is not None:
+        conditions.append(AuditEntry.id < query.before_id)
     if conditions:
         select = select.where(*conditions)
     return [Logged.from_row(r) for r in await db.select(select)]
 
 
-async def matching(query: AuditQuery) -> int:
+async def matching(query: ListQuery) -> int:
     """How many entries the filters match (all pages)."""
     counted = AuditEntry.count()
-    conditions = query.where()
+    conditions = _conditions(query)
     if conditions:
         counted = counted.where(*conditions)
     return int(await counted)

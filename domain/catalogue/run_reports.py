@@ -15,8 +15,9 @@ from domain.catalogue.runs import ACTIVE, Run, mark_stale
 from domain.errors import NotFound
 from domain.platform import db
 from domain.platform.db import FromRow
+from domain.platform.listing import Filter, ListQuery, ListSpec
 from domain.platform.lists import any_of
-from domain.platform.paging import BadQuery, page_bounds
+from domain.platform.paging import BadQuery
 from domain.platform.tables import SyncRun as Runs
 from domain.platform.tables import SyncRunChange as Changes
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel, WhitelabelPost
@@ -35,6 +36,13 @@ LISTS = (
 SHOWN = 50  # rows of each list on the run page, and rows a page of the full list
 PLAN_KINDS = ("models", "posts", "media")
 PLAN_PAGE = 20
+# A run's full lists: ?kind=&change=&page= (the pair checked by change_page); a held plan's:
+# ?kind=&page=.
+CHANGES = ListSpec(
+    filters=(Filter("kind", default="model"), Filter("change", default="added")),
+    sizes=(SHOWN,),
+)
+PLAN = ListSpec(filters=(Filter("kind", values=PLAN_KINDS, default="models"),), sizes=(PLAN_PAGE,))
 
 
 @dataclass(frozen=True)
@@ -102,11 +110,12 @@ async def changes(run: Run) -> list[Listing]:
     return out
 
 
-async def change_page(run: Run, kind: str, change: str, page: int) -> Listing:
+async def change_page(run: Run, listing: ListQuery) -> Listing:
     """One page of one of the run's lists, in the order the run recorded them."""
-    change = "" if kind == "ignored" else change
+    kind, page = listing.filter("kind"), listing.page
+    change = "" if kind == "ignored" else listing.filter("change")
     _check_list(kind, change)
-    offset = page_bounds(page, SHOWN)
+    offset = listing.offset
     mine = (Changes.run == run.id) & (Changes.kind == kind) & (Changes.change == change)
     kept = await Changes.count().where(mine)
     rows = await db.select(
@@ -141,14 +150,11 @@ def held_plan(run: Run) -> dict[str, Any]:
     return run.plan
 
 
-async def plan_page(run: Run, kind: str, page: int) -> Listing:
+async def plan_page(run: Run, listing: ListQuery) -> Listing:
     """One page of everything a held plan deletes: its models (with what goes with them),
     the posts and the media gone from the models it keeps."""
-    if kind not in PLAN_KINDS:
-        known = ", ".join(PLAN_KINDS)
-        raise BadQuery(f"kind={kind[:20]!r} is not a list of the plan: use {known}.")
+    kind, page, offset = listing.filter("kind"), listing.page, listing.offset
     plan = held_plan(run)
-    offset = page_bounds(page, PLAN_PAGE)
     if kind == "models":
         shown = set((await live.in_plan(plan)).folders)  # public now: listed first
         names = sorted(plan["models"], key=lambda n: (n not in shown, n))

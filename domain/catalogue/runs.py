@@ -18,6 +18,7 @@ from domain.catalogue.run_stats import Counters
 from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
+from domain.platform.listing import ListSpec
 from domain.platform.tables import SyncRun as Runs
 
 STALE_AFTER = timedelta(seconds=60)
@@ -139,6 +140,9 @@ async def current() -> Run | None:
     await mark_stale(force=False)
     row = await sql.current(list(ACTIVE))
     return Run.from_row(row) if row else None
+
+
+LIST = ListSpec(sizes=(25,), paging="older")  # the runs list: ?before= (an id), newest first
 
 
 async def recent(limit: int = 20, before_id: int | None = None) -> list[Run]:

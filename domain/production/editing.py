@@ -10,6 +10,7 @@ from domain.accounts.audit import Logged
 from domain.errors import Conflict, Invalid, NotFound
 from domain.platform import db, unique
 from domain.platform.db import now
+from domain.platform.listing import ListSpec
 from domain.platform.tables import AuditEntry, Model, ModelSlug
 from domain.production import sql
 
@@ -119,6 +120,9 @@ async def _move_slug(tx: db.Tx, model_id: int, old: str, new: str) -> None:
             target=ModelSlug.slug, action="DO NOTHING"
         )
     )
+
+
+HISTORY = ListSpec(sizes=(50,), paging="older")  # a model's history: ?before= (an id)
 
 
 async def history(model_id: int, before: int | None = None, size: int = 50) -> list[Logged]:

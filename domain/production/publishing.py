@@ -5,8 +5,7 @@ asked for them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.querystring import QueryString
@@ -14,74 +13,46 @@ from piccolo.querystring import QueryString
 from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
-from domain.platform.paging import BadQuery, Signer, like_pattern, page_bounds
+from domain.platform.listing import Filter, ListQuery, ListSpec, parse
+from domain.platform.paging import Signer
 from domain.platform.tables import Model, Post
 from domain.production import sql
 from domain.production.lifecycle import recount
 from domain.production.retiring import refuse_publishing
 from domain.production.rows import ListedModel, ProductionModel, ProductionPost, Published, signed
-from domain.production.visibility import public_posts_sql, publishable_sql
+from domain.production.visibility import publishable_sql
 
 PAGE_SIZE = 25
 PAGE_SIZES = (25, 50, 100)
-STATES = ("", "published", "unpublished", "retired")  # "": every model not retired
-SORTS = {
-    "name": "lower(m.name)",
-    "posts": public_posts_sql("m"),
-    "updated": "m.updated_at",
-    "order": "m.display_order",
-}
+STATES = ("published", "unpublished", "retired")  # "": every model not retired
+# The production list's controls: ?q=&state=&featured=&missing=&sort=&dir=&size=&page=
+LIST = ListSpec(
+    filters=(
+        Filter("q", "search"),
+        Filter("state", values=STATES),
+        Filter("featured", "flag"),
+        Filter("missing", "flag"),  # only models whose source folder is gone from the bucket
+    ),
+    sorts=tuple(sql.LIST_ORDER),
+    sizes=PAGE_SIZES,
+)
+POSTS = ListSpec(sizes=(PAGE_SIZE,))  # a model's posts: ?page=
 # sql.BACK for the query builder, where the table is named "models".
 SOURCE_BACK = QueryString(
     "EXISTS (SELECT 1 FROM whitelabel_models w2 WHERE w2.folder_name = models.source_folder)"
 ).as_alias("source_back")
 
 
-@dataclass(frozen=True)
-class ProductionQuery:
-    """The production list's controls, validated: each bad value is a 400 naming it."""
+def production_query(
+    search: str = "", state: str = "", featured: bool = False, missing: bool = False
+) -> ListQuery:
+    """The list's filters from Python ("Publish all matching", the bench), checked as the
+    address's are."""
+    flags = {"featured": "1" if featured else "", "missing": "1" if missing else ""}
+    return parse({"q": search, "state": state, **flags}, LIST)
 
-    search: str = ""
-    state: str = ""  # "" (all but retired), "published", "unpublished", "retired"
-    featured: bool = False
-    missing: bool = False  # only models whose source folder is gone from the bucket
-    sort: str = "name"
-    desc: bool = False
-    size: int = PAGE_SIZE
-    page: int = 1
 
-    def __post_init__(self) -> None:
-        if len(self.search) > 200:
-            raise BadQuery("q is too long: use at most 200 characters.")
-        if self.state not in STATES:
-            raise BadQuery(
-                f"state={self.state!r} is not supported: use published, unpublished or retired."
-            )
-        if self.sort not in SORTS:
-            raise BadQuery(f"sort={self.sort!r} is not supported: use one of {', '.join(SORTS)}.")
-        if self.size not in PAGE_SIZES:
-            raise BadQuery(f"size={self.size} is not supported: use 25, 50 or 100.")
-        page_bounds(self.page, self.size)
-
-    def where(self) -> tuple[str, list[Any]]:
-        clauses, args = ["TRUE"], []
-        if self.search:
-            args.append(like_pattern(self.search.lower()))
-            clauses.append(
-                f"(lower(m.name) LIKE ${len(args)} ESCAPE '\\' OR m.slug LIKE "
-                f"${len(args)} ESCAPE '\\')"
-            )
-        if self.state == "retired":
-            clauses.append("m.retired_at IS NOT NULL")
-        else:
-            clauses.append("m.retired_at IS NULL")
-        if self.state in ("published", "unpublished"):
-            clauses.append("m.is_published" if self.state == "published" else "NOT m.is_published")
-        if self.featured:
-            clauses.append("m.is_featured")
-        if self.missing:
-            clauses.append("m.source_missing_at IS NOT NULL")
-        return " AND ".join(clauses), args
+ProductionQuery = production_query  # the name the list's controls had
 
 
 class Matching(NamedTuple):
@@ -93,20 +64,15 @@ class Matching(NamedTuple):
     missing: int  # skipped: their source is missing from the bucket
 
 
-async def models(query: ProductionQuery, signer: Signer) -> tuple[list[ListedModel], Matching]:
-    where, args = query.where()
-    order = f"{SORTS[query.sort]} {'DESC' if query.desc else 'ASC'}, m.id"
-    counts, rows = await sql.models_page(
-        where, args, order, query.size, (query.page - 1) * query.size
-    )
+async def models(query: ListQuery, signer: Signer) -> tuple[list[ListedModel], Matching]:
+    counts, rows = await sql.models_page(query)
     matching = Matching(*(int(counts[k]) for k in Matching._fields))
     return await signed(rows, signer, ListedModel), matching
 
 
-async def matching_ids(query: ProductionQuery) -> list[int]:
+async def matching_ids(query: ListQuery) -> list[int]:
     """Every model the filters match, on all pages: what "all matching" acts on."""
-    where, args = query.where()
-    rows = await sql.matching_ids(where, args)
+    rows = await sql.matching_ids(query)
     return [int(r["id"]) for r in rows]
 
 
@@ -144,15 +110,16 @@ POST_COLUMNS = (
 )
 
 
-async def posts(model_id: int, signer: Signer, page: int = 1) -> tuple[list[ProductionPost], int]:
-    offset = page_bounds(page, PAGE_SIZE)
+async def posts(
+    model_id: int, signer: Signer, listing: ListQuery
+) -> tuple[list[ProductionPost], int]:
     total = await Post.count().where(Post.model == model_id)
     rows = await db.select(
         Post.select(*POST_COLUMNS)
         .where(Post.model == model_id)
         .order_by(Post.source_key)
-        .limit(PAGE_SIZE)
-        .offset(offset)
+        .limit(listing.size)
+        .offset(listing.offset)
     )
     return await signed(rows, signer, ProductionPost), int(total)
 

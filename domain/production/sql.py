@@ -7,7 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from domain.platform import db
-from domain.production.visibility import post_public_sql, public_sql, publishable_sql
+from domain.platform.listing import ListQuery
+from domain.platform.paging import like_pattern
+from domain.production.visibility import (
+    post_public_sql,
+    public_posts_sql,
+    public_sql,
+    publishable_sql,
+)
 
 # The visibility rule (domain/production/visibility.py) as this module's queries need it.
 VISIBLE_MODEL = public_sql("m")
@@ -83,12 +90,41 @@ async def find_public_model(ref: str, by_name_first: bool) -> list[dict[str, Any
 # -- the production list and publishing (domain/production/publishing.py)
 
 
-async def models_page(
-    where: str, args: list[Any], order: str, size: int, offset: int
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+# The production list's sorts, each then by id.
+LIST_ORDER = {
+    "name": "lower(m.name)",
+    "posts": public_posts_sql("m"),
+    "updated": "m.updated_at",
+    "order": "m.display_order",
+}
+
+
+def _list_filters(listing: ListQuery, args: list[Any]) -> str:
+    """The WHERE clause of the production list's filters; their values go to `args`. Retired
+    models are left out unless the state asked is "retired"."""
+    clauses = ["TRUE"]
+    if listing.search:
+        args.append(like_pattern(listing.search.lower()))
+        n = len(args)
+        clauses.append(f"(lower(m.name) LIKE ${n} ESCAPE '\\' OR m.slug LIKE ${n} ESCAPE '\\')")
+    state = listing.filter("state")
+    clauses.append("m.retired_at IS NOT NULL" if state == "retired" else "m.retired_at IS NULL")
+    if state in ("published", "unpublished"):
+        clauses.append("m.is_published" if state == "published" else "NOT m.is_published")
+    if listing.flag("featured"):
+        clauses.append("m.is_featured")
+    if listing.flag("missing"):
+        clauses.append("m.source_missing_at IS NOT NULL")
+    return " AND ".join(clauses)
+
+
+async def models_page(listing: ListQuery) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(how many match, and of those how many publishing would make public and how many it
     would skip, retired or with their source missing; this page of them) for the production
     list's filters."""
+    args: list[Any] = []
+    where = _list_filters(listing, args)
+    order = f"{LIST_ORDER[listing.sort]} {'DESC' if listing.desc else 'ASC'}, m.id"
     # raw: hot read, query builder measured slower; FILTER, which the builder cannot express
     counts = await db.fetch(
         "SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE NOT m.is_published AND "
@@ -101,14 +137,16 @@ async def models_page(
         f"{LIST_SELECT} WHERE {where} ORDER BY {order} LIMIT ${len(args) + 1} "
         f"OFFSET ${len(args) + 2}",
         *args,
-        size,
-        offset,
+        listing.size,
+        listing.offset,
     )
     return dict(counts[0]), rows
 
 
-async def matching_ids(where: str, args: list[Any]) -> list[dict[str, Any]]:
-    # raw: the production list's filters (ProductionQuery.where), one definition for both
+async def matching_ids(listing: ListQuery) -> list[dict[str, Any]]:
+    args: list[Any] = []
+    where = _list_filters(listing, args)
+    # raw: the production list's filters (_list_filters), one definition for both
     return await db.fetch(f"SELECT m.id FROM models m WHERE {where} ORDER BY m.id", *args)
 
 

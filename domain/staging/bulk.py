@@ -18,7 +18,7 @@ from domain.platform.tables import BulkActivation as Bulks
 from domain.platform.tables import WhitelabelModel as Staged
 from domain.staging import sql
 from domain.staging.activation import ActivationResult, UnknownModels, _activate_one
-from domain.staging.queries import StagedQuery, filter_where
+from domain.staging.queries import staged_query
 
 log = logging.getLogger("creatorflix.activation")
 ACTIVE = ("queued", "running")
@@ -110,9 +110,7 @@ async def resolve(selection: Selection) -> list[int]:
         if missing:
             raise UnknownModels(missing)
         return [int(r["id"]) for r in rows]
-    StagedQuery(search=selection.search, status=selection.status).validate()
-    where, args = filter_where(selection.search, selection.status)
-    rows = await sql.filtered_ids(where, args)
+    rows = await sql.filtered_ids(staged_query(search=selection.search, status=selection.status))
     return [int(r["id"]) for r in rows]
 
 

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from domain.media.previews import signed_derivatives
-from domain.platform.paging import (
-    BadQuery,
-    Signer,
-    decode_cursor,
-    encode_cursor,
-    like_pattern,
-    page_bounds,
-)
+from domain.platform.listing import Filter, ListQuery, ListSpec, parse
+from domain.platform.paging import Signer, decode_cursor, encode_cursor
 from domain.staging import sql
 from domain.staging.rows import (
     Gallery,
@@ -26,32 +19,41 @@ from domain.staging.rows import (
     signed_rows,
 )
 
-SORTS = {"name": "folder_name", "posts": "post_count", "synced": "last_synced_at"}
 PAGE_SIZES = (10, 25, 50, 100)
 COUNT_CAP = 10_000
 SEARCH_COUNT_CAP = 1_000  # substring matches cost more to count: show "1,000+"
+STATUSES = ("new", "active")
+# The review list's controls: ?q=&status=&sort=&dir=&size=&after=|before= (keyset cursors).
+LIST = ListSpec(
+    filters=(Filter("q", "search", label="search"), Filter("status", values=STATUSES)),
+    sorts=tuple(sql.SORT_COLUMNS),
+    sizes=PAGE_SIZES,
+    default_size=25,
+    paging="keyset",
+)
 
 
-@dataclass(frozen=True)
-class StagedQuery:
-    search: str = ""
-    status: str = ""  # "", "new", "active"
-    sort: str = "name"
-    desc: bool = False
-    size: int = 25
-    after: str | None = None  # cursor of the last row of the previous page
-    before: str | None = None  # cursor of the first row of the next page
+POSTS = ListSpec(sizes=(12,))  # a staged model's posts: ?page=
+FIRST_POSTS = parse({}, POSTS)
 
-    def validate(self) -> StagedQuery:
-        if self.sort not in SORTS:
-            raise BadQuery(f"sort={self.sort!r} is not supported: use one of {', '.join(SORTS)}.")
-        if self.status not in ("", "new", "active"):
-            raise BadQuery(f"status={self.status!r} is not supported: use new or active.")
-        if self.size not in PAGE_SIZES:
-            raise BadQuery(f"size={self.size} is not supported: use one of {PAGE_SIZES}.")
-        if len(self.search) > 200:
-            raise BadQuery("search is too long: use at most 200 characters.")
-        return self
+
+def staged_query(
+    search: str = "",
+    status: str = "",
+    sort: str = "name",
+    desc: bool = False,
+    size: int = 25,
+    after: str | None = None,
+    before: str | None = None,
+) -> ListQuery:
+    """The list's controls from Python (the CLI, bulk activation, tests), checked as the
+    address's are."""
+    params = {"q": search, "status": status, "sort": sort, "dir": "desc" if desc else "asc"}
+    params |= {"size": str(size), "after": after or "", "before": before or ""}
+    return parse(params, LIST)
+
+
+StagedQuery = staged_query  # the name the list's controls had
 
 
 @dataclass
@@ -69,53 +71,28 @@ class StagedPage:
         return self.start + len(self.rows) - 1 if self.rows else 0
 
 
-def filter_where(search: str, status: str) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its arguments) of the list's search and status filters."""
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
-    if search:
-        args.append(like_pattern(search.lower()))
-        where.append(f"lower(folder_name) LIKE ${len(args)} ESCAPE '\\'")
-    if status:
-        args.append(status)
-        where.append(f"status = ${len(args)}")
-    return " AND ".join(where), args
-
-
-async def staged_models(q: StagedQuery, signer: Signer) -> StagedPage:
+async def staged_models(q: ListQuery, signer: Signer) -> StagedPage:
     """One page of the list, its rows' thumbnails signed."""
-    q = q.validate()
-    column = SORTS[q.sort]
-    base_where, args = filter_where(q.search, q.status)
     backwards = q.before is not None and q.after is None
     cursor = q.before if backwards else q.after
-    page_where = base_where
-    page_args: list[Any] = list(args)
-    # Qualified: a bare last_synced_at in ORDER BY would be the displayed GREATEST(...) below,
-    # which the keyset condition (and the index) cannot follow. Every sync write sets it: never
-    # NULL here.
-    col_expr = f"whitelabel_models.{column}"
-    if cursor:
-        value, row_id = decode_cursor(cursor, q.sort, "before" if backwards else "after")
-        forward_desc = q.desc != backwards
-        op = "<" if forward_desc else ">"
-        page_args += [value, row_id]
-        page_where += f" AND ({col_expr}, id) {op} (${len(page_args) - 1}, ${len(page_args)})"
-    direction = "DESC" if q.desc != backwards else "ASC"
-    rows = await sql.staged_page(col_expr, page_where, page_args, direction, q.size + 1)
+    key = decode_cursor(cursor, q.sort, "before" if backwards else "after") if cursor else None
+    rows = await sql.staged_page(q, key, backwards, q.size + 1)
     more = len(rows) > q.size
     rows = rows[: q.size]
     if backwards:
         rows.reverse()
     cap = SEARCH_COUNT_CAP if q.search else COUNT_CAP
     if not rows:
-        total = await _capped_count(base_where, args, cap)
+        total = await sql.capped_count(q, cap)
         return StagedPage([], None, None, total, total >= cap)
     first, last = rows[0], rows[-1]
     # Independent reads, each on its own pooled connection: the page waits for the slowest.
     total, before, signed = await asyncio.gather(
-        _capped_count(base_where, args, cap),
-        _rows_before(first, col_expr, q.desc, base_where, args) if cursor else asyncio.sleep(0, 0),
+        sql.capped_count(q, cap),
+        # How many rows under the same filter come before this one, counted up to COUNT_CAP.
+        sql.rows_before(q, (first["sort_value"], first["id"]), COUNT_CAP)
+        if cursor
+        else asyncio.sleep(0, 0),
         signed_rows(rows, signer),
     )
     has_next = more if not backwards else True
@@ -131,25 +108,9 @@ async def staged_models(q: StagedQuery, signer: Signer) -> StagedPage:
     )
 
 
-async def _rows_before(
-    first: dict[str, Any], col_expr: str, desc: bool, where: str, args: list[Any]
-) -> int:
-    """How many rows under the same filter come before this one in the list's order, counted
-    up to COUNT_CAP: a (column, id) bound the keyset indexes serve, not a scan of the table."""
-    op = ">" if desc else "<"
-    return await sql.rows_before(
-        where, args, col_expr, op, first["sort_value"], first["id"], COUNT_CAP
-    )
-
-
-async def _capped_count(where: str, args: list[Any], cap: int = COUNT_CAP) -> int:
-    """Exact up to `cap`, so a page view never counts a whole 100k-row table."""
-    return await sql.capped_count(where, [*args, cap])
-
-
 async def new_count() -> int:
     """Staged models still new, exact up to COUNT_CAP (the status index makes it cheap)."""
-    return await _capped_count("status = $1", ["new"])
+    return await sql.capped_count(ListQuery(filters={"status": "new"}), COUNT_CAP)
 
 
 async def staged_model(name: str, signer: Signer) -> StagedModel | None:
@@ -159,12 +120,11 @@ async def staged_model(name: str, signer: Signer) -> StagedModel | None:
 
 
 async def model_posts(
-    model_name: str, signer: Signer, page: int = 1, size: int = 12
+    model_name: str, signer: Signer, listing: ListQuery = FIRST_POSTS
 ) -> tuple[list[StagedPost], int]:
     """A staged model's posts with signed image and video URLs; returns (posts, total). Keyed by
     name, so its three reads run at once, alongside the page's read of the model itself."""
-    offset = page_bounds(page, size)
-    posts, counted, media = await sql.model_posts(model_name, size, offset)
+    posts, counted, media = await sql.model_posts(model_name, listing.size, listing.offset)
     total = int(counted[0]["n"])
     by_post = {p["id"]: Gallery([], []) for p in posts}
     for m in media:

@@ -10,6 +10,8 @@ from typing import Any
 from domain.catalogue.sql import LAST_FULL_SYNC
 from domain.media.sql import CURRENT
 from domain.platform import db
+from domain.platform.listing import ListQuery
+from domain.platform.paging import like_pattern
 
 ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
 POST_COLUMNS = (
@@ -35,43 +37,82 @@ PRODUCTION_RETIRED = (
 )
 
 
+# The list's sorts: its cursor holds the column itself (sort_value). Qualified: a bare
+# last_synced_at in ORDER BY would be the displayed GREATEST(...), which the keyset condition
+# (and the index) cannot follow. Every sync write sets it: never NULL here.
+SORT_COLUMNS = {
+    "name": "whitelabel_models.folder_name",
+    "posts": "whitelabel_models.post_count",
+    "synced": "whitelabel_models.last_synced_at",
+}
+
+
+def _filters(listing: ListQuery, args: list[Any]) -> str:
+    """The WHERE clause of the list's search and status filters; their values go to `args`."""
+    where = ["1 = 1"]
+    if listing.search:
+        args.append(like_pattern(listing.search.lower()))
+        where.append(f"lower(folder_name) LIKE ${len(args)} ESCAPE '\\'")
+    if status := listing.filter("status"):
+        args.append(status)
+        where.append(f"status = ${len(args)}")
+    return " AND ".join(where)
+
+
+def _after(listing: ListQuery, key: tuple[Any, int], forward: bool, args: list[Any]) -> str:
+    """The keyset bound: rows after `key` (a (sort value, id) pair) in the list's order, or
+    before it when not `forward`."""
+    args += list(key)
+    op = "<" if listing.desc == forward else ">"
+    return f"({SORT_COLUMNS[listing.sort]}, id) {op} (${len(args) - 1}, ${len(args)})"
+
+
 async def staged_page(
-    col_expr: str, where: str, args: list[Any], direction: str, limit: int
+    listing: ListQuery, key: tuple[Any, int] | None, backwards: bool, limit: int
 ) -> list[dict[str, Any]]:
-    """One keyset page of the staged list (`col_expr`: the qualified sort column)."""
-    # The cursor holds the sort column itself (sort_value), not the displayed last-synced time.
+    """One keyset page of the staged list: the rows after the cursor's `key` (before it, read
+    nearest first, when `backwards`)."""
+    args: list[Any] = []
+    where = _filters(listing, args)
+    if key is not None:
+        where += " AND " + _after(listing, key, not backwards, args)
+    column = SORT_COLUMNS[listing.sort]
+    direction = "DESC" if listing.desc != backwards else "ASC"
     return await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
-        f"{col_expr} AS sort_value, {PRODUCTION_RETIRED}, "
+        f"{column} AS sort_value, {PRODUCTION_RETIRED}, "
         f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
         f"FROM whitelabel_models WHERE {where} "
-        f"ORDER BY {col_expr} {direction}, id {direction} LIMIT ${len(args) + 1}",
+        f"ORDER BY {column} {direction}, id {direction} LIMIT ${len(args) + 1}",
         *args,
         limit,
     )
 
 
-async def rows_before(
-    where: str, args: list[Any], col_expr: str, op: str, value: Any, row_id: Any, cap: int
-) -> int:
-    n = len(args)
+async def rows_before(listing: ListQuery, key: tuple[Any, int], cap: int) -> int:
+    """How many rows under the list's filters come before `key` in its order, up to `cap`: a
+    (column, id) bound the keyset indexes serve, not a scan of the table."""
+    args: list[Any] = []
+    where = f"{_filters(listing, args)} AND {_after(listing, key, False, args)}"
     rows = await db.fetch(  # raw: hot read, query builder measured slower
-        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE {where} AND "
-        f"({col_expr}, id) {op} (${n + 1}, ${n + 2}) LIMIT ${n + 3}) AS capped",
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
+        f"{where} LIMIT ${len(args) + 1}) AS capped",
         *args,
-        value,
-        row_id,
         cap,
     )
     return int(rows[0]["n"])
 
 
-async def capped_count(where: str, args: list[Any]) -> int:
-    """`args` end with the cap."""
+async def capped_count(listing: ListQuery, cap: int) -> int:
+    """The models the list's filters match, exact up to `cap`, so a page view never counts a
+    whole 100k-row table."""
+    args: list[Any] = []
+    where = _filters(listing, args)
     rows = await db.fetch(  # raw: hot read, query builder measured slower
-        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
-        f"{where} LIMIT ${len(args)}) AS capped",
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
+        f"{where} LIMIT ${len(args) + 1}) AS capped",
         *args,
+        cap,
     )
     return int(rows[0]["n"])
 
@@ -116,8 +157,10 @@ async def model_posts(
 # -- bulk activation (domain/staging/bulk.py)
 
 
-async def filtered_ids(where: str, args: list[Any]) -> list[dict[str, Any]]:
-    return await db.fetch(  # raw: the staged list's own filter, so both pick the same models
+async def filtered_ids(listing: ListQuery) -> list[dict[str, Any]]:
+    args: list[Any] = []
+    where = _filters(listing, args)  # the staged list's own, so both pick the same models
+    return await db.fetch(  # raw: the staged list's own filter (_filters)
         f"SELECT id FROM whitelabel_models WHERE {where} ORDER BY folder_name, id", *args
     )
 

@@ -57,12 +57,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--media-per-post", type=int, default=5, choices=range(1, 11), metavar="1-10")
     p.add_argument("--scale", action="store_true", help="one connection, p50 <= 10 ms a page")
     p.add_argument("--explain-ms", type=float, default=2.0, help="scale: plans of slower SQL")
+    p.add_argument("--try-sql", action="append", default=[], help="run after seeding (a fix)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds of load per page")
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each")
     p.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
-    p.add_argument(
-        "--logins", type=int, default=1, help="sessions per app, shared round-robin by connections"
-    )
+    p.add_argument("--logins", type=int, default=1, help="sessions per app, round-robin")
     p.add_argument("--deep-rows", type=int, default=2_000, help="how deep the deep page is")
     p.add_argument("--search", default="rose", help="the q= search term")
     p.add_argument("--admin-page-size", type=int, default=25, help="Piccolo Admin rows a page")
@@ -100,6 +99,7 @@ async def prepare(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         args.models, args.production, media_per_post=args.media_per_post, reset=args.reset
     )
     say(f"  seeded {stats.describe()}")
+    await web_seed.try_sql(args.try_sql, say)
     await web_seed.create_users(PASSWORD)
     middle = await db.fetch(
         "SELECT folder_name FROM whitelabel_models ORDER BY id OFFSET $1 LIMIT 1", args.models // 2

@@ -9,6 +9,7 @@ written in one transaction, in chunks of CHUNK rows a table, parents first.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -135,6 +136,18 @@ async def _sizes(stats: SeedStats) -> None:
     for table in SIZED_TABLES:
         rows = await db.fetch("SELECT pg_total_relation_size($1::regclass) AS n", table)
         stats.table_bytes[table] = int(rows[0]["n"])
+
+
+async def try_sql(statements: list[str], say: Callable[[str], None]) -> None:
+    """Statements to try a fix with (an index, a setting), then ANALYZE: bench-only, like --app."""
+    for statement in statements:
+        started = time.perf_counter()
+        async with db.read_connection() as conn:  # CREATE INDEX CONCURRENTLY needs no transaction
+            await conn.execute(statement)
+        say(f"  tried ({time.perf_counter() - started:.1f} s): {statement}")
+    if statements:
+        async with db.read_connection() as conn:
+            await conn.execute(f"ANALYZE {', '.join(STAGED_TABLES)}")
 
 
 async def create_users(password: str) -> tuple[str, str]:

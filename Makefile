@@ -71,6 +71,10 @@ bench: $(STAMP)
 bench-media: $(STAMP)
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.media_bench $(ARGS)
 
+# Our admin pages and public API under 32 connections against Piccolo Admin's list
+# (bench/web_bench.py). Scale mode, each page on ONE connection, PASS when p50 <= 10 ms, plans of
+# the failing pages' slow statements (issue 24; about 10 min, 3 GB of database):
+#   make bench-web ARGS="--scale --models 1000000 --production 1000000 --media-per-post 1"
 bench-web: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.web_bench $(ARGS)

@@ -7,6 +7,9 @@ models by COPY, then serves the app with uvicorn (one worker, embedded S3) and d
 32 keep-alive connections for 20 s at each page; then the same against Piccolo Admin's
 whitelabel_models list endpoint (one uvicorn worker, same database). Prints req/s, p50, p99
 and errors per page, and the targets (list page >= 2x Piccolo Admin; p99 <= 50 ms).
+
+Scale mode (issue 24: p50 <= 10 ms on ONE connection; see bench/web_scale.py):
+    make bench-web ARGS="--scale --models 1000000 --production 1000000 --media-per-post 1"
 """
 
 from __future__ import annotations
@@ -17,21 +20,22 @@ import json
 import os
 import platform
 import sys
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bench import web_seed
+from bench import web_scale, web_seed
 from bench.moto_e2e import moto_server
-from bench.web_load import LoadResult, run_load
+from bench.web_load import HEADER, LoadResult, row, run_load
 from bench.web_piccolo_admin import LIST_PATH
 from bench.web_profile import Profile, print_profile, profile_under_load
+from bench.web_scale import Target
 from bench.web_server import UvicornServer, deep_path, fetch_once, login_ours, login_piccolo_admin
 from domain.platform import db
 from domain.platform.s3 import S3Service
 from domain.platform.settings import Settings
+from domain.production.visibility import public_sql
 from harness.processes import ROOT
 
 PASSWORD = "bench-password-123"
@@ -40,23 +44,18 @@ P99_TARGET_MS = 50.0
 PACKAGES = ("litestar", "piccolo", "piccolo-admin", "piccolo-api", "uvicorn", "aiohttp", "asyncpg")
 
 
-@dataclass(frozen=True)
-class Target:
-    name: str
-    path: str
-    public: bool = False  # sent without the admin session, as the public site would
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.web_bench", description="Web benchmark")
-    p.add_argument("--models", type=int, default=100_000, help="staged models (x2 posts x5 media)")
+    p.add_argument("--models", type=int, default=100_000, help="staged models (x2 posts)")
     p.add_argument("--production", type=int, default=3_000, help="published production models")
+    p.add_argument("--media-per-post", type=int, default=5, choices=range(1, 11), metavar="1-10")
+    p.add_argument("--scale", action="store_true", help="one connection, p50 <= 10 ms a page")
+    p.add_argument("--explain-ms", type=float, default=2.0, help="scale: plans of slower SQL")
+    p.add_argument("--try-sql", action="append", default=[], help="run after seeding (a fix)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds of load per page")
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each")
     p.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
-    p.add_argument(
-        "--logins", type=int, default=1, help="sessions per app, shared round-robin by connections"
-    )
+    p.add_argument("--logins", type=int, default=1, help="sessions per app, round-robin")
     p.add_argument("--deep-rows", type=int, default=2_000, help="how deep the deep page is")
     p.add_argument("--search", default="rose", help="the q= search term")
     p.add_argument("--admin-page-size", type=int, default=25, help="Piccolo Admin rows a page")
@@ -66,7 +65,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--profile-seconds", type=float, default=10.0)
     p.add_argument("--out", type=Path, default=ROOT / "test-output" / "web-bench", help="logs")
     p.add_argument("--reset", action="store_true", help="truncate staged/production tables first")
-    return p.parse_args(argv)
+    p.set_defaults(password=PASSWORD)
+    args = p.parse_args(argv)
+    args.connections = 1 if args.scale else args.connections
+    return args
 
 
 def say(text: str = "") -> None:
@@ -87,12 +89,11 @@ async def prepare(args: argparse.Namespace, settings: Settings) -> dict[str, Any
     """Seed, create the two users, pick the sample model; returns facts for the report."""
     await web_seed.prepare_schema(settings)
     say(f"Seeding {args.models:,} staged models and {args.production:,} production models ...")
-    stats = await web_seed.seed(args.models, args.production, reset=args.reset)
-    say(
-        f"  {stats.models:,} models, {stats.posts:,} posts, {stats.media:,} media, "
-        f"{stats.production_models:,} production models, {stats.production_posts:,} production "
-        f"posts in {stats.seconds:.1f} s {stats.phases}"
+    stats = await web_seed.seed(
+        args.models, args.production, media_per_post=args.media_per_post, reset=args.reset
     )
+    say(f"  seeded {stats.describe()}")
+    await web_seed.try_sql(args.try_sql, say)
     await web_seed.create_users(PASSWORD)
     middle = await db.fetch(
         "SELECT folder_name FROM whitelabel_models ORDER BY id OFFSET $1 LIMIT 1", args.models // 2
@@ -102,12 +103,14 @@ async def prepare(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         f"%{args.search.lower()}%",
     )
     server = await db.fetch("SHOW server_version")
+    public = await db.fetch(f"SELECT COUNT(*) AS n FROM models m WHERE {public_sql('m')}")
     await db.stop(db.current_engine())
     return {
         "seed": stats.as_dict(),
         "model": middle[0]["folder_name"],
         "search_matches": int(matches[0]["n"]),
         "postgres": server[0]["server_version"],
+        "public_models": int(public[0]["n"]),
     }
 
 
@@ -131,21 +134,6 @@ async def load(
     )
     say(row(result))
     return result
-
-
-HEADER = (
-    f"  {'page':<14}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-    f"{'errors':>8}{'KB':>7}{'srv CPU':>9}{'cli CPU':>9}{'host':>7}"
-)
-
-
-def row(r: LoadResult) -> str:
-    return (
-        f"  {r.name:<14}{r.rps:>9.1f}{r.p50_ms:>9.1f}{r.p90_ms:>9.1f}{r.p99_ms:>9.1f}"
-        f"{r.max_ms:>9.1f}{r.errors:>8}{r.mean_bytes / 1024:>7.1f}{r.server_cpu_pct:>8.0f}%"
-        f"{r.client_cpu_pct:>8.0f}%{r.host_busy_pct:>6.0f}%"
-        + (f"  {r.error_kinds}" if r.error_kinds else "")
-    )
 
 
 async def bench_ours(
@@ -244,6 +232,20 @@ def summarize(ours: dict[str, LoadResult], theirs: LoadResult) -> dict[str, Any]
     return {"ratio": round(ratio, 2), "ratio_ok": ratio_ok, "p99_ok": p99, "pass": verdict}
 
 
+def write_json(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    if not args.json:
+        return
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    for key, value in figures.items():  # LoadResults, one or by page name
+        if isinstance(value, LoadResult):
+            figures[key] = value.as_dict()
+        elif isinstance(value, dict) and all(isinstance(v, LoadResult) for v in value.values()):
+            figures[key] = {k: v.as_dict() for k, v in value.items()}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"config": config, **figures}, indent=2, default=str))
+    say(f"Figures written to {args.json}")
+
+
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings.from_env()
@@ -261,6 +263,10 @@ async def main(argv: list[str] | None = None) -> int:
     facts = await prepare(args, settings)
     say(f"  PostgreSQL {facts['postgres']}; model page: {facts['model']!r}; "
         f"q={args.search!r} matches {facts['search_matches']:,} models")  # fmt: skip
+    if args.scale:
+        scaled = await web_scale.run(args, facts, settings.database_url)
+        write_json(args, {"facts": facts, "load_average_at_start": load_avg, "scale": scaled})
+        return 0
     ours, profiles, paths = await bench_ours(args, facts)
     theirs = await bench_piccolo_admin(args)
     verdict = summarize(ours, theirs)
@@ -268,21 +274,19 @@ async def main(argv: list[str] | None = None) -> int:
         print_profile(profile)
     found = versions()
     say("\nVersions: " + ", ".join(f"{k} {v}" for k, v in found.items()))
-    if args.json:
-        figures = {
-            "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    write_json(
+        args,
+        {
             "machine": {"cpus": os.cpu_count(), "load_average_at_start": load_avg},
             "facts": facts,
             "paths": paths,
-            "ours": {k: v.as_dict() for k, v in ours.items()},
-            "piccolo_admin": theirs.as_dict(),
+            "ours": ours,
+            "piccolo_admin": theirs,
             "targets": verdict,
             "profiles": {p.name: p.as_dict() for p in profiles},
             "versions": found,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2, default=str))
-        say(f"Figures written to {args.json}")
+        },
+    )
     return 0
 
 

@@ -160,3 +160,18 @@ async def run_load(
         host_busy_pct=round(100 * busy / total, 1) if total else 0.0,
         error_kinds=dict(errors),
     )
+
+
+HEADER = (
+    f"  {'page':<14}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    f"{'errors':>8}{'KB':>7}{'srv CPU':>9}{'cli CPU':>9}{'host':>7}"
+)
+
+
+def row(r: LoadResult) -> str:
+    return (
+        f"  {r.name:<14}{r.rps:>9.1f}{r.p50_ms:>9.1f}{r.p90_ms:>9.1f}{r.p99_ms:>9.1f}"
+        f"{r.max_ms:>9.1f}{r.errors:>8}{r.mean_bytes / 1024:>7.1f}{r.server_cpu_pct:>8.0f}%"
+        f"{r.client_cpu_pct:>8.0f}%{r.host_busy_pct:>6.0f}%"
+        + (f"  {r.error_kinds}" if r.error_kinds else "")
+    )

@@ -1,46 +1,28 @@
-"""Web benchmark data: staged models, posts and media by COPY, a few thousand production models.
+"""Web benchmark data: staged models, posts and media, and production models and posts, by COPY.
 
-Posts per model cycle 1, 3, 2, 2 (two on average) with five media each, so 100,000 models give
-200,000 posts and 1,000,000 media rows. Names are creator-style handles, unique, deterministic.
+The rows come from bench/web_rows.py: with the default five media a post, 100,000 models give
+200,000 posts and 1,000,000 media rows; `production` of them are activated (1,000,000 staged
+and 1,000,000 production models with one media a post is the scale run's set). All of it is
+written in one transaction, in chunks of CHUNK rows a table, parents first.
 """
 
 from __future__ import annotations
 
-import json
-import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from bench.web_rows import COLUMNS, KINDS, RowMaker, activated, creator_names
 from domain.accounts.admins import upsert_admin
 from domain.platform import db
 from domain.platform.embedded_pg import database_url
 from domain.platform.settings import Settings
-from domain.staging.activation import slugify
 
-MEDIA_PER_POST = 5
-POSTS_CYCLE = (1, 3, 2, 2)
 CHUNK = 50_000
-BASE_URL = "https://cdn.example.com/creatorflix"
 STAGED_TABLES = ("whitelabel_media", "whitelabel_posts", "whitelabel_models", "posts", "models")
-# fmt: off
-FIRST = (
-    "aria", "mia", "luna", "ella", "zoe", "chloe", "ivy", "ruby", "stella", "nova", "jade", "skye",
-    "lily", "rose", "hazel", "violet", "aurora", "scarlett", "willow", "daisy", "layla", "nina",
-    "sofia", "kira", "maya", "emma", "olivia", "amber", "sasha", "jenna", "bella", "lexi", "megan",
-    "tara", "gigi", "coco", "remy", "alexis", "jordan", "riley", "casey", "quinn", "sienna",
-    "paige",
-)
-LAST = (
-    "blake", "rose", "monroe", "hart", "vale", "star", "fox", "lane", "reed", "knight", "steele",
-    "winter", "frost", "storm", "rivers", "moon", "sky", "belle", "grace", "love", "kiss", "honey",
-    "lush", "wild", "sweet", "cruz", "diaz", "vega", "king", "queen", "moss", "park", "stone",
-    "wolfe", "hale", "blaze", "snow", "noir", "rain", "sage",
-)
-# fmt: on
-STYLES = ("{f}{l}", "{f}_{l}", "{f}.{l}", "{F}{L}", "the{f}{l}", "{f}{l}xo", "{f}_{l}_official")
+SIZED_TABLES = ("whitelabel_models", "whitelabel_posts", "whitelabel_media", "models", "posts")
 
 
 @dataclass
@@ -50,168 +32,47 @@ class SeedStats:
     media: int = 0
     production_models: int = 0
     production_posts: int = 0
+    media_per_post: int = 5
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
+    database_bytes: int = 0
+    table_bytes: dict[str, int] = field(default_factory=dict)  # with indexes and TOAST
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-
-def creator_names(count: int, seed: int = 42) -> list[str]:
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    names: list[str] = []
-    while len(names) < count:
-        f, lname = rng.choice(FIRST), rng.choice(LAST)
-        name = rng.choice(STYLES).format(f=f, l=lname, F=f.capitalize(), L=lname.capitalize())
-        if name.lower() in seen:
-            name = f"{name}{rng.randint(2, 9999)}"
-        if name.lower() in seen:
-            continue
-        seen.add(name.lower())
-        names.append(name)
-    return names
+    def describe(self) -> str:
+        return (
+            f"{self.models:,} staged models, {self.posts:,} posts, {self.media:,} media "
+            f"({self.media_per_post} a post); {self.production_models:,} production models "
+            f"(published, each linked to its staged folder), {self.production_posts:,} "
+            f"production posts; in {self.seconds:.1f} s {self.phases}; database "
+            f"{self.database_bytes / 2**30:.2f} GiB ("
+            + ", ".join(f"{t} {b / 2**20:,.0f} MiB" for t, b in self.table_bytes.items())
+            + ")"
+        )
 
 
-def posts_of(model_index: int) -> int:
-    return POSTS_CYCLE[model_index % len(POSTS_CYCLE)]
-
-
-def media_types(post_index: int) -> list[str]:
-    """Five media a post: one or two videos, the rest images."""
-    videos = 1 + post_index % 2
-    return ["image"] * (MEDIA_PER_POST - videos) + ["video"] * videos
-
-
-def _key(folder: str, post: str, n: int, kind: str) -> str:
-    return f"{folder}/{post}/{n:02d}.{'mp4' if kind == 'video' else 'jpg'}"
-
-
-def staged_rows(names: list[str], now: datetime) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """("model"|"post"|"media", row) in id order; ids start at 1 in every table."""
-    post_id = media_id = 0
-    for i, name in enumerate(names):
-        model_id = i + 1
-        n_posts = posts_of(i)
-        first_post = post_id
-        images = videos = 0
-        for p in range(n_posts):
-            kinds = media_types(first_post + p)
-            images += kinds.count("image")
-            videos += kinds.count("video")
-        synced = now - timedelta(minutes=(i * 7) % 43_200)
-        yield (
-            "model",
-            (
-                model_id, name, f"{name}/thumbnail.jpg", f"{name}/icon.jpg",
-                f"{name}/banner.jpg", "[]", n_posts, images, videos, "new",
-                f"{model_id:064x}", 0, synced, synced - timedelta(days=30),
-            ),
-        )  # fmt: skip
-        for p in range(n_posts):
-            post_id += 1
-            folder = f"post-{p + 1:03d}"
-            kinds = media_types(post_id - 1)
-            keys = [_key(name, folder, n, k) for n, k in enumerate(kinds)]
-            pairs = list(zip(keys, kinds, strict=True))
-            cdns = {
-                "images": [f"{BASE_URL}/{k}" for k, t in pairs if t == "image"],
-                "videos": [f"{BASE_URL}/{k}" for k, t in pairs if t == "video"],
-            }
-            yield (
-                "post",
-                (post_id, model_id, folder, f"Post {p + 1} by {name}", json.dumps(cdns),
-                 len(cdns["images"]), len(cdns["videos"]), synced),
-            )  # fmt: skip
-            for key, kind in pairs:
-                media_id += 1
-                size = 250_000 + media_id % 997 * 1_000 if kind == "image" else 25_000_000
-                yield (
-                    "media",
-                    (media_id, post_id, key, f"{BASE_URL}/{key}", kind, size,
-                     f"{media_id:032x}", synced, synced),
-                )  # fmt: skip
-
-
-COLUMNS = {
-    "model": (
-        "whitelabel_models",
-        ("id", "folder_name", "thumbnail_key", "icon_key", "banner_key", "extra_image_keys",
-         "post_count", "image_count", "video_count", "status", "listing_hash", "ignored_keys",
-         "last_synced_at", "created_at"),
-    ),
-    "post": (
-        "whitelabel_posts",
-        ("id", "whitelabel_model", "folder_name", "title", "media_cdns", "image_count",
-         "video_count", "created_at"),
-    ),
-    "media": (
-        "whitelabel_media",
-        ("id", "whitelabel_post", "s3_key", "url", "type", "size", "etag", "last_modified",
-         "created_at"),
-    ),
-}  # fmt: skip
-
-
-async def _copy_staged(tx: db.Tx, names: list[str], now: datetime, stats: SeedStats) -> None:
-    buffers: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in COLUMNS}
+async def _copy_all(tx: db.Tx, maker: RowMaker, stats: SeedStats) -> None:
+    buffers: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in KINDS}
+    counts = dict.fromkeys(KINDS, 0)
 
     async def flush(kind: str) -> None:
         table, columns = COLUMNS[kind]
         await tx.copy(table, columns, buffers[kind])
         buffers[kind] = []
 
-    counts = {kind: 0 for kind in COLUMNS}
-    for kind, row in staged_rows(names, now):
+    for kind, row in maker.rows():
         buffers[kind].append(row)
         counts[kind] += 1
         if len(buffers[kind]) >= CHUNK:
             # Parents first, so foreign keys always find their rows.
-            for parent in ("model", "post", "media")[: ("model", "post", "media").index(kind) + 1]:
+            for parent in KINDS[: KINDS.index(kind) + 1]:
                 await flush(parent)
-    for kind in ("model", "post", "media"):
+    for kind in KINDS:
         await flush(kind)
     stats.models, stats.posts, stats.media = counts["model"], counts["post"], counts["media"]
-
-
-async def _copy_production(tx: db.Tx, names: list[str], count: int, now: datetime) -> int:
-    """Activate every n-th staged model: a published `models` row and its `posts`."""
-    step = max(1, len(names) // max(1, count))
-    jitter = len(POSTS_CYCLE) if step >= len(POSTS_CYCLE) else 1  # mix the post counts
-    chosen = [k * step + k % jitter for k in range(min(count, len(names)))]
-    models, posts, post_id = [], [], 0
-    for n, i in enumerate(chosen):
-        name = names[i]
-        models.append(
-            (n + 1, name, slugify(name) + f"-{i + 1}", f"Model imported from S3: {name}",
-             f"{name}/icon.jpg", f"{name}/banner.jpg", f"{name}/thumbnail.jpg", False, False,
-             True, posts_of(i), i + 1, now, now)
-        )  # fmt: skip
-        for p in range(posts_of(i)):
-            post_id += 1
-            key = f"{name}/post-{p + 1:03d}/00.jpg"
-            posts.append(
-                (post_id, n + 1, f"{name}/post-{p + 1:03d}", f"Post {p + 1} by {name}", key,
-                 key, "image", True, now - timedelta(hours=p), now)
-            )  # fmt: skip
-    await tx.copy(
-        "models",
-        ("id", "name", "slug", "description", "icon_key", "banner_key", "thumbnail_key",
-         "is_featured", "is_advertiser", "is_published", "post_count", "whitelabel_model",
-         "created_at", "updated_at"),
-        models,
-    )  # fmt: skip
-    await tx.copy(
-        "posts",
-        ("id", "model", "source_key", "title", "content_key", "thumbnail_key", "type",
-         "is_published", "created_at", "updated_at"),
-        posts,
-    )  # fmt: skip
-    staged_ids = [i + 1 for i in chosen]
-    await tx.execute(
-        "UPDATE whitelabel_models SET status = 'active' WHERE id = ANY($1::int[])", staged_ids
-    )
-    return len(posts)
+    stats.production_models, stats.production_posts = counts["pmodel"], counts["ppost"]
 
 
 async def prepare_schema(settings: Settings) -> None:
@@ -226,7 +87,9 @@ async def prepare_schema(settings: Settings) -> None:
     await SessionsBase.create_table(if_not_exists=True)
 
 
-async def seed(models: int, production: int, *, reset: bool = False) -> SeedStats:
+async def seed(
+    models: int, production: int, *, media_per_post: int = 5, reset: bool = False
+) -> SeedStats:
     """Fill the staged and production tables; the engine must be installed and started."""
     started = time.perf_counter()
     existing = await db.fetch("SELECT COUNT(*) AS n FROM whitelabel_models")
@@ -238,9 +101,7 @@ async def seed(models: int, production: int, *, reset: bool = False) -> SeedStat
             )
         async with db.transaction() as tx:
             await tx.execute(f"TRUNCATE {', '.join(STAGED_TABLES)} RESTART IDENTITY CASCADE")
-    names = creator_names(models)
-    now = datetime.now(UTC).replace(microsecond=0)
-    stats = SeedStats()
+    stats = SeedStats(media_per_post=media_per_post)
     mark = time.perf_counter()
 
     def lap(phase: str) -> None:
@@ -248,22 +109,45 @@ async def seed(models: int, production: int, *, reset: bool = False) -> SeedStat
         stats.phases[phase] = round(time.perf_counter() - mark, 2)
         mark = time.perf_counter()
 
+    now = datetime.now(UTC).replace(microsecond=0)
+    maker = RowMaker(creator_names(models), activated(models, production), now, media_per_post)
+    lap("names")
+
     async with db.transaction() as tx:
-        await _copy_staged(tx, names, now, stats)
-        lap("copy_staged")
-        stats.production_posts = await _copy_production(tx, names, production, now)
-        stats.production_models = min(production, models)
+        await _copy_all(tx, maker, stats)
+        lap("copy")
         for table in STAGED_TABLES:
             await tx.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
             )
-    lap("production_and_commit")
+    lap("commit")
     async with db.read_connection() as conn:  # VACUUM cannot run inside a transaction
         await conn.execute(f"VACUUM (ANALYZE) {', '.join(STAGED_TABLES)}")
     lap("vacuum_analyze")
     stats.seconds = time.perf_counter() - started
+    await _sizes(stats)
     return stats
+
+
+async def _sizes(stats: SeedStats) -> None:
+    rows = await db.fetch("SELECT pg_database_size(current_database()) AS n")
+    stats.database_bytes = int(rows[0]["n"])
+    for table in SIZED_TABLES:
+        rows = await db.fetch("SELECT pg_total_relation_size($1::regclass) AS n", table)
+        stats.table_bytes[table] = int(rows[0]["n"])
+
+
+async def try_sql(statements: list[str], say: Callable[[str], None]) -> None:
+    """Statements to try a fix with (an index, a setting), then ANALYZE: bench-only, like --app."""
+    for statement in statements:
+        started = time.perf_counter()
+        async with db.read_connection() as conn:  # CREATE INDEX CONCURRENTLY needs no transaction
+            await conn.execute(statement)
+        say(f"  tried ({time.perf_counter() - started:.1f} s): {statement}")
+    if statements:
+        async with db.read_connection() as conn:
+            await conn.execute(f"ANALYZE {', '.join(STAGED_TABLES)}")
 
 
 async def create_users(password: str) -> tuple[str, str]:

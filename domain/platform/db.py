@@ -36,7 +36,9 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def make_engine(database_url: str) -> PostgresEngine:
-    return PostgresEngine(config={"dsn": database_url})
+    # JIT off on every connection: the pages' queries are short, and at a million models
+    # PostgreSQL's JIT spent 535 ms compiling one deep public page (bench/web_scale.py).
+    return PostgresEngine(config={"dsn": database_url, "server_settings": {"jit": "off"}})
 
 
 def install_engine(engine: PostgresEngine) -> None:

@@ -54,7 +54,17 @@ RAW_EXTRAS: Sequence[str] = (
     "CREATE INDEX IF NOT EXISTS models_public_page "
     "ON models (display_order, post_count DESC, id) "
     "WHERE is_published AND source_missing_at IS NULL",
+    # (redefined 2026-12-06T14:00, below, with the public rule's "not retired")
     # -- 2026-12-06T12:00: one queued or running bulk activation per selection (partial) -------
     "CREATE UNIQUE INDEX IF NOT EXISTS bulk_activations_pending_selection "
     "ON bulk_activations (selection_key) WHERE status IN ('queued', 'running')",
+    # -- 2026-12-06T14:00: what the pages need at a million production models (partial) --------
+    "CREATE INDEX IF NOT EXISTS models_retired_source ON models (source_folder) "
+    "WHERE retired_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS models_live_name ON models (lower(name), id) "
+    "WHERE retired_at IS NULL",
+    "DROP INDEX IF EXISTS models_public_page",
+    "CREATE INDEX IF NOT EXISTS models_public_page "
+    "ON models (display_order, post_count DESC, id) "
+    "WHERE is_published AND source_missing_at IS NULL AND retired_at IS NULL",
 )

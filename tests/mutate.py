@@ -63,7 +63,12 @@ GROUPS: dict[str, Group] = {
     ),
     "confirm": Group(
         ("domain/catalogue/confirm.py", "domain/catalogue/run_handle.py"),
-        ("tests/test_plan_edges.py", "tests/test_queue_ops.py", "tests/test_sync_safety.py"),
+        (
+            "tests/test_confirm_rules.py",
+            "tests/test_plan_edges.py",
+            "tests/test_queue_ops.py",
+            "tests/test_sync_safety.py",
+        ),
     ),
     "production": Group(
         (

@@ -280,3 +280,38 @@ def test_the_one_pass_read_is_taken_only_for_s3s_field_order() -> None:
     assert not s3_pages._in_order(fields(_contents(SIZE, ETAG, STAMP, KEY)))
     assert not s3_pages._in_order(fields(ordered, ordered, _contents(STAMP, KEY, ETAG, SIZE)))
     assert not s3_pages._in_order(fields(_contents(STAMP, KEY, ETAG, SIZE), ordered, ordered))
+
+
+def test_an_answer_that_is_not_a_listing_names_the_settings_to_check() -> None:
+    with pytest.raises(s3_pages.NotAListing) as raised:
+        parse_page(b"<html><body>Welcome to nginx</body></html>")
+    assert str(raised.value) == (
+        "the S3 endpoint answered a bucket listing with <html>, not S3's ListBucketResult: "
+        "check DO_SPACES_ENDPOINT and DO_SPACES_BUCKET."
+    )
+
+
+def test_one_object_missing_a_field_between_complete_ones_is_read_object_by_object() -> None:
+    """The first and the last objects look like S3's layout but the middle one has no ETag:
+    the one-pass read would shift every later field; each object is read on its own."""
+    middle = _contents("<Key>m/p/2.jpg</Key>", STAMP, "<Size>2</Size>")
+    body = _page(_contents(KEY, STAMP, ETAG, SIZE), middle, _contents(KEY, STAMP, ETAG, SIZE))
+    assert [(o.key, o.size, o.etag) for o in parse_page(body).objects] == [
+        ("m/p/a b+c.jpg", 7, "e1"),
+        ("m/p/2.jpg", 2, ""),
+        ("m/p/a b+c.jpg", 7, "e1"),
+    ]
+
+
+def test_an_etag_loses_only_its_quotes() -> None:
+    body = _page(_contents(KEY, STAMP, "<ETag>&quot;X9-2X&quot;</ETag>", SIZE), url=False)
+    assert [o.etag for o in parse_page(body).objects] == ["X9-2X"]
+
+
+def test_a_token_on_a_page_that_is_not_truncated_is_not_followed() -> None:
+    """Only IsTruncated=true continues a listing: a stray token on the last page would list the
+    bucket again (or forever)."""
+    body = _page(
+        _contents(SIZE, ETAG, STAMP, KEY), extra="<NextContinuationToken>t</NextContinuationToken>"
+    )
+    assert parse_page(body).next_token is None

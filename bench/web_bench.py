@@ -26,14 +26,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from bench import web_scale, web_seed
-from bench.moto_e2e import moto_server
 from bench.web_load import HEADER, LoadResult, row, run_load
 from bench.web_piccolo_admin import LIST_PATH
 from bench.web_profile import Profile, print_profile, profile_under_load
 from bench.web_scale import Target
 from bench.web_server import UvicornServer, deep_path, fetch_once, login_ours, login_piccolo_admin
 from domain.platform import db
-from domain.platform.s3 import S3Service
 from domain.platform.settings import Settings
 from domain.production.visibility import public_sql
 from harness.processes import ROOT
@@ -141,15 +139,7 @@ async def bench_ours(
 ) -> tuple[dict[str, LoadResult], list[Profile], dict[str, str]]:
     results: dict[str, LoadResult] = {}
     profiles: list[Profile] = []
-    with moto_server() as s3_settings:  # the pages sign media URLs: they need a bucket
-        async with S3Service(s3_settings) as s3:
-            await s3.create_bucket()
-        env = {
-            "DO_SPACES_ENDPOINT": s3_settings.endpoint,
-            "DO_SPACES_KEY": s3_settings.key,
-            "DO_SPACES_SECRET": s3_settings.secret,
-            "DO_SPACES_BUCKET": s3_settings.bucket,
-        }
+    async with web_scale.bucket_env() as env:
         return await _bench_ours(args, facts, results, profiles, env)
 
 

@@ -15,6 +15,8 @@ with buffers) of every statement of that request that took `--explain-ms` or lon
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -77,19 +79,25 @@ def passed(r: LoadResult) -> bool:
     return r.errors == 0 and r.p50_ms <= P50_TARGET_MS
 
 
-async def run(
-    args: argparse.Namespace, facts: dict[str, Any], database_url: str
-) -> dict[str, LoadResult]:
-    """Measure every target on one connection; explain the ones that miss the p50 target."""
-    with moto_server() as s3_settings:  # the pages sign media URLs: they need a bucket
+@contextlib.asynccontextmanager
+async def bucket_env() -> AsyncIterator[dict[str, str]]:
+    """moto with an empty bucket (the pages sign media URLs: they need one), as the app's env."""
+    with moto_server() as s3_settings:
         async with S3Service(s3_settings) as s3:
             await s3.create_bucket()
-        env = {
+        yield {
             "DO_SPACES_ENDPOINT": s3_settings.endpoint,
             "DO_SPACES_KEY": s3_settings.key,
             "DO_SPACES_SECRET": s3_settings.secret,
             "DO_SPACES_BUCKET": s3_settings.bucket,
         }
+
+
+async def run(
+    args: argparse.Namespace, facts: dict[str, Any], database_url: str
+) -> dict[str, LoadResult]:
+    """Measure every target on one connection; explain the ones that miss the p50 target."""
+    async with bucket_env() as env:
         results, chosen = await _measure(args, facts, env)
         failed = [t for t in chosen if not passed(results[t.name])]
         if failed and args.explain_ms >= 0:

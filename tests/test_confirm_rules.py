@@ -58,6 +58,7 @@ class Recording:
 
 class Broken(Recording):
     async def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]:
+        self.prefixes.append(prefix)
         raise RuntimeError(f"listing {prefix} failed: the bucket went away")
         yield []  # pragma: no cover - an async generator
 
@@ -132,11 +133,14 @@ async def test_a_confirm_that_fails_says_why_on_its_run_and_keeps_the_plan(
     database: Any, bucket: Bucket
 ) -> None:
     plan = await held(bucket)
+    broken = Broken(bucket.s3)
     with pytest.raises(RuntimeError, match="the bucket went away"):
-        await confirm(Broken(bucket.s3), plan.id, "tester", bucket.public_base)
+        await confirm(broken, plan.id, "tester", bucket.public_base)
     (failed,) = [r for r in await runs.recent(5) if r.kind == "confirm"]
     assert failed.status == "failed"
-    assert failed.error == "listing Alpha/ failed: the bucket went away"
+    (first,) = broken.prefixes  # the first folder of the plan it listed (Alpha or Delta)
+    assert first in ("Alpha/", "Delta/")
+    assert failed.error == f"listing {first} failed: the bucket went away"
     still = await runs.get(plan.id)
     assert still is not None and still.status == "needs_confirmation"
     assert await rows("SELECT 1 FROM whitelabel_models WHERE folder_name = 'Bravo'")

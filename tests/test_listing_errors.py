@@ -284,3 +284,66 @@ async def test_each_request_goes_out_signed_with_its_query_exactly_as_signed() -
         "&prefix=Ann%20Lee%2F"
     )
     assert authorization is not None and authorization.startswith("AWS4-HMAC-SHA256 ")
+
+
+async def test_an_answer_without_an_s3_error_body_is_named_by_its_status(
+    no_waiting: list[int],
+) -> None:
+    script = Answers([(502, b"<html>Bad gateway</html>")], 1)
+    try:
+        with pytest.raises(ClientError) as raised:
+            await script.lister.page()
+    finally:
+        await script.lister.close()
+    assert raised.value.response["Error"]["Code"] == "502"
+
+
+async def test_the_listers_connections_are_bounded() -> None:
+    """At most 64 connections at once, a connect given at most 10 s (or the read timeout if
+    shorter), a read the configured timeout, DNS answers kept five minutes."""
+    for timeout, connect in ((30.0, 10.0), (4.0, 4.0)):
+        lister = FastLister(None, "https://s3.example.test", "r", "b", attempts=3, timeout=timeout)
+        try:
+            session = lister._session
+            assert (session.timeout.sock_connect, session.timeout.sock_read) == (connect, timeout)
+            assert session.timeout.total is None  # a long listing page is bounded per read
+            connector = session.connector
+            assert isinstance(connector, aiohttp.TCPConnector)
+            assert (connector.limit, connector._cached_hosts._ttl) == (64, 300)
+        finally:
+            await lister.close()
+
+
+async def test_a_gzipped_answer_is_read() -> None:
+    """A store or proxy that compresses its answers: the page is decompressed, then parsed."""
+    import gzip
+
+    from aiohttp import web
+
+    page = EMPTY_PAGE.replace(
+        b"<IsTruncated>", b"<Contents><Key>m/p/x.jpg</Key><Size>3</Size></Contents><IsTruncated>"
+    )
+
+    async def listing(request: web.Request) -> web.Response:
+        return web.Response(
+            body=gzip.compress(page), headers={"Content-Encoding": "gzip"},
+            content_type="application/xml",
+        )  # fmt: skip
+
+    app = web.Application()
+    app.router.add_get("/{bucket}", listing)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    lister = FastLister(
+        Credentials("AKIDEXAMPLE", "secret"), f"http://127.0.0.1:{port}", "r", "b",
+        attempts=1, timeout=5,
+    )  # fmt: skip
+    try:
+        found = await lister.page()
+    finally:
+        await lister.close()
+        await runner.cleanup()
+    assert [(o.key, o.size) for o in found.objects] == [("m/p/x.jpg", 3)]

@@ -42,11 +42,11 @@ async def in_plan(plan: dict[str, Any]) -> Live:
         return Live()
     models = await sql.live_models(folders) if folders else []
     posts = await sql.live_posts(folders, post_keys)
-    return Live(len(models), posts, [r["folder"] for r in models])
+    return Live(len(models), posts, models)
 
 
 async def posts_among(source_keys: list[str]) -> set[str]:
     """The public ones among these posts (`Model/Post` source keys)."""
     if not source_keys:
         return set()
-    return {r["source_key"] for r in await sql.live_post_keys(source_keys)}
+    return await sql.live_post_keys(source_keys)

@@ -72,8 +72,7 @@ async def models(query: ListQuery, signer: Signer) -> tuple[list[ListedModel], M
 
 async def matching_ids(query: ListQuery) -> list[int]:
     """Every model the filters match, on all pages: what "all matching" acts on."""
-    rows = await sql.matching_ids(query)
-    return [int(r["id"]) for r in rows]
+    return await sql.matching_ids(query)
 
 
 async def model_row(model_id: int, signer: Signer) -> ListedModel | None:

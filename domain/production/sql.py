@@ -143,11 +143,12 @@ async def models_page(listing: ListQuery) -> tuple[dict[str, Any], list[dict[str
     return dict(counts[0]), rows
 
 
-async def matching_ids(listing: ListQuery) -> list[dict[str, Any]]:
+async def matching_ids(listing: ListQuery) -> list[int]:
     args: list[Any] = []
     where = _list_filters(listing, args)
     # raw: the production list's filters (_list_filters), one definition for both
-    return await db.fetch(f"SELECT m.id FROM models m WHERE {where} ORDER BY m.id", *args)
+    found = await db.fetch(f"SELECT m.id FROM models m WHERE {where} ORDER BY m.id", *args)
+    return [int(r["id"]) for r in found]
 
 
 async def model_row(model_id: int) -> list[dict[str, Any]]:
@@ -245,13 +246,15 @@ async def public_counts() -> dict[str, int]:
 # -- what a held deletion plan takes off the public site (domain/production/live.py)
 
 
-async def live_models(folders: list[str]) -> list[dict[str, Any]]:
+async def live_models(folders: list[str]) -> list[str]:
+    """The public models' source folders among `folders`, in order."""
     # raw: the visibility rule's SQL (visibility.py) in a WHERE over an array parameter
-    return await db.fetch(
-        "SELECT m.source_folder AS folder, m.name, m.post_count FROM models m WHERE "
+    found = await db.fetch(
+        "SELECT m.source_folder AS folder FROM models m WHERE "
         f"m.source_folder = ANY($1::text[]) AND {VISIBLE_MODEL} ORDER BY m.source_folder",
         folders,
     )
+    return [str(r["folder"]) for r in found]
 
 
 async def live_posts(folders: list[str], source_keys: list[str]) -> int:
@@ -268,11 +271,12 @@ async def live_posts(folders: list[str], source_keys: list[str]) -> int:
     )
 
 
-async def live_post_keys(source_keys: list[str]) -> list[dict[str, Any]]:
+async def live_post_keys(source_keys: list[str]) -> set[str]:
     """Which of these posts (by source key) are public."""
     # raw: the visibility rule's SQL (visibility.py) over a join
-    return await db.fetch(
+    found = await db.fetch(
         "SELECT p.source_key FROM posts p JOIN models m ON m.id = p.model WHERE "
         f"p.source_key = ANY($1::text[]) AND {post_public_sql('p', 'm')}",
         source_keys,
     )
+    return {str(r["source_key"]) for r in found}

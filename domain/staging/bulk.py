@@ -110,8 +110,7 @@ async def resolve(selection: Selection) -> list[int]:
         if missing:
             raise UnknownModels(missing)
         return [int(r["id"]) for r in rows]
-    rows = await sql.filtered_ids(staged_query(search=selection.search, status=selection.status))
-    return [int(r["id"]) for r in rows]
+    return await sql.filtered_ids(staged_query(search=selection.search, status=selection.status))
 
 
 async def record(selection: Selection, actor: str, ip: str) -> tuple[Record, bool]:

@@ -157,12 +157,13 @@ async def model_posts(
 # -- bulk activation (domain/staging/bulk.py)
 
 
-async def filtered_ids(listing: ListQuery) -> list[dict[str, Any]]:
+async def filtered_ids(listing: ListQuery) -> list[int]:
     args: list[Any] = []
     where = _filters(listing, args)  # the staged list's own, so both pick the same models
-    return await db.fetch(  # raw: the staged list's own filter (_filters)
+    found = await db.fetch(  # raw: the staged list's own filter (_filters)
         f"SELECT id FROM whitelabel_models WHERE {where} ORDER BY folder_name, id", *args
     )
+    return [int(r["id"]) for r in found]
 
 
 async def record_bulk(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from domain.platform import db
 from domain.platform.listing import ListQuery
@@ -173,26 +173,41 @@ async def lock_model(tx: db.Tx, model_id: int, columns: Sequence[str]) -> list[d
 # -- following the bucket (domain/production/lifecycle.py)
 
 
-async def models_removed(tx: db.Tx, staged_ids: list[int], stamp: datetime) -> list[dict[str, Any]]:
+class Unpublished(TypedDict):
+    id: int
+    name: str
+
+
+class PostMedia(TypedDict):
+    id: int
+    source_key: str
+    media: Any  # JSON: the post's media list
+    content_key: str | None
+
+
+async def models_removed(tx: db.Tx, staged_ids: list[int], stamp: datetime) -> list[Unpublished]:
+    """The production models of these staged ones, unpublished as source missing."""
     # raw: an UPDATE over a subquery of whitelabel_models (the sync's bulk statement)
-    return await tx.fetch(
+    found = await tx.fetch(
         "UPDATE models SET is_published = FALSE, source_missing_at = $2, updated_at = $2, "
         "post_count = 0 WHERE source_folder IN (SELECT folder_name FROM whitelabel_models "
         "WHERE id = ANY($1::int[])) AND source_missing_at IS NULL RETURNING id, name",
         staged_ids,
         stamp,
     )
+    return db.typed(Unpublished, found)
 
 
-async def posts_with_media(tx: db.Tx, model_id: int, keys: list[str]) -> list[dict[str, Any]]:
+async def posts_with_media(tx: db.Tx, model_id: int, keys: list[str]) -> list[PostMedia]:
     # raw: json_array_elements, which Piccolo's builder cannot express
-    return await tx.fetch(
+    found = await tx.fetch(
         "SELECT id, source_key, media, content_key FROM posts WHERE model = $1 AND "
         "source_missing_at IS NULL AND EXISTS (SELECT 1 FROM json_array_elements(media) e "
         "WHERE e->>'key' = ANY($2::text[]))",
         model_id,
         keys,
     )
+    return db.typed(PostMedia, found)
 
 
 async def set_posts_media(tx: db.Tx, updates: list[tuple[Any, ...]]) -> None:

@@ -4,11 +4,14 @@ paths through moto and a fault proxy are in test_retry_statuses.py; these pin ea
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import aiohttp
 import pytest
+from aiohttp import web
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
@@ -250,33 +253,41 @@ async def test_one_attempt_means_no_retry(no_waiting: list[int]) -> None:
     assert len(script.urls) == 1 and no_waiting == []
 
 
-async def test_each_request_goes_out_signed_with_its_query_exactly_as_signed() -> None:
-    """Through a real HTTP server: the Authorization header is sent, and the query arrives byte
-    for byte as it was signed (%20 and %2F not re-encoded or decoded on the way)."""
-    from aiohttp import web
-
-    seen: list[tuple[str, str | None]] = []
-
-    async def listing(request: web.Request) -> web.Response:
-        seen.append((request.raw_path, request.headers.get("Authorization")))
-        return web.Response(body=EMPTY_PAGE, content_type="application/xml")
-
+@contextlib.asynccontextmanager
+async def lister_against(
+    handler: Callable[[web.Request], Awaitable[web.Response]], endpoint_end: str = ""
+) -> AsyncIterator[FastLister]:
+    """A FastLister (one attempt) whose bucket `b` is answered by `handler` on a real HTTP
+    server on loopback; `endpoint_end` is appended to the endpoint (a trailing "/")."""
     app = web.Application()
-    app.router.add_get("/{bucket}", listing)
+    app.router.add_get("/{bucket}", handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     lister = FastLister(
-        Credentials("AKIDEXAMPLE", "secret"), f"http://127.0.0.1:{port}/", "r", "b",
+        Credentials("AKIDEXAMPLE", "secret"), f"http://127.0.0.1:{port}{endpoint_end}", "r", "b",
         attempts=1, timeout=5,
     )  # fmt: skip
     try:
-        await lister.page(prefix="Ann Lee/", token="a/b+c")
+        yield lister
     finally:
         await lister.close()
         await runner.cleanup()
+
+
+async def test_each_request_goes_out_signed_with_its_query_exactly_as_signed() -> None:
+    """Through a real HTTP server: the Authorization header is sent, and the query arrives byte
+    for byte as it was signed (%20 and %2F not re-encoded or decoded on the way)."""
+    seen: list[tuple[str, str | None]] = []
+
+    async def listing(request: web.Request) -> web.Response:
+        seen.append((request.raw_path, request.headers.get("Authorization")))
+        return web.Response(body=EMPTY_PAGE, content_type="application/xml")
+
+    async with lister_against(listing, endpoint_end="/") as lister:
+        await lister.page(prefix="Ann Lee/", token="a/b+c")
     assert lister.requests == 1
     ((path, authorization),) = seen
     assert path == (
@@ -316,10 +327,6 @@ async def test_the_listers_connections_are_bounded() -> None:
 
 async def test_a_gzipped_answer_is_read() -> None:
     """A store or proxy that compresses its answers: the page is decompressed, then parsed."""
-    import gzip
-
-    from aiohttp import web
-
     page = EMPTY_PAGE.replace(
         b"<IsTruncated>", b"<Contents><Key>m/p/x.jpg</Key><Size>3</Size></Contents><IsTruncated>"
     )
@@ -330,20 +337,6 @@ async def test_a_gzipped_answer_is_read() -> None:
             content_type="application/xml",
         )  # fmt: skip
 
-    app = web.Application()
-    app.router.add_get("/{bucket}", listing)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    lister = FastLister(
-        Credentials("AKIDEXAMPLE", "secret"), f"http://127.0.0.1:{port}", "r", "b",
-        attempts=1, timeout=5,
-    )  # fmt: skip
-    try:
+    async with lister_against(listing) as lister:
         found = await lister.page()
-    finally:
-        await lister.close()
-        await runner.cleanup()
     assert [(o.key, o.size) for o in found.objects] == [("m/p/x.jpg", 3)]

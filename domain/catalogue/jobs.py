@@ -89,8 +89,8 @@ async def defer_run(task: str, run_id: int, **kwargs: Any) -> int:
 
 
 async def defer_helpers(run_id: int, count: int) -> None:
-    for _ in range(count):
-        await queue.defer("sync_part", {"run_id": run_id})
+    """Helper jobs that take a running sync's parts."""
+    await queue.defer_many("sync_part", count, {"run_id": run_id})
 
 
 # The worker side: the jobs and their bodies.

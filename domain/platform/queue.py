@@ -71,10 +71,10 @@ async def defer(task: str, kwargs: dict[str, Any], **options: Any) -> int:
         return 0
 
 
-async def defer_many(task: str, count: int) -> None:
-    """`count` jobs of a task that takes no arguments (they share the work between them)."""
+async def defer_many(task: str, count: int, kwargs: dict[str, Any] | None = None) -> None:
+    """`count` jobs of a task with the same arguments (they share the work between them)."""
     for _ in range(count):
-        await defer(task, {})
+        await defer(task, dict(kwargs or {}))
 
 
 async def is_pending(job_id: int) -> bool:

@@ -44,7 +44,7 @@ async def bulk_publish(b: Browser, form: dict[str, Any]) -> str:
     answer = await b.post("/production/_bulk/publish", form)
     assert answer.status_code == 303, answer.text[:300]
     page = (await b.get(answer.headers["location"])).text
-    found = re.search(r"\d+ model\(s\) published[^<]*", page)
+    found = re.search(r"[\d,]+ model\(s\) published[^<]*", page)
     assert found, "the production list showed no message after bulk publishing"
     return found.group(0)
 

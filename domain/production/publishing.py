@@ -55,19 +55,31 @@ def production_query(
 ProductionQuery = production_query  # the name the list's controls had
 
 
+# The list counts at most this many matching models (sql.models_page): past it, "10,000+".
+COUNT_CAP = 10_000
+
+
 class Matching(NamedTuple):
-    """How many models the list's filters match, and what "Publish all matching" would do."""
+    """How many models the list's filters match, and what "Publish all matching" would do:
+    exact below COUNT_CAP; at it, `capped` and the other three unknown (None)."""
 
     total: int
-    to_publish: int  # unpublished ones publishing makes public
-    retired: int  # skipped: restore them first
-    missing: int  # skipped: their source is missing from the bucket
+    capped: bool
+    to_publish: int | None  # unpublished ones publishing makes public
+    retired: int | None  # skipped: restore them first
+    missing: int | None  # skipped: their source is missing from the bucket
+    more: bool = False  # models follow this page (the pager's "Next" past a capped count)
 
 
 async def models(query: ListQuery, signer: Signer) -> tuple[list[ListedModel], Matching]:
-    counts, rows = await sql.models_page(query)
-    matching = Matching(*(int(counts[k]) for k in Matching._fields))
-    return await signed(rows, signer, ListedModel), matching
+    counts, rows = await sql.models_page(query, COUNT_CAP)
+    total, more = counts["total"], len(rows) > query.size
+    if total >= COUNT_CAP:
+        matching = Matching(total, True, None, None, None, more)
+    else:
+        found = (counts["to_publish"], counts["retired"], counts["missing"])
+        matching = Matching(total, False, *found, more)
+    return await signed(rows[: query.size], signer, ListedModel), matching
 
 
 async def matching_ids(query: ListQuery) -> list[int]:

@@ -1,0 +1,79 @@
+"""The production list past 10,000 matching models, through HTTP: it counts up to the cap and
+says "10,000+", pages on to the last model with a "Next" link only while models follow, and
+its "Publish all matching" confirmation names the rule instead of figures it did not count;
+publishing them still reports the exact numbers. Below the cap every figure stays exact."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import rows
+from tests.test_publish_counts import bulk_publish
+from tests.test_retire import position
+from tests.web import Browser
+
+# `n` models named "Bulk 00001", ...: every third one's source gone (so unpublished), the other
+# even ones published.
+SEED = (
+    "INSERT INTO models (name, slug, is_published, source_missing_at) "
+    "SELECT 'Bulk ' || lpad(i::text, 5, '0'), 'bulk-' || i, i % 2 = 0 AND i % 3 <> 0, "
+    "CASE WHEN i % 3 = 0 THEN now() END FROM generate_series(1, $1) AS i"
+)
+NEXT = re.compile(r'<a class="btn" href="/production\?[^"]*page=(\d+)[^"]*"[^>]*>Next')
+
+
+async def seed(n: int) -> None:
+    await rows(SEED, n)
+
+
+async def test_past_ten_thousand_models_the_list_says_10000_plus_and_pages_to_the_last_one(
+    signed_in: Browser,
+) -> None:
+    b = signed_in
+    await seed(10_001)
+    first = (await b.get("/production?sort=name&dir=asc")).text
+    assert position(first) == "1–25 of 10,000+ model(s)"
+    assert NEXT.search(first) and NEXT.search(first).group(1) == "2"  # type: ignore[union-attr]
+    # The 400th page is full and a model follows it; the 401st holds the last one, and no more.
+    page_400 = (await b.get("/production?sort=name&dir=asc&page=400")).text
+    assert position(page_400) == "9,976–10,000 of 10,000+ model(s)"
+    assert 'id="pm-' in page_400 and NEXT.search(page_400), "no Next link before the last model"
+    last = (await b.get("/production?sort=name&dir=asc&page=401")).text
+    assert position(last) == "10,001–10,001 of 10,001+ model(s)"
+    assert "Bulk 10001" in last
+    assert not NEXT.search(last), "a Next link after the last model"
+
+
+async def test_publish_all_matching_past_the_cap_confirms_the_rule_and_reports_exact_numbers(
+    signed_in: Browser,
+) -> None:
+    b = signed_in
+    await seed(10_001)
+    page = (await b.get("/production?q=bulk")).text
+    assert ">Publish all 10,000+ matching</button>" in page
+    assert (
+        'hx-confirm="Publish all 10,000+ matching model(s)? Each one not retired and with its '
+        'source in the bucket goes public on the site at once; the others are skipped."'
+    ) in page
+    assert "go public on the site at once." not in page, "a figure the list did not count"
+    # 6,667 unpublished, 3,333 of them with their source missing: 3,334 go public, and the
+    # missing ones are skipped.
+    said = await bulk_publish(b, {"scope": "matching", "q": "bulk", "published": "true"})
+    assert said.startswith("3,334 model(s) published; 3,333 skipped: 3,333 with their source"), said
+
+
+async def test_below_the_cap_the_list_and_its_confirmation_give_exact_figures(
+    signed_in: Browser,
+) -> None:
+    b = signed_in
+    await seed(9_999)
+    page = (await b.get("/production?q=bulk")).text
+    assert position(page) == "1–25 of 9,999 model(s)"
+    assert ">Publish all 9,999 matching</button>" in page
+    assert (
+        'hx-confirm="Publish all 9,999 matching model(s)? 3,333 go public on the site at once. '
+        '3,333 skipped: 3,333 with their source missing."' in page
+    )
+    last = (await b.get("/production?q=bulk&page=400")).text
+    assert position(last) == "9,976–9,999 of 9,999 model(s)"
+    assert not NEXT.search(last)

@@ -8,6 +8,9 @@ models by COPY, then serves the app with uvicorn (one worker, embedded S3) and d
 whitelabel_models list endpoint (one uvicorn worker, same database). Prints req/s, p50, p99
 and errors per page, and the targets (list page >= 2x Piccolo Admin; p99 <= 50 ms).
 
+Side by side with another commit (issue 23; see bench/web_compare.py):
+    make bench-web ARGS="--before 7b1468f"
+
 Scale mode (issue 24: p50 <= 10 ms on ONE connection; see bench/web_scale.py):
     make bench-web ARGS="--scale --models 1000000 --production 1000000 --media-per-post 1"
 """
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bench import web_scale, web_seed
+from bench import web_compare, web_scale, web_seed
 from bench.web_load import HEADER, LoadResult, row, run_load
 from bench.web_piccolo_admin import LIST_PATH
 from bench.web_profile import Profile, print_profile, profile_under_load
@@ -63,6 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--profile-seconds", type=float, default=10.0)
     p.add_argument("--out", type=Path, default=ROOT / "test-output" / "web-bench", help="logs")
     p.add_argument("--reset", action="store_true", help="truncate staged/production tables first")
+    p.add_argument("--before", metavar="REV", help="our pages side by side with commit REV's")
+    p.add_argument("--rounds", type=int, default=4, help="--before: turns each page takes")
     p.set_defaults(password=PASSWORD)
     args = p.parse_args(argv)
     args.connections = 1 if args.scale else args.connections
@@ -253,6 +258,10 @@ async def main(argv: list[str] | None = None) -> int:
     facts = await prepare(args, settings)
     say(f"  PostgreSQL {facts['postgres']}; model page: {facts['model']!r}; "
         f"q={args.search!r} matches {facts['search_matches']:,} models")  # fmt: skip
+    if args.before:
+        compared = await web_compare.run(args, facts, PASSWORD)
+        write_json(args, {"facts": facts, "load_average_at_start": load_avg, "compare": compared})
+        return 0
     if args.scale:
         scaled = await web_scale.run(args, facts, settings.database_url)
         write_json(args, {"facts": facts, "load_average_at_start": load_avg, "scale": scaled})

@@ -38,9 +38,16 @@ class UvicornServer(ServedLater):
     """`python -m uvicorn <app> --factory`, one worker, no access log; stopped on exit."""
 
     def __init__(
-        self, name: str, app: str, health: str, log_dir: Path, env: dict[str, str] | None = None
+        self,
+        name: str,
+        app: str,
+        health: str,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+        app_dir: Path | None = None,  # import the app from there (another commit's checkout)
     ) -> None:
         self.env = env
+        self.options = (*UVICORN_OPTIONS, "--app-dir", str(app_dir)) if app_dir else UVICORN_OPTIONS
         self.name = name
         self.app = app
         self.health = health
@@ -49,7 +56,7 @@ class UvicornServer(ServedLater):
     async def __aenter__(self) -> UvicornServer:
         env = server_env(self.env)
         name = f"{self.name} server"
-        started = start_uvicorn(name, self.app, env, self.log_path, UVICORN_OPTIONS, session=False)
+        started = start_uvicorn(name, self.app, env, self.log_path, self.options, session=False)
         server = self._running(started)
         try:
             await server.wait_answering(self.health, 120, ok=below_500, interval=0.25)

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# The public rule (domain/production/visibility.py's public_sql("m")) as the tally's triggers
+# hold it; tests/test_public_tally.py checks the two agree.
+PUBLIC = "m.is_published AND m.source_missing_at IS NULL AND m.retired_at IS NULL"
+
 # Statements, in order, each idempotent. The migration that creates each one comes first.
 RAW_EXTRAS: Sequence[str] = (
     # -- 2026-11-24T08:20: multi-column indexes (keyset pages, the catalogue's sorts) ---------
@@ -67,4 +71,42 @@ RAW_EXTRAS: Sequence[str] = (
     "CREATE INDEX IF NOT EXISTS models_public_page "
     "ON models (display_order, post_count DESC, id) "
     "WHERE is_published AND source_missing_at IS NULL AND retired_at IS NULL",
+    # -- 2026-12-06T15:57:10: the number of public models, kept in public_tallies ------------
+    # The public rule (domain/production/visibility.py) as of that migration; a statement's
+    # public rows after it minus those before it make one row of public_tallies.
+    f"""CREATE OR REPLACE FUNCTION models_public_tally() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        change bigint := 0;
+    BEGIN
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            change := change + (SELECT COUNT(*) FROM fresh m WHERE {PUBLIC});
+        END IF;
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            change := change - (SELECT COUNT(*) FROM gone m WHERE {PUBLIC});
+        END IF;
+        IF change <> 0 THEN
+            INSERT INTO public_tallies (models) VALUES (change);
+        END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE OR REPLACE FUNCTION models_public_tally_reset() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM public_tallies;
+        RETURN NULL;
+    END $$""",
+    "DROP TRIGGER IF EXISTS models_public_tally_insert ON models",
+    "CREATE TRIGGER models_public_tally_insert AFTER INSERT ON models "
+    "REFERENCING NEW TABLE AS fresh FOR EACH STATEMENT EXECUTE FUNCTION models_public_tally()",
+    "DROP TRIGGER IF EXISTS models_public_tally_update ON models",
+    "CREATE TRIGGER models_public_tally_update AFTER UPDATE ON models "
+    "REFERENCING OLD TABLE AS gone NEW TABLE AS fresh FOR EACH STATEMENT "
+    "EXECUTE FUNCTION models_public_tally()",
+    "DROP TRIGGER IF EXISTS models_public_tally_delete ON models",
+    "CREATE TRIGGER models_public_tally_delete AFTER DELETE ON models "
+    "REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION models_public_tally()",
+    "DROP TRIGGER IF EXISTS models_public_tally_truncate ON models",
+    "CREATE TRIGGER models_public_tally_truncate AFTER TRUNCATE ON models "
+    "FOR EACH STATEMENT EXECUTE FUNCTION models_public_tally_reset()",
 )

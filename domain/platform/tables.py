@@ -298,6 +298,16 @@ class BulkActivation(Table, tablename="bulk_activations"):
     finished_at = Timestamptz(null=True, default=None)
 
 
+class PublicTally(Table, tablename="public_tallies"):
+    """How the number of public models changed: a row per statement on `models` that changed
+    it, written by that table's triggers (schema_extras.py). Their sum is the public API's
+    count (domain/production/tally.py), which then costs the same at a million models; reads
+    fold the rows into one now and then."""
+
+    id: Serial  # Piccolo's implicit primary key, declared for the type checker
+    models = BigInt(default=0)
+
+
 class AuditEntry(Table, tablename="audit_log"):
     id: Serial  # Piccolo's implicit primary key, declared for the type checker
     actor = Varchar(length=150, default="")
@@ -333,6 +343,7 @@ TABLES: tuple[type[Table], ...] = (
     Post,
     ModelSlug,
     BulkActivation,
+    PublicTally,
     AuditEntry,
     SessionRow,
 )

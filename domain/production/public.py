@@ -18,7 +18,7 @@ from domain.media.records import derivatives_of
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
 from domain.platform.tables import Post
-from domain.production import sql
+from domain.production import sql, tally
 from domain.production.lifecycle import media_list
 from domain.production.visibility import post_public_sql
 
@@ -29,10 +29,9 @@ VISIBLE_POST_WHERE = WhereRaw(post_public_sql("posts"))
 
 async def models(page: int, signer: Signer) -> dict[str, Any]:
     offset = page_bounds(page, PAGE_SIZE)
-    # The page and the count at once; the models_public_page index serves both.
+    # The page (the models_public_page index) and the count (the tally) at once.
     rows, count = await asyncio.gather(
-        sql.public_models_page(PAGE_SIZE, offset),
-        sql.public_models_count(),
+        sql.public_models_page(PAGE_SIZE, offset), tally.public_models()
     )
     return {
         "data": await _models(rows, signer),

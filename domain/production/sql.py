@@ -67,14 +67,6 @@ async def public_models_page(limit: int, offset: int) -> list[dict[str, Any]]:
     )
 
 
-async def public_models_count() -> int:
-    """Visible models: the public page's count."""
-    # raw: the visibility rule as a literal, which models_public_page's predicate matches (the
-    # builder sends `is_published = $1`, which no partial index can serve)
-    rows = await db.fetch(f"SELECT COUNT(*) AS n FROM models m WHERE {VISIBLE_MODEL}")
-    return int(rows[0]["n"])
-
-
 async def find_public_model(ref: str, by_name_first: bool) -> list[dict[str, Any]]:
     # raw: THUMBNAIL's correlated subquery and the CASE ordering, beyond Piccolo's select
     return await db.fetch(

@@ -68,6 +68,38 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+# The files that take longest, slowest first (seconds a file in a full run, 3 workers), handed
+# to the workers before all others (tests/run.py: --dist loadfile --no-loadscope-reorder), so
+# that no long file starts last and runs alone while the other workers stand idle. xdist's own
+# order (most tests first) left one-test files such as test_convergence (90 s) for the end.
+SLOWEST_FIRST = (
+    "tests/test_readme_claims.py",
+    "tests/test_cli_flags.py",
+    "tests/test_convergence.py",
+    "tests/test_workers.py",
+    "tests/test_route_fuzz.py",
+    "tests/test_route_walk.py",
+    "tests/browser/test_a11y.py",
+    "tests/test_process_tree.py",
+    "tests/browser/test_form_errors.py",
+    "tests/test_run_changes.py",
+    "tests/test_embedded.py",
+    "tests/browser/test_jobs_page.py",
+    "tests/browser/test_staged.py",
+    "tests/test_sign_in_guard.py",
+    "tests/test_faults.py",
+    "tests/test_audit_filters.py",
+    "tests/test_access.py",
+    "tests/test_media.py",
+    "tests/test_sync.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
+
+
 TEARDOWN_TIMEOUT_S = 15.0
 
 

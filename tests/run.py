@@ -114,7 +114,9 @@ def main(argv: list[str]) -> int:
         # Three on two cores: the tests wait on processes, browsers and timers a good part of
         # the time (the full suite, quiet machine, same commit: 635 s with three, 807 s with two).
         workers = os.environ.get("TEST_WORKERS", "3")
-        parallel = ["-n", workers, "--dist", "loadfile"] if workers != "0" else []
+        # Files go out in conftest.py's order (its slowest first), not xdist's (most tests first).
+        xdist = ["-n", workers, "--dist", "loadfile", "--no-loadscope-reorder"]
+        parallel = xdist if workers != "0" else []
         named = [a for a in argv if not a.startswith("-") and (ROOT / a.split("::")[0]).exists()]
         if len(named) == 1 or any(a == "-n" or a.startswith("--numprocesses") for a in argv):
             parallel = []  # one file: one process; or the caller chose

@@ -4,7 +4,7 @@ response types are msgspec Structs, so OpenAPI at /schema documents every field 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
@@ -98,8 +98,18 @@ Ref = Annotated[
 CACHE = CacheControlHeader(public=True, max_age=30)
 
 
-def public_post(row: dict[str, Any]) -> PublicPost:
-    return PublicPost(**{**row, "media": [PublicMedia(**m) for m in row["media"]]})
+def public_post(row: public.SignedPost) -> PublicPost:
+    return PublicPost(
+        id=row["id"],
+        model_id=row["model_id"],
+        title=row["title"],
+        type=row["type"],
+        content=row["content"],
+        thumbnail=row["thumbnail"],
+        preview=row["preview"],
+        media=[PublicMedia(**m) for m in row["media"]],
+        created_at=row["created_at"],
+    )
 
 
 def _missing(ref: str) -> NotFoundException:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Literal, TypedDict
 
 from piccolo.columns.combination import WhereRaw
 
 from domain.media.records import derivatives_of
+from domain.media.sql import MediaDerivatives
 from domain.platform import db
 from domain.platform.paging import Signer, page_bounds
 from domain.platform.tables import Post
@@ -27,7 +29,73 @@ PAGE_SIZE = 20
 VISIBLE_POST_WHERE = WhereRaw(post_public_sql("posts"))
 
 
-async def models(page: int, signer: Signer) -> dict[str, Any]:
+class PageMeta(TypedDict):
+    page: int
+    limit: int
+    count: int
+
+
+class SignedModel(TypedDict):
+    """A public model as the API serves it: its images signed (originals and previews)."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    is_featured: bool
+    post_count: int
+    thumbnail: str | None
+    preview: str | None
+    icon: str | None
+    icon_preview: str | None
+    banner: str | None
+    banner_preview: str | None
+
+
+class ModelsPage(TypedDict):
+    data: list[SignedModel]
+    meta: PageMeta
+
+
+class SignedMedia(TypedDict):
+    type: str
+    url: str
+    preview: str | None
+    thumbnail: str | None
+    poster: str | None
+    width: int | None
+    height: int | None
+    duration: float | None
+
+
+class SignedPost(TypedDict):
+    id: int
+    model_id: int
+    title: str
+    type: str
+    content: str
+    thumbnail: str | None
+    preview: str | None
+    media: list[SignedMedia]
+    created_at: str | None
+
+
+class ModelRef(TypedDict):
+    id: int
+    slug: str
+    name: str
+
+
+class PostsPage(TypedDict):
+    model: ModelRef
+    data: list[SignedPost]
+    meta: PageMeta
+
+
+Derived = Mapping[str, MediaDerivatives]
+
+
+async def models(page: int, signer: Signer) -> ModelsPage:
     offset = page_bounds(page, PAGE_SIZE)
     # The page (the models_public_page index) and the count (the tally) at once.
     rows, count = await asyncio.gather(
@@ -39,32 +107,39 @@ async def models(page: int, signer: Signer) -> dict[str, Any]:
     }
 
 
-async def _models(rows: list[dict[str, Any]], signer: Signer) -> list[dict[str, Any]]:
+async def _models(rows: list[sql.PublicModelRow], signer: Signer) -> list[SignedModel]:
     """Models with their images signed: each original, and its WebP preview once a worker
     made it (the thumbnail's and banner's 480 px, the icon's 160 px; else null)."""
-    keys = [r[c] for r in rows for c in ("thumbnail_key", "icon_key", "banner_key") if r[c]]
-    derived: Mapping[str, Mapping[str, Any]] = await derivatives_of(keys)
+    keys = [k for r in rows for k in (r["thumbnail_key"], r["icon_key"], r["banner_key"]) if k]
+    derived = await derivatives_of(keys)
 
-    async def signed(key: str | None, column: str = "") -> str | None:
-        if column:
-            key = derived.get(key or "", {}).get(column)
+    async def signed(key: str | None) -> str | None:
         return await signer(key) if key else None
+
+    def made(key: str | None, column: Literal["preview_key", "thumb_key"]) -> str | None:
+        found = derived.get(key) if key else None
+        return found[column] if found else None
 
     return [
         {
-            **{k: v for k, v in r.items() if not k.endswith("_key")},
+            "id": r["id"],
+            "name": r["name"],
+            "slug": r["slug"],
+            "description": r["description"],
+            "is_featured": r["is_featured"],
+            "post_count": r["post_count"],
             "thumbnail": await signed(r["thumbnail_key"]),
-            "preview": await signed(r["thumbnail_key"], "preview_key"),
+            "preview": await signed(made(r["thumbnail_key"], "preview_key")),
             "icon": await signed(r["icon_key"]),
-            "icon_preview": await signed(r["icon_key"], "thumb_key"),
+            "icon_preview": await signed(made(r["icon_key"], "thumb_key")),
             "banner": await signed(r["banner_key"]),
-            "banner_preview": await signed(r["banner_key"], "preview_key"),
+            "banner_preview": await signed(made(r["banner_key"], "preview_key")),
         }
         for r in rows
     ]
 
 
-async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | None:
+async def find_model(ref: str, by_name_first: bool = False) -> sql.PublicModelRow | None:
     """A visible model by its slug, a slug it had before, or its display name. When one
     model's name is another's slug, the slug wins, except for clients of the original API,
     which addressed models by name (`by_name_first`)."""
@@ -72,14 +147,14 @@ async def find_model(ref: str, by_name_first: bool = False) -> dict[str, Any] | 
     return rows[0] if rows else None
 
 
-async def model(ref: str, signer: Signer) -> dict[str, Any] | None:
+async def model(ref: str, signer: Signer) -> SignedModel | None:
     found = await find_model(ref)
     return (await _models([found], signer))[0] if found else None
 
 
 async def model_posts(
     ref: str, page: int, signer: Signer, by_name_first: bool = False
-) -> dict[str, Any] | None:
+) -> PostsPage | None:
     """Visible posts of a visible model, newest first; None for an unknown model."""
     offset = page_bounds(page, PAGE_SIZE)
     found = await find_model(ref, by_name_first)
@@ -106,7 +181,7 @@ async def model_posts(
     count = await Post.count().where(visible)
     keys = [m["key"] for r in rows for m in media_list(r["media"])]
     derived = await derivatives_of(keys + [r["content_key"] for r in rows])
-    data = [await _post(r, signer, derived) for r in rows]
+    data = [await _post(r, signer, derived) for r in db.typed(PostRow, rows)]
     return {
         "model": {"id": model_id, "slug": found["slug"], "name": found["name"]},
         "data": data,
@@ -114,12 +189,23 @@ async def model_posts(
     }
 
 
-async def _post(
-    r: dict[str, Any], signer: Signer, derived: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any]:
+class PostRow(TypedDict):
+    """model_posts' columns of a post."""
+
+    id: int
+    model: int
+    title: str
+    content_key: str
+    type: str
+    thumbnail_key: str | None
+    media: object  # JSON: the post's media list (lifecycle.media_list reads it)
+    created_at: datetime | None
+
+
+async def _post(r: PostRow, signer: Signer, derived: Derived) -> SignedPost:
     items = media_list(r["media"]) or [{"key": r["content_key"], "type": r["type"]}]
-    main = derived.get(r["content_key"], {})
-    preview = main.get("preview_key") or main.get("poster_key")
+    main = derived.get(r["content_key"])
+    preview = (main["preview_key"] or main["poster_key"]) if main else None
     return {
         "id": r["id"],
         "model_id": r["model"],
@@ -133,14 +219,13 @@ async def _post(
     }
 
 
-async def _media(
-    key: str, kind: str, signer: Signer, derived: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any]:
+async def _media(key: str, kind: str, signer: Signer, derived: Derived) -> SignedMedia:
     """One item: the original, and its previews once a worker made them (else null)."""
-    d = derived.get(key, {})
+    d = derived.get(key)
 
-    async def signed(column: str) -> str | None:
-        return await signer(d[column]) if d.get(column) else None
+    async def signed(column: Literal["preview_key", "thumb_key", "poster_key"]) -> str | None:
+        made = d[column] if d else None
+        return await signer(made) if made else None
 
     poster = await signed("poster_key")
     return {
@@ -149,7 +234,7 @@ async def _media(
         "preview": await signed("preview_key") or poster,
         "thumbnail": await signed("thumb_key"),
         "poster": poster,
-        "width": d.get("width"),
-        "height": d.get("height"),
-        "duration": d.get("duration"),
+        "width": d["width"] if d else None,
+        "height": d["height"] if d else None,
+        "duration": d["duration"] if d else None,
     }

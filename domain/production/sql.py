@@ -57,19 +57,34 @@ _LOCK = {
 # -- the public read side (domain/production/public.py)
 
 
-async def public_models_page(limit: int, offset: int) -> list[dict[str, Any]]:
+class PublicModelRow(TypedDict):
+    """MODEL_COLUMNS: a public model as stored, its thumbnail's key resolved."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    is_featured: bool
+    post_count: int
+    icon_key: str | None
+    banner_key: str | None
+    thumbnail_key: str | None
+
+
+async def public_models_page(limit: int, offset: int) -> list[PublicModelRow]:
     # raw: THUMBNAIL is a correlated subquery, which Piccolo's select cannot express
-    return await db.fetch(
+    found = await db.fetch(
         f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} "
         "ORDER BY m.display_order, m.post_count DESC, m.id LIMIT $1 OFFSET $2",
         limit,
         offset,
     )
+    return db.typed(PublicModelRow, found)
 
 
-async def find_public_model(ref: str, by_name_first: bool) -> list[dict[str, Any]]:
+async def find_public_model(ref: str, by_name_first: bool) -> list[PublicModelRow]:
     # raw: THUMBNAIL's correlated subquery and the CASE ordering, beyond Piccolo's select
-    return await db.fetch(
+    found = await db.fetch(
         f"SELECT {MODEL_COLUMNS} FROM models m WHERE {VISIBLE_MODEL} AND (m.slug = $1 OR "
         "m.name = $1 OR m.id IN (SELECT model FROM model_slugs WHERE slug = $1)) ORDER BY "
         "CASE WHEN $2 AND m.name = $1 THEN 0 WHEN m.slug = $1 THEN 1 WHEN m.id IN (SELECT model "
@@ -77,6 +92,7 @@ async def find_public_model(ref: str, by_name_first: bool) -> list[dict[str, Any
         ref,
         by_name_first,
     )
+    return db.typed(PublicModelRow, found)
 
 
 # -- the production list and publishing (domain/production/publishing.py)

@@ -1,7 +1,9 @@
-"""The production list past 10,000 matching models, through HTTP: it counts up to the cap and
-says "10,000+", pages on to the last model with a "Next" link only while models follow, and
-its "Publish all matching" confirmation names the rule instead of figures it did not count;
-publishing them still reports the exact numbers. Below the cap every figure stays exact."""
+"""Lists that count only up to a cap, through HTTP, so a page view costs the same at a million
+rows. The production list past 10,000 matching models says "10,000+", pages on to the last
+model with a "Next" link only while models follow, and its "Publish all matching" confirmation
+names the rule instead of figures it did not count; publishing them still reports the exact
+numbers. The staged list's search says "200+" past 200 matches and still pages to the last.
+Below the caps every figure stays exact."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import re
 from tests.conftest import rows
 from tests.test_publish_counts import bulk_publish
 from tests.test_retire import position
+from tests.test_staged_bulk import link, summary
 from tests.web import Browser
 
 # `n` models named "Bulk 00001", ...: every third one's source gone (so unpublished), the other
@@ -77,3 +80,22 @@ async def test_below_the_cap_the_list_and_its_confirmation_give_exact_figures(
     last = (await b.get("/production?q=bulk&page=400")).text
     assert position(last) == "9,976–9,999 of 9,999 model(s)"
     assert not NEXT.search(last)
+
+
+async def test_a_staged_search_past_200_matches_says_200_plus_and_pages_to_the_last(
+    signed_in: Browser,
+) -> None:
+    b = signed_in
+    await rows(
+        "INSERT INTO whitelabel_models (folder_name) SELECT 'Rose ' || lpad(i::text, 3, '0') "
+        "FROM generate_series(1, 201) AS i UNION ALL SELECT 'Other ' || i "
+        "FROM generate_series(1, 5) AS i"
+    )
+    first = (await b.get("/staged?q=rose&sort=name&dir=asc&size=100")).text
+    assert summary(first) == "1–100 of 200+"
+    assert "Select all 200+ matching" in first
+    third = (await b.get(link((await b.get(link(first, "Next →"))).text, "Next →"))).text
+    assert summary(third) == "201–201 of 201+"
+    assert "Rose 201" in third and 'aria-disabled="true">Next →' in third
+    others = (await b.get("/staged?q=other")).text
+    assert summary(others) == "1–5 of 5"

@@ -32,7 +32,7 @@ class RunHandle:
     scope: str
     stats: RunStats
     cancelled: asyncio.Event
-    _lock_conn: Any = None
+    _lock_conn: asyncpg.Connection | None = None
 
     async def flush(self) -> None:
         """Write progress and heartbeat; pick up a cancel request made from any process."""

@@ -11,6 +11,8 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from domain.catalogue import sql
+from domain.catalogue.plan_json import PlanJSON
+from domain.catalogue.run_changes import live_in
 from domain.catalogue.runs import ACTIVE, Run, mark_stale
 from domain.errors import NotFound
 from domain.platform import db
@@ -140,7 +142,7 @@ async def _staged(folders: set[str]) -> set[str]:
     return {r["folder_name"] for r in found}
 
 
-def held_plan(run: Run) -> dict[str, Any]:
+def held_plan(run: Run) -> PlanJSON:
     """The deletions a run holds back; NotFound if it holds none (any more)."""
     if run.status != "needs_confirmation" or not run.plan:
         raise NotFound(
@@ -156,12 +158,12 @@ async def plan_page(run: Run, listing: ListQuery) -> Listing:
     kind, page, offset = listing.filter("kind"), listing.page, listing.offset
     plan = held_plan(run)
     if kind == "models":
-        shown = set((await live.in_plan(plan)).folders)  # public now: listed first
+        shown = set((await live_in(plan)).folders)  # public now: listed first
         names = sorted(plan["models"], key=lambda n: (n not in shown, n))
         models = await _plan_models(names, offset, shown)
         return Listing("models", "removed", len(names), page, PLAN_PAGE, models)
-    key = "posts" if kind == "posts" else "media"
-    ids = [i for part in plan["per_model"].values() for i in part[key]]
+    parts = plan["per_model"].values()
+    ids = [i for part in parts for i in (part["posts"] if kind == "posts" else part["media"])]
     rows = await (_plan_posts(ids, offset) if kind == "posts" else _plan_media(ids, offset))
     return Listing(kind, "removed", len(ids), page, PLAN_PAGE, _typed(rows, staged=True))
 

@@ -14,6 +14,7 @@ from typing import Any, Self
 from piccolo.query.functions.aggregate import Count
 
 from domain.catalogue import sql
+from domain.catalogue.plan_json import PlanJSON
 from domain.catalogue.run_stats import Counters
 from domain.errors import Conflict
 from domain.platform import db
@@ -43,7 +44,7 @@ class Run(Counters, db.FromRow):
     heartbeat_at: datetime
     error: str | None
     cancel_requested: bool
-    plan: dict[str, Any] | None  # a held deletion plan: DeletionPlan.as_json(), free-form JSON
+    plan: PlanJSON | None  # a held deletion plan: DeletionPlan.as_json()
     confirms: int | None  # the held run a "confirm" run applies
     superseded_by: int | None
     job_id: int | None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from domain.catalogue.begin import RunRequest
+from domain.catalogue.plan_json import PlanJSON, PlanPart
 from domain.platform.s3_types import S3Object
 
 PLAN_NAMES_SHOWN = 20
@@ -46,14 +47,14 @@ class DeletionPlan:
     models: dict[str, int] = field(default_factory=dict)  # folder -> id of gone models
     model_posts: int = 0  # post rows that go with the gone models (their cascade)
     model_media: int = 0  # media rows that go with the gone models
-    per_model: dict[int, dict[str, Any]] = field(default_factory=dict)
+    per_model: dict[int, PlanPart] = field(default_factory=dict)
     unchanged: list[int] = field(default_factory=list)  # seen, fingerprint equal: no writes
 
     @property
     def media_count(self) -> int:
         return self.model_media + sum(len(p["media"]) for p in self.per_model.values())
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> PlanJSON:
         keys = [k for p in self.per_model.values() for k in p["keys"][:PLAN_NAMES_SHOWN]]
         return {
             "models": self.models,

@@ -52,9 +52,9 @@ class EditForm(Checked):
             order,
         )
 
-    def kept(self) -> dict[str, Any]:
+    def kept(self) -> dict[str, object]:
         """The values as typed, for the form sent back with its errors."""
-        values: dict[str, Any] = {name: getattr(self, name) for name in FIELDS}
+        values: dict[str, object] = {name: getattr(self, name) for name in FIELDS}
         return {
             **values,
             "is_featured": self.is_featured in ON,
@@ -62,7 +62,7 @@ class EditForm(Checked):
         }
 
 
-def _saved(model: ProductionModel) -> dict[str, Any]:
+def _saved(model: ProductionModel) -> dict[str, object]:
     """The form's values as stored."""
     return {name: getattr(model, name) for name in FIELDS}
 

@@ -19,6 +19,7 @@ from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, Listin
 from domain.errors import NotFound
 from domain.platform.runtime import this_process
 from domain.platform.s3 import S3Error
+from domain.platform.s3_types import S3Object
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel
 
 __all__ = ["ListingSource", "SyncOptions", "run_sync", "work_parts"]
@@ -121,6 +122,7 @@ async def _execute(
     owner: str,
 ) -> tuple[str, str | None, PlanJSON | None]:
     handle.stats.phase = "listing"
+    loose: list[S3Object]
     if options.model:
         prefixes, loose = [options.model + "/"], []
     else:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from domain.catalogue.begin import RunRequest
 from domain.catalogue.plan_json import PlanJSON, PlanPart
@@ -16,9 +16,9 @@ PLAN_NAMES_SHOWN = 20
 class ListingSource(Protocol):
     """What the sync needs from a bucket (S3Service, or an in-memory source in benchmarks)."""
 
-    def list_top(self) -> Any: ...  # awaitable of (prefixes, loose objects)
+    def list_top(self) -> Awaitable[tuple[list[str], list[S3Object]]]: ...  # prefixes, loose
 
-    def list_level(self, prefix: str) -> Any: ...  # awaitable of (sub-prefixes, objects)
+    def list_level(self, prefix: str) -> Awaitable[tuple[list[str], list[S3Object]]]: ...
 
     def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]: ...
 

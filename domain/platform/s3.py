@@ -248,7 +248,7 @@ class S3Service:
             )
             where = {"Bucket": bucket, "Key": key, "UploadId": started["UploadId"]}
             try:
-                parts: list[dict[str, Any]] = []
+                parts: list[dict[str, object]] = []
                 while chunk := await read(PART_BYTES):
                     number = len(parts) + 1
                     sent = await self.client.upload_part(**where, PartNumber=number, Body=chunk)

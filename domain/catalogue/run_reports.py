@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from piccolo.query.functions.aggregate import Count
 
@@ -192,17 +192,28 @@ async def _plan_models(names: list[str], offset: int, shown: set[str]) -> list[C
     ]
 
 
-async def _plan_posts(ids: list[int], offset: int) -> list[dict[str, Any]]:
+class PlanRow(TypedDict):
+    """A post or a media row a held plan deletes: its model and its name (folder or key)."""
+
+    model: str
+    name: str
+    live: NotRequired[bool]  # a post's: public now
+
+
+async def _plan_posts(ids: list[int], offset: int) -> list[PlanRow]:
     """A page of the posts a plan deletes from the models it keeps: the live ones (public
     now) first, each group in model and folder order."""
     if not ids:
         return []
     p = WhitelabelPost
     model = p.whitelabel_model._.folder_name
-    rows = await db.select(
-        p.select(model.as_alias("model"), p.folder_name.as_alias("name"))
-        .where(p.id.is_in(any_of(ids)))
-        .order_by(model, p.folder_name, p.id)
+    rows = db.typed(
+        PlanRow,
+        await db.select(
+            p.select(model.as_alias("model"), p.folder_name.as_alias("name"))
+            .where(p.id.is_in(any_of(ids)))
+            .order_by(model, p.folder_name, p.id)
+        ),
     )
     shown = await live.posts_among([f"{r['model']}/{r['name']}" for r in rows])
     for r in rows:
@@ -211,11 +222,11 @@ async def _plan_posts(ids: list[int], offset: int) -> list[dict[str, Any]]:
     return rows[offset : offset + PLAN_PAGE]
 
 
-async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:
+async def _plan_media(ids: list[int], offset: int) -> list[PlanRow]:
     if not ids:
         return []
     x = WhitelabelMedia
-    return await db.select(
+    found = await db.select(
         x.select(
             x.whitelabel_post._.whitelabel_model._.folder_name.as_alias("model"),
             x.s3_key.as_alias("name"),
@@ -225,6 +236,7 @@ async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:
         .limit(PLAN_PAGE)
         .offset(offset)
     )
+    return db.typed(PlanRow, found)
 
 
 def _typed(rows: Sequence[Mapping[str, object]], staged: bool | None = None) -> list[ChangeRow]:

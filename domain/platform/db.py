@@ -134,6 +134,7 @@ class FromRow:
 
 
 RowT = TypeVar("RowT", bound=Mapping[str, object])
+TableT = TypeVar("TableT", bound=Table)
 # A whole table row read with `SELECT *`, on its way into its dataclass (`FromRow.from_row`).
 Record = Mapping[str, object]
 
@@ -149,12 +150,12 @@ def rows(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [Row(r) for r in results]
 
 
-async def select(query: Query[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+async def select(query: Query[TableT, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """A Piccolo select (or count-free read) on the pool, as `Row`s."""
     return rows(await query.run())
 
 
-async def first(query: Query[Any, list[dict[str, Any]]]) -> dict[str, Any] | None:
+async def first(query: Query[TableT, list[dict[str, Any]]]) -> dict[str, Any] | None:
     """The first row of a Piccolo query on the pool, as a `Row`, or None."""
     found = await select(query)
     return found[0] if found else None
@@ -170,7 +171,7 @@ class Tx:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def run(self, query: Query[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    async def run(self, query: Query[TableT, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """A Piccolo query (select, insert, update, delete) on this connection, so it commits or
         rolls back with the transaction. Piccolo's own `engine.transaction()` is not used (see
         `transaction`), so the query is checked, compiled and its rows processed here as

@@ -9,7 +9,6 @@ import functools
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from litestar.datastructures import MutableScopeHeaders
@@ -106,7 +105,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return ", ".join(values) if values else None
 
 
-def _refuse_nul(where: str, items: Iterable[tuple[str, Any]]) -> None:
+def _refuse_nul(where: str, items: Iterable[tuple[str, object]]) -> None:
     for key, value in items:
         if "\x00" in str(key) or "\x00" in str(value):
             raise BadQuery(f"{where} {str(key).replace(chr(0), '')!r} holds a NUL byte (%00).")

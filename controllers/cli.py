@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 from click import Group
@@ -38,7 +38,7 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], **start: Any) -> T:
+def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], *, s3: bool = True) -> T:
     """Start the services for one command, run it, and turn known failures into one line."""
     settings: Settings = app.state["settings"]
     logging.getLogger("piccolo").setLevel(logging.WARNING)  # errors stay one line
@@ -46,7 +46,7 @@ def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], **start
     async def main() -> T:
         runtime = Runtime(settings)
         try:
-            await runtime.start(**start)
+            await runtime.start(s3=s3)
             return await body(runtime)
         finally:
             await runtime.stop()
@@ -73,9 +73,9 @@ def stats_table(run: Run) -> Table:
     return table
 
 
-def run_summary(run: Run) -> dict[str, Any]:
+def run_summary(run: Run) -> dict[str, object]:
     """The run as `--json` prints it (a JSON object: free-form by nature)."""
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "id": run.id,
         "scope": run.scope,
         "status": run.status,

@@ -98,7 +98,7 @@ def fresh_token() -> str:
     return secrets.token_hex(64)
 
 
-def _session(scope: Scope) -> dict[str, Any]:
+def _session(scope: Scope) -> dict[str, object]:
     raw = scope.get("session")
     return raw if isinstance(raw, dict) else {}
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
 from litestar.plugins.htmx import HTMXHeaders, HTMXRequest, HTMXTemplate
 
 from controllers.errors import DOMAIN_STATUS
-from controllers.responses import is_fragment, render
+from controllers.responses import is_fragment, render_context
 from domain.errors import DomainError
 
 
@@ -70,11 +69,17 @@ def status_of(exc: DomainError) -> int:
 
 
 def refused(
-    request: HTMXRequest, exc: DomainError, *, page: str, partial: str, target: str, **context: Any
+    request: HTMXRequest,
+    exc: DomainError,
+    *,
+    page: str,
+    partial: str,
+    target: str,
+    **context: object,
 ) -> HTMXTemplate:
     """The page again with `context` (the form's errors and values kept), at the refusal's
     status; for htmx only `partial`, swapped over `target` (a CSS selector of its element)."""
-    response = render(request, page, partial, status_code=status_of(exc), **context)
+    response = render_context(request, page, partial, context, status_code=status_of(exc))
     if is_fragment(request):
         response.headers[HTMXHeaders.RE_TARGET.value] = target
         response.headers[HTMXHeaders.RE_SWAP.value] = "outerHTML"

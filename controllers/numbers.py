@@ -19,6 +19,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.params import ParameterKwarg
+from litestar.typing import FieldDefinition
 
 from controllers.lists import list_spec
 from domain.platform.listing import MAX_PAGE, whole_number
@@ -39,7 +40,7 @@ def _path_pattern(template: str) -> re.Pattern[str]:
     return re.compile("".join(out) + "/?")
 
 
-def _bounds(field: Any, default: tuple[int, int]) -> tuple[int, int]:
+def _bounds(field: FieldDefinition, default: tuple[int, int]) -> tuple[int, int]:
     kwarg = field.kwarg_definition
     if not isinstance(kwarg, ParameterKwarg):
         return default

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple
 
 from litestar import MediaType, Response
@@ -62,7 +62,7 @@ def ascii_triggers(response: Response[Any]) -> Response[Any]:
     return response
 
 
-def _toast_params(toast: Toast) -> dict[str, Any]:
+def _toast_params(toast: Toast) -> dict[str, object]:
     keys = toast[2] if len(toast) == 3 else {}
     return {"level": toast[0], "message": toast[1], **keys}
 
@@ -73,9 +73,21 @@ def render(
     partial: str | None = None,
     toast: Toast | None = None,
     status_code: int = 200,
-    **context: Any,
+    **context: object,
 ) -> HTMXTemplate:
     """The page, or just `partial` for an htmx fragment request; a toast rides along."""
+    return render_context(request, template, partial, context, toast, status_code)
+
+
+def render_context(
+    request: HTMXRequest,
+    template: str,
+    partial: str | None,
+    context: Mapping[str, object],
+    toast: Toast | None = None,
+    status_code: int = 200,
+) -> HTMXTemplate:
+    """`render`, with the template's context built beforehand."""
     name = partial if partial and is_fragment(request) else template
     response = HTMXTemplate(
         media_type=MediaType.HTML,
@@ -96,11 +108,21 @@ def after_action(
     redirect_to: str,
     partial: str | None,
     toast: Toast,
-    **context: Any,
+    **context: object,
 ) -> Response[Any]:
     """htmx gets the swapped partial plus a toast; a plain form post gets a redirect + flash."""
+    return _after_action(request, redirect_to, partial, toast, context)
+
+
+def _after_action(
+    request: HTMXRequest,
+    redirect_to: str,
+    partial: str | None,
+    toast: Toast,
+    context: Mapping[str, object],
+) -> Response[Any]:
     if partial and is_fragment(request):
-        return render(request, partial, partial, toast=toast, **context)
+        return render_context(request, partial, partial, context, toast)
     flash(request, toast[1], toast[0])
     if is_fragment(request):  # nothing to swap: reload the page, which shows the flash
         refresh = ClientRefresh()
@@ -117,7 +139,7 @@ async def audited(
     back: str,
     toast: Toast,
     partial: str | None = None,
-    fresh: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+    fresh: Callable[[], Awaitable[Mapping[str, object]]] | None = None,
 ) -> Response[Any]:
     """The answer to an action whose change is committed: its audit record, then the fresh
     context for `partial`. Either failing is logged and the action still reported as done,
@@ -125,8 +147,8 @@ async def audited(
     try:
         if did is not None:
             await actor.record(*did)
-        context = await fresh() if fresh is not None else {}
+        context: Mapping[str, object] = await fresh() if fresh is not None else {}
     except Exception:
         log.exception("%s %r: done, but its answer failed", request.method, request.url.path)
         return after_action(request, back, None, (toast[0], toast[1] + " Reloading."))
-    return after_action(request, back, partial, toast, **context)
+    return _after_action(request, back, partial, toast, context)

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, AnyStr
+from typing import AnyStr
 from urllib.parse import urlencode
 
 from anyio import AsyncFile
 from jinja2 import Environment, pass_context
-from litestar import Litestar
+from jinja2.runtime import Context
+from litestar import Litestar, Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.file_system import BaseLocalFileSystem
 from litestar.types import Message, PathType, Scope
@@ -64,14 +65,14 @@ def number(value: int | None) -> str:
     return f"{value or 0:,}"
 
 
-def query(params: dict[str, Any], **changes: Any) -> str:
+def query(params: Mapping[str, object], **changes: object) -> str:
     """A query string from the current params with some changed; empty values dropped."""
     merged = {**params, **changes}
     return urlencode({k: v for k, v in merged.items() if v not in (None, "", False)})
 
 
 @pass_context
-def flashes(context: Any) -> list[dict[str, Any]]:
+def flashes(context: Context) -> list[Mapping[str, object]]:
     """Flash messages, also on pages rendered outside the session middleware (404s)."""
     request = context.get("request")
     if request is None or "session" not in request.scope or not request.scope["session"]:
@@ -87,14 +88,16 @@ def register_filters(env: Environment) -> None:
 
 
 @lru_cache(maxsize=8192)
-def _reverse(app: Litestar, route: str, params: tuple[tuple[str, Any], ...]) -> str:
+def _reverse(app: Litestar, route: str, params: tuple[tuple[str, object], ...]) -> str:
     return app.route_reverse(route, **dict(params))
 
 
-def url_for(context: Mapping[str, Any], /, route_name: str, **params: Any) -> str:
+def url_for(context: Mapping[str, object], /, route_name: str, **params: object) -> str:
     """Litestar's `url_for` for templates, remembered: a list page asks for the same few hundred
     URLs (three a row) on every view, and each reverse lookup costs some microseconds."""
-    return _reverse(context["request"].app, route_name, tuple(params.items()))
+    request = context["request"]
+    assert isinstance(request, Request)  # every page's context has it (Litestar's)
+    return _reverse(request.app, route_name, tuple(params.items()))
 
 
 # ---------------------------------------------------------------- static files, content-hashed
@@ -177,7 +180,7 @@ class _HashedFiles(BaseLocalFileSystem):
             raise FileNotFoundError(text)
         return source
 
-    async def info(self, path: PathType, **kwargs: Any) -> FileInfo:
+    async def info(self, path: PathType, **kwargs: object) -> FileInfo:
         return await super().info(self._real(path), **kwargs)
 
     async def open(self, file: PathType, mode: str, buffering: int = -1) -> AsyncFile[AnyStr]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from typing import IO, Any
+from typing import IO
 
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import Receive, ReceiveMessage, Scope
@@ -21,7 +21,7 @@ CHUNK = 1 << 16
 
 
 def _limit(scope: Scope) -> float:
-    handler: Any = scope.get("route_handler")
+    handler: object = scope.get("route_handler")
     resolve = getattr(handler, "resolve_request_max_body_size", None)
     limit = resolve() if resolve is not None else None
     return float("inf") if limit is None else float(limit)

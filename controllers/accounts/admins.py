@@ -11,7 +11,7 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 from controllers.deps import Actor, ActorDep
 from controllers.form_errors import NO_ERRORS, FormErrors, form_errors, refused
 from controllers.forms import Checked, EmptyBody, Form, RowId
-from controllers.responses import Did, Toast, audited, render
+from controllers.responses import Did, Toast, audited, render, render_context
 from controllers.security import SignedInAdmin, superusers_only
 from controllers.sessions import SESSION_COOKIE
 from domain.accounts import admins as accounts
@@ -41,7 +41,7 @@ NewAdminBody = Annotated[NewAdminForm, Form]
 PasswordBody = Annotated[PasswordForm, Form]
 
 
-async def _context(**context: Any) -> dict[str, Any]:
+async def _context(**context: object) -> dict[str, object]:
     """What the page (and its new-admin form) shows."""
     context.setdefault("form", NewAdminForm())
     context.setdefault("errors", NO_ERRORS)
@@ -54,7 +54,7 @@ async def _context(**context: Any) -> dict[str, Any]:
 
 
 async def _page(request: HTMXRequest) -> HTMXTemplate:
-    return render(request, PAGE, **await _context())
+    return render_context(request, PAGE, None, await _context())
 
 
 def _me(request: HTMXRequest) -> SignedInAdmin:
@@ -146,7 +146,7 @@ async def _answer(
         return await audited(request, actor, did, back=back, toast=toast)
     admin_id = row_id
 
-    async def fresh() -> dict[str, Any]:
+    async def fresh() -> dict[str, object]:
         return {"row": await accounts.admin(admin_id), "min_password": accounts.MIN_PASSWORD}
 
     return await audited(request, actor, did, back=back, toast=toast, partial=ROW, fresh=fresh)

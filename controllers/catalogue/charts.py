@@ -5,13 +5,12 @@ never slow the dashboard down."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from litestar import Controller, get
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers import svg_charts as svg
-from controllers.responses import render
+from controllers.responses import render_context
 from domain.catalogue import trends
 
 
@@ -21,20 +20,19 @@ class ChartsController(Controller):
     @get("/charts", name="charts.index")
     async def index(self, request: HTMXRequest) -> HTMXTemplate:
         """The page; for htmx (the dashboard's charts section) only the charts."""
-        return render(
+        return render_context(
             request,
             "catalogue/dashboard/charts.html",
             "catalogue/dashboard/_charts.html",
-            nav="dashboard",
-            **await charts(),
+            {"nav": "dashboard", **await charts()},
         )
 
 
-async def charts() -> dict[str, Any]:
+async def charts() -> dict[str, object]:
     """The three charts' rows and geometry (None where there is nothing to draw yet)."""
     read = await trends.trends()
     runs, growth, storage = read.runs, read.growth, read.storage
-    context: dict[str, Any] = {
+    context: dict[str, object] = {
         "runs": runs,
         "growth": growth,
         "storage": storage,

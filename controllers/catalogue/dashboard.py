@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import S3Dep
-from controllers.responses import is_fragment, render
+from controllers.responses import is_fragment, render_context
 from domain.catalogue import run_reports, runs, schedule
 from domain.media import pause
 from domain.platform import queue
@@ -25,20 +23,20 @@ class DashboardController(Controller):
         context = await dashboard_context(request, s3)
         if not is_fragment(request):
             context["schedule"] = await schedule.load()
-        return render(
+        return render_context(
             request,
             "catalogue/dashboard/index.html",
             "catalogue/dashboard/_live.html",
-            **context,
+            context,
         )
 
 
-async def dashboard_context(request: HTMXRequest, s3: S3Service) -> dict[str, Any]:
+async def dashboard_context(request: HTMXRequest, s3: S3Service) -> dict[str, object]:
     """What the dashboard shows but the schedule (also the page a refused schedule is on);
     for htmx only what its live parts redraw."""
     pulse = await run_reports.pulse()  # first: a run starting meanwhile redraws the page
     recent = await runs.recent(8)
-    context: dict[str, Any] = {
+    context: dict[str, object] = {
         "stats": await overview.catalogue_stats(),
         "recent": recent,
         "last": next((r for r in recent if not r.active), None),

@@ -14,9 +14,8 @@ from controllers.forms import RowId
 from controllers.lists import ListDep, listed
 from controllers.responses import render
 from domain.catalogue import run_reports
-from domain.catalogue.run_changes import IGNORED_KEPT
+from domain.catalogue.run_changes import IGNORED_KEPT, live_in
 from domain.catalogue.run_reports import CHANGES, PLAN
-from domain.production import live
 
 LIST = "catalogue/sync/_change_list.html"
 
@@ -29,17 +28,17 @@ class RunListsController(Controller):
         """Every model or post the run added, changed or removed, or the keys it ignored."""
         run = await _run_or_404(run_id)
         page = await run_reports.change_page(run, listing)
-        extra: dict[str, Any] = {"ignored_kept": IGNORED_KEPT, "nav": "runs"}
-        return render(request, "catalogue/sync/changes.html", LIST, run=run, listing=page, **extra)
+        template, kept = "catalogue/sync/changes.html", IGNORED_KEPT
+        return render(request, template, LIST, run=run, listing=page, ignored_kept=kept, nav="runs")
 
     @get("/sync-runs/{run_id:int}/plan", name="runs.plan", dependencies=listed(PLAN))
     async def plan(self, request: HTMXRequest, run_id: RowId, listing: ListDep) -> HTMXTemplate:
         """Everything a held plan would delete, page by page."""
         run = await _run_or_404(run_id)
         page = await run_reports.plan_page(run, listing)
-        extra: dict[str, Any] = {"live": await live.in_plan(run_reports.held_plan(run))}
-        extra["nav"] = "runs"
-        return render(request, "catalogue/sync/plan.html", LIST, run=run, listing=page, **extra)
+        live = await live_in(run_reports.held_plan(run))
+        template = "catalogue/sync/plan.html"
+        return render(request, template, LIST, run=run, listing=page, live=live, nav="runs")
 
     @get("/sync-runs/pulse", name="runs.pulse")
     async def pulse(self, request: HTMXRequest, seen: FromQuery[str] = "") -> Response[Any]:

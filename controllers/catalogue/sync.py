@@ -72,7 +72,7 @@ async def _answer(
 ) -> Response[Any]:
     """An action on a run, audited: htmx gets the run's panel, a plain form post its page."""
 
-    async def panel() -> dict[str, Any]:
+    async def panel() -> dict[str, object]:
         return {"run": await _run_or_404(run_id)}
 
     back = _run_url(request, run_id)
@@ -202,11 +202,11 @@ class SyncController(Controller):
             errors = form_errors(exc, ("schedule",))
             context = {} if is_fragment(request) else await dashboard_context(request, s3)
             context.update(schedule=await schedule.load(), typed=data.schedule, errors=errors)
-            page, target = {"page": DASHBOARD, "partial": SCHEDULE}, "#schedule-panel"
-            return refused(request, exc, **page, target=target, **context)
+            target = "#schedule-panel"
+            return refused(request, exc, page=DASHBOARD, partial=SCHEDULE, target=target, **context)
         toast = f"Scheduled sync: {saved.expression}." if saved.enabled else "Scheduled sync off."
 
-        async def fresh() -> dict[str, Any]:
+        async def fresh() -> dict[str, object]:
             return {"schedule": await schedule.load()}
 
         return await audited(

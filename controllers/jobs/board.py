@@ -11,7 +11,7 @@ from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
 
 from controllers.deps import Actor, ActorDep, RuntimeDep
 from controllers.forms import EmptyBody, RowId
-from controllers.responses import Did, Toast, audited, render
+from controllers.responses import Did, Toast, audited, render_context
 from domain.jobs import board, failures
 from domain.media import jobs as media_jobs
 from domain.media import pause
@@ -19,7 +19,7 @@ from domain.media import pause
 PAGE, BOARD = "jobs/index.html", "jobs/_board.html"
 
 
-async def _board() -> dict[str, Any]:
+async def _board() -> dict[str, object]:
     """What the board shows: the kinds' counts, the previews' state, the recent failures."""
     return {
         "kinds": await board.kinds(),
@@ -37,7 +37,7 @@ class JobsController(Controller):
     @get("/", name="jobs.index")
     async def index(self, request: HTMXRequest) -> HTMXTemplate:
         """The page; for htmx (its refresh) only the board."""
-        return render(request, PAGE, BOARD, nav="jobs", **await _board())
+        return render_context(request, PAGE, BOARD, {"nav": "jobs", **await _board()})
 
     @post("/previews/pause", name="jobs.pause_previews")
     async def pause_previews(

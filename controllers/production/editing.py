@@ -20,7 +20,7 @@ from controllers.forms import Checked, RowId
 from controllers.lists import ListDep, listed
 from controllers.numbers import whole_number
 from controllers.production.public_api import ModelRef, PageMeta, PostPage, PublicModel, public_post
-from controllers.responses import Did, audited, is_fragment, render
+from controllers.responses import Did, audited, is_fragment, render, render_context
 from domain.errors import Conflict, Invalid
 from domain.platform import paging
 from domain.production import editing, public
@@ -52,9 +52,9 @@ class EditForm(Checked):
             order,
         )
 
-    def kept(self) -> dict[str, Any]:
+    def kept(self) -> dict[str, object]:
         """The values as typed, for the form sent back with its errors."""
-        values: dict[str, Any] = {name: getattr(self, name) for name in FIELDS}
+        values: dict[str, object] = {name: getattr(self, name) for name in FIELDS}
         return {
             **values,
             "is_featured": self.is_featured in ON,
@@ -62,7 +62,7 @@ class EditForm(Checked):
         }
 
 
-def _saved(model: ProductionModel) -> dict[str, Any]:
+def _saved(model: ProductionModel) -> dict[str, object]:
     """The form's values as stored."""
     return {name: getattr(model, name) for name in FIELDS}
 
@@ -88,10 +88,11 @@ def _to_model_page(request: HTMXRequest, back: str, response: Response[Any]) -> 
     return redirect
 
 
-def _edit_page(request: HTMXRequest, model: ProductionModel, **context: Any) -> HTMXTemplate:
+def _edit_page(request: HTMXRequest, model: ProductionModel, **context: object) -> HTMXTemplate:
     context.setdefault("form", _saved(model))
     context.setdefault("errors", NO_ERRORS)
-    return render(request, PAGE, PARTIAL, model=model, nav="production", **context)
+    shown = {"model": model, "nav": "production", **context}
+    return render_context(request, PAGE, PARTIAL, shown)
 
 
 class ProductionModelController(Controller):
@@ -128,7 +129,7 @@ class ProductionModelController(Controller):
             toast = ("success", f"{edit.name} saved: {len(changes)} change(s).")
         if stay:  # htmx: the form again, with the saved values
 
-            async def fresh() -> dict[str, Any]:
+            async def fresh() -> dict[str, object]:
                 model = await _model(model_id)
                 return {"model": model, "form": _saved(model), "errors": NO_ERRORS}
 

@@ -128,7 +128,7 @@ class StagedModelsController(Controller):
             toast = ("warning", str(busy))
             return after_action(request, model_url(request, model_name), ROW, toast, row=row)
 
-        async def fresh() -> dict[str, Any]:
+        async def fresh() -> dict[str, object]:
             return {"row": row, "sync": await runs.get(run_id)}
 
         return await audited(
@@ -162,5 +162,5 @@ class StagedModelsController(Controller):
         return render(request, ROW, ROW, row=row, sync=sync, outcome=outcome)
 
 
-async def _fresh_row(s3: S3Service, name: str) -> dict[str, Any]:
+async def _fresh_row(s3: S3Service, name: str) -> dict[str, object]:
     return {"row": await _row(s3, name)}

@@ -4,7 +4,7 @@ sync of the model; without JavaScript, the same form stored by the server."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from litestar import Controller, Response, Router, get, post
 from litestar.datastructures import UploadFile
@@ -67,7 +67,16 @@ def _limit(runtime: Runtime) -> int:
     return runtime.settings.upload_max_bytes
 
 
-async def _sync(runtime: Runtime, actor: Actor, target: Target, detail: str) -> dict[str, Any]:
+class Synced(TypedDict):
+    run: runs.Run | None  # the model's sync, queued
+    busy: str | None  # or why none was: a sync is going
+
+
+class PresignAnswer(transfer.Presigned):
+    max_bytes: int
+
+
+async def _sync(runtime: Runtime, actor: Actor, target: Target, detail: str) -> Synced:
     """Queue the model's sync and audit the upload's end; a sync already going is said."""
     try:
         run_id = await catalogue_jobs.start_sync(target.model, actor.username)
@@ -114,7 +123,7 @@ class UploadsController(Controller):
         actor: ActorDep,
         s3: S3Dep,
         data: JSONBody[PresignBody],
-    ) -> dict[str, Any]:
+    ) -> PresignAnswer:
         """One presigned POST per file (JSON), after every name, type and size is checked."""
         target = Target(data.model, data.post)
         files = [(f.name, f.type, f.size) for f in data.files]
@@ -132,7 +141,7 @@ class UploadsController(Controller):
     @post("/renew", name="uploads.renew", status_code=200)
     async def renew(
         self, request: HTMXRequest, runtime: RuntimeDep, s3: S3Dep, data: JSONBody[RenewBody]
-    ) -> dict[str, Any]:
+    ) -> transfer.SignedUpload:
         """A fresh policy for one file of the upload not sent yet (its policy ran out)."""
         ticket = await _ticket(request, runtime, data.ticket)
         return await transfer.renew(s3, ticket, data.name)

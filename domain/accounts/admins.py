@@ -7,7 +7,6 @@ import hmac
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 from piccolo.apps.user.tables import BaseUser
@@ -199,7 +198,7 @@ async def create_admin(username: str, email: str, password: str, superuser: bool
                 )
             )
             for row in taken:
-                _refuse_taken(row, username, email)
+                _refuse_taken(row["username"], username, email)
             new = BaseUser.from_dict(
                 {
                     "username": username,
@@ -216,15 +215,16 @@ async def create_admin(username: str, email: str, password: str, superuser: bool
     return Admin.from_row(rows[0])
 
 
-def _refuse_taken(row: dict[str, Any], username: str, email: str) -> None:
-    if row["username"].lower() == username.lower():
+def _refuse_taken(holder: str, username: str, email: str) -> None:
+    """`holder`: the username of the admin who has the username or the email asked for."""
+    if holder.lower() == username.lower():
         raise Conflict(
-            f"the username {username!r} is taken (by {row['username']!r}): choose another, "
+            f"the username {username!r} is taken (by {holder!r}): choose another, "
             "or reactivate that admin in the list.",
             field="username",
         )
     raise Conflict(
-        f"the email {email!r} belongs to {row['username']!r}: use another address.", field="email"
+        f"the email {email!r} belongs to {holder!r}: use another address.", field="email"
     )
 
 

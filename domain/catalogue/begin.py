@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from domain.catalogue import run_handle, runs, sql
 from domain.catalogue.run_handle import RunHandle
@@ -65,15 +65,17 @@ async def skip(scope: str, triggered_by: str, reason: str) -> int:
     async with db.transaction() as tx:
         return await _insert(
             tx,
-            scope=scope,
-            status="skipped",
-            phase="done",
-            started_at=stamp,
-            finished_at=stamp,
-            heartbeat_at=stamp,
-            triggered_by=triggered_by,
-            error=reason,
-            events=json.dumps([ledger_entry(reason)]),
+            Runs(
+                scope=scope,
+                status="skipped",
+                phase="done",
+                started_at=stamp,
+                finished_at=stamp,
+                heartbeat_at=stamp,
+                triggered_by=triggered_by,
+                error=reason,
+                events=json.dumps([ledger_entry(reason)]),
+            ),
         )
 
 
@@ -91,24 +93,26 @@ async def _record(request: RunRequest) -> int:
         stamp = now()
         run_id = await _insert(
             tx,
-            scope=request.scope,
-            status="queued",
-            phase="queued",
-            dry_run=request.dry_run,
-            started_at=stamp,
-            heartbeat_at=stamp,
-            triggered_by=request.triggered_by,
-            kind=request.kind,
-            confirms=request.confirms,
-            events=json.dumps([ledger_entry(f"queued by {request.triggered_by}")]),
+            Runs(
+                scope=request.scope,
+                status="queued",
+                phase="queued",
+                dry_run=request.dry_run,
+                started_at=stamp,
+                heartbeat_at=stamp,
+                triggered_by=request.triggered_by,
+                kind=request.kind,
+                confirms=request.confirms,
+                events=json.dumps([ledger_entry(f"queued by {request.triggered_by}")]),
+            ),
         )
     notify(run_id)
     return run_id
 
 
-async def _insert(tx: db.Tx, **columns: Any) -> int:
-    """A new sync_runs row with these columns and every counter at 0 (their default)."""
-    (row,) = await tx.run(Runs.insert(Runs(**columns)))
+async def _insert(tx: db.Tx, run: Runs) -> int:
+    """A new sync_runs row with the run's columns and every counter at 0 (their default)."""
+    (row,) = await tx.run(Runs.insert(run))
     return int(row["id"])
 
 

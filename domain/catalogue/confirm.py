@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from domain.catalogue import run_changes, run_handle, runs, sync_writes
 from domain.catalogue.begin import RunRequest, begin_here
 from domain.catalogue.diff import build_model
+from domain.catalogue.plan_json import PlanJSON
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync import ListingSource
@@ -77,14 +76,14 @@ async def confirm(
 
 
 async def _apply_still_gone(
-    source: ListingSource, plan: dict[str, Any], handle: RunHandle, public_base: str
+    source: ListingSource, plan: PlanJSON, handle: RunHandle, public_base: str
 ) -> int:
     """Re-list each folder the plan touches; delete only what the bucket still lacks. The
     confirming run records the models and posts it removed."""
     stats: RunStats = handle.stats
     kept = 0
     removed_posts: list[tuple[str, str]] = []
-    for model_id, part in plan["per_model"].items():
+    for part_id, part in plan["per_model"].items():
         objects = await _listing(source, part["name"])
         desired = build_model(part["name"], objects, public_base)
         present = {m.obj.key for p in desired.posts.values() for m in p.media}
@@ -96,7 +95,7 @@ async def _apply_still_gone(
         kept += len(part["media"]) - len(media_ids) + len(part["posts"]) - len(post_ids)
         fingerprint = part["fingerprint"] if desired.listing_hash == part["fingerprint"] else None
         deleted_posts, deleted_media = await sync_writes.apply_deletions(
-            int(model_id), post_ids, media_ids, fingerprint
+            int(part_id), post_ids, media_ids, fingerprint
         )
         stats.posts_deleted += deleted_posts
         stats.media_deleted += deleted_media

@@ -201,7 +201,7 @@ class ExistingModel:
     images: dict[str, tuple[str, str, int]]  # key -> (role, etag, size) of its own images
 
 
-def model_fields(desired: DesiredModel) -> dict[str, Any]:
+def model_fields(desired: DesiredModel) -> dict[str, object]:
     return {
         "thumbnail_key": desired.thumbnail_key,
         "icon_key": desired.icon_key,
@@ -272,7 +272,7 @@ def diff_model(desired: DesiredModel, existing: ExistingModel | None) -> ModelCh
     )
 
 
-def _norm(value: Any) -> Any:
+def _norm(value: object) -> object:
     """JSON columns come back as text on some paths: compare them decoded."""
     if isinstance(value, str) and value[:1] in ("[", "{"):
         try:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import procrastinate
+from procrastinate.types import JSONValue
 
 from domain.accounts import audit
 from domain.catalogue import run_handle, runs, schedule
@@ -23,8 +23,15 @@ log = logging.getLogger("creatorflix.jobs")
 SYNC_LOCK = "sync"  # one sync or confirmation at a time, across every worker
 
 
-def sync_options(rt: Runtime, model: str | None = None, **overrides: Any) -> SyncOptions:
-    """A sync's options from the process's settings; `overrides` for one run."""
+def sync_options(
+    rt: Runtime,
+    model: str | None = None,
+    *,
+    dry_run: bool = False,
+    allow_mass_delete: bool = False,
+    triggered_by: str = "cli",
+) -> SyncOptions:
+    """A sync's options from the process's settings, and one run's own."""
     assert rt.s3_settings is not None
     return SyncOptions(
         public_base=rt.s3_settings.public_base,
@@ -32,7 +39,9 @@ def sync_options(rt: Runtime, model: str | None = None, **overrides: Any) -> Syn
         concurrency=rt.settings.sync_concurrency,
         max_delete_fraction=rt.settings.sync_max_delete_fraction,
         parts=rt.settings.sync_parts,
-        **overrides,
+        dry_run=dry_run,
+        allow_mass_delete=allow_mass_delete,
+        triggered_by=triggered_by,
     )
 
 
@@ -78,11 +87,11 @@ async def first_start(rt: Runtime) -> None:
         log.info("demo: first sync queued as run #%s", run_id)
 
 
-async def defer_run(task: str, run_id: int, **kwargs: Any) -> int:
+async def defer_run(task: str, run_id: int, **job_args: JSONValue) -> int:
     """The job of a recorded run ("sync" or "confirm"): one at a time, once per run."""
     return await queue.defer(
         task,
-        {"run_id": run_id, **kwargs},
+        {"run_id": run_id, **job_args},
         lock=SYNC_LOCK,
         queueing_lock=f"run-{run_id}",
     )

@@ -14,10 +14,10 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any
 
 from domain.catalogue import sql
 from domain.catalogue.key_ranges import in_key_order, part_bounds
+from domain.catalogue.plan_json import PlanPart
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.tables import SyncPart
@@ -105,7 +105,7 @@ class PartResult:
     failed: list[str]  # model folders that could not be synced
     errors: list[str]
     unchanged: list[int]  # staged model ids whose fingerprint was equal
-    per_model: dict[str, dict[str, Any]]  # model id -> its deletions (DeletionPlan's JSON)
+    per_model: dict[str, PlanPart]  # model id -> its deletions (DeletionPlan's JSON)
 
 
 async def complete(part: Part, counters: dict[str, int], result: PartResult) -> bool:

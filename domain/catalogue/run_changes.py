@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
 from domain.catalogue import sql
 from domain.catalogue.diff import ExistingModel, ModelChange
 from domain.catalogue.keys import KeyKind, classify, ignore_reason
+from domain.catalogue.plan_json import PlanJSON
 from domain.platform import db
 from domain.platform.lists import any_of
 from domain.platform.s3_types import S3Object
 from domain.platform.tables import SyncRunChange, WhitelabelPost
+from domain.production import live
 
 log = logging.getLogger("creatorflix.sync")
 IGNORED_KEPT = 200  # ignored keys kept per run, with their reason; the run counts them all
@@ -157,7 +158,17 @@ async def posts_of_models(model_ids: list[int]) -> list[tuple[str, str]]:
     return [(r["model"], r["post"]) for r in rows]
 
 
-async def planned_removals(plan: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+async def live_in(plan: PlanJSON) -> live.Live:
+    """The live (public) models and posts among the plan's deletions."""
+    post_keys = [
+        f"{part['name']}/{post}"
+        for part in plan["per_model"].values()
+        for post in part.get("post_names", [])
+    ]
+    return await live.in_plan(plan["models"], post_keys)
+
+
+async def planned_removals(plan: PlanJSON) -> tuple[list[str], list[tuple[str, str]]]:
     """The model and (model, post) folders a deletion plan removes, read before it is applied."""
     posts = [
         (part["name"], name)

@@ -8,11 +8,11 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
 from domain.catalogue import sql
+from domain.catalogue.plan_json import PlanJSON
 from domain.catalogue.run_stats import COUNTERS, RunStats
 from domain.catalogue.runs import (
     ACTIVE,
@@ -32,7 +32,7 @@ class RunHandle:
     scope: str
     stats: RunStats
     cancelled: asyncio.Event
-    _lock_conn: Any = None
+    _lock_conn: asyncpg.Connection | None = None
 
     async def flush(self) -> None:
         """Write progress and heartbeat; pick up a cancel request made from any process."""
@@ -93,7 +93,7 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
 
 
 async def finish(
-    handle: RunHandle, status: str, error: str | None = None, plan: dict[str, Any] | None = None
+    handle: RunHandle, status: str, error: str | None = None, plan: PlanJSON | None = None
 ) -> None:
     handle.stats.phase = "done"
     await handle.flush()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from piccolo.query.functions.aggregate import Count
 
 from domain.catalogue import sql
+from domain.catalogue.plan_json import PlanJSON
+from domain.catalogue.run_changes import live_in
 from domain.catalogue.runs import ACTIVE, Run, mark_stale
 from domain.errors import NotFound
 from domain.platform import db
@@ -140,7 +142,7 @@ async def _staged(folders: set[str]) -> set[str]:
     return {r["folder_name"] for r in found}
 
 
-def held_plan(run: Run) -> dict[str, Any]:
+def held_plan(run: Run) -> PlanJSON:
     """The deletions a run holds back; NotFound if it holds none (any more)."""
     if run.status != "needs_confirmation" or not run.plan:
         raise NotFound(
@@ -156,12 +158,12 @@ async def plan_page(run: Run, listing: ListQuery) -> Listing:
     kind, page, offset = listing.filter("kind"), listing.page, listing.offset
     plan = held_plan(run)
     if kind == "models":
-        shown = set((await live.in_plan(plan)).folders)  # public now: listed first
+        shown = set((await live_in(plan)).folders)  # public now: listed first
         names = sorted(plan["models"], key=lambda n: (n not in shown, n))
         models = await _plan_models(names, offset, shown)
         return Listing("models", "removed", len(names), page, PLAN_PAGE, models)
-    key = "posts" if kind == "posts" else "media"
-    ids = [i for part in plan["per_model"].values() for i in part[key]]
+    parts = plan["per_model"].values()
+    ids = [i for part in parts for i in (part["posts"] if kind == "posts" else part["media"])]
     rows = await (_plan_posts(ids, offset) if kind == "posts" else _plan_media(ids, offset))
     return Listing(kind, "removed", len(ids), page, PLAN_PAGE, _typed(rows, staged=True))
 
@@ -190,17 +192,28 @@ async def _plan_models(names: list[str], offset: int, shown: set[str]) -> list[C
     ]
 
 
-async def _plan_posts(ids: list[int], offset: int) -> list[dict[str, Any]]:
+class PlanRow(TypedDict):
+    """A post or a media row a held plan deletes: its model and its name (folder or key)."""
+
+    model: str
+    name: str
+    live: NotRequired[bool]  # a post's: public now
+
+
+async def _plan_posts(ids: list[int], offset: int) -> list[PlanRow]:
     """A page of the posts a plan deletes from the models it keeps: the live ones (public
     now) first, each group in model and folder order."""
     if not ids:
         return []
     p = WhitelabelPost
     model = p.whitelabel_model._.folder_name
-    rows = await db.select(
-        p.select(model.as_alias("model"), p.folder_name.as_alias("name"))
-        .where(p.id.is_in(any_of(ids)))
-        .order_by(model, p.folder_name, p.id)
+    rows = db.typed(
+        PlanRow,
+        await db.select(
+            p.select(model.as_alias("model"), p.folder_name.as_alias("name"))
+            .where(p.id.is_in(any_of(ids)))
+            .order_by(model, p.folder_name, p.id)
+        ),
     )
     shown = await live.posts_among([f"{r['model']}/{r['name']}" for r in rows])
     for r in rows:
@@ -209,11 +222,11 @@ async def _plan_posts(ids: list[int], offset: int) -> list[dict[str, Any]]:
     return rows[offset : offset + PLAN_PAGE]
 
 
-async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:
+async def _plan_media(ids: list[int], offset: int) -> list[PlanRow]:
     if not ids:
         return []
     x = WhitelabelMedia
-    return await db.select(
+    found = await db.select(
         x.select(
             x.whitelabel_post._.whitelabel_model._.folder_name.as_alias("model"),
             x.s3_key.as_alias("name"),
@@ -223,6 +236,7 @@ async def _plan_media(ids: list[int], offset: int) -> list[dict[str, Any]]:
         .limit(PLAN_PAGE)
         .offset(offset)
     )
+    return db.typed(PlanRow, found)
 
 
 def _typed(rows: Sequence[Mapping[str, object]], staged: bool | None = None) -> list[ChangeRow]:

@@ -9,11 +9,12 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Self
+from typing import Self
 
 from piccolo.query.functions.aggregate import Count
 
 from domain.catalogue import sql
+from domain.catalogue.plan_json import PlanJSON
 from domain.catalogue.run_stats import Counters
 from domain.errors import Conflict
 from domain.platform import db
@@ -43,15 +44,15 @@ class Run(Counters, db.FromRow):
     heartbeat_at: datetime
     error: str | None
     cancel_requested: bool
-    plan: dict[str, Any] | None  # a held deletion plan: DeletionPlan.as_json(), free-form JSON
+    plan: PlanJSON | None  # a held deletion plan: DeletionPlan.as_json()
     confirms: int | None  # the held run a "confirm" run applies
     superseded_by: int | None
     job_id: int | None
     events: list[dict[str, str]]  # the ledger: ledger_entry()s
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        decoded = {k: json.loads(row[k]) if isinstance(row[k], str) else row[k] for k in JSON}
+    def from_row(cls, row: Mapping[str, object]) -> Self:
+        decoded = {k: json.loads(v) if isinstance(v := row[k], str) else v for k in JSON}
         return super().from_row({**row, **decoded})
 
     @property
@@ -176,7 +177,7 @@ async def subscribe(run_id: int, interval: float = 0.5) -> AsyncIterator[Run]:
     """Yield the run's row whenever it changes, until it finishes (works across processes)."""
     wake = asyncio.Event()
     _waiters.setdefault(run_id, set()).add(wake)
-    last: tuple[Any, ...] | None = None
+    last: tuple[object, ...] | None = None
     try:
         while True:
             run = await get(run_id)

@@ -122,7 +122,9 @@ async def totals() -> tuple[Sums, Last | None]:
 # -- a worker's hold on a run (domain/catalogue/run_handle.py)
 
 
-async def flush_run(conn: Any, counters: Sequence[str], args: Sequence[Any]) -> Any:
+async def flush_run(
+    conn: db.Connection | db.Tx, counters: Sequence[str], args: Sequence[object]
+) -> bool | None:
     """Progress and heartbeat; the run's cancel flag. `conn`: the sync lock's own asyncpg
     connection or a db.Tx; `args`: id, phase, each counter's value, the time."""
     # raw: sent on the sync lock's own connection, outside the pool
@@ -131,13 +133,14 @@ async def flush_run(conn: Any, counters: Sequence[str], args: Sequence[Any]) -> 
         f"UPDATE sync_runs SET phase = $2, heartbeat_at = ${len(counters) + 3}, {sets} "
         "WHERE id = $1 RETURNING cancel_requested"
     )
-    return await conn.fetchval(sql, *args)
+    found = await conn.fetch(sql, *args)
+    return bool(found[0]["cancel_requested"]) if found else None
 
 
-async def try_sync_lock(conn: Any) -> Any:
+async def try_sync_lock(conn: db.Connection) -> bool:
     """The sync lock, on its own asyncpg connection, if free."""
     # raw: a lock (session-level, on the lock's own connection)
-    return await conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY)
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY))
 
 
 async def fail_others(tx: db.Tx, at: datetime, run_id: int) -> None:
@@ -212,10 +215,10 @@ async def enqueue_lock(tx: db.Tx) -> None:
     await tx.execute("SELECT pg_advisory_xact_lock($1)", ENQUEUE_LOCK_KEY)  # raw: a lock
 
 
-async def try_sync_xact_lock(tx: db.Tx) -> Any:
+async def try_sync_xact_lock(tx: db.Tx) -> bool:
     """The sync lock for this transaction, if no process holds it."""
     # raw: a lock
-    return await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY)
+    return bool(await tx.fetchval("SELECT pg_try_advisory_xact_lock($1)", ADVISORY_LOCK_KEY))
 
 
 # -- the parts of a run (domain/catalogue/parts.py)
@@ -260,7 +263,7 @@ async def beat_part(part_id: int, owner: str, at: datetime, stats: str) -> bool 
 # -- what a run changed (domain/catalogue/run_changes.py, run_reports.py)
 
 
-async def insert_changes(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
+async def insert_changes(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:
     """Rows in CHANGE_COLUMNS' order, with COPY."""
     # raw: the sync's bulk write path (COPY)
     await tx.copy("sync_run_changes", CHANGE_COLUMNS, rows)

@@ -6,21 +6,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from domain.catalogue import parts, run_changes, run_handle, runs, sync_writes
 from domain.catalogue.begin import begin_here
 from domain.catalogue.guard import judge_deletions
 from domain.catalogue.keys import is_model_folder
 from domain.catalogue.part_sync import live_parts, work_parts
+from domain.catalogue.plan_json import PlanJSON
 from domain.catalogue.run_handle import RunHandle
 from domain.catalogue.run_stats import RunStats
 from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, ListingSource, SyncOptions
 from domain.errors import NotFound
 from domain.platform.runtime import this_process
 from domain.platform.s3 import S3Error
+from domain.platform.s3_types import S3Object
 from domain.platform.tables import WhitelabelMedia, WhitelabelModel
-from domain.production import live
 
 __all__ = ["ListingSource", "SyncOptions", "run_sync", "work_parts"]
 log = logging.getLogger("creatorflix.sync")
@@ -74,7 +74,7 @@ async def run_sync(
 
 
 async def _finish_with_retries(
-    handle: RunHandle, status: str, error: str | None, plan: dict[str, Any] | None
+    handle: RunHandle, status: str, error: str | None, plan: PlanJSON | None
 ) -> None:
     """Record the outcome even if the database dropped a connection; else staleness ends it."""
     for attempt in range(3):
@@ -120,8 +120,9 @@ async def _execute(
     base: RunStats,
     spread: Spread | None,
     owner: str,
-) -> tuple[str, str | None, dict[str, Any] | None]:
+) -> tuple[str, str | None, PlanJSON | None]:
     handle.stats.phase = "listing"
+    loose: list[S3Object]
     if options.model:
         prefixes, loose = [options.model + "/"], []
     else:
@@ -156,7 +157,7 @@ async def _execute(
 
 async def _merge_and_delete(
     options: SyncOptions, handle: RunHandle, base: RunStats, results: list[parts.PartResult]
-) -> tuple[str, str | None, dict[str, Any] | None]:
+) -> tuple[str, str | None, PlanJSON | None]:
     stats = handle.stats  # its errors list outlives the heartbeat's swaps; its counters do not
     plan = DeletionPlan()
     seen: set[str] = set()
@@ -199,7 +200,7 @@ async def _guard_and_delete(
     plan: DeletionPlan,
     known: dict[str, sync_writes.KnownModel],
     base: RunStats,
-) -> tuple[str, str | None, dict[str, Any] | None]:
+) -> tuple[str, str | None, PlanJSON | None]:
     """Judge the plan, then hold it, count it (a dry run) or apply it. Deletions are counted on
     `base`, the coordinator's own counters: the heartbeat replaces handle.stats every half
     second with base plus the parts', so counts made on handle.stats would be lost."""
@@ -236,7 +237,7 @@ async def _guard_and_delete(
         summary = plan.as_json()
         reason = verdict.reason
         s = summary["summary"]
-        shown = await live.in_plan(summary)  # the guard lists these first, then the others
+        shown = await run_changes.live_in(summary)  # the guard lists these first, then the others
         s["live"] = shown.as_json()
         s["model_names"] = [n for n in sorted(plan.models) if n not in set(shown.folders)][
             :PLAN_NAMES_SHOWN
@@ -260,7 +261,7 @@ async def _guard_and_delete(
     return "succeeded", None, None
 
 
-async def apply_plan(plan: dict[str, Any], stats: RunStats, run_id: int) -> None:
+async def apply_plan(plan: PlanJSON, stats: RunStats, run_id: int) -> None:
     """Apply a deletion plan exactly (at the end of a run, after the guard); the run records
     the models and posts it removed."""
     removed = await run_changes.planned_removals(plan)

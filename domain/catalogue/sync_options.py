@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from domain.catalogue.begin import RunRequest
+from domain.catalogue.plan_json import PlanJSON, PlanPart
 from domain.platform.s3_types import S3Object
 
 PLAN_NAMES_SHOWN = 20
@@ -15,9 +16,9 @@ PLAN_NAMES_SHOWN = 20
 class ListingSource(Protocol):
     """What the sync needs from a bucket (S3Service, or an in-memory source in benchmarks)."""
 
-    def list_top(self) -> Any: ...  # awaitable of (prefixes, loose objects)
+    def list_top(self) -> Awaitable[tuple[list[str], list[S3Object]]]: ...  # prefixes, loose
 
-    def list_level(self, prefix: str) -> Any: ...  # awaitable of (sub-prefixes, objects)
+    def list_level(self, prefix: str) -> Awaitable[tuple[list[str], list[S3Object]]]: ...
 
     def list_pages(self, prefix: str) -> AsyncIterator[list[S3Object]]: ...
 
@@ -46,14 +47,14 @@ class DeletionPlan:
     models: dict[str, int] = field(default_factory=dict)  # folder -> id of gone models
     model_posts: int = 0  # post rows that go with the gone models (their cascade)
     model_media: int = 0  # media rows that go with the gone models
-    per_model: dict[int, dict[str, Any]] = field(default_factory=dict)
+    per_model: dict[int, PlanPart] = field(default_factory=dict)
     unchanged: list[int] = field(default_factory=list)  # seen, fingerprint equal: no writes
 
     @property
     def media_count(self) -> int:
         return self.model_media + sum(len(p["media"]) for p in self.per_model.values())
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> PlanJSON:
         keys = [k for p in self.per_model.values() for k in p["keys"][:PLAN_NAMES_SHOWN]]
         return {
             "models": self.models,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from domain.catalogue.diff import StoredMedia, StoredPost
 from domain.platform import db
@@ -49,7 +49,7 @@ async def known_models(name: str | None) -> list[KnownRow]:
         "SELECT id, folder_name, listing_hash, ignored_keys, image_count + video_count AS media "
         "FROM whitelabel_models"
     )
-    args: tuple[Any, ...] = ()
+    args: tuple[object, ...] = ()
     if name is not None:
         sql += " WHERE folder_name = $1"
         args = (name,)
@@ -105,11 +105,11 @@ async def load_existing(
 
 
 async def insert_model(
-    tx: db.Tx, folder: str, fields: Sequence[Any], fingerprint: str | None, stamp: datetime
-) -> Any:
+    tx: db.Tx, folder: str, fields: Sequence[object], fingerprint: str | None, stamp: datetime
+) -> int:
     """The new staged model's id (`fields`: diff.model_fields' values, in their order)."""
     # raw: the sync's bulk write path
-    return await tx.fetchval(
+    (row,) = await tx.fetch(
         "INSERT INTO whitelabel_models (folder_name, thumbnail_key, icon_key, banner_key, "
         "extra_image_keys, post_count, image_count, video_count, ignored_keys, status, "
         "listing_hash, last_synced_at, created_at) "
@@ -119,10 +119,11 @@ async def insert_model(
         fingerprint,
         stamp,
     )
+    return int(row["id"])
 
 
 async def update_model(
-    tx: db.Tx, model_id: int, fields: Sequence[Any], fingerprint: str | None, stamp: datetime
+    tx: db.Tx, model_id: int, fields: Sequence[object], fingerprint: str | None, stamp: datetime
 ) -> None:
     # raw: the sync's bulk write path
     await tx.execute(
@@ -136,7 +137,7 @@ async def update_model(
     )
 
 
-async def update_posts(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
+async def update_posts(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:
     """(id, media_cdns, image_count, video_count) per changed post."""
     # raw: the sync's bulk write path
     await tx.executemany(
@@ -146,13 +147,13 @@ async def update_posts(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
     )
 
 
-async def insert_media(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
+async def insert_media(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:
     """New media rows, in MEDIA_COLUMNS' order, with COPY."""
     # raw: the sync's bulk write path (COPY)
     await tx.copy("whitelabel_media", MEDIA_COLUMNS, rows)
 
 
-async def update_media(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
+async def update_media(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:
     # raw: the sync's bulk write path
     await tx.executemany(
         "UPDATE whitelabel_media SET url = $2, type = $3, size = $4, etag = $5::text, "
@@ -196,7 +197,7 @@ async def post_ids(tx: db.Tx, model_id: int) -> list[NewPost]:
     return db.typed(NewPost, found)
 
 
-async def insert_post_rows(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
+async def insert_post_rows(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:
     # raw: the sync's bulk write path
     await tx.executemany(
         "INSERT INTO whitelabel_posts (whitelabel_model, folder_name, title, media_cdns, "
@@ -238,22 +239,23 @@ async def contents_of(tx: db.Tx, chunk: list[int]) -> tuple[int, int]:
 
 async def delete_ids(
     tx: db.Tx, table: str, ids: list[int], model_id: int | None = None, returning: str = "id"
-) -> list[Any]:
-    """Delete rows by id (of one model, if given); returns a column of each deleted row."""
+) -> list[str]:
+    """Delete rows by id (of one model, if given); returns a column of each deleted row, as
+    text (a folder name, a key; for ids only their number is read)."""
     # raw: the sync's bulk write path (a table chosen by name, chunked id lists)
-    deleted: list[Any] = []
+    deleted: list[str] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join(f"${i + 1}" for i in range(len(chunk)))
         extra = ""
-        args: list[Any] = list(chunk)
+        args: list[object] = list(chunk)
         if model_id is not None:
             extra = f" AND whitelabel_model = ${len(chunk) + 1}"
             args.append(model_id)
         rows = await tx.fetch(
             f"DELETE FROM {table} WHERE id IN ({marks}){extra} RETURNING {returning}", *args
         )
-        deleted += [row[returning] for row in rows]
+        deleted += [str(row[returning]) for row in rows]
     return deleted
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from domain.catalogue import sync_sql as sql
-from domain.catalogue.diff import ExistingModel, ModelChange, model_fields
+from domain.catalogue.diff import DesiredPost, ExistingModel, ModelChange, model_fields
 from domain.media import records as media_records
 from domain.platform import db
 from domain.platform.db import now
@@ -163,7 +163,9 @@ async def _insert_posts(
     return {r["folder_name"]: r["id"] for r in rows}
 
 
-async def _insert_post_rows(tx: db.Tx, model_id: int, posts: list[Any], stamp: datetime) -> None:
+async def _insert_post_rows(
+    tx: db.Tx, model_id: int, posts: list[DesiredPost], stamp: datetime
+) -> None:
     await sql.insert_post_rows(
         tx,
         [(model_id, p.folder, p.folder, json.dumps(p.cdns()), *p.counts(), stamp) for p in posts],

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import procrastinate
 import psycopg
 from procrastinate.exceptions import ConnectorException, JobAborted, UniqueViolation
+from procrastinate.middleware import AsyncCallNext
+from procrastinate.worker import Worker
 
 from domain.accounts import audit
 from domain.errors import Conflict, DomainError, NotFound
@@ -59,8 +59,8 @@ async def record(job_id: int, task: str, worker: str, exc: BaseException) -> Non
 
 
 async def note_failure(
-    call_next: Callable[[], Awaitable[Any]], context: procrastinate.JobContext, worker: Any
-) -> Any:
+    call_next: AsyncCallNext, context: procrastinate.JobContext, worker: Worker
+) -> object:
     """Every job, as a procrastinate worker middleware (domain/tasks.py): one that raises (and
     so is marked failed) has its reason recorded for the jobs page."""
     try:

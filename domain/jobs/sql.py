@@ -4,7 +4,10 @@ table classes), sent through procrastinate's connector."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
+
+from procrastinate import BaseConnector
+from procrastinate.types import JSONDict
 
 from domain.platform import db
 
@@ -18,7 +21,7 @@ class TaskCount(TypedDict):
 class FailedJob(TypedDict):
     id: int
     task_name: str
-    args: dict[str, Any] | None  # JSON: the job's arguments
+    args: JSONDict | None  # the job's arguments
     failed_at: datetime | None
     runs: int
 
@@ -29,7 +32,7 @@ class JobRow(TypedDict):
     status: str
 
 
-async def counts_by_task(connector: Any, since: datetime) -> list[TaskCount]:
+async def counts_by_task(connector: BaseConnector, since: datetime) -> list[TaskCount]:
     """Jobs queued and running, and those failed since `since`, by task and status."""
     # raw: procrastinate's tables (a job's failure time is on its 'failed' event)
     found = await connector.execute_query_all_async(
@@ -43,7 +46,7 @@ async def counts_by_task(connector: Any, since: datetime) -> list[TaskCount]:
     return db.typed(TaskCount, found)
 
 
-async def failed_jobs(connector: Any, limit: int) -> list[FailedJob]:
+async def failed_jobs(connector: BaseConnector, limit: int) -> list[FailedJob]:
     """The failed jobs, last failed first, with when they last failed and how often they ran."""
     # raw: procrastinate's tables, a job joined to its events (aggregates with FILTER)
     found = await connector.execute_query_all_async(
@@ -58,7 +61,7 @@ async def failed_jobs(connector: Any, limit: int) -> list[FailedJob]:
     return db.typed(FailedJob, found)
 
 
-async def job_row(connector: Any, job_id: int) -> JobRow | None:
+async def job_row(connector: BaseConnector, job_id: int) -> JobRow | None:
     """One job's task and status, None if gone."""
     # raw: procrastinate's tables, on its own connector
     rows = await connector.execute_query_all_async(

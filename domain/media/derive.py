@@ -17,7 +17,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -123,7 +122,7 @@ async def _download(s3: S3Service, item: Pending, path: Path) -> None:
     cap = MAX_BYTES.get(item.type, MAX_BYTES["image"])
     if item.size > cap:
         raise MediaError(_too_large(item.size, cap))
-    params: dict[str, Any] = {"Bucket": s3.settings.bucket, "Key": item.s3_key}
+    params: dict[str, object] = {"Bucket": s3.settings.bucket, "Key": item.s3_key}
     if item.etag:
         params["IfMatch"] = f'"{item.etag}"'
     try:

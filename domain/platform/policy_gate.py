@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from domain.platform import request_auth
+
+if TYPE_CHECKING:
+    import threading
+
+    from werkzeug.serving import BaseWSGIServer
 from domain.platform.post_policy import PolicyRefused, check
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SPOOL_BYTES = 8 * 1024 * 1024
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -26,12 +31,14 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 class PolicyGate:
     """Wraps moto's WSGI app; `secrets` maps access keys to their secrets."""
 
-    def __init__(self, app: WSGIApp, secrets: Mapping[str, str], signed_only: bool = True) -> None:
+    def __init__(
+        self, app: WSGIApplication, secrets: Mapping[str, str], signed_only: bool = True
+    ) -> None:
         self.app = app
         self.secrets = dict(secrets)
         self.signed_only = signed_only
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         arrived = datetime.now(UTC)  # S3 judges a policy's expiry when the POST begins
         method = environ.get("REQUEST_METHOD", "")
         try:
@@ -44,8 +51,8 @@ class PolicyGate:
         return self.app(environ, start_response)
 
     def _browser_post(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], arrived: datetime
-    ) -> Any:
+        self, environ: WSGIEnvironment, start_response: StartResponse, arrived: datetime
+    ) -> Iterable[bytes]:
         from werkzeug.formparser import parse_form_data
         from werkzeug.wsgi import get_input_stream
 
@@ -73,7 +80,7 @@ class PolicyGate:
         return self.app(environ, start_response)
 
     @staticmethod
-    def _is_browser_post(environ: dict[str, Any]) -> bool:
+    def _is_browser_post(environ: WSGIEnvironment) -> bool:
         """A POST to a bucket (path-style `/bucket`) with no request signature: moto would take
         it as a form upload (or, with `?delete`, a DeleteObjects) without any check."""
         path = environ.get("PATH_INFO", "").strip("/")
@@ -85,13 +92,13 @@ class PolicyGate:
         )
 
     @staticmethod
-    def _bucket(environ: dict[str, Any]) -> str:
+    def _bucket(environ: WSGIEnvironment) -> str:
         return str(environ.get("PATH_INFO", "")).strip("/")
 
 
 def _refuse(
-    refused: PolicyRefused, environ: dict[str, Any], start_response: Callable[..., Any]
-) -> Any:
+    refused: PolicyRefused, environ: WSGIEnvironment, start_response: StartResponse
+) -> Iterable[bytes]:
     payload = refused.xml()
     start_response(
         f"{refused.status} {'Forbidden' if refused.status == 403 else 'Bad Request'}",
@@ -101,7 +108,7 @@ def _refuse(
     return [payload]
 
 
-def _cors(environ: dict[str, Any]) -> list[tuple[str, str]]:
+def _cors(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     """Let the page read the refusal, as moto's server answers any origin."""
     origin = environ.get("HTTP_ORIGIN")
     return [("Access-Control-Allow-Origin", origin)] if origin else []
@@ -125,8 +132,8 @@ class GatedMotoServer:
             raise ValueError(f"the embedded S3 listens on loopback only, not {host!r}")
         self.host, self.port, self.secrets = host, port, secrets
         self.signed_only = signed_only
-        self._server: Any = None
-        self._thread: Any = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> str:
         """Serve; returns the endpoint URL."""
@@ -163,5 +170,6 @@ class GatedMotoServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
-            self._thread.join()
+            if self._thread is not None:
+                self._thread.join()
             self._server = None

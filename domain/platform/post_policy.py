@@ -13,7 +13,6 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 # Fields S3 never asks a condition for.
 UNCHECKED = frozenset({"x-amz-signature", "policy", "file"})
@@ -92,7 +91,7 @@ def check(
         raise _denied(f"Extra input fields: {', '.join(extra)}")
 
 
-def _condition(condition: Any, form: dict[str, str], size: int) -> set[str]:
+def _condition(condition: object, form: dict[str, str], size: int) -> set[str]:
     """Check one condition; return the field names it covers."""
     if isinstance(condition, dict) and len(condition) == 1:
         ((name, value),) = condition.items()

@@ -9,12 +9,15 @@ its own puts back the jobs of a worker that died. The web process only defers jo
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.middleware import WorkerMiddleware
+from procrastinate.tasks import ConfigureTaskOptions
+from procrastinate.types import JSONDict
+from typing_extensions import Unpack
 
 from domain.platform import queue_sql as sql
 
@@ -34,7 +37,7 @@ PENDING = ("todo", "doing")  # a job that will still run, or is running
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 # What wraps every job a worker runs: (call_next, context, worker) -> the job's result.
-Middleware = Callable[[Callable[[], Awaitable[Any]], procrastinate.JobContext, Any], Awaitable[Any]]
+Middleware = WorkerMiddleware
 
 
 def connect(database_url: str) -> procrastinate.App:
@@ -60,7 +63,7 @@ async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> 
         await manager.retry_job(job)
 
 
-async def defer(task: str, kwargs: dict[str, Any], **options: Any) -> int:
+async def defer(task: str, kwargs: JSONDict, **options: Unpack[ConfigureTaskOptions]) -> int:
     """Queue `task` by name; `kwargs`: the job's arguments, as procrastinate stores them (JSON);
     `options`: procrastinate's (lock, queueing_lock, priority...). 0 if its queueing lock is
     already held by a queued job."""
@@ -71,7 +74,7 @@ async def defer(task: str, kwargs: dict[str, Any], **options: Any) -> int:
         return 0
 
 
-async def defer_many(task: str, count: int, kwargs: dict[str, Any] | None = None) -> None:
+async def defer_many(task: str, count: int, kwargs: JSONDict | None = None) -> None:
     """`count` jobs of a task with the same arguments (they share the work between them)."""
     for _ in range(count):
         await defer(task, dict(kwargs or {}))

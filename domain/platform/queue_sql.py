@@ -3,10 +3,10 @@ sent through procrastinate's connector."""
 
 from __future__ import annotations
 
-from typing import Any
+from procrastinate import BaseConnector
 
 
-async def job_status(connector: Any, job_id: int) -> str | None:
+async def job_status(connector: BaseConnector, job_id: int) -> str | None:
     """A job's status (todo, doing, succeeded, failed, cancelled, aborting...), None if gone."""
     # raw: procrastinate's tables, on its own connector
     rows = await connector.execute_query_all_async(
@@ -15,7 +15,7 @@ async def job_status(connector: Any, job_id: int) -> str | None:
     return str(rows[0]["status"]) if rows else None
 
 
-async def queue_counts(connector: Any, stalled: float) -> tuple[int, dict[str, int]]:
+async def queue_counts(connector: BaseConnector, stalled: float) -> tuple[int, dict[str, int]]:
     """(live workers, jobs waiting and running by status)."""
     # raw: procrastinate's tables, which have no Piccolo table classes, on its own connector
     workers = await connector.execute_query_one_async(
@@ -30,7 +30,7 @@ async def queue_counts(connector: Any, stalled: float) -> tuple[int, dict[str, i
     return int(workers["n"]), {str(r["status"]): int(r["n"]) for r in counts}
 
 
-async def queued_ids(connector: Any, task: str) -> list[int]:
+async def queued_ids(connector: BaseConnector, task: str) -> list[int]:
     """The ids of a task's jobs still waiting to be taken."""
     # raw: procrastinate's tables, on its own connector
     rows = await connector.execute_query_all_async(

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import quote, unquote
 
 from domain.platform.post_policy import PolicyRefused, signature
@@ -25,14 +24,14 @@ def _denied(code: str, message: str) -> PolicyRefused:
     return PolicyRefused(403, code, message)
 
 
-def is_signed(environ: Mapping[str, Any]) -> bool:
+def is_signed(environ: Mapping[str, object]) -> bool:
     """Whether the request carries a signature at all (header or query)."""
     query = str(environ.get("QUERY_STRING", ""))
     return bool(environ.get("HTTP_AUTHORIZATION")) or "X-Amz-Signature=" in query
 
 
 def verify(
-    environ: Mapping[str, Any], secrets: Mapping[str, str], now: datetime | None = None
+    environ: Mapping[str, object], secrets: Mapping[str, str], now: datetime | None = None
 ) -> None:
     """Raise PolicyRefused (403) unless the request is signed with one of `secrets`' keys."""
     now = now or datetime.now(UTC)
@@ -118,7 +117,7 @@ def _enc(text: str) -> str:
     return quote(text, safe="-_.~")
 
 
-def _raw_path(environ: Mapping[str, Any]) -> str:
+def _raw_path(environ: Mapping[str, object]) -> str:
     """The path exactly as the client sent (and signed) it: S3 does not normalize it."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
@@ -127,7 +126,7 @@ def _raw_path(environ: Mapping[str, Any]) -> str:
     return quote(path, safe="/~") or "/"
 
 
-def _header(environ: Mapping[str, Any], name: str) -> str:
+def _header(environ: Mapping[str, object], name: str) -> str:
     key = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}.get(
         name, "HTTP_" + name.upper().replace("-", "_")
     )

@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
@@ -29,6 +29,9 @@ from domain.platform.s3_types import (
     fast_timestamp,
 )
 from domain.platform.settings import S3Settings
+
+if TYPE_CHECKING:
+    from aiobotocore.client import AioBaseClient
 
 __all__ = [
     "S3BucketMissing",
@@ -73,7 +76,7 @@ class S3Service:
         )
         self._attempts, self._timeout = max_attempts, timeout
         self._stack = AsyncExitStack()
-        self._client: Any = None
+        self._client: AioBaseClient | None = None
         self._lister: FastLister | None = None
         self._signed: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
@@ -116,7 +119,7 @@ class S3Service:
         return self._lister.requests if self._lister else 0
 
     @property
-    def client(self) -> Any:
+    def client(self) -> AioBaseClient:
         if self._client is None:
             raise RuntimeError("S3Service used outside `async with`")
         return self._client
@@ -248,7 +251,7 @@ class S3Service:
             )
             where = {"Bucket": bucket, "Key": key, "UploadId": started["UploadId"]}
             try:
-                parts: list[dict[str, Any]] = []
+                parts: list[dict[str, object]] = []
                 while chunk := await read(PART_BYTES):
                     number = len(parts) + 1
                     sent = await self.client.upload_part(**where, PartNumber=number, Body=chunk)

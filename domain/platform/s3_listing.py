@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -61,7 +60,7 @@ def client_error(status: int, body: bytes) -> ClientError:
         message = root.findtext("Message") or ""
     except etree.XMLSyntaxError:
         message = body[:200].decode("utf-8", "replace")
-    error: Any = {"Error": {"Code": code, "Message": message}}
+    error: dict[str, dict[str, object]] = {"Error": {"Code": code, "Message": message}}
     error["ResponseMetadata"] = {"HTTPStatusCode": status}
     return ClientError(error, "ListObjectsV2")
 

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
-from typing import Any
 from urllib.parse import unquote_plus
 
 from lxml import etree
@@ -106,7 +105,7 @@ def parse_page(data: bytes) -> Page:
     return Page(objects, prefixes, token)
 
 
-def _in_order(elements: list[Any]) -> bool:
+def _in_order(elements: Sequence[etree._Element]) -> bool:
     """Whether the first and the last Contents hold the four fields in the order read."""
     return (
         all(tuple(e.tag for e in quartet) == _FIELDS for quartet in (elements[:4], elements[-4:]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple, TypedDict
+from typing import NamedTuple, TypedDict
 
 import aiohttp
 from botocore.exceptions import (
@@ -100,7 +100,7 @@ def explain(exc: BaseException, settings: S3Settings) -> S3Error:
     return S3Error(f"S3 request failed: {exc}")
 
 
-def fast_timestamp(value: Any) -> datetime:
+def fast_timestamp(value: object) -> datetime:
     """S3's ISO 8601 times (`2026-01-01T00:00:00.000Z`) parsed by `datetime.fromisoformat`.
 
     botocore's default parser (dateutil) costs ~150 us a value: most of the CPU of listing a

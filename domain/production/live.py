@@ -4,12 +4,19 @@ first; confirming the plan unpublishes them (production follows the bucket: life
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from domain.production import sql
 
 NAMES_SHOWN = 20
+
+
+class LiveJSON(TypedDict):
+    models: int
+    posts: int
+    names: list[str]  # the first NAMES_SHOWN live folders
 
 
 @dataclass(frozen=True)
@@ -25,19 +32,15 @@ class Live:
     def any(self) -> bool:
         return bool(self.models or self.posts)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> LiveJSON:
         """For the plan's summary: counts, and the first NAMES_SHOWN live folders."""
         return {"models": self.models, "posts": self.posts, "names": self.folders[:NAMES_SHOWN]}
 
 
-async def in_plan(plan: dict[str, Any]) -> Live:
-    """The live models and posts among a deletion plan's (DeletionPlan.as_json) deletions."""
-    folders = sorted(plan["models"])
-    post_keys = [
-        f"{part['name']}/{post}"
-        for part in plan["per_model"].values()
-        for post in part.get("post_names", [])
-    ]
+async def in_plan(models: Iterable[str], post_keys: list[str]) -> Live:
+    """The live models and posts among a deletion plan's: its gone `models` (folders) and
+    the `Model/Post` source keys of the posts it deletes from the others."""
+    folders = sorted(models)
     if not folders and not post_keys:
         return Live()
     models = await sql.live_models(folders) if folders else []

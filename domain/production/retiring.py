@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from domain.accounts import audit
 from domain.errors import Conflict, NotFound
@@ -93,11 +93,21 @@ async def restore(model_id: int, actor: str, ip: str = "") -> Changed:
     return Changed(model_id, row["name"], False)
 
 
-async def _locked(tx: db.Tx, model_id: int) -> dict[str, Any]:
+class Locked(TypedDict):
+    """COLUMNS of the model, read under its row lock."""
+
+    id: int
+    name: str
+    is_published: bool
+    retired_at: datetime | None
+    retired_by: str | None
+
+
+async def _locked(tx: db.Tx, model_id: int) -> Locked:
     rows = await sql.lock_model(tx, model_id, COLUMNS)
     if not rows:
         raise NotFound(f"there is no production model #{model_id}.")
-    return dict(rows[0])
+    return db.typed(Locked, rows)[0]
 
 
 def refuse_publishing(name: str) -> Conflict:

@@ -3,13 +3,14 @@ list rows and posts come with their signed thumbnails."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from domain.media.previews import sign_with_previews
+from domain.media.previews import thumbnails
 from domain.platform.db import FromRow
-from domain.platform.paging import Signer, sign_rows
+from domain.platform.paging import Signer, signed_urls
 from domain.production.visibility import State, Visibility, public_posts, visibility
 
 R = TypeVar("R", bound=FromRow)
@@ -110,9 +111,13 @@ class Published:
     model_id: int
 
 
-async def signed(rows: list[dict[str, Any]], signer: Signer, kind: type[R]) -> list[R]:
+async def signed(rows: Sequence[Mapping[str, object]], signer: Signer, kind: type[R]) -> list[R]:
     """Rows of `kind` with their thumbnails' previews (and a post's original) signed."""
-    await sign_with_previews(rows, signer)
-    if kind is ProductionPost:
-        await sign_rows(rows, signer, "content_key", "content_url")
-    return [kind.from_row(r) for r in rows]
+    shown = await thumbnails(rows, signer)
+    if kind is not ProductionPost:
+        return [kind.from_row({**r, **s}) for r, s in zip(rows, shown, strict=True)]
+    content = await signed_urls(rows, signer, "content_key")
+    return [
+        kind.from_row({**r, **s, "content_url": c})
+        for r, s, c in zip(rows, shown, content, strict=True)
+    ]

@@ -6,7 +6,8 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TypedDict
 
 from domain.errors import NotFound
 from domain.platform import db, unique
@@ -16,7 +17,7 @@ from domain.platform.tables import Model, ModelSlug, Post, StagedStatus, Whitela
 from domain.platform.tables import WhitelabelModel as Staged
 from domain.production.lifecycle import is_model_level
 from domain.staging import sql
-from domain.staging.activation_plan import plan_posts
+from domain.staging.activation_plan import ProductionPost, StagedItem, plan_posts
 
 
 @dataclass
@@ -99,6 +100,16 @@ async def activate_all_new(draft: bool = False) -> ActivationResult:
     return result
 
 
+class StagedModel(TypedDict):
+    """The staged model's columns activation reads."""
+
+    id: int
+    folder_name: str
+    thumbnail_key: str | None
+    icon_key: str | None
+    banner_key: str | None
+
+
 async def _activate_one(staged_id: int, draft: bool = False) -> ActivationResult:
     """One model's activation. Its new production model's slug and name are picked free, but
     another model's activation or edit may take the same one before this commits: then the
@@ -115,14 +126,17 @@ async def _activate_once(staged_id: int, draft: bool) -> ActivationResult:
     stamp = now()
     async with db.transaction() as tx:
         await sql.lock_activation(tx, staged_id)
-        (staged,) = await tx.run(
-            Staged.select(
-                Staged.id,
-                Staged.folder_name,
-                Staged.thumbnail_key,
-                Staged.icon_key,
-                Staged.banner_key,
-            ).where(Staged.id == staged_id)
+        (staged,) = db.typed(
+            StagedModel,
+            await tx.run(
+                Staged.select(
+                    Staged.id,
+                    Staged.folder_name,
+                    Staged.thumbnail_key,
+                    Staged.icon_key,
+                    Staged.banner_key,
+                ).where(Staged.id == staged_id)
+            ),
         )
         folder = staged["folder_name"]
         model_id, created, retired = await _upsert_model(tx, staged, stamp, draft)
@@ -131,31 +145,37 @@ async def _activate_once(staged_id: int, draft: bool) -> ActivationResult:
             result.retired.append(folder)
         m = WhitelabelMedia
         post = m.whitelabel_post._
-        media = await tx.run(
-            m.select(
-                post.folder_name.as_alias("folder_name"),
-                post.title.as_alias("title"),
-                m.s3_key,
-                m.type,
-            )
-            .where(post.whitelabel_model == staged_id)
-            .order_by(post.folder_name, m.s3_key)
+        media = db.typed(
+            StagedItem,
+            await tx.run(
+                m.select(
+                    post.folder_name.as_alias("folder_name"),
+                    post.title.as_alias("title"),
+                    m.s3_key,
+                    m.type,
+                )
+                .where(post.whitelabel_model == staged_id)
+                .order_by(post.folder_name, m.s3_key)
+            ),
         )
         p = Post
         existing = {
             r["source_key"]: r
-            for r in await tx.run(
-                p.select(
-                    p.id,
-                    p.source_key,
-                    p.title,
-                    p.content_key,
-                    p.type,
-                    p.thumbnail_key,
-                    p.media,
-                    p.source_missing_at,
-                    p.model,
-                ).where(p.model == model_id)
+            for r in db.typed(
+                ProductionPost,
+                await tx.run(
+                    p.select(
+                        p.id,
+                        p.source_key,
+                        p.title,
+                        p.content_key,
+                        p.type,
+                        p.thumbnail_key,
+                        p.media,
+                        p.source_missing_at,
+                        p.model,
+                    ).where(p.model == model_id)
+                ),
             )
         }
         plan = plan_posts(folder, media, existing)
@@ -181,7 +201,7 @@ async def _activate_once(staged_id: int, draft: bool) -> ActivationResult:
 
 
 async def _upsert_model(
-    tx: db.Tx, staged: dict[str, Any], stamp: Any, draft: bool
+    tx: db.Tx, staged: StagedModel, stamp: datetime, draft: bool
 ) -> tuple[int, bool, bool]:
     """The production model of a staged folder, created or brought up to date: (its id,
     whether it is new, whether it is retired: then it stays so, unpublished). Only the
@@ -221,7 +241,7 @@ async def _upsert_model(
     return int(inserted["id"]), True, False
 
 
-async def _unpublish(tx: db.Tx, post_ids: list[int], stamp: Any) -> int:
+async def _unpublish(tx: db.Tx, post_ids: list[int], stamp: datetime) -> int:
     if not post_ids:
         return 0
     rows = await tx.run(

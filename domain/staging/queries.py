@@ -126,8 +126,7 @@ async def model_posts(
 ) -> tuple[list[StagedPost], int]:
     """A staged model's posts with signed image and video URLs; returns (posts, total). Keyed by
     name, so its three reads run at once, alongside the page's read of the model itself."""
-    posts, counted, media = await sql.model_posts(model_name, listing.size, listing.offset)
-    total = int(counted[0]["n"])
+    posts, total, media = await sql.model_posts(model_name, listing.size, listing.offset)
     by_post = {p["id"]: Gallery([], []) for p in posts}
     for m in media:
         gallery = by_post.get(m["whitelabel_post"])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from domain.media.previews import sign_with_previews
+from domain.media.previews import thumbnails
 from domain.platform.db import FromRow
-from domain.platform.paging import Signer
+from domain.platform.paging import Signer, SortValue
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class StagedRow(FromRow):
     video_count: int
     thumbnail_key: str | None
     last_synced_at: datetime | None = None
-    sort_value: Any = None  # the list's sort column, for its keyset cursor
+    sort_value: SortValue | None = None  # the list's sort column, for its keyset cursor
     thumbnail_url: str | None = None  # the original, signed
     preview_url: str | None = None  # a 160 px preview of its thumbnail, once made
     production_retired: bool = False  # its production model is retired: activation keeps it so
@@ -71,13 +71,14 @@ class StagedPost(FromRow):
     preview_url: str | None  # its first image's 160 px preview
 
 
-async def signed_rows(rows: list[dict[str, Any]], signer: Signer) -> list[StagedRow]:
+async def signed_rows(rows: Sequence[Mapping[str, object]], signer: Signer) -> list[StagedRow]:
     """List rows with their thumbnails' previews signed."""
-    return [StagedRow.from_row(r) for r in await sign_with_previews(rows, signer)]
+    shown = await thumbnails(rows, signer)
+    return [StagedRow.from_row({**r, **s}) for r, s in zip(rows, shown, strict=True)]
 
 
-async def signed_model(row: dict[str, Any], signer: Signer) -> StagedModel:
+async def signed_model(row: Mapping[str, object], signer: Signer) -> StagedModel:
     """A staged model with its thumbnail's preview signed (its own images, each with its
     previews: `media.previews.model_images`)."""
-    (row,) = await sign_with_previews([row], signer)
-    return StagedModel.from_row(row)
+    (shown,) = await thumbnails([row], signer)
+    return StagedModel.from_row({**row, **shown})

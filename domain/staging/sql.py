@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from domain.catalogue.sql import LAST_FULL_SYNC
-from domain.media.sql import CURRENT
+from domain.media.sql import CURRENT, Current
 from domain.platform import db
 from domain.platform.listing import ListQuery
-from domain.platform.paging import like_pattern
+from domain.platform.paging import SortValue, like_pattern
 
 ACTIVATION_LOCK = 0x43464C41  # "CFLA", with the staged model id as the second key
 POST_COLUMNS = (
@@ -40,6 +41,34 @@ PRODUCTION_RETIRED = (
 # The list's sorts: its cursor holds the column itself (sort_value). Qualified: a bare
 # last_synced_at in ORDER BY would be the displayed GREATEST(...), which the keyset condition
 # (and the index) cannot follow. Every sync write sets it: never NULL here.
+class ListRow(TypedDict):
+    id: int
+    folder_name: str
+    thumbnail_key: str | None
+    post_count: int
+    image_count: int
+    video_count: int
+    status: str
+    sort_value: SortValue  # the list's sort column (SORT_COLUMNS), for its keyset cursor
+    production_retired: bool
+    last_synced_at: datetime | None
+
+
+class PostRow(TypedDict):
+    id: int
+    folder_name: str
+    title: str
+    image_count: int
+    video_count: int
+
+
+class PostMedia(Current):
+    whitelabel_post: int
+    s3_key: str
+    type: str  # "image" or "video"
+    size: int
+
+
 SORT_COLUMNS = {
     "name": "whitelabel_models.folder_name",
     "posts": "whitelabel_models.post_count",
@@ -47,7 +76,7 @@ SORT_COLUMNS = {
 }
 
 
-def _filters(listing: ListQuery, args: list[Any]) -> str:
+def _filters(listing: ListQuery, args: list[object]) -> str:
     """The WHERE clause of the list's search and status filters; their values go to `args`."""
     where = ["1 = 1"]
     if listing.search:
@@ -59,7 +88,9 @@ def _filters(listing: ListQuery, args: list[Any]) -> str:
     return " AND ".join(where)
 
 
-def _after(listing: ListQuery, key: tuple[Any, int], forward: bool, args: list[Any]) -> str:
+def _after(
+    listing: ListQuery, key: tuple[SortValue, int], forward: bool, args: list[object]
+) -> str:
     """The keyset bound: rows after `key` (a (sort value, id) pair) in the list's order, or
     before it when not `forward`."""
     args += list(key)
@@ -68,17 +99,17 @@ def _after(listing: ListQuery, key: tuple[Any, int], forward: bool, args: list[A
 
 
 async def staged_page(
-    listing: ListQuery, key: tuple[Any, int] | None, backwards: bool, limit: int
-) -> list[dict[str, Any]]:
+    listing: ListQuery, key: tuple[SortValue, int] | None, backwards: bool, limit: int
+) -> list[ListRow]:
     """One keyset page of the staged list: the rows after the cursor's `key` (before it, read
     nearest first, when `backwards`)."""
-    args: list[Any] = []
+    args: list[object] = []
     where = _filters(listing, args)
     if key is not None:
         where += " AND " + _after(listing, key, not backwards, args)
     column = SORT_COLUMNS[listing.sort]
     direction = "DESC" if listing.desc != backwards else "ASC"
-    return await db.fetch(  # raw: hot read, query builder measured slower
+    found = await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
         f"{column} AS sort_value, {PRODUCTION_RETIRED}, "
         f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
@@ -87,12 +118,13 @@ async def staged_page(
         *args,
         limit,
     )
+    return db.typed(ListRow, found)
 
 
-async def rows_before(listing: ListQuery, key: tuple[Any, int], cap: int) -> int:
+async def rows_before(listing: ListQuery, key: tuple[SortValue, int], cap: int) -> int:
     """How many rows under the list's filters come before `key` in its order, up to `cap`: a
     (column, id) bound the keyset indexes serve, not a scan of the table."""
-    args: list[Any] = []
+    args: list[object] = []
     where = f"{_filters(listing, args)} AND {_after(listing, key, False, args)}"
     rows = await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
@@ -106,7 +138,7 @@ async def rows_before(listing: ListQuery, key: tuple[Any, int], cap: int) -> int
 async def capped_count(listing: ListQuery, cap: int) -> int:
     """The models the list's filters match, exact up to `cap`, so a page view never counts a
     whole 100k-row table."""
-    args: list[Any] = []
+    args: list[object] = []
     where = _filters(listing, args)
     rows = await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM whitelabel_models WHERE "
@@ -117,7 +149,8 @@ async def capped_count(listing: ListQuery, cap: int) -> int:
     return int(rows[0]["n"])
 
 
-async def staged_model(name: str) -> list[dict[str, Any]]:
+async def staged_model(name: str) -> Sequence[db.Record]:
+    """The model's whole row (`w.*`) with its production model's id and state."""
     return await db.fetch(  # raw: hot read, query builder measured slower
         f"SELECT w.*, GREATEST(w.last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at, "
         "m.id AS production_id, m.is_published AS production_published, "
@@ -131,14 +164,14 @@ async def staged_model(name: str) -> list[dict[str, Any]]:
 
 async def model_posts(
     model_name: str, size: int, offset: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[PostRow], int, list[PostMedia]]:
     """(a page of a model's posts, their count, their media), read at once."""
     model = "(SELECT id FROM whitelabel_models WHERE folder_name = $1)"
     page_of_posts = (
         "SELECT id, folder_name, title, image_count, video_count FROM whitelabel_posts "
         f"WHERE whitelabel_model = {model} ORDER BY folder_name, id LIMIT $2 OFFSET $3"
     )
-    return await asyncio.gather(
+    posts, counted, media = await asyncio.gather(
         db.fetch(page_of_posts, model_name, size, offset),  # raw: hot read, builder slower
         db.fetch(  # raw: hot read, query builder measured slower
             f"SELECT COUNT(*) AS n FROM whitelabel_posts WHERE whitelabel_model = {model}",
@@ -152,13 +185,14 @@ async def model_posts(
             offset,
         ),
     )
+    return db.typed(PostRow, posts), int(counted[0]["n"]), db.typed(PostMedia, media)
 
 
 # -- bulk activation (domain/staging/bulk.py)
 
 
 async def filtered_ids(listing: ListQuery) -> list[int]:
-    args: list[Any] = []
+    args: list[object] = []
     where = _filters(listing, args)  # the staged list's own, so both pick the same models
     found = await db.fetch(  # raw: the staged list's own filter (_filters)
         f"SELECT id FROM whitelabel_models WHERE {where} ORDER BY folder_name, id", *args
@@ -168,7 +202,7 @@ async def filtered_ids(listing: ListQuery) -> list[int]:
 
 async def record_bulk(
     names: str, description: str, selection: str, key: str, ids: list[int], actor: str, ip: str
-) -> dict[str, Any] | None:
+) -> db.Record | None:
     """The new bulk activation's row (`names`: the columns it returns), or None when one of the
     same selection (`key`) is queued or running already."""
     rows = await db.fetch(  # raw: model_ids may hold every staged model; the ORM warns on that
@@ -188,7 +222,7 @@ async def record_bulk(
     return rows[0] if rows else None
 
 
-async def pending_bulk(names: str, key: str) -> list[dict[str, Any]]:
+async def pending_bulk(names: str, key: str) -> Sequence[db.Record]:
     return await db.fetch(  # raw: the partial unique index's own predicate
         f"SELECT {names} FROM bulk_activations "
         "WHERE selection_key = $1 AND status IN ('queued', 'running')",
@@ -196,7 +230,7 @@ async def pending_bulk(names: str, key: str) -> list[dict[str, Any]]:
     )
 
 
-async def active_bulks(names: str) -> list[dict[str, Any]]:
+async def active_bulks(names: str) -> Sequence[db.Record]:
     return await db.fetch(  # raw: hot read, query builder measured slower (the list page's)
         f"SELECT {names} FROM bulk_activations WHERE status IN ('queued', 'running') ORDER BY id"
     )
@@ -210,13 +244,13 @@ async def lock_activation(tx: db.Tx, staged_id: int) -> None:
     await tx.execute("SELECT pg_advisory_xact_lock($1, $2)", ACTIVATION_LOCK, staged_id)  # raw
 
 
-async def insert_posts(tx: db.Tx, rows: list[tuple[Any, ...]]) -> None:
+async def insert_posts(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:
     # raw: the bulk write path (COPY)
     if rows:
         await tx.copy("posts", POST_COLUMNS, rows)
 
 
-async def update_posts(tx: db.Tx, updates: list[tuple[Any, ...]]) -> None:
+async def update_posts(tx: db.Tx, updates: Sequence[Sequence[object]]) -> None:
     await tx.executemany(  # raw: one statement for many rows, with expressions
         # A post whose source came back is public again: activating says so.
         "UPDATE posts SET title = $2, content_key = $3, type = $4, thumbnail_key = $5, "

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from domain.errors import Conflict, Invalid
 from domain.platform.s3 import S3Service
+from domain.platform.s3_types import PresignedPost
 from domain.uploads import bucket, tickets
 from domain.uploads.bucket import Head
 from domain.uploads.names import Planned, human
@@ -66,9 +67,23 @@ async def existing(s3: S3Service, planned: list[Planned], replace: bool) -> dict
     return taken
 
 
+class SignedUpload(PresignedPost):
+    """One file's exact POST (the browser's JSON): its URL and fields, for its staging key."""
+
+    name: str
+    key: str
+    size: int
+    expires_in: int  # seconds
+
+
+class Presigned(TypedDict):
+    ticket: str  # sealed (tickets.seal)
+    uploads: list[SignedUpload]
+
+
 async def presign(
     s3: S3Service, target: Target, planned: list[Planned], admin: int, replace: bool, secret: str
-) -> tuple[Ticket, dict[str, Any]]:
+) -> tuple[Ticket, Presigned]:
     """The upload's ticket and one exact POST per file, each to a staging key no object has."""
     taken = await existing(s3, planned, replace)
     ticket = tickets.new(
@@ -81,7 +96,7 @@ async def presign(
     return ticket, {"ticket": tickets.seal(ticket, secret), "uploads": signed}
 
 
-async def renew(s3: S3Service, ticket: Ticket, name: str) -> dict[str, Any]:
+async def renew(s3: S3Service, ticket: Ticket, name: str) -> SignedUpload:
     """A new policy for a file whose policy ran out before it was sent (nothing landed yet)."""
     item = ticket.file(name)
     if await bucket.head(s3, ticket.staging_key(name)) is not None:
@@ -89,7 +104,7 @@ async def renew(s3: S3Service, ticket: Ticket, name: str) -> dict[str, Any]:
     return await _signed(s3, ticket, item)
 
 
-async def _signed(s3: S3Service, ticket: Ticket, item: TicketFile) -> dict[str, Any]:
+async def _signed(s3: S3Service, ticket: Ticket, item: TicketFile) -> SignedUpload:
     seconds = min(tickets.POLICY_SECONDS, tickets.POLICY_MAX_SECONDS)
     key = ticket.staging_key(item.name)
     post = await bucket.exact_post(s3, key, item.content_type, item.size, seconds)

@@ -157,7 +157,7 @@ async def _publish(
         raise NotFoundException(f"There is no production {kind} #{row_id}.")
     partial, name, read = _ROWS[kind]
 
-    async def fresh() -> dict[str, Any]:
+    async def fresh() -> dict[str, object]:
         row = await read(row_id, signer)
         if row is None:
             raise NotFound(f"production {kind} #{row_id} is gone")

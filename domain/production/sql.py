@@ -107,7 +107,7 @@ LIST_ORDER = {
 }
 
 
-def _list_filters(listing: ListQuery, args: list[Any]) -> str:
+def _list_filters(listing: ListQuery, args: list[object]) -> str:
     """The WHERE clause of the production list's filters; their values go to `args`. Retired
     models are left out unless the state asked is "retired"."""
     clauses = ["TRUE"]
@@ -135,13 +135,43 @@ class ListCounts(TypedDict):
     missing: int
 
 
-async def models_page(listing: ListQuery, cap: int) -> tuple[ListCounts, list[dict[str, Any]]]:
+class ListRow(TypedDict):
+    """LIST_SELECT's columns: a production list row before its thumbnail is signed."""
+
+    id: int
+    name: str
+    slug: str
+    is_published: bool
+    is_featured: bool
+    post_count: int
+    thumbnail_key: str | None
+    updated_at: datetime
+    display_order: int
+    source_missing_at: datetime | None
+    retired_at: datetime | None
+    staged_name: str | None
+    source_back: bool
+    all_posts: int
+
+
+class PublishLock(TypedDict):
+    """_LOCK's columns: what publishing one model or post read under its lock."""
+
+    name: str
+    target: str
+    model_id: int
+    source_missing_at: datetime | None
+    source_back: bool
+    retired_at: datetime | None
+
+
+async def models_page(listing: ListQuery, cap: int) -> tuple[ListCounts, list[ListRow]]:
     """(how many match, and of those how many publishing would make public and how many it
     would skip, retired or with their source missing; this page of them, and the row after it
     when there is one) for the production list's filters. The counts read at most `cap`
     matching models, so a page view costs the same at a million models as at ten thousand: a
     total of `cap` means "at least", and then the other three are partial."""
-    args: list[Any] = []
+    args: list[object] = []
     where = _list_filters(listing, args)
     order = f"{LIST_ORDER[listing.sort]} {'DESC' if listing.desc else 'ASC'}, m.id"
     # raw: hot read, query builder measured slower; FILTER over a LIMITed subquery, which the
@@ -162,24 +192,24 @@ async def models_page(listing: ListQuery, cap: int) -> tuple[ListCounts, list[di
         listing.size + 1,  # one more: whether a next page exists past a capped count
         listing.offset,
     )
-    return db.typed(ListCounts, counts)[0], rows
+    return db.typed(ListCounts, counts)[0], db.typed(ListRow, rows)
 
 
 async def matching_ids(listing: ListQuery) -> list[int]:
-    args: list[Any] = []
+    args: list[object] = []
     where = _list_filters(listing, args)
     # raw: the production list's filters (_list_filters), one definition for both
     found = await db.fetch(f"SELECT m.id FROM models m WHERE {where} ORDER BY m.id", *args)
     return [int(r["id"]) for r in found]
 
 
-async def model_row(model_id: int) -> list[dict[str, Any]]:
+async def model_row(model_id: int) -> list[ListRow]:
     # raw: hot read, query builder measured slower (the production list's row)
-    return await db.fetch(f"{LIST_SELECT} WHERE m.id = $1", model_id)
+    return db.typed(ListRow, await db.fetch(f"{LIST_SELECT} WHERE m.id = $1", model_id))
 
 
-async def lock_for_publishing(tx: db.Tx, kind: str, row_id: int) -> list[dict[str, Any]]:
-    return await tx.fetch(_LOCK[kind], row_id)  # raw: a lock (FOR UPDATE)
+async def lock_for_publishing(tx: db.Tx, kind: str, row_id: int) -> list[PublishLock]:
+    return db.typed(PublishLock, await tx.fetch(_LOCK[kind], row_id))  # raw: a lock (FOR UPDATE)
 
 
 # -- editing (domain/production/editing.py)
@@ -232,7 +262,7 @@ async def posts_with_media(tx: db.Tx, model_id: int, keys: list[str]) -> list[Po
     return db.typed(PostMedia, found)
 
 
-async def set_posts_media(tx: db.Tx, updates: list[tuple[Any, ...]]) -> None:
+async def set_posts_media(tx: db.Tx, updates: Sequence[tuple[object, ...]]) -> None:
     # raw: one statement for many rows (executemany), the sync's bulk write path
     await tx.executemany(
         "UPDATE posts SET media = $2::json, content_key = $3, type = $4, thumbnail_key = $5, "

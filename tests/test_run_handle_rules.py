@@ -386,6 +386,9 @@ async def test_the_end_of_a_run_records_its_outcome_and_lets_the_next_claim_in_a
     await finish(nxt, "failed", "S3 went away")
     run = await stored(failing)
     assert (run.status, run.error, run.plan) == ("failed", "S3 went away", None)
+    # SQL NULL, not JSON null: operators find the runs with a plan by `plan IS NOT NULL`.
+    (no_plan,) = await rows("SELECT plan IS NULL AS absent FROM sync_runs WHERE id = $1", failing)
+    assert no_plan["absent"] is True
     assert (await ledger(failing))[-1] == "ended failed"
 
 

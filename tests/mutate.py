@@ -62,12 +62,21 @@ GROUPS: dict[str, Group] = {
         ("tests/test_boundary_rules.py", "tests/test_csrf_edges.py"),
     ),
     "confirm": Group(
-        ("domain/catalogue/confirm.py", "domain/catalogue/run_handle.py"),
+        ("domain/catalogue/confirm.py",),
         (
             "tests/test_confirm_rules.py",
             "tests/test_plan_edges.py",
             "tests/test_queue_ops.py",
             "tests/test_sync_safety.py",
+        ),
+    ),
+    "run-handle": Group(
+        ("domain/catalogue/run_handle.py",),
+        (
+            "tests/test_run_handle_rules.py",
+            "tests/test_sync_safety.py",
+            "tests/test_plan_edges.py",
+            "tests/test_queue_ops.py",
         ),
     ),
     "production": Group(

@@ -41,8 +41,15 @@ class RunHandle:
         if self._lock_conn is not None:  # its own connection: a busy pool never delays a beat
             try:
                 flag = await sql.flush_run(self._lock_conn, COUNTERS, args)
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                self._lock_conn = None  # killed: the pool's connections will do from now on
+            # Killed: the pool's connections will do from now on. A kill that reached the
+            # client half-read (its error in, its socket not yet closed) is InternalClientError.
+            except (
+                asyncpg.PostgresConnectionError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+                OSError,
+            ):
+                self._lock_conn = None
         if self._lock_conn is None:
             async with db.transaction() as tx:
                 flag = await sql.flush_run(tx, COUNTERS, args)

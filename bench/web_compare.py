@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from bench import web_scale
-from bench.web_load import LoadResult, run_load
+from bench.web_load import HEADER, LoadResult, row, run_load
 from bench.web_scale import Target
 from bench.web_server import UvicornServer, deep_path, login_ours
 from harness.processes import ROOT
@@ -82,6 +82,7 @@ async def run(args: argparse.Namespace, facts: dict[str, Any], password: str) ->
                 side.cookie = await login_ours(side.server.base, "bench", password)
                 deep = await deep_path(side.server.base, side.cookie, "/staged", args.deep_rows, 25)
                 side.paths = {t.name: t.path or deep for t in chosen}
+            say(f"\n{args.rounds} rounds, each page on both apps in turn\n  {'app':<8}{HEADER}")
             for n in range(args.rounds):
                 for target in chosen:
                     for side in sides if n % 2 == 0 else sides[::-1]:
@@ -96,6 +97,7 @@ async def run(args: argparse.Namespace, facts: dict[str, Any], password: str) ->
                             server_pid=side.server.pid,
                         )
                         side.results.setdefault(target.name, []).append(result)
+                        say(f"  {side.server.name:<8}{row(result)}")
     return report(sides, chosen)
 
 

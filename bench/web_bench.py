@@ -163,6 +163,7 @@ async def _bench_ours(
             Target("deep", deep),
             Target("search", "/staged?" + urlencode({"q": args.search})),
             Target("model", "/staged/" + quote(facts["model"], safe="")),
+            Target("production", "/production"),
             Target("api_models", "/api/models", public=True),
         ]
         say(

@@ -208,15 +208,18 @@ def test_a_bulk_result_adds_up_what_it_skipped() -> None:
 async def test_bulk_publishing_changes_only_what_can_be_public_and_counts_the_skipped_by_reason(
     database: Any,
 ) -> None:
+    """Three skipped as missing, two as retired (one of them missing too: counted retired),
+    against two that could be public, so each count tells its rule from its opposite."""
     already = await model("Already")
     ready = await model("Ready", published=False)
-    missing = await model("Missing", published=False, missing=True)
+    missing = [await model(f"Missing{i}", published=False, missing=True) for i in range(3)]
     retired = await model("Retired", published=False, retired=True)
     both = await model("Both", published=False, retired=True, missing=True)
     other = await model("Other", published=False)
-    ids = [already, ready, missing, retired, both]
+    await model("Other retired", published=False, retired=True, missing=True)
+    ids = [already, ready, *missing, retired, both]
     assert await publishing.set_many_published([], True) == Bulk(0)
-    assert await publishing.set_many_published(ids, True) == Bulk(1, 2, 1)
+    assert await publishing.set_many_published(ids, True) == Bulk(1, 2, 3)
     states = {r["name"]: r for r in await rows("SELECT * FROM models")}
     assert {n for n, r in states.items() if r["is_published"]} == {"Already", "Ready"}
     assert states["Ready"]["updated_at"] > OLD
@@ -254,8 +257,14 @@ async def test_the_lists_filters_pick_featured_missing_searched_and_state(databa
     assert await publishing.matching_ids(production_query(missing=True)) == [ben]
     assert await publishing.matching_ids(production_query(search="cle")) == [cleo]
     assert await publishing.matching_ids(production_query(state="unpublished")) == [ben, cleo]
+    assert await publishing.matching_ids(production_query(state="published")) == [anna]
     assert await publishing.matching_ids(production_query(state="retired")) == [eve]
     assert publishing.ProductionQuery is production_query
+
+
+@pytest.mark.parametrize("size", ["25", "50", "100"])
+def test_the_list_offers_pages_of_25_50_and_100(size: str) -> None:
+    assert parse({"size": size}, publishing.LIST).size == int(size)
 
 
 async def test_a_full_page_says_whether_a_model_follows(database: Any) -> None:
@@ -319,6 +328,15 @@ async def test_a_models_posts_come_by_source_key_a_page_at_a_time(database: Any)
     assert await publishing.post(999, signer) is None
 
 
+async def test_a_post_carries_its_models_flags_so_its_page_says_why_it_is_not_public(
+    database: Any,
+) -> None:
+    ben = await model("Ben", published=False, missing=True, retired=True)
+    trip = await publishing.post(await post(ben, "Ben/Trip"), signer)
+    assert trip is not None and trip.model_is_published is False
+    assert (trip.model_source_missing_at, trip.model_retired_at) == (OLD, RETIRED_AT)
+
+
 # -- following the bucket (lifecycle)
 
 
@@ -329,6 +347,8 @@ async def test_a_models_posts_come_by_source_key_a_page_at_a_time(database: Any)
         ("Anna/profile/p.jpg", True),
         ("Anna/Beach/a.jpg", False),
         ("Annabel/icon.jpg", False),
+        ("Anna.jpg", False),
+        ("Annabel.jpg", False),
         ("Anna", False),
         ("", False),
         (None, False),
@@ -393,8 +413,8 @@ async def test_removed_posts_and_files_unpublish_what_is_left_empty_and_repick_t
 ) -> None:
     anna = await model("Anna", post_count=3)
     ben = await model("Ben", post_count=1)
+    gym = await post(anna, "Anna/Gym", media=["Anna/Gym/g.jpg"])  # emptied before Beach is read
     beach = await post(anna, "Anna/Beach", media=["Anna/Beach/a.jpg", "Anna/Beach/b.mp4"])
-    gym = await post(anna, "Anna/Gym", media=["Anna/Gym/g.jpg"])
     trip = await post(anna, "Anna/Trip", media=["Anna/Trip/t.jpg"])
     other = await post(ben, "Ben/Trip", media=["Ben/Trip/t.jpg"])
     async with db.transaction() as tx:

@@ -411,8 +411,8 @@ async def test_a_removed_model_folder_unpublishes_the_model_and_its_posts_and_au
 async def test_removed_posts_and_files_unpublish_what_is_left_empty_and_repick_the_rest(
     database: Any,
 ) -> None:
+    ben = await model("Ben", post_count=1)  # first: the folder's own model is looked up
     anna = await model("Anna", post_count=3)
-    ben = await model("Ben", post_count=1)
     gym = await post(anna, "Anna/Gym", media=["Anna/Gym/g.jpg"])  # emptied before Beach is read
     beach = await post(anna, "Anna/Beach", media=["Anna/Beach/a.jpg", "Anna/Beach/b.mp4"])
     trip = await post(anna, "Anna/Trip", media=["Anna/Trip/t.jpg"])

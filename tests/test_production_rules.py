@@ -236,13 +236,15 @@ async def test_bulk_publishing_changes_only_what_can_be_public_and_counts_the_sk
 
 
 async def test_the_list_counts_what_publishing_all_matching_would_do(database: Any) -> None:
-    await model("Anna")
+    anna = await model("Anna")
+    await post(anna, "Anna/Beach")
     await model("Ben", published=False)
     await model("Cleo", published=False)
     await model("Dora", published=False, missing=True)
     await model("Eve", published=False, retired=True)
     listed, matching = await publishing.models(production_query(), signer)
     assert [m.name for m in listed] == ["Anna", "Ben", "Cleo", "Dora"]
+    assert listed[0].preview_url == "https://signed.test/Anna/Beach/a.jpg"  # its post's, signed
     assert matching == publishing.Matching(4, False, 2, 0, 1, False)
     retired, matching = await publishing.models(production_query(state="retired"), signer)
     assert [m.name for m in retired] == ["Eve"]
@@ -281,7 +283,7 @@ async def test_a_full_page_says_whether_a_model_follows(database: Any) -> None:
     assert len(first) == 25 and matching.more is False
 
 
-@pytest.mark.parametrize(("n", "capped"), [(10_000, True), (9_999, False)])
+@pytest.mark.parametrize(("n", "capped"), [(10_001, True), (10_000, True), (9_999, False)])
 async def test_the_list_counts_up_to_ten_thousand_then_says_it_stopped(
     database: Any, n: int, capped: bool
 ) -> None:

@@ -86,10 +86,12 @@ GROUPS: dict[str, Group] = {
             "domain/production/retiring.py",
         ),
         (
+            "tests/test_production_rules.py",
             "tests/test_publish_counts.py",
             "tests/test_lifecycle.py",
             "tests/test_production_edges.py",
             "tests/test_retire.py",
+            "tests/test_capped_counts.py",
         ),
     ),
     "derive": Group(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -144,17 +144,23 @@ async def test_publishing_a_row_that_does_not_exist_is_none(database: Any) -> No
     assert await publishing.set_published("post", 99, True) is None
 
 
+async def refusal(kind: Literal["model", "post"], row_id: int) -> str:
+    """The message publishing this model or post is refused with; it stays unpublished."""
+    with pytest.raises(Conflict) as refused:
+        await publishing.set_published(kind, row_id, True)
+    table = "models" if kind == "model" else "posts"
+    assert (await one(table, row_id))["is_published"] is False
+    return str(refused.value)
+
+
 async def test_publishing_a_retired_model_is_refused_and_unpublishing_it_is_not(
     database: Any,
 ) -> None:
     anna = await model("Anna", published=False, retired_by="tester")
-    with pytest.raises(Conflict) as refused:
-        await publishing.set_published("model", anna, True)
-    assert str(refused.value) == (
+    assert await refusal("model", anna) == (
         "Anna is retired, so it cannot be published: restore it first (Restore on its page), "
         "then publish it."
     )
-    assert (await one("models", anna))["is_published"] is False
     assert await publishing.set_published("model", anna, False) is not None
 
 
@@ -162,13 +168,10 @@ async def test_publishing_a_model_whose_source_is_missing_says_to_put_the_folder
     database: Any,
 ) -> None:
     ben = await model("Ben", published=False, missing=True)
-    with pytest.raises(Conflict) as refused:
-        await publishing.set_published("model", ben, True)
-    assert str(refused.value) == (
+    assert await refusal("model", ben) == (
         "Ben: its source is missing from the bucket, so it cannot be public. Put the folder "
         "back and sync, then activate it again."
     )
-    assert (await one("models", ben))["is_published"] is False
     assert await publishing.set_published("model", ben, False) is not None
 
 
@@ -177,9 +180,7 @@ async def test_publishing_a_model_whose_folder_is_staged_again_says_to_activate_
 ) -> None:
     await staged("Ben")
     ben = await model("Ben", published=False, missing=True)
-    with pytest.raises(Conflict) as refused:
-        await publishing.set_published("model", ben, True)
-    assert str(refused.value) == (
+    assert await refusal("model", ben) == (
         "Ben: its folder is back in the bucket but not activated yet. Activate its staged "
         "model to bring it up to date; that publishes it."
     )
@@ -188,13 +189,10 @@ async def test_publishing_a_model_whose_folder_is_staged_again_says_to_activate_
 async def test_publishing_a_post_whose_folder_is_gone_names_the_post(database: Any) -> None:
     anna = await model("Anna", post_count=0)
     gym = await post(anna, "Anna/Gym", published=False, missing=True)
-    with pytest.raises(Conflict) as refused:
-        await publishing.set_published("post", gym, True)
-    assert str(refused.value) == (
+    assert await refusal("post", gym) == (
         "post 'Gym': its source is missing from the bucket, so it cannot be public. Put the "
         "folder back and sync, then activate it again."
     )
-    assert (await one("posts", gym))["is_published"] is False
 
 
 # -- publishing many models

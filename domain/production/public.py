@@ -35,15 +35,9 @@ class PageMeta(TypedDict):
     count: int
 
 
-class SignedModel(TypedDict):
+class SignedModel(sql.PublicFields):
     """A public model as the API serves it: its images signed (originals and previews)."""
 
-    id: int
-    name: str
-    slug: str
-    description: str
-    is_featured: bool
-    post_count: int
     thumbnail: str | None
     preview: str | None
     icon: str | None

@@ -57,8 +57,8 @@ _LOCK = {
 # -- the public read side (domain/production/public.py)
 
 
-class PublicModelRow(TypedDict):
-    """MODEL_COLUMNS: a public model as stored, its thumbnail's key resolved."""
+class PublicFields(TypedDict):
+    """A public model's own fields, as stored and as the API serves them."""
 
     id: int
     name: str
@@ -66,6 +66,11 @@ class PublicModelRow(TypedDict):
     description: str
     is_featured: bool
     post_count: int
+
+
+class PublicModelRow(PublicFields):
+    """MODEL_COLUMNS: a public model as stored, its thumbnail's key resolved."""
+
     icon_key: str | None
     banner_key: str | None
     thumbnail_key: str | None

@@ -86,7 +86,7 @@ async def _update_model(model_id: int, edit: ModelEdit) -> list[str]:
                 f"name {new['name']!r} is taken by another model: choose another.", field="name"
             )
         if new["slug"] != old["slug"]:
-            await _move_slug(tx, model_id, old["slug"], new["slug"])
+            await _move_slug(tx, model_id, str(old["slug"]), edit.slug)
         await tx.run(
             Model.update(
                 {

@@ -220,7 +220,7 @@ async def lock_for_publishing(tx: db.Tx, kind: str, row_id: int) -> list[Publish
 # -- editing (domain/production/editing.py)
 
 
-async def lock_model(tx: db.Tx, model_id: int, columns: Sequence[str]) -> list[dict[str, Any]]:
+async def lock_model(tx: db.Tx, model_id: int, columns: Sequence[str]) -> list[dict[str, object]]:
     # raw: a lock (FOR UPDATE)
     return await tx.fetch(
         f"SELECT id, {', '.join(columns)} FROM models WHERE id = $1 FOR UPDATE", model_id

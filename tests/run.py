@@ -112,7 +112,8 @@ def main(argv: list[str]) -> int:
         # Three workers (pytest-xdist; TEST_WORKERS=0 for none), each file's tests on one, each
         # worker with a database of its own (tests/conftest.py); the slowest 20 at the end.
         # Three on two cores: the tests wait on processes, browsers and timers a good part of
-        # the time (the full suite, quiet machine, same commit: 635 s with three, 807 s with two).
+        # the time (the full suite, quiet machine, same commit: 635 s with three, 807 s with two;
+        # at 280c672, 583 s with three, 659 s with four and a browser wait missed).
         workers = os.environ.get("TEST_WORKERS", "3")
         # Files go out in conftest.py's order (its slowest first), not xdist's (most tests first).
         xdist = ["-n", workers, "--dist", "loadfile", "--no-loadscope-reorder"]

@@ -314,10 +314,13 @@ async def test_a_heartbeat_picks_up_a_cancel_asked_from_another_process(database
 
 
 async def kill_the_sync_lock_connection() -> None:
-    """An operator (or a failover) ends the backend holding the sync lock."""
+    """An operator (or a failover) ends the backend holding the sync lock in this database."""
+    # Advisory locks are the whole server's, and each test worker has a database of its own:
+    # only this database's holder, never another worker's.
     killed = await rows(
         "SELECT pg_terminate_backend(pid) AS gone FROM pg_locks "
-        "WHERE locktype = 'advisory' AND objid = $1::bigint::oid",
+        "WHERE locktype = 'advisory' AND objid = $1::bigint::oid AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())",
         sql.ADVISORY_LOCK_KEY,
     )
     assert [r["gone"] for r in killed] == [True], "no one backend held the sync lock"

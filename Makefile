@@ -75,6 +75,8 @@ bench-media: $(STAMP)
 # (bench/web_bench.py). Scale mode, each page on ONE connection, PASS when p50 <= 10 ms, plans of
 # the failing pages' slow statements (issue 24; about 10 min, 3 GB of database):
 #   make bench-web ARGS="--scale --models 1000000 --production 1000000 --media-per-post 1"
+# Side by side with another commit (served from a git worktree, pages loaded in turn):
+#   make bench-web ARGS="--before 7b1468f"
 bench-web: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.web_bench $(ARGS)

@@ -26,13 +26,12 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from bench import web_compare, web_scale, web_seed
 from bench.web_load import HEADER, LoadResult, row, run_load
 from bench.web_piccolo_admin import LIST_PATH
 from bench.web_profile import Profile, print_profile, profile_under_load
-from bench.web_scale import Target
 from bench.web_server import UvicornServer, deep_path, fetch_once, login_ours, login_piccolo_admin
 from domain.platform import db
 from domain.platform.settings import Settings
@@ -158,14 +157,7 @@ async def _bench_ours(
     async with UvicornServer("creatorflix", args.app, "/healthz", args.out, env) as server:
         cookies = [await login_ours(server.base, "bench", PASSWORD) for _ in range(args.logins)]
         deep = await deep_path(server.base, cookies[0], "/staged", args.deep_rows, 25)
-        targets = [
-            Target("list", "/staged"),
-            Target("deep", deep),
-            Target("search", "/staged?" + urlencode({"q": args.search})),
-            Target("model", "/staged/" + quote(facts["model"], safe="")),
-            Target("production", "/production"),
-            Target("api_models", "/api/models", public=True),
-        ]
+        targets = web_scale.load_targets(facts, args.search, deep)
         say(
             f"\nCreatorFlix Admin ({args.app}) at {server.base}, uvicorn pid {server.pid}, 1 worker"
         )

@@ -20,7 +20,6 @@ from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from bench import web_scale
 from bench.web_load import HEADER, LoadResult, row, run_load
@@ -56,20 +55,9 @@ class Side:
     results: dict[str, list[LoadResult]] = field(default_factory=dict)
 
 
-def targets(facts: dict[str, Any], search: str) -> list[Target]:
-    return [
-        Target("list", "/staged"),
-        Target("deep", ""),  # each side's own: followed from its first page
-        Target("search", "/staged?" + urlencode({"q": search})),
-        Target("model", "/staged/" + quote(facts["model"], safe="")),
-        Target("production", "/production"),
-        Target("api_models", "/api/v1/models", public=True),
-    ]
-
-
 async def run(args: argparse.Namespace, facts: dict[str, Any], password: str) -> dict[str, Any]:
     """Serve both commits and load each page on both in turn; print and return the figures."""
-    chosen = targets(facts, args.search)
+    chosen = web_scale.load_targets(facts, args.search, "")  # deep: each side's own
     with worktree(args.before) as before_dir:
         async with web_scale.bucket_env() as env, AsyncExitStack() as stack:
             sides = [
@@ -81,7 +69,7 @@ async def run(args: argparse.Namespace, facts: dict[str, Any], password: str) ->
                 await stack.enter_async_context(side.server)
                 side.cookie = await login_ours(side.server.base, "bench", password)
                 deep = await deep_path(side.server.base, side.cookie, "/staged", args.deep_rows, 25)
-                side.paths = {t.name: t.path or deep for t in chosen}
+                side.paths = {t.name: deep if t.name == "deep" else t.path for t in chosen}
             say(f"\n{args.rounds} rounds, each page on both apps in turn\n  {'app':<8}{HEADER}")
             for n in range(args.rounds):
                 for target in chosen:

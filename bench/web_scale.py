@@ -49,6 +49,18 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
+def load_targets(facts: dict[str, Any], search: str, deep: str) -> list[Target]:
+    """The pages the default run loads under 32 connections (and `--before` on both commits)."""
+    return [
+        Target("list", "/staged"),
+        Target("deep", deep),
+        Target("search", "/staged?" + urlencode({"q": search})),
+        Target("model", "/staged/" + quote(facts["model"], safe="")),
+        Target("production", "/production"),
+        Target("api_models", "/api/models", public=True),
+    ]
+
+
 def targets(args: argparse.Namespace, facts: dict[str, Any], deep: str) -> list[Target]:
     public = int(facts.get("public_models", 0))
     middle = max(1, min(100_000, public // API_PAGE // 2))

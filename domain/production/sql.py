@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 from domain.platform import db
 from domain.platform.listing import ListQuery
 from domain.platform.paging import like_pattern
+from domain.production import tally
 from domain.production.visibility import (
     post_public_sql,
     public_posts_sql,
@@ -302,11 +303,11 @@ async def recount(tx: db.Tx, model_id: int) -> None:
 async def public_counts() -> dict[str, int]:
     """Production models and posts, and how many of each are public (the dashboard's cards).
     Like the production list's "All", retired models (and their posts) are left out of the
-    totals and counted on their own."""
+    totals and counted on their own. Public models are the public API's count (the tally)."""
     # raw: five counts in one round trip (scalar subqueries, two over a join)
     rows = await db.fetch(
         "SELECT (SELECT COUNT(*) FROM models WHERE retired_at IS NULL) AS models, "
-        f"(SELECT COUNT(*) FROM models m WHERE {public_sql('m')}) AS public_models, "
+        f"{tally.PUBLIC_MODELS} AS public_models, "
         "(SELECT COUNT(*) FROM models WHERE retired_at IS NOT NULL) AS retired_models, "
         "(SELECT COUNT(*) FROM posts p JOIN models m ON m.id = p.model WHERE m.retired_at IS "
         "NULL) AS posts, (SELECT COUNT(*) FROM posts p JOIN models m "

@@ -9,13 +9,15 @@ from domain.platform import db
 # Tally rows a read lets pile up before it folds them into one (an activation of N models that
 # become public adds up to N rows; one bulk publish, one row).
 FOLD_AT = 100
+# The number of public models, as a scalar subquery: the API's count and the dashboard's card.
+PUBLIC_MODELS = "(SELECT COALESCE(SUM(models), 0) FROM public_tallies)"
 
 
 async def public_models() -> int:
     """Public models (domain/production/visibility.py's rule): the sum of the tally's rows."""
     # raw: an aggregate over public_tallies, the count and its rows in one round trip
     found = await db.fetch(
-        "SELECT COALESCE(SUM(models), 0) AS n, COUNT(*) AS rows FROM public_tallies"
+        f"SELECT {PUBLIC_MODELS} AS n, (SELECT COUNT(*) FROM public_tallies) AS rows"
     )
     if int(found[0]["rows"]) > FOLD_AT:
         await fold()

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
+import asyncpg
 import pytest
 
 from domain.catalogue import run_handle, runs, sql
@@ -19,7 +20,7 @@ from domain.catalogue.confirm import NotConfirmable, check_confirmable
 from domain.catalogue.run_handle import RunHandle, claim, finish, release
 from domain.catalogue.run_stats import COUNTERS
 from domain.catalogue.runs import Run, SyncBusy, ledger_entry
-from domain.platform import db
+from domain.platform import db, dedicated
 from domain.platform.db import now
 from domain.platform.tables import SyncRun as Runs
 from tests.conftest import rows
@@ -418,6 +419,11 @@ async def test_release_survives_a_lock_connection_that_fails_to_close(database: 
     lock_conn = handle._lock_conn
 
     class Broken:
+        """Reset by the peer: its unlock fails, and so does its close (after closing)."""
+
+        async def execute(self, query: str) -> None:
+            raise OSError("connection reset by peer")
+
         async def close(self) -> None:
             await lock_conn.close()
             raise OSError("connection reset by peer")
@@ -428,6 +434,42 @@ async def test_release_survives_a_lock_connection_that_fails_to_close(database: 
     later = await claim(await recorded_beside(), "w2", wait=0)
     assert later is not None, "the sync lock was not let go"
     await finish(later, "succeeded")
+
+
+async def another_process_can_take_the_sync_lock() -> bool:
+    """What a second worker's claim would get: the lock, on a connection of its own."""
+    other = await asyncpg.connect(db.current_engine().config["dsn"])
+    try:
+        return await sql.try_sync_lock(other)
+    finally:
+        await other.close()
+
+
+async def test_the_connection_kept_after_a_run_holds_no_lock_another_worker_waits_on(
+    database: Any,
+) -> None:
+    """This process keeps the run's connection for its next run: another worker's claim must
+    get the lock all the same, after a run that ended and after a claim that found it ended."""
+    handle = await claimed(await recorded())
+    assert not await another_process_can_take_the_sync_lock()  # held while the run goes
+    await finish(handle, "succeeded")
+    assert dedicated.SPARES, "the run's connection was not kept for the next run"
+    assert await another_process_can_take_the_sync_lock(), "the kept connection holds the lock"
+    assert await claim(handle.id, "w1") is None  # the run has ended: nothing to claim
+    assert await another_process_can_take_the_sync_lock(), "a refused claim kept the lock"
+
+
+async def test_a_claim_after_the_kept_connection_was_killed_opens_a_new_one(
+    database: Any,
+) -> None:
+    await finish(await claimed(await recorded()), "succeeded")
+    (spare,) = dedicated.SPARES.values()
+    killed = await rows("SELECT pg_terminate_backend($1) AS gone", spare.get_server_pid())
+    assert [r["gone"] for r in killed] == [True]
+    handle = await claimed(await recorded_beside())
+    assert not await another_process_can_take_the_sync_lock(), "the new claim holds no lock"
+    await finish(handle, "succeeded")
+    assert (await stored(handle.id)).status == "succeeded"
 
 
 # -- superseding held plans

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from domain.catalogue.runs import (
     ledger_entry,
     notify,
 )
-from domain.platform import db
+from domain.platform import db, dedicated
 from domain.platform.db import now
 
 
@@ -66,8 +65,7 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
     run = await get(run_id)
     if run is None or run.status not in ACTIVE:
         return None
-    engine = db.current_engine()
-    lock_conn = await asyncpg.connect(engine.config["dsn"])
+    lock_conn = await dedicated.take(db.current_engine())
     try:
         deadline = time.monotonic() + wait
         while not await sql.try_sync_lock(lock_conn):
@@ -87,10 +85,10 @@ async def claim(run_id: int, worker: str, *, wait: float = 30.0) -> RunHandle | 
                 tx, run_id, now(), json.dumps([ledger_entry(text)]), list(ACTIVE)
             )
     except BaseException:
-        await lock_conn.close()
+        await dedicated.give_back(db.current_engine(), lock_conn)
         raise
     if not claimed:
-        await lock_conn.close()
+        await dedicated.give_back(db.current_engine(), lock_conn)
         return None
     handle = RunHandle(run_id, claimed["scope"], RunStats(), asyncio.Event(), lock_conn)
     if claimed["cancel_requested"]:
@@ -130,8 +128,8 @@ async def _supersede(tx: db.Tx, run_id: int, scope: str) -> None:
 
 
 async def release(handle: RunHandle) -> None:
-    """Drop the advisory lock (closing its connection); safe to call twice."""
+    """Let go of the advisory lock (its connection is kept for the next run); safe to call
+    twice."""
     if handle._lock_conn is not None:
         conn, handle._lock_conn = handle._lock_conn, None
-        with contextlib.suppress(Exception):
-            await conn.close()
+        await dedicated.give_back(db.current_engine(), conn)

@@ -29,6 +29,8 @@ from piccolo.engine import PostgresEngine
 from piccolo.query.base import Query
 from piccolo.table import Table
 
+from domain.platform import dedicated
+
 
 def now() -> datetime:
     """The time every stamp the application writes is taken from (UTC)."""
@@ -95,6 +97,7 @@ async def _cheap_reset(connection: asyncpg.Connection) -> None:
 
 
 async def stop(engine: PostgresEngine) -> None:
+    await dedicated.close(engine)
     if engine.pool is not None:
         await engine.close_connection_pool()
 

@@ -71,7 +71,7 @@ GROUPS: dict[str, Group] = {
         ),
     ),
     "run-handle": Group(
-        ("domain/catalogue/run_handle.py",),
+        ("domain/catalogue/run_handle.py", "domain/platform/dedicated.py"),
         (
             "tests/test_run_handle_rules.py",
             "tests/test_sync_safety.py",

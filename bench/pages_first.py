@@ -1,14 +1,16 @@
 """Pages first on one box: GET /staged while a dashboard-started first sync runs, with the
-worker at the web's CPU priority and at WORKER_NICE below it, side by side in one run.
+worker at the web's CPU priority, at WORKER_NICE=10 below it and under WORKER_NICE=idle
+(SCHED_IDLE), side by side in one run.
 
     make bench-pages                                   # 3,000 models x 32 posts x 2 media:
                                                        # 201,000 keys, 50 ms a request
     make bench-pages ARGS="--models 500 --idle-seconds 6"   # a quicker, smaller run
+    make bench-pages ARGS="--modes 0,idle --rounds 2"      # two modes, each twice
 
 The machinery is bench/queue_bench.py's phase a: `python -m app` (web + WORKERS worker
 processes) on DATABASE_URL, bench/store.py as the bucket, an open-loop sampler of the page at
---rate req/s, the run's own row for its duration. For each mode (worker nice +0, then +--nice;
---rounds > 1 alternates the order): fresh tables, the app started with WORKER_NICE, a first
+--rate req/s, the run's own row for its duration. For each mode (--modes, the first the
+reference; --rounds > 1 alternates the order): fresh tables, the app started with WORKER_NICE, a first
 sync from the dashboard with the page sampled while it runs, then the page sampled idle on the
 synced tables. Prints p95 idle, p95 during, their ratio, the sync's seconds, the ratio of sync
 durations, CPU by process group and the machine's load. Asserts nothing.
@@ -54,16 +56,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     prog, bucket = "python -m bench.pages_first", (3_000, 32, 2)
     p = cli.sampling_parser(prog, __doc__, bucket, "the page measured")
     p.add_argument("--workers", type=int, default=1, help="WORKERS for python -m app")
-    p.add_argument("--nice", type=int, default=10, help="WORKER_NICE of the lowered mode")
+    p.add_argument(
+        "--modes",
+        type=_modes,
+        default=["0", "10", "idle"],
+        help="WORKER_NICE values to compare, the first as the reference (default 0,10,idle)",
+    )
     p.add_argument("--rounds", type=int, default=1, help="syncs per mode, order alternating")
     cli.add_app_env(p, "extra environment for python -m app in both modes")
     p.add_argument("--out", type=Path, default=ROOT / "test-output" / "pages-first")
     return cli.parse(p, argv)
 
 
+def _modes(raw: str) -> list[str]:
+    modes = [m.strip().lower() for m in raw.split(",") if m.strip()]
+    bad = [m for m in modes if m != "idle" and not (m.isdigit() and int(m) <= 19)]
+    if len(modes) < 2 or bad:
+        raise argparse.ArgumentTypeError(
+            f"--modes {raw!r}: give two or more WORKER_NICE values (0 to 19, or idle), e.g. 0,10"
+        )
+    return modes
+
+
 @dataclass
 class Round:
-    nice: int
+    nice: str  # the WORKER_NICE of this round
     worker_nice: list[int]  # as read from /proc for each worker process of the app
     idle: Latency
     during: Latency
@@ -97,13 +114,13 @@ class Bench:
         result.cpu["web_waited"] = run_delay(app.pid) - waited
         return result
 
-    async def one(self, nice: int) -> Round:
+    async def one(self, nice: str) -> Round:
         args = self.args
         await fresh_tables(self.conn)
         await self.conn.execute("VACUUM ANALYZE whitelabel_models, whitelabel_posts")
         await self.conn.execute("DELETE FROM procrastinate_workers")  # the last mode's, if left
         data_dir = Path(f"{args.out}/data-{nice}")
-        extra = {**args.app_env, "WORKER_NICE": str(nice)}
+        extra = {**args.app_env, "WORKER_NICE": nice}
         env = bucket_env(self.store, args.workers, data_dir, extra)
         app = AppProcess(env, args.out / f"app-nice{nice}.log").start()
         self.meter.app_pid = app.pid
@@ -192,33 +209,32 @@ def summary(bench: Bench) -> None:
         f"{'vs quiet':>8} {'sync s':>7} {'keys':>8} {'requests':>9} {'load1':>6}"
     )
     for r in bench.rounds:
-        mode = f"WORKER_NICE={r.nice}" + (" (as before)" if r.nice == 0 else "")
+        mode = f"WORKER_NICE={r.nice}" + (" (reference)" if r.nice == args.modes[0] else "")
         say(
             f"  {mode:<26} {'/'.join(map(str, r.worker_nice)):>5} {fmt_ms(r.idle.p95):>9} "
             f"{fmt_ms(r.during.p95):>9} {r.ratio:>6.2f}x {r.during.p95 / quiet:>7.2f}x "
             f"{r.sync_seconds:>7.1f} {r.keys:>8,} {f'{r.idle.requests}/{r.during.requests}':>9} "
             f"{r.load[0]:>6.2f}"
         )
-    by = {n: [r for r in bench.rounds if r.nice == n] for n in (0, args.nice)}
-    before = statistics.median(r.sync_seconds for r in by[0])
-    after = statistics.median(r.sync_seconds for r in by[args.nice])
+    by = {n: [r for r in bench.rounds if r.nice == n] for n in args.modes}
+    reference = args.modes[0]
+    before = statistics.median(r.sync_seconds for r in by[reference])
     for label, key in (("its own idle", lambda r: r.ratio), ("the quietest idle", None)):
-        ratios = {
-            n: statistics.median(key(r) if key else r.during.p95 / quiet for r in rounds)
-            for n, rounds in by.items()
-        }
-        low = ratios[args.nice]
+        for mode in args.modes:
+            ratio = statistics.median(key(r) if key else r.during.p95 / quiet for r in by[mode])
+            verdict = "met" if ratio <= RATIO_TARGET else "MISSED"
+            say(
+                f"  p95 during / {label}, WORKER_NICE={mode}: {ratio:.2f}x (target <= "
+                f"{RATIO_TARGET:g}x) {verdict}"
+            )
+    for mode in args.modes[1:]:
+        after = statistics.median(r.sync_seconds for r in by[mode])
+        slower = after / before
         say(
-            f"  p95 during / {label}, WORKER_NICE={args.nice}: {low:.2f}x (target <= "
-            f"{RATIO_TARGET:g}x) {'met' if low <= RATIO_TARGET else 'MISSED'}; "
-            f"WORKER_NICE=0: {ratios[0]:.2f}x"
+            f"  sync seconds WORKER_NICE={mode} / WORKER_NICE={reference}: {after:.1f} / "
+            f"{before:.1f} = {slower:.2f}x (target <= {SLOWER_TARGET:g}x) "
+            + ("met" if slower <= SLOWER_TARGET else "MISSED")
         )
-    slower = after / before
-    say(
-        f"  sync seconds WORKER_NICE={args.nice} / WORKER_NICE=0: {after:.1f} / {before:.1f} = "
-        f"{slower:.2f}x (target <= {SLOWER_TARGET:g}x) "
-        + ("met" if slower <= SLOWER_TARGET else "MISSED")
-    )
     say("  (medians over rounds; ms; nice: the worker processes' as read from /proc; p95 during:")
     say("   requests started and ended while the run was running; idle: afterwards, on the")
     say("   synced tables; vs quiet: during / the lowest idle p95 of this run; load1: at the end)")
@@ -233,7 +249,7 @@ async def main_async(args: argparse.Namespace) -> None:
     async with measured_database(url, store) as (conn, meter):
         bench = Bench(args, conn, store, meter)
         for i in range(args.rounds):
-            order = (0, args.nice) if i % 2 == 0 else (args.nice, 0)
+            order = args.modes if i % 2 == 0 else args.modes[::-1]
             for nice in order:
                 bench.rounds.append(await bench.one(nice))
         summary(bench)

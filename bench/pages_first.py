@@ -5,14 +5,14 @@ worker at the web's CPU priority, at WORKER_NICE=10 below it and under WORKER_NI
     make bench-pages                                   # 3,000 models x 32 posts x 2 media:
                                                        # 201,000 keys, 50 ms a request
     make bench-pages ARGS="--models 500 --idle-seconds 6"   # a quicker, smaller run
-    make bench-pages ARGS="--modes 0,idle --rounds 2"      # two modes, each twice
+    make bench-pages ARGS="--modes 0,idle --rounds 2"       # two modes, each twice
 
 The machinery is bench/queue_bench.py's phase a: `python -m app` (web + WORKERS worker
 processes) on DATABASE_URL, bench/store.py as the bucket, an open-loop sampler of the page at
 --rate req/s, the run's own row for its duration. For each mode (--modes, the first the
-reference; --rounds > 1 alternates the order): fresh tables, the app started with WORKER_NICE, a first
-sync from the dashboard with the page sampled while it runs, then the page sampled idle on the
-synced tables. Prints p95 idle, p95 during, their ratio, the sync's seconds, the ratio of sync
+reference; --rounds > 1 alternates the order): fresh tables, the app started with WORKER_NICE,
+a first sync from the dashboard with the page sampled while it runs, then the page sampled idle
+on the synced tables. Prints p95 idle, p95 during, their ratio, the sync's seconds, the ratio of sync
 durations, CPU by process group and the machine's load. Asserts nothing.
 """
 

@@ -12,8 +12,8 @@ processes) on DATABASE_URL, bench/store.py as the bucket, an open-loop sampler o
 --rate req/s, the run's own row for its duration. For each mode (--modes, the first the
 reference; --rounds > 1 alternates the order): fresh tables, the app started with WORKER_NICE,
 a first sync from the dashboard with the page sampled while it runs, then the page sampled idle
-on the synced tables. Prints p95 idle, p95 during, their ratio, the sync's seconds, the ratio of sync
-durations, CPU by process group and the machine's load. Asserts nothing.
+on the synced tables. Prints p95 idle, p95 during, their ratio, the sync's seconds, the ratio
+of sync durations, CPU by process group and the machine's load. Asserts nothing.
 """
 
 from __future__ import annotations

@@ -74,6 +74,7 @@ GROUPS: dict[str, Group] = {
         ("domain/catalogue/run_handle.py", "domain/platform/dedicated.py"),
         (
             "tests/test_run_handle_rules.py",
+            "tests/test_dedicated.py",
             "tests/test_sync_safety.py",
             "tests/test_plan_edges.py",
             "tests/test_queue_ops.py",

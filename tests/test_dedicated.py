@@ -5,6 +5,8 @@ stopping the engine closes it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from piccolo.engine import PostgresEngine as Engine
@@ -83,3 +85,52 @@ async def test_stopping_the_engine_closes_the_connection_it_kept(database: Engin
     await db.stop(engine)
     assert kept(engine) is None
     assert connection.is_closed(), "the kept connection outlived its engine"
+
+
+class Stuck:
+    """A connection whose server stopped answering: every statement and the close hang."""
+
+    def __init__(self) -> None:
+        self.cut = False
+
+    async def execute(self, query: str) -> None:
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        await asyncio.Event().wait()
+
+    def terminate(self) -> None:
+        self.cut = True
+
+
+BOUND_S = 5.0  # each call below must return well within this (their own bound is 0.1 s)
+
+
+async def test_a_stuck_connection_given_back_is_cut_not_kept_and_the_release_returns(
+    database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedicated, "TIMEOUT_S", 0.1)
+    stuck = Stuck()
+    try:
+        await asyncio.wait_for(dedicated.give_back(database, stuck), BOUND_S)  # type: ignore[arg-type]
+    except TimeoutError:
+        raise AssertionError(f"giving back a stuck connection hung for {BOUND_S} s") from None
+    assert stuck.cut, "the stuck connection was left open"
+    assert kept(database) is not stuck
+
+
+async def test_a_kept_connection_that_stopped_answering_is_cut_and_replaced(
+    database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedicated, "TIMEOUT_S", 0.1)
+    stuck = Stuck()
+    monkeypatch.setitem(dedicated.SPARES, id(database), stuck)
+    try:
+        fresh = await asyncio.wait_for(dedicated.take(database), BOUND_S)
+    except TimeoutError:
+        raise AssertionError(f"taking past a stuck spare hung for {BOUND_S} s") from None
+    try:
+        assert fresh is not stuck and await fresh.fetchval("SELECT 1") == 1
+        assert stuck.cut, "the stuck spare was left open"
+    finally:
+        await dedicated.give_back(database, fresh)

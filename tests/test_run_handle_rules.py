@@ -255,11 +255,15 @@ async def test_a_run_cancelled_while_its_claim_waited_is_not_claimed_and_frees_t
         if sleeps == 2:
             await finish(holder, "succeeded")
 
+    assert holder._lock_conn is not None
+    first_backend = holder._lock_conn.get_server_pid()
     Clock(meanwhile).install(monkeypatch)
     assert await claim(waiting, "w2") is None
     assert (await stored(waiting)).status == "cancelled"
     later = await claim(await recorded(), "w3", wait=0)  # the lock is free at once
-    assert later is not None
+    assert later is not None and later._lock_conn is not None
+    # It runs on the connection the refused claim kept (the newer), not the holder's.
+    assert later._lock_conn.get_server_pid() != first_backend
     await finish(later, "succeeded")
 
 

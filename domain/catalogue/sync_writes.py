@@ -108,6 +108,7 @@ async def write_change(change: ModelChange) -> int:
             await sql.update_posts(
                 tx, [(pid, json.dumps(p.cdns()), *p.counts()) for pid, p in change.changed_posts]
             )
+        stamps = db.PgMicros()
         await sql.insert_media(
             tx,
             [
@@ -118,8 +119,7 @@ async def write_change(change: ModelChange) -> int:
                     m.type,
                     m.obj.size,
                     m.obj.etag,
-                    m.obj.last_modified,
-                    stamp,
+                    stamps[m.obj.last_modified],
                 )
                 for folder, m in change.new_media
             ],

@@ -106,7 +106,7 @@ async def write_change(change: ModelChange) -> int:
         post_ids = await _insert_posts(tx, model_id, change, stamp)
         if change.changed_posts:  # each statement skipped when empty: a round trip saved
             await sql.update_posts(
-                tx, [(pid, json.dumps(p.cdns()), *p.counts()) for pid, p in change.changed_posts]
+                tx, [(pid, p.cdns_json(), *p.counts()) for pid, p in change.changed_posts]
             )
         stamps = db.PgMicros()
         await sql.insert_media(
@@ -150,7 +150,7 @@ async def _insert_posts(
             model_id,
             stamp,
             [p.folder for p in posts],
-            [json.dumps(p.cdns()) for p in posts],
+            [p.cdns_json() for p in posts],
             [p.counts()[0] for p in posts],
             [p.counts()[1] for p in posts],
         )
@@ -168,7 +168,7 @@ async def _insert_post_rows(
 ) -> None:
     await sql.insert_post_rows(
         tx,
-        [(model_id, p.folder, p.folder, json.dumps(p.cdns()), *p.counts(), stamp) for p in posts],
+        [(model_id, p.folder, p.folder, p.cdns_json(), *p.counts(), stamp) for p in posts],
     )
 
 

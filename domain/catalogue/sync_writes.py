@@ -145,14 +145,15 @@ async def _insert_posts(
         await _insert_post_rows(tx, model_id, posts, stamp)
         return {}
     if posts:
+        counts = [p.counts() for p in posts]
         rows = await sql.insert_posts_returning(
             tx,
             model_id,
             stamp,
             [p.folder for p in posts],
             [p.cdns_json() for p in posts],
-            [p.counts()[0] for p in posts],
-            [p.counts()[1] for p in posts],
+            [images for images, _ in counts],
+            [videos for _, videos in counts],
         )
         ids = {r["folder_name"]: r["id"] for r in rows}
         if len(ids) == len(change.desired.posts):

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-media bench-web bench-queue bench-pages reliability mutate venv clean
+.PHONY: run test lint bench bench-sync-compare bench-media bench-web bench-queue bench-pages reliability mutate venv clean
 
 define install
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -65,6 +65,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.sync_bench $(ARGS)
+
+# A first sync's CPU per million keys (workers, PostgreSQL) at REV and in this checkout, side by
+# side in one run, syncs alternated over rounds (bench/sync_compare.py):
+#   make bench-sync-compare ARGS="--before 238d27b --models 1000"
+bench-sync-compare: $(STAMP)
+	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.sync_compare $(ARGS)
 
 # Previews per second on 12 MP JPEGs, a first sync of 10,000 images with derivatives on 1 worker
 # and on 2, the workers' peak RSS (bench/media_bench.py; ARGS="--images 2000" for a quicker run).

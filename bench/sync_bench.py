@@ -115,6 +115,9 @@ class Ctx:
         f[f"{name}_seconds"], f[f"{name}_keys_per_s"] = t.seconds, per_s
         f[f"{name}_requests"], f[f"{name}_keys"] = requests, keys
         f[f"{name}_cpu_seconds"], f[f"{name}_pg_cpu_seconds"] = t.cpu, t.server_cpu
+        per_m = 1e6 / keys if keys else 0.0  # CPU seconds per million keys (issue 24)
+        f[f"{name}_cpu_per_million"] = t.cpu * per_m
+        f[f"{name}_pg_cpu_per_million"] = (t.server_cpu or 0.0) * per_m
         return per_s
 
 
@@ -185,7 +188,9 @@ async def phase_workers(ctx: Ctx, endpoint: str) -> None:
             workers.reset_peaks()
             before = await ctx.listings()
             with Timer(ctx.server) as t:
+                cpu = workers.cpu_seconds()
                 run = await queued_sync()
+            t.cpu = workers.cpu_seconds() - cpu  # ours: the workers' CPU, not this process's
             requests = await ctx.listings() - before
             per_s = ctx.record(name, t, run.keys_listed, requests)
             peaks = workers.peak_rss_mb()
@@ -265,6 +270,11 @@ def compare(ctx: Ctx, keys: int) -> None:
             f"{who:<20}{first:>12.1f} s{again:>10.1f} s{reqs:>18}"
             f"{fmt_rate(fig.get(f'{who}_resync_keys_per_s')):>20}"
         )
+    say(f"{'CPU s per million keys':<24}{'ours':>8}{'PG':>8}{'total':>8}")
+    for phase in (f"{w}_{r}" for w in ("original", "ours", "workers") for r in ("first", "resync")):
+        if (ours_m := fig.get(f"{phase}_cpu_per_million")) is not None:
+            pg_m = fig.get(f"{phase}_pg_cpu_per_million")
+            say(f"  {phase:<22}{ours_m:>8.1f}{pg_m:>8.1f}{ours_m + pg_m:>8.1f}")
     for who, label in (("ours", "ours, 1 process"), ("workers", f"ours, {args.workers} workers")):
         for run in ("first", "resync"):
             ours, orig = fig.get(f"{who}_{run}_seconds"), fig.get(f"original_{run}_seconds")

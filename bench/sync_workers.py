@@ -15,12 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.measure import _proc_cpu
 from domain.catalogue import jobs as catalogue_jobs
 from domain.catalogue import runs
 from domain.catalogue.begin import RunRequest, begin
 from domain.platform import db
 from harness.app import start_worker
-from harness.processes import Bound, Process, stop_group, wait_until
+from harness.processes import ROOT, Bound, Process, stop_group, wait_until
 
 
 @dataclass
@@ -31,19 +32,22 @@ class Workers:
     count: int
     env: dict[str, str]
     log_dir: Path
+    tree: Path = ROOT  # where `python -m app worker` runs from, so imports its code: a checkout
     procs: list[subprocess.Popen[bytes]] | None = None
     started: list[Process] = field(default_factory=list)
 
     async def __aenter__(self) -> Workers:
         env = {**os.environ, **self.env}
+        count = "SELECT COUNT(*) AS n FROM procrastinate_workers"
+        already = int((await db.fetch(count))[0]["n"])  # left by an earlier set that was killed
         for i in range(1, self.count + 1):
             log = self.log_dir / f"worker-{i}.log"
-            self.started.append(start_worker(f"bench-worker-{i}", env, log, session=False))
+            worker = start_worker(f"bench-worker-{i}", env, log, session=False, cwd=self.tree)
+            self.started.append(worker)
         self.procs = [p.popen for p in self.started]
 
         async def registered() -> bool:
-            rows = await db.fetch("SELECT COUNT(*) AS n FROM procrastinate_workers")
-            return int(rows[0]["n"]) >= self.count
+            return int((await db.fetch(count))[0]["n"]) >= already + self.count
 
         try:
             what = f"{self.count} worker(s) registered (logs in {self.log_dir})"
@@ -58,6 +62,10 @@ class Workers:
             asyncio.to_thread(stop_group, p, 30, leader_only=True, reap=5) for p in self.procs or ()
         )
         await asyncio.gather(*stops)
+
+    def cpu_seconds(self) -> float:
+        """The workers' CPU so far (utime + stime, and their reaped children's), summed."""
+        return sum(_proc_cpu(p.pid, children=True) for p in self.procs or ())
 
     def peak_rss_mb(self) -> list[float]:
         """Each worker's peak RSS so far (VmHWM); reset with reset_peaks()."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from harness.ports import free_port
-from harness.processes import PYTHON, Bound, Process, wait_until, wait_until_sync
+from harness.processes import PYTHON, ROOT, Bound, Process, wait_until, wait_until_sync
 
 
 def ok_200(status: int) -> bool:
@@ -106,10 +106,13 @@ def start_web(name: str, env: dict[str, str], log: Path) -> Served:
     return start_app(name, {**env, **alone}, log)
 
 
-def start_worker(name: str, env: dict[str, str], log: Path, *, session: bool = True) -> Process:
-    """`python -m app worker` named `name` (the name the run ledger shows)."""
+def start_worker(
+    name: str, env: dict[str, str], log: Path, *, session: bool = True, cwd: Path = ROOT
+) -> Process:
+    """`python -m app worker` named `name` (the name the run ledger shows), run from `cwd` (its
+    `app` and packages are imported from there: another commit's checkout, say)."""
     env = {**env, "WORKER_NAME": name}
-    return Process(name, app_command("worker"), env, log, session=session)
+    return Process(name, app_command("worker"), env, log, session=session, cwd=cwd)
 
 
 def start_uvicorn(

@@ -163,10 +163,12 @@ class Process:
     """One child process, its output in a log file; in a session of its own unless `session`
     is False (see `spawn`)."""
 
-    def __init__(self, name: str, args: Argv, env: Env, log: Path, *, session: bool = True) -> None:
+    def __init__(
+        self, name: str, args: Argv, env: Env, log: Path, *, session: bool = True, cwd: Path = ROOT
+    ) -> None:
         self.name, self.log = name, log
         self.started = time.perf_counter()
-        self.popen = spawn(args, env, log, session=session)
+        self.popen = spawn(args, env, log, cwd=cwd, session=session)
 
     @property
     def pid(self) -> int:

@@ -66,6 +66,20 @@ def test_counts_per_post_and_per_model() -> None:
 
 
 @pytest.mark.parametrize(
+    "base", [BASE, 'https://h.test/"q"', "https://h.test/back\\slash", "https://h.tést/ü"]
+)
+@pytest.mark.parametrize(
+    "keys",
+    [("M/A/1.jpg", "M/A/2.png", "M/A/3.mp4"), ("M/A/1.mp4",), ('M/Ä b/ñ"x.jpg', "M/Ä b/\x7f.mov")],
+)
+def test_a_posts_cdns_text_is_what_json_dumps_writes(base: str, keys: tuple[str, ...]) -> None:
+    """cdns_json skips the JSON encoder where no URL needs escaping: the text is the same."""
+    model = build_model("M", [obj(k) for k in keys], base)
+    for post in model.posts.values():
+        assert post.cdns_json() == json.dumps(post.cdns())
+
+
+@pytest.mark.parametrize(
     "base", [BASE, BASE + "/", BASE + "//", "https://h.test/BOX", "https://h.test/X/"]
 )
 def test_media_urls_are_the_public_base_and_the_encoded_key(base: str) -> None:

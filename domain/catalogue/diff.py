@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -29,6 +30,14 @@ class DesiredPost:
             "images": [m.url for m in self.media if m.type == "image"],
             "videos": [m.url for m in self.media if m.type == "video"],
         }
+
+    def cdns_json(self) -> str:
+        """`json.dumps(self.cdns())`, the same text, without the encoder's cost per URL where
+        no URL needs escaping (the key part of each is percent-encoded: only the public base
+        can hold a character JSON escapes)."""
+        cdns = self.cdns()
+        images, videos = _json_strings(cdns["images"]), _json_strings(cdns["videos"])
+        return f'{{"images": [{images}], "videos": [{videos}]}}'
 
     def counts(self) -> tuple[int, int]:
         videos = sum(1 for m in self.media if m.type == "video")
@@ -67,6 +76,19 @@ class DesiredModel:
     @property
     def video_count(self) -> int:
         return sum(p.counts()[1] for p in self.posts.values())
+
+
+# Printable ASCII but '"' and '\\': what json.dumps writes unchanged inside a string.
+_JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*")
+
+
+def _json_strings(texts: list[str]) -> str:
+    """`json.dumps(texts)` without its brackets."""
+    if not texts:
+        return ""
+    if _JSON_PLAIN.fullmatch("".join(texts)):
+        return '"' + '", "'.join(texts) + '"'
+    return json.dumps(texts)[1:-1]
 
 
 def listing_hash(objects: Iterable[S3Object], public_base: str) -> str:

@@ -106,8 +106,9 @@ async def write_change(change: ModelChange) -> int:
         post_ids = await _insert_posts(tx, model_id, change, stamp)
         if change.changed_posts:  # each statement skipped when empty: a round trip saved
             await sql.update_posts(
-                tx, [(pid, json.dumps(p.cdns()), *p.counts()) for pid, p in change.changed_posts]
+                tx, [(pid, p.cdns_json(), *p.counts()) for pid, p in change.changed_posts]
             )
+        stamps = db.PgMicros()
         await sql.insert_media(
             tx,
             [
@@ -118,8 +119,7 @@ async def write_change(change: ModelChange) -> int:
                     m.type,
                     m.obj.size,
                     m.obj.etag,
-                    m.obj.last_modified,
-                    stamp,
+                    stamps[m.obj.last_modified],
                 )
                 for folder, m in change.new_media
             ],
@@ -145,14 +145,15 @@ async def _insert_posts(
         await _insert_post_rows(tx, model_id, posts, stamp)
         return {}
     if posts:
+        counts = [p.counts() for p in posts]
         rows = await sql.insert_posts_returning(
             tx,
             model_id,
             stamp,
             [p.folder for p in posts],
-            [json.dumps(p.cdns()) for p in posts],
-            [p.counts()[0] for p in posts],
-            [p.counts()[1] for p in posts],
+            [p.cdns_json() for p in posts],
+            [images for images, _ in counts],
+            [videos for _, videos in counts],
         )
         ids = {r["folder_name"]: r["id"] for r in rows}
         if len(ids) == len(change.desired.posts):
@@ -168,7 +169,7 @@ async def _insert_post_rows(
 ) -> None:
     await sql.insert_post_rows(
         tx,
-        [(model_id, p.folder, p.folder, json.dumps(p.cdns()), *p.counts(), stamp) for p in posts],
+        [(model_id, p.folder, p.folder, p.cdns_json(), *p.counts(), stamp) for p in posts],
     )
 
 

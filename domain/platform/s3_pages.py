@@ -127,6 +127,8 @@ _PREFIX = re.compile(r"<CommonPrefixes><Prefix>([^<&]*)</Prefix></CommonPrefixes
 _LEADING_ZERO = re.compile(r"<Size>0\d")
 _TOKEN = re.compile(r"<NextContinuationToken>([^<&]*)</NextContinuationToken>")
 _URL_ENCODED = b"<EncodingType>url</EncodingType>"
+# An entity other than &quot; (one pass; counting both took two, 0.3 µs a key).
+_OTHER_ENTITY = re.compile(r"&(?!quot;)")
 
 
 def _url_decoded(key: str) -> str:
@@ -146,7 +148,7 @@ def _fast_page(data: bytes) -> Page | None:
     prefixes = _PREFIX.findall(text) if "<CommonPrefixes>" in text else []
     if len(prefixes) != text.count("<CommonPrefixes>"):
         return None
-    if text.count("&") != text.count("&quot;"):  # another entity (in an ETag): lxml decodes it
+    if _OTHER_ENTITY.search(text):  # another entity (in an ETag): lxml decodes it
         return None
     if "<Size>0" in text and _LEADING_ZERO.search(text):  # Rows' fingerprint lines need none
         return None

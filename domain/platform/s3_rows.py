@@ -25,7 +25,7 @@ def etag_of(written: str) -> str:
 class Rows(Sequence[S3Object]):
     """A run of listed objects in key order; slicing and joining keep them unbuilt."""
 
-    __slots__ = ("keys", "_raw", "_objects")
+    __slots__ = ("keys", "_raw", "_objects", "_etags")
 
     def __init__(self, keys: Sequence[str], raw: Sequence[Raw]) -> None:
         # Tuples, not lists: the garbage collector stops tracking a tuple of strings (or of
@@ -34,6 +34,14 @@ class Rows(Sequence[S3Object]):
         self.keys = tuple(keys)  # decoded
         self._raw = tuple(raw)
         self._objects: list[S3Object] | None = None
+        self._etags: tuple[str, ...] | None = None
+
+    def etags(self) -> tuple[str, ...]:
+        """Each object's ETag without its quotes: read once for the fingerprint and the
+        objects both."""
+        if self._etags is None:
+            self._etags = tuple([etag_of(raw[2]) for raw in self._raw])
+        return self._etags
 
     @classmethod
     def join(cls, parts: Sequence[Rows]) -> Rows:
@@ -46,8 +54,10 @@ class Rows(Sequence[S3Object]):
             times = {stamp: fast_timestamp(stamp) for stamp in {r[1] for r in self._raw}}
             new = tuple.__new__  # straight from C: a NamedTuple's own __new__ is Python
             self._objects = [
-                new(S3Object, (key, int(size), etag_of(etag), times[stamp]))
-                for key, (_, stamp, etag, size) in zip(self.keys, self._raw, strict=True)
+                new(S3Object, (key, int(size), etag, times[stamp]))
+                for key, etag, (_, stamp, _, size) in zip(
+                    self.keys, self.etags(), self._raw, strict=True
+                )
             ]
         return self._objects
 
@@ -55,8 +65,8 @@ class Rows(Sequence[S3Object]):
         """`plan.listing_hash`'s line for each object, without building it (sizes are checked
         free of leading zeros when the page is read, so the text is the integer's)."""
         return [
-            f"{key}\0{etag_of(etag)}\0{size}"
-            for key, (_, _, etag, size) in zip(self.keys, self._raw, strict=True)
+            f"{key}\0{etag}\0{size}"
+            for key, etag, (_, _, _, size) in zip(self.keys, self.etags(), self._raw, strict=True)
         ]
 
     def __len__(self) -> int:

@@ -72,7 +72,7 @@ class WhitelabelModel(Table, tablename="whitelabel_models"):
 
 class WhitelabelPost(Table, tablename="whitelabel_posts"):
     id: Serial  # Piccolo's implicit primary key, declared for the type checker
-    whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=True)
+    whitelabel_model = ForeignKey(WhitelabelModel, on_delete=OnDelete.cascade, index=False)
     folder_name = Text()
     title = Text()
     media_cdns = JSON(default={"images": [], "videos": []})

@@ -93,26 +93,6 @@ async def test_first_sync_builds_the_catalogue(database: Any, bucket: Bucket) ->
     assert await count("whitelabel_media") == 5
 
 
-async def test_media_rows_hold_each_objects_last_modified_and_their_models_creation_time(
-    database: Any, bucket: Bucket
-) -> None:
-    """last_modified goes through COPY as microseconds (db.PgMicros), created_at is the
-    column's default: both must still read back as the listing's stamp and the write's time."""
-    await bucket.put("Anna/Beach/a.jpg", "Anna/Beach/b.mp4", "Ben/Trip/x.png")
-    listed = {o.key: o.last_modified async for page in bucket.s3.list_pages("") for o in page}
-    run = await bucket.sync()
-    assert run.status == "succeeded", run.error
-    media = await rows(
-        "SELECT m.s3_key, m.last_modified, m.created_at, s.created_at AS model_created "
-        "FROM whitelabel_media m JOIN whitelabel_posts p ON p.id = m.whitelabel_post "
-        "JOIN whitelabel_models s ON s.id = p.whitelabel_model"
-    )
-    assert {r["s3_key"]: r["last_modified"] for r in media} == listed
-    assert all(r["last_modified"] is not None for r in media)
-    for r in media:  # the model's stamp is taken just before its transaction starts
-        assert abs((r["created_at"] - r["model_created"]).total_seconds()) < 5, r
-
-
 async def test_unchanged_resync_writes_nothing(database: Any, bucket: Bucket) -> None:
     await bucket.put(*BASE)
     await bucket.sync()

@@ -11,8 +11,6 @@ from typing import TypedDict
 from domain.catalogue.diff import StoredMedia, StoredPost
 from domain.platform import db
 
-# created_at is left to the column's default (the transaction's start, `now()`): the same stamp
-# for every row of a model's write, and no timestamp for the client to encode per row.
 MEDIA_COLUMNS = (
     "whitelabel_post",
     "s3_key",
@@ -21,6 +19,7 @@ MEDIA_COLUMNS = (
     "size",
     "etag",
     "last_modified",
+    "created_at",
 )
 
 
@@ -149,10 +148,9 @@ async def update_posts(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:
 
 
 async def insert_media(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:
-    """New media rows, in MEDIA_COLUMNS' order, with COPY; last_modified as db.PgMicros gives
-    it (an int: asyncpg's datetime encoder cost more than the rest of the row)."""
+    """New media rows, in MEDIA_COLUMNS' order, with COPY."""
     # raw: the sync's bulk write path (COPY)
-    await tx.copy("whitelabel_media", MEDIA_COLUMNS, rows, micros=frozenset({"last_modified"}))
+    await tx.copy("whitelabel_media", MEDIA_COLUMNS, rows)
 
 
 async def update_media(tx: db.Tx, rows: Sequence[Sequence[object]]) -> None:

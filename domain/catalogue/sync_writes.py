@@ -108,7 +108,6 @@ async def write_change(change: ModelChange) -> int:
             await sql.update_posts(
                 tx, [(pid, p.cdns_json(), *p.counts()) for pid, p in change.changed_posts]
             )
-        stamps = db.PgMicros()
         await sql.insert_media(
             tx,
             [
@@ -119,7 +118,8 @@ async def write_change(change: ModelChange) -> int:
                     m.type,
                     m.obj.size,
                     m.obj.etag,
-                    stamps[m.obj.last_modified],
+                    m.obj.last_modified,
+                    stamp,
                 )
                 for folder, m in change.new_media
             ],

@@ -19,7 +19,7 @@ from collections.abc import (
 )
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, Self, TypeAlias, TypeVar, cast
 
@@ -201,46 +201,11 @@ class Tx:
             await self.connection.executemany(sql, rows)
 
     async def copy(
-        self,
-        table: str,
-        columns: Sequence[str],
-        rows: Sequence[Sequence[object]],
-        *,
-        micros: frozenset[str] = frozenset(),
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
     ) -> None:
-        """Bulk insert with COPY. The timestamptz columns named in `micros` are given as
-        microseconds since 2000-01-01 UTC (`PgMicros`): PostgreSQL's own binary form of a
-        timestamptz, which asyncpg then sends as an int8 (about 0.25 µs a value against 1.1 µs
-        for a datetime through its timestamptz encoder).
-
-        That is asyncpg's `copy_records_to_table` (0.32, pinned) with its one-row typing
-        statement naming those columns `0::int8`: its private `_prepare` and `copy_in`, so an
-        upgrade of asyncpg must keep tests/test_sync.py's stored-value check passing."""
-        if not rows:
-            return
-        if not micros:
+        """Bulk insert with COPY."""
+        if rows:
             await self.connection.copy_records_to_table(table, records=rows, columns=columns)
-            return
-        names = ", ".join(columns)  # code's own identifiers, never user input
-        typed = ", ".join(f"0::int8 AS {c}" if c in micros else c for c in columns)
-        con: Any = self.connection
-        intro = await con._prepare(f"SELECT {typed} FROM {table} LIMIT 1", use_cache=True)
-        copy = f"COPY {table} ({names}) FROM STDIN (FORMAT binary)"
-        await con._protocol.copy_in(copy, None, None, rows, intro._state, None)
-
-
-PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-class PgMicros(dict[datetime | None, int | None]):
-    """Aware datetimes as `Tx.copy(micros=...)` takes them (None stays NULL), each converted
-    once: `PgMicros()[stamp]` (a listing's objects share few stamps; a hit is a dict lookup)."""
-
-    def __missing__(self, stamp: datetime | None) -> int | None:
-        value = None if stamp is None else (stamp - PG_EPOCH) // _MICROSECOND
-        self[stamp] = value
-        return value
 
 
 TxCheck = Callable[[Tx], Awaitable[None]]

@@ -1,11 +1,11 @@
 """Pages first on one box: GET /staged while a dashboard-started first sync runs, with the
-worker at the web's CPU priority, at WORKER_NICE=10 below it and under WORKER_NICE=idle
-(SCHED_IDLE), side by side in one run.
+worker at the web's CPU priority and at WORKER_NICE=10 below it (--modes: any values), side
+by side in one run.
 
     make bench-pages                                   # 3,000 models x 32 posts x 2 media:
                                                        # 201,000 keys, 50 ms a request
     make bench-pages ARGS="--models 500 --idle-seconds 6"   # a quicker, smaller run
-    make bench-pages ARGS="--modes 0,idle --rounds 2"       # two modes, each twice
+    make bench-pages ARGS="--modes 0,10,19 --rounds 2"      # three modes, each twice
 
 The machinery is bench/queue_bench.py's phase a: `python -m app` (web + WORKERS worker
 processes) on DATABASE_URL, bench/store.py as the bucket, an open-loop sampler of the page at
@@ -59,8 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--modes",
         type=_modes,
-        default=["0", "10", "idle"],
-        help="WORKER_NICE values to compare, the first as the reference (default 0,10,idle)",
+        default=["0", "10"],
+        help="WORKER_NICE values to compare, the first as the reference (default 0,10)",
     )
     p.add_argument("--rounds", type=int, default=1, help="syncs per mode, order alternating")
     cli.add_app_env(p, "extra environment for python -m app in both modes")
@@ -70,10 +70,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _modes(raw: str) -> list[str]:
     modes = [m.strip().lower() for m in raw.split(",") if m.strip()]
-    bad = [m for m in modes if m != "idle" and not (m.isdigit() and int(m) <= 19)]
+    bad = [m for m in modes if not (m.isdigit() and int(m) <= 19)]
     if len(modes) < 2 or bad:
         raise argparse.ArgumentTypeError(
-            f"--modes {raw!r}: give two or more WORKER_NICE values (0 to 19, or idle), e.g. 0,10"
+            f"--modes {raw!r}: give two or more WORKER_NICE values (0 to 19), e.g. 0,10"
         )
     return modes
 

@@ -56,7 +56,6 @@ class Settings:
     workers: int = 1  # worker processes `python -m app` supervises; 0 runs the web alone
     worker_concurrency: int = 4  # jobs one worker process runs at once
     worker_nice: int = 10  # how much lower a worker's CPU priority is than its starter's
-    worker_idle: bool = False  # WORKER_NICE=idle: workers (and their backends) SCHED_IDLE
     sync_parts: int = 16  # most parts one sync's listing is split into, shared by workers
     metrics_token: str = ""  # lets a Prometheus scraper read /metrics without signing in
     worker_name: str = ""  # how a worker signs the runs and parts it works on; "" is host:pid
@@ -94,8 +93,7 @@ class Settings:
             embedded_s3_port=_int(env, "EMBEDDED_S3_PORT", 9455, low=1, high=65535),
             workers=_int(env, "WORKERS", 1, low=0, high=32),
             worker_concurrency=_int(env, "WORKER_CONCURRENCY", 4, low=1, high=64),
-            worker_nice=_worker_nice(env),
-            worker_idle=_idle(env),
+            worker_nice=_int(env, "WORKER_NICE", 10, low=0, high=19),
             sync_parts=_int(env, "SYNC_PARTS", 16, low=1, high=256),
             metrics_token=env.get("METRICS_TOKEN") or "",
             worker_name=_name(env, "WORKER_NAME"),
@@ -210,20 +208,6 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} is out of range: use {low} to {high}.")
     return value
-
-
-def _worker_nice(env: Mapping[str, str]) -> int:
-    if _idle(env):
-        return 19
-    try:
-        return _int(env, "WORKER_NICE", 10, low=0, high=19)
-    except SettingsError as exc:
-        raise SettingsError(f"{exc} Or `idle`: below every nice value.") from None
-
-
-def _idle(env: Mapping[str, str]) -> bool:
-    """WORKER_NICE=idle: below every nice value (Linux's SCHED_IDLE), nice 19 elsewhere."""
-    return (env.get("WORKER_NICE") or "").strip().lower() == "idle"
 
 
 def _fraction(env: Mapping[str, str], name: str, default: float) -> float:

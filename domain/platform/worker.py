@@ -61,14 +61,8 @@ async def run(
     The caller has imported the features' tasks (domain/tasks.py) and passes their middleware."""
     name = name or settings.worker_name or this_process()
     concurrency = concurrency or settings.worker_concurrency
-    nice = lower_priority(settings.worker_nice, idle=settings.worker_idle)
-    log.info(
-        "worker %s: CPU priority nice %d%s (WORKER_NICE=%s)",
-        name,
-        nice,
-        ", SCHED_IDLE" if settings.worker_idle else "",
-        "idle" if settings.worker_idle else settings.worker_nice,
-    )
+    nice = lower_priority(settings.worker_nice)
+    log.info("worker %s: CPU priority nice %d (WORKER_NICE=%d)", name, nice, settings.worker_nice)
     supervisor = follow_supervisor()
     if supervisor is not None and os.getppid() != supervisor:
         log.warning("worker %s: its supervisor (pid %d) is gone; not starting", name, supervisor)
@@ -81,9 +75,7 @@ async def run(
         _work(settings, name, concurrency, stopping, middleware), name="worker"
     )
     lowering = (
-        asyncio.create_task(_lower_backends(label[1], settings.worker_nice, settings.worker_idle))
-        if label
-        else None
+        asyncio.create_task(_lower_backends(label[1], settings.worker_nice)) if label else None
     )
     stop = _Stop(name, supervisor, stopping, work)
     loop = asyncio.get_running_loop()
@@ -181,38 +173,28 @@ def _abandon(name: str) -> None:
     os._exit(1)
 
 
-def lower_priority(steps: int, *, idle: bool = False) -> int:
+def lower_priority(steps: int) -> int:
     """Pages first: this process yields the CPU to the web's; returns its nice value now.
 
     Linux keeps a nice value per thread (later threads inherit it), so every thread running
     already is lowered too. Raising one's own nice value needs no privilege; 19 is the floor.
-    `idle` also puts every thread under SCHED_IDLE: a task of any nice value that wakes takes
-    the core at once, where nice 19 alone still lets the worker finish its time slice.
     """
     now = os.getpriority(os.PRIO_PROCESS, 0)
-    if steps <= 0 and not idle:
+    if steps <= 0:
         return now
     target = min(19, now + steps)
     tasks = Path("/proc/self/task")
     for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
         with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
-            lower(tid, target, idle)
+            os.setpriority(os.PRIO_PROCESS, tid, target)
     return target
-
-
-def lower(pid: int, nice: int, idle: bool) -> None:
-    """Set a task's nice value, and SCHED_IDLE when asked and this system has it."""
-    os.setpriority(os.PRIO_PROCESS, pid, nice)
-    if idle and hasattr(os, "SCHED_IDLE"):
-        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
 def local_label(settings: Settings) -> tuple[str, str] | None:
     """(DATABASE_URL naming this worker's connections, that name) when its backends are to be
     lowered: WORKER_NICE set and PostgreSQL on this machine (loopback or a Unix socket)."""
     url = settings.database_url
-    lowered = settings.worker_nice > 0 or settings.worker_idle
-    if not lowered or not url or not Path("/proc/self/stat").exists():
+    if settings.worker_nice <= 0 or not url or not Path("/proc/self/stat").exists():
         return None
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -224,7 +206,7 @@ def local_label(settings: Settings) -> tuple[str, str] | None:
     return urlunsplit(parts._replace(query=urlencode(query))), name
 
 
-async def _lower_backends(name: str, steps: int, idle: bool) -> None:
+async def _lower_backends(name: str, steps: int) -> None:
     """Give the PostgreSQL backends serving this worker's connections its lower priority, as
     the pools open them; stop at the first refusal (another user's server, no privilege)."""
     lowered: set[int] = set()
@@ -241,7 +223,9 @@ async def _lower_backends(name: str, steps: int, idle: bool) -> None:
             if _command(pid) != "postgres":  # gone already, or not this machine's backend
                 continue
             try:
-                lower(pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + steps), idle)
+                os.setpriority(
+                    os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + steps)
+                )
             except PermissionError:
                 log.info(
                     "worker %s: PostgreSQL's backends keep their priority (no permission)", name

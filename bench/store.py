@@ -1,11 +1,13 @@
-"""A fast S3-compatible listing store for benchmarks: a sorted in-memory key list on aiohttp.
+"""A fast S3-compatible listing store for benchmarks: compactly held sorted keys on aiohttp.
 
     python -m bench.store --models 5000 --posts 10 --media 2 --delay 0.05 --port 9600
     python -m bench.store --check            # aiobotocore against it: listings match the keys
 
-Not moto (which lists ~3k keys/s): every ListObjectsV2 is a `bisect` into a sorted list of
-UTF-8 keys, so the store costs little CPU next to the client parsing its XML. It answers, on a
-path-style bucket:
+Not moto (which lists ~3k keys/s): every ListObjectsV2 is a `bisect` into the sorted UTF-8
+keys, so the store costs little CPU next to the client parsing its XML. The keys are made from
+their index on demand, sizes from a CRC of the key, and only the ETags' MD5s are held, in one
+bytearray (bench/store_keys.py): 16 bytes a key, so 10M keys take ~220 MB and about a minute
+to build. It answers, on a path-style bucket:
 
 - HEAD /{bucket}                              (200; 404 for any other bucket)
 - GET  /{bucket}?list-type=2                  prefix, delimiter, continuation-token,
@@ -35,10 +37,9 @@ import signal
 import subprocess
 import sys
 import time
-import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ import aiohttp
 from aiohttp import web
 
 from bench import args as cli
-from bench.catalogue import Catalogue
+from bench.store_keys import CatalogueKeys, Columns, StoreKeys
 from harness.processes import announced, spawn_announcing, stop_group
 
 LAST_MODIFIED = "2026-01-01T00:00:00.000Z"
@@ -75,11 +76,6 @@ def _successor(prefix: bytes) -> bytes | None:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def _body(key: bytes, version: int, size: int) -> bytes:
-    seed = key + b"\0" + str(version).encode() + b"\n"
-    return (seed * (size // len(seed) + 1))[:size]
-
-
 def _token(kind: str, value: bytes) -> str:
     return base64.urlsafe_b64encode(kind.encode() + value).decode()
 
@@ -99,39 +95,43 @@ class Listing:
 
 @dataclass
 class Store:
-    """Sorted keys (UTF-8 bytes, S3's order) with per-key size, version and ETag."""
+    """Sorted keys (UTF-8 bytes, S3's order) with per-key size, version and ETag, held
+    compactly (bench/store_keys.py): a generated bucket's keys are made from their index."""
 
     bucket: str
-    keys: list[bytes]
-    sizes: list[int] = field(default_factory=list)
-    versions: list[int] = field(default_factory=list)
-    etags: list[str] = field(default_factory=list)
+    keys: Sequence[bytes]
+    columns: Columns
     requests: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def build(cls, bucket: str, keys: Iterable[str]) -> Store:
-        encoded = sorted({k.encode() for k in keys})
-        store = cls(bucket, encoded)
-        store.sizes = [100 + zlib.crc32(k) % 900 for k in encoded]
-        store.versions = [0] * len(encoded)
-        store.etags = [store._etag(i) for i in range(len(encoded))]
-        return store
+        encoded = StoreKeys.of(keys)
+        return cls(bucket, encoded, Columns(encoded))
 
-    def _etag(self, index: int) -> str:
-        return hashlib.md5(self.body(index), usedforsecurity=False).hexdigest()
+    @classmethod
+    def generated(
+        cls, bucket: str, models: int, posts: int, media: int, extra: Iterable[str] = ()
+    ) -> Store:
+        """The catalogue's keys (made on demand) and `extra` keys (which sort after them)."""
+        keys = StoreKeys(CatalogueKeys(models, posts, media), sorted({k.encode() for k in extra}))
+        return cls(bucket, keys, Columns(keys))
+
+    def size(self, index: int) -> int:
+        return self.columns.size(index)
+
+    def etag(self, index: int) -> str:
+        return self.columns.etag(index)
 
     def body(self, index: int) -> bytes:
-        return _body(self.keys[index], self.versions[index], self.sizes[index])
+        return self.columns.body(index)
 
     def find(self, key: bytes) -> int | None:
         i = bisect_left(self.keys, key)
         return i if i < len(self.keys) and self.keys[i] == key else None
 
     def digest(self) -> str:
-        h = hashlib.sha256()
-        for key in self.keys:
-            h.update(key + b"\n")
-        return h.hexdigest()
+        """SHA-256 of every key, one a line (computed once, with the ETags)."""
+        return self.columns.digest
 
     def bump(self, every: int) -> int:
         """New content for every object of every `every`-th model folder; returns objects."""
@@ -146,8 +146,7 @@ class Store:
                 folder_no += 1
                 last_folder = folder
             if folder_no % every == 0:
-                self.versions[i] += 1
-                self.etags[i] = self._etag(i)
+                self.columns.bump(i)
                 changed += 1
         return changed
 
@@ -274,13 +273,13 @@ class StoreServer:
                 return web.Response(status=404)
             return _error(404, "NoSuchKey", "The specified key does not exist.", unquote(key))
         headers = {
-            "ETag": f'"{store.etags[index]}"',
+            "ETag": f'"{store.etag(index)}"',
             "Last-Modified": LAST_MODIFIED_HTTP,
             "Content-Type": "application/octet-stream",
             "Accept-Ranges": "bytes",
         }
         if method == "HEAD":
-            headers["Content-Length"] = str(store.sizes[index])
+            headers["Content-Length"] = str(store.size(index))
             return web.Response(status=200, headers=headers)
         return web.Response(status=200, body=store.body(index), headers=headers)
 
@@ -326,12 +325,12 @@ class StoreServer:
             parts.append(f"<NextContinuationToken>{listing.next_token}</NextContinuationToken>")
         if start_after:
             parts.append(f"<StartAfter>{_text(start_after, url)}</StartAfter>")
-        keys, sizes, etags = store.keys, store.sizes, store.etags
+        keys, size, etag = store.keys, store.size, store.etag
         for i in listing.keys:
             parts.append(
                 f"<Contents><Key>{_text(keys[i], url)}</Key>"
                 f"<LastModified>{LAST_MODIFIED}</LastModified>"
-                f"<ETag>&quot;{etags[i]}&quot;</ETag><Size>{sizes[i]}</Size>"
+                f"<ETag>&quot;{etag(i)}&quot;</ETag><Size>{size(i)}</Size>"
                 "<StorageClass>STANDARD</StorageClass></Contents>"
             )
         for common in listing.prefixes:
@@ -358,12 +357,6 @@ class StoreServer:
             "requests": dict(self.store.requests),
             "uptime": round(time.monotonic() - self.started, 1),
         }
-
-
-def generate_keys(models: int, posts: int, media: int, extra: bool = False) -> list[str]:
-    cat = Catalogue(models, posts, media)
-    keys = [key for index in range(1, models + 1) for key, _ in cat.model_keys(index)]
-    return keys + list(EXTRA_KEYS) if extra else keys
 
 
 def keys_digest(keys: Iterable[str]) -> str:
@@ -477,8 +470,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     began = time.perf_counter()
-    keys = generate_keys(args.models, args.posts, args.media, args.extra_keys or args.check)
-    store = Store.build(args.bucket, keys)
+    extra = EXTRA_KEYS if args.extra_keys or args.check else ()
+    store = Store.generated(args.bucket, args.models, args.posts, args.media, extra)
     built = time.perf_counter() - began
     server = await StoreServer(store, delay=args.delay, host=args.host).start(args.port)
     ready = {

@@ -17,6 +17,13 @@ MB = 1024 * 1024
 RSS_GOAL_MB = 300.0
 RESYNC_OVER_FLOOR_GOAL = 3.0
 FIRST_PER_KEY_GOAL = 1.2
+STAGED = (  # the tables a sync writes, whose sizes are printed
+    "whitelabel_models",
+    "whitelabel_posts",
+    "whitelabel_media",
+    "whitelabel_model_images",
+    "sync_run_changes",
+)
 
 
 @dataclass
@@ -34,6 +41,7 @@ class Phase:
     store_peak_mb: float
     bench_peak_mb: float
     autovacuums: int  # autovacuum + autoanalyze passes on the staged tables during it
+    models_per_s_by_tenth: list[float]  # models done in each tenth of the wall time, per s
 
     @property
     def keys_per_s(self) -> float:
@@ -59,6 +67,8 @@ class Phase:
             + f" s{pg}; workers' peak RSS "
             + ", ".join(f"{m:,.0f}" for m in self.worker_peak_mb)
             + f" MB, store {self.store_peak_mb:,.0f} MB; {self.autovacuums} autovacuum passes"
+            + "\n  models done per s, by tenth of the time: "
+            + (" ".join(f"{r:,.0f}" for r in self.models_per_s_by_tenth) or "too short to tell")
         )
 
 
@@ -172,7 +182,7 @@ def _rows(args: argparse.Namespace) -> list[Row]:
         ("database (pg_database_size)", lambda s: s.db["database"], _mb, True),
         ("load average at the end (1/5/15 min)", lambda s: s.load, _load, False),
     ]
-    for table in ("whitelabel_models", "whitelabel_posts", "whitelabel_media", "sync_run_changes"):
+    for table in STAGED:
         rows += _table_rows(table)
     return rows
 

@@ -11,9 +11,12 @@ sizes side by side, the 10M / 1M ratios and the targets (PASS / MISS), and write
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import platform
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ from bench.measure import (
 )
 from bench.proc_stats import cpu_seconds, peak_mb, reset_peak
 from bench.report import describe_run, fmt_writes, say
-from bench.scale_report import Phase, Size, report
+from bench.scale_report import STAGED, Phase, Size, report
 from bench.store import StoreProcess
 from bench.sync_workers import Workers, queued_sync
 from domain.platform import db, queue
@@ -39,8 +42,8 @@ from domain.platform.embedded_pg import database_url
 from domain.platform.settings import Settings
 
 SCALE = 10
-STAGED = ("whitelabel_models", "whitelabel_posts", "whitelabel_media", "sync_run_changes")
 RUN_WITHIN_S = 4 * 3600.0  # the bound on one sync at the large size
+PROGRESS_EVERY_S = 0.5
 
 
 @dataclass
@@ -80,6 +83,44 @@ async def database_sizes(conn: asyncpg.Connection) -> dict[str, Any]:
     return sizes
 
 
+class Progress:
+    """Models the run's parts have done (their heartbeats, every 0.5 s), sampled every
+    `every` s while a sync runs: models/s by tenth of the wall time shows a slowdown (a cliff)
+    that the whole run's average hides."""
+
+    def __init__(self, conn: asyncpg.Connection, every: float) -> None:
+        self.conn, self.every = conn, every
+        self.samples: list[tuple[float, int]] = []
+
+    async def sample(self) -> None:
+        began = time.perf_counter()
+        after = int(await self.conn.fetchval("SELECT coalesce(max(id), 0) FROM sync_runs"))
+        while True:
+            done = await self.conn.fetchval(
+                "SELECT greatest((SELECT sum((stats::jsonb ->> 'models_done')::bigint) FROM "
+                "sync_parts WHERE run > $1), (SELECT sum(models_done) FROM sync_runs "
+                "WHERE id > $1), 0)",
+                after,
+            )
+            self.samples.append((time.perf_counter() - began, int(done)))
+            await asyncio.sleep(self.every)
+
+    def by_tenth(self) -> list[float]:
+        """models/s in each tenth of the sampled time (empty when too few samples)."""
+        if len(self.samples) < 11:
+            return []
+        end = self.samples[-1][0]
+
+        def at(x: float) -> tuple[float, int]:  # the last sample taken by time x
+            return max((s for s in self.samples if s[0] <= x), default=self.samples[0])
+
+        rates = []
+        for k in range(10):
+            (t0, k0), (t1, k1) = at(end * k / 10), at(end * (k + 1) / 10)
+            rates.append((k1 - k0) / (t1 - t0) if t1 > t0 else 0.0)
+        return rates
+
+
 async def one_sync(b: Bench, store: StoreProcess, workers: Workers, name: str) -> Phase:
     """One queued sync of the whole bucket, with each process's CPU and peak RSS over it."""
     pids = [p.pid for p in workers.procs or ()]
@@ -89,8 +130,16 @@ async def one_sync(b: Bench, store: StoreProcess, workers: Workers, name: str) -
     cpu_before = [cpu_seconds(pid) for pid in pids]
     vacuums = await autovacuums(b.conn)
     before = int((await store.call("/_bench/stats"))["requests"].get("list", 0))
-    with phase_memory() as mem, Timer(b.server) as t:
-        run = await queued_sync(within=RUN_WITHIN_S)
+    progress = Progress(await asyncpg.connect(b.settings.database_url), PROGRESS_EVERY_S)
+    sampler = asyncio.create_task(progress.sample())
+    try:
+        with phase_memory() as mem, Timer(b.server) as t:
+            run = await queued_sync(within=RUN_WITHIN_S)
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        await progress.conn.close()
     requests = int((await store.call("/_bench/stats"))["requests"].get("list", 0)) - before
     phase = Phase(
         name=name,
@@ -104,6 +153,7 @@ async def one_sync(b: Bench, store: StoreProcess, workers: Workers, name: str) -
         store_peak_mb=peak_mb(store.proc.pid),
         bench_peak_mb=mem.peak_mb,
         autovacuums=await autovacuums(b.conn) - vacuums,
+        models_per_s_by_tenth=progress.by_tenth(),
     )
     say(f"{name}: {phase.describe()}")
     say(f"  [{describe_run(run)}]")

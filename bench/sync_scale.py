@@ -92,9 +92,9 @@ class Progress:
         self.conn, self.every = conn, every
         self.samples: list[tuple[float, int]] = []
 
-    async def sample(self) -> None:
+    async def sample(self, after: int) -> None:
+        """Sample the runs after run `after` (read before the sync is queued) until cancelled."""
         began = time.perf_counter()
-        after = int(await self.conn.fetchval("SELECT coalesce(max(id), 0) FROM sync_runs"))
         while True:
             done = await self.conn.fetchval(
                 "SELECT greatest((SELECT sum((stats::jsonb ->> 'models_done')::bigint) FROM "
@@ -131,7 +131,8 @@ async def one_sync(b: Bench, store: StoreProcess, workers: Workers, name: str) -
     vacuums = await autovacuums(b.conn)
     before = int((await store.call("/_bench/stats"))["requests"].get("list", 0))
     progress = Progress(await asyncpg.connect(b.settings.database_url), PROGRESS_EVERY_S)
-    sampler = asyncio.create_task(progress.sample())
+    last_run = int(await b.conn.fetchval("SELECT coalesce(max(id), 0) FROM sync_runs"))
+    sampler = asyncio.create_task(progress.sample(last_run))
     try:
         with phase_memory() as mem, Timer(b.server) as t:
             run = await queued_sync(within=RUN_WITHIN_S)

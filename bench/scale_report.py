@@ -37,6 +37,7 @@ class Phase:
     requests: int
     worker_cpu: list[float]  # seconds, each worker (utime + stime over the sync)
     pg_cpu: float | None  # seconds, the whole local cluster
+    store_cpu: float  # seconds, bench/store.py's process
     worker_peak_mb: list[float]
     store_peak_mb: float
     bench_peak_mb: float
@@ -148,6 +149,7 @@ def _phase_rows(name: str, i: int) -> list[Row]:
             True,
         ),
         (f"{name}: PostgreSQL CPU s / M keys", lambda s: p(s).per_million(p(s).pg_cpu), _num, True),
+        (f"{name}: store's CPU s / M keys", lambda s: p(s).per_million(p(s).store_cpu), _num, True),
         (f"{name}: workers' peak RSS", lambda s: p(s).worker_peak_mb, _peaks, True),
         (f"{name}: store's peak RSS", lambda s: p(s).store_peak_mb, _mb0, True),
         (f"{name}: bench's peak RSS", lambda s: p(s).bench_peak_mb, _mb0, True),

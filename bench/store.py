@@ -33,6 +33,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -50,9 +51,10 @@ import aiohttp
 from aiohttp import web
 
 from bench import args as cli
-from bench.store_keys import CatalogueKeys, Columns, StoreKeys
+from bench.store_keys import CatalogueKeys, Columns, StoreKeys, size_of
 from harness.processes import announced, spawn_announcing, stop_group
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-/ ~]*")
 LAST_MODIFIED = "2026-01-01T00:00:00.000Z"
 LAST_MODIFIED_HTTP = "Thu, 01 Jan 2026 00:00:00 GMT"
 MAX_KEYS = 1000
@@ -88,6 +90,7 @@ def _untoken(token: str) -> tuple[str, bytes]:
 @dataclass
 class Listing:
     keys: list[int]  # indices into the store's key list
+    names: list[bytes]  # those keys
     prefixes: list[bytes]
     truncated: bool
     next_token: str | None
@@ -171,14 +174,17 @@ class Store:
             else:
                 pos = max(pos, bisect_right(keys, value))
         found: list[int] = []
+        names: list[bytes] = []
         prefixes: list[bytes] = []
         last: tuple[str, bytes] | None = None
         truncated = False
-        while pos < n and keys[pos].startswith(prefix):
+        while pos < n:
+            key = keys[pos]  # made on demand (store_keys.py): once a key
+            if not key.startswith(prefix):
+                break
             if len(found) + len(prefixes) >= max_keys:
                 truncated = True
                 break
-            key = keys[pos]
             if delimiter:
                 cut = key.find(delimiter, len(prefix))
                 if cut >= 0:
@@ -189,14 +195,17 @@ class Store:
                     pos = bisect_left(keys, after, pos) if after is not None else n
                     continue
             found.append(pos)
+            names.append(key)
             last = ("k", key)
             pos += 1
         next_token = _token(*last) if truncated and last is not None else None
-        return Listing(found, prefixes, truncated, next_token)
+        return Listing(found, names, prefixes, truncated, next_token)
 
 
 def _text(value: bytes | str, url: bool) -> str:
     text = value.decode() if isinstance(value, bytes) else value
+    if url and _PLAIN.fullmatch(text):  # what quote_plus leaves alone, but ' ' -> '+': faster
+        return text.replace(" ", "+")
     return quote_plus(text, safe="/") if url else escape(text)
 
 
@@ -325,12 +334,12 @@ class StoreServer:
             parts.append(f"<NextContinuationToken>{listing.next_token}</NextContinuationToken>")
         if start_after:
             parts.append(f"<StartAfter>{_text(start_after, url)}</StartAfter>")
-        keys, size, etag = store.keys, store.size, store.etag
-        for i in listing.keys:
+        etag = store.etag
+        for i, key in zip(listing.keys, listing.names, strict=True):
             parts.append(
-                f"<Contents><Key>{_text(keys[i], url)}</Key>"
+                f"<Contents><Key>{_text(key, url)}</Key>"
                 f"<LastModified>{LAST_MODIFIED}</LastModified>"
-                f"<ETag>&quot;{etag(i)}&quot;</ETag><Size>{size(i)}</Size>"
+                f"<ETag>&quot;{etag(i)}&quot;</ETag><Size>{size_of(key)}</Size>"
                 "<StorageClass>STANDARD</StorageClass></Contents>"
             )
         for common in listing.prefixes:

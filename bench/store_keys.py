@@ -39,6 +39,7 @@ class CatalogueKeys(Sequence[bytes]):
         self.per_model = len(self.suffixes)
         self.head = f"{cat.prefix} ".encode()
         self.width = len(cat.folder(1).partition(" ")[2])
+        self._last: tuple[int, bytes] = (-1, b"")  # (model index, folder) last made
 
     def __len__(self) -> int:
         return self.models * self.per_model
@@ -52,10 +53,14 @@ class CatalogueKeys(Sequence[bytes]):
             return [self[i] for i in range(*index.indices(len(self)))]
         if index < 0:
             index += len(self)
-        if not 0 <= index < len(self):
+        if not 0 <= index < self.models * self.per_model:
             raise IndexError(index)
         model, j = divmod(index, self.per_model)
-        return self.head + b"%0*d" % (self.width, model + 1) + self.suffixes[j]
+        last, folder = self._last
+        if model != last:  # keys are asked for in runs: one folder's in turn
+            folder = self.head + b"%0*d" % (self.width, model + 1)
+            self._last = (model, folder)
+        return folder + self.suffixes[j]
 
     def __iter__(self) -> Iterator[bytes]:
         for model in range(1, self.models + 1):
@@ -87,6 +92,8 @@ class StoreKeys(Sequence[bytes]):
     def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
+        if 0 <= index < self.split:
+            return self.generated[index]
         if index < 0:
             index += len(self)
         return self.generated[index] if index < self.split else self.rest[index - self.split]

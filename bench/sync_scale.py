@@ -128,6 +128,7 @@ async def one_sync(b: Bench, store: StoreProcess, workers: Workers, name: str) -
     for pid in (*pids, store.proc.pid):
         reset_peak(pid)
     cpu_before = [cpu_seconds(pid) for pid in pids]
+    store_cpu = cpu_seconds(store.proc.pid)
     vacuums = await autovacuums(b.conn)
     before = int((await store.call("/_bench/stats"))["requests"].get("list", 0))
     progress = Progress(await asyncpg.connect(b.settings.database_url), PROGRESS_EVERY_S)
@@ -150,6 +151,7 @@ async def one_sync(b: Bench, store: StoreProcess, workers: Workers, name: str) -
         requests=requests,
         worker_cpu=[cpu_seconds(pid) - c for pid, c in zip(pids, cpu_before, strict=True)],
         pg_cpu=t.server_cpu,
+        store_cpu=cpu_seconds(store.proc.pid) - store_cpu,
         worker_peak_mb=[peak_mb(pid) for pid in pids],
         store_peak_mb=peak_mb(store.proc.pid),
         bench_peak_mb=mem.peak_mb,

@@ -43,6 +43,7 @@ class Phase:
     bench_peak_mb: float
     autovacuums: int  # autovacuum + autoanalyze passes on the staged tables during it
     models_per_s_by_tenth: list[float]  # models done in each tenth of the wall time, per s
+    load: tuple[float, float]  # the 1-minute load average during it: lowest, highest
 
     @property
     def keys_per_s(self) -> float:
@@ -67,7 +68,8 @@ class Phase:
             + " + ".join(f"{c:.1f}" for c in self.worker_cpu)
             + f" s{pg}; workers' peak RSS "
             + ", ".join(f"{m:,.0f}" for m in self.worker_peak_mb)
-            + f" MB, store {self.store_peak_mb:,.0f} MB; {self.autovacuums} autovacuum passes"
+            + f" MB, store {self.store_peak_mb:,.0f} MB; {self.autovacuums} autovacuum passes; "
+            + f"load average {self.load[0]:.1f} to {self.load[1]:.1f}"
             + "\n  models done per s, by tenth of the time: "
             + (" ".join(f"{r:,.0f}" for r in self.models_per_s_by_tenth) or "too short to tell")
         )
@@ -132,6 +134,10 @@ def _load(v: tuple[float, float, float]) -> str:
     return " ".join(f"{x:.1f}" for x in v)
 
 
+def _span(v: tuple[float, float]) -> str:
+    return f"{v[0]:.1f} to {v[1]:.1f}"
+
+
 def _phase_rows(name: str, i: int) -> list[Row]:
     def p(s: Size) -> Phase:
         return s.phases()[i]
@@ -154,6 +160,7 @@ def _phase_rows(name: str, i: int) -> list[Row]:
         (f"{name}: store's peak RSS", lambda s: p(s).store_peak_mb, _mb0, True),
         (f"{name}: bench's peak RSS", lambda s: p(s).bench_peak_mb, _mb0, True),
         (f"{name}: autovacuum passes", lambda s: p(s).autovacuums, str, False),
+        (f"{name}: load average (1 min)", lambda s: p(s).load, _span, False),
     ]
 
 

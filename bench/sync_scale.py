@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import platform
 import tempfile
@@ -91,6 +92,7 @@ class Progress:
     def __init__(self, conn: asyncpg.Connection, every: float) -> None:
         self.conn, self.every = conn, every
         self.samples: list[tuple[float, int]] = []
+        self.loads: list[float] = []  # the 1-minute load average at each sample
 
     async def sample(self, after: int) -> None:
         """Sample the runs after run `after` (read before the sync is queued) until cancelled."""
@@ -103,6 +105,7 @@ class Progress:
                 after,
             )
             self.samples.append((time.perf_counter() - began, int(done)))
+            self.loads.append(os.getloadavg()[0])
             await asyncio.sleep(self.every)
 
     def by_tenth(self) -> list[float]:
@@ -157,6 +160,7 @@ async def one_sync(b: Bench, store: StoreProcess, workers: Workers, name: str) -
         bench_peak_mb=mem.peak_mb,
         autovacuums=await autovacuums(b.conn) - vacuums,
         models_per_s_by_tenth=progress.by_tenth(),
+        load=(min(progress.loads, default=math.nan), max(progress.loads, default=math.nan)),
     )
     say(f"{name}: {phase.describe()}")
     say(f"  [{describe_run(run)}]")

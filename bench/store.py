@@ -1,11 +1,13 @@
-"""A fast S3-compatible listing store for benchmarks: a sorted in-memory key list on aiohttp.
+"""A fast S3-compatible listing store for benchmarks: compactly held sorted keys on aiohttp.
 
     python -m bench.store --models 5000 --posts 10 --media 2 --delay 0.05 --port 9600
     python -m bench.store --check            # aiobotocore against it: listings match the keys
 
-Not moto (which lists ~3k keys/s): every ListObjectsV2 is a `bisect` into a sorted list of
-UTF-8 keys, so the store costs little CPU next to the client parsing its XML. It answers, on a
-path-style bucket:
+Not moto (which lists ~3k keys/s): every ListObjectsV2 is a `bisect` into the sorted UTF-8
+keys, so the store costs little CPU next to the client parsing its XML. The keys are made from
+their index on demand, sizes from a CRC of the key, and only the ETags' MD5s are held, in one
+bytearray (bench/store_keys.py): 16 bytes a key, so 10M keys take ~230 MB and 30 s
+to build. It answers, on a path-style bucket:
 
 - HEAD /{bucket}                              (200; 404 for any other bucket)
 - GET  /{bucket}?list-type=2                  prefix, delimiter, continuation-token,
@@ -31,14 +33,14 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
-import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,9 +51,10 @@ import aiohttp
 from aiohttp import web
 
 from bench import args as cli
-from bench.catalogue import Catalogue
+from bench.store_keys import CatalogueKeys, Columns, StoreKeys, size_of
 from harness.processes import announced, spawn_announcing, stop_group
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-/ ~]*")
 LAST_MODIFIED = "2026-01-01T00:00:00.000Z"
 LAST_MODIFIED_HTTP = "Thu, 01 Jan 2026 00:00:00 GMT"
 MAX_KEYS = 1000
@@ -75,11 +78,6 @@ def _successor(prefix: bytes) -> bytes | None:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def _body(key: bytes, version: int, size: int) -> bytes:
-    seed = key + b"\0" + str(version).encode() + b"\n"
-    return (seed * (size // len(seed) + 1))[:size]
-
-
 def _token(kind: str, value: bytes) -> str:
     return base64.urlsafe_b64encode(kind.encode() + value).decode()
 
@@ -92,6 +90,7 @@ def _untoken(token: str) -> tuple[str, bytes]:
 @dataclass
 class Listing:
     keys: list[int]  # indices into the store's key list
+    names: list[bytes]  # those keys
     prefixes: list[bytes]
     truncated: bool
     next_token: str | None
@@ -99,39 +98,43 @@ class Listing:
 
 @dataclass
 class Store:
-    """Sorted keys (UTF-8 bytes, S3's order) with per-key size, version and ETag."""
+    """Sorted keys (UTF-8 bytes, S3's order) with per-key size, version and ETag, held
+    compactly (bench/store_keys.py): a generated bucket's keys are made from their index."""
 
     bucket: str
-    keys: list[bytes]
-    sizes: list[int] = field(default_factory=list)
-    versions: list[int] = field(default_factory=list)
-    etags: list[str] = field(default_factory=list)
+    keys: Sequence[bytes]
+    columns: Columns
     requests: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def build(cls, bucket: str, keys: Iterable[str]) -> Store:
-        encoded = sorted({k.encode() for k in keys})
-        store = cls(bucket, encoded)
-        store.sizes = [100 + zlib.crc32(k) % 900 for k in encoded]
-        store.versions = [0] * len(encoded)
-        store.etags = [store._etag(i) for i in range(len(encoded))]
-        return store
+        encoded = StoreKeys.of(keys)
+        return cls(bucket, encoded, Columns(encoded))
 
-    def _etag(self, index: int) -> str:
-        return hashlib.md5(self.body(index), usedforsecurity=False).hexdigest()
+    @classmethod
+    def generated(
+        cls, bucket: str, models: int, posts: int, media: int, extra: Iterable[str] = ()
+    ) -> Store:
+        """The catalogue's keys (made on demand) and `extra` keys (which sort after them)."""
+        keys = StoreKeys(CatalogueKeys(models, posts, media), sorted({k.encode() for k in extra}))
+        return cls(bucket, keys, Columns(keys))
+
+    def size(self, index: int) -> int:
+        return self.columns.size(index)
+
+    def etag(self, index: int) -> str:
+        return self.columns.etag(index)
 
     def body(self, index: int) -> bytes:
-        return _body(self.keys[index], self.versions[index], self.sizes[index])
+        return self.columns.body(index)
 
     def find(self, key: bytes) -> int | None:
         i = bisect_left(self.keys, key)
         return i if i < len(self.keys) and self.keys[i] == key else None
 
     def digest(self) -> str:
-        h = hashlib.sha256()
-        for key in self.keys:
-            h.update(key + b"\n")
-        return h.hexdigest()
+        """SHA-256 of every key, one a line (computed once, with the ETags)."""
+        return self.columns.digest
 
     def bump(self, every: int) -> int:
         """New content for every object of every `every`-th model folder; returns objects."""
@@ -146,8 +149,7 @@ class Store:
                 folder_no += 1
                 last_folder = folder
             if folder_no % every == 0:
-                self.versions[i] += 1
-                self.etags[i] = self._etag(i)
+                self.columns.bump(i)
                 changed += 1
         return changed
 
@@ -172,14 +174,17 @@ class Store:
             else:
                 pos = max(pos, bisect_right(keys, value))
         found: list[int] = []
+        names: list[bytes] = []
         prefixes: list[bytes] = []
         last: tuple[str, bytes] | None = None
         truncated = False
-        while pos < n and keys[pos].startswith(prefix):
+        while pos < n:
+            key = keys[pos]  # made on demand (store_keys.py): once a key
+            if not key.startswith(prefix):
+                break
             if len(found) + len(prefixes) >= max_keys:
                 truncated = True
                 break
-            key = keys[pos]
             if delimiter:
                 cut = key.find(delimiter, len(prefix))
                 if cut >= 0:
@@ -190,14 +195,17 @@ class Store:
                     pos = bisect_left(keys, after, pos) if after is not None else n
                     continue
             found.append(pos)
+            names.append(key)
             last = ("k", key)
             pos += 1
         next_token = _token(*last) if truncated and last is not None else None
-        return Listing(found, prefixes, truncated, next_token)
+        return Listing(found, names, prefixes, truncated, next_token)
 
 
 def _text(value: bytes | str, url: bool) -> str:
     text = value.decode() if isinstance(value, bytes) else value
+    if url and _PLAIN.fullmatch(text):  # what quote_plus leaves alone, but ' ' -> '+': faster
+        return text.replace(" ", "+")
     return quote_plus(text, safe="/") if url else escape(text)
 
 
@@ -274,13 +282,13 @@ class StoreServer:
                 return web.Response(status=404)
             return _error(404, "NoSuchKey", "The specified key does not exist.", unquote(key))
         headers = {
-            "ETag": f'"{store.etags[index]}"',
+            "ETag": f'"{store.etag(index)}"',
             "Last-Modified": LAST_MODIFIED_HTTP,
             "Content-Type": "application/octet-stream",
             "Accept-Ranges": "bytes",
         }
         if method == "HEAD":
-            headers["Content-Length"] = str(store.sizes[index])
+            headers["Content-Length"] = str(store.size(index))
             return web.Response(status=200, headers=headers)
         return web.Response(status=200, body=store.body(index), headers=headers)
 
@@ -326,12 +334,12 @@ class StoreServer:
             parts.append(f"<NextContinuationToken>{listing.next_token}</NextContinuationToken>")
         if start_after:
             parts.append(f"<StartAfter>{_text(start_after, url)}</StartAfter>")
-        keys, sizes, etags = store.keys, store.sizes, store.etags
-        for i in listing.keys:
+        etag = store.etag
+        for i, key in zip(listing.keys, listing.names, strict=True):
             parts.append(
-                f"<Contents><Key>{_text(keys[i], url)}</Key>"
+                f"<Contents><Key>{_text(key, url)}</Key>"
                 f"<LastModified>{LAST_MODIFIED}</LastModified>"
-                f"<ETag>&quot;{etags[i]}&quot;</ETag><Size>{sizes[i]}</Size>"
+                f"<ETag>&quot;{etag(i)}&quot;</ETag><Size>{size_of(key)}</Size>"
                 "<StorageClass>STANDARD</StorageClass></Contents>"
             )
         for common in listing.prefixes:
@@ -358,12 +366,6 @@ class StoreServer:
             "requests": dict(self.store.requests),
             "uptime": round(time.monotonic() - self.started, 1),
         }
-
-
-def generate_keys(models: int, posts: int, media: int, extra: bool = False) -> list[str]:
-    cat = Catalogue(models, posts, media)
-    keys = [key for index in range(1, models + 1) for key, _ in cat.model_keys(index)]
-    return keys + list(EXTRA_KEYS) if extra else keys
 
 
 def keys_digest(keys: Iterable[str]) -> str:
@@ -477,8 +479,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     began = time.perf_counter()
-    keys = generate_keys(args.models, args.posts, args.media, args.extra_keys or args.check)
-    store = Store.build(args.bucket, keys)
+    extra = EXTRA_KEYS if args.extra_keys or args.check else ()
+    store = Store.generated(args.bucket, args.models, args.posts, args.media, extra)
     built = time.perf_counter() - began
     server = await StoreServer(store, delay=args.delay, host=args.host).start(args.port)
     ready = {

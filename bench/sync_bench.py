@@ -4,6 +4,9 @@
                                                  # keys, every request held 50 ms
     make bench ARGS="--models 500"               # a quicker run
     make bench ARGS="--original-models 1000"     # the original on a subset, extrapolated
+    make bench ARGS="--ten-million"              # scale: ours on the workers at 1M keys and
+                                                 # at 10M, side by side (bench/sync_scale.py)
+    make bench ARGS="--ten-million --models 200" # the same at 40k and 400k keys
 
 Both syncs list a remote-like bucket (`bench.store`, its own process: a ListObjectsV2 server
 that holds every request `--delay` seconds) through a real S3 client over HTTP, and write to a
@@ -12,6 +15,15 @@ phases). Ours goes through `S3Service` (signed ListObjectsV2, lxml parsing, key 
 original's algorithm (bench/original.py) lists as the original did: one stream through the
 SDK's paginator (aiobotocore; botocore parses every page). No figure here skips the client.
 Prints figures; asserts nothing.
+
+--ten-million measures only the first sync and the unchanged re-sync on --workers processes,
+at --models (1M keys by default) and then at 10 x --models (10M keys), each with its own store
+and workers; it skips the in-process phase and the original at both sizes. It prints each
+size's time, keys/s, listing requests, CPU per million keys (workers', PostgreSQL's), peak RSS
+of every worker, the store and the bench, database and staged tables' sizes, the 10M / 1M
+ratios and the targets (re-sync <= 3x its listing floor, peak RSS <= 300 MB a process, first
+sync time per key within 1.2x of 1M's), PASS or MISS; --json writes them. At 10M the store
+takes 30 s to build and ~230 MB; the whole run about 6 minutes on 2 quiet CPUs.
 """
 
 from __future__ import annotations
@@ -47,6 +59,7 @@ from bench.measure import (
 from bench.original import run_original
 from bench.report import Figures, describe_run, fmt_rate, fmt_writes, rate, say
 from bench.store import StoreProcess
+from bench.sync_scale import run_scale
 from bench.sync_workers import Workers, queued_sync
 from domain.catalogue import runs
 from domain.catalogue.sync import SyncOptions, run_sync
@@ -77,6 +90,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run the original on this many models only and extrapolate (printed)",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument(
+        "--ten-million",
+        action="store_true",
+        help="scale run: ours on the workers at --models, then at 10 x --models (see above)",
+    )
     return p.parse_args(argv)
 
 
@@ -164,11 +182,10 @@ async def phase_ours(ctx: Ctx, s3: S3Service) -> None:
     )
 
 
-async def phase_workers(ctx: Ctx, endpoint: str) -> None:
-    n, args = ctx.args.workers, ctx.args
-    say(f"\n-- our sync on {n} worker processes (python -m app worker, the job queue) --")
-    env = {
-        "DATABASE_URL": ctx.dsn,
+def worker_env(args: argparse.Namespace, dsn: str, endpoint: str) -> dict[str, str]:
+    """The environment of the bench's `python -m app worker` processes."""
+    return {
+        "DATABASE_URL": dsn,
         "DO_SPACES_ENDPOINT": endpoint,
         "DO_SPACES_KEY": "bench",
         "DO_SPACES_SECRET": "bench-secret",
@@ -178,6 +195,12 @@ async def phase_workers(ctx: Ctx, endpoint: str) -> None:
         # The store serves listings, not files: this measures syncs, not preview making.
         "MEDIA_PREVIEWS": "off",
     }
+
+
+async def phase_workers(ctx: Ctx, endpoint: str) -> None:
+    n = ctx.args.workers
+    say(f"\n-- our sync on {n} worker processes (python -m app worker, the job queue) --")
+    env = worker_env(ctx.args, ctx.dsn, endpoint)
     await reset_tables(ctx.conn)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
     async with Workers(n, env, log_dir) as workers:
@@ -295,6 +318,11 @@ async def main(args: argparse.Namespace) -> int:
     if not settings.database_url:
         say("DATABASE_URL is not set: run `make bench` (tests/run.py --only-db sets it).")
         return 2
+    if args.ten_million:
+        if args.workers < 1:
+            say("--ten-million measures the workers: give --workers 1 or more.")
+            return 2
+        return await run_scale(args, worker_env(args, settings.database_url, ""))
     store = StoreProcess(args, Path(tempfile.mkdtemp(prefix="bench-store-")) / "store.log")
     info = store.start()
     keys = int(info["keys"])

@@ -238,9 +238,10 @@ def test_a_signal_to_the_app_leaves_nothing_it_started(data: Path, how: str) -> 
 
 
 def _interrupt_cleanup(app: App) -> bool:
-    """A second SIGINT once the web has stopped (the cleanup follows); False if too late."""
-    done = wait_until(lambda: "Finished server process" in app.output(), STOP_S)
-    assert done is not None, f"the web did not stop:\n{app.tail()}"
+    """A second SIGINT once the cleanup has begun; False if too late. (Not at "Finished
+    server process": uvicorn still holds the signals there, and takes a second one itself.)"""
+    done = wait_until(lambda: "cleaning up:" in app.output(), STOP_S)
+    assert done is not None, f"the cleanup did not begin:\n{app.tail()}"
     if app.popen.poll() is not None:
         return False
     os.kill(app.popen.pid, signal.SIGINT)

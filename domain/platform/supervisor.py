@@ -119,6 +119,7 @@ def _stop(pool: WorkerPool | None, embedded: EmbeddedS3 | None, keep_bucket: boo
             steps.append(("keeping the embedded bucket", lambda: asyncio.run(_persist(embedded))))
         steps.append(("stopping the embedded S3", embedded.stop))
     steps.append(("stopping the embedded PostgreSQL", embedded_pg.stop_all))
+    log.info("cleaning up: %s", ", ".join(what for what, _ in steps))
     for what, step in steps:
         try:
             step()

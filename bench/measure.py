@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import resource
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+
+from domain.platform import db, queue
+from domain.platform.embedded_pg import database_url
+from domain.platform.settings import Settings
 
 STATUS = Path("/proc/self/status")
 SYNC_TABLES = ("whitelabel_models", "whitelabel_posts", "whitelabel_media")
@@ -248,3 +253,32 @@ async def table_counts(conn: asyncpg.Connection) -> str:
         "(SELECT count(*) FROM whitelabel_media) AS media"
     )
     return f"{row['models']:,} models, {row['posts']:,} posts, {row['media']:,} media rows"
+
+
+@contextlib.asynccontextmanager
+async def bench_database(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """The app's engine (migrated) and job queue on DATABASE_URL, and a plain connection for
+    the bench's own reads; all closed on leaving."""
+    engine = db.make_engine(database_url(settings))
+    db.install_engine(engine)
+    await db.start(engine)
+    await db.migrate()
+    queue.connect(settings.database_url)
+    await queue.app.open_async()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+        await queue.app.close_async()
+        await db.stop(engine)
+
+
+async def machine_line(conn: asyncpg.Connection) -> str:
+    """Python and PostgreSQL versions, CPUs and the load average, for a run's heading."""
+    version = await conn.fetchval("SHOW server_version")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"python {platform.python_version()}, PostgreSQL {version}, {os.cpu_count()} CPUs, "
+        f"load average {load}"
+    )

@@ -33,7 +33,6 @@ import asyncio
 import logging
 import math
 import os
-import platform
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -48,6 +47,8 @@ from bench.loop_lag import LoopLag
 from bench.measure import (
     ServerCpu,
     Timer,
+    bench_database,
+    machine_line,
     mark_writes,
     phase_memory,
     process_peak_mb,
@@ -63,8 +64,6 @@ from bench.sync_scale import run_scale
 from bench.sync_workers import Workers, queued_sync
 from domain.catalogue import runs
 from domain.catalogue.sync import SyncOptions, run_sync
-from domain.platform import db, queue
-from domain.platform.embedded_pg import database_url
 from domain.platform.runtime import freeze_startup_heap
 from domain.platform.s3 import S3Object, S3Service
 from domain.platform.settings import S3Settings, Settings
@@ -327,47 +326,47 @@ async def main(args: argparse.Namespace) -> int:
     info = store.start()
     keys = int(info["keys"])
     fig = Figures()
-    engine = db.make_engine(database_url(settings))
-    db.install_engine(engine)
-    await db.start(engine)
-    await db.migrate()
-    queue.connect(settings.database_url)
-    await queue.app.open_async()
-    conn = await asyncpg.connect(settings.database_url)
     try:
-        version = await conn.fetchval("SHOW server_version")
-        say(
-            f"sync benchmark through the S3 client: {args.models:,} models x {args.posts} posts "
-            f"x {args.media} media = {keys:,} keys, every request held {args.delay * 1000:.0f} ms "
-            f"(store built in {info['build_seconds']} s, its own process)"
-        )
-        say(
-            f"python {platform.python_version()}, PostgreSQL {version}, {os.cpu_count()} CPUs, "
-            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-        )
-        ctx = Ctx(args, conn, await ServerCpu.find(conn), fig, settings.database_url, store)
-        fig["catalogue"] = {"models": args.models, "keys": keys, "delay": args.delay}
-        async with S3Service(s3_settings(store.endpoint), timeout=60) as s3:
-            await s3.check()
-            freeze_startup_heap()  # as Runtime.start does, once its S3 client is made
-            await phase_ours(ctx, s3)
-            write_floor.report(fig, *await write_floor.put_back_media(ctx.dsn, ctx.server))
-            if args.workers > 0:
-                await phase_workers(ctx, store.endpoint)
-            await phase_original(ctx, s3, keys)
-        compare(ctx, keys)
-        write_floor.compare(fig, os.cpu_count() or 1)
-        await reset_tables(conn)
+        async with bench_database(settings) as conn:
+            await _measure(args, settings, conn, store, fig, keys)
     finally:
-        await conn.close()
-        await queue.app.close_async()
-        await db.stop(engine)
         store.stop()
     fig["process_peak_rss_mb"] = process_peak_mb()
     fig.summary()
     if args.json:
         fig.write_json(args.json)
     return 0
+
+
+async def _measure(
+    args: argparse.Namespace,
+    settings: Settings,
+    conn: asyncpg.Connection,
+    store: StoreProcess,
+    fig: Figures,
+    keys: int,
+) -> None:
+    """Every phase on one bucket (`keys`), then the comparisons, into `fig`."""
+    info = store.info
+    say(
+        f"sync benchmark through the S3 client: {args.models:,} models x {args.posts} posts "
+        f"x {args.media} media = {keys:,} keys, every request held {args.delay * 1000:.0f} ms "
+        f"(store built in {info['build_seconds']} s, its own process)"
+    )
+    say(await machine_line(conn))
+    ctx = Ctx(args, conn, await ServerCpu.find(conn), fig, settings.database_url, store)
+    fig["catalogue"] = {"models": args.models, "keys": keys, "delay": args.delay}
+    async with S3Service(s3_settings(store.endpoint), timeout=60) as s3:
+        await s3.check()
+        freeze_startup_heap()  # as Runtime.start does, once its S3 client is made
+        await phase_ours(ctx, s3)
+        write_floor.report(fig, *await write_floor.put_back_media(ctx.dsn, ctx.server))
+        if args.workers > 0:
+            await phase_workers(ctx, store.endpoint)
+        await phase_original(ctx, s3, keys)
+    compare(ctx, keys)
+    write_floor.compare(fig, os.cpu_count() or 1)
+    await reset_tables(conn)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import math
 import os
-import platform
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ import asyncpg
 from bench.measure import (
     ServerCpu,
     Timer,
+    bench_database,
+    machine_line,
     mark_writes,
     phase_memory,
     reset_tables,
@@ -38,8 +39,6 @@ from bench.report import describe_run, fmt_writes, say
 from bench.scale_report import STAGED, Phase, Size, report
 from bench.store import StoreProcess
 from bench.sync_workers import Workers, queued_sync
-from domain.platform import db, queue
-from domain.platform.embedded_pg import database_url
 from domain.platform.settings import Settings
 
 SCALE = 10
@@ -207,15 +206,7 @@ def replace_models(args: argparse.Namespace, models: int) -> argparse.Namespace:
 async def run_scale(args: argparse.Namespace, worker_env: dict[str, str]) -> int:
     """Both sizes, the table and the targets; `worker_env` as sync_bench's phase_workers."""
     settings = Settings.from_env()
-    engine = db.make_engine(database_url(settings))
-    db.install_engine(engine)
-    await db.start(engine)
-    await db.migrate()
-    queue.connect(settings.database_url)
-    await queue.app.open_async()
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        version = await conn.fetchval("SHOW server_version")
+    async with bench_database(settings) as conn:
         say(
             f"SCALE: our sync on {args.workers} worker processes at {args.models:,} and "
             f"{args.models * SCALE:,} models ({args.posts} posts x {args.media} media each), "
@@ -226,18 +217,11 @@ async def run_scale(args: argparse.Namespace, worker_env: dict[str, str]) -> int
             "the in-process phase and the original's algorithm are SKIPPED at both sizes "
             "(plain `make bench` measures them at 1M)"
         )
-        say(
-            f"python {platform.python_version()}, PostgreSQL {version}, {os.cpu_count()} CPUs, "
-            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-        )
+        say(await machine_line(conn))
         b = Bench(args, settings, conn, await ServerCpu.find(conn), worker_env)
         sizes = []
         for label, models in (("small", args.models), ("large", args.models * SCALE)):
             sizes.append(await measure_size(b, label, models))
             say(f"  load average {' '.join(f'{x:.2f}' for x in sizes[-1].load)}")
-    finally:
-        await conn.close()
-        await queue.app.close_async()
-        await db.stop(engine)
     report(sizes, args)
     return 0

@@ -38,7 +38,7 @@ from bench import args as cli
 from bench.measure import ServerCpu, Timer, reset_tables
 from bench.report import describe_run, say
 from bench.store import StoreProcess
-from bench.sync_bench import BUCKET, PUBLIC_BASE
+from bench.sync_bench import worker_env
 from bench.sync_workers import Workers, queued_sync
 from bench.web_compare import worktree
 from domain.platform import db, queue
@@ -175,15 +175,7 @@ async def main(args: argparse.Namespace) -> int:
     store = StoreProcess(args, log_dir / "store.log")
     info = store.start()
     admin = await asyncpg.connect(base)
-    env = {
-        "DO_SPACES_ENDPOINT": store.endpoint,
-        "DO_SPACES_KEY": "bench",
-        "DO_SPACES_SECRET": "bench-secret",
-        "DO_SPACES_BUCKET": BUCKET,
-        "DO_SPACES_CDN_URL": PUBLIC_BASE,
-        "SYNC_CONCURRENCY": str(args.concurrency),
-        "MEDIA_PREVIEWS": "off",  # the store serves listings: this measures syncs
-    }
+    env = worker_env(args, base, store.endpoint)  # DATABASE_URL: each side's own, in one_sync
     try:
         server = await ServerCpu.find(admin)
         say(

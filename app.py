@@ -45,7 +45,7 @@ from controllers.sessions import DatabaseStore
 from controllers.staging.bulk import StagedBulkController
 from controllers.staging.old_urls import old_url
 from controllers.staging.staged import StagedModelsController
-from controllers.templating import StaticAssets, register_filters, url_for
+from controllers.templating import COMPILED_TEMPLATES, StaticAssets, register_filters, url_for
 from controllers.uploads.routes import UploadsController, upload_form_router
 from domain.platform.runtime import Runtime
 from domain.platform.settings import ROOT, Settings, SettingsError
@@ -63,6 +63,7 @@ def template_config(assets: StaticAssets) -> TemplateConfig[JinjaTemplateEngine]
         loader=FileSystemLoader(ROOT / "templates"),
         auto_reload=False,
         autoescape=select_autoescape(default=True, default_for_string=True),
+        bytecode_cache=COMPILED_TEMPLATES,
     )
     register_filters(env)
     env.globals["static_url"] = assets.url

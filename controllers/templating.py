@@ -12,7 +12,8 @@ from typing import AnyStr
 from urllib.parse import urlencode
 
 from anyio import AsyncFile
-from jinja2 import Environment, pass_context
+from jinja2 import BytecodeCache, Environment, pass_context
+from jinja2.bccache import Bucket
 from jinja2.runtime import Context
 from litestar import Litestar, Request
 from litestar.datastructures import MutableScopeHeaders
@@ -22,6 +23,25 @@ from litestar.types.file_types import FileInfo
 from markupsafe import Markup, escape
 
 from controllers.lookalike import reveal
+
+
+class CompiledOnce(BytecodeCache):
+    """Each template compiled once a process, however many apps it builds (the tests build
+    hundreds); Jinja checks each entry against its template's source before using it. Bounded
+    by the templates folder."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if (code := self._code.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledOnce()
 
 
 def when(value: datetime | None) -> str:

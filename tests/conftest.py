@@ -337,10 +337,22 @@ def cli_env(s3: S3Settings, **extra: str) -> dict[str, str]:
 
 # The tests' own admins are stored with a cheap hash: sign-in checks a password with the
 # iteration count stored beside it (domain/accounts/admins.authenticate), so every sign-in stays
-# the real path, without 0.3 s of PBKDF2 per admin made and per sign-in (hundreds per run). The
-# product's own count (Piccolo's 600,000) is what upsert_admin and password resets store, and
-# what tests/test_admins.py checks.
+# the real path, without 0.3 s of PBKDF2 per admin made and per sign-in (hundreds per run).
 SEED_ITERATIONS = 1_000
+PRODUCT_ITERATIONS = BaseUser._pbkdf2_iteration_count  # Piccolo's 600,000
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes() -> Iterator[None]:
+    """In the test processes, admins made or reset and a sign-in's unknown-user check hash with
+    SEED_ITERATIONS too: 0.3 s of CPU each otherwise, about 40 s a run (sign-in throttling,
+    admins, fuzzing). The app's own processes keep Piccolo's count, and a test that needs it
+    sets PRODUCT_ITERATIONS back (tests/test_admins.py checks what a new admin is stored with)."""
+    BaseUser._pbkdf2_iteration_count = SEED_ITERATIONS
+    try:
+        yield
+    finally:
+        BaseUser._pbkdf2_iteration_count = PRODUCT_ITERATIONS
 
 
 @functools.cache

@@ -6,6 +6,7 @@ Usage: python tests/run.py [pytest args...]
 
 from __future__ import annotations
 
+import compileall
 import glob
 import os
 import shutil
@@ -39,6 +40,17 @@ def ensure_packages(names: list[str]) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
+def compile_sources() -> None:
+    """Write the project's bytecode once, up front. With PYTHONDONTWRITEBYTECODE set (as on this
+    machine and CI), Python reads a .pyc but never writes one, so every process the tests start
+    (the app, its workers, the CLI: hundreds) would compile the same ~20,000 lines again
+    (0.2 s of CPU each)."""
+    for folder in ("domain", "controllers", "harness", "tests", "bench", "piccolo_migrations"):
+        compileall.compile_dir(ROOT / folder, quiet=2, workers=1)
+    for name in ("app.py", "piccolo_conf.py"):
+        compileall.compile_file(ROOT / name, quiet=2)
 
 
 class Postgres:
@@ -123,6 +135,7 @@ def main(argv: list[str]) -> int:
             parallel = []  # one file: one process; or the caller chose
         command = [sys.executable, "-m", "pytest", *parallel, "--durations=20", *argv]
         ensure_packages(["postgresql", "chromium"])
+    compile_sources()
     pg = Postgres()
     url = pg.start()
     try:

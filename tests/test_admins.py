@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from litestar.routes import HTTPRoute
+from piccolo.apps.user.tables import BaseUser
 
 from domain.accounts import admins, sessions
 from domain.errors import Conflict
-from tests.conftest import Bucket, rows
+from tests.conftest import PRODUCT_ITERATIONS, Bucket, rows
 from tests.web import PASSWORD, Browser, admin, browser, running_app
 
 NEW_PASSWORD = "a-brand-new-secret-77"
@@ -72,6 +73,22 @@ async def test_a_superuser_creates_an_admin_who_can_sign_in(app: Any) -> None:
     assert await audit() == [("tester", "admin_created", "Zoë", "admin")]
     every_line = await rows("SELECT * FROM audit_log")
     assert all(NEW_PASSWORD not in str(dict(r)) for r in every_line)
+
+
+async def test_a_new_admin_and_a_reset_password_are_stored_with_600000_iterations(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the product stores (the test processes hash more cheaply: conftest.py)."""
+    monkeypatch.setattr(BaseUser, "_pbkdf2_iteration_count", PRODUCT_ITERATIONS)
+    assert PRODUCT_ITERATIONS >= 600_000
+    stored = "SELECT password FROM piccolo_user WHERE id = $1"
+    user_id = await make("Ines")
+    ((made,),) = [r.values() for r in await rows(stored, user_id)]
+    await admins.reset_password(user_id, NEW_PASSWORD)
+    ((reset,),) = [r.values() for r in await rows(stored, user_id)]
+    for password in (made, reset):
+        assert password.split("$")[:2] == ["pbkdf2_sha256", str(PRODUCT_ITERATIONS)]
+    assert made != reset
 
 
 async def test_bad_input_is_refused_naming_the_value_and_the_fix(app: Any) -> None:

@@ -25,7 +25,10 @@ from harness.processes import Process, stop_group
 from tests.browser.support import EMAIL, PASSWORD, ROOT, UI, USERNAME, empty_bucket, open_ui
 from tests.conftest import Bucket, bounded, eventually, seed_admin, wipe
 
-SERVER_LOG = ROOT / "test-output" / "browser-server.log"
+# One set of logs per test process (its xdist worker's name), not one file all three overwrite.
+SERVER_LOG = (
+    ROOT / "test-output" / os.environ.get("PYTEST_XDIST_WORKER", "main") / "browser-server.log"
+)
 STARTUP_TIMEOUT_S = 30.0
 
 expect.set_options(timeout=10_000)

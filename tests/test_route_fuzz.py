@@ -25,7 +25,7 @@ from app import create_app
 from controllers.lists import list_spec
 from controllers.numbers import int_parameters
 from domain.platform.settings import Settings
-from tests.test_route_walk import Walk, send, send_many, walk  # noqa: F401  (walk: the fixture)
+from tests.test_route_walk import Walk, send, walk  # noqa: F401  (walk: the fixture)
 
 SECURITY_HEADERS = {
     "content-security-policy": "script-src 'self'",
@@ -191,15 +191,11 @@ async def fuzz(
 ) -> Counter[int]:
     wrong: list[Any] = []
     statuses: Counter[int] = Counter()
-    tried = list(requests(params, token))
-    sends = []
-    for method, target, body, _bad_int, hx in tried:
+    for method, target, body, bad_int, hx in requests(params, token):
         headers = {"content-type": "application/x-www-form-urlencoded"} if body else {}
         if hx:
             headers["HX-Request"] = "true"
-        sends.append((method, target, {"content": body, "headers": headers}))
-    responses = await send_many(client, sends)
-    for (method, target, _body, bad_int, hx), response in zip(tried, responses, strict=True):
+        response = await send(client, method, target, content=body, headers=headers)
         check(response, (label, method, target[:80], hx), wrong)
         if bad_int and label == "signed in" and response.status_code < 400:  # refused: 4xx
             wrong.append((label, method, target[:80], hx, response.status_code, "taken"))

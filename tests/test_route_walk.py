@@ -8,9 +8,8 @@ request without a CSRF token gets through; and nothing answers 5xx.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, unquote
@@ -130,52 +129,25 @@ async def send(client: httpx.AsyncClient, method: str, path: str, **kw: Any) -> 
     return await client.request(method, url, **kw)
 
 
-IN_FLIGHT = 4  # the app and this client then work at once, not in turn (thousands of requests)
-
-
-async def send_many(
-    client: httpx.AsyncClient, sends: Sequence[tuple[str, str, dict[str, Any]]]
-) -> list[httpx.Response]:
-    """`send` for each (method, path, keywords), IN_FLIGHT at a time: the responses, in order.
-    Only for requests that do not depend on each other's answers."""
-    slots = asyncio.Semaphore(IN_FLIGHT)
-
-    async def one(method: str, path: str, kw: dict[str, Any]) -> httpx.Response:
-        async with slots:
-            return await send(client, method, path, **kw)
-
-    return list(await asyncio.gather(*(one(m, p, kw) for m, p, kw in sends)))
-
-
 async def test_signed_out_requests_get_only_the_way_to_sign_in(walk: Walk) -> None:
     wrong = []
-    tried = [
-        (method, path, hx)
-        for method, template, path in walk.requests({"GET", "POST"}, variants=True)
-        if not is_public(template)
-        for hx in (False, True)
-    ]
     async with httpx.AsyncClient(base_url=walk.app.url, timeout=30) as client:
-        responses = await send_many(
-            client,
-            [
-                (
-                    method,
-                    path,
-                    {"headers": {"HX-Request": "true"} if hx else {}, "data": {"x": "1"}},
+        for method, template, path in walk.requests({"GET", "POST"}, variants=True):
+            if is_public(template):
+                continue
+            for hx in (False, True):
+                headers = {"HX-Request": "true"} if hx else {}
+                response = await send(client, method, path, headers=headers, data={"x": "1"})
+                status = response.status_code
+                to_login = (
+                    status == 303 and response.headers["location"].startswith("/login?next=")
+                ) or (
+                    status == 401 and response.headers.get("hx-redirect", "").startswith("/login")
                 )
-                for method, path, hx in tried
-            ],
-        )
-        for (method, path, hx), response in zip(tried, responses, strict=True):
-            status = response.status_code
-            to_login = (
-                status == 303 and response.headers["location"].startswith("/login?next=")
-            ) or (status == 401 and response.headers.get("hx-redirect", "").startswith("/login"))
-            # A path no route matches may be a plain 404/405; a routed one must go to login.
-            unrouted = walk.routed(method, path) is None and status in (404, 405)
-            if not (to_login or unrouted):
-                wrong.append((method, path, hx, status, response.text[:80]))
+                # A path no route matches may be a plain 404/405; a routed one must go to login.
+                unrouted = walk.routed(method, path) is None and status in (404, 405)
+                if not (to_login or unrouted):
+                    wrong.append((method, path, hx, status, response.text[:80]))
     assert wrong == [], "\n".join(map(str, wrong))
     assert await count("models") == 0 and await count("audit_log") == 0
 
@@ -204,16 +176,15 @@ async def test_unsafe_requests_without_a_csrf_token_are_refused(walk: Walk) -> N
 
 async def test_no_route_answers_5xx_to_hostile_names(walk: Walk) -> None:
     b = walk.app.browser
-    wrong: list[Any] = []
-    gets: list[tuple[str, str, dict[str, Any]]] = [
-        (method, path, {}) for method, _template, path in walk.requests({"GET"})
-    ]
+    wrong = []
     async with httpx.AsyncClient(base_url=walk.app.url, timeout=30) as anonymous:
-        for (method, path, _), response in zip(gets, await send_many(anonymous, gets), strict=True):
+        for method, _template, path in walk.requests({"GET"}):
+            response = await send(anonymous, method, path)
             if response.status_code >= 500:
                 wrong.append(("signed out", method, path, response.status_code))
     await b.sign_in()
-    for (method, path, _), response in zip(gets, await send_many(b.client, gets), strict=True):
+    for method, _template, path in walk.requests({"GET"}):
+        response = await send(b.client, method, path)
         if response.status_code >= 500:
             wrong.append(("signed in", method, path, response.status_code))
         if path.startswith("/static/") and response.status_code == 200:

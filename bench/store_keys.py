@@ -28,7 +28,27 @@ def body(key: bytes, version: int, size: int) -> bytes:
     return (seed * (size // len(seed) + 1))[:size]
 
 
-class CatalogueKeys(Sequence[bytes]):
+class _Keys(Sequence[bytes]):
+    """Keys made one at a time by `_key(index)`; indexes and slices as a list takes them."""
+
+    def _key(self, index: int) -> bytes:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(index, slice):
+            return [self._key(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._key(index)
+
+
+class CatalogueKeys(_Keys):
     """Every key of `Catalogue(models, posts, media)` in S3's order (UTF-8 bytes), made on
     demand: folders have fixed-width numbers, so folder order then suffix order is byte order."""
 
@@ -44,17 +64,7 @@ class CatalogueKeys(Sequence[bytes]):
     def __len__(self) -> int:
         return self.models * self.per_model
 
-    @overload
-    def __getitem__(self, index: int) -> bytes: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
-    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < self.models * self.per_model:
-            raise IndexError(index)
+    def _key(self, index: int) -> bytes:
         model, j = divmod(index, self.per_model)
         last, folder = self._last
         if model != last:  # keys are asked for in runs: one folder's in turn
@@ -69,7 +79,7 @@ class CatalogueKeys(Sequence[bytes]):
                 yield folder + suffix
 
 
-class StoreKeys(Sequence[bytes]):
+class StoreKeys(_Keys):
     """Sorted keys: a generated run (`CatalogueKeys`, possibly empty) then a sorted list."""
 
     def __init__(self, generated: Sequence[bytes], rest: list[bytes]) -> None:
@@ -85,17 +95,7 @@ class StoreKeys(Sequence[bytes]):
     def __len__(self) -> int:
         return self.split + len(self.rest)
 
-    @overload
-    def __getitem__(self, index: int) -> bytes: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
-    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if 0 <= index < self.split:
-            return self.generated[index]
-        if index < 0:
-            index += len(self)
+    def _key(self, index: int) -> bytes:
         return self.generated[index] if index < self.split else self.rest[index - self.split]
 
     def __iter__(self) -> Iterator[bytes]:

@@ -65,7 +65,7 @@ class Served(Process):
     ) -> None:
         """`wait_answering` (status 200) for code without an event loop."""
 
-        # One client for every poll: each new one loads the CA bundle (about 20 ms of CPU).
+        # One client for every poll: each new one loads the CA bundle (about 30 ms of CPU).
         with httpx.Client(timeout=request_s) as client:
 
             def answers() -> bool:

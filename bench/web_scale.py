@@ -6,7 +6,8 @@ Serves the app as the default run does (uvicorn, one worker, moto S3, the seeded
 and loads, one after another and one request at a time: the staged list, a deep staged page
 (followed by its "Next" links), a search, the staged model page, the production list, and the
 public API's models (20 a page): its first page, the page holding the `--deep-rows`th model and
-the middle page of all public models. Prints p50, p99 and req/s per row, and PASS when p50 is at
+the middle page of all public models, asked by its number and by the `after` cursor of the page
+before it. Prints p50, p99 and req/s per row, and PASS when p50 is at
 most 10 ms (issue 24). Then, for every row that failed, requests the page again on a fresh server
 whose database connections run PostgreSQL's auto_explain, and prints the plan (EXPLAIN ANALYZE,
 with buffers) of every statement of that request that took `--explain-ms` or longer.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -61,9 +63,26 @@ def load_targets(facts: dict[str, Any], search: str, deep: str) -> list[Target]:
     ]
 
 
-def targets(args: argparse.Namespace, facts: dict[str, Any], deep: str) -> list[Target]:
-    public = int(facts.get("public_models", 0))
-    middle = max(1, min(100_000, public // API_PAGE // 2))
+def middle_page(facts: dict[str, Any]) -> int:
+    return max(1, min(100_000, int(facts.get("public_models", 0)) // API_PAGE // 2))
+
+
+async def cursor_before(base: str, page: int) -> str:
+    """The `after` cursor that asks for public models' page `page` (meta.next of the one
+    before), so the cursor row measures the same page as the page-number row."""
+    if page == 1:
+        return ""
+    status, body = await fetch_once(base, "", f"/api/v1/models?page={page - 1}")
+    cursor = json.loads(body)["meta"]["next"] if status == 200 else None
+    if not cursor:
+        raise RuntimeError(f"GET /api/v1/models?page={page - 1}: HTTP {status}, no meta.next")
+    return f"?after={cursor}"
+
+
+def targets(
+    args: argparse.Namespace, facts: dict[str, Any], deep: str, after_middle: str
+) -> list[Target]:
+    middle = middle_page(facts)
     return [
         Target("staged_list", "/staged"),
         Target("staged_deep", deep),
@@ -73,6 +92,7 @@ def targets(args: argparse.Namespace, facts: dict[str, Any], deep: str) -> list[
         Target("api_models", "/api/v1/models", public=True),
         Target("api_deep", f"/api/v1/models?page={args.deep_rows // API_PAGE + 1}", public=True),
         Target("api_middle", f"/api/v1/models?page={middle}", public=True),
+        Target("api_mid_after", f"/api/v1/models{after_middle}", public=True),
     ]
 
 
@@ -124,7 +144,8 @@ async def _measure(
     async with UvicornServer("creatorflix", args.app, "/healthz", args.out, env) as server:
         cookie = await login_ours(server.base, "bench", args.password)
         deep = await deep_path(server.base, cookie, "/staged", args.deep_rows, 25)
-        chosen = targets(args, facts, deep)
+        after_middle = await cursor_before(server.base, middle_page(facts))
+        chosen = targets(args, facts, deep, after_middle)
         say(f"\nScale mode: {server.base}, uvicorn pid {server.pid}, 1 worker, ONE connection, "
             f"{args.duration:g} s a page (+{args.warmup:g} s warm-up)")  # fmt: skip
         for t in chosen:
@@ -140,6 +161,9 @@ async def _measure(
                 duration=args.duration, warmup=args.warmup, server_pid=server.pid,
             )  # fmt: skip
             say(line(results[t.name]))
+    by_number, by_cursor = results["api_middle"], results["api_mid_after"]
+    say(f"  the middle API page by its number vs by its cursor, p50: {by_number.p50_ms:.2f} ms vs "
+        f"{by_cursor.p50_ms:.2f} ms ({by_number.p50_ms / by_cursor.p50_ms:.1f}x)")  # fmt: skip
     passing = [n for n, r in results.items() if passed(r)]
     say(f"  p50 <= {P50_TARGET_MS:g} ms on one connection: {len(passing)} of {len(results)} pass")
     return results, chosen

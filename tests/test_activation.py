@@ -132,7 +132,7 @@ async def test_public_read_side_serves_published_content_with_signed_urls(
     await rows("UPDATE models SET is_published = false WHERE name = 'Ben' RETURNING id")
     page = await public.models(1, bucket.s3.sign)
     assert [m["name"] for m in page["data"]] == ["Anna Lee"]
-    assert page["meta"] == {"page": 1, "limit": 20, "count": 1}
+    assert page["meta"] == {"page": 1, "limit": 20, "count": 1, "next": None}
     posts = await public.model_posts("Anna Lee", 1, bucket.s3.sign)
     assert posts is not None and posts["meta"]["count"] == 2
     content = next(p["content"] for p in posts["data"] if p["title"] == "Beach")

@@ -136,30 +136,3 @@ async def test_each_sort_of_the_production_list_pages_through_every_model_once_i
                 text = (await b.get(f"/production?sort={sort}&dir={direction}&page={page}")).text
                 got += [int(i) for i in ROW.findall(text)]
             assert got == want, (sort, direction)
-
-
-async def test_the_public_api_pages_through_every_public_model_once_in_its_order(
-    signed_in: Browser,
-) -> None:
-    """The API's page picks its ids from the public-page index first, then reads those models
-    (domain/production/sql.py): still the site's order, no model twice, none hidden shown."""
-    b = signed_in
-    await rows(
-        "INSERT INTO models (name, slug, is_published, display_order, post_count) "
-        "SELECT 'Public ' || i, 'public-' || i, i % 5 <> 0, (i * 7) % 4, (i * 13) % 6 "
-        "FROM generate_series(1, 50) AS i"
-    )
-    await rows("UPDATE models SET retired_at = now() WHERE name = 'Public 3'")
-    await rows("UPDATE models SET source_missing_at = now() WHERE name = 'Public 4'")
-    want = [
-        r["id"]
-        for r in await rows(
-            "SELECT id FROM models WHERE is_published AND retired_at IS NULL AND "
-            "source_missing_at IS NULL ORDER BY display_order, post_count DESC, id"
-        )
-    ]
-    got: list[int] = []
-    for page in (1, 2, 3):
-        answer = (await b.client.get(f"/api/v1/models?page={page}")).json()
-        got += [m["id"] for m in answer["data"]]
-    assert len(want) == 38 and got == want

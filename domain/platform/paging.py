@@ -12,8 +12,9 @@ from typing import Protocol, TypeVar
 from domain.errors import Invalid
 
 Signer = Callable[[str], Awaitable[str]]
-# A keyset list's sort column: a name, a count or a time.
-SortValue = str | int | datetime
+# A keyset list's sort column: a name, a count, a time, or the public order's
+# (display order, post count) pair.
+SortValue = str | int | datetime | tuple[int, int]
 INT32 = 2**31 - 1
 
 
@@ -49,6 +50,10 @@ def _cursor_value(value: object, sort: str) -> SortValue | None:
         return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
     if sort == "posts" and type(value) is int and 0 <= value <= INT32:
         return value
+    if sort == "public" and isinstance(value, list) and len(value) == 2:
+        order, posts = value
+        if type(order) is int and type(posts) is int and -INT32 <= order <= INT32:
+            return (order, posts) if 0 <= posts <= INT32 else None
     if sort == "name" and type(value) is str and len(value) <= 1024 and "\x00" not in value:
         value.encode()  # a lone surrogate ("\ud800" in the JSON) raises here
         return value

@@ -9,7 +9,7 @@ count, a post's media list) comes from public content only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal, TypedDict
 
@@ -18,7 +18,7 @@ from piccolo.columns.combination import WhereRaw
 from domain.media.records import derivatives_of
 from domain.media.sql import MediaDerivatives
 from domain.platform import db
-from domain.platform.paging import Signer, page_bounds
+from domain.platform.paging import BadQuery, Signer, decode_cursor, encode_cursor, page_bounds
 from domain.platform.tables import Post
 from domain.production import sql, tally
 from domain.production.lifecycle import media_list
@@ -46,9 +46,16 @@ class SignedModel(sql.PublicFields):
     banner_preview: str | None
 
 
+class ModelsMeta(TypedDict):
+    page: int | None  # None for a page asked by its `after` cursor: counting to it costs
+    limit: int
+    count: int
+    next: str | None  # the `after` cursor of the next page; None on the last page
+
+
 class ModelsPage(TypedDict):
     data: list[SignedModel]
-    meta: PageMeta
+    meta: ModelsMeta
 
 
 class SignedMedia(TypedDict):
@@ -89,19 +96,46 @@ class PostsPage(TypedDict):
 Derived = Mapping[str, MediaDerivatives]
 
 
-async def models(page: int, signer: Signer) -> ModelsPage:
-    offset = page_bounds(page, PAGE_SIZE)
-    # The page (the models_public_page index) and the count (the tally) at once.
+async def models(page: int | None, signer: Signer, after: str | None = None) -> ModelsPage:
+    """A page of public models, by its number (the offset's rows are skipped, which costs more
+    the deeper the page) or by the `after` cursor of the page before it (costs the same at any
+    depth); never both."""
+    if page is not None and after is not None:
+        raise BadQuery(
+            f"page={page} and after={after[:40]!r} were both given: give one, page for a page "
+            "by its number or after (meta.next of the page before) to go on from there."
+        )
+    number = 1 if page is None else page
+    position = _position(after) if after is not None else None
+    offset = page_bounds(number, PAGE_SIZE) if position is None else 0
+    # The page (the models_public_page index) and the count (the tally) at once; one row more
+    # than a page says whether there is a next.
     rows, count = await asyncio.gather(
-        sql.public_models_page(PAGE_SIZE, offset), tally.public_models()
+        sql.public_models_page(PAGE_SIZE + 1, offset, position), tally.public_models()
+    )
+    last = rows[PAGE_SIZE - 1] if len(rows) > PAGE_SIZE else None
+    after_last = (
+        encode_cursor((last["display_order"], last["post_count"]), last["id"]) if last else None
     )
     return {
-        "data": await _models(rows, signer),
-        "meta": {"page": page, "limit": PAGE_SIZE, "count": count},
+        "data": await _models(rows[:PAGE_SIZE], signer),
+        "meta": {
+            "page": None if position else number,
+            "limit": PAGE_SIZE,
+            "count": count,
+            "next": after_last,
+        },
     }
 
 
-async def _models(rows: list[sql.PublicModelRow], signer: Signer) -> list[SignedModel]:
+def _position(after: str) -> sql.PublicPosition:
+    value, row_id = decode_cursor(after, "public", "after")
+    if not isinstance(value, tuple):  # decode_cursor gives the "public" sort its pair
+        raise BadQuery(f"after={after[:40]!r} is not a cursor of the public model list.")
+    return sql.PublicPosition(*value, row_id)
+
+
+async def _models(rows: Sequence[sql.PublicModelRow], signer: Signer) -> list[SignedModel]:
     """Models with their images signed: each original, and its WebP preview once a worker
     made it (the thumbnail's and banner's 480 px, the icon's 160 px; else null)."""
     keys = [k for r in rows for k in (r["thumbnail_key"], r["icon_key"], r["banner_key"]) if k]

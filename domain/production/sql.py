@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from domain.platform import db
 from domain.platform.listing import ListQuery
@@ -79,19 +79,52 @@ class PublicModelRow(PublicFields):
     thumbnail_key: str | None
 
 
-async def public_models_page(limit: int, offset: int) -> list[PublicModelRow]:
+class PublicPosition(NamedTuple):
+    """Where a model stands in the public order: the keyset the API's `after` cursor holds."""
+
+    display_order: int
+    post_count: int
+    id: int
+
+
+class PublicPageRow(PublicModelRow):
+    display_order: int  # with post_count and id, the row's PublicPosition
+
+
+PUBLIC_ORDER = "ORDER BY m.display_order, m.post_count DESC, m.id"
+_PAGE_IDS = f"SELECT m.id, m.display_order, m.post_count FROM models m WHERE {VISIBLE_MODEL}"
+# The models after a position, as three ranges of the models_public_page index in its order
+# (display_order, post_count DESC, id), each read only as far as the page needs: the same
+# display order and post count with a higher id, the same display order with fewer posts, a
+# later display order. One row comparison cannot say it: post_count runs the other way.
+_AFTER = " UNION ALL ".join(
+    f"({_PAGE_IDS} AND {where} {PUBLIC_ORDER} LIMIT $1)"
+    for where in (
+        "m.display_order = $2 AND m.post_count = $3 AND m.id > $4",
+        "m.display_order = $2 AND m.post_count < $3",
+        "m.display_order > $2",
+    )
+)
+
+
+async def public_models_page(
+    limit: int, offset: int, after: PublicPosition | None = None
+) -> list[PublicPageRow]:
     # raw: THUMBNAIL is a correlated subquery, which Piccolo's select cannot express. The
     # page's ids come first, from the models_public_page index alone (an index-only scan skips
-    # the offset's rows without reading them), then the 20 models they name.
+    # the offset's rows without reading them; the ranges after a position skip nothing), then
+    # the models they name.
+    if after is None:
+        ids, args = f"{_PAGE_IDS} {PUBLIC_ORDER} LIMIT $1 OFFSET $2", [limit, offset]
+    else:
+        ids, args = f"{_AFTER} ORDER BY 2, 3 DESC, 1 LIMIT $1", [limit, *after]
     found = await db.fetch(
-        f"SELECT {MODEL_COLUMNS} FROM (SELECT m.id, m.display_order, m.post_count FROM models m "
-        f"WHERE {VISIBLE_MODEL} ORDER BY m.display_order, m.post_count DESC, m.id "
-        "LIMIT $1 OFFSET $2) AS page JOIN models m ON m.id = page.id "
-        "ORDER BY page.display_order, page.post_count DESC, page.id",
-        limit,
-        offset,
+        f"SELECT {MODEL_COLUMNS}, m.display_order FROM ({ids}) AS page "
+        "JOIN models m ON m.id = page.id ORDER BY page.display_order, page.post_count DESC, "
+        "page.id",
+        *args,
     )
-    return db.typed(PublicModelRow, found)
+    return db.typed(PublicPageRow, found)
 
 
 async def find_public_model(ref: str, by_name_first: bool) -> list[PublicModelRow]:

@@ -11,6 +11,7 @@ from domain.staging.activation import activate_all_new
 from tests.conftest import Bucket
 
 ST = str(Path(sys.executable).parent / "st")
+CONFIG = str(Path(__file__).with_name("schemathesis.toml"))
 
 
 async def test_public_api_conforms_to_its_schema(app_data: Bucket, live_server: str) -> None:
@@ -21,6 +22,8 @@ async def test_public_api_conforms_to_its_schema(app_data: Bucket, live_server: 
         subprocess.run,
         [
             ST,
+            "--config-file",
+            CONFIG,
             "run",
             f"{live_server}/schema/openapi.json",
             "--checks",

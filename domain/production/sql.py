@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypedDict
@@ -221,7 +222,7 @@ async def models_page(listing: ListQuery, cap: int) -> tuple[ListCounts, list[Li
     order = f"{LIST_ORDER[listing.sort]} {'DESC' if listing.desc else 'ASC'}, m.id"
     # raw: hot read, query builder measured slower; FILTER over a LIMITed subquery, which the
     # builder cannot express
-    counts = await db.fetch(
+    count = db.fetch(
         "SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE to_publish) AS to_publish, "
         "COUNT(*) FILTER (WHERE retired) AS retired, COUNT(*) FILTER (WHERE missing) AS missing "
         f"FROM (SELECT NOT m.is_published AND {publishable_sql('m')} AS to_publish, "
@@ -233,13 +234,16 @@ async def models_page(listing: ListQuery, cap: int) -> tuple[ListCounts, list[Li
     # The page's models first, then the row's columns for those alone: with the subqueries
     # beside a LIMIT over the whole filter, the planner hashed every staged folder name for
     # source_back (10 ms a page at 20,000 models, most of the page's time).
-    rows = await db.fetch(
+    page = db.fetch(
         f"SELECT {LIST_COLUMNS} FROM (SELECT * FROM models m WHERE {where} ORDER BY {order} "
         f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}) AS m {LIST_STAGED} ORDER BY {order}",
         *args,
         listing.size + 1,  # one more: whether a next page exists past a capped count
         listing.offset,
     )
+    # Independent reads, each on its own pooled connection: the page waits for the slower
+    # (at a million models the count, 3.4 ms, was as long as the rest of the SQL).
+    counts, rows = await asyncio.gather(count, page)
     return db.typed(ListCounts, counts)[0], db.typed(ListRow, rows)
 
 

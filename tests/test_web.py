@@ -140,7 +140,7 @@ async def test_production_publish_toggles_and_public_api(web: Any) -> None:
     assert "in the background" in (await b.get(queued.headers["location"])).text
     await eventually(lambda: count("models"), 3)  # a worker runs the activation job
     api = (await b.client.get("/api/models")).json()
-    assert api["meta"] == {"page": 1, "limit": 20, "count": 3}
+    assert api["meta"] == {"page": 1, "limit": 20, "count": 3, "next": None}
     ben = (await rows("SELECT id FROM models WHERE name = 'Ben'"))[0]["id"]
     row = await b.post(f"/production/{ben}/publish", {"published": "false"}, htmx=True)
     assert "badge-unpublished" in row.text and row.text.strip().startswith("<tr")

@@ -98,7 +98,10 @@ def freeze_startup_heap() -> None:
     """Put what start-up left alive (modules, tables, the app: about 140,000 objects) out of the
     garbage collector's reach. Each full pass walked all of it with the event loop held: up to
     117 ms at a time in a first sync (bench/loop_lag.py). And let the young generation grow to
-    GC_YOUNG_THRESHOLD objects between passes."""
+    GC_YOUNG_THRESHOLD objects between passes. Once a process: a process that starts more
+    runtimes (the tests' apps) would pay a full pass for each and freeze their garbage."""
+    if gc.get_freeze_count():
+        return
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

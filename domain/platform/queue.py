@@ -42,7 +42,10 @@ Middleware = WorkerMiddleware
 
 def connect(database_url: str) -> procrastinate.App:
     """Point the queue at the database (one queue per process, opened by the runtime)."""
-    connector = procrastinate.PsycopgConnector(conninfo=database_url)
+    # psycopg's pool opens min_size connections before it answers, and makes max_size as many
+    # by default: four backends for every process, though the web only queues a job now and
+    # then. One to start, up to four (the worker's jobs, its listener) made when asked for.
+    connector = procrastinate.PsycopgConnector(conninfo=database_url, min_size=1, max_size=4)
     app.connector = connector
     app.job_manager.connector = connector
     return app

@@ -17,10 +17,27 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    """The Litestar app (`app:create_app` for uvicorn and the `litestar` CLI)."""
+    """The Litestar app (`app:create_app` for uvicorn and the `litestar` CLI). For the
+    operator's commands (`litestar sync`, ...) only what they use: settings and the commands."""
+    if settings is None and _operator_command(sys.argv):
+        from controllers.cli import operator_app
+
+        try:
+            return operator_app(Settings.from_env())
+        except SettingsError as exc:
+            raise SystemExit(f"error: {exc}") from None
     from controllers.web_app import create_app as build
 
     return build(settings)
+
+
+def _operator_command(argv: list[str]) -> bool:
+    """Whether this process is `litestar <command> ...` for one of controllers/cli.py's
+    commands. Anything else (`litestar run`, `routes`, an option before the command) gets the
+    whole app."""
+    from controllers.cli import COMMANDS
+
+    return Path(argv[0]).name == "litestar" and len(argv) > 1 and argv[1] in COMMANDS
 
 
 def main(argv: list[str]) -> None:

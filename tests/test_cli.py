@@ -53,3 +53,20 @@ async def test_failures_exit_non_zero_with_one_line(database: Any, bucket: Bucke
     assert "DO_SPACES_BUCKET" in nobucket.stderr and "Traceback" not in nobucket.stderr
     unknown = cli(bucket, "activate", "Ghost")
     assert unknown.returncode == 1 and "Ghost" in unknown.stderr
+
+
+async def test_litestar_routes_still_loads_the_whole_web_app(database: Any, bucket: Bucket) -> None:
+    """The operator's commands load only what they use (app.py); every other `litestar`
+    command (routes, run, schema) still gets the web app, all its routes."""
+    done = cli(bucket, "routes")
+    assert done.returncode == 0, done.stderr
+    for route in ("/staged", "/production", "/api/v1/models", "/login"):
+        assert route in done.stdout, route
+
+
+async def test_an_operator_command_with_a_bad_setting_says_which_in_one_line(
+    database: Any, bucket: Bucket
+) -> None:
+    done = cli(bucket, "sync", SYNC_CONCURRENCY="lots")
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1].startswith("error: SYNC_CONCURRENCY")

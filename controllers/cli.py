@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from logging.handlers import QueueHandler
 from typing import TypeVar
 
 import click
@@ -35,8 +36,19 @@ STAT_ROWS = ("models", "posts", "media")
 
 
 def fail(message: str, code: int = 1) -> None:
+    _flush_logs()
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def _flush_logs() -> None:
+    """Litestar logs through a queue that a thread of its own writes out: the records still
+    queued are written before the error, so that the error stays the last line on stderr."""
+    for handler in logging.getLogger().handlers:
+        listener = getattr(handler, "listener", None)
+        thread = getattr(listener, "_thread", None)
+        if isinstance(handler, QueueHandler) and thread is not None and thread.is_alive():
+            handler.queue.join()  # type: ignore[attr-defined]  # a queue.Queue here
 
 
 def with_runtime(app: Litestar, body: Callable[[Runtime], Awaitable[T]], *, s3: bool = True) -> T:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,29 @@ async def test_an_operator_command_with_a_bad_setting_says_which_in_one_line(
     done = cli(bucket, "sync", SYNC_CONCURRENCY="lots")
     assert done.returncode != 0
     assert done.stderr.strip().splitlines()[-1].startswith("error: SYNC_CONCURRENCY")
+
+
+SLOW_LOG_THEN_FAIL = """
+import logging, sys, time
+sys.argv = ["litestar", "sync"]
+import app
+app.create_app()
+writer = logging.getLogger().handlers[0].listener.handlers[0]
+emit = writer.emit
+writer.emit = lambda record: (time.sleep(0.2), emit(record))
+logging.getLogger("creatorflix.test").info("a line still queued")
+from controllers.cli import fail
+fail("the error", 3)
+"""
+
+
+def test_the_error_stays_the_last_line_while_log_lines_are_still_queued() -> None:
+    """Litestar writes log lines from a thread of its own; a command's error waits for them."""
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    done = subprocess.run(
+        [sys.executable, "-c", SLOW_LOG_THEN_FAIL],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 3 and "a line still queued" in done.stderr, done.stderr
+    assert lines[-1] == "error: the error", done.stderr

@@ -120,7 +120,7 @@ async def models(page: int | None, signer: Signer, after: str | None = None) -> 
     return {
         "data": await _models(rows[:PAGE_SIZE], signer),
         "meta": {
-            "page": None if position else number,
+            "page": None if position is not None else number,
             "limit": PAGE_SIZE,
             "count": count,
             "next": after_last,
@@ -130,8 +130,7 @@ async def models(page: int | None, signer: Signer, after: str | None = None) -> 
 
 def _position(after: str) -> sql.PublicPosition:
     value, row_id = decode_cursor(after, "public", "after")
-    if not isinstance(value, tuple):  # decode_cursor gives the "public" sort its pair
-        raise BadQuery(f"after={after[:40]!r} is not a cursor of the public model list.")
+    assert isinstance(value, tuple)  # decode_cursor gives the "public" sort its pair, or raises
     return sql.PublicPosition(*value, row_id)
 
 

@@ -92,14 +92,20 @@ class PublicPageRow(PublicModelRow):
     display_order: int  # with post_count and id, the row's PublicPosition
 
 
-PUBLIC_ORDER = "ORDER BY m.display_order, m.post_count DESC, m.id"
+def public_order(table: str = "m") -> str:
+    """The public site's order (the models_public_page index's), of `table`'s columns ("" for
+    a union's own)."""
+    at = f"{table}." if table else ""
+    return f"ORDER BY {at}display_order, {at}post_count DESC, {at}id"
+
+
 _PAGE_IDS = f"SELECT m.id, m.display_order, m.post_count FROM models m WHERE {VISIBLE_MODEL}"
 # The models after a position, as three ranges of the models_public_page index in its order
 # (display_order, post_count DESC, id), each read only as far as the page needs: the same
 # display order and post count with a higher id, the same display order with fewer posts, a
 # later display order. One row comparison cannot say it: post_count runs the other way.
 _AFTER = " UNION ALL ".join(
-    f"({_PAGE_IDS} AND {where} {PUBLIC_ORDER} LIMIT $1)"
+    f"({_PAGE_IDS} AND {where} {public_order()} LIMIT $1)"
     for where in (
         "m.display_order = $2 AND m.post_count = $3 AND m.id > $4",
         "m.display_order = $2 AND m.post_count < $3",
@@ -116,13 +122,12 @@ async def public_models_page(
     # the offset's rows without reading them; the ranges after a position skip nothing), then
     # the models they name.
     if after is None:
-        ids, args = f"{_PAGE_IDS} {PUBLIC_ORDER} LIMIT $1 OFFSET $2", [limit, offset]
+        ids, args = f"{_PAGE_IDS} {public_order()} LIMIT $1 OFFSET $2", [limit, offset]
     else:
-        ids, args = f"{_AFTER} ORDER BY 2, 3 DESC, 1 LIMIT $1", [limit, *after]
+        ids, args = f"{_AFTER} {public_order('')} LIMIT $1", [limit, *after]
     found = await db.fetch(
         f"SELECT {MODEL_COLUMNS}, m.display_order FROM ({ids}) AS page "
-        "JOIN models m ON m.id = page.id ORDER BY page.display_order, page.post_count DESC, "
-        "page.id",
+        f"JOIN models m ON m.id = page.id {public_order('page')}",
         *args,
     )
     return db.typed(PublicPageRow, found)

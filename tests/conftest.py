@@ -185,8 +185,14 @@ async def pg_engine(settings: Settings) -> AsyncIterator[Engine]:
         engine.pool.terminate()
 
 
-# Not procrastinate_workers: worker processes that outlive a test stay registered.
-QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers")
+# Not procrastinate_workers: worker processes that outlive a test stay registered. In the order
+# a periodic defer writes them (procrastinate_defer_periodic_job), which wipe() locks them in.
+QUEUE_TABLES = ("procrastinate_periodic_defers", "procrastinate_jobs", "procrastinate_events")
+# A live server's worker defers its periodic jobs at any moment: a job written between the probe
+# and the TRUNCATE outlived a wipe, its id taken again after the RESTART, and the worker's
+# deferrer died on the duplicate key (seen in a full run: every later live test of that worker
+# failed). Writes to the queue wait from before the probe to the commit.
+LOCK_QUEUE = f"LOCK TABLE {', '.join(QUEUE_TABLES)} IN EXCLUSIVE MODE;"
 
 
 @dataclass(frozen=True)
@@ -231,10 +237,15 @@ async def wipe(engine: Engine) -> None:
     assert engine.pool is not None, "the test engine has no pool: start it first"
     async with engine.pool.acquire() as connection:
         plan = _WIPES.get(id(engine)) or _WIPES.setdefault(id(engine), await _wipe_plan(connection))
-        full = [row["name"] for row in await connection.fetch(plan.probe)]
-        names = ", ".join(f'"{name}"' for name in full)
-        truncate = f"TRUNCATE {names} CASCADE;" if full else ""
-        await connection.execute(f"BEGIN;{truncate}{plan.reset}COMMIT;")  # the simple protocol
+        await connection.execute(f"BEGIN;{LOCK_QUEUE}")  # the simple protocol: one round trip
+        try:
+            full = [row["name"] for row in await connection.fetch(plan.probe)]
+            names = ", ".join(f'"{name}"' for name in full)
+            truncate = f"TRUNCATE {names} CASCADE;" if full else ""
+            await connection.execute(f"{truncate}{plan.reset}COMMIT;")
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Resources only: each feature's jobs get it from their context (`of`), the web's 
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -94,14 +95,13 @@ def this_process() -> str:
 GC_YOUNG_THRESHOLD = 10_000
 
 
+@functools.cache  # once a process; not gc.get_freeze_count(), which walks what is frozen
 def freeze_startup_heap() -> None:
     """Put what start-up left alive (modules, tables, the app: about 140,000 objects) out of the
     garbage collector's reach. Each full pass walked all of it with the event loop held: up to
     117 ms at a time in a first sync (bench/loop_lag.py). And let the young generation grow to
     GC_YOUNG_THRESHOLD objects between passes. Once a process: a process that starts more
     runtimes (the tests' apps) would pay a full pass for each and freeze their garbage."""
-    if gc.get_freeze_count():
-        return
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

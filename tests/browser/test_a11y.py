@@ -23,6 +23,7 @@ from domain.staging.activation import activate_all_new
 from tests.browser.support import (
     PASSWORD,
     ROOT,
+    SHOT_QUALITY,
     SHOTS,
     UI,
     USERNAME,
@@ -158,7 +159,8 @@ async def test_no_serious_or_critical_axe_violation_on_any_page(
                     found = await axe(tab)
                     slug = name.replace(" ", "-")
                     SHOTS.mkdir(parents=True, exist_ok=True)
-                    await tab.screenshot(path=str(SHOTS / f"a11y-{slug}-{width}-{scheme}.png"))
+                    shot = SHOTS / f"a11y-{slug}-{width}-{scheme}.jpg"
+                    await tab.screenshot(path=str(shot), quality=SHOT_QUALITY)
                     for v in found:
                         counts[v["impact"]] += len(v["nodes"])
                         report.extend(describe(where, v, limit=1000))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.support import UI, synced_demo
+from tests.browser.support import SHOT_QUALITY, UI, synced_demo
 from tests.conftest import Bucket
 
 CHARTS = ("chart-runs-duration", "chart-runs-keys", "chart-runs-changes", "chart-growth")
@@ -39,10 +39,11 @@ async def test_charts_render_in_light_and_dark(ui: UI, app_data: Bucket, width: 
         assert await line.evaluate("l => getComputedStyle(l).stroke") == colours[scheme]
         await ui.page.get_by_text("Show as table").last.click()
         await expect(ui.page.locator("#chart-storage-table")).to_be_visible()
-        await ui.page.locator("#charts").screenshot(path=str(await _shot(ui, f"{scheme}-{width}")))
+        shot = await _shot(ui, f"{scheme}-{width}")
+        await ui.page.locator("#charts").screenshot(path=shot, quality=SHOT_QUALITY)
     assert colours["light"] != colours["dark"], colours
 
 
 async def _shot(ui: UI, scheme: str) -> str:
     path = await ui.screenshot(f"charts-{scheme}-page")
-    return str(path.with_name(f"charts-{scheme}.png"))
+    return str(path.with_name(f"charts-{scheme}.jpg"))

@@ -21,6 +21,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import ParameterKwarg
 from litestar.typing import FieldDefinition
 
+from controllers.app_cache import app_cache
 from controllers.lists import list_spec
 from domain.platform.listing import MAX_PAGE, whole_number
 from domain.platform.paging import INT32 as MAX_ID
@@ -71,17 +72,14 @@ def int_parameters(handler: BaseRouteHandler, template: str) -> dict[str, tuple[
     return found
 
 
-@lru_cache(512)
-def _checks(handler: BaseRouteHandler, template: str) -> dict[str, tuple[str, int, int]]:
-    return int_parameters(handler, template)
-
-
 def strict_integers(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Guard: every integer path and query parameter of the handler, checked as written."""
     template = connection.scope.get("path_template", "")
-    checks = _checks(handler, template)
+    checks = app_cache(connection.app, "int_parameters", lambda: lru_cache(512)(int_parameters))(
+        handler, template
+    )
     if not checks:
         return
     written = _path_pattern(template).fullmatch(connection.scope["path"])

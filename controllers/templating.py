@@ -4,7 +4,7 @@ content-hashed URLs of static files (`static_url`) with the caching they allow."
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +22,7 @@ from litestar.types import Message, PathType, Scope
 from litestar.types.file_types import FileInfo
 from markupsafe import Markup, escape
 
+from controllers.app_cache import app_cache
 from controllers.lookalike import reveal
 
 
@@ -107,17 +108,24 @@ def register_filters(env: Environment) -> None:
     env.globals.update(query=query, flashes=flashes)
 
 
-@lru_cache(maxsize=8192)
-def _reverse(app: Litestar, route: str, params: tuple[tuple[str, object], ...]) -> str:
-    return app.route_reverse(route, **dict(params))
+Reverse = Callable[[str, tuple[tuple[str, object], ...]], str]
+
+
+def _reverser(app: Litestar) -> Reverse:
+    @lru_cache(maxsize=8192)
+    def reverse(route: str, params: tuple[tuple[str, object], ...]) -> str:
+        return app.route_reverse(route, **dict(params))
+
+    return reverse
 
 
 def url_for(context: Mapping[str, object], /, route_name: str, **params: object) -> str:
-    """Litestar's `url_for` for templates, remembered: a list page asks for the same few hundred
-    URLs (three a row) on every view, and each reverse lookup costs some microseconds."""
+    """Litestar's `url_for` for templates, remembered (per app): a list page asks for the same
+    few hundred URLs (three a row) on every view, and each reverse lookup costs microseconds."""
     request = context["request"]
     assert isinstance(request, Request)  # every page's context has it (Litestar's)
-    return _reverse(request.app, route_name, tuple(params.items()))
+    reverse = app_cache(request.app, "url_for", lambda: _reverser(request.app))
+    return reverse(route_name, tuple(params.items()))
 
 
 # ---------------------------------------------------------------- static files, content-hashed

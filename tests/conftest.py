@@ -6,6 +6,7 @@ import asyncio
 import functools
 import itertools
 import logging
+import mimetypes
 import os
 import shutil
 import sys
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from moto.backends import get_backend
+from moto.core import DEFAULT_ACCOUNT_ID
 from piccolo.apps.user.tables import BaseUser
 from piccolo.engine import Engine
 
@@ -149,7 +152,9 @@ def moto_endpoint() -> Iterator[str]:
     rewrite what they forward (Host, max-keys), which breaks signatures; the embedded S3 is
     signed-only (tests/test_upload_trust.py)."""
     server = GatedMotoServer(port=0, secrets={"test": "test"}, signed_only=False)
-    yield server.start()
+    endpoint = server.start()
+    LOCAL_MOTO.add(endpoint)
+    yield endpoint
     bounded_call(server.stop, "stopping moto's S3 server")
 
 
@@ -256,6 +261,23 @@ async def database(pg_engine: Engine) -> AsyncIterator[Engine]:
     yield pg_engine
 
 
+LOCAL_MOTO: set[str] = set()  # the endpoint of the moto server this process serves
+
+
+async def store_object(s3: S3Service, key: str, body: bytes) -> None:
+    """An object put in the bucket as S3Service.upload puts it (its type guessed from the name).
+
+    On this process's own moto server, straight into moto's store: arranging a test, not the
+    S3 path under test, which the app still takes through moto's HTTP server. Through HTTP,
+    each object cost this process about 5 ms of CPU (a full run puts thousands)."""
+    if s3.settings.endpoint not in LOCAL_MOTO:
+        await s3.upload(key, body)
+        return
+    content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    store = get_backend("s3")[DEFAULT_ACCOUNT_ID]["aws"]
+    store.put_object(s3.settings.bucket, key, body).set_metadata({"Content-Type": content_type})
+
+
 class Bucket:
     """A fresh bucket on moto's server, driven through our own S3Service."""
 
@@ -268,7 +290,7 @@ class Bucket:
 
     async def put(self, *keys: str, body: bytes = b"data") -> None:
         for key in keys:
-            await self.s3.upload(key, body)
+            await store_object(self.s3, key, body)
 
     async def delete(self, *keys: str) -> None:
         for key in keys:

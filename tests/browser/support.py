@@ -17,7 +17,7 @@ from playwright.async_api import Browser, ConsoleMessage, Dialog, Error, Locator
 from domain.catalogue.keys import KeyKind, parse_key
 from domain.platform.demo import demo_objects
 from domain.platform.s3 import S3Service
-from tests.conftest import Bucket, bounded
+from tests.conftest import Bucket, bounded, store_object
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -205,7 +205,7 @@ async def put_many(s3: S3Service, objects: Iterable[tuple[str, bytes]]) -> None:
 
     async def one(key: str, body: bytes) -> None:
         async with sem:
-            await s3.upload(key, body)
+            await store_object(s3, key, body)
 
     await asyncio.gather(*(one(k, b) for k, b in objects))
 

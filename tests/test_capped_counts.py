@@ -136,3 +136,33 @@ async def test_each_sort_of_the_production_list_pages_through_every_model_once_i
                 text = (await b.get(f"/production?sort={sort}&dir={direction}&page={page}")).text
                 got += [int(i) for i in ROW.findall(text)]
             assert got == want, (sort, direction)
+
+
+NAME_CELL = re.compile(r'<tr id="row-\d+"[^>]*>.*?href="/staged/[^"]*"[^>]*>([^<]*)<', re.S)
+
+
+async def test_a_staged_name_search_pages_both_ways_through_every_match_once_in_either_order(
+    signed_in: Browser,
+) -> None:
+    """A name search in name order picks the page's names from the name index first
+    (domain/staging/sql.py): "Next" then "Previous" still walk every match once, in order, up
+    and down the names, with the names that do not match (between them) left out."""
+    b = signed_in
+    await rows(
+        "INSERT INTO whitelabel_models (folder_name) SELECT name FROM generate_series(1, 60) AS i, "
+        "LATERAL (VALUES ('Rose ' || lpad(i::text, 2, '0')), ('Rosa ' || i), ('Ros ' || i), "
+        "('rosé ' || i), ('XROSE ' || i)) AS v(name)"
+    )
+    numbers = range(1, 61)
+    matching = sorted([f"Rose {i:02d}" for i in numbers] + [f"XROSE {i}" for i in numbers])
+    for direction, want in (("asc", matching), ("desc", matching[::-1])):
+        page = (await b.get(f"/staged?q=rose&sort=name&dir={direction}&size=25")).text
+        pages = [NAME_CELL.findall(page)]
+        while 'aria-disabled="true">Next →' not in page:
+            page = (await b.get(link(page, "Next →"))).text
+            pages.append(NAME_CELL.findall(page))
+        assert [n for p in pages for n in p] == want, direction
+        for earlier in reversed(pages[:-1]):
+            page = (await b.get(link(page, "← Previous"))).text
+            assert NAME_CELL.findall(page) == earlier, direction
+        assert 'aria-disabled="true">← Previous' in page

@@ -104,21 +104,47 @@ async def staged_page(
     """One keyset page of the staged list: the rows after the cursor's `key` (before it, read
     nearest first, when `backwards`)."""
     args: list[object] = []
-    where = _filters(listing, args)
-    if key is not None:
-        where += " AND " + _after(listing, key, not backwards, args)
     column = SORT_COLUMNS[listing.sort]
     direction = "DESC" if listing.desc != backwards else "ASC"
+    if listing.search and listing.sort == "name" and not listing.filter("status"):
+        where = _names_matching(listing, key, not backwards, direction, limit, args)
+    else:
+        where = _filters(listing, args)
+        if key is not None:
+            where += " AND " + _after(listing, key, not backwards, args)
+        args.append(limit)
     found = await db.fetch(  # raw: hot read, query builder measured slower
         "SELECT id, folder_name, thumbnail_key, post_count, image_count, video_count, status, "
         f"{column} AS sort_value, {PRODUCTION_RETIRED}, "
         f"GREATEST(last_synced_at, {LAST_FULL_SYNC}) AS last_synced_at "
         f"FROM whitelabel_models WHERE {where} "
-        f"ORDER BY {column} {direction}, id {direction} LIMIT ${len(args) + 1}",
+        f"ORDER BY {column} {direction}, id {direction} LIMIT ${len(args)}",
         *args,
-        limit,
     )
     return db.typed(ListRow, found)
+
+
+def _names_matching(
+    listing: ListQuery,
+    key: tuple[SortValue, int] | None,
+    forward: bool,
+    direction: str,
+    limit: int,
+    args: list[object],
+) -> str:
+    """A name search in name order: the page's names picked from the name index alone (an
+    index-only scan, skipping the names that do not match), then those rows read. Filtered on
+    the table, every name skipped cost a heap fetch: 2,000 of them, 4.5 ms, for a page of
+    'rose' at a million models. Names are unique, so the cursor's name alone bounds the page."""
+    where = _filters(listing, args)
+    if key is not None:
+        args.append(key[0])
+        where += f" AND folder_name {'<' if listing.desc == forward else '>'} ${len(args)}"
+    args.append(limit)
+    return (
+        f"folder_name IN (SELECT folder_name FROM whitelabel_models WHERE {where} "
+        f"ORDER BY folder_name {direction} LIMIT ${len(args)})"
+    )
 
 
 async def rows_before(listing: ListQuery, key: tuple[SortValue, int], cap: int) -> int:

@@ -6,7 +6,6 @@ import asyncio
 import functools
 import itertools
 import logging
-import mimetypes
 import os
 import shutil
 import sys
@@ -29,7 +28,7 @@ from domain.catalogue.sync import SyncOptions, run_sync
 from domain.platform import db
 from domain.platform import queue as platform_queue
 from domain.platform.policy_gate import GatedMotoServer
-from domain.platform.s3 import S3Service
+from domain.platform.s3 import S3Service, guessed_type
 from domain.platform.settings import S3Settings, Settings
 from domain.platform.tables import TABLES
 from tests.fault_proxy import FaultProxy
@@ -273,9 +272,9 @@ async def store_object(s3: S3Service, key: str, body: bytes) -> None:
     if s3.settings.endpoint not in LOCAL_MOTO:
         await s3.upload(key, body)
         return
-    content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
     store = get_backend("s3")[DEFAULT_ACCOUNT_ID]["aws"]
-    store.put_object(s3.settings.bucket, key, body).set_metadata({"Content-Type": content_type})
+    fake = store.put_object(s3.settings.bucket, key, body)
+    fake.set_metadata({"Content-Type": guessed_type(key)})
 
 
 class Bucket:

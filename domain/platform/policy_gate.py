@@ -185,8 +185,11 @@ def _dispatcher() -> WSGIApplication:
         def get_backend_for_host(self, host: str | None) -> object:
             # Called under the dispatcher's lock; hosts are service names and the hosts a
             # request's signature names (its region), so the map stays small.
-            if host not in found and len(found) < MAX_HOSTS:
-                found[host] = super().get_backend_for_host(host)
-            return found[host] if host in found else super().get_backend_for_host(host)
+            if host in found:
+                return found[host]
+            backend = super().get_backend_for_host(host)
+            if len(found) < MAX_HOSTS:
+                found[host] = backend
+            return backend
 
     return Dispatcher(create_backend_app)

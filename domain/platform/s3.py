@@ -59,6 +59,11 @@ def _session() -> AioSession:
     return session
 
 
+def guessed_type(key: str) -> str:
+    """The Content-Type an upload without one is stored with: guessed from the key's name."""
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
 class S3Service:
     """One long-lived client per process; use as `async with S3Service(settings) as s3`."""
 
@@ -214,7 +219,7 @@ class S3Service:
         return url
 
     async def upload(self, key: str, body: bytes, content_type: str | None = None) -> None:
-        content_type = content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
+        content_type = content_type or guessed_type(key)
         try:
             await self.client.put_object(
                 Bucket=self.settings.bucket, Key=key, Body=body, ContentType=content_type

@@ -94,8 +94,13 @@ def _after(
     """The keyset bound: rows after `key` (a (sort value, id) pair) in the list's order, or
     before it when not `forward`."""
     args += list(key)
-    op = "<" if listing.desc == forward else ">"
+    op = _beyond(listing, forward)
     return f"({SORT_COLUMNS[listing.sort]}, id) {op} (${len(args) - 1}, ${len(args)})"
+
+
+def _beyond(listing: ListQuery, forward: bool) -> str:
+    """The comparison that keeps the rows past a cursor, in the list's order and direction."""
+    return "<" if listing.desc == forward else ">"
 
 
 async def staged_page(
@@ -139,7 +144,7 @@ def _names_matching(
     where = _filters(listing, args)
     if key is not None:
         args.append(key[0])
-        where += f" AND folder_name {'<' if listing.desc == forward else '>'} ${len(args)}"
+        where += f" AND folder_name {_beyond(listing, forward)} ${len(args)}"
     args.append(limit)
     return (
         f"folder_name IN (SELECT folder_name FROM whitelabel_models WHERE {where} "

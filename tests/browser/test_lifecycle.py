@@ -4,6 +4,7 @@ works, a model is edited (slug included) and its preview and history show the re
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -13,6 +14,9 @@ from playwright.async_api import expect
 from domain.staging import activation
 from tests.browser.support import UI, demo, production_row, synced_demo
 from tests.conftest import Bucket, rows
+
+AFTER_SETTLE = """() => new Promise((done) =>
+  document.addEventListener('htmx:afterSettle', () => done(), {once: true}))"""
 
 
 @pytest.mark.parametrize("width", [1366, 390])
@@ -40,8 +44,16 @@ async def test_source_missing_filter_bulk_unpublish_and_edit(
     await ui.screenshot(f"production-source-missing-{width}")
 
     # Unpublish all matching: everything "o" matches (Aurora and Chloé; Bruno already is).
+    settled = asyncio.ensure_future(page.evaluate(AFTER_SETTLE))
+    await asyncio.sleep(0)  # the listener is sent before the click
     await page.get_by_label("Source missing").uncheck()
     await expect(page.locator("#production-position")).to_have_text("1–3 of 3 model(s)")
+    # Typed into the swapped-in search box before htmx had wired it, "a" sent no search (one
+    # full run): the swap settles first.
+    try:
+        await asyncio.wait_for(settled, 10)
+    except TimeoutError:
+        raise AssertionError("htmx did not settle the list swapped in by the uncheck") from None
     await page.get_by_label("Search production models").fill("a")
     await expect(page).to_have_url(re.compile(r"[?&]q=a(&|$)"))  # the search's swap landed
     await expect(page.locator("#production-position")).to_have_text("1–3 of 3 model(s)")

@@ -23,6 +23,7 @@ from litestar.types.file_types import FileInfo
 from markupsafe import Markup, escape
 
 from controllers.app_cache import app_cache
+from controllers.components import COMPONENTS
 from controllers.lookalike import reveal
 
 
@@ -69,9 +70,9 @@ def moment(value: datetime | str | None, none: str = "never") -> Markup:
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        at.isoformat(), when(at), ago(at)
-    )
+    # Our own digits and words, nothing to escape: an f-string, not Markup.format (whose
+    # Formatter cost 11 us a time against 4.5; a list page shows one a row).
+    return Markup(f'<time datetime="{at.isoformat()}" title="{when(at)}">{ago(at)}</time>')
 
 
 def duration(seconds: float | None) -> str:
@@ -105,7 +106,7 @@ def register_filters(env: Environment) -> None:
     env.filters.update(
         when=when, ago=ago, moment=moment, duration=duration, number=number, reveal=reveal
     )
-    env.globals.update(query=query, flashes=flashes)
+    env.globals.update(query=query, flashes=flashes, **COMPONENTS)
 
 
 Reverse = Callable[[str, tuple[tuple[str, object], ...]], str]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TypeVar
 
 from domain.media.previews import thumbnails
@@ -36,7 +37,7 @@ class ListedModel(FromRow):
     retired_at: datetime | None = None  # an admin retired it (domain/production/retiring.py)
     preview_url: str | None = None  # a 160 px preview of its thumbnail, once made
 
-    @property
+    @cached_property  # a row's badges and its title read it more than once
     def visibility(self) -> Visibility:
         return visibility(self)
 
@@ -66,7 +67,7 @@ class ProductionModel(FromRow):
     retired_at: datetime | None = None  # an admin retired it (domain/production/retiring.py)
     retired_by: str | None = None
 
-    @property
+    @cached_property  # a row's badges and its title read it more than once
     def visibility(self) -> Visibility:
         return visibility(self)
 
@@ -96,7 +97,7 @@ class ProductionPost(FromRow):
     preview_url: str | None = None
     content_url: str | None = None  # the original, for the lightbox
 
-    @property
+    @cached_property  # a row's badges and its title read it more than once
     def visibility(self) -> Visibility:
         model = State(self.model_is_published, self.model_source_missing_at, self.model_retired_at)
         return visibility(model, self)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from types import TracebackType
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class LoopSemaphore:
@@ -34,3 +40,18 @@ class LoopSemaphore:
         trace: TracebackType | None,
     ) -> None:
         self.current().release()
+
+
+@asynccontextmanager
+async def beside(read: Awaitable[T]) -> AsyncIterator[asyncio.Future[T]]:
+    """Start `read` now and run the block beside it; the block awaits it when it needs it. A
+    page's count needs nothing of its rows, so it runs beside the row query and the signing
+    after it, on its own pooled connection; if the block fails, the read is cancelled."""
+    task = asyncio.ensure_future(read)
+    try:
+        yield task
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

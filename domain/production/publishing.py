@@ -14,6 +14,7 @@ from domain.errors import Conflict
 from domain.platform import db
 from domain.platform.db import now
 from domain.platform.listing import Filter, ListQuery, ListSpec, parse
+from domain.platform.loops import beside
 from domain.platform.paging import Signer
 from domain.platform.tables import Model, Post
 from domain.production import sql
@@ -55,7 +56,7 @@ def production_query(
 ProductionQuery = production_query  # the name the list's controls had
 
 
-# The list counts at most this many matching models (sql.models_page): past it, "10,000+".
+# The list counts at most this many matching models (sql.models_count): past it, "10,000+".
 COUNT_CAP = 10_000
 
 
@@ -72,14 +73,19 @@ class Matching(NamedTuple):
 
 
 async def models(query: ListQuery, signer: Signer) -> tuple[list[ListedModel], Matching]:
-    counts, rows = await sql.models_page(query, COUNT_CAP)
+    # The count runs beside the page's query and signing, on its own pooled connection: at a
+    # million models it reads 10,000 (3.4 ms), as long as the rest of the page's SQL.
+    async with beside(sql.models_count(query, COUNT_CAP)) as counting:
+        rows = await sql.models_page(query)
+        listed = await signed(rows[: query.size], signer, ListedModel)
+        counts = await counting
     total, more = counts["total"], len(rows) > query.size
     if total >= COUNT_CAP:
         matching = Matching(total, True, None, None, None, more)
     else:
         found = (counts["to_publish"], counts["retired"], counts["missing"])
         matching = Matching(total, False, *found, more)
-    return await signed(rows[: query.size], signer, ListedModel), matching
+    return listed, matching
 
 
 async def matching_ids(query: ListQuery) -> list[int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypedDict
@@ -178,7 +177,7 @@ def _list_filters(listing: ListQuery, args: list[object]) -> str:
 
 
 class ListCounts(TypedDict):
-    """The production list's counts over at most `cap` matching models (see models_page)."""
+    """The production list's counts over at most `cap` matching models (see models_count)."""
 
     total: int
     to_publish: int
@@ -216,18 +215,16 @@ class PublishLock(TypedDict):
     retired_at: datetime | None
 
 
-async def models_page(listing: ListQuery, cap: int) -> tuple[ListCounts, list[ListRow]]:
-    """(how many match, and of those how many publishing would make public and how many it
-    would skip, retired or with their source missing; this page of them, and the row after it
-    when there is one) for the production list's filters. The counts read at most `cap`
-    matching models, so a page view costs the same at a million models as at ten thousand: a
-    total of `cap` means "at least", and then the other three are partial."""
+async def models_count(listing: ListQuery, cap: int) -> ListCounts:
+    """How many models match the production list's filters, and of those how many publishing
+    would make public and how many it would skip, retired or with their source missing. It
+    reads at most `cap` matching models, so a page view costs the same at a million models as
+    at ten thousand: a total of `cap` means "at least", and then the other three are partial."""
     args: list[object] = []
     where = _list_filters(listing, args)
-    order = f"{LIST_ORDER[listing.sort]} {'DESC' if listing.desc else 'ASC'}, m.id"
     # raw: hot read, query builder measured slower; FILTER over a LIMITed subquery, which the
     # builder cannot express
-    count = db.fetch(
+    counts = await db.fetch(
         "SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE to_publish) AS to_publish, "
         "COUNT(*) FILTER (WHERE retired) AS retired, COUNT(*) FILTER (WHERE missing) AS missing "
         f"FROM (SELECT NOT m.is_published AND {publishable_sql('m')} AS to_publish, "
@@ -236,20 +233,25 @@ async def models_page(listing: ListQuery, cap: int) -> tuple[ListCounts, list[Li
         *args,
         cap,
     )
+    return db.typed(ListCounts, counts)[0]
+
+
+async def models_page(listing: ListQuery) -> list[ListRow]:
+    """This page of the production list, and the row after it when there is one."""
+    args: list[object] = []
+    where = _list_filters(listing, args)
+    order = f"{LIST_ORDER[listing.sort]} {'DESC' if listing.desc else 'ASC'}, m.id"
     # The page's models first, then the row's columns for those alone: with the subqueries
     # beside a LIMIT over the whole filter, the planner hashed every staged folder name for
     # source_back (10 ms a page at 20,000 models, most of the page's time).
-    page = db.fetch(
+    page = await db.fetch(  # raw: hot read, query builder measured slower
         f"SELECT {LIST_COLUMNS} FROM (SELECT * FROM models m WHERE {where} ORDER BY {order} "
         f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}) AS m {LIST_STAGED} ORDER BY {order}",
         *args,
         listing.size + 1,  # one more: whether a next page exists past a capped count
         listing.offset,
     )
-    # Independent reads, each on its own pooled connection: the page waits for the slower
-    # (at a million models the count, 3.4 ms, was as long as the rest of the SQL).
-    counts, rows = await asyncio.gather(count, page)
-    return db.typed(ListCounts, counts)[0], db.typed(ListRow, rows)
+    return db.typed(ListRow, page)
 
 
 async def matching_ids(listing: ListQuery) -> list[int]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from domain.media.previews import signed_derivatives
 from domain.platform.listing import Filter, ListQuery, ListSpec, parse
+from domain.platform.loops import beside
 from domain.platform.paging import Signer, decode_cursor, encode_cursor
 from domain.staging import sql
 from domain.staging.rows import (
@@ -78,25 +79,28 @@ async def staged_models(q: ListQuery, signer: Signer) -> StagedPage:
     backwards = q.before is not None and q.after is None
     cursor = q.before if backwards else q.after
     key = decode_cursor(cursor, q.sort, "before" if backwards else "after") if cursor else None
-    rows = await sql.staged_page(q, key, backwards, q.size + 1)
-    more = len(rows) > q.size
-    rows = rows[: q.size]
-    if backwards:
-        rows.reverse()
     cap = SEARCH_COUNT_CAP if q.search else COUNT_CAP
-    if not rows:
-        total = await sql.capped_count(q, cap)
-        return StagedPage([], None, None, total, total >= cap)
-    first, last = rows[0], rows[-1]
     # Independent reads, each on its own pooled connection: the page waits for the slowest.
-    total, before, signed = await asyncio.gather(
-        sql.capped_count(q, cap),
-        # How many rows under the same filter come before this one, counted up to COUNT_CAP.
-        sql.rows_before(q, (first["sort_value"], first["id"]), COUNT_CAP)
-        if cursor
-        else asyncio.sleep(0, 0),
-        signed_rows(rows, signer),
-    )
+    # The count runs beside the page's query and signing (a search's count, 3 ms at a
+    # million models, had waited for the page's query, then the signing had waited for it).
+    async with beside(sql.capped_count(q, cap)) as counting:
+        rows = await sql.staged_page(q, key, backwards, q.size + 1)
+        more = len(rows) > q.size
+        rows = rows[: q.size]
+        if backwards:
+            rows.reverse()
+        if not rows:
+            total = await counting
+            return StagedPage([], None, None, total, total >= cap)
+        first, last = rows[0], rows[-1]
+        before, signed = await asyncio.gather(
+            # How many rows under the same filter come before this one, up to COUNT_CAP.
+            sql.rows_before(q, (first["sort_value"], first["id"]), COUNT_CAP)
+            if cursor
+            else asyncio.sleep(0, 0),
+            signed_rows(rows, signer),
+        )
+        total = await counting
     has_next = more if not backwards else True
     has_prev = more if backwards else bool(cursor)
     return StagedPage(

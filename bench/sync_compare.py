@@ -1,6 +1,7 @@
 """A first sync's CPU per million keys, another commit's side by side with this checkout's.
 
     make bench-sync-compare ARGS="--before 238d27b --models 1000"
+    make bench-sync-compare ARGS="--before 238d27b --analyzed-empty"   # a cleared catalogue
 
 Checks REV out into a temporary git worktree (web_compare.worktree). Each commit gets a database
 of its own in the same cluster (CREATE DATABASE, then that tree's migrations) and its own
@@ -59,6 +60,7 @@ async def main():
 asyncio.run(main())
 """
 FIGURES = ("ours", "pg", "total", "wall")
+STAGED = ("whitelabel_models", "whitelabel_posts", "whitelabel_media")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,6 +70,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3, help="first syncs per commit")
     p.add_argument("--workers", type=int, default=2, help="`python -m app worker` processes")
     p.add_argument("--concurrency", type=int, default=16, help="SYNC_CONCURRENCY")
+    p.add_argument(
+        "--analyzed-empty",
+        action="store_true",
+        help="VACUUM ANALYZE the emptied tables before each sync (a catalogue cleared, then "
+        "analyzed by autovacuum): statistics that say the tables are empty",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -122,6 +130,8 @@ async def one_sync(side: Side, args: argparse.Namespace, env: dict[str, str], se
     conn = await asyncpg.connect(side.url)
     try:
         await reset_tables(conn)
+        if args.analyzed_empty:
+            await conn.execute(f"VACUUM ANALYZE {', '.join(STAGED)}")
         logs = log_dir / f"{side.label}-{n}"
         logs.mkdir()
         async with Workers(args.workers, {**env, "DATABASE_URL": side.url}, logs, side.tree) as w:

@@ -31,6 +31,13 @@ from domain.catalogue.sync_options import PLAN_NAMES_SHOWN, DeletionPlan, SyncOp
 from domain.platform.loops import LoopSemaphore
 from domain.platform.s3_rows import Rows
 from domain.platform.s3_types import S3Object
+from domain.platform.table_stats import FreshStatistics
+from domain.platform.tables import (
+    WhitelabelMedia,
+    WhitelabelModel,
+    WhitelabelModelImage,
+    WhitelabelPost,
+)
 
 log = logging.getLogger("creatorflix.sync")
 # A killed or dropped database connection: the model's transaction rolled back, so retry it.
@@ -48,6 +55,10 @@ BIG_MODEL = 20_000  # objects: fingerprint and classify in a thread, so the loop
 # first sync of 507,500 keys: 11.9 and 11.7 s with four, 16.3 and 12.8 s with eight).
 WRITE_SLOTS = 4
 _write_slots = LoopSemaphore(WRITE_SLOTS)
+# The tables a sync grows, their planner statistics kept up with its writes: stale ones made
+# every foreign-key check of a first sync scan the table it points at.
+STAGED_TABLES = (WhitelabelModel, WhitelabelPost, WhitelabelMedia, WhitelabelModelImage)
+statistics = FreshStatistics(tuple(t._meta.tablename for t in STAGED_TABLES))
 
 
 async def _fingerprint(listed: Listed, options: SyncOptions) -> tuple[list[S3Object] | Rows, str]:
@@ -102,6 +113,8 @@ async def sync_model(
             stats.keys_ignored += desired.ignored
             return False
         change, existing, model_id = await _write(options, desired, known)
+    if change.writes_anything and not options.dry_run:
+        await statistics.wrote(len(objects))
     _count(change, existing, model_id, plan, stats, recorder)
     return True
 

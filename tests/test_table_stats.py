@@ -1,0 +1,93 @@
+"""A sync keeps the planner's statistics up with the tables it grows (table_stats): statistics
+taken on emptied tables had made every foreign-key check of a first sync scan the table it
+points at, reading millions of rows a sync."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from domain.catalogue import model_sync
+from domain.platform import table_stats
+from domain.platform.table_stats import FreshStatistics
+from tests.conftest import Bucket, count, rows
+
+TABLES = model_sync.statistics.tables
+
+
+async def analyzed_rows(table: str) -> float:
+    found = await rows("SELECT reltuples FROM pg_class WHERE oid = $1::regclass", table)
+    return float(found[0]["reltuples"])
+
+
+@pytest.fixture
+async def emptied_and_analyzed(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
+    """The staged tables empty and analyzed so (a cleared catalogue after autovacuum), with
+    autovacuum kept off them so only the sync can refresh their statistics; the sync's count
+    of rows written starts at 0, and it looks every 200 rows."""
+    monkeypatch.setattr(model_sync, "statistics", FreshStatistics(TABLES, check_every=200))
+    for table in TABLES:
+        await rows(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+        await rows(f"ANALYZE {table}")
+    try:
+        yield
+    finally:
+        for table in TABLES:
+            await rows(f"ALTER TABLE {table} RESET (autovacuum_enabled)")
+
+
+async def test_a_first_sync_into_emptied_analyzed_tables_refreshes_their_statistics(
+    emptied_and_analyzed: None, bucket: Bucket
+) -> None:
+    assert await analyzed_rows("whitelabel_media") == 0
+    await bucket.put(
+        *(f"Model{m:02}/Post{p}/{i}.jpg" for m in range(12) for p in range(10) for i in range(10))
+    )
+    assert (await bucket.sync()).status == "succeeded"
+    media = await count("whitelabel_media")
+    assert media == 1_200
+    seen = await analyzed_rows("whitelabel_media")
+    # Analyzed as the table passed each doubling, until its statistics said it was past tiny.
+    assert seen >= 200, f"the planner believes {seen} media rows of {media}"
+
+
+async def test_stale_statistics_are_refreshed_by_one_process_at_a_time_then_left_alone(
+    emptied_and_analyzed: None, bucket: Bucket, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model_sync.statistics, "check_every", 10**9)  # the sync never looks
+    await bucket.put(
+        *(f"Model{m:02}/Post{p}/{i}.jpg" for m in range(10) for p in range(10) for i in range(10))
+    )
+    assert (await bucket.sync()).status == "succeeded"  # 1,000 media rows
+    assert "whitelabel_media" in await table_stats.stale_tables(TABLES)  # 32 pages, analyzed at 0
+    holder = await asyncpg.connect(settings.database_url)
+    try:  # another process analyzing: this one goes on writing
+        assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", table_stats.ANALYZING)
+        assert await table_stats.analyze_stale(TABLES) == []
+    finally:
+        await holder.close()
+    assert "whitelabel_media" in await table_stats.analyze_stale(TABLES)
+    assert await analyzed_rows("whitelabel_media") == 1_000
+    assert await table_stats.stale_tables(TABLES) == []  # current now: nothing to do
+    assert await table_stats.analyze_stale(TABLES) == []
+
+
+async def test_statistics_that_say_a_table_is_past_tiny_are_left_to_autovacuum(
+    emptied_and_analyzed: None, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model_sync.statistics, "check_every", 10**9)  # the sync never looks
+    keys = [f"Model{m:02}/Post{p}/{i}.jpg" for m in range(30) for p in range(10) for i in range(10)]
+    await bucket.put(*keys[:1_000])
+    assert (await bucket.sync()).status == "succeeded"
+    assert "whitelabel_media" in await table_stats.analyze_stale(TABLES)
+    await bucket.put(*keys[1_000:])
+    assert (await bucket.sync()).status == "succeeded"  # the table tripled since
+    assert "whitelabel_media" in await table_stats.stale_tables(TABLES)
+    analyzed = (await rows("SELECT relpages FROM pg_class WHERE relname = 'whitelabel_media'"))[0]
+    monkeypatch.setattr(table_stats, "TINY", analyzed["relpages"])  # as if it were past tiny
+    assert "whitelabel_media" not in await table_stats.stale_tables(TABLES)

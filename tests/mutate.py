@@ -106,6 +106,19 @@ GROUPS: dict[str, Group] = {
             "tests/test_schedule_race.py",
         ),
     ),
+    "page-parts": Group(
+        (
+            "controllers/components.py",
+            "domain/platform/table_stats.py",
+            "domain/platform/loops.py",
+        ),
+        (
+            "tests/test_components.py",
+            "tests/test_table_stats.py",
+            "tests/test_beside.py",
+            "tests/test_loop_limits.py",
+        ),
+    ),
     "s3-listing": Group(
         ("domain/platform/s3_pages.py", "domain/platform/s3_listing.py"),
         (

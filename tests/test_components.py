@@ -21,6 +21,12 @@ def test_a_tick_box_escapes_the_name_value_and_label_it_carries() -> None:
     )
 
 
+def test_a_thumbnail_beside_a_name_is_decorative() -> None:
+    assert str(thumb("https://cdn/x.webp", "Cleo")) == (
+        '<img class="thumb" src="https://cdn/x.webp" alt="" loading="lazy">'
+    )
+
+
 def test_a_thumbnail_escapes_its_url_class_and_alt_text() -> None:
     html = str(thumb("https://cdn/x.webp?a=1&b=2", "n", HOSTILE, HOSTILE))
     assert html == (

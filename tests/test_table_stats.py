@@ -4,6 +4,7 @@ points at, reading millions of rows a sync."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -57,7 +58,11 @@ async def test_a_first_sync_into_emptied_analyzed_tables_refreshes_their_statist
 
 
 async def test_stale_statistics_are_refreshed_by_one_process_at_a_time_then_left_alone(
-    emptied_and_analyzed: None, bucket: Bucket, settings: Any, monkeypatch: pytest.MonkeyPatch
+    emptied_and_analyzed: None,
+    bucket: Bucket,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(model_sync.statistics, "check_every", 10**9)  # the sync never looks
     await bucket.put(
@@ -71,7 +76,12 @@ async def test_stale_statistics_are_refreshed_by_one_process_at_a_time_then_left
         assert await table_stats.analyze_stale(TABLES) == []
     finally:
         await holder.close()
-    assert "whitelabel_media" in await table_stats.analyze_stale(TABLES)
+    with caplog.at_level(logging.INFO, logger="creatorflix.db"):
+        assert "whitelabel_media" in await table_stats.analyze_stale(TABLES)
+    logged = [r.getMessage() for r in caplog.records if r.name == "creatorflix.db"]
+    assert any(  # the operator's log names what was analyzed
+        m.startswith("statistics refreshed for [") and "'whitelabel_media'" in m for m in logged
+    ), logged
     assert await analyzed_rows("whitelabel_media") == 1_000
     assert await table_stats.stale_tables(TABLES) == []  # current now: nothing to do
     assert await table_stats.analyze_stale(TABLES) == []
@@ -81,13 +91,63 @@ async def test_statistics_that_say_a_table_is_past_tiny_are_left_to_autovacuum(
     emptied_and_analyzed: None, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(model_sync.statistics, "check_every", 10**9)  # the sync never looks
-    keys = [f"Model{m:02}/Post{p}/{i}.jpg" for m in range(30) for p in range(10) for i in range(10)]
-    await bucket.put(*keys[:1_000])
-    assert (await bucket.sync()).status == "succeeded"
+    batch = 0
+
+    async def sync_more() -> None:
+        nonlocal batch
+        keys = (
+            f"Model{batch:02}{m}/Post{p}/{i}.jpg"
+            for m in range(10)
+            for p in range(10)
+            for i in range(10)
+        )
+        await bucket.put(*keys)
+        assert (await bucket.sync()).status == "succeeded"
+        batch += 1
+
+    await sync_more()
     assert "whitelabel_media" in await table_stats.analyze_stale(TABLES)
-    await bucket.put(*keys[1_000:])
-    assert (await bucket.sync()).status == "succeeded"  # the table tripled since
-    assert "whitelabel_media" in await table_stats.stale_tables(TABLES)
+    for _ in range(6):  # grown past twice its analyzed size (concurrent COPYs extend by runs)
+        await sync_more()
+        if "whitelabel_media" in await table_stats.stale_tables(TABLES):
+            break
+    else:
+        raise AssertionError("the media table never grew past twice its analyzed size")
     analyzed = (await rows("SELECT relpages FROM pg_class WHERE relname = 'whitelabel_media'"))[0]
     monkeypatch.setattr(table_stats, "TINY", analyzed["relpages"])  # as if it were past tiny
     assert "whitelabel_media" not in await table_stats.stale_tables(TABLES)
+
+
+@pytest.mark.parametrize(
+    ("analyzed", "pages", "stale"),
+    [
+        (0, 16, False),  # twice SMALL: never worth it
+        (0, 17, True),
+        (8, 17, True),
+        (20, 40, False),  # exactly twice its analyzed size: not yet
+        (20, 41, True),
+        (127, 1_000, True),
+        (128, 100_000, False),  # statistics past tiny: left to autovacuum
+    ],
+)
+def test_statistics_are_stale_only_past_twice_their_size_while_they_call_a_table_tiny(
+    analyzed: int, pages: int, stale: bool
+) -> None:
+    assert table_stats.is_stale(analyzed, pages) is stale
+
+
+async def test_the_statistics_are_looked_at_once_every_so_many_rows_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked: list[tuple[str, ...]] = []
+
+    async def analyze(tables: tuple[str, ...]) -> list[str]:
+        looked.append(tables)
+        return ["t"]
+
+    monkeypatch.setattr(table_stats, "analyze_stale", analyze)
+    keeper = FreshStatistics(("t",), check_every=3)
+    assert await keeper.wrote(2) == [] and looked == []
+    assert await keeper.wrote(1) == ["t"] and looked == [("t",)]  # the third row: a look
+    assert await keeper.wrote(2) == [] and len(looked) == 1  # counted afresh from there
+    assert await keeper.wrote(1) == ["t"] and len(looked) == 2

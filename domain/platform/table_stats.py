@@ -49,21 +49,22 @@ class FreshStatistics:
         return await analyze_stale(self.tables)
 
 
+# raw: the catalogue's own bookkeeping (relpages: pages at the last ANALYZE or VACUUM)
+SIZES = """SELECT c.relname, c.relpages,
+    pg_relation_size(c.oid) / current_setting('block_size')::int AS pages
+    FROM pg_class c WHERE c.oid = ANY($1::regclass[])"""
+
+
+def is_stale(analyzed_pages: int, pages: int) -> bool:
+    """Whether a table of `pages` whose statistics were taken at `analyzed_pages` needs them
+    taken again: they still call it tiny, and it has grown past STALE times that (or SMALL)."""
+    return analyzed_pages < TINY and pages > STALE * max(analyzed_pages, SMALL)
+
+
 async def stale_tables(tables: tuple[str, ...]) -> list[str]:
-    """The tables now more than STALE times the size their statistics, still under TINY
-    pages, were taken at."""
-    # raw: the catalogue's own bookkeeping (relpages: pages at the last ANALYZE or VACUUM)
-    rows = await db.fetch(
-        "SELECT c.relname, c.relpages, "
-        "pg_relation_size(c.oid) / current_setting('block_size')::int AS pages "
-        "FROM pg_class c WHERE c.oid = ANY($1::regclass[])",
-        list(tables),
-    )
-    return [
-        str(r["relname"])
-        for r in rows
-        if int(r["relpages"]) < TINY and r["pages"] > STALE * max(int(r["relpages"]), SMALL)
-    ]
+    """The tables among `tables` whose statistics are stale (is_stale)."""
+    rows = await db.fetch(SIZES, list(tables))
+    return [str(r["relname"]) for r in rows if is_stale(int(r["relpages"]), int(r["pages"]))]
 
 
 async def analyze_stale(tables: tuple[str, ...]) -> list[str]:

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from domain.platform.loops import LoopSemaphore, beside
+from domain.platform.loops import beside
 
 
 async def test_a_read_beside_the_block_runs_while_the_block_does_and_gives_its_answer() -> None:
@@ -41,20 +41,3 @@ async def test_a_read_beside_a_failing_block_is_cancelled_not_left_running() -> 
             await asyncio.wait_for(started.wait(), 5)
             raise LookupError("the page's query failed")
     assert ended == ["cancelled"], f"the read beside the failed block ended as {ended}"
-
-
-async def test_a_loop_semaphore_lets_its_value_in_at_once_and_holds_the_next() -> None:
-    slots = LoopSemaphore(2)
-    inside = 0
-    most = 0
-
-    async def one() -> None:
-        nonlocal inside, most
-        async with slots:
-            inside += 1
-            most = max(most, inside)
-            await asyncio.sleep(0.01)
-            inside -= 1
-
-    await asyncio.wait_for(asyncio.gather(*(one() for _ in range(5))), 5)
-    assert most == 2, f"{most} were inside a semaphore of 2 at once"

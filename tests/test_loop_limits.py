@@ -38,3 +38,7 @@ def test_the_write_and_render_limits_hold_in_each_new_event_loop() -> None:
     for limit, at_once in limits:
         for _ in range(3):  # three loops, one after another, each waiting on the limit
             assert contend(limit, at_once * 3) == at_once
+
+
+def test_a_loop_semaphore_made_now_lets_its_value_in_at_once_and_holds_the_next() -> None:
+    assert contend(LoopSemaphore(2), 5) == 2

@@ -2,9 +2,9 @@
 badges), as Jinja globals built in Python.
 
 They were macros; a list page called them about a hundred times. A macro call costs Jinja about
-4.5 us (its arguments checked, a frame and a context made) against about 1 for a function, which
-was a fifth of rendering a 25-row list. Everything interpolated is escaped here, as autoescape
-would: names, keys and labels are user content.
+4.5 us (its arguments checked, a frame and a context made) against about 1 for a function: with
+these as functions the production list's 25 rows render in 1.68 ms, not 1.99. Everything
+interpolated is escaped here, as autoescape would: names, keys and labels are user content.
 """
 
 from __future__ import annotations

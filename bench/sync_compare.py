@@ -36,7 +36,7 @@ import asyncpg
 from piccolo.engine import PostgresEngine
 
 from bench import args as cli
-from bench.measure import ServerCpu, Timer, reset_tables
+from bench.measure import SYNC_TABLES, ServerCpu, Timer, reset_tables
 from bench.report import describe_run, say
 from bench.store import StoreProcess
 from bench.sync_bench import worker_env
@@ -60,7 +60,6 @@ async def main():
 asyncio.run(main())
 """
 FIGURES = ("ours", "pg", "total", "wall")
-STAGED = ("whitelabel_models", "whitelabel_posts", "whitelabel_media")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,7 +130,7 @@ async def one_sync(side: Side, args: argparse.Namespace, env: dict[str, str], se
     try:
         await reset_tables(conn)
         if args.analyzed_empty:
-            await conn.execute(f"VACUUM ANALYZE {', '.join(STAGED)}")
+            await conn.execute(f"VACUUM ANALYZE {', '.join(SYNC_TABLES)}")
         logs = log_dir / f"{side.label}-{n}"
         logs.mkdir()
         async with Workers(args.workers, {**env, "DATABASE_URL": side.url}, logs, side.tree) as w:

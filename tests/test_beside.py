@@ -10,6 +10,15 @@ import pytest
 from domain.platform.loops import beside
 
 
+async def started_within(started: asyncio.Event, seconds: float = 5) -> None:
+    try:
+        await asyncio.wait_for(started.wait(), seconds)
+    except TimeoutError:
+        raise AssertionError(
+            f"the read beside the block had not started after {seconds} s"
+        ) from None
+
+
 async def test_a_read_beside_the_block_runs_while_the_block_does_and_gives_its_answer() -> None:
     started = asyncio.Event()
 
@@ -18,7 +27,7 @@ async def test_a_read_beside_the_block_runs_while_the_block_does_and_gives_its_a
         return 7
 
     async with beside(count()) as counting:
-        await asyncio.wait_for(started.wait(), 5)  # running before the block awaits it
+        await started_within(started)  # running before the block awaits it
         assert await counting == 7
 
 
@@ -38,6 +47,6 @@ async def test_a_read_beside_a_failing_block_is_cancelled_not_left_running() -> 
 
     with pytest.raises(LookupError, match="the page's query failed"):
         async with beside(count()):
-            await asyncio.wait_for(started.wait(), 5)
+            await started_within(started)
             raise LookupError("the page's query failed")
     assert ended == ["cancelled"], f"the read beside the failed block ended as {ended}"

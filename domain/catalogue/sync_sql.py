@@ -104,6 +104,24 @@ async def load_existing(
 # -- writing one model's change: the sync's bulk write path
 
 
+async def insert_model(
+    tx: db.Tx, folder: str, fields: Sequence[object], fingerprint: str | None, stamp: datetime
+) -> int:
+    """The new staged model's id (`fields`: diff.model_fields' values, in their order)."""
+    # raw: the sync's bulk write path
+    (row,) = await tx.fetch(
+        "INSERT INTO whitelabel_models (folder_name, thumbnail_key, icon_key, banner_key, "
+        "extra_image_keys, post_count, image_count, video_count, ignored_keys, status, "
+        "listing_hash, last_synced_at, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'new', $10, $11, $11) RETURNING id",
+        folder,
+        *fields,
+        fingerprint,
+        stamp,
+    )
+    return int(row["id"])
+
+
 async def update_model(
     tx: db.Tx, model_id: int, fields: Sequence[object], fingerprint: str | None, stamp: datetime
 ) -> None:

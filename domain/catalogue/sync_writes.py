@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from domain.catalogue import sync_insert
 from domain.catalogue import sync_sql as sql
 from domain.catalogue.diff import DesiredPost, ExistingModel, ModelChange, model_fields
 from domain.media import records as media_records
@@ -81,25 +80,29 @@ async def load_existing(model_id: int) -> ExistingModel:
 
 
 async def write_change(change: ModelChange) -> int:
-    """Insert a new model's rows, or write a staged one's change, in one transaction; returns
-    the model id."""
+    """Insert and update one model's rows in one transaction; returns the model id."""
     desired = change.desired
     stamp = now()
-    # A model with pending deletions keeps no fingerprint, so the next run looks at it again.
-    fingerprint = None if change.has_deletions else desired.listing_hash
-    model_id = change.model_id
-    if model_id is None:  # all of a first sync's writes: one statement a model
-        return await sync_insert.insert_new_model(change, fingerprint, stamp)
     fields = model_fields(desired)
     fields["extra_image_keys"] = json.dumps(fields["extra_image_keys"])
+    # A model with pending deletions keeps no fingerprint, so the next run looks at it again.
+    fingerprint = None if change.has_deletions else desired.listing_hash
     async with db.transaction() as tx:
-        await sql.update_model(tx, model_id, list(fields.values()), fingerprint, stamp)
-        images = [desired.thumbnail_key, desired.icon_key, desired.banner_key]
-        await lifecycle.model_images_changed(
-            tx, desired.folder, [*images, *desired.extra_image_keys]
-        )
+        model_id = change.model_id
+        if model_id is None:
+            model_id = await sql.insert_model(
+                tx, desired.folder, list(fields.values()), fingerprint, stamp
+            )
+        else:
+            await sql.update_model(tx, model_id, list(fields.values()), fingerprint, stamp)
+            images = [desired.thumbnail_key, desired.icon_key, desired.banner_key]
+            await lifecycle.model_images_changed(
+                tx, desired.folder, [*images, *desired.extra_image_keys]
+            )
         if change.images_changed:
-            await media_records.model_images_listed(tx, model_id, desired.image_versions())
+            await media_records.model_images_listed(
+                tx, model_id, desired.image_versions(), new=change.model_id is None
+            )
         post_ids = await _insert_posts(tx, model_id, change, stamp)
         if change.changed_posts:  # each statement skipped when empty: a round trip saved
             await sql.update_posts(
@@ -129,7 +132,8 @@ async def write_change(change: ModelChange) -> int:
                     for mid, m in change.changed_media
                 ],
             )
-    return model_id
+    assert model_id is not None
+    return int(model_id)
 
 
 async def _insert_posts(

@@ -23,13 +23,14 @@ class Pending:
 
 
 async def model_images_listed(
-    tx: db.Tx, model_id: int, images: dict[str, tuple[str, str, int]]
+    tx: db.Tx, model_id: int, images: dict[str, tuple[str, str, int]], *, new: bool = False
 ) -> None:
     """The model's image rows become `images`: a replaced object (another ETag) waits for new
     derivatives; a removed one's row goes, and a trigger sends its derivatives to the trash.
-    Applied with the model's fields, which already stopped naming the removed images. (A new
-    model's images are inserted with it: catalogue/sync_insert.py.)"""
-    await sql.model_images_removed(tx, model_id, list(images))
+    Applied with the model's fields, which already stopped naming the removed images. A `new`
+    model (inserted in this transaction) has no rows to remove."""
+    if not new:
+        await sql.model_images_removed(tx, model_id, list(images))
     if images:
         await sql.model_images_listed(tx, model_id, images)
 

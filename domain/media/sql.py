@@ -73,16 +73,6 @@ async def model_images_removed(tx: db.Tx, model_id: int, kept: list[str]) -> Non
     )
 
 
-# A model's image row listed again takes its new fields; a new version (another ETag) is
-# claimable at once, even if a job skipped the old one (catalogue/sync_insert.py uses it too).
-IMAGES_UPSERT = (
-    "ON CONFLICT (s3_key) DO UPDATE SET whitelabel_model = EXCLUDED.whitelabel_model, "
-    "role = EXCLUDED.role, etag = EXCLUDED.etag, size = EXCLUDED.size, "
-    "derive_claimed_at = CASE WHEN whitelabel_model_images.etag IS DISTINCT FROM "
-    "EXCLUDED.etag THEN NULL ELSE whitelabel_model_images.derive_claimed_at END"
-)
-
-
 async def model_images_listed(
     tx: db.Tx, model_id: int, images: dict[str, tuple[str, str, int]]
 ) -> None:
@@ -92,7 +82,11 @@ async def model_images_listed(
     await tx.execute(
         "INSERT INTO whitelabel_model_images (whitelabel_model, s3_key, role, etag, size) "
         "SELECT $1, k, r, e, s FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) "
-        f"AS t(k, r, e, s) {IMAGES_UPSERT}",
+        "AS t(k, r, e, s) ON CONFLICT (s3_key) DO UPDATE SET whitelabel_model = EXCLUDED."
+        "whitelabel_model, role = EXCLUDED.role, etag = EXCLUDED.etag, size = EXCLUDED.size, "
+        # a new version is claimable at once, even if a job skipped the old one (changed)
+        "derive_claimed_at = CASE WHEN whitelabel_model_images.etag IS DISTINCT FROM "
+        "EXCLUDED.etag THEN NULL ELSE whitelabel_model_images.derive_claimed_at END",
         model_id,
         keys,
         [v[0] for v in images.values()],

@@ -287,13 +287,6 @@ async def fetchval(sql: str, *args: object) -> Any:
         return await tx.fetchval(sql, *args)
 
 
-async def fetchval_autocommit(sql: str, *args: object) -> Any:
-    """One statement as its own transaction (no BEGIN or COMMIT round trip): a write that is
-    whole in one statement. The first column of its first row, or None."""
-    async with read_connection() as tx:
-        return await tx.fetchval(sql, *args)
-
-
 @asynccontextmanager
 async def read_connection(engine: PostgresEngine | None = None) -> AsyncIterator[Tx]:
     engine = engine or current_engine()

@@ -363,6 +363,9 @@ def cli_env(s3: S3Settings, **extra: str) -> dict[str, str]:
         "DO_SPACES_KEY": s3.key,
         "DO_SPACES_SECRET": s3.secret,
         "DO_SPACES_BUCKET": s3.bucket,
+        # Three test processes share two cores: a worker in the idle class (the default) would
+        # wait behind every one of them. tests/test_worker_priority.py checks the default.
+        "WORKER_NICE": "10",
         **extra,
     }
 

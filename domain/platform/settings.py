@@ -14,6 +14,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = ROOT / "data"
 GIB = 1024**3
+# WORKER_NICE's default: nice 19 and Linux's idle scheduling class (SCHED_IDLE), where a task
+# gives up its core the moment another wants it (bench/pages_first.py measured it against 10).
+IDLE = "idle"
 _HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
@@ -55,7 +58,8 @@ class Settings:
     embedded_s3_port: int = 9455
     workers: int = 1  # worker processes `python -m app` supervises; 0 runs the web alone
     worker_concurrency: int = 4  # jobs one worker process runs at once
-    worker_nice: int = 10  # how much lower a worker's CPU priority is than its starter's
+    worker_nice: int = 19  # how much lower a worker's CPU priority is than its starter's
+    worker_idle: bool = True  # and in Linux's idle class: a core only when nothing else wants it
     sync_parts: int = 16  # most parts one sync's listing is split into, shared by workers
     metrics_token: str = ""  # lets a Prometheus scraper read /metrics without signing in
     worker_name: str = ""  # how a worker signs the runs and parts it works on; "" is host:pid
@@ -69,6 +73,7 @@ class Settings:
         env = os.environ if env is None else env
         db = _database_url(env.get("DATABASE_URL"))
         s3 = _s3_settings(env)
+        nice, idle = _worker_nice(env)
         secret = env.get("SECRET_KEY") or ""
         if secret and len(secret) < 32:
             raise SettingsError(
@@ -93,7 +98,8 @@ class Settings:
             embedded_s3_port=_int(env, "EMBEDDED_S3_PORT", 9455, low=1, high=65535),
             workers=_int(env, "WORKERS", 1, low=0, high=32),
             worker_concurrency=_int(env, "WORKER_CONCURRENCY", 4, low=1, high=64),
-            worker_nice=_int(env, "WORKER_NICE", 10, low=0, high=19),
+            worker_nice=nice,
+            worker_idle=idle,
             sync_parts=_int(env, "SYNC_PARTS", 16, low=1, high=256),
             metrics_token=env.get("METRICS_TOKEN") or "",
             worker_name=_name(env, "WORKER_NAME"),
@@ -195,6 +201,20 @@ def _name(env: Mapping[str, str], name: str) -> str:
             "(e.g. worker-1), or unset it to name the process by host and pid."
         )
     return raw
+
+
+def _worker_nice(env: Mapping[str, str]) -> tuple[int, bool]:
+    """WORKER_NICE: `idle` (the default) or 0 to 19 steps; (steps, in the idle class)."""
+    raw = env.get("WORKER_NICE") or IDLE
+    if raw == IDLE:
+        return 19, True
+    try:
+        return _int(env, "WORKER_NICE", 19, low=0, high=19), False
+    except SettingsError:
+        raise SettingsError(
+            f"WORKER_NICE={raw!r} is neither {IDLE} nor a whole number from 0 to 19: use {IDLE} "
+            "(the default) or a number of steps, e.g. 10."
+        ) from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

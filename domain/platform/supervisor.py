@@ -207,10 +207,11 @@ class WorkerPool:
         if self.procs:
             self._thread.start()
             log.info(
-                "started %d worker process(es), %d steps below the web's CPU priority "
+                "started %d worker process(es), %d steps below the web's CPU priority%s "
                 "(WORKER_NICE)",
                 len(self.procs),
                 self.settings.worker_nice,
+                " and in the idle class" if self.settings.worker_idle else "",
             )
         else:
             log.info("WORKERS=0: no worker here; run `litestar worker` where jobs should run")

@@ -14,9 +14,12 @@ which for the supervisor's threads means stopping anyway), and it checks its par
 second besides (other systems, or a supervisor gone before the worker asked).
 
 A worker runs WORKER_NICE steps below the CPU priority of whatever started it (`lower_priority`):
-on one box, the web's pages get a core first while a sync writes. Most of a sync's CPU is
-PostgreSQL's, writing for it: when the database is on this machine, the backends serving the
-worker's connections (named by application_name) are lowered as much (`_lower_backends`).
+on one box, the web's pages get a core first while a sync writes. By default (`idle`) it is 19
+steps and Linux's idle scheduling class besides: a task of that class gives up its core the
+moment another task wakes wanting it, where a merely lowered one runs on to the end of its
+slice. Most of a sync's CPU is PostgreSQL's, writing for it: when the database is on this
+machine, the backends serving the worker's connections (named by application_name) are lowered
+as much (`_lower_backends`).
 """
 
 from __future__ import annotations
@@ -61,8 +64,14 @@ async def run(
     The caller has imported the features' tasks (domain/tasks.py) and passes their middleware."""
     name = name or settings.worker_name or this_process()
     concurrency = concurrency or settings.worker_concurrency
-    nice = lower_priority(settings.worker_nice)
-    log.info("worker %s: CPU priority nice %d (WORKER_NICE=%d)", name, nice, settings.worker_nice)
+    nice = lower_priority(settings.worker_nice, idle=settings.worker_idle)
+    log.info(
+        "worker %s: CPU priority nice %d%s (WORKER_NICE=%s)",
+        name,
+        nice,
+        ", idle class" if settings.worker_idle else "",
+        "idle" if settings.worker_idle else settings.worker_nice,
+    )
     supervisor = follow_supervisor()
     if supervisor is not None and os.getppid() != supervisor:
         log.warning("worker %s: its supervisor (pid %d) is gone; not starting", name, supervisor)
@@ -75,7 +84,9 @@ async def run(
         _work(settings, name, concurrency, stopping, middleware), name="worker"
     )
     lowering = (
-        asyncio.create_task(_lower_backends(label[1], settings.worker_nice)) if label else None
+        asyncio.create_task(_lower_backends(label[1], settings.worker_nice, settings.worker_idle))
+        if label
+        else None
     )
     stop = _Stop(name, supervisor, stopping, work)
     loop = asyncio.get_running_loop()
@@ -173,11 +184,12 @@ def _abandon(name: str) -> None:
     os._exit(1)
 
 
-def lower_priority(steps: int) -> int:
+def lower_priority(steps: int, *, idle: bool = False) -> int:
     """Pages first: this process yields the CPU to the web's; returns its nice value now.
 
-    Linux keeps a nice value per thread (later threads inherit it), so every thread running
-    already is lowered too. Raising one's own nice value needs no privilege; 19 is the floor.
+    Linux keeps a nice value and a scheduling class per thread (later threads inherit them),
+    so every thread running already is lowered too. Raising one's own nice value, or taking the
+    idle class, needs no privilege; 19 is the floor.
     """
     now = os.getpriority(os.PRIO_PROCESS, 0)
     if steps <= 0:
@@ -186,8 +198,14 @@ def lower_priority(steps: int) -> int:
     tasks = Path("/proc/self/task")
     for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
         with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
-            os.setpriority(os.PRIO_PROCESS, tid, target)
+            _lower(tid, target, idle)
     return target
+
+
+def _lower(pid: int, nice: int, idle: bool) -> None:
+    os.setpriority(os.PRIO_PROCESS, pid, nice)
+    if idle:
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
 def local_label(settings: Settings) -> tuple[str, str] | None:
@@ -206,7 +224,7 @@ def local_label(settings: Settings) -> tuple[str, str] | None:
     return urlunsplit(parts._replace(query=urlencode(query))), name
 
 
-async def _lower_backends(name: str, steps: int) -> None:
+async def _lower_backends(name: str, steps: int, idle: bool) -> None:
     """Give the PostgreSQL backends serving this worker's connections its lower priority, as
     the pools open them; stop at the first refusal (another user's server, no privilege)."""
     lowered: set[int] = set()
@@ -223,9 +241,7 @@ async def _lower_backends(name: str, steps: int) -> None:
             if _command(pid) != "postgres":  # gone already, or not this machine's backend
                 continue
             try:
-                os.setpriority(
-                    os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + steps)
-                )
+                _lower(pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + steps), idle)
             except PermissionError:
                 log.info(
                     "worker %s: PostgreSQL's backends keep their priority (no permission)", name

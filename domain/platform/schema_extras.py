@@ -109,4 +109,7 @@ RAW_EXTRAS: Sequence[str] = (
     "DROP TRIGGER IF EXISTS models_public_tally_truncate ON models",
     "CREATE TRIGGER models_public_tally_truncate AFTER TRUNCATE ON models "
     "FOR EACH STATEMENT EXECUTE FUNCTION models_public_tally_reset()",
+    # -- 2026-12-07T08:40: the production list's capped count, from an index alone -----------
+    "CREATE INDEX IF NOT EXISTS models_live_counted ON models (id) "
+    "INCLUDE (is_published, source_missing_at, retired_at) WHERE retired_at IS NULL",
 )

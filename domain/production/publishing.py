@@ -74,7 +74,8 @@ class Matching(NamedTuple):
 
 async def models(query: ListQuery, signer: Signer) -> tuple[list[ListedModel], Matching]:
     # The count runs beside the page's query and signing, on its own pooled connection: at a
-    # million models it reads 10,000 (3.4 ms), as long as the rest of the page's SQL.
+    # million models it reads 10,000 from the index models_live_counted (1.1 ms; 2.2 to 3.3 ms
+    # from the table, as long as the rest of the page's SQL).
     async with beside(sql.models_count(query, COUNT_CAP)) as counting:
         rows = await sql.models_page(query)
         listed = await signed(rows[: query.size], signer, ListedModel)

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-sync-compare bench-media bench-web bench-queue bench-pages reliability mutate venv clean
+.PHONY: run test lint bench bench-sync-compare bench-floor bench-media bench-web bench-queue bench-pages reliability mutate venv clean
 
 define install
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -71,6 +71,11 @@ bench: $(STAMP)
 #   make bench-sync-compare ARGS="--before 238d27b --models 1000"
 bench-sync-compare: $(STAMP)
 	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.sync_compare $(ARGS)
+
+# What storing a first sync's media rows costs the database, part by part: as is, without the
+# foreign key, without the underived index too (bench/floor_parts.py)
+bench-floor: $(STAMP)
+	$(BIN)/python tests/run.py --only-db -- $(BIN)/python -m bench.floor_parts $(ARGS)
 
 # Previews per second on 12 MP JPEGs, a first sync of 10,000 images with derivatives on 1 worker
 # and on 2, the workers' peak RSS (bench/media_bench.py; ARGS="--images 2000" for a quicker run).

@@ -2,7 +2,8 @@
 rows. The production list past 10,000 matching models says "10,000+", pages on to the last
 model with a "Next" link only while models follow, and its "Publish all matching" confirmation
 names the rule instead of figures it did not count; publishing them still reports the exact
-numbers. The staged list's search says "200+" past 200 matches and still pages to the last.
+numbers. The staged list's search says "200+" past 200 matches and still pages to the last,
+and its "Activate all new" button and confirmation say "10,000+" past 10,000 new models.
 Below the caps every figure stays exact."""
 
 from __future__ import annotations
@@ -166,3 +167,25 @@ async def test_a_staged_name_search_pages_both_ways_through_every_match_once_in_
             page = (await b.get(link(page, "← Previous"))).text
             assert NAME_CELL.findall(page) == earlier, direction
         assert 'aria-disabled="true">← Previous' in page
+
+
+async def test_past_ten_thousand_new_models_activate_all_says_10000_plus_never_10000(
+    signed_in: Browser,
+) -> None:
+    """The button and its confirmation page say at least how many would go public: the count
+    stops at 10,000, and "Activate all new (10,000)" understated a million new models."""
+    b = signed_in
+    await rows(
+        "INSERT INTO whitelabel_models (folder_name, status) "
+        "SELECT 'New ' || lpad(i::text, 5, '0'), 'new' FROM generate_series(1, $1) AS i",
+        10_001,
+    )
+    listing = (await b.get("/staged")).text
+    assert "Activate all new (10,000+)</a>" in listing
+    assert 'hx-confirm="Activate all 10,000+ new model(s) into production?' in listing
+    confirm = (await b.get("/staged/_bulk/activate-all-new")).text
+    assert "This activates <strong>10,000+</strong> staged model(s)" in confirm
+    assert ">Activate 10,000+ model(s)</button>" in confirm
+    await rows("DELETE FROM whitelabel_models WHERE folder_name = 'New 00001' RETURNING id")
+    button = await b.get("/staged/_bulk/activate-all-button", headers={"HX-Request": "true"})
+    assert "Activate all new (10,000)</a>" in button.text  # exactly 10,000: no "+"

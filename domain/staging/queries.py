@@ -114,9 +114,26 @@ async def staged_models(q: ListQuery, signer: Signer) -> StagedPage:
     )
 
 
-async def new_count() -> int:
-    """Staged models still new, exact up to COUNT_CAP (the status index makes it cheap)."""
-    return await sql.capped_count(ListQuery(filters={"status": "new"}), COUNT_CAP)
+@dataclass(frozen=True, slots=True)
+class NewCount:
+    """The staged models still new, read up to a cap: `capped` means at least `n`, so what the
+    activate-all button and its confirmation say never understates what would go public."""
+
+    n: int
+    capped: bool
+
+    def __str__(self) -> str:
+        return f"{self.n:,}+" if self.capped else f"{self.n:,}"
+
+    def __bool__(self) -> bool:
+        return self.n > 0
+
+
+async def new_count(cap: int = COUNT_CAP) -> NewCount:
+    """Staged models still new, exact up to `cap` (the status index makes it cheap); one more
+    is read to tell exactly `cap` from more."""
+    n = await sql.capped_count(ListQuery(filters={"status": "new"}), cap + 1)
+    return NewCount(min(n, cap), n > cap)
 
 
 async def staged_model(name: str, signer: Signer) -> StagedModel | None:

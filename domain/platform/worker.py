@@ -204,7 +204,7 @@ def lower_priority(steps: int, *, idle: bool = False) -> int:
 
 def _lower(pid: int, nice: int, idle: bool) -> None:
     os.setpriority(os.PRIO_PROCESS, pid, nice)
-    if idle:
+    if idle and hasattr(os, "SCHED_IDLE"):  # Linux's; elsewhere the nice value alone
         os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 

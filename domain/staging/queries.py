@@ -129,11 +129,11 @@ class NewCount:
         return self.n > 0
 
 
-async def new_count(cap: int = COUNT_CAP) -> NewCount:
-    """Staged models still new, exact up to `cap` (the status index makes it cheap); one more
-    is read to tell exactly `cap` from more."""
-    n = await sql.capped_count(ListQuery(filters={"status": "new"}), cap + 1)
-    return NewCount(min(n, cap), n > cap)
+async def new_count() -> NewCount:
+    """Staged models still new, exact up to COUNT_CAP (the status index makes it cheap); one
+    more is read to tell exactly COUNT_CAP from more."""
+    n = await sql.capped_count(ListQuery(filters={"status": "new"}), COUNT_CAP + 1)
+    return NewCount(min(n, COUNT_CAP), n > COUNT_CAP)
 
 
 async def staged_model(name: str, signer: Signer) -> StagedModel | None:

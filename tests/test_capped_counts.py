@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from domain.staging import queries
 from tests.conftest import rows
 from tests.test_publish_counts import bulk_publish
 from tests.test_retire import position
@@ -189,3 +192,19 @@ async def test_past_ten_thousand_new_models_activate_all_says_10000_plus_never_1
     await rows("DELETE FROM whitelabel_models WHERE folder_name = 'New 00001' RETURNING id")
     button = await b.get("/staged/_bulk/activate-all-button", headers={"HX-Request": "true"})
     assert "Activate all new (10,000)</a>" in button.text  # exactly 10,000: no "+"
+
+
+async def test_the_tables_htmx_fragment_reads_no_count_of_new_models(
+    signed_in: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paging and search-as-you-type swap the table alone: they do not wait for the activate
+    button's count of up to 10,001 new models, which the fragment does not show."""
+    b = signed_in
+
+    async def counted() -> queries.NewCount:
+        raise AssertionError("the table's fragment counted the new models")
+
+    monkeypatch.setattr(queries, "new_count", counted)
+    fragment = await b.get("/staged?q=ann", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert "Activate all new" not in fragment.text

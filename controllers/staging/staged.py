@@ -46,10 +46,11 @@ class StagedModelsController(Controller):
 
     @get("/", name="staged.index", dependencies=listed(queries.LIST))
     async def index(self, request: HTMXRequest, s3: S3Dep, listing: ListDep) -> HTMXTemplate:
+        whole = not is_fragment(request)  # the button and the panel are the page's, not the table's
         page, new_count, bulk_jobs = await asyncio.gather(
             queries.staged_models(listing, s3.sign),
-            queries.new_count(),
-            bulk.active() if not is_fragment(request) else asyncio.sleep(0, []),  # page only
+            queries.new_count() if whole else asyncio.sleep(0, None),
+            bulk.active() if whole else asyncio.sleep(0, []),
         )
         return render(
             request,

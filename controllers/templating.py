@@ -83,8 +83,9 @@ def duration(seconds: float | None) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
-def number(value: int | None) -> str:
-    return f"{value or 0:,}"
+def number(value: int | None, capped: bool = False) -> str:
+    """A count with thousands separators; `capped` (it stopped at its cap) reads "10,000+"."""
+    return f"{value or 0:,}+" if capped else f"{value or 0:,}"
 
 
 def query(params: Mapping[str, object], **changes: object) -> str:

@@ -117,16 +117,11 @@ async def staged_models(q: ListQuery, signer: Signer) -> StagedPage:
 @dataclass(frozen=True, slots=True)
 class NewCount:
     """The staged models still new, read up to a cap: `capped` means at least `n`, so what the
-    activate-all button and its confirmation say never understates what would go public."""
+    activate-all button and its confirmation say ("10,000+") never understates what would go
+    public."""
 
     n: int
     capped: bool
-
-    def __str__(self) -> str:
-        return f"{self.n:,}+" if self.capped else f"{self.n:,}"
-
-    def __bool__(self) -> bool:
-        return self.n > 0
 
 
 async def new_count() -> NewCount:
